@@ -1,0 +1,182 @@
+using System.CommandLine;
+using Sealpost.Core.Addressing;
+using Spectre.Console;
+
+namespace Sealpost.Cli.Commands;
+
+/// <summary>tenant, domain, alias and group commands.</summary>
+internal static class DirectoryCommands
+{
+    public static Command Tenant(CliConsole console)
+    {
+        var name = new Argument<string>("name") { Description = "Short name: a-z, 0-9, '-'" };
+        var display = new Option<string?>("--display-name") { Description = "Human-readable name of the department" };
+        var add = new Command("add", "Add a tenant (department)") { name, display };
+        add.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var tenant = await runtime.Directory.AddTenantAsync(parse.GetValue(name)!, parse.GetValue(display), ct);
+            await console.Out.WriteLineAsync($"Added tenant {tenant.Name}.");
+            return SealpostCli.Ok;
+        });
+
+        var list = new Command("list", "List tenants");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var table = new Table().AddColumns("Tenant", "Display name", "Created");
+            foreach (var t in await runtime.Store.Directory.ListTenantsAsync(ct))
+            {
+                table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DisplayName), t.CreatedAt.ToString("yyyy-MM-dd"));
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        return new Command("tenant", "Manage tenants (departments)") { add, list };
+    }
+
+    public static Command Domain(CliConsole console)
+    {
+        var name = new Argument<string>("domain") { Description = "Domain name (Unicode or A-label)" };
+        var tenant = new Option<string>("--tenant") { Description = "Owning tenant", DefaultValueFactory = _ => "default" };
+        var add = new Command("add", "Add a mail domain") { name, tenant };
+        add.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var domain = await runtime.Directory.AddDomainAsync(parse.GetValue(name)!, parse.GetValue(tenant)!, ct);
+            await console.Out.WriteLineAsync($"Added domain {domain.Name.Unicode}" + (domain.Name.Unicode != domain.Name.Ascii ? $" ({domain.Name.Ascii})." : "."));
+            return SealpostCli.Ok;
+        });
+
+        var list = new Command("list", "List mail domains");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var tenants = (await runtime.Store.Directory.ListTenantsAsync(ct)).ToDictionary(t => t.Id, t => t.Name);
+            var table = new Table().AddColumns("Domain", "A-label", "Tenant", "Accounts");
+            foreach (var d in await runtime.Store.Directory.ListDomainsAsync(ct))
+            {
+                var accounts = await runtime.Store.Directory.ListAccountsAsync(d.Id, ct);
+                table.AddRow(Markup.Escape(d.Name.Unicode), d.Name.Ascii, Markup.Escape(tenants.GetValueOrDefault(d.TenantId, "?")), accounts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        var removeName = new Argument<string>("domain") { Description = "Domain to remove (must have no addresses left)" };
+        var remove = new Command("remove", "Remove an empty mail domain") { removeName };
+        remove.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Directory.RemoveDomainAsync(parse.GetValue(removeName)!, ct);
+            await console.Out.WriteLineAsync($"Removed domain {DomainName.Parse(parse.GetValue(removeName)!).Unicode}.");
+            return SealpostCli.Ok;
+        });
+
+        return new Command("domain", "Manage mail domains") { add, list, remove };
+    }
+
+    public static Command Alias(CliConsole console)
+    {
+        var alias = new Argument<string>("alias") { Description = "The alias address (in a local domain)" };
+        var target = new Argument<string>("target") { Description = "Where mail to the alias goes (account, group, alias or remote address)" };
+        var add = new Command("add", "Add an alias") { alias, target };
+        add.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Directory.AddAliasAsync(parse.GetValue(alias)!, parse.GetValue(target)!, ct);
+            await console.Out.WriteLineAsync($"Added alias {MailAddress.Parse(parse.GetValue(alias)!)} -> {MailAddress.Parse(parse.GetValue(target)!)}.");
+            return SealpostCli.Ok;
+        });
+
+        var removeAlias = new Argument<string>("alias") { Description = "The alias address" };
+        var remove = new Command("remove", "Remove an alias") { removeAlias };
+        remove.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Directory.RemoveAliasAsync(parse.GetValue(removeAlias)!, ct);
+            await console.Out.WriteLineAsync($"Removed alias {MailAddress.Parse(parse.GetValue(removeAlias)!)}.");
+            return SealpostCli.Ok;
+        });
+
+        var list = new Command("list", "List aliases");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var table = new Table().AddColumns("Alias", "Target");
+            foreach (var a in await runtime.Store.Directory.ListAliasesAsync(null, ct))
+            {
+                table.AddRow(Markup.Escape(a.Address.ToString()), Markup.Escape(a.AliasTarget?.ToString() ?? ""));
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        return new Command("alias", "Manage aliases") { add, remove, list };
+    }
+
+    public static Command Group(CliConsole console)
+    {
+        var address = new Argument<string>("address") { Description = "The group's address (in a local domain)" };
+        var display = new Option<string?>("--display-name") { Description = "Human-readable name" };
+        var add = new Command("add", "Add a distribution group") { address, display };
+        add.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var group = await runtime.Directory.AddGroupAsync(parse.GetValue(address)!, parse.GetValue(display), ct);
+            await console.Out.WriteLineAsync($"Added group {group.Address}.");
+            return SealpostCli.Ok;
+        });
+
+        var group = new Argument<string>("group") { Description = "The group's address" };
+        var addMember = new Option<string[]>("--add") { Description = "Add a member (repeatable)" };
+        var removeMember = new Option<string[]>("--remove") { Description = "Remove a member (repeatable)" };
+        var members = new Command("members", "Show a group's members, after adding or removing some") { group, addMember, removeMember };
+        members.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var groupAddress = parse.GetValue(group)!;
+            foreach (var m in parse.GetValue(addMember) ?? [])
+            {
+                await runtime.Directory.AddGroupMemberAsync(groupAddress, m, ct);
+            }
+
+            foreach (var m in parse.GetValue(removeMember) ?? [])
+            {
+                await runtime.Directory.RemoveGroupMemberAsync(groupAddress, m, ct);
+            }
+
+            var found = await runtime.Directory.RequireGroupAsync(groupAddress, ct);
+            var table = new Table().AddColumns($"Members of {Markup.Escape(found.Address.ToString())}", "Kind");
+            foreach (var m in await runtime.Store.Directory.ListGroupMembersAsync(found.Id, ct))
+            {
+                var entry = await runtime.Store.Directory.ResolveAddressAsync(m, ct);
+                table.AddRow(Markup.Escape(m.ToString()), entry?.Kind.ToString().ToLowerInvariant() ?? "remote");
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        var list = new Command("list", "List groups");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var table = new Table().AddColumns("Group", "Display name", "Members");
+            foreach (var g in await runtime.Store.Directory.ListGroupsAsync(null, ct))
+            {
+                var count = (await runtime.Store.Directory.ListGroupMembersAsync(g.Id, ct)).Count;
+                table.AddRow(Markup.Escape(g.Address.ToString()), Markup.Escape(g.DisplayName), count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        return new Command("group", "Manage distribution groups") { add, members, list };
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Security.Cryptography.X509Certificates;
+using Sealpost.Core;
+using Sealpost.Server;
+using Sealpost.Server.Hosting;
+
+namespace Sealpost.Cli.Commands;
+
+internal static class ServeCommands
+{
+    public static Command Init(CliConsole console)
+    {
+        var hostname = new Option<string?>("--hostname") { Description = "The name this server announces (default: Hostname option)" };
+        var command = new Command("init", "Create a new data folder: database, blob folder, default tenant") { hostname };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = new CommandContext(parse, console);
+            var options = context.LoadOptions();
+            if (parse.GetValue(hostname) is { } name)
+            {
+                options.Hostname = name;
+            }
+
+            await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, ct);
+            await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.Store.Kind}, schema {await runtime.Store.GetSchemaVersionAsync(ct)}).");
+            await console.Out.WriteLineAsync("Next: configure Tls:Certificates in sealpost.json, add a domain and users, then 'sealpost serve'.");
+            return SealpostCli.Ok;
+        });
+        return command;
+    }
+
+    public static Command Serve(CliConsole console)
+    {
+        var dev = new Option<bool>("--dev")
+        {
+            Description = "Development server: creates ./.dev-data with demo users, a self-signed certificate and loopback ports",
+        };
+        var command = new Command("serve", "Run the server (every listener in one process) until stopped") { dev };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = new CommandContext(parse, console);
+            var isDev = parse.GetValue(dev);
+            var options = context.LoadOptions(isDev ? DevEnvironment.Defaults(null) : null);
+            var created = false;
+            if (isDev)
+            {
+                using var loggers = context.CreateLoggers(options);
+                created = await DevEnvironment.PrepareAsync(options, loggers, ct);
+            }
+
+            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, isDev), ct);
+            PrintConnectionDetails(console.Out, server, isDev, created);
+            try
+            {
+                await server.WaitForShutdownAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await console.Out.WriteLineAsync("Stopped.");
+            return SealpostCli.Ok;
+        });
+        return command;
+    }
+
+    private static void PrintConnectionDetails(TextWriter output, SealpostServer server, bool dev, bool created)
+    {
+        var options = server.Runtime.Options;
+        output.WriteLine($"Sealpost {SealpostServer.Version} — {(dev ? "development server, not for production" : "production")}");
+        output.WriteLine($"  data folder  {server.Runtime.Folder.Path}{(created ? " (created now)" : "")}");
+        foreach (var endpoint in server.HttpsEndpoints)
+        {
+            output.WriteLine($"  HTTPS        {endpoint.Scheme}://{endpoint.Authority}/health");
+        }
+
+        var certificate = server.Certificates.SelectCertificate(options.Hostname);
+        output.WriteLine($"  TLS          {certificate.Subject}, SHA-256 {certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}" +
+                         (dev ? " (self-signed)" : ""));
+        if (dev)
+        {
+            output.WriteLine($"  domain       {DevEnvironment.DemoDomain} (alias postmaster@, group team@)");
+            foreach (var (address, password, _) in DevEnvironment.DemoUsers)
+            {
+                output.WriteLine($"  user         {address}  password: {password}");
+            }
+        }
+
+        output.WriteLine("  SMTP, IMAP   not in this build yet (see docs/rfc.md)");
+        output.WriteLine("Ready. Ctrl+C stops the server.");
+        output.Flush();
+    }
+}

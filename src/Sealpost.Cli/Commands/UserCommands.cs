@@ -1,0 +1,86 @@
+using System.CommandLine;
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Directory;
+using Spectre.Console;
+
+namespace Sealpost.Cli.Commands;
+
+internal static class UserCommands
+{
+    public static Command User(CliConsole console)
+    {
+        var address = new Argument<string>("address") { Description = "The account's address" };
+        var display = new Option<string?>("--display-name") { Description = "Full name" };
+        var quota = new Option<string?>("--quota") { Description = "Storage quota, e.g. 2G (default: Limits:DefaultQuotaBytes; 0 for none)" };
+        var add = new Command("add", "Add an account; the password is read from standard input (or prompted for)") { address, display, quota };
+        add.SetAction(async (parse, ct) =>
+        {
+            var context = new CommandContext(parse, console);
+            var parsedAddress = MailAddress.Parse(parse.GetValue(address)!); // fail on a bad address before asking for a password
+            await using var runtime = await context.OpenRuntimeAsync(ct);
+            var quotaBytes = parse.GetValue(quota) is { } q ? CommandContext.ParseSize(q) : runtime.Options.Limits.DefaultQuotaBytes;
+            var password = console.ReadSecret("password");
+            var account = await runtime.Directory.AddUserAsync(parsedAddress.ToString(), password, parse.GetValue(display), quotaBytes, ct: ct);
+            await console.Out.WriteLineAsync($"Added account {account.Address} (quota {CommandContext.FormatSize(account.QuotaBytes)}).");
+            return SealpostCli.Ok;
+        });
+
+        var domain = new Option<string?>("--domain") { Description = "Only accounts of this domain" };
+        var list = new Command("list", "List accounts") { domain };
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            long? domainId = null;
+            if (parse.GetValue(domain) is { } d)
+            {
+                domainId = (await runtime.Directory.RequireDomainAsync(DomainName.Parse(d), ct)).Id;
+            }
+
+            var table = new Table().AddColumns("Address", "Name", "State", "Quota", "Used");
+            foreach (var a in await runtime.Store.Directory.ListAccountsAsync(domainId, ct))
+            {
+                var usage = await runtime.Store.Mail.GetUsageAsync(a.Id, ct);
+                table.AddRow(Markup.Escape(a.Address.ToString()), Markup.Escape(a.DisplayName), a.State.ToString().ToLowerInvariant(),
+                    CommandContext.FormatSize(a.QuotaBytes), usage.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B");
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        var passwdAddress = new Argument<string>("address") { Description = "The account's address" };
+        var passwd = new Command("passwd", "Set an account's password (read from standard input, or prompted for)") { passwdAddress };
+        passwd.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var account = await runtime.Directory.RequireAccountAsync(parse.GetValue(passwdAddress)!, ct);
+            await runtime.Directory.SetPasswordAsync(account.Address.ToString(), console.ReadSecret("new password"), ct);
+            await console.Out.WriteLineAsync($"Password of {account.Address} changed.");
+            return SealpostCli.Ok;
+        });
+
+        return new Command("user", "Manage accounts")
+        {
+            add,
+            list,
+            passwd,
+            StateCommand(console, "suspend", "Suspend an account: no logins, mail still accepted", AccountState.Suspended, "Suspended"),
+            StateCommand(console, "activate", "Re-activate a suspended account", AccountState.Active, "Activated"),
+            StateCommand(console, "delete", "Delete an account: no logins, mail refused, address kept reserved", AccountState.Deleted, "Deleted"),
+        };
+    }
+
+    private static Command StateCommand(CliConsole console, string name, string description, AccountState state, string done)
+    {
+        var address = new Argument<string>("address") { Description = "The account's address" };
+        var command = new Command(name, description) { address };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Directory.SetStateAsync(parse.GetValue(address)!, state, ct);
+            await console.Out.WriteLineAsync($"{done} {MailAddress.Parse(parse.GetValue(address)!)}.");
+            return SealpostCli.Ok;
+        });
+        return command;
+    }
+}

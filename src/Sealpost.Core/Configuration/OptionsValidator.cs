@@ -1,0 +1,135 @@
+using System.Net;
+
+namespace Sealpost.Core.Configuration;
+
+/// <summary>
+/// Checks options at start. Each problem names the key as it appears in the file, so the operator
+/// can find it: "Limits:MaxRecipients: must be between 1 and 100000 (got 0)".
+/// </summary>
+public static class OptionsValidator
+{
+    public const string TestProfile = "test-only-insecure";
+    public const string ProductionProfile = "production";
+
+    /// <summary>Argon2id floors for production (OWASP 2023 minimum: m=19 MiB, t=2, p=1).</summary>
+    public const int MinimumMemoryKiB = 19 * 1024;
+    public const int MinimumIterations = 2;
+
+    public static IReadOnlyList<string> Validate(SealpostOptions options)
+    {
+        var errors = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            errors.Add("DataDirectory: must be set");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Hostname) || Uri.CheckHostName(options.Hostname) != UriHostNameType.Dns)
+        {
+            errors.Add($"Hostname: must be a DNS host name (got '{options.Hostname}')");
+        }
+
+        if (options.Store.Kind is not "sqlite")
+        {
+            errors.Add($"Store:Kind: must be 'sqlite' (got '{options.Store.Kind}')");
+        }
+
+        Range(errors, "Store:BusyTimeoutMilliseconds", options.Store.BusyTimeoutMilliseconds, 0, 600_000);
+        Range(errors, "Store:InlineBlobMaxBytes", options.Store.InlineBlobMaxBytes, 0, 16 * 1024 * 1024);
+        Range(errors, "Store:GroupCommitMaxOperations", options.Store.GroupCommitMaxOperations, 1, 10_000);
+        Range(errors, "Store:OrphanGraceMinutes", options.Store.OrphanGraceMinutes, 1, 7 * 24 * 60);
+        Range(errors, "Store:SweepIntervalMinutes", options.Store.SweepIntervalMinutes, 1, 7 * 24 * 60);
+
+        if (options.Tls.MinimumProtocol is not ("Tls12" or "Tls13"))
+        {
+            errors.Add($"Tls:MinimumProtocol: must be 'Tls12' or 'Tls13' (got '{options.Tls.MinimumProtocol}')");
+        }
+
+        Range(errors, "Tls:ReloadCheckSeconds", options.Tls.ReloadCheckSeconds, 0, 86_400);
+        for (var i = 0; i < options.Tls.Certificates.Count; i++)
+        {
+            var c = options.Tls.Certificates[i];
+            var key = $"Tls:Certificates:{i}";
+            var hasPem = c.CertificateFile is not null || c.KeyFile is not null;
+            if (hasPem && c.Pkcs12File is not null)
+            {
+                errors.Add($"{key}: give either CertificateFile+KeyFile or Pkcs12File, not both");
+            }
+            else if (!hasPem && c.Pkcs12File is null)
+            {
+                errors.Add($"{key}: needs CertificateFile and KeyFile, or Pkcs12File");
+            }
+            else if (hasPem && (c.CertificateFile is null || c.KeyFile is null))
+            {
+                errors.Add($"{key}: CertificateFile and KeyFile go together");
+            }
+
+            foreach (var host in c.Hosts)
+            {
+                var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+                if (Uri.CheckHostName(bare) != UriHostNameType.Dns)
+                {
+                    errors.Add($"{key}:Hosts: '{host}' is not a host name");
+                }
+            }
+        }
+
+        if (options.Http.Listen.Count == 0)
+        {
+            errors.Add("Http:Listen: needs at least one address:port");
+        }
+
+        for (var i = 0; i < options.Http.Listen.Count; i++)
+        {
+            if (!TryParseEndpoint(options.Http.Listen[i], out _))
+            {
+                errors.Add($"Http:Listen:{i}: '{options.Http.Listen[i]}' is not address:port (e.g. 0.0.0.0:443 or [::]:443)");
+            }
+        }
+
+        var l = options.Limits;
+        Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);
+        Range(errors, "Limits:MaxRecipients", l.MaxRecipients, 1, 100_000);
+        Range(errors, "Limits:MaxCommandLineBytes", l.MaxCommandLineBytes, 512, 1024 * 1024);
+        Range(errors, "Limits:MaxMimeDepth", l.MaxMimeDepth, 1, 256);
+        Range(errors, "Limits:MaxGroupNesting", l.MaxGroupNesting, 1, 64);
+        Range(errors, "Limits:MaxExpandedRecipients", l.MaxExpandedRecipients, 1, 1_000_000);
+        Range(errors, "Limits:MaxConnectionsPerIp", l.MaxConnectionsPerIp, 1, 100_000);
+        Range(errors, "Limits:MaxAuthFailures", l.MaxAuthFailures, 1, 100);
+        Range(errors, "Limits:DefaultQuotaBytes", l.DefaultQuotaBytes, 0, long.MaxValue);
+
+        var p = options.PasswordHashing;
+        if (p.Profile is not (ProductionProfile or TestProfile))
+        {
+            errors.Add($"PasswordHashing:Profile: must be '{ProductionProfile}' or '{TestProfile}' (got '{p.Profile}')");
+        }
+        else if (p.Profile == ProductionProfile)
+        {
+            Range(errors, "PasswordHashing:MemoryKiB", p.MemoryKiB, MinimumMemoryKiB, 4 * 1024 * 1024);
+            Range(errors, "PasswordHashing:Iterations", p.Iterations, MinimumIterations, 100);
+        }
+
+        if (options.Log.Level is not ("Trace" or "Debug" or "Information" or "Warning" or "Error" or "Critical"))
+        {
+            errors.Add($"Log:Level: must be one of Trace, Debug, Information, Warning, Error, Critical (got '{options.Log.Level}')");
+        }
+
+        if (options.Log.Format is not ("text" or "json"))
+        {
+            errors.Add($"Log:Format: must be 'text' or 'json' (got '{options.Log.Format}')");
+        }
+
+        return errors;
+    }
+
+    public static bool TryParseEndpoint(string text, out IPEndPoint endpoint) =>
+        IPEndPoint.TryParse(text, out endpoint!) && text.Contains(':', StringComparison.Ordinal) && endpoint.Port is >= 0 and <= 65535;
+
+    private static void Range(List<string> errors, string key, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{key}: must be between {min} and {max} (got {value})");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+namespace Sealpost.Core.Configuration;
+
+// Every option has a documented default (docs/configuration.md). Keys are the property paths,
+// e.g. "Limits:MaxMessageBytes", overridable by the environment as SEALPOST_Limits__MaxMessageBytes.
+
+public sealed class SealpostOptions
+{
+    /// <summary>Folder for the database, blob files and generated certificates.</summary>
+    public string DataDirectory { get; set; } = "/var/lib/sealpost";
+
+    /// <summary>The name this server announces (SMTP greeting, IMAP, certificates).</summary>
+    public string Hostname { get; set; } = "localhost";
+
+    public StoreOptions Store { get; set; } = new();
+
+    public TlsOptions Tls { get; set; } = new();
+
+    public HttpOptions Http { get; set; } = new();
+
+    public LimitOptions Limits { get; set; } = new();
+
+    public PasswordHashingOptions PasswordHashing { get; set; } = new();
+
+    public LoggingOptions Log { get; set; } = new();
+
+    /// <summary>Fills list defaults that binding left empty.</summary>
+    public SealpostOptions WithListDefaults()
+    {
+        if (Http.Listen.Count == 0)
+        {
+            Http.Listen.AddRange(HttpOptions.DefaultListen);
+        }
+
+        return this;
+    }
+}
+
+public sealed class StoreOptions
+{
+    /// <summary>"sqlite" (embedded default).</summary>
+    public string Kind { get; set; } = "sqlite";
+
+    /// <summary>How long a writer waits for another process's write lock (SQLite).</summary>
+    public int BusyTimeoutMilliseconds { get; set; } = 10_000;
+
+    /// <summary>Blobs up to this size live inside the database, so one WAL fsync covers a group commit.</summary>
+    public int InlineBlobMaxBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Most write operations committed together in one group commit.</summary>
+    public int GroupCommitMaxOperations { get; set; } = 256;
+
+    /// <summary>A blob file with no row is removed by the sweep only after this age (minutes).</summary>
+    public int OrphanGraceMinutes { get; set; } = 60;
+
+    /// <summary>How often the orphan sweep runs in the server (minutes).</summary>
+    public int SweepIntervalMinutes { get; set; } = 30;
+}
+
+public sealed class TlsOptions
+{
+    /// <summary>Certificates, chosen by SNI host name; the first is the default.</summary>
+    public List<CertificateOptions> Certificates { get; set; } = [];
+
+    /// <summary>"Tls12" or "Tls13": the oldest protocol accepted.</summary>
+    public string MinimumProtocol { get; set; } = "Tls12";
+
+    /// <summary>How often certificate files are checked for changes (seconds); 0 disables polling.</summary>
+    public int ReloadCheckSeconds { get; set; } = 60;
+}
+
+public sealed class CertificateOptions
+{
+    /// <summary>Host names this certificate serves (SNI). Empty: taken from the certificate's names.</summary>
+    public List<string> Hosts { get; set; } = [];
+
+    /// <summary>PEM certificate (chain) file; goes with <see cref="KeyFile"/>.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>PEM private key file.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>PKCS#12 file holding certificate and key (instead of the PEM pair).</summary>
+    public string? Pkcs12File { get; set; }
+
+    /// <summary>Environment variable holding the PKCS#12 password (never the password itself in the file).</summary>
+    public string? Pkcs12PasswordEnvironmentVariable { get; set; }
+}
+
+public sealed class HttpOptions
+{
+    public static readonly string[] DefaultListen = ["0.0.0.0:443"];
+
+    /// <summary>HTTPS listeners for health, console and API, as "address:port". Default 0.0.0.0:443.</summary>
+    /// <remarks>Starts empty: the configuration binder appends to lists, so defaults are applied after binding.</remarks>
+    public List<string> Listen { get; set; } = [];
+}
+
+public sealed class LimitOptions
+{
+    /// <summary>Largest message accepted (octets).</summary>
+    public long MaxMessageBytes { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>Most recipients of one message.</summary>
+    public int MaxRecipients { get; set; } = 1000;
+
+    /// <summary>Longest protocol command line (octets).</summary>
+    public int MaxCommandLineBytes { get; set; } = 8192;
+
+    /// <summary>Deepest MIME nesting parsed before the rest is treated as opaque.</summary>
+    public int MaxMimeDepth { get; set; } = 32;
+
+    /// <summary>Deepest group-in-group nesting expanded at delivery.</summary>
+    public int MaxGroupNesting { get; set; } = 8;
+
+    /// <summary>Most addresses one delivery may expand to.</summary>
+    public int MaxExpandedRecipients { get; set; } = 10_000;
+
+    /// <summary>Concurrent connections from one IP address, per protocol.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 50;
+
+    /// <summary>Failed authentications before a connection is dropped.</summary>
+    public int MaxAuthFailures { get; set; } = 3;
+
+    /// <summary>Default quota of a new account (octets); 0 for none.</summary>
+    public long DefaultQuotaBytes { get; set; } = 10L * 1024 * 1024 * 1024;
+}
+
+public sealed class PasswordHashingOptions
+{
+    /// <summary>"production", or "test-only-insecure" (cheap parameters for test suites; refused by production serve).</summary>
+    public string Profile { get; set; } = "production";
+
+    /// <summary>Argon2id memory in KiB (floor 19456 in production, per OWASP).</summary>
+    public int MemoryKiB { get; set; } = 64 * 1024;
+
+    /// <summary>Argon2id passes (floor 2 in production).</summary>
+    public int Iterations { get; set; } = 3;
+}
+
+public sealed class LoggingOptions
+{
+    /// <summary>Trace, Debug, Information, Warning, Error, Critical.</summary>
+    public string Level { get; set; } = "Information";
+
+    /// <summary>"text" or "json".</summary>
+    public string Format { get; set; } = "text";
+}

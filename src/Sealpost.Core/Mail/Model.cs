@@ -1,0 +1,121 @@
+namespace Sealpost.Core.Mail;
+
+/// <summary>
+/// Special-use roles (RFC 6154). Delivery finds Inbox and Junk by role, never by name, so it works
+/// while folder names are sealed and the owner is offline.
+/// </summary>
+public enum MailboxRole
+{
+    None = 0,
+    Inbox = 1,
+    Sent = 2,
+    Drafts = 3,
+    Trash = 4,
+    Junk = 5,
+    Archive = 6,
+}
+
+/// <summary>System flags (RFC 9051 §2.3.2). \Recent is a session property and not stored.</summary>
+[Flags]
+public enum MessageFlags
+{
+    None = 0,
+    Seen = 1,
+    Answered = 2,
+    Flagged = 4,
+    Deleted = 8,
+    Draft = 16,
+}
+
+/// <summary>
+/// A mailbox row. <see cref="SealedName"/> is opaque to the store and <see cref="NameKey"/> is the
+/// lookup key the mailbox service derives; the store never interprets either.
+/// </summary>
+public sealed record Mailbox(
+    long Id,
+    long AccountId,
+    long ParentId,
+    byte[] NameKey,
+    byte[] SealedName,
+    MailboxRole Role,
+    uint UidValidity,
+    uint UidNext,
+    long HighestModSeq,
+    int MessageCount,
+    long TotalSize,
+    bool Subscribed);
+
+/// <summary>A message as the store keeps it: pointers and flags, never content.</summary>
+public sealed record MessageRecord(
+    long MailboxId,
+    uint Uid,
+    long BlobId,
+    MessageFlags Flags,
+    IReadOnlyList<int> KeywordIds,
+    DateTimeOffset InternalDate,
+    long Size,
+    long ModSeq,
+    byte[]? WrappedKey);
+
+/// <summary>Content to store once, however many mailboxes receive it.</summary>
+public sealed class NewBlob(Stream content, long length, byte[]? metadata = null)
+{
+    /// <summary>Read once, from its current position, exactly <see cref="Length"/> bytes.</summary>
+    public Stream Content { get; } = content;
+    public long Length { get; } = length;
+    /// <summary>Parsed metadata stored with the blob (sealed once storage is sealed).</summary>
+    public byte[]? Metadata { get; } = metadata;
+
+    public static NewBlob FromBytes(byte[] bytes, byte[]? metadata = null) => new(new MemoryStream(bytes, writable: false), bytes.Length, metadata);
+}
+
+/// <summary>One copy of a message into one mailbox.</summary>
+public sealed record NewMessage(
+    long MailboxId,
+    MessageFlags Flags,
+    IReadOnlyList<int> KeywordIds,
+    DateTimeOffset InternalDate,
+    byte[]? WrappedKey = null);
+
+/// <summary>Where an appended message landed.</summary>
+public readonly record struct AppendResult(long MailboxId, uint Uid, long ModSeq, long BlobId);
+
+public enum FlagOperation
+{
+    Add,
+    Remove,
+    Replace,
+}
+
+/// <summary>A flag/keyword change request (IMAP STORE, JMAP Email/set).</summary>
+public sealed record FlagChange(FlagOperation Operation, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long? UnchangedSince = null);
+
+/// <summary>The state of one message after a flag change.</summary>
+public readonly record struct FlagUpdate(uint Uid, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long ModSeq);
+
+public sealed record FlagChangeResult(IReadOnlyList<FlagUpdate> Updated, IReadOnlyList<uint> FailedUnchangedSince, long HighestModSeq);
+
+public sealed record ExpungeResult(IReadOnlyList<uint> ExpungedUids, long ModSeq);
+
+public sealed record CopyResult(IReadOnlyList<uint> SourceUids, IReadOnlyList<uint> DestinationUids, uint DestinationUidValidity);
+
+/// <summary>
+/// What changed in a mailbox since a MODSEQ: the current state of every message whose MODSEQ is
+/// higher, and the UIDs expunged since. This is what QRESYNC and JMAP Email/changes read.
+/// </summary>
+public sealed record ChangeSet(long MailboxId, long SinceModSeq, long HighestModSeq, IReadOnlyList<MessageRecord> Changed, IReadOnlyList<uint> Expunged);
+
+/// <summary>A keyword of an account (sealed name plus lookup key, like folder names).</summary>
+public sealed record Keyword(int Id, long AccountId, byte[] NameKey, byte[] SealedName);
+
+public readonly record struct QuotaUsage(long Bytes, long Messages);
+
+/// <summary>Counts from an orphan sweep.</summary>
+public readonly record struct SweepResult(int BlobRowsRemoved, int FilesRemoved);
+
+/// <summary>An inclusive UID range.</summary>
+public readonly record struct UidRange(uint First, uint Last)
+{
+    public static UidRange All => new(1, uint.MaxValue);
+    public bool Contains(uint uid) => uid >= First && uid <= Last;
+}

@@ -1,0 +1,120 @@
+using Sealpost.Core.Mail;
+using Sealpost.Core.Security;
+using Sealpost.Core.Storage;
+
+namespace Sealpost.Core.Services;
+
+/// <summary>Folder operations in terms of names; the store only ever sees sealed names and lookup keys.</summary>
+public sealed class MailboxService(IMailStore store, INameProtector names)
+{
+    /// <summary>The special folders every account has (RFC 6154 roles), with their default names.</summary>
+    public static readonly IReadOnlyList<(MailboxRole Role, string Name)> SpecialMailboxes =
+    [
+        (MailboxRole.Inbox, "INBOX"),
+        (MailboxRole.Sent, "Sent"),
+        (MailboxRole.Drafts, "Drafts"),
+        (MailboxRole.Trash, "Trash"),
+        (MailboxRole.Junk, "Junk"),
+        (MailboxRole.Archive, "Archive"),
+    ];
+
+    /// <summary>Hierarchy separator of mailbox names.</summary>
+    public const char Separator = '/';
+
+    public async Task EnsureSpecialMailboxesAsync(long accountId, CancellationToken ct = default)
+    {
+        foreach (var (role, name) in SpecialMailboxes)
+        {
+            if (await store.FindMailboxByRoleAsync(accountId, role, ct) is null)
+            {
+                await store.CreateMailboxAsync(accountId, 0, names.LookupKey(accountId, name), names.Seal(accountId, name), role, ct);
+            }
+        }
+    }
+
+    /// <summary>Creates a mailbox and any missing parents (RFC 9051 §6.3.4).</summary>
+    public async Task<Mailbox> CreateAsync(long accountId, string path, MailboxRole role = MailboxRole.None, CancellationToken ct = default)
+    {
+        var parts = SplitPath(path);
+        long parent = 0;
+        Mailbox? current = null;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var key = names.LookupKey(accountId, parts[i]);
+            current = await store.FindMailboxAsync(accountId, parent, key, ct);
+            if (current is null)
+            {
+                current = await store.CreateMailboxAsync(accountId, parent, key, names.Seal(accountId, parts[i]), i == parts.Count - 1 ? role : MailboxRole.None, ct);
+            }
+            else if (i == parts.Count - 1)
+            {
+                throw SealpostException.Conflict("mailbox already exists");
+            }
+
+            parent = current.Id;
+        }
+
+        return current!;
+    }
+
+    public async Task<Mailbox?> FindAsync(long accountId, string path, CancellationToken ct = default)
+    {
+        long parent = 0;
+        Mailbox? current = null;
+        foreach (var part in SplitPath(path))
+        {
+            current = await store.FindMailboxAsync(accountId, parent, names.LookupKey(accountId, part), ct);
+            if (current is null)
+            {
+                return null;
+            }
+
+            parent = current.Id;
+        }
+
+        return current;
+    }
+
+    /// <summary>Every mailbox of an account with its full path.</summary>
+    public async Task<IReadOnlyList<(string Path, Mailbox Mailbox)>> ListAsync(long accountId, CancellationToken ct = default)
+    {
+        var all = await store.ListMailboxesAsync(accountId, ct);
+        var byId = all.ToDictionary(m => m.Id);
+        var result = new List<(string, Mailbox)>(all.Count);
+        foreach (var mailbox in all)
+        {
+            var segments = new List<string>();
+            for (var m = mailbox; m is not null; m = m.ParentId != 0 && byId.TryGetValue(m.ParentId, out var p) ? p : null)
+            {
+                segments.Add(names.Unseal(accountId, m.SealedName));
+            }
+
+            segments.Reverse();
+            result.Add((string.Join(Separator, segments), mailbox));
+        }
+
+        return result.OrderBy(r => r.Item1, StringComparer.Ordinal).ToList();
+    }
+
+    private static List<string> SplitPath(string path)
+    {
+        var parts = path.Split(Separator).ToList();
+        if (parts.Count == 0 || parts.Any(p => p.Length == 0))
+        {
+            throw SealpostException.Invalid("mailbox name has an empty level");
+        }
+
+        if (parts.Any(p => p.Any(char.IsControl)))
+        {
+            throw SealpostException.Invalid("mailbox name contains a control character");
+        }
+
+        // INBOX is case-insensitive at the top level (RFC 9051 §5.1).
+        if (parts[0].Equals("INBOX", StringComparison.OrdinalIgnoreCase))
+        {
+            parts[0] = "INBOX";
+        }
+
+        return parts;
+    }
+}

@@ -1,0 +1,129 @@
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Mail;
+
+namespace Sealpost.Core.Storage;
+
+/// <summary>
+/// One store: directory, mail and change feed over one database. Implementations must not assume a
+/// single writer: several nodes (PostgreSQL) or processes (SQLite: server and CLI) write at once.
+/// </summary>
+public interface ISealpostStore : IAsyncDisposable
+{
+    /// <summary>"sqlite", "postgres": for health output and logs.</summary>
+    string Kind { get; }
+
+    IDirectoryStore Directory { get; }
+
+    IMailStore Mail { get; }
+
+    /// <summary>Mailbox change notifications, published after the change committed.</summary>
+    IChangeFeed Changes { get; }
+
+    /// <summary>Brings the schema to the current version.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Current schema version, 0 for an empty database.</summary>
+    Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Tenants, domains, accounts, credentials, aliases and groups.</summary>
+public interface IDirectoryStore
+{
+    Task<Tenant> CreateTenantAsync(string name, string displayName, CancellationToken cancellationToken = default);
+    Task<Tenant?> FindTenantAsync(string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken = default);
+
+    Task<MailDomain> AddDomainAsync(long tenantId, DomainName name, CancellationToken cancellationToken = default);
+    Task<MailDomain?> FindDomainAsync(DomainName name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<MailDomain>> ListDomainsAsync(CancellationToken cancellationToken = default);
+    /// <summary>Removes a domain that has no addresses left; <see cref="ErrorKind.Conflict"/> otherwise.</summary>
+    Task RemoveDomainAsync(long domainId, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the account and claims its address; <see cref="ErrorKind.Conflict"/> if the address is taken.</summary>
+    Task<Account> CreateAccountAsync(NewAccount account, CancellationToken cancellationToken = default);
+    Task<Account?> GetAccountAsync(long accountId, CancellationToken cancellationToken = default);
+    Task<Account?> FindAccountAsync(MailAddress address, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Account>> ListAccountsAsync(long? domainId = null, CancellationToken cancellationToken = default);
+    Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a credential and bumps the account's credential version (login caches check it).</summary>
+    Task<Credential> AddCredentialAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default);
+    /// <summary>Replaces every credential of a kind (password change) and bumps the credential version.</summary>
+    Task<Credential> ReplaceCredentialsAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>Looks up any address of the shared namespace (account, alias, group).</summary>
+    Task<AddressEntry?> ResolveAddressAsync(MailAddress address, CancellationToken cancellationToken = default);
+
+    Task AddAliasAsync(long domainId, MailAddress alias, MailAddress target, CancellationToken cancellationToken = default);
+    Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<AddressEntry>> ListAliasesAsync(long? domainId = null, CancellationToken cancellationToken = default);
+
+    Task<DistributionGroup> CreateGroupAsync(long domainId, MailAddress address, string displayName, CancellationToken cancellationToken = default);
+    Task<DistributionGroup?> FindGroupAsync(MailAddress address, CancellationToken cancellationToken = default);
+    Task<DistributionGroup?> GetGroupAsync(long groupId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<DistributionGroup>> ListGroupsAsync(long? domainId = null, CancellationToken cancellationToken = default);
+    Task AddGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default);
+    Task RemoveGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<MailAddress>> ListGroupMembersAsync(long groupId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Mailboxes, messages, blobs and the change log.
+/// <para>Invariants every implementation keeps:</para>
+/// <list type="bullet">
+/// <item>UID and MODSEQ are allocated per mailbox under a lock held until commit (RFC 9051 §2.3.1.1:
+/// strictly ascending, never reused), never from a global sequence.</item>
+/// <item>A blob is durable before the row that points to it commits.</item>
+/// <item>A multi-mailbox delivery is one transaction: all copies or none.</item>
+/// <item>Change notifications are published only after commit.</item>
+/// </list>
+/// </summary>
+public interface IMailStore
+{
+    /// <summary>Creates a mailbox; <see cref="ErrorKind.Conflict"/> if the name key or role is taken under that parent/account.</summary>
+    Task<Mailbox> CreateMailboxAsync(long accountId, long parentId, byte[] nameKey, byte[] sealedName, MailboxRole role, CancellationToken cancellationToken = default);
+    Task<Mailbox?> GetMailboxAsync(long mailboxId, CancellationToken cancellationToken = default);
+    Task<Mailbox?> FindMailboxAsync(long accountId, long parentId, byte[] nameKey, CancellationToken cancellationToken = default);
+    Task<Mailbox?> FindMailboxByRoleAsync(long accountId, MailboxRole role, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Mailbox>> ListMailboxesAsync(long accountId, CancellationToken cancellationToken = default);
+    /// <summary>Moves/renames; the UIDVALIDITY of the renamed mailbox is kept (RFC 9051 §6.3.6).</summary>
+    Task RenameMailboxAsync(long mailboxId, long newParentId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
+    Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken cancellationToken = default);
+    /// <summary>Deletes a mailbox and its messages (releasing their blobs).</summary>
+    Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores <paramref name="blob"/> once and appends it to every target mailbox in one
+    /// transaction. Returns only after the result is durable.
+    /// </summary>
+    Task<IReadOnlyList<AppendResult>> DeliverAsync(NewBlob blob, IReadOnlyList<NewMessage> targets, CancellationToken cancellationToken = default);
+
+    /// <summary>Copies messages to another mailbox of the same account, sharing blobs (UIDPLUS COPYUID order).</summary>
+    Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default);
+    /// <summary>Copy then expunge the source messages, atomically (RFC 6851).</summary>
+    Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default);
+    Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default);
+
+    Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default);
+    Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default);
+    Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default);
+
+    Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Keyword>> ListKeywordsAsync(long accountId, CancellationToken cancellationToken = default);
+
+    Task<QuotaUsage> GetUsageAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens a blob for reading (seekable).</summary>
+    Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default);
+    Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes blobs no message points to, and blob files with no row that are older than
+    /// <paramref name="grace"/> (a file younger than that may belong to a delivery in flight).
+    /// </summary>
+    Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default);
+}

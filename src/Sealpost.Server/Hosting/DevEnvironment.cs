@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+using Sealpost.Core.Configuration;
+using Sealpost.Server.Tls;
+
+namespace Sealpost.Server.Hosting;
+
+/// <summary>
+/// What <c>serve --dev</c> adds: a data folder made on first start, demo domain and users, a
+/// self-signed certificate, and listeners on non-privileged loopback ports.
+/// </summary>
+public static class DevEnvironment
+{
+    public const string DemoDomain = "example.test";
+
+    public static readonly IReadOnlyList<(string Address, string Password, string Name)> DemoUsers =
+    [
+        ("alice@example.test", "alice-dev-password", "Alice Example"),
+        ("bob@example.test", "bob-dev-password", "Bob Example"),
+    ];
+
+    public const string DefaultDataDirectory = ".dev-data";
+    public const string DefaultHttpsListen = "127.0.0.1:8443";
+
+    /// <summary>Defaults that --dev puts under file, environment and --set values.</summary>
+    public static Dictionary<string, string?> Defaults(string? dataDirectory) => new()
+    {
+        ["DataDirectory"] = dataDirectory ?? Path.GetFullPath(DefaultDataDirectory),
+        ["Hostname"] = "localhost",
+        ["Http:Listen:0"] = DefaultHttpsListen,
+        ["Tls:ReloadCheckSeconds"] = "10",
+    };
+
+    /// <summary>Makes the data folder on first start, and the certificate whenever it is missing or near expiry.</summary>
+    public static async Task<bool> PrepareAsync(SealpostOptions options, ILoggerFactory loggers, CancellationToken ct = default)
+    {
+        var folder = new DataFolder(options.DataDirectory);
+        var created = false;
+        if (!folder.IsInitialised)
+        {
+            await using var runtime = await SealpostRuntime.InitialiseAsync(options, loggers, dev: true, ct);
+            await runtime.Directory.AddDomainAsync(DemoDomain, "default", ct);
+            foreach (var (address, password, name) in DemoUsers)
+            {
+                await runtime.Directory.AddUserAsync(address, password, name, options.Limits.DefaultQuotaBytes, ct: ct);
+            }
+
+            await runtime.Directory.AddAliasAsync("postmaster@" + DemoDomain, DemoUsers[0].Address, ct);
+            await runtime.Directory.AddGroupAsync("team@" + DemoDomain, "Demo team", ct);
+            foreach (var (address, _, _) in DemoUsers)
+            {
+                await runtime.Directory.AddGroupMemberAsync("team@" + DemoDomain, address, ct);
+            }
+
+            created = true;
+        }
+
+        if (options.Tls.Certificates.Count == 0)
+        {
+            options.Tls.Certificates.Add(DevCertificate.Ensure(folder.TlsFolder, options.Hostname));
+        }
+
+        return created;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Net;
+using System.Net.Security;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core;
+using Sealpost.Core.Configuration;
+using Sealpost.Server.Tls;
+
+namespace Sealpost.Server.Hosting;
+
+/// <summary>How to start a server.</summary>
+public sealed record ServerStartOptions(SealpostOptions Options, bool Dev, TextWriter? LogSink = null);
+
+/// <summary>
+/// One process, every listener: today the HTTPS endpoint (health; console and API later). SMTP
+/// and IMAP listeners join this host as Kestrel connection handlers, sharing its certificates,
+/// runtime and lifetime.
+/// </summary>
+public sealed class SealpostServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly PosixSignalRegistration? _sighup;
+
+    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, PosixSignalRegistration? sighup)
+    {
+        _app = app;
+        Runtime = runtime;
+        Certificates = certificates;
+        HttpsEndpoints = https;
+        _sighup = sighup;
+    }
+
+    public SealpostRuntime Runtime { get; }
+
+    public CertificateStore Certificates { get; }
+
+    /// <summary>Bound HTTPS endpoints (real ports, also when configured with port 0).</summary>
+    public IReadOnlyList<Uri> HttpsEndpoints { get; }
+
+    public static string Version =>
+        typeof(SealpostServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static async Task<SealpostServer> StartAsync(ServerStartOptions start, CancellationToken ct = default)
+    {
+        var options = start.Options;
+        if (!start.Dev && options.PasswordHashing.Profile == OptionsValidator.TestProfile)
+        {
+            throw new SealpostException(ErrorKind.Forbidden,
+                $"PasswordHashing:Profile: '{OptionsValidator.TestProfile}' is for test suites and is refused outside --dev");
+        }
+
+        var folder = new DataFolder(options.DataDirectory);
+        folder.RequireServable(start.Dev);
+        if (options.Tls.Certificates.Count == 0)
+        {
+            throw SealpostException.Invalid("Tls:Certificates: no certificate configured (serve --dev makes a self-signed one)");
+        }
+
+        var loggerFactory = Hosting.LoggingSetup.CreateFactory(options.Log, start.LogSink);
+        var logger = loggerFactory.CreateLogger("Sealpost.Server");
+        var certificates = new CertificateStore(options.Tls.Certificates, TimeSpan.FromSeconds(options.Tls.ReloadCheckSeconds), loggerFactory.CreateLogger<CertificateStore>());
+        SealpostRuntime? runtime = null;
+        try
+        {
+            runtime = await SealpostRuntime.OpenAsync(options, loggerFactory, ct);
+            ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.Store.Kind);
+            if (start.Dev)
+            {
+                ServerLog.DevelopmentMode(logger);
+            }
+
+            var app = Build(options, runtime, certificates, start.LogSink);
+            await app.StartAsync(ct);
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+                .Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)))
+                .ToList();
+            foreach (var address in addresses)
+            {
+                ServerLog.Listening(logger, address.Authority, "https");
+            }
+
+            PosixSignalRegistration? sighup = null;
+            if (!OperatingSystem.IsWindows())
+            {
+                sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+                {
+                    context.Cancel = true; // SIGHUP reloads certificates; it does not stop the server
+                    certificates.Reload();
+                });
+            }
+
+            return new SealpostServer(app, runtime, certificates, addresses, sighup);
+        }
+        catch
+        {
+            certificates.Dispose();
+            if (runtime is not null)
+            {
+                await runtime.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Production",
+        });
+        builder.Logging.ClearProviders();
+        LoggingSetup.Configure(builder.Logging, options.Log, logSink);
+        builder.Services.AddSingleton(runtime);
+        builder.Services.AddHostedService(sp => new OrphanSweeper(runtime, sp.GetRequiredService<ILogger<OrphanSweeper>>()));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            foreach (var text in options.Http.Listen)
+            {
+                OptionsValidator.TryParseEndpoint(text, out var endpoint);
+                kestrel.Listen(endpoint, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                    OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(
+                        certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol,
+                        [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11])),
+                }));
+            }
+        });
+
+        var app = builder.Build();
+        app.MapGet("/", () => Results.Text("Sealpost\n"));
+        app.MapGet("/health", HealthAsync);
+        return app;
+    }
+
+    /// <summary>Liveness and readiness: the store answers. Never reveals data, only state.</summary>
+    private static async Task<IResult> HealthAsync(SealpostRuntime runtime, ILoggerFactory loggers, CancellationToken ct)
+    {
+        try
+        {
+            var schema = await runtime.Store.GetSchemaVersionAsync(ct);
+            return Results.Json(new HealthReport("ok", Version, runtime.Store.Kind, schema, runtime.Folder.IsDev ? "development" : "production"));
+        }
+        catch (SealpostException ex)
+        {
+            ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), ex.Kind.ToString());
+            return Results.Json(new HealthReport("unavailable", Version, runtime.Store.Kind, 0, runtime.Folder.IsDev ? "development" : "production"), statusCode: 503);
+        }
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        _sighup?.Dispose();
+        try
+        {
+            await _app.StopAsync();
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+            Certificates.Dispose();
+            await Runtime.DisposeAsync();
+        }
+    }
+}
+
+public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode);
+
+/// <summary>Removes unreferenced blobs and orphaned blob files on a schedule.</summary>
+internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = TimeSpan.FromMinutes(runtime.Options.Store.SweepIntervalMinutes);
+        var grace = TimeSpan.FromMinutes(runtime.Options.Store.OrphanGraceMinutes);
+        using var timer = new PeriodicTimer(interval);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                var result = await runtime.Store.Mail.SweepOrphansAsync(grace, stoppingToken);
+                Core.Logging.CoreLog.OrphansSwept(logger, result.BlobRowsRemoved, result.FilesRemoved);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Core.Logging.CoreLog.SweepFailed(logger, ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Sealpost.Server;
+
+/// <summary>Host log events. Stable ids 2000-2099 (host), 2100-2199 (TLS).</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Sealpost {Version} serving data folder in {Mode} mode, store {Store}")]
+    public static partial void Starting(ILogger logger, string version, string mode, string store);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Listening on {Endpoint} ({Protocol})")]
+    public static partial void Listening(ILogger logger, string endpoint, string protocol);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Stopping")]
+    public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Development mode: demo users and a self-signed certificate; not for production")]
+    public static partial void DevelopmentMode(ILogger logger);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Health check failed: {Reason}")]
+    public static partial void HealthFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Certificates loaded: {Count} (generation {Generation})")]
+    public static partial void CertificatesReloaded(ILogger logger, int count, int generation);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Certificate reload failed, keeping the current certificates: {Reason}")]
+    public static partial void CertificateReloadFailed(ILogger logger, string reason);
+}

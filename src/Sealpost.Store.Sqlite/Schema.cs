@@ -1,0 +1,117 @@
+namespace Sealpost.Store.Sqlite;
+
+/// <summary>
+/// Versioned schema. Each entry moves the database from version i to i+1 inside one transaction;
+/// entries are never edited once released, only appended.
+/// </summary>
+internal static class Schema
+{
+    public static readonly string[] Migrations =
+    [
+        // 1: directory, mailboxes, messages, blobs, change log.
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE tenants (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE domains (
+            id INTEGER PRIMARY KEY,
+            tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+            name TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            domain_id INTEGER NOT NULL REFERENCES domains(id),
+            address TEXT NOT NULL,
+            address_key TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            state INTEGER NOT NULL,
+            quota_bytes INTEGER NOT NULL,
+            roles INTEGER NOT NULL,
+            credential_version INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE groups (
+            id INTEGER PRIMARY KEY,
+            domain_id INTEGER NOT NULL REFERENCES domains(id),
+            address TEXT NOT NULL,
+            address_key TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL);
+        -- One namespace for accounts, aliases and groups: an address means one thing.
+        CREATE TABLE addresses (
+            address_key TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            domain_id INTEGER NOT NULL REFERENCES domains(id),
+            kind INTEGER NOT NULL,
+            account_id INTEGER REFERENCES accounts(id),
+            group_id INTEGER REFERENCES groups(id),
+            alias_target TEXT) WITHOUT ROWID;
+        CREATE INDEX addresses_domain ON addresses(domain_id);
+        CREATE TABLE group_members (
+            group_id INTEGER NOT NULL REFERENCES groups(id),
+            member_key TEXT NOT NULL,
+            member_address TEXT NOT NULL,
+            PRIMARY KEY (group_id, member_key)) WITHOUT ROWID;
+        CREATE TABLE credentials (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            kind INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            verifier TEXT NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE INDEX credentials_account ON credentials(account_id);
+        CREATE TABLE mailboxes (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            parent_id INTEGER NOT NULL,
+            name_key BLOB NOT NULL,
+            name_sealed BLOB NOT NULL,
+            role INTEGER NOT NULL,
+            uid_validity INTEGER NOT NULL,
+            uid_next INTEGER NOT NULL,
+            highest_modseq INTEGER NOT NULL,
+            message_count INTEGER NOT NULL DEFAULT 0,
+            total_size INTEGER NOT NULL DEFAULT 0,
+            subscribed INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (account_id, parent_id, name_key));
+        CREATE UNIQUE INDEX mailboxes_role ON mailboxes(account_id, role) WHERE role <> 0;
+        CREATE TABLE blobs (
+            id INTEGER PRIMARY KEY,
+            refcount INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            inline_data BLOB,
+            file_name TEXT UNIQUE,
+            metadata BLOB,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE messages (
+            mailbox_id INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            blob_id INTEGER NOT NULL,
+            flags INTEGER NOT NULL,
+            keywords TEXT NOT NULL,
+            internal_date INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            modseq INTEGER NOT NULL,
+            wrapped_key BLOB,
+            PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;
+        CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+        CREATE INDEX messages_blob ON messages(blob_id);
+        -- kind: 0 appended, 1 flags changed, 2 expunged. QRESYNC VANISHED and JMAP changes read it.
+        CREATE TABLE mail_changes (
+            mailbox_id INTEGER NOT NULL,
+            modseq INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            kind INTEGER NOT NULL);
+        CREATE INDEX mail_changes_mailbox ON mail_changes(mailbox_id, modseq);
+        CREATE TABLE keywords (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            name_key BLOB NOT NULL,
+            name_sealed BLOB NOT NULL,
+            UNIQUE (account_id, name_key));
+        """,
+    ];
+
+    public static int CurrentVersion => Migrations.Length;
+}

@@ -1,0 +1,253 @@
+using Microsoft.Data.Sqlite;
+using Sealpost.Core;
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Storage;
+using static Sealpost.Store.Sqlite.SqliteExtensions;
+
+namespace Sealpost.Store.Sqlite;
+
+internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
+{
+    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at";
+
+    public Task<Tenant> CreateTenantAsync(string name, string displayName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var now = Now();
+            try
+            {
+                var id = ctx.Command("INSERT INTO tenants(name, display_name, created_at) VALUES ($n, $d, $t) RETURNING id")
+                    .With("$n", name).With("$d", displayName).With("$t", now).Scalar();
+                return new Tenant(id, name, displayName, Time(now));
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict($"tenant '{name}' already exists");
+            }
+        }, cancellationToken);
+
+    public Task<Tenant?> FindTenantAsync(string name, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT id, name, display_name, created_at FROM tenants WHERE name = $n").With("$n", name).ReadOne(ReadTenant), cancellationToken);
+
+    public Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Tenant>>(c => c.Sql("SELECT id, name, display_name, created_at FROM tenants ORDER BY name").ReadAll(ReadTenant), cancellationToken);
+
+    public Task<MailDomain> AddDomainAsync(long tenantId, DomainName name, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var now = Now();
+            try
+            {
+                var id = ctx.Command("INSERT INTO domains(tenant_id, name, created_at) VALUES ($t, $n, $c) RETURNING id")
+                    .With("$t", tenantId).With("$n", name.Ascii).With("$c", now).Scalar();
+                return new MailDomain(id, tenantId, name, Time(now));
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict($"domain '{name.Unicode}' already exists");
+            }
+        }, cancellationToken);
+
+    public Task<MailDomain?> FindDomainAsync(DomainName name, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT id, tenant_id, name, created_at FROM domains WHERE name = $n").With("$n", name.Ascii).ReadOne(ReadDomain), cancellationToken);
+
+    public Task<IReadOnlyList<MailDomain>> ListDomainsAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<MailDomain>>(c => c.Sql("SELECT id, tenant_id, name, created_at FROM domains ORDER BY name").ReadAll(ReadDomain), cancellationToken);
+
+    public Task RemoveDomainAsync(long domainId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var used = ctx.Command("SELECT count(*) FROM addresses WHERE domain_id = $d").With("$d", domainId).Scalar();
+            if (used > 0)
+            {
+                throw SealpostException.Conflict($"the domain still has {used} address(es); remove or delete them first");
+            }
+
+            if (ctx.Command("DELETE FROM domains WHERE id = $d").With("$d", domainId).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound("no such domain");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<Account> CreateAccountAsync(NewAccount account, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            ClaimAddress(ctx, account.Address, account.DomainId);
+            var now = Now();
+            var id = ctx.Command("""
+                INSERT INTO accounts(domain_id, address, address_key, display_name, state, quota_bytes, roles, credential_version, created_at)
+                VALUES ($d, $a, $k, $n, 0, $q, $r, 0, $t) RETURNING id
+                """)
+                .With("$d", account.DomainId).With("$a", account.Address.ToString()).With("$k", account.Address.Key)
+                .With("$n", account.DisplayName).With("$q", account.QuotaBytes).With("$r", (int)account.Roles).With("$t", now).Scalar();
+            ctx.Command("UPDATE addresses SET kind = 0, account_id = $id WHERE address_key = $k").With("$id", id).With("$k", account.Address.Key).ExecuteNonQuery();
+            return new Account(id, account.DomainId, account.Address, account.DisplayName, AccountState.Active, account.QuotaBytes, account.Roles, 0, Time(now));
+        }, cancellationToken);
+
+    public Task<Account?> GetAccountAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {AccountColumns} FROM accounts WHERE id = $id").With("$id", accountId).ReadOne(ReadAccount), cancellationToken);
+
+    public Task<Account?> FindAccountAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {AccountColumns} FROM accounts WHERE address_key = $k").With("$k", address.Key).ReadOne(ReadAccount), cancellationToken);
+
+    public Task<IReadOnlyList<Account>> ListAccountsAsync(long? domainId = null, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Account>>(c =>
+            c.Sql($"SELECT {AccountColumns} FROM accounts WHERE $d IS NULL OR domain_id = $d ORDER BY address_key").With("$d", domainId).ReadAll(ReadAccount),
+            cancellationToken);
+
+    public Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            // A state change invalidates cached logins the same way a credential change does.
+            if (ctx.Command("UPDATE accounts SET state = $s, credential_version = credential_version + 1 WHERE id = $id")
+                    .With("$s", (int)state).With("$id", accountId).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound("no such account");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<Credential> AddCredentialAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => InsertCredential(ctx, accountId, kind, label, verifier), cancellationToken);
+
+    public Task<Credential> ReplaceCredentialsAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            ctx.Command("DELETE FROM credentials WHERE account_id = $a AND kind = $k").With("$a", accountId).With("$k", (int)kind).ExecuteNonQuery();
+            return InsertCredential(ctx, accountId, kind, label, verifier);
+        }, cancellationToken);
+
+    private static Credential InsertCredential(WriteContext ctx, long accountId, CredentialKind kind, string label, string verifier)
+    {
+        if (ctx.Command("UPDATE accounts SET credential_version = credential_version + 1 WHERE id = $a").With("$a", accountId).ExecuteNonQuery() == 0)
+        {
+            throw SealpostException.NotFound("no such account");
+        }
+
+        var now = Now();
+        var id = ctx.Command("INSERT INTO credentials(account_id, kind, label, verifier, created_at) VALUES ($a, $k, $l, $v, $t) RETURNING id")
+            .With("$a", accountId).With("$k", (int)kind).With("$l", label).With("$v", verifier).With("$t", now).Scalar();
+        return new Credential(id, accountId, kind, label, verifier, Time(now));
+    }
+
+    public Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Credential>>(c =>
+            c.Sql("SELECT id, account_id, kind, label, verifier, created_at FROM credentials WHERE account_id = $a ORDER BY id").With("$a", accountId)
+                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), Time(r.GetInt64(5)))),
+            cancellationToken);
+
+    public Task<AddressEntry?> ResolveAddressAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT address, kind, account_id, group_id, alias_target FROM addresses WHERE address_key = $k")
+            .With("$k", address.Key).ReadOne(ReadAddress), cancellationToken);
+
+    public Task AddAliasAsync(long domainId, MailAddress alias, MailAddress target, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            ClaimAddress(ctx, alias, domainId);
+            ctx.Command("UPDATE addresses SET kind = 1, alias_target = $t WHERE address_key = $k").With("$t", target.ToString()).With("$k", alias.Key).ExecuteNonQuery();
+            return 0;
+        }, cancellationToken);
+
+    public Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            if (ctx.Command("DELETE FROM addresses WHERE address_key = $k AND kind = 1").With("$k", alias.Key).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound($"no alias '{alias}'");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AddressEntry>> ListAliasesAsync(long? domainId = null, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<AddressEntry>>(c =>
+            c.Sql("SELECT address, kind, account_id, group_id, alias_target FROM addresses WHERE kind = 1 AND ($d IS NULL OR domain_id = $d) ORDER BY address_key")
+                .With("$d", domainId).ReadAll(ReadAddress),
+            cancellationToken);
+
+    public Task<DistributionGroup> CreateGroupAsync(long domainId, MailAddress address, string displayName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            ClaimAddress(ctx, address, domainId);
+            var id = ctx.Command("INSERT INTO groups(domain_id, address, address_key, display_name) VALUES ($d, $a, $k, $n) RETURNING id")
+                .With("$d", domainId).With("$a", address.ToString()).With("$k", address.Key).With("$n", displayName).Scalar();
+            ctx.Command("UPDATE addresses SET kind = 2, group_id = $g WHERE address_key = $k").With("$g", id).With("$k", address.Key).ExecuteNonQuery();
+            return new DistributionGroup(id, domainId, address, displayName);
+        }, cancellationToken);
+
+    public Task<DistributionGroup?> FindGroupAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT id, domain_id, address, display_name FROM groups WHERE address_key = $k").With("$k", address.Key).ReadOne(ReadGroup), cancellationToken);
+
+    public Task<DistributionGroup?> GetGroupAsync(long groupId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT id, domain_id, address, display_name FROM groups WHERE id = $id").With("$id", groupId).ReadOne(ReadGroup), cancellationToken);
+
+    public Task<IReadOnlyList<DistributionGroup>> ListGroupsAsync(long? domainId = null, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<DistributionGroup>>(c =>
+            c.Sql("SELECT id, domain_id, address, display_name FROM groups WHERE $d IS NULL OR domain_id = $d ORDER BY address_key").With("$d", domainId).ReadAll(ReadGroup),
+            cancellationToken);
+
+    public Task AddGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            try
+            {
+                ctx.Command("INSERT INTO group_members(group_id, member_key, member_address) VALUES ($g, $k, $a)")
+                    .With("$g", groupId).With("$k", member.Key).With("$a", member.ToString()).ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict($"'{member}' is already a member");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task RemoveGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            if (ctx.Command("DELETE FROM group_members WHERE group_id = $g AND member_key = $k").With("$g", groupId).With("$k", member.Key).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound($"'{member}' is not a member");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<MailAddress>> ListGroupMembersAsync(long groupId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<MailAddress>>(c =>
+            c.Sql("SELECT member_address FROM group_members WHERE group_id = $g ORDER BY member_key").With("$g", groupId).ReadAll(r => MailAddress.Parse(r.GetString(0))),
+            cancellationToken);
+
+    /// <summary>Takes an address in the shared namespace, or fails with a conflict naming what holds it.</summary>
+    private static void ClaimAddress(WriteContext ctx, MailAddress address, long domainId)
+    {
+        var existing = ctx.Command("SELECT kind FROM addresses WHERE address_key = $k").With("$k", address.Key).ExecuteScalar();
+        if (existing is not null)
+        {
+            var kind = (AddressKind)Convert.ToInt32(existing, System.Globalization.CultureInfo.InvariantCulture);
+            throw SealpostException.Conflict($"'{address}' is already in use by {(kind switch { AddressKind.Account => "an account", AddressKind.Alias => "an alias", _ => "a group" })}");
+        }
+
+        ctx.Command("INSERT INTO addresses(address_key, address, domain_id, kind) VALUES ($k, $a, $d, 0)")
+            .With("$k", address.Key).With("$a", address.ToString()).With("$d", domainId).ExecuteNonQuery();
+    }
+
+    private static Tenant ReadTenant(SqliteDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetString(2), Time(r.GetInt64(3)));
+
+    private static MailDomain ReadDomain(SqliteDataReader r) => new(r.GetInt64(0), r.GetInt64(1), DomainName.Parse(r.GetString(2)), Time(r.GetInt64(3)));
+
+    private static Account ReadAccount(SqliteDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3), (AccountState)r.GetInt32(4),
+        r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)));
+
+    private static DistributionGroup ReadGroup(SqliteDataReader r) => new(r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3));
+
+    private static AddressEntry ReadAddress(SqliteDataReader r) => new(
+        MailAddress.Parse(r.GetString(0)), (AddressKind)r.GetInt32(1),
+        r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3),
+        r.IsDBNull(4) ? null : MailAddress.Parse(r.GetString(4)));
+}

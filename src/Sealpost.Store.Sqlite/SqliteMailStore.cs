@@ -1,0 +1,500 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Sealpost.Core;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Storage;
+using static Sealpost.Store.Sqlite.SqliteExtensions;
+
+namespace Sealpost.Store.Sqlite;
+
+internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
+{
+    private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed";
+    private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
+    private const int KindAppended = 0, KindFlags = 1, KindExpunged = 2;
+
+    public Task<Mailbox> CreateMailboxAsync(long accountId, long parentId, byte[] nameKey, byte[] sealedName, MailboxRole role, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            if (parentId != 0)
+            {
+                var parent = ReadMailbox(ctx, parentId) ?? throw SealpostException.NotFound("parent mailbox does not exist");
+                if (parent.AccountId != accountId)
+                {
+                    throw new SealpostException(ErrorKind.Forbidden, "parent mailbox belongs to another account");
+                }
+            }
+
+            var uidValidity = NextUidValidity(ctx);
+            try
+            {
+                var id = ctx.Command("""
+                    INSERT INTO mailboxes(account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq)
+                    VALUES ($a, $p, $k, $n, $r, $v, 1, 1) RETURNING id
+                    """).With("$a", accountId).With("$p", parentId).With("$k", nameKey).With("$n", sealedName).With("$r", (int)role).With("$v", (long)uidValidity).Scalar();
+                ctx.Notifications.Add(new MailboxChanged(accountId, id, 1, ChangeKinds.MailboxCreated));
+                return new Mailbox(id, accountId, parentId, nameKey, sealedName, role, uidValidity, 1, 1, 0, 0, false);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict(role != MailboxRole.None ? "a mailbox with that name or role already exists" : "a mailbox with that name already exists");
+            }
+        }, cancellationToken);
+
+    /// <summary>UIDVALIDITY: seconds since the epoch, but always above any value handed out before (RFC 9051 §2.3.1.1).</summary>
+    private static uint NextUidValidity(WriteContext ctx)
+    {
+        var last = ctx.Command("SELECT value FROM meta WHERE key = 'last_uid_validity'").ExecuteScalar() is string s ? long.Parse(s, CultureInfo.InvariantCulture) : 0;
+        var next = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), last + 1);
+        if (next > uint.MaxValue)
+        {
+            throw SealpostException.Limit("UIDVALIDITY space exhausted");
+        }
+
+        ctx.Command("INSERT INTO meta(key, value) VALUES ('last_uid_validity', $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .With("$v", next.ToString(CultureInfo.InvariantCulture)).ExecuteNonQuery();
+        return (uint)next;
+    }
+
+    public Task<Mailbox?> GetMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {MailboxColumns} FROM mailboxes WHERE id = $id").With("$id", mailboxId).ReadOne(MapMailbox), cancellationToken);
+
+    public Task<Mailbox?> FindMailboxAsync(long accountId, long parentId, byte[] nameKey, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {MailboxColumns} FROM mailboxes WHERE account_id = $a AND parent_id = $p AND name_key = $k")
+            .With("$a", accountId).With("$p", parentId).With("$k", nameKey).ReadOne(MapMailbox), cancellationToken);
+
+    public Task<Mailbox?> FindMailboxByRoleAsync(long accountId, MailboxRole role, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {MailboxColumns} FROM mailboxes WHERE account_id = $a AND role = $r")
+            .With("$a", accountId).With("$r", (int)role).ReadOne(MapMailbox), cancellationToken);
+
+    public Task<IReadOnlyList<Mailbox>> ListMailboxesAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Mailbox>>(c => c.Sql($"SELECT {MailboxColumns} FROM mailboxes WHERE account_id = $a ORDER BY id")
+            .With("$a", accountId).ReadAll(MapMailbox), cancellationToken);
+
+    public Task RenameMailboxAsync(long mailboxId, long newParentId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            // A mailbox cannot become its own descendant.
+            for (var p = newParentId; p != 0;)
+            {
+                if (p == mailboxId)
+                {
+                    throw SealpostException.Invalid("a mailbox cannot be moved under itself");
+                }
+
+                var parent = ReadMailbox(ctx, p) ?? throw SealpostException.NotFound("new parent mailbox does not exist");
+                if (parent.AccountId != mailbox.AccountId)
+                {
+                    throw new SealpostException(ErrorKind.Forbidden, "new parent belongs to another account");
+                }
+
+                p = parent.ParentId;
+            }
+
+            try
+            {
+                ctx.Command("UPDATE mailboxes SET parent_id = $p, name_key = $k, name_sealed = $n WHERE id = $id")
+                    .With("$p", newParentId).With("$k", nameKey).With("$n", sealedName).With("$id", mailboxId).ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict("a mailbox with that name already exists");
+            }
+
+            ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq, ChangeKinds.MailboxRenamed));
+            return 0;
+        }, cancellationToken);
+
+    public Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            if (ctx.Command("UPDATE mailboxes SET subscribed = $s WHERE id = $id").With("$s", subscribed ? 1 : 0).With("$id", mailboxId).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound("mailbox does not exist");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            if (ctx.Command("SELECT count(*) FROM mailboxes WHERE parent_id = $id").With("$id", mailboxId).Scalar() > 0)
+            {
+                throw SealpostException.Conflict("the mailbox has children");
+            }
+
+            var blobs = ctx.Command("SELECT blob_id FROM messages WHERE mailbox_id = $m").With("$m", mailboxId).ReadAll(r => r.GetInt64(0));
+            ctx.Command("DELETE FROM messages WHERE mailbox_id = $m").With("$m", mailboxId).ExecuteNonQuery();
+            ReleaseBlobs(ctx, blobs);
+            ctx.Command("DELETE FROM mail_changes WHERE mailbox_id = $m").With("$m", mailboxId).ExecuteNonQuery();
+            ctx.Command("DELETE FROM mailboxes WHERE id = $m").With("$m", mailboxId).ExecuteNonQuery();
+            ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq + 1, ChangeKinds.MailboxDeleted));
+            return 0;
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<AppendResult>> DeliverAsync(NewBlob blob, IReadOnlyList<NewMessage> targets, CancellationToken cancellationToken = default)
+    {
+        if (targets.Count == 0)
+        {
+            throw SealpostException.Invalid("a delivery needs at least one mailbox");
+        }
+
+        if (blob.Length < 0)
+        {
+            throw SealpostException.Invalid("blob length is negative");
+        }
+
+        byte[]? inline = null;
+        string? fileName = null;
+        if (blob.Length <= store.Options.InlineBlobMaxBytes)
+        {
+            inline = new byte[blob.Length];
+            await blob.Content.ReadExactlyAsync(inline, cancellationToken);
+        }
+        else
+        {
+            // Durable before the row that points to it can commit.
+            fileName = BlobFiles.NewName();
+            try
+            {
+                await store.Files.WriteDurablyAsync(fileName, blob.Content, blob.Length, cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                store.Files.TryDelete(fileName);
+                throw new SealpostException(ErrorKind.TemporarilyUnavailable, "cannot write the blob", ex);
+            }
+        }
+
+        try
+        {
+            return await store.WriteAsync(ctx =>
+            {
+                var blobId = ctx.Command("INSERT INTO blobs(refcount, size, inline_data, file_name, metadata, created_at) VALUES ($r, $s, $d, $f, $m, $t) RETURNING id")
+                    .With("$r", targets.Count).With("$s", blob.Length).With("$d", inline).With("$f", fileName).With("$m", blob.Metadata).With("$t", Now()).Scalar();
+                var results = new AppendResult[targets.Count];
+                // Lock order: ascending mailbox id, so overlapping deliveries cannot deadlock (PostgreSQL row locks).
+                foreach (var i in Enumerable.Range(0, targets.Count).OrderBy(i => targets[i].MailboxId))
+                {
+                    var t = targets[i];
+                    var (accountId, uid, modseq) = AllocateUid(ctx, t.MailboxId, blob.Length);
+                    InsertMessage(ctx, t.MailboxId, uid, blobId, t.Flags, t.KeywordIds, t.InternalDate, blob.Length, modseq, t.WrappedKey);
+                    results[i] = new AppendResult(t.MailboxId, uid, modseq, blobId);
+                    ctx.Notifications.Add(new MailboxChanged(accountId, t.MailboxId, modseq, ChangeKinds.Appended));
+                }
+
+                return (IReadOnlyList<AppendResult>)results;
+            }, cancellationToken);
+        }
+        catch
+        {
+            if (fileName is not null)
+            {
+                store.Files.TryDelete(fileName);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes the next UID and MODSEQ of a mailbox. Inside the write transaction this row update is
+    /// the per-mailbox lock (SQLite: the database write lock; PostgreSQL: the row lock until commit).
+    /// </summary>
+    private static (long AccountId, uint Uid, long ModSeq) AllocateUid(WriteContext ctx, long mailboxId, long size)
+    {
+        using var command = ctx.Command("""
+            UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                   message_count = message_count + 1, total_size = total_size + $s
+            WHERE id = $m RETURNING account_id, uid_next - 1, highest_modseq
+            """).With("$m", mailboxId).With("$s", size);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            throw SealpostException.NotFound($"mailbox {mailboxId} does not exist");
+        }
+
+        var uid = reader.GetInt64(1);
+        if (uid >= uint.MaxValue)
+        {
+            throw SealpostException.Limit("the mailbox has used up its UID space");
+        }
+
+        return (reader.GetInt64(0), (uint)uid, reader.GetInt64(2));
+    }
+
+    private static void InsertMessage(WriteContext ctx, long mailboxId, uint uid, long blobId, MessageFlags flags, IReadOnlyList<int> keywords, DateTimeOffset internalDate, long size, long modseq, byte[]? wrappedKey)
+    {
+        ctx.Command("""
+            INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
+            VALUES ($m, $u, $b, $f, $k, $d, $s, $q, $w)
+            """).With("$m", mailboxId).With("$u", (long)uid).With("$b", blobId).With("$f", (int)flags).With("$k", EncodeKeywords(keywords))
+            .With("$d", internalDate.ToUnixTimeMilliseconds()).With("$s", size).With("$q", modseq).With("$w", wrappedKey).ExecuteNonQuery();
+        AddChange(ctx, mailboxId, modseq, uid, KindAppended);
+    }
+
+    private static void AddChange(WriteContext ctx, long mailboxId, long modseq, uint uid, int kind) =>
+        ctx.Command("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) VALUES ($m, $q, $u, $k)")
+            .With("$m", mailboxId).With("$q", modseq).With("$u", (long)uid).With("$k", kind).ExecuteNonQuery();
+
+    public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => Copy(ctx, sourceMailboxId, uids, destinationMailboxId, move: false), cancellationToken);
+
+    public Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => Copy(ctx, sourceMailboxId, uids, destinationMailboxId, move: true), cancellationToken);
+
+    private static CopyResult Copy(WriteContext ctx, long sourceId, IReadOnlyList<uint> uids, long destinationId, bool move)
+    {
+        var source = ReadMailbox(ctx, sourceId) ?? throw SealpostException.NotFound("source mailbox does not exist");
+        var destination = ReadMailbox(ctx, destinationId) ?? throw SealpostException.NotFound("destination mailbox does not exist");
+        if (source.AccountId != destination.AccountId)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "messages can only be copied within one account");
+        }
+
+        if (move && sourceId == destinationId)
+        {
+            throw SealpostException.Invalid("source and destination are the same mailbox");
+        }
+
+        var messages = SelectMessages(ctx, sourceId, uids);
+        var sourceUids = new List<uint>(messages.Count);
+        var destinationUids = new List<uint>(messages.Count);
+        long destinationModSeq = 0;
+        foreach (var m in messages)
+        {
+            var (_, uid, modseq) = AllocateUid(ctx, destinationId, m.Size);
+            InsertMessage(ctx, destinationId, uid, m.BlobId, m.Flags, m.KeywordIds, m.InternalDate, m.Size, modseq, m.WrappedKey);
+            ctx.Command("UPDATE blobs SET refcount = refcount + 1 WHERE id = $b").With("$b", m.BlobId).ExecuteNonQuery();
+            sourceUids.Add(m.Uid);
+            destinationUids.Add(uid);
+            destinationModSeq = modseq;
+        }
+
+        if (destinationUids.Count > 0)
+        {
+            ctx.Notifications.Add(new MailboxChanged(destination.AccountId, destinationId, destinationModSeq, ChangeKinds.Appended));
+        }
+
+        if (move && messages.Count > 0)
+        {
+            Expunge(ctx, source, messages);
+        }
+
+        return new CopyResult(sourceUids, destinationUids, destination.UidValidity);
+    }
+
+    public Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<MessageRecord>>(c =>
+            c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND uid BETWEEN $a AND $b ORDER BY uid")
+                .With("$m", mailboxId).With("$a", (long)range.First).With("$b", (long)range.Last).ReadAll(MapMessage),
+            cancellationToken);
+
+    public Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND uid = $u")
+            .With("$m", mailboxId).With("$u", (long)uid).ReadOne(MapMessage), cancellationToken);
+
+    public Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var messages = SelectMessages(ctx, mailboxId, uids);
+            var failed = new List<uint>();
+            var pending = new List<(MessageRecord Message, MessageFlags Flags, int[] Keywords)>();
+            foreach (var m in messages)
+            {
+                // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for a message whose MODSEQ is higher.
+                if (change.UnchangedSince is { } since && m.ModSeq > since)
+                {
+                    failed.Add(m.Uid);
+                    continue;
+                }
+
+                var (flags, keywords) = Apply(m, change);
+                if (flags != m.Flags || !keywords.SequenceEqual(m.KeywordIds))
+                {
+                    pending.Add((m, flags, keywords));
+                }
+            }
+
+            if (pending.Count == 0)
+            {
+                return new FlagChangeResult([], failed, mailbox.HighestModSeq);
+            }
+
+            // One new MODSEQ for every message this command changed.
+            var modseq = ctx.Command("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $m RETURNING highest_modseq").With("$m", mailboxId).Scalar();
+            var updated = new List<FlagUpdate>(pending.Count);
+            foreach (var (m, flags, keywords) in pending)
+            {
+                ctx.Command("UPDATE messages SET flags = $f, keywords = $k, modseq = $q WHERE mailbox_id = $m AND uid = $u")
+                    .With("$f", (int)flags).With("$k", EncodeKeywords(keywords)).With("$q", modseq).With("$m", mailboxId).With("$u", (long)m.Uid).ExecuteNonQuery();
+                AddChange(ctx, mailboxId, modseq, m.Uid, KindFlags);
+                updated.Add(new FlagUpdate(m.Uid, flags, keywords, modseq));
+            }
+
+            ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, modseq, ChangeKinds.FlagsChanged));
+            return new FlagChangeResult(updated, failed, modseq);
+        }, cancellationToken);
+
+    private static (MessageFlags, int[]) Apply(MessageRecord m, FlagChange change) => change.Operation switch
+    {
+        FlagOperation.Add => (m.Flags | change.Flags, m.KeywordIds.Union(change.KeywordIds).Order().ToArray()),
+        FlagOperation.Remove => (m.Flags & ~change.Flags, m.KeywordIds.Except(change.KeywordIds).Order().ToArray()),
+        _ => (change.Flags, change.KeywordIds.Distinct().Order().ToArray()),
+    };
+
+    public Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var messages = SelectMessages(ctx, mailboxId, uids);
+            return messages.Count == 0 ? new ExpungeResult([], mailbox.HighestModSeq) : Expunge(ctx, mailbox, messages);
+        }, cancellationToken);
+
+    private static ExpungeResult Expunge(WriteContext ctx, Mailbox mailbox, List<MessageRecord> messages)
+    {
+        var modseq = ctx.Command("""
+            UPDATE mailboxes SET highest_modseq = highest_modseq + 1, message_count = message_count - $c, total_size = total_size - $s
+            WHERE id = $m RETURNING highest_modseq
+            """).With("$c", messages.Count).With("$s", messages.Sum(m => m.Size)).With("$m", mailbox.Id).Scalar();
+        foreach (var m in messages)
+        {
+            ctx.Command("DELETE FROM messages WHERE mailbox_id = $m AND uid = $u").With("$m", mailbox.Id).With("$u", (long)m.Uid).ExecuteNonQuery();
+            AddChange(ctx, mailbox.Id, modseq, m.Uid, KindExpunged);
+        }
+
+        ReleaseBlobs(ctx, messages.Select(m => m.BlobId));
+        ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailbox.Id, modseq, ChangeKinds.Expunged));
+        return new ExpungeResult(messages.Select(m => m.Uid).ToList(), modseq);
+    }
+
+    /// <summary>Drops one reference per entry; a blob nobody points to goes, its file after commit.</summary>
+    private static void ReleaseBlobs(WriteContext ctx, IEnumerable<long> blobIds)
+    {
+        foreach (var group in blobIds.GroupBy(id => id))
+        {
+            var remaining = ctx.Command("UPDATE blobs SET refcount = refcount - $n WHERE id = $b RETURNING refcount, file_name")
+                .With("$n", group.Count()).With("$b", group.Key).ReadOne(r => new { Refs = r.GetInt64(0), File = r.IsDBNull(1) ? null : r.GetString(1) });
+            if (remaining is { Refs: <= 0 })
+            {
+                ctx.Command("DELETE FROM blobs WHERE id = $b").With("$b", group.Key).ExecuteNonQuery();
+                if (remaining.File is not null)
+                {
+                    ctx.FilesToDelete.Add(remaining.File);
+                }
+            }
+        }
+    }
+
+    public Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c =>
+        {
+            // One read transaction so the three reads see the same snapshot (WAL).
+            using var tx = c.BeginTransaction(deferred: true);
+            var highest = c.Sql("SELECT highest_modseq FROM mailboxes WHERE id = $m").With("$m", mailboxId);
+            highest.Transaction = tx;
+            var value = highest.ExecuteScalar() ?? throw SealpostException.NotFound("mailbox does not exist");
+            var changed = c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
+            changed.Transaction = tx;
+            var expunged = c.Sql("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $m AND kind = 2 AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
+            expunged.Transaction = tx;
+            var result = new ChangeSet(mailboxId, sinceModSeq, Convert.ToInt64(value, CultureInfo.InvariantCulture),
+                changed.ReadAll(MapMessage), expunged.ReadAll(r => (uint)r.GetInt64(0)));
+            tx.Commit();
+            return result;
+        }, cancellationToken);
+
+    public Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            ctx.Command("INSERT INTO keywords(account_id, name_key, name_sealed) VALUES ($a, $k, $n) ON CONFLICT(account_id, name_key) DO NOTHING")
+                .With("$a", accountId).With("$k", nameKey).With("$n", sealedName).ExecuteNonQuery();
+            return ctx.Command("SELECT id, account_id, name_key, name_sealed FROM keywords WHERE account_id = $a AND name_key = $k")
+                .With("$a", accountId).With("$k", nameKey).ReadOne(MapKeyword)!;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<Keyword>> ListKeywordsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Keyword>>(c => c.Sql("SELECT id, account_id, name_key, name_sealed FROM keywords WHERE account_id = $a ORDER BY id")
+            .With("$a", accountId).ReadAll(MapKeyword), cancellationToken);
+
+    public Task<QuotaUsage> GetUsageAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT coalesce(sum(total_size), 0), coalesce(sum(message_count), 0) FROM mailboxes WHERE account_id = $a")
+            .With("$a", accountId).ReadAll(r => new QuotaUsage(r.GetInt64(0), r.GetInt64(1)))[0], cancellationToken);
+
+    public async Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default)
+    {
+        var row = await store.ReadAsync(c => c.Sql("SELECT inline_data, file_name FROM blobs WHERE id = $b").With("$b", blobId)
+            .ReadOne(r => new { Data = r.IsDBNull(0) ? null : (byte[])r.GetValue(0), File = r.IsDBNull(1) ? null : r.GetString(1) }), cancellationToken)
+            ?? throw SealpostException.NotFound($"blob {blobId} does not exist");
+        if (row.Data is not null)
+        {
+            return new MemoryStream(row.Data, writable: false);
+        }
+
+        try
+        {
+            return new FileStream(store.Files.PathOf(row.File!), FileMode.Open, FileAccess.Read, FileShare.Read, 65536, FileOptions.Asynchronous | FileOptions.RandomAccess);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new SealpostException(ErrorKind.NotFound, $"blob {blobId} is missing its file", ex);
+        }
+    }
+
+    public Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT metadata FROM blobs WHERE id = $b").With("$b", blobId).ExecuteScalar() as byte[], cancellationToken);
+
+    public async Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        var rows = await store.WriteAsync(ctx =>
+        {
+            var files = ctx.Command("DELETE FROM blobs WHERE refcount <= 0 RETURNING file_name").ReadAll(r => r.IsDBNull(0) ? null : r.GetString(0));
+            ctx.FilesToDelete.AddRange(files.OfType<string>());
+            return files.Count;
+        }, cancellationToken);
+
+        var cutoff = DateTime.UtcNow - grace;
+        var candidates = store.Files.Enumerate().Where(f => f.LastWriteUtc < cutoff).Select(f => f.Name).ToList();
+        var removed = 0;
+        foreach (var chunk in candidates.Chunk(500))
+        {
+            var known = await store.ReadAsync(c => c.Sql("SELECT file_name FROM blobs WHERE file_name IN (SELECT value FROM json_each($names))")
+                .With("$names", JsonSerializer.Serialize(chunk)).ReadAll(r => r.GetString(0)).ToHashSet(StringComparer.Ordinal), cancellationToken);
+            foreach (var name in chunk.Where(n => !known.Contains(n)))
+            {
+                store.Files.TryDelete(name);
+                removed++;
+            }
+        }
+
+        return new SweepResult(rows, removed);
+    }
+
+    private static List<MessageRecord> SelectMessages(WriteContext ctx, long mailboxId, IReadOnlyList<uint> uids) =>
+        ctx.Command($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND uid IN (SELECT value FROM json_each($uids)) ORDER BY uid")
+            .With("$m", mailboxId).With("$uids", JsonSerializer.Serialize(uids)).ReadAll(MapMessage);
+
+    private static Mailbox? ReadMailbox(WriteContext ctx, long mailboxId) =>
+        ctx.Command($"SELECT {MailboxColumns} FROM mailboxes WHERE id = $id").With("$id", mailboxId).ReadOne(MapMailbox);
+
+    private static string EncodeKeywords(IReadOnlyList<int> keywords) =>
+        keywords.Count == 0 ? "" : string.Join(',', keywords.Distinct().Order().Select(k => k.ToString(CultureInfo.InvariantCulture)));
+
+    private static int[] DecodeKeywords(string text) =>
+        text.Length == 0 ? [] : text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+
+    private static Mailbox MapMailbox(SqliteDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3), (byte[])r.GetValue(4), (MailboxRole)r.GetInt32(5),
+        (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetInt64(11) != 0);
+
+    private static MessageRecord MapMessage(SqliteDataReader r) => new(
+        r.GetInt64(0), (uint)r.GetInt64(1), r.GetInt64(2), (MessageFlags)r.GetInt32(3), DecodeKeywords(r.GetString(4)),
+        Time(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7), r.IsDBNull(8) ? null : (byte[])r.GetValue(8));
+
+    private static Keyword MapKeyword(SqliteDataReader r) => new((int)r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2), (byte[])r.GetValue(3));
+}

@@ -1,0 +1,207 @@
+using Microsoft.Data.Sqlite;
+using Sealpost.Core;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Storage;
+
+namespace Sealpost.Store.Sqlite;
+
+/// <summary>
+/// The embedded store: DATA/sealpost.db (SQLite, WAL, synchronous=FULL) plus DATA/blobs/ for blobs
+/// larger than <see cref="StoreOptions.InlineBlobMaxBytes"/>. Reads use pooled connections (WAL:
+/// readers never wait for the writer); writes go through <see cref="SqliteWriter"/>.
+/// </summary>
+public sealed class SqliteStore : ISealpostStore
+{
+    public const string DatabaseFileName = "sealpost.db";
+    public const string BlobFolderName = "blobs";
+
+    private readonly string _connectionString;
+    private readonly SqliteWriter _writer;
+
+    private SqliteStore(string dataDirectory, StoreOptions options, IChangeFeed feed)
+    {
+        DataDirectory = dataDirectory;
+        Options = options;
+        Changes = feed;
+        Files = new BlobFiles(Path.Combine(dataDirectory, BlobFolderName));
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataDirectory, DatabaseFileName),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = Math.Max(1, options.BusyTimeoutMilliseconds / 1000),
+        }.ToString();
+        _writer = new SqliteWriter(_connectionString, options.GroupCommitMaxOperations, feed, Files);
+        Directory = new SqliteDirectoryStore(this);
+        Mail = new SqliteMailStore(this);
+    }
+
+    public string Kind => "sqlite";
+
+    public string DataDirectory { get; }
+
+    internal StoreOptions Options { get; }
+
+    internal BlobFiles Files { get; }
+
+    public IDirectoryStore Directory { get; }
+
+    public IMailStore Mail { get; }
+
+    public IChangeFeed Changes { get; }
+
+    /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/> and migrates it.</summary>
+    public static async Task<SqliteStore> OpenAsync(string dataDirectory, StoreOptions options, IChangeFeed? feed = null, bool migrate = true, CancellationToken ct = default)
+    {
+        System.IO.Directory.CreateDirectory(dataDirectory);
+        SqliteStore store;
+        try
+        {
+            store = new SqliteStore(dataDirectory, options, feed ?? new InProcessChangeFeed());
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"cannot open the database in '{dataDirectory}': {ex.Message}", ex);
+        }
+
+        if (migrate)
+        {
+            await store.MigrateAsync(ct);
+        }
+
+        return store;
+    }
+
+    internal static void ConfigureConnection(SqliteConnection connection, bool writer)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = writer
+            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+            : "PRAGMA busy_timeout=10000;";
+        command.ExecuteNonQuery();
+    }
+
+    public Task MigrateAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync(ctx =>
+        {
+            var version = ReadVersion(ctx.Connection, ctx.Transaction);
+            if (version > Schema.CurrentVersion)
+            {
+                throw new SealpostException(ErrorKind.Conflict,
+                    $"the database has schema version {version}, newer than this program knows ({Schema.CurrentVersion}); upgrade sealpost");
+            }
+
+            for (var v = version; v < Schema.CurrentVersion; v++)
+            {
+                using var command = ctx.Command(Schema.Migrations[v]);
+                command.ExecuteNonQuery();
+                using var set = ctx.Command("INSERT INTO meta(key, value) VALUES ('schema_version', $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+                set.Parameters.AddWithValue("$v", (v + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                set.ExecuteNonQuery();
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public async Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        return ReadVersion(connection, null);
+    }
+
+    private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var exists = connection.CreateCommand();
+        exists.Transaction = transaction;
+        exists.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
+        if (Convert.ToInt64(exists.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            return 0;
+        }
+
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT value FROM meta WHERE key = 'schema_version'";
+        return command.ExecuteScalar() is string s ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    internal Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken ct) => _writer.WriteAsync(operation, ct);
+
+    internal async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(ct);
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            await connection.DisposeAsync();
+            throw SqliteErrors.Map(ex);
+        }
+    }
+
+    /// <summary>Runs a read on a pooled connection, mapping SQLite errors to store errors.</summary>
+    internal async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken ct)
+    {
+        await using var connection = await OpenReaderAsync(ct);
+        try
+        {
+            return read(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteErrors.Map(ex);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+    }
+}
+
+internal static class SqliteExtensions
+{
+    public static SqliteCommand With(this SqliteCommand command, string name, object? value)
+    {
+        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    public static SqliteCommand Sql(this SqliteConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    public static long Scalar(this SqliteCommand command) =>
+        Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+
+    public static List<T> ReadAll<T>(this SqliteCommand command, Func<SqliteDataReader, T> map)
+    {
+        using var reader = command.ExecuteReader();
+        var list = new List<T>();
+        while (reader.Read())
+        {
+            list.Add(map(reader));
+        }
+
+        return list;
+    }
+
+    public static T? ReadOne<T>(this SqliteCommand command, Func<SqliteDataReader, T> map)
+        where T : class
+    {
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? map(reader) : null;
+    }
+
+    public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+}

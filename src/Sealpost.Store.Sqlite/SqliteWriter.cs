@@ -1,0 +1,235 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Sealpost.Core;
+using Sealpost.Core.Storage;
+
+namespace Sealpost.Store.Sqlite;
+
+/// <summary>What a write operation sees: the open transaction, and queues for after-commit work.</summary>
+internal sealed class WriteContext(SqliteConnection connection, SqliteTransaction transaction)
+{
+    public SqliteConnection Connection { get; } = connection;
+    public SqliteTransaction Transaction { get; } = transaction;
+    public List<MailboxChanged> Notifications { get; } = [];
+    public List<string> FilesToDelete { get; } = [];
+
+    public SqliteCommand Command(string sql)
+    {
+        var command = Connection.CreateCommand();
+        command.Transaction = Transaction;
+        command.CommandText = sql;
+        return command;
+    }
+}
+
+/// <summary>
+/// Group commit for SQLite. Writers of this process queue operations; one loop takes whatever is
+/// queued (up to a limit), runs each inside its own savepoint of one IMMEDIATE transaction, and
+/// commits once: one WAL fsync for the whole batch. An operation that throws rolls back to its
+/// savepoint and fails alone. Callers are completed only after COMMIT returned, so "done" means
+/// durable (synchronous=FULL). Other processes (the CLI) write through their own writer; SQLite's
+/// write lock serialises them, and UIDs are allocated inside the transaction, so that is safe.
+/// </summary>
+internal sealed class SqliteWriter : IAsyncDisposable
+{
+    private readonly Channel<PendingWrite> _queue = Channel.CreateBounded<PendingWrite>(
+        new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly SqliteConnection _connection;
+    private readonly int _maxBatch;
+    private readonly IChangeFeed _feed;
+    private readonly BlobFiles _files;
+    private readonly Task _loop;
+
+    public SqliteWriter(string connectionString, int maxBatch, IChangeFeed feed, BlobFiles files)
+    {
+        _connection = new SqliteConnection(connectionString);
+        _connection.Open();
+        SqliteStore.ConfigureConnection(_connection, writer: true);
+        _maxBatch = maxBatch;
+        _feed = feed;
+        _files = files;
+        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public async Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken ct)
+    {
+        var pending = new PendingWrite<T>(operation, ct);
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, ct);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the store is shutting down");
+        }
+
+        return await pending.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<PendingWrite>(_maxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next))
+            {
+                if (!next.Cancellation.IsCancellationRequested)
+                {
+                    batch.Add(next);
+                }
+                else
+                {
+                    next.Fail(new OperationCanceledException(next.Cancellation));
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                RunBatch(batch);
+            }
+        }
+    }
+
+    private void RunBatch(List<PendingWrite> batch)
+    {
+        SqliteTransaction transaction;
+        try
+        {
+            transaction = _connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: take the write lock now
+        }
+        catch (Exception ex)
+        {
+            var mapped = SqliteErrors.Map(ex);
+            foreach (var p in batch)
+            {
+                p.Fail(mapped);
+            }
+
+            return;
+        }
+
+        var context = new WriteContext(_connection, transaction);
+        var succeeded = new List<(PendingWrite Write, int NotificationCount, int FileCount)>(batch.Count);
+        using (transaction)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var savepoint = "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var notificationMark = context.Notifications.Count;
+                var fileMark = context.FilesToDelete.Count;
+                try
+                {
+                    transaction.Save(savepoint);
+                    batch[i].Run(context);
+                    transaction.Release(savepoint);
+                    succeeded.Add((batch[i], notificationMark, fileMark));
+                }
+                catch (Exception ex)
+                {
+                    context.Notifications.RemoveRange(notificationMark, context.Notifications.Count - notificationMark);
+                    context.FilesToDelete.RemoveRange(fileMark, context.FilesToDelete.Count - fileMark);
+                    try
+                    {
+                        transaction.Rollback(savepoint);
+                        transaction.Release(savepoint);
+                    }
+                    catch (SqliteException)
+                    {
+                        // The transaction itself is broken; COMMIT below fails and fails the others.
+                    }
+
+                    batch[i].Fail(SqliteErrors.Map(ex));
+                }
+            }
+
+            try
+            {
+                transaction.Commit();
+            }
+            catch (Exception ex)
+            {
+                var mapped = SqliteErrors.Map(ex);
+                foreach (var (write, _, _) in succeeded)
+                {
+                    write.Fail(mapped);
+                }
+
+                return;
+            }
+        }
+
+        foreach (var name in context.FilesToDelete)
+        {
+            _files.TryDelete(name);
+        }
+
+        foreach (var (write, _, _) in succeeded)
+        {
+            write.Complete();
+        }
+
+        foreach (var change in Coalesce(context.Notifications))
+        {
+            _feed.Publish(change);
+        }
+    }
+
+    /// <summary>One notification per mailbox per batch, carrying the newest MODSEQ and all kinds.</summary>
+    private static IEnumerable<MailboxChanged> Coalesce(List<MailboxChanged> changes)
+    {
+        if (changes.Count <= 1)
+        {
+            return changes;
+        }
+
+        return changes
+            .GroupBy(c => c.MailboxId)
+            .Select(g => new MailboxChanged(g.First().AccountId, g.Key, g.Max(c => c.HighestModSeq), g.Aggregate(ChangeKinds.None, (k, c) => k | c.Kinds)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+        await _connection.DisposeAsync();
+    }
+
+    private abstract class PendingWrite(CancellationToken cancellation)
+    {
+        public CancellationToken Cancellation { get; } = cancellation;
+        public abstract void Run(WriteContext context);
+        public abstract void Complete();
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingWrite<T>(Func<WriteContext, T> operation, CancellationToken cancellation) : PendingWrite(cancellation)
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T _result = default!;
+
+        public Task<T> Task => _completion.Task;
+
+        public override void Run(WriteContext context) => _result = operation(context);
+
+        public override void Complete() => _completion.TrySetResult(_result);
+
+        public override void Fail(Exception exception) => _completion.TrySetException(exception);
+    }
+}
+
+internal static class SqliteErrors
+{
+    // https://sqlite.org/rescode.html
+    private const int Busy = 5, Locked = 6, IoErr = 10, Full = 13, CantOpen = 14, Constraint = 19;
+
+    public static Exception Map(Exception ex) => ex switch
+    {
+        SealpostException => ex,
+        OperationCanceledException => ex,
+        SqliteException { SqliteErrorCode: Constraint } s => new SealpostException(ErrorKind.Conflict, "already exists or still in use", s),
+        SqliteException { SqliteErrorCode: Busy or Locked or IoErr or Full or CantOpen } s =>
+            new SealpostException(ErrorKind.TemporarilyUnavailable, "the store is temporarily unavailable", s),
+        _ => ex,
+    };
+}
