@@ -1,0 +1,532 @@
+using System.Text;
+using Sealpost.Core;
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Storage;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Store;
+
+/// <summary>
+/// The store contract, written once. Each backend runs it through a subclass that supplies its
+/// <see cref="IStoreFactory"/>; a backend passes only if every test here passes.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    private IStoreFactory _factory = null!;
+
+    protected abstract IStoreFactory CreateFactory();
+
+    public Task InitializeAsync()
+    {
+        _factory = CreateFactory();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    private Task<ISealpostStore> NewStoreAsync(StoreOptions? options = null) => _factory.CreateAsync(options);
+
+    private static byte[] Key(string name) => Encoding.UTF8.GetBytes("key:" + name);
+
+    private static byte[] Sealed(string name) => Encoding.UTF8.GetBytes("sealed:" + name);
+
+    private static async Task<(Account Account, MailDomain Domain)> AccountAsync(ISealpostStore store, string address = "alice@example.test")
+    {
+        var parsed = MailAddress.Parse(address);
+        var tenant = await store.Directory.FindTenantAsync("t") ?? await store.Directory.CreateTenantAsync("t", "Tenant");
+        var domain = await store.Directory.FindDomainAsync(parsed.Domain) ?? await store.Directory.AddDomainAsync(tenant.Id, parsed.Domain);
+        var account = await store.Directory.CreateAccountAsync(new NewAccount(domain.Id, parsed, "A", 0, AccountRoles.User));
+        return (account, domain);
+    }
+
+    private static Task<Mailbox> MailboxAsync(ISealpostStore store, long accountId, string name, MailboxRole role = MailboxRole.None, long parent = 0) =>
+        store.Mail.CreateMailboxAsync(accountId, parent, Key(name), Sealed(name), role);
+
+    private static NewMessage To(long mailboxId, MessageFlags flags = MessageFlags.None) =>
+        new(mailboxId, flags, [], DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+
+    private static async Task<string> ReadBlobAsync(ISealpostStore store, long blobId)
+    {
+        await using var stream = await store.Mail.OpenBlobAsync(blobId);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+
+    [Fact]
+    public async Task Schema_is_current_and_reopening_does_not_migrate_again()
+    {
+        var store = await NewStoreAsync();
+        var version = await store.GetSchemaVersionAsync();
+        Assert.True(version >= 1);
+        var again = await _factory.OpenAgainAsync(store);
+        Assert.Equal(version, await again.GetSchemaVersionAsync());
+    }
+
+    [Fact]
+    public async Task Tenants_and_domains_round_trip_and_reject_duplicates()
+    {
+        var store = await NewStoreAsync();
+        var tenant = await store.Directory.CreateTenantAsync("finance", "Finance");
+        Assert.Equal(tenant, await store.Directory.FindTenantAsync("finance"));
+        var conflict = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.CreateTenantAsync("finance", "Again"));
+        Assert.Equal(ErrorKind.Conflict, conflict.Kind);
+
+        var domain = await store.Directory.AddDomainAsync(tenant.Id, DomainName.Parse("Bücher.Example"));
+        Assert.Equal("xn--bcher-kva.example", domain.Name.Ascii);
+        Assert.Equal(domain.Id, (await store.Directory.FindDomainAsync(DomainName.Parse("xn--bcher-kva.example")))!.Id);
+        var dup = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.AddDomainAsync(tenant.Id, DomainName.Parse("BÜCHER.example")));
+        Assert.Equal(ErrorKind.Conflict, dup.Kind);
+        Assert.Single(await store.Directory.ListDomainsAsync());
+    }
+
+    [Fact]
+    public async Task Accounts_are_found_by_any_spelling_of_their_address()
+    {
+        var store = await NewStoreAsync();
+        var (account, domain) = await AccountAsync(store, "Jöhn.Doe@Example.TEST");
+        var found = await store.Directory.FindAccountAsync(MailAddress.Parse("jöhn.doe@example.test"));
+        Assert.NotNull(found);
+        Assert.Equal(account.Id, found.Id);
+        Assert.Equal("Jöhn.Doe", found.Address.LocalPart);
+        Assert.Equal(AccountState.Active, found.State);
+        Assert.Single(await store.Directory.ListAccountsAsync(domain.Id));
+        Assert.Empty(await store.Directory.ListAccountsAsync(domain.Id + 1000));
+    }
+
+    [Fact]
+    public async Task Accounts_aliases_and_groups_share_one_address_namespace()
+    {
+        var store = await NewStoreAsync();
+        var (account, domain) = await AccountAsync(store);
+        var aliasOverAccount = await Assert.ThrowsAsync<SealpostException>(() =>
+            store.Directory.AddAliasAsync(domain.Id, MailAddress.Parse("ALICE@example.test"), MailAddress.Parse("x@remote.example")));
+        Assert.Equal(ErrorKind.Conflict, aliasOverAccount.Kind);
+
+        await store.Directory.AddAliasAsync(domain.Id, MailAddress.Parse("postmaster@example.test"), account.Address);
+        var groupOverAlias = await Assert.ThrowsAsync<SealpostException>(() =>
+            store.Directory.CreateGroupAsync(domain.Id, MailAddress.Parse("postmaster@example.test"), "G"));
+        Assert.Equal(ErrorKind.Conflict, groupOverAlias.Kind);
+
+        var accountOverAlias = await Assert.ThrowsAsync<SealpostException>(() =>
+            store.Directory.CreateAccountAsync(new NewAccount(domain.Id, MailAddress.Parse("postmaster@example.test"), "P", 0, AccountRoles.User)));
+        Assert.Equal(ErrorKind.Conflict, accountOverAlias.Kind);
+
+        var entry = await store.Directory.ResolveAddressAsync(MailAddress.Parse("PostMaster@example.test"));
+        Assert.Equal(AddressKind.Alias, entry!.Kind);
+        Assert.Equal(account.Address, entry.AliasTarget);
+        Assert.Equal(AddressKind.Account, (await store.Directory.ResolveAddressAsync(account.Address))!.Kind);
+    }
+
+    [Fact]
+    public async Task Groups_keep_members_and_aliases_can_be_removed()
+    {
+        var store = await NewStoreAsync();
+        var (alice, domain) = await AccountAsync(store);
+        var (bob, _) = await AccountAsync(store, "bob@example.test");
+        var group = await store.Directory.CreateGroupAsync(domain.Id, MailAddress.Parse("team@example.test"), "Team");
+        await store.Directory.AddGroupMemberAsync(group.Id, alice.Address);
+        await store.Directory.AddGroupMemberAsync(group.Id, bob.Address);
+        var again = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.AddGroupMemberAsync(group.Id, MailAddress.Parse("ALICE@example.test")));
+        Assert.Equal(ErrorKind.Conflict, again.Kind);
+        Assert.Equal([alice.Address, bob.Address], await store.Directory.ListGroupMembersAsync(group.Id));
+
+        await store.Directory.RemoveGroupMemberAsync(group.Id, alice.Address);
+        Assert.Equal([bob.Address], await store.Directory.ListGroupMembersAsync(group.Id));
+        var notMember = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.RemoveGroupMemberAsync(group.Id, alice.Address));
+        Assert.Equal(ErrorKind.NotFound, notMember.Kind);
+
+        await store.Directory.AddAliasAsync(domain.Id, MailAddress.Parse("a@example.test"), alice.Address);
+        Assert.Single(await store.Directory.ListAliasesAsync());
+        await store.Directory.RemoveAliasAsync(MailAddress.Parse("a@example.test"));
+        Assert.Null(await store.Directory.ResolveAddressAsync(MailAddress.Parse("a@example.test")));
+        Assert.Equal(group.Id, (await store.Directory.FindGroupAsync(MailAddress.Parse("TEAM@example.test")))!.Id);
+    }
+
+    [Fact]
+    public async Task A_domain_is_removed_only_when_it_has_no_addresses()
+    {
+        var store = await NewStoreAsync();
+        var (_, domain) = await AccountAsync(store);
+        var busy = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.RemoveDomainAsync(domain.Id));
+        Assert.Equal(ErrorKind.Conflict, busy.Kind);
+
+        var tenant = (await store.Directory.ListTenantsAsync())[0];
+        var empty = await store.Directory.AddDomainAsync(tenant.Id, DomainName.Parse("empty.example"));
+        await store.Directory.RemoveDomainAsync(empty.Id);
+        Assert.Null(await store.Directory.FindDomainAsync(empty.Name));
+    }
+
+    [Fact]
+    public async Task Credential_and_state_changes_bump_the_credential_version()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        await store.Directory.AddCredentialAsync(account.Id, CredentialKind.Password, "password", "v1");
+        var v1 = (await store.Directory.GetAccountAsync(account.Id))!.CredentialVersion;
+        await store.Directory.ReplaceCredentialsAsync(account.Id, CredentialKind.Password, "password", "v2");
+        var v2 = (await store.Directory.GetAccountAsync(account.Id))!.CredentialVersion;
+        Assert.True(v2 > v1);
+        var credentials = await store.Directory.ListCredentialsAsync(account.Id);
+        Assert.Equal("v2", Assert.Single(credentials).Verifier);
+
+        await store.Directory.SetAccountStateAsync(account.Id, AccountState.Suspended);
+        var suspended = (await store.Directory.GetAccountAsync(account.Id))!;
+        Assert.Equal(AccountState.Suspended, suspended.State);
+        Assert.True(suspended.CredentialVersion > v2);
+        var missing = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.SetAccountStateAsync(account.Id + 999, AccountState.Active));
+        Assert.Equal(ErrorKind.NotFound, missing.Kind);
+    }
+
+    [Fact]
+    public async Task Mailboxes_enforce_unique_names_per_parent_and_unique_roles()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        Assert.Equal(1u, inbox.UidNext);
+        Assert.True(inbox.UidValidity > 0);
+
+        Assert.Equal(ErrorKind.Conflict, (await Assert.ThrowsAsync<SealpostException>(() => MailboxAsync(store, account.Id, "INBOX"))).Kind);
+        Assert.Equal(ErrorKind.Conflict, (await Assert.ThrowsAsync<SealpostException>(() => MailboxAsync(store, account.Id, "Other", MailboxRole.Inbox))).Kind);
+
+        var projects = await MailboxAsync(store, account.Id, "Projects");
+        var child = await MailboxAsync(store, account.Id, "INBOX", parent: projects.Id); // same leaf name, other parent
+        Assert.Equal(projects.Id, child.ParentId);
+        Assert.Equal(child.Id, (await store.Mail.FindMailboxAsync(account.Id, projects.Id, Key("INBOX")))!.Id);
+        Assert.Equal(inbox.Id, (await store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox))!.Id);
+        Assert.Equal(3, (await store.Mail.ListMailboxesAsync(account.Id)).Count);
+        Assert.Equal(Sealed("Projects"), (await store.Mail.GetMailboxAsync(projects.Id))!.SealedName);
+    }
+
+    [Fact]
+    public async Task Rename_keeps_uidvalidity_and_refuses_cycles_and_deleting_a_parent_is_refused()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var a = await MailboxAsync(store, account.Id, "A");
+        var b = await MailboxAsync(store, account.Id, "B", parent: a.Id);
+        await store.Mail.RenameMailboxAsync(a.Id, 0, Key("A2"), Sealed("A2"));
+        var renamed = (await store.Mail.GetMailboxAsync(a.Id))!;
+        Assert.Equal(a.UidValidity, renamed.UidValidity);
+        Assert.Equal(Key("A2"), renamed.NameKey);
+
+        var cycle = await Assert.ThrowsAsync<SealpostException>(() => store.Mail.RenameMailboxAsync(a.Id, b.Id, Key("A3"), Sealed("A3")));
+        Assert.Equal(ErrorKind.InvalidInput, cycle.Kind);
+        var parent = await Assert.ThrowsAsync<SealpostException>(() => store.Mail.DeleteMailboxAsync(a.Id));
+        Assert.Equal(ErrorKind.Conflict, parent.Kind);
+
+        await store.Mail.DeleteMailboxAsync(b.Id);
+        await store.Mail.DeleteMailboxAsync(a.Id);
+        Assert.Empty(await store.Mail.ListMailboxesAsync(account.Id));
+    }
+
+    [Fact]
+    public async Task A_recreated_mailbox_gets_a_new_uidvalidity()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var first = await MailboxAsync(store, account.Id, "Reports");
+        await store.Mail.DeleteMailboxAsync(first.Id);
+        var second = await MailboxAsync(store, account.Id, "Reports");
+        Assert.True(second.UidValidity > first.UidValidity);
+    }
+
+    [Fact]
+    public async Task One_delivery_to_several_mailboxes_stores_the_blob_once()
+    {
+        var store = await NewStoreAsync();
+        var (alice, _) = await AccountAsync(store);
+        var (bob, _) = await AccountAsync(store, "bob@example.test");
+        var aliceInbox = await MailboxAsync(store, alice.Id, "INBOX", MailboxRole.Inbox);
+        var bobInbox = await MailboxAsync(store, bob.Id, "INBOX", MailboxRole.Inbox);
+        var content = "Subject: hello\r\n\r\nbody\r\n";
+        var metadata = Encoding.UTF8.GetBytes("meta");
+        var results = await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes(content), metadata),
+            [To(bobInbox.Id), To(aliceInbox.Id, MessageFlags.Flagged)]);
+
+        Assert.Equal(2, results.Count);
+        Assert.Equal(bobInbox.Id, results[0].MailboxId);
+        Assert.Equal(aliceInbox.Id, results[1].MailboxId);
+        Assert.Equal(results[0].BlobId, results[1].BlobId);
+        Assert.All(results, r => Assert.Equal(1u, r.Uid));
+        Assert.Equal(content, await ReadBlobAsync(store, results[0].BlobId));
+        Assert.Equal(metadata, await store.Mail.GetBlobMetadataAsync(results[0].BlobId));
+
+        var message = (await store.Mail.GetMessageAsync(aliceInbox.Id, 1))!;
+        Assert.Equal(MessageFlags.Flagged, message.Flags);
+        Assert.Equal(content.Length, message.Size);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), message.InternalDate);
+        var mailbox = (await store.Mail.GetMailboxAsync(aliceInbox.Id))!;
+        Assert.Equal(2u, mailbox.UidNext);
+        Assert.Equal(1, mailbox.MessageCount);
+        Assert.Equal(message.ModSeq, mailbox.HighestModSeq);
+        Assert.Equal(new QuotaUsage(content.Length, 1), await store.Mail.GetUsageAsync(alice.Id));
+    }
+
+    [Fact]
+    public async Task Large_blobs_round_trip_and_are_removed_with_their_last_message()
+    {
+        var store = await NewStoreAsync(new StoreOptions { InlineBlobMaxBytes = 1024 });
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var archive = await MailboxAsync(store, account.Id, "Archive", MailboxRole.Archive);
+        var content = new byte[300_000];
+        new Random(7).NextBytes(content);
+        var result = (await store.Mail.DeliverAsync(NewBlob.FromBytes(content), [To(inbox.Id), To(archive.Id)]))[0];
+
+        await using (var stream = await store.Mail.OpenBlobAsync(result.BlobId))
+        {
+            var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            Assert.Equal(content, copy.ToArray());
+        }
+
+        await store.Mail.ExpungeAsync(inbox.Id, [1]);
+        Assert.NotNull(await store.Mail.OpenBlobAsync(result.BlobId)); // still referenced by Archive
+        await store.Mail.ExpungeAsync(archive.Id, [1]);
+        var gone = await Assert.ThrowsAsync<SealpostException>(() => store.Mail.OpenBlobAsync(result.BlobId));
+        Assert.Equal(ErrorKind.NotFound, gone.Kind);
+    }
+
+    [Fact]
+    public async Task A_delivery_that_fails_for_one_mailbox_stores_nothing()
+    {
+        var store = await NewStoreAsync(new StoreOptions { InlineBlobMaxBytes = 16 });
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var failure = await Assert.ThrowsAsync<SealpostException>(() =>
+            store.Mail.DeliverAsync(NewBlob.FromBytes(new byte[4096]), [To(inbox.Id), To(inbox.Id + 12345)]));
+        Assert.Equal(ErrorKind.NotFound, failure.Kind);
+
+        var after = (await store.Mail.GetMailboxAsync(inbox.Id))!;
+        Assert.Equal(1u, after.UidNext);
+        Assert.Equal(0, after.MessageCount);
+        Assert.Empty(await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All));
+        var swept = await store.Mail.SweepOrphansAsync(TimeSpan.Zero);
+        Assert.Equal(0, swept.FilesRemoved); // the failed delivery already removed its file
+    }
+
+    [Fact]
+    public async Task Flags_and_keywords_change_with_a_new_modseq_only_when_something_changed()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]);
+        }
+
+        var work = await store.Mail.GetOrCreateKeywordAsync(account.Id, Key("$Work"), Sealed("$Work"));
+        Assert.Equal(work.Id, (await store.Mail.GetOrCreateKeywordAsync(account.Id, Key("$Work"), Sealed("$Work"))).Id);
+        var before = (await store.Mail.GetMailboxAsync(inbox.Id))!.HighestModSeq;
+
+        var added = await store.Mail.ChangeFlagsAsync(inbox.Id, [1, 2], new FlagChange(FlagOperation.Add, MessageFlags.Seen, [work.Id]));
+        Assert.Equal(2, added.Updated.Count);
+        Assert.All(added.Updated, u => Assert.Equal(before + 1, u.ModSeq));
+        Assert.Equal([work.Id], (await store.Mail.GetMessageAsync(inbox.Id, 1))!.KeywordIds);
+
+        var noop = await store.Mail.ChangeFlagsAsync(inbox.Id, [1, 2], new FlagChange(FlagOperation.Add, MessageFlags.Seen, []));
+        Assert.Empty(noop.Updated);
+        Assert.Equal(before + 1, noop.HighestModSeq);
+
+        var removed = await store.Mail.ChangeFlagsAsync(inbox.Id, [1], new FlagChange(FlagOperation.Remove, MessageFlags.Seen, [work.Id]));
+        Assert.Equal(MessageFlags.None, Assert.Single(removed.Updated).Flags);
+
+        var replaced = await store.Mail.ChangeFlagsAsync(inbox.Id, [3], new FlagChange(FlagOperation.Replace, MessageFlags.Answered | MessageFlags.Draft, []));
+        Assert.Equal(MessageFlags.Answered | MessageFlags.Draft, Assert.Single(replaced.Updated).Flags);
+        Assert.Single(await store.Mail.ListKeywordsAsync(account.Id));
+    }
+
+    [Fact]
+    public async Task Unchangedsince_refuses_messages_modified_after_the_given_modseq()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("a"u8.ToArray()), [To(inbox.Id)]);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("b"u8.ToArray()), [To(inbox.Id)]);
+        var m1 = (await store.Mail.GetMessageAsync(inbox.Id, 1))!;
+        await store.Mail.ChangeFlagsAsync(inbox.Id, [2], new FlagChange(FlagOperation.Add, MessageFlags.Flagged, []));
+
+        var result = await store.Mail.ChangeFlagsAsync(inbox.Id, [1, 2], new FlagChange(FlagOperation.Add, MessageFlags.Seen, [], UnchangedSince: m1.ModSeq + 1));
+        Assert.Equal([2u], result.FailedUnchangedSince);
+        Assert.Equal(1u, Assert.Single(result.Updated).Uid);
+    }
+
+    [Fact]
+    public async Task Changes_since_a_modseq_report_flag_changes_appends_and_expunges()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        for (var i = 0; i < 4; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes("m" + i)), [To(inbox.Id)]);
+        }
+
+        var mark = (await store.Mail.GetMailboxAsync(inbox.Id))!.HighestModSeq;
+        await store.Mail.ChangeFlagsAsync(inbox.Id, [2], new FlagChange(FlagOperation.Add, MessageFlags.Seen, []));
+        var expunged = await store.Mail.ExpungeAsync(inbox.Id, [3, 4, 99]);
+        Assert.Equal([3u, 4u], expunged.ExpungedUids);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("new"u8.ToArray()), [To(inbox.Id)]);
+
+        var changes = await store.Mail.GetChangesAsync(inbox.Id, mark);
+        Assert.Equal([2u, 5u], changes.Changed.Select(m => m.Uid));
+        Assert.Equal([3u, 4u], changes.Expunged);
+        Assert.Equal((await store.Mail.GetMailboxAsync(inbox.Id))!.HighestModSeq, changes.HighestModSeq);
+        Assert.Equal([1u, 2u, 5u], (await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Select(m => m.Uid));
+        Assert.Equal([2u], (await store.Mail.ListMessagesAsync(inbox.Id, new UidRange(2, 4))).Select(m => m.Uid));
+    }
+
+    [Fact]
+    public async Task Uids_are_never_reused_after_expunge()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("a"u8.ToArray()), [To(inbox.Id)]);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("b"u8.ToArray()), [To(inbox.Id)]);
+        await store.Mail.ExpungeAsync(inbox.Id, [2]);
+        var next = await store.Mail.DeliverAsync(NewBlob.FromBytes("c"u8.ToArray()), [To(inbox.Id)]);
+        Assert.Equal(3u, next[0].Uid);
+    }
+
+    [Fact]
+    public async Task Copy_shares_blobs_and_move_expunges_the_source()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var archive = await MailboxAsync(store, account.Id, "Archive", MailboxRole.Archive);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes("m" + i)), [To(inbox.Id, MessageFlags.Seen)]);
+        }
+
+        var copy = await store.Mail.CopyMessagesAsync(inbox.Id, [3, 1, 42], archive.Id);
+        Assert.Equal([1u, 3u], copy.SourceUids);
+        Assert.Equal([1u, 2u], copy.DestinationUids);
+        Assert.Equal(archive.UidValidity, copy.DestinationUidValidity);
+        var copied = (await store.Mail.GetMessageAsync(archive.Id, 2))!;
+        Assert.Equal((await store.Mail.GetMessageAsync(inbox.Id, 3))!.BlobId, copied.BlobId);
+        Assert.Equal(MessageFlags.Seen, copied.Flags);
+
+        var move = await store.Mail.MoveMessagesAsync(inbox.Id, [2], archive.Id);
+        Assert.Equal([3u], move.DestinationUids);
+        Assert.Equal([1u, 3u], (await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Select(m => m.Uid));
+        Assert.Equal("m1", await ReadBlobAsync(store, (await store.Mail.GetMessageAsync(archive.Id, 3))!.BlobId));
+        Assert.Equal([2u], (await store.Mail.GetChangesAsync(inbox.Id, 0)).Expunged);
+
+        var (other, _) = await AccountAsync(store, "mallory@example.test");
+        var theirs = await MailboxAsync(store, other.Id, "INBOX", MailboxRole.Inbox);
+        var forbidden = await Assert.ThrowsAsync<SealpostException>(() => store.Mail.CopyMessagesAsync(inbox.Id, [1], theirs.Id));
+        Assert.Equal(ErrorKind.Forbidden, forbidden.Kind);
+    }
+
+    [Fact]
+    public async Task Deleting_a_mailbox_releases_its_messages()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var folder = await MailboxAsync(store, account.Id, "Old");
+        var result = await store.Mail.DeliverAsync(NewBlob.FromBytes("bye"u8.ToArray()), [To(folder.Id)]);
+        await store.Mail.DeleteMailboxAsync(folder.Id);
+        Assert.Null(await store.Mail.GetMailboxAsync(folder.Id));
+        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => store.Mail.OpenBlobAsync(result[0].BlobId))).Kind);
+        Assert.Equal(new QuotaUsage(0, 0), await store.Mail.GetUsageAsync(account.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_to_one_mailbox_get_unique_strictly_increasing_uids()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        const int Writers = 8, PerWriter = 40;
+        var perWriter = await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            var seen = new List<(uint Uid, long ModSeq)>();
+            for (var i = 0; i < PerWriter; i++)
+            {
+                var r = await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes($"w{w} m{i}")), [To(inbox.Id)]);
+                seen.Add((r[0].Uid, r[0].ModSeq));
+            }
+
+            return seen;
+        })));
+
+        // Each writer sees its own appends in strictly increasing order...
+        foreach (var seen in perWriter)
+        {
+            Assert.True(seen.Zip(seen.Skip(1)).All(p => p.First.Uid < p.Second.Uid && p.First.ModSeq < p.Second.ModSeq));
+        }
+
+        // ...and together they used every UID exactly once.
+        var all = perWriter.SelectMany(s => s.Select(x => x.Uid)).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, Writers * PerWriter).Select(i => (uint)i), all);
+        var mailbox = (await store.Mail.GetMailboxAsync(inbox.Id))!;
+        Assert.Equal((uint)(Writers * PerWriter + 1), mailbox.UidNext);
+        Assert.Equal(Writers * PerWriter, mailbox.MessageCount);
+    }
+
+    [Fact]
+    public async Task Two_handles_on_one_database_append_without_sharing_a_writer()
+    {
+        var store = await NewStoreAsync();
+        var other = await _factory.OpenAgainAsync(store);
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var tasks = new[] { store, other }.SelectMany(s => Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var uids = new List<uint>();
+            for (var i = 0; i < 15; i++)
+            {
+                uids.Add((await s.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]))[0].Uid);
+            }
+
+            return uids;
+        })));
+        var uids = (await Task.WhenAll(tasks)).SelectMany(u => u).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => (uint)i), uids);
+        Assert.Equal(120, (await other.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Count);
+    }
+
+    [Fact]
+    public async Task Subscribers_are_notified_after_commit_and_not_after_unsubscribing()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var (other, _) = await AccountAsync(store, "other@example.test");
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var otherInbox = await MailboxAsync(store, other.Id, "INBOX", MailboxRole.Inbox);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var subscription = store.Changes.Subscribe(account.Id);
+
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(otherInbox.Id)]); // not ours
+        var appended = await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]);
+        var first = await subscription.Reader.ReadAsync(cts.Token);
+        Assert.Equal(inbox.Id, first.MailboxId);
+        Assert.Equal(appended[0].ModSeq, first.HighestModSeq);
+        Assert.True(first.Kinds.HasFlag(ChangeKinds.Appended));
+        // The notification means the change is visible to a reader now.
+        Assert.NotNull(await store.Mail.GetMessageAsync(inbox.Id, appended[0].Uid));
+
+        await store.Mail.ChangeFlagsAsync(inbox.Id, [1], new FlagChange(FlagOperation.Add, MessageFlags.Seen, []));
+        Assert.True((await subscription.Reader.ReadAsync(cts.Token)).Kinds.HasFlag(ChangeKinds.FlagsChanged));
+        await store.Mail.ExpungeAsync(inbox.Id, [1]);
+        Assert.True((await subscription.Reader.ReadAsync(cts.Token)).Kinds.HasFlag(ChangeKinds.Expunged));
+
+        subscription.Dispose();
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]);
+        Assert.False(subscription.Reader.TryRead(out _));
+    }
+}
+
+public sealed class SqliteStoreContractTests : StoreContractTests
+{
+    protected override IStoreFactory CreateFactory() => new SqliteStoreFactory();
+}
