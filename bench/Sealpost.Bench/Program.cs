@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sealpost.Bench;
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Storage;
+using Sealpost.Store.Sqlite;
+
+// Sealpost benchmarks. Each prints its figures and the settings that produced them.
+//   append: durable appends (group commit, synchronous=FULL) into N mailboxes.
+// Usage: dotnet run -c Release --project bench/Sealpost.Bench -- append [--mailboxes 1] [--messages 5000]
+//        [--size 5120] [--concurrency 16] [--data DIR] [--print-acks] [--large-every 0]
+
+var argsList = args.ToList();
+if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
+{
+    Console.WriteLine("usage: Sealpost.Bench append [--mailboxes N] [--messages N] [--size BYTES] [--concurrency N] [--data DIR] [--print-acks] [--large-every N]");
+    return argsList.Count == 0 ? 2 : 0;
+}
+
+if (argsList[0] != "append")
+{
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append)");
+    return 2;
+}
+
+try
+{
+    return await AppendBenchmark.RunAsync(Options.Parse(argsList.Skip(1).ToList()));
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine("error: " + ex.Message);
+    return 2;
+}
+
+internal sealed record Options(int Mailboxes, long Messages, int Size, int Concurrency, string? Data, bool PrintAcks, int LargeEvery)
+{
+    public static Options Parse(List<string> args)
+    {
+        var o = new Options(1, 5000, 5120, 16, null, false, 0);
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new ArgumentException($"{args[i - 1]} needs a positive number");
+            o = args[i] switch
+            {
+                "--mailboxes" => o with { Mailboxes = Int() },
+                "--messages" => o with { Messages = Int() },
+                "--size" => o with { Size = Int() },
+                "--concurrency" => o with { Concurrency = Int() },
+                "--large-every" => o with { LargeEvery = Int() },
+                "--data" => o with { Data = Next() },
+                "--print-acks" => o with { PrintAcks = true },
+                _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+            };
+        }
+
+        return o;
+    }
+}
+
+internal static class AppendBenchmark
+{
+    public const int LargeSize = 200_000;
+
+    public static async Task<int> RunAsync(Options o)
+    {
+        var ownsFolder = o.Data is null;
+        var folder = o.Data ?? Path.Combine(Path.GetTempPath(), "sealpost-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var store = await SqliteStore.OpenAsync(folder, new StoreOptions());
+            var mailboxes = await PrepareAsync(store, o.Mailboxes);
+            if (!o.PrintAcks)
+            {
+                Console.WriteLine($"append: store sqlite (WAL, synchronous=FULL, group commit), {o.Messages} messages of {o.Size} B into {o.Mailboxes} mailbox(es), concurrency {o.Concurrency}");
+            }
+
+            var latencies = new double[o.Messages];
+            long next = -1;
+            var output = o.PrintAcks ? Console.Out : null;
+            var outputLock = new Lock();
+            GC.Collect();
+            var startAllocated = GC.GetTotalAllocatedBytes();
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(async () =>
+            {
+                long i;
+                while ((i = Interlocked.Increment(ref next)) < o.Messages)
+                {
+                    var size = o.LargeEvery > 0 && i % o.LargeEvery == 0 ? LargeSize : o.Size;
+                    var content = BenchMessages.Content(i, size);
+                    var mailbox = mailboxes[(int)(i % mailboxes.Count)];
+                    var started = Stopwatch.GetTimestamp();
+                    var result = await store.Mail.DeliverAsync(NewBlob.FromBytes(content),
+                        [new NewMessage(mailbox, MessageFlags.None, [], DateTimeOffset.UtcNow)]);
+                    latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    if (output is not null)
+                    {
+                        lock (outputLock)
+                        {
+                            output.WriteLine($"ack {i} {size} {result[0].MailboxId} {result[0].Uid}");
+                            output.Flush();
+                        }
+                    }
+                }
+            })));
+            clock.Stop();
+
+            if (!o.PrintAcks)
+            {
+                Array.Sort(latencies);
+                var seconds = clock.Elapsed.TotalSeconds;
+                Console.WriteLine($"  throughput   {o.Messages / seconds:F0} messages/s, {o.Messages * (double)o.Size / seconds / 1048576:F1} MiB/s ({seconds:F2} s)");
+                Console.WriteLine($"  latency      p50 {P(latencies, 0.50):F2} ms, p95 {P(latencies, 0.95):F2} ms, p99 {P(latencies, 0.99):F2} ms, max {latencies[^1]:F2} ms");
+                Console.WriteLine($"  memory       peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MiB, allocated {(GC.GetTotalAllocatedBytes() - startAllocated) / (double)o.Messages / 1024:F1} KiB/message");
+            }
+
+            return 0;
+        }
+        finally
+        {
+            if (ownsFolder)
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private static double P(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+
+    /// <summary>One account per mailbox (its INBOX), as deliveries to many people look.</summary>
+    private static async Task<List<long>> PrepareAsync(ISealpostStore store, int count)
+    {
+        var tenant = await store.Directory.FindTenantAsync("bench") ?? await store.Directory.CreateTenantAsync("bench", "Bench");
+        var domainName = DomainName.Parse("bench.example");
+        var domain = await store.Directory.FindDomainAsync(domainName) ?? await store.Directory.AddDomainAsync(tenant.Id, domainName);
+        var result = new List<long>();
+        for (var i = 0; i < count; i++)
+        {
+            var address = MailAddress.Parse($"user{i}@bench.example");
+            var account = await store.Directory.FindAccountAsync(address)
+                ?? await store.Directory.CreateAccountAsync(new NewAccount(domain.Id, address, "u", 0, AccountRoles.User));
+            var inbox = await store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox)
+                ?? await store.Mail.CreateMailboxAsync(account.Id, 0, BitConverter.GetBytes(i), "INBOX"u8.ToArray(), MailboxRole.Inbox);
+            result.Add(inbox.Id);
+        }
+
+        return result;
+    }
+}
