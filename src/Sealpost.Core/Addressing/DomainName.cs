@@ -49,6 +49,12 @@ public sealed class DomainName : IEquatable<DomainName>
             return false;
         }
 
+        if (candidate.Length > 253 && candidate.All(char.IsAscii))
+        {
+            error = "domain name is longer than 253 characters";
+            return false;
+        }
+
         string ascii;
         try
         {

@@ -202,7 +202,7 @@ public sealed class DirectoryService(
             throw SealpostException.NotFound($"member '{memberAddress}' does not exist");
         }
 
-        if (entry is { Kind: AddressKind.Group, GroupId: { } memberGroupId } && await ReachesGroupAsync(memberGroupId, group.Id, ct))
+        if (await FollowAliasesAsync(entry, ct) is { Kind: AddressKind.Group, GroupId: { } memberGroupId } && await ReachesGroupAsync(memberGroupId, group.Id, ct))
         {
             throw SealpostException.Conflict($"adding '{memberAddress}' to '{group.Address}' would make a loop");
         }
@@ -240,14 +240,7 @@ public sealed class DirectoryService(
 
             foreach (var member in await Dir.ListGroupMembersAsync(id, ct))
             {
-                var entry = await Dir.ResolveAddressAsync(member, ct);
-                var hops = 0;
-                while (entry is { Kind: AddressKind.Alias, AliasTarget: { } aliasTarget } && hops++ < 16)
-                {
-                    entry = await Dir.ResolveAddressAsync(aliasTarget, ct);
-                }
-
-                if (entry is { Kind: AddressKind.Group, GroupId: { } nested })
+                if (await FollowAliasesAsync(await Dir.ResolveAddressAsync(member, ct), ct) is { Kind: AddressKind.Group, GroupId: { } nested })
                 {
                     pending.Push(nested);
                 }
@@ -255,6 +248,17 @@ public sealed class DirectoryService(
         }
 
         return false;
+    }
+
+    /// <summary>What an alias chain finally points to (bounded, so an alias loop cannot hang us).</summary>
+    private async Task<AddressEntry?> FollowAliasesAsync(AddressEntry? entry, CancellationToken ct)
+    {
+        for (var hops = 0; entry is { Kind: AddressKind.Alias, AliasTarget: { } target } && hops < 16; hops++)
+        {
+            entry = await Dir.ResolveAddressAsync(target, ct);
+        }
+
+        return entry;
     }
 
     private static void CheckPasswordPolicy(string password)

@@ -73,8 +73,8 @@ public sealed class SqliteDurabilityTests
         using var folder = new TempFolder();
         await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions { InlineBlobMaxBytes = 10 });
         var tenant = await store.Directory.CreateTenantAsync("t", "t");
-        var domain = await store.Directory.AddDomainAsync(tenant.Id, Core.Addressing.DomainName.Parse("example.test"));
-        var account = await store.Directory.CreateAccountAsync(new Core.Directory.NewAccount(domain.Id, Core.Addressing.MailAddress.Parse("a@example.test"), "a", 0, Core.Directory.AccountRoles.User));
+        var domain = await store.Directory.AddDomainAsync(tenant.Id, Sealpost.Core.Addressing.DomainName.Parse("example.test"));
+        var account = await store.Directory.CreateAccountAsync(new Sealpost.Core.Directory.NewAccount(domain.Id, Sealpost.Core.Addressing.MailAddress.Parse("a@example.test"), "a", 0, Sealpost.Core.Directory.AccountRoles.User));
         var inbox = await store.Mail.CreateMailboxAsync(account.Id, 0, [1], [1], MailboxRole.Inbox);
         var kept = await store.Mail.DeliverAsync(NewBlob.FromBytes(new byte[500]), [new NewMessage(inbox.Id, MessageFlags.None, [], DateTimeOffset.UtcNow)]);
 
