@@ -32,7 +32,9 @@ public static class SealpostCli
         if (parse.Errors.Count > 0)
         {
             var command = string.Join(' ', parse.CommandResult.Command is RootCommand ? ["sealpost"] : Path(parse.CommandResult));
-            await console.Err.WriteLineAsync($"error: {parse.Errors[0].Message} (see '{command} --help')");
+            // An unknown word explains the rest ("command not provided" follows from it), so it goes first.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            await console.Err.WriteLineAsync($"error: {error.Message} (see '{command} --help')");
             return Usage;
         }
 

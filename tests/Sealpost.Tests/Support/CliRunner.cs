@@ -1,0 +1,44 @@
+using Sealpost.Cli;
+
+namespace Sealpost.Tests.Support;
+
+public sealed record CliResult(int ExitCode, string Out, string Err)
+{
+    /// <summary>An error is one line, without a stack trace.</summary>
+    public void AssertCleanError(int expectedExit, string fragment)
+    {
+        Assert.Equal(expectedExit, ExitCode);
+        var lines = Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(fragment, lines[0], StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("   at ", Err);
+        Assert.DoesNotContain("Exception", Err);
+    }
+}
+
+/// <summary>Runs the sealpost command in-process against a test data folder.</summary>
+public sealed class CliRunner(string dataDirectory)
+{
+    public string DataDirectory { get; } = dataDirectory;
+
+    public async Task<CliResult> RunWithInputAsync(string stdin, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var console = new CliConsole(new StringReader(stdin), output, error, inputIsTerminal: false);
+        var exit = await SealpostCli.RunAsync([.. args, .. TestOptions.CliArgs(DataDirectory)], console);
+        return new CliResult(exit, output.ToString(), error.ToString());
+    }
+
+    public Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    public async Task<CliResult> OkWithInputAsync(string stdin, params string[] args)
+    {
+        var result = await RunWithInputAsync(stdin, args);
+        Assert.True(result.ExitCode == 0, $"sealpost {string.Join(' ', args)} exited {result.ExitCode}: {result.Err}");
+        return result;
+    }
+
+    public Task<CliResult> OkAsync(params string[] args) => OkWithInputAsync("", args);
+}
