@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs test dependencies, builds, runs every test with bounded
+# parallelism (2 cores), and ends with the line "N passed, N failed". Exit status is non-zero on
+# any failure, on a build error, or when no test ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+
+dotnet test Sealpost.slnx -m:2 --nologo \
+  --logger "trx;LogFileName=results.trx" --results-directory "$results" \
+  -- RunConfiguration.MaxCpuCount=2
+status=$?
+
+python3 - "$results" "$status" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+folder, status = sys.argv[1], int(sys.argv[2])
+passed = failed = skipped = 0
+for path in glob.glob(folder + "/**/*.trx", recursive=True):
+    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    if counters is None:
+        continue
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+    skipped += int(counters.get("notExecuted", 0))
+if status != 0 and failed == 0:
+    failed = 1  # the build or the runner failed before reporting a test
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+sys.exit(1 if failed or passed == 0 else 0)
+PY
