@@ -82,7 +82,7 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
 
     public ILoggerFactory CreateLoggers(SealpostOptions options)
     {
-        var level = Parse.GetValue(GlobalOptions.Verbose) ? "Information" : "Warning";
+        var level = Parse.GetValue(GlobalOptions.Verbose) ? "Information" : "Error"; // a refused login is the command's own one-line error
         return LoggingSetup.CreateFactory(new LoggingOptions { Level = level, Format = options.Log.Format }, Console.Err);
     }
 

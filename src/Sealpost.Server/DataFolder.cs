@@ -13,6 +13,8 @@ public sealed class DataFolder(string path)
     public const string DevMarkerName = "DEV-ONLY";
     public const string InitMarkerName = "sealpost.initialised";
     public const string LogKeyName = "log-redaction.key";
+    public const string DevMasterKeyName = "dev-master.key";
+    public const string DevRecoveryPrivateKeyName = "dev-recovery-private.key";
 
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 

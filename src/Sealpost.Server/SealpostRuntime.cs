@@ -1,43 +1,56 @@
 using Microsoft.Extensions.Logging;
 using Sealpost.Core;
 using Sealpost.Core.Configuration;
+using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
-using Sealpost.Core.Security;
 using Sealpost.Core.Services;
 using Sealpost.Core.Storage;
-using Sealpost.Crypto;
+using Sealpost.Crypto.Primitives;
+using Sealpost.Crypto.Vault;
+using Sealpost.Mime;
 using Sealpost.Store.Sqlite;
 
 namespace Sealpost.Server;
 
 /// <summary>
-/// The wired domain: store, services and logging for one data folder. The CLI opens one per
-/// command; the server opens one for its lifetime. Only this class knows which store is concrete.
+/// The wired domain: store, vault and services for one data folder. The CLI opens one per command;
+/// the server one for its lifetime. Only this class knows which store is concrete.
 /// </summary>
 public sealed class SealpostRuntime : IAsyncDisposable
 {
-    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, ILoggerFactory loggerFactory, LogRedactor redactor, IPasswordHasher hasher)
+    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor)
     {
         Options = options;
         Folder = folder;
         Store = store;
+        Keystore = keystore;
         LoggerFactory = loggerFactory;
         Redactor = redactor;
-        PasswordHasher = hasher;
-        Mailboxes = new MailboxService(store.Mail, new PlaintextNameProtector());
-        Directory = new DirectoryService(store, hasher, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
+        Analyzer = new MessageAnalyzer(options.Limits.MaxMimeDepth);
+        Delivery = new SealedDelivery(store, keystore, Analyzer, loggerFactory.CreateLogger<SealedDelivery>());
+        Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>(), () => Delivery);
+        Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>());
+        Mailboxes = new MailboxService(store.Mail);
+        Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
     }
 
     public SealpostOptions Options { get; }
     public DataFolder Folder { get; }
     public ISealpostStore Store { get; }
+    public Keystore Keystore { get; }
     public ILoggerFactory LoggerFactory { get; }
     public LogRedactor Redactor { get; }
-    public IPasswordHasher PasswordHasher { get; }
+    public MessageAnalyzer Analyzer { get; }
+    public AccountVault Vault { get; }
+    public SealedDelivery Delivery { get; }
+    public MessageReader Reader { get; }
     public DirectoryService Directory { get; }
     public MailboxService Mailboxes { get; }
     public RecipientResolver Recipients { get; }
+
+    /// <summary>What health reports about the keystore.</summary>
+    public string SealState => Keystore.SealState;
 
     /// <summary>Opens an initialised data folder.</summary>
     public static async Task<SealpostRuntime> OpenAsync(SealpostOptions options, ILoggerFactory loggerFactory, CancellationToken ct = default)
@@ -49,19 +62,63 @@ public sealed class SealpostRuntime : IAsyncDisposable
         }
 
         var store = await OpenStoreAsync(options, folder, ct);
-        return new SealpostRuntime(options, folder, store, loggerFactory, new LogRedactor(folder.ReadLogKey()), new Argon2idPasswordHasher(options.PasswordHashing));
+        try
+        {
+            var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false), ct);
+            return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()));
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
     }
 
-    /// <summary>Creates a new data folder: layout, schema, the default tenant.</summary>
-    public static async Task<SealpostRuntime> InitialiseAsync(SealpostOptions options, ILoggerFactory loggerFactory, bool dev, CancellationToken ct = default)
+    /// <summary>
+    /// Creates a new data folder: layout, schema, keystore (master key file made if missing), the
+    /// recovery public key, the default tenant. A dev folder makes its own recovery key pair.
+    /// </summary>
+    public static async Task<SealpostRuntime> InitialiseAsync(SealpostOptions options, ILoggerFactory loggerFactory, bool dev, string? recoveryPublicKeyFile, CancellationToken ct = default)
     {
         var folder = new DataFolder(options.DataDirectory);
+        byte[] recoveryPublicKey;
+        if (dev)
+        {
+            recoveryPublicKey = null!;
+        }
+        else
+        {
+            if (recoveryPublicKeyFile is null)
+            {
+                throw SealpostException.Invalid("init needs --recovery-public-key FILE (the security officers make the pair offline with 'sealpost recovery-key generate')");
+            }
+
+            recoveryPublicKey = KeyFiles.Read(recoveryPublicKeyFile, KeyFiles.RecoveryPublicLabel, 32);
+        }
+
         folder.Initialise(dev);
+        if (dev)
+        {
+            var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+            KeyFiles.Write(Path.Combine(folder.Path, DataFolder.DevRecoveryPrivateKeyName), KeyFiles.RecoveryPrivateLabel, privateKey);
+            recoveryPublicKey = publicKey;
+        }
+
         var store = await OpenStoreAsync(options, folder, ct);
-        var runtime = new SealpostRuntime(options, folder, store, loggerFactory, new LogRedactor(folder.ReadLogKey()), new Argon2idPasswordHasher(options.PasswordHashing));
-        await runtime.Directory.AddTenantAsync("default", "Default tenant", ct);
-        folder.MarkInitialised();
-        return runtime;
+        try
+        {
+            var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
+            await store.Directory.AddRecoveryKeyAsync(new RecoveryKey(1, recoveryPublicKey, keystore.SignRecoveryKey(1, recoveryPublicKey), DateTimeOffset.UtcNow), ct);
+            var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()));
+            await runtime.Directory.AddTenantAsync("default", "Default tenant", ct);
+            folder.MarkInitialised();
+            return runtime;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<ISealpostStore> OpenStoreAsync(SealpostOptions options, DataFolder folder, CancellationToken ct) =>
@@ -71,5 +128,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
             _ => throw SealpostException.Invalid($"Store:Kind: '{options.Store.Kind}' is not supported"),
         };
 
-    public async ValueTask DisposeAsync() => await Store.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        Keystore.Dispose();
+        await Store.DisposeAsync();
+    }
 }

@@ -111,6 +111,33 @@ internal static class Schema
             name_sealed BLOB NOT NULL,
             UNIQUE (account_id, name_key));
         """,
+
+        // 2: sealed storage: key rings, credential wraps, recovery keys and wraps, keystore.
+        """
+        ALTER TABLE credentials ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE credentials ADD COLUMN wrapped_key BLOB NOT NULL DEFAULT x'';
+        CREATE TABLE account_keys (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            version INTEGER NOT NULL,
+            public_key BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, version)) WITHOUT ROWID;
+        CREATE TABLE recovery_wraps (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            key_version INTEGER NOT NULL,
+            recovery_key_version INTEGER NOT NULL,
+            wrapped_key BLOB NOT NULL,
+            PRIMARY KEY (account_id, key_version, recovery_key_version)) WITHOUT ROWID;
+        CREATE TABLE recovery_keys (
+            version INTEGER PRIMARY KEY,
+            public_key BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE keystore (
+            name TEXT PRIMARY KEY,
+            sealed_value BLOB NOT NULL) WITHOUT ROWID;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -111,34 +111,117 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
             return 0;
         }, cancellationToken);
 
-    public Task<Credential> AddCredentialAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx => InsertCredential(ctx, accountId, kind, label, verifier), cancellationToken);
-
-    public Task<Credential> ReplaceCredentialsAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx =>
+    public Task<IReadOnlyList<Credential>> ApplyKeyRingChangeAsync(KeyRingChange change, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<IReadOnlyList<Credential>>(ctx =>
         {
-            ctx.Command("DELETE FROM credentials WHERE account_id = $a AND kind = $k").With("$a", accountId).With("$k", (int)kind).ExecuteNonQuery();
-            return InsertCredential(ctx, accountId, kind, label, verifier);
+            var id = change.AccountId;
+            if (ctx.Command("UPDATE accounts SET credential_version = credential_version + 1 WHERE id = $a").With("$a", id).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound("no such account");
+            }
+
+            var now = Now();
+            if (change.NewKey is { } key)
+            {
+                try
+                {
+                    ctx.Command("INSERT INTO account_keys(account_id, version, public_key, signature, created_at) VALUES ($a, $v, $p, $s, $t)")
+                        .With("$a", id).With("$v", key.Version).With("$p", key.PublicKey).With("$s", key.Signature).With("$t", now).ExecuteNonQuery();
+                }
+                catch (SqliteException e) when (e.SqliteErrorCode == 19)
+                {
+                    throw SealpostException.Conflict($"key version {key.Version} already exists");
+                }
+            }
+
+            if (change.RemoveAllCredentials)
+            {
+                ctx.Command("DELETE FROM credentials WHERE account_id = $a").With("$a", id).ExecuteNonQuery();
+            }
+
+            foreach (var kind in change.RemoveCredentialKinds)
+            {
+                ctx.Command("DELETE FROM credentials WHERE account_id = $a AND kind = $k").With("$a", id).With("$k", (int)kind).ExecuteNonQuery();
+            }
+
+            foreach (var credentialId in change.RemoveCredentialIds)
+            {
+                ctx.Command("DELETE FROM credentials WHERE account_id = $a AND id = $c").With("$a", id).With("$c", credentialId).ExecuteNonQuery();
+            }
+
+            foreach (var version in change.RemoveCredentialWrapsOfKeyVersions)
+            {
+                ctx.Command("DELETE FROM credentials WHERE account_id = $a AND key_version = $v").With("$a", id).With("$v", version).ExecuteNonQuery();
+            }
+
+            var added = new List<Credential>();
+            foreach (var c in change.AddCredentials)
+            {
+                var credentialId = ctx.Command("""
+                    INSERT INTO credentials(account_id, kind, label, verifier, key_version, wrapped_key, created_at)
+                    VALUES ($a, $k, $l, $v, $kv, $w, $t) RETURNING id
+                    """).With("$a", id).With("$k", (int)c.Kind).With("$l", c.Label).With("$v", c.Verifier).With("$kv", c.KeyVersion)
+                    .With("$w", c.WrappedKey).With("$t", now).Scalar();
+                added.Add(new Credential(credentialId, id, c.Kind, c.Label, c.Verifier, c.KeyVersion, c.WrappedKey, Time(now)));
+            }
+
+            foreach (var w in change.AddRecoveryWraps)
+            {
+                ctx.Command("""
+                    INSERT INTO recovery_wraps(account_id, key_version, recovery_key_version, wrapped_key) VALUES ($a, $v, $r, $w)
+                    ON CONFLICT(account_id, key_version, recovery_key_version) DO UPDATE SET wrapped_key = excluded.wrapped_key
+                    """).With("$a", id).With("$v", w.KeyVersion).With("$r", w.RecoveryKeyVersion).With("$w", w.WrappedKey).ExecuteNonQuery();
+            }
+
+            return added;
         }, cancellationToken);
-
-    private static Credential InsertCredential(WriteContext ctx, long accountId, CredentialKind kind, string label, string verifier)
-    {
-        if (ctx.Command("UPDATE accounts SET credential_version = credential_version + 1 WHERE id = $a").With("$a", accountId).ExecuteNonQuery() == 0)
-        {
-            throw SealpostException.NotFound("no such account");
-        }
-
-        var now = Now();
-        var id = ctx.Command("INSERT INTO credentials(account_id, kind, label, verifier, created_at) VALUES ($a, $k, $l, $v, $t) RETURNING id")
-            .With("$a", accountId).With("$k", (int)kind).With("$l", label).With("$v", verifier).With("$t", now).Scalar();
-        return new Credential(id, accountId, kind, label, verifier, Time(now));
-    }
 
     public Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<Credential>>(c =>
-            c.Sql("SELECT id, account_id, kind, label, verifier, created_at FROM credentials WHERE account_id = $a ORDER BY id").With("$a", accountId)
-                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), Time(r.GetInt64(5)))),
+            c.Sql("SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at FROM credentials WHERE account_id = $a ORDER BY id").With("$a", accountId)
+                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), (byte[])r.GetValue(6), Time(r.GetInt64(7)))),
             cancellationToken);
+
+    public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<AccountKey>>(c =>
+            c.Sql("SELECT account_id, version, public_key, signature, created_at FROM account_keys WHERE account_id = $a ORDER BY version").With("$a", accountId)
+                .ReadAll(r => new AccountKey(r.GetInt64(0), r.GetInt32(1), (byte[])r.GetValue(2), (byte[])r.GetValue(3), Time(r.GetInt64(4)))),
+            cancellationToken);
+
+    public Task<IReadOnlyList<RecoveryWrap>> ListRecoveryWrapsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<RecoveryWrap>>(c =>
+            c.Sql("SELECT account_id, key_version, recovery_key_version, wrapped_key FROM recovery_wraps WHERE account_id = $a ORDER BY key_version, recovery_key_version").With("$a", accountId)
+                .ReadAll(r => new RecoveryWrap(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2), (byte[])r.GetValue(3))),
+            cancellationToken);
+
+    public Task AddRecoveryKeyAsync(RecoveryKey key, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            try
+            {
+                ctx.Command("INSERT INTO recovery_keys(version, public_key, signature, created_at) VALUES ($v, $p, $s, $t)")
+                    .With("$v", key.Version).With("$p", key.PublicKey).With("$s", key.Signature).With("$t", key.CreatedAt.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict($"recovery key version {key.Version} already exists");
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<RecoveryKey>> ListRecoveryKeysAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<RecoveryKey>>(c =>
+            c.Sql("SELECT version, public_key, signature, created_at FROM recovery_keys ORDER BY version")
+                .ReadAll(r => new RecoveryKey(r.GetInt32(0), (byte[])r.GetValue(1), (byte[])r.GetValue(2), Time(r.GetInt64(3)))),
+            cancellationToken);
+
+    public Task<byte[]?> GetKeystoreEntryAsync(string name, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT sealed_value FROM keystore WHERE name = $n").With("$n", name).ExecuteScalar() as byte[], cancellationToken);
+
+    public Task<bool> TryAddKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("INSERT INTO keystore(name, sealed_value) VALUES ($n, $v) ON CONFLICT(name) DO NOTHING")
+            .With("$n", name).With("$v", sealedValue).ExecuteNonQuery() == 1, cancellationToken);
 
     public Task<AddressEntry?> ResolveAddressAsync(MailAddress address, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.Sql("SELECT address, kind, account_id, group_id, alias_target FROM addresses WHERE address_key = $k")

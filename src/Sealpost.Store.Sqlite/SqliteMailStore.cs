@@ -409,6 +409,22 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             return result;
         }, cancellationToken);
 
+    public Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            foreach (var (uid, wrapped) in keys)
+            {
+                ctx.Command("UPDATE messages SET wrapped_key = $w WHERE mailbox_id = $m AND uid = $u")
+                    .With("$w", wrapped).With("$m", mailboxId).With("$u", (long)uid).ExecuteNonQuery();
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task UpdateKeywordAsync(int keywordId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE keywords SET name_key = $k, name_sealed = $n WHERE id = $id")
+            .With("$k", nameKey).With("$n", sealedName).With("$id", keywordId).ExecuteNonQuery(), cancellationToken);
+
     public Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
         {
@@ -448,6 +464,16 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
 
     public Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.Sql("SELECT metadata FROM blobs WHERE id = $b").With("$b", blobId).ExecuteScalar() as byte[], cancellationToken);
+
+    public Task<IReadOnlyList<(MessageRecord Message, byte[]? Metadata)>> ListMessagesWithMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<(MessageRecord, byte[]?)>>(c =>
+            c.Sql("""
+                SELECT m.mailbox_id, m.uid, m.blob_id, m.flags, m.keywords, m.internal_date, m.size, m.modseq, m.wrapped_key, b.metadata
+                FROM messages m JOIN blobs b ON b.id = m.blob_id
+                WHERE m.mailbox_id = $m AND m.uid BETWEEN $a AND $b ORDER BY m.uid
+                """).With("$m", mailboxId).With("$a", (long)range.First).With("$b", (long)range.Last)
+                .ReadAll(r => (MapMessage(r), r.IsDBNull(9) ? null : (byte[])r.GetValue(9))),
+            cancellationToken);
 
     public async Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default)
     {

@@ -11,7 +11,11 @@ internal static class ServeCommands
     public static Command Init(CliConsole console)
     {
         var hostname = new Option<string?>("--hostname") { Description = "The name this server announces (default: Hostname option)" };
-        var command = new Command("init", "Create a new data folder: database, blob folder, default tenant") { hostname };
+        var recovery = new Option<string?>("--recovery-public-key")
+        {
+            Description = "The recovery public key file the security officers made offline ('sealpost recovery-key generate')",
+        };
+        var command = new Command("init", "Create a new data folder: database, keystore, recovery key, default tenant") { hostname, recovery };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CommandContext(parse, console);
@@ -21,12 +25,35 @@ internal static class ServeCommands
                 options.Hostname = name;
             }
 
-            await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, ct);
+            var masterExisted = File.Exists(options.Vault.MasterKeyFile);
+            await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, parse.GetValue(recovery), ct);
+            if (!masterExisted)
+            {
+                await console.Out.WriteLineAsync($"Made the master key {options.Vault.MasterKeyFile}: keep it off the data disk and out of its backups.");
+            }
+
             await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.Store.Kind}, schema {await runtime.Store.GetSchemaVersionAsync(ct)}).");
             await console.Out.WriteLineAsync("Next: configure Tls:Certificates in sealpost.json, add a domain and users, then 'sealpost serve'.");
             return SealpostCli.Ok;
         });
         return command;
+    }
+
+    public static Command RecoveryKey(CliConsole console)
+    {
+        var publicOut = new Option<string>("--public-out") { Description = "Where to write the public half (give it to 'init')", Required = true };
+        var privateOut = new Option<string>("--private-out") { Description = "Where to write the private half (keep it offline)", Required = true };
+        var generate = new Command("generate", "Make a recovery key pair, offline; the server only ever gets the public half") { publicOut, privateOut };
+        generate.SetAction(async (parse, ct) =>
+        {
+            var (privateKey, publicKey) = Sealpost.Crypto.Primitives.Hpke.GenerateKeyPair();
+            Sealpost.Crypto.Vault.KeyFiles.Write(parse.GetValue(privateOut)!, Sealpost.Crypto.Vault.KeyFiles.RecoveryPrivateLabel, privateKey);
+            Sealpost.Crypto.Vault.KeyFiles.Write(parse.GetValue(publicOut)!, Sealpost.Crypto.Vault.KeyFiles.RecoveryPublicLabel, publicKey);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(privateKey);
+            await console.Out.WriteLineAsync($"Wrote {parse.GetValue(publicOut)} (public) and {parse.GetValue(privateOut)} (private: keep it offline; it opens every account).");
+            return SealpostCli.Ok;
+        });
+        return new Command("recovery-key", "Recovery keys (security officers)") { generate };
     }
 
     public static Command Serve(CliConsole console)

@@ -49,13 +49,47 @@ internal static class UserCommands
         });
 
         var passwdAddress = new Argument<string>("address") { Description = "The account's address" };
-        var passwd = new Command("passwd", "Set an account's password (read from standard input, or prompted for)") { passwdAddress };
+        var reset = new Option<bool>("--reset")
+        {
+            Description = "Reset without the old password: new keys; older mail readable again only through recovery; the owner is told",
+        };
+        var passwd = new Command("passwd", "Change a password: standard input gives the old password, then the new one (with --reset, only the new one)") { passwdAddress, reset };
         passwd.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
             var account = await runtime.Directory.RequireAccountAsync(parse.GetValue(passwdAddress)!, ct);
-            await runtime.Directory.SetPasswordAsync(account.Address.ToString(), console.ReadSecret("new password"), ct);
-            await console.Out.WriteLineAsync($"Password of {account.Address} changed.");
+            if (account.State == Sealpost.Core.Directory.AccountState.Deleted)
+            {
+                throw Sealpost.Core.SealpostException.Conflict($"account '{account.Address}' is deleted");
+            }
+
+            var isReset = parse.GetValue(reset);
+            var oldPassword = isReset ? null : console.ReadSecret("old password");
+            await runtime.Directory.SetPasswordAsync(account.Address.ToString(), console.ReadSecret("new password"), oldPassword, ct);
+            await console.Out.WriteLineAsync(isReset
+                ? $"Password of {account.Address} reset: new keys made, app passwords revoked, owner notified."
+                : $"Password of {account.Address} changed.");
+            return SealpostCli.Ok;
+        });
+
+        var rotateAddress = new Argument<string>("address") { Description = "The account's address" };
+        var rotate = new Command("rotate-key", "Give an account a new key pair and re-wrap everything to it (the owner's password on standard input)") { rotateAddress };
+        rotate.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Directory.RotateKeyAsync(parse.GetValue(rotateAddress)!, console.ReadSecret("password"), ct);
+            await console.Out.WriteLineAsync($"Key of {MailAddress.Parse(parse.GetValue(rotateAddress)!)} rotated; app passwords must be issued again.");
+            return SealpostCli.Ok;
+        });
+
+        var appAddress = new Argument<string>("address") { Description = "The account's address" };
+        var label = new Option<string>("--label") { Description = "What the app password is for (e.g. 'phone')", Required = true };
+        var appPassword = new Command("app-password", "Issue an app password for a mail client (the owner's password on standard input); shown once") { appAddress, label };
+        appPassword.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var secret = await runtime.Directory.CreateAppPasswordAsync(parse.GetValue(appAddress)!, console.ReadSecret("password"), parse.GetValue(label)!, ct);
+            await console.Out.WriteLineAsync(secret);
             return SealpostCli.Ok;
         });
 
@@ -64,6 +98,8 @@ internal static class UserCommands
             add,
             list,
             passwd,
+            rotate,
+            appPassword,
             StateCommand(console, "suspend", "Suspend an account: no logins, mail still accepted", AccountState.Suspended, "Suspended"),
             StateCommand(console, "activate", "Re-activate a suspended account", AccountState.Active, "Activated"),
             StateCommand(console, "delete", "Delete an account: no logins, mail refused, address kept reserved", AccountState.Deleted, "Deleted"),

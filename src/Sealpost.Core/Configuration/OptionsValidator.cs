@@ -109,6 +109,14 @@ public static class OptionsValidator
             Range(errors, "PasswordHashing:Iterations", p.Iterations, MinimumIterations, 100);
         }
 
+        if (string.IsNullOrWhiteSpace(options.Vault.MasterKeyFile))
+        {
+            errors.Add("Vault:MasterKeyFile: must be set");
+        }
+
+        Range(errors, "Vault:LoginCacheSeconds", options.Vault.LoginCacheSeconds, 0, 86_400);
+        Range(errors, "Vault:LoginCacheMaxEntries", options.Vault.LoginCacheMaxEntries, 1, 10_000_000);
+
         if (options.Log.Level is not ("Trace" or "Debug" or "Information" or "Warning" or "Error" or "Critical"))
         {
             errors.Add($"Log:Level: must be one of Trace, Debug, Information, Warning, Error, Critical (got '{options.Log.Level}')");

@@ -21,6 +21,8 @@ public sealed class SealpostOptions
 
     public PasswordHashingOptions PasswordHashing { get; set; } = new();
 
+    public VaultOptions Vault { get; set; } = new();
+
     public LoggingOptions Log { get; set; } = new();
 
     /// <summary>Fills list defaults that binding left empty.</summary>
@@ -137,6 +139,21 @@ public sealed class PasswordHashingOptions
     public int Iterations { get; set; } = 3;
 }
 
+public sealed class VaultOptions
+{
+    /// <summary>
+    /// File holding the master key that seals the keystore (made by init if missing). Keep it off the
+    /// data disk and out of its backups; k-of-n unsealing by security officers replaces it later.
+    /// </summary>
+    public string MasterKeyFile { get; set; } = "/etc/sealpost/master.key";
+
+    /// <summary>How long an unlocked login is cached (seconds); every hit re-checks credential version and account state. 0 disables.</summary>
+    public int LoginCacheSeconds { get; set; } = 300;
+
+    /// <summary>Most cached logins.</summary>
+    public int LoginCacheMaxEntries { get; set; } = 100_000;
+}
+
 public sealed class LoggingOptions
 {
     /// <summary>Trace, Debug, Information, Warning, Error, Critical.</summary>
@@ -144,4 +161,7 @@ public sealed class LoggingOptions
 
     /// <summary>"text" or "json".</summary>
     public string Format { get; set; } = "text";
+
+    /// <summary>Raw protocol traces (they contain mail). Refused outside --dev.</summary>
+    public bool ProtocolTrace { get; set; }
 }

@@ -67,9 +67,36 @@ public enum CredentialKind
 }
 
 /// <summary>
-/// A way to log in. <see cref="Verifier"/> is opaque to the store (an Argon2id PHC string for
-/// passwords today; key wraps join it with sealed storage).
+/// A way to log in, and the account private key (of <see cref="KeyVersion"/>) wrapped under a key
+/// derived from that credential. <see cref="Verifier"/> and <see cref="WrappedKey"/> are opaque to the store.
 /// </summary>
-public sealed record Credential(long Id, long AccountId, CredentialKind Kind, string Label, string Verifier, DateTimeOffset CreatedAt);
+public sealed record Credential(long Id, long AccountId, CredentialKind Kind, string Label, string Verifier, int KeyVersion, byte[] WrappedKey, DateTimeOffset CreatedAt);
+
+/// <summary>A public key of an account's key ring, signed by the directory key. The highest version is current.</summary>
+public sealed record AccountKey(long AccountId, int Version, byte[] PublicKey, byte[] Signature, DateTimeOffset CreatedAt);
+
+/// <summary>An account private key wrapped to a recovery public key (only security officers can open it).</summary>
+public sealed record RecoveryWrap(long AccountId, int KeyVersion, int RecoveryKeyVersion, byte[] WrappedKey);
+
+/// <summary>The recovery public key, signed by the directory key. Its private half never reaches the server.</summary>
+public sealed record RecoveryKey(int Version, byte[] PublicKey, byte[] Signature, DateTimeOffset CreatedAt);
+
+public sealed record NewCredential(CredentialKind Kind, string Label, string Verifier, int KeyVersion, byte[] WrappedKey);
+
+/// <summary>
+/// One atomic change to an account's key ring and credentials: add a key version, add or remove
+/// credentials (with their wraps), add recovery wraps. Every change bumps the credential version,
+/// which invalidates cached logins.
+/// </summary>
+public sealed record KeyRingChange(long AccountId)
+{
+    public AccountKey? NewKey { get; init; }
+    public bool RemoveAllCredentials { get; init; }
+    public IReadOnlyList<CredentialKind> RemoveCredentialKinds { get; init; } = [];
+    public IReadOnlyList<long> RemoveCredentialIds { get; init; } = [];
+    public IReadOnlyList<int> RemoveCredentialWrapsOfKeyVersions { get; init; } = [];
+    public IReadOnlyList<NewCredential> AddCredentials { get; init; } = [];
+    public IReadOnlyList<RecoveryWrap> AddRecoveryWraps { get; init; } = [];
+}
 
 public sealed record NewAccount(long DomainId, MailAddress Address, string DisplayName, long QuotaBytes, AccountRoles Roles);

@@ -1,17 +1,11 @@
+using Sealpost.Core.Directory;
+
 namespace Sealpost.Core.Security;
-
-/// <summary>Turns a human password into a stored verifier and checks it. Implementations enforce their own floors.</summary>
-public interface IPasswordHasher
-{
-    string Hash(string password);
-
-    bool Verify(string password, string verifier);
-}
 
 /// <summary>
 /// Folder and keyword names as the store keeps them: an opaque sealed form plus a lookup key.
-/// The mail service is the only caller; the store never sees a name. Sealed storage replaces the
-/// plaintext implementation with one keyed by the account key.
+/// The mail service is the only caller; the store never sees a name. An account session provides
+/// one keyed by that account's key (so a dictionary attack on lookup keys needs the account key).
 /// </summary>
 public interface INameProtector
 {
@@ -19,5 +13,51 @@ public interface INameProtector
 
     byte[] Seal(long accountId, string name);
 
-    string Unseal(long accountId, byte[] sealedName);
+    /// <summary>The name, or null if this protector cannot open it (sealed under a key it does not hold).</summary>
+    string? Unseal(long accountId, byte[] sealedName);
+}
+
+/// <summary>An unlocked account: what a logged-in owner's session can open and seal.</summary>
+public interface IAccountSession : IDisposable
+{
+    long AccountId { get; }
+
+    /// <summary>The key version new data is sealed under.</summary>
+    int CurrentKeyVersion { get; }
+
+    /// <summary>The key versions this session can open.</summary>
+    IReadOnlyCollection<int> KeyVersions { get; }
+
+    INameProtector Names { get; }
+}
+
+/// <summary>
+/// Account keys and credentials (ARCHITECTURE §3). Implemented by the vault; the directory service
+/// calls it so that no account exists without a key ring.
+/// </summary>
+public interface IAccountVault
+{
+    /// <summary>Makes the key pair of a new account, wrapped to its password and to the recovery key.</summary>
+    Task<IAccountSession> ProvisionAsync(Account account, string password, CancellationToken ct = default);
+
+    /// <summary>Unlocks with a password or app password; null if it matches no credential.</summary>
+    Task<IAccountSession?> UnlockAsync(Account account, string secret, CancellationToken ct = default);
+
+    /// <summary>Re-wraps the key under a new password; the old one must be right.</summary>
+    Task ChangePasswordAsync(Account account, string oldPassword, string newPassword, CancellationToken ct = default);
+
+    /// <summary>
+    /// Reset without the old password: a new key pair; the old private key stays wrapped only to the
+    /// recovery key; every credential is replaced; the owner is told by a message in their inbox.
+    /// </summary>
+    Task<IAccountSession> ResetPasswordAsync(Account account, string newPassword, CancellationToken ct = default);
+
+    /// <summary>A new key pair for an account whose owner proves the password; everything re-wrapped to it.</summary>
+    Task RotateKeyAsync(Account account, string password, CancellationToken ct = default);
+
+    /// <summary>A new app password (≥128 bits, generated here), shown once; it wraps the current key.</summary>
+    Task<string> CreateAppPasswordAsync(IAccountSession session, string label, CancellationToken ct = default);
+
+    /// <summary>Spends the work of one password check, so unknown users cost what known ones do.</summary>
+    void SpendPasswordWork(string secret);
 }

@@ -14,7 +14,7 @@ namespace Sealpost.Core.Services;
 /// </summary>
 public sealed class DirectoryService(
     ISealpostStore store,
-    IPasswordHasher passwordHasher,
+    IAccountVault vault,
     MailboxService mailboxes,
     LogRedactor redactor,
     ILogger<DirectoryService> logger)
@@ -73,11 +73,13 @@ public sealed class DirectoryService(
             throw SealpostException.Invalid("quota must be 0 (none) or a positive number of bytes");
         }
 
-        var verifier = passwordHasher.Hash(password);
         var account = await Dir.CreateAccountAsync(
             new NewAccount(domain.Id, parsed, string.IsNullOrWhiteSpace(displayName) ? parsed.LocalPart : displayName.Trim(), quotaBytes, roles | AccountRoles.User), ct);
-        await Dir.AddCredentialAsync(account.Id, CredentialKind.Password, "password", verifier, ct);
-        await mailboxes.EnsureSpecialMailboxesAsync(account.Id, ct);
+        using (var session = await vault.ProvisionAsync(account, password, ct))
+        {
+            await mailboxes.EnsureSpecialMailboxesAsync(account.Id, session.Names, ct);
+        }
+
         CoreLog.AccountCreated(logger, account.Id, redactor.Address(parsed));
         return (await Dir.GetAccountAsync(account.Id, ct))!;
     }
@@ -86,8 +88,12 @@ public sealed class DirectoryService(
         await Dir.FindAccountAsync(MailAddress.Parse(address), ct)
         ?? throw SealpostException.NotFound($"no account '{DomainName.Printable(address)}'");
 
-    /// <summary>Sets a new password. With sealed storage, the old password will be needed to re-wrap keys.</summary>
-    public async Task SetPasswordAsync(string address, string newPassword, CancellationToken ct = default)
+    /// <summary>
+    /// Changes a password. With the old password the account key is re-wrapped and nothing else
+    /// changes. Without it this is a reset: a new key pair, mail sealed to the old key readable again
+    /// only through recovery, every credential replaced, and the owner told in their inbox.
+    /// </summary>
+    public async Task SetPasswordAsync(string address, string newPassword, string? oldPassword, CancellationToken ct = default)
     {
         var account = await RequireAccountAsync(address, ct);
         if (account.State == AccountState.Deleted)
@@ -96,8 +102,37 @@ public sealed class DirectoryService(
         }
 
         CheckPasswordPolicy(newPassword);
-        await Dir.ReplaceCredentialsAsync(account.Id, CredentialKind.Password, "password", passwordHasher.Hash(newPassword), ct);
+        if (oldPassword is not null)
+        {
+            await vault.ChangePasswordAsync(account, oldPassword, newPassword, ct);
+        }
+        else
+        {
+            using var session = await vault.ResetPasswordAsync(account, newPassword, ct);
+            await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
+        }
+
         CoreLog.CredentialReplaced(logger, account.Id);
+    }
+
+    /// <summary>Replaces the account's key pair; the owner's password proves the right to.</summary>
+    public async Task RotateKeyAsync(string address, string password, CancellationToken ct = default)
+    {
+        var account = await RequireAccountAsync(address, ct);
+        await vault.RotateKeyAsync(account, password, ct);
+        CoreLog.CredentialReplaced(logger, account.Id);
+    }
+
+    /// <summary>Issues an app password; the owner's password unlocks the key it will wrap.</summary>
+    public async Task<string> CreateAppPasswordAsync(string address, string password, string label, CancellationToken ct = default)
+    {
+        var (account, session) = await LoginAsync(address, password, ct) ?? throw new SealpostException(ErrorKind.Forbidden, "wrong password");
+        using (session)
+        {
+            var secret = await vault.CreateAppPasswordAsync(session, label, ct);
+            CoreLog.CredentialReplaced(logger, account.Id);
+            return secret;
+        }
     }
 
     public async Task SetStateAsync(string address, AccountState state, CancellationToken ct = default)
@@ -113,12 +148,12 @@ public sealed class DirectoryService(
     }
 
     /// <summary>
-    /// Checks a password login. Returns the account only if it is active and a password credential
-    /// matches. The same answer for "no such user" and "wrong password".
+    /// A login with a password or app password: the account and its unlocked session, or null. The
+    /// same answer and the same work for "no such user", "wrong password" and "not active".
     /// </summary>
-    public async Task<Account?> VerifyPasswordAsync(string address, string password, CancellationToken ct = default)
+    public async Task<(Account Account, IAccountSession Session)?> LoginAsync(string address, string secret, CancellationToken ct = default)
     {
-        if (!MailAddress.TryParse(address, out var parsed, out _) || password.Length is 0 or > MaximumPasswordLength)
+        if (!MailAddress.TryParse(address, out var parsed, out _) || secret.Length is 0 or > MaximumPasswordLength)
         {
             return null;
         }
@@ -126,30 +161,29 @@ public sealed class DirectoryService(
         var account = await Dir.FindAccountAsync(parsed, ct);
         if (account is null)
         {
-            // Spend the same work as a real check so timing does not reveal which addresses exist.
-            passwordHasher.Verify(password, DummyVerifier.Value);
+            vault.SpendPasswordWork(secret);
             CoreLog.LoginFailed(logger, redactor.Address(parsed), "unknown");
             return null;
         }
 
-        var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
-        var ok = false;
-        foreach (var credential in credentials.Where(c => c.Kind == CredentialKind.Password))
+        var session = await vault.UnlockAsync(account, secret, ct);
+        if (session is null || account.State != AccountState.Active)
         {
-            ok |= passwordHasher.Verify(password, credential.Verifier);
-        }
-
-        if (!ok || account.State != AccountState.Active)
-        {
-            CoreLog.LoginFailed(logger, redactor.Address(parsed), ok ? "not active" : "bad credential");
+            session?.Dispose();
+            CoreLog.LoginFailed(logger, redactor.Address(parsed), session is null ? "bad credential" : "not active");
             return null;
         }
 
-        return account;
+        return (account, session);
     }
 
-    private Lazy<string> DummyVerifier => _dummy ??= new Lazy<string>(() => passwordHasher.Hash("dummy password for timing"));
-    private Lazy<string>? _dummy;
+    /// <summary>Checks a login and drops the session: the account if it may log in.</summary>
+    public async Task<Account?> VerifyPasswordAsync(string address, string secret, CancellationToken ct = default)
+    {
+        var login = await LoginAsync(address, secret, ct);
+        login?.Session.Dispose();
+        return login?.Account;
+    }
 
     public async Task AddAliasAsync(string alias, string target, CancellationToken ct = default)
     {

@@ -5,7 +5,7 @@ using Sealpost.Core.Storage;
 namespace Sealpost.Core.Services;
 
 /// <summary>Folder operations in terms of names; the store only ever sees sealed names and lookup keys.</summary>
-public sealed class MailboxService(IMailStore store, INameProtector names)
+public sealed class MailboxService(IMailStore store)
 {
     /// <summary>The special folders every account has (RFC 6154 roles), with their default names.</summary>
     public static readonly IReadOnlyList<(MailboxRole Role, string Name)> SpecialMailboxes =
@@ -21,7 +21,7 @@ public sealed class MailboxService(IMailStore store, INameProtector names)
     /// <summary>Hierarchy separator of mailbox names.</summary>
     public const char Separator = '/';
 
-    public async Task EnsureSpecialMailboxesAsync(long accountId, CancellationToken ct = default)
+    public async Task EnsureSpecialMailboxesAsync(long accountId, INameProtector names, CancellationToken ct = default)
     {
         foreach (var (role, name) in SpecialMailboxes)
         {
@@ -32,8 +32,24 @@ public sealed class MailboxService(IMailStore store, INameProtector names)
         }
     }
 
+    /// <summary>
+    /// After a reset the special folders' names are sealed under a key the owner no longer holds:
+    /// give them their default names under the new key (found by role, so this works offline).
+    /// </summary>
+    public async Task ResealSpecialMailboxesAsync(long accountId, INameProtector names, CancellationToken ct = default)
+    {
+        foreach (var (role, name) in SpecialMailboxes)
+        {
+            var mailbox = await store.FindMailboxByRoleAsync(accountId, role, ct);
+            if (mailbox is not null && names.Unseal(accountId, mailbox.SealedName) is null)
+            {
+                await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, names.LookupKey(accountId, name), names.Seal(accountId, name), ct);
+            }
+        }
+    }
+
     /// <summary>Creates a mailbox and any missing parents (RFC 9051 §6.3.4).</summary>
-    public async Task<Mailbox> CreateAsync(long accountId, string path, MailboxRole role = MailboxRole.None, CancellationToken ct = default)
+    public async Task<Mailbox> CreateAsync(long accountId, INameProtector names, string path, MailboxRole role = MailboxRole.None, CancellationToken ct = default)
     {
         var parts = SplitPath(path);
         long parent = 0;
@@ -57,7 +73,7 @@ public sealed class MailboxService(IMailStore store, INameProtector names)
         return current!;
     }
 
-    public async Task<Mailbox?> FindAsync(long accountId, string path, CancellationToken ct = default)
+    public async Task<Mailbox?> FindAsync(long accountId, INameProtector names, string path, CancellationToken ct = default)
     {
         long parent = 0;
         Mailbox? current = null;
@@ -76,7 +92,7 @@ public sealed class MailboxService(IMailStore store, INameProtector names)
     }
 
     /// <summary>Every mailbox of an account with its full path.</summary>
-    public async Task<IReadOnlyList<(string Path, Mailbox Mailbox)>> ListAsync(long accountId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<(string Path, Mailbox Mailbox)>> ListAsync(long accountId, INameProtector names, CancellationToken ct = default)
     {
         var all = await store.ListMailboxesAsync(accountId, ct);
         var byId = all.ToDictionary(m => m.Id);
@@ -86,7 +102,8 @@ public sealed class MailboxService(IMailStore store, INameProtector names)
             var segments = new List<string>();
             for (var m = mailbox; m is not null; m = m.ParentId != 0 && byId.TryGetValue(m.ParentId, out var p) ? p : null)
             {
-                segments.Add(names.Unseal(accountId, m.SealedName));
+                // A name sealed under a key this session lacks (after a reset) shows as a placeholder.
+                segments.Add(names.Unseal(accountId, m.SealedName) ?? $"#sealed-{m.Id}");
             }
 
             segments.Reverse();

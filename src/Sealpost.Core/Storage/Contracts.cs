@@ -47,11 +47,21 @@ public interface IDirectoryStore
     Task<IReadOnlyList<Account>> ListAccountsAsync(long? domainId = null, CancellationToken cancellationToken = default);
     Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default);
 
-    /// <summary>Adds a credential and bumps the account's credential version (login caches check it).</summary>
-    Task<Credential> AddCredentialAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default);
-    /// <summary>Replaces every credential of a kind (password change) and bumps the credential version.</summary>
-    Task<Credential> ReplaceCredentialsAsync(long accountId, CredentialKind kind, string label, string verifier, CancellationToken cancellationToken = default);
+    /// <summary>Applies a key ring change atomically and bumps the account's credential version (login caches check it).</summary>
+    /// <returns>The credentials added, with their ids.</returns>
+    Task<IReadOnlyList<Credential>> ApplyKeyRingChangeAsync(KeyRingChange change, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<RecoveryWrap>> ListRecoveryWrapsAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a recovery public key (a new version); <see cref="ErrorKind.Conflict"/> if the version exists.</summary>
+    Task AddRecoveryKeyAsync(RecoveryKey key, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<RecoveryKey>> ListRecoveryKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Server secrets, sealed by the master key before they reach the store.</summary>
+    Task<byte[]?> GetKeystoreEntryAsync(string name, CancellationToken cancellationToken = default);
+    /// <summary>Adds an entry; returns false (and changes nothing) if the name exists.</summary>
+    Task<bool> TryAddKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default);
 
     /// <summary>Looks up any address of the shared namespace (account, alias, group).</summary>
     Task<AddressEntry?> ResolveAddressAsync(MailAddress address, CancellationToken cancellationToken = default);
@@ -112,7 +122,15 @@ public interface IMailStore
     Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default);
     Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Replaces the wrapped content keys of messages (re-wrapping under the account's symmetric key,
+    /// or key rotation). Not a visible change: MODSEQ does not move.
+    /// </summary>
+    Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default);
+
     Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
+    /// <summary>Re-seals a keyword's name (key rotation).</summary>
+    Task UpdateKeywordAsync(int keywordId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<Keyword>> ListKeywordsAsync(long accountId, CancellationToken cancellationToken = default);
 
     Task<QuotaUsage> GetUsageAsync(long accountId, CancellationToken cancellationToken = default);
@@ -120,6 +138,9 @@ public interface IMailStore
     /// <summary>Opens a blob for reading (seekable).</summary>
     Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default);
     Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Messages of a UID range with their blobs' (sealed) metadata, in one read: what a mailbox listing needs.</summary>
+    Task<IReadOnlyList<(MessageRecord Message, byte[]? Metadata)>> ListMessagesWithMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Removes blobs no message points to, and blob files with no row that are older than

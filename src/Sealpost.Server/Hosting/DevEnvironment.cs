@@ -34,10 +34,16 @@ public static class DevEnvironment
     public static async Task<bool> PrepareAsync(SealpostOptions options, ILoggerFactory loggers, CancellationToken ct = default)
     {
         var folder = new DataFolder(options.DataDirectory);
+        if (options.Vault.MasterKeyFile == new VaultOptions().MasterKeyFile)
+        {
+            // Dev keeps its master key in the data folder: convenient, and exactly why a dev folder never serves production.
+            options.Vault.MasterKeyFile = Path.Combine(folder.Path, DataFolder.DevMasterKeyName);
+        }
+
         var created = false;
         if (!folder.IsInitialised)
         {
-            await using var runtime = await SealpostRuntime.InitialiseAsync(options, loggers, dev: true, ct);
+            await using var runtime = await SealpostRuntime.InitialiseAsync(options, loggers, dev: true, recoveryPublicKeyFile: null, ct);
             await runtime.Directory.AddDomainAsync(DemoDomain, "default", ct);
             foreach (var (address, password, name) in DemoUsers)
             {

@@ -58,8 +58,17 @@ public sealed class SealpostServer : IAsyncDisposable
                 $"PasswordHashing:Profile: '{OptionsValidator.TestProfile}' is for test suites and is refused outside --dev");
         }
 
+        if (!start.Dev && options.Log.ProtocolTrace)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "Log:ProtocolTrace: raw protocol traces contain mail and are refused outside --dev");
+        }
+
         var folder = new DataFolder(options.DataDirectory);
         folder.RequireServable(start.Dev);
+        if (!start.Dev)
+        {
+            ProcessHardening.Apply();
+        }
         if (options.Tls.Certificates.Count == 0)
         {
             throw SealpostException.Invalid("Tls:Certificates: no certificate configured (serve --dev makes a self-signed one)");
@@ -154,12 +163,12 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             var schema = await runtime.Store.GetSchemaVersionAsync(ct);
-            return Results.Json(new HealthReport("ok", Version, runtime.Store.Kind, schema, runtime.Folder.IsDev ? "development" : "production"));
+            return Results.Json(new HealthReport("ok", Version, runtime.Store.Kind, schema, runtime.Folder.IsDev ? "development" : "production", runtime.SealState));
         }
         catch (SealpostException ex)
         {
             ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), ex.Kind.ToString());
-            return Results.Json(new HealthReport("unavailable", Version, runtime.Store.Kind, 0, runtime.Folder.IsDev ? "development" : "production"), statusCode: 503);
+            return Results.Json(new HealthReport("unavailable", Version, runtime.Store.Kind, 0, runtime.Folder.IsDev ? "development" : "production", runtime.SealState), statusCode: 503);
         }
     }
 
@@ -181,7 +190,7 @@ public sealed class SealpostServer : IAsyncDisposable
     }
 }
 
-public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode);
+public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode, string Keystore);
 
 /// <summary>Removes unreferenced blobs and orphaned blob files on a schedule.</summary>
 internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweeper> logger) : BackgroundService

@@ -17,18 +17,19 @@ public sealed class CliTests : IDisposable
 
     private async Task InitWithDomainAsync()
     {
-        await _cli.OkAsync("init");
+        await _cli.InitAsync();
         await _cli.OkAsync("domain", "add", "example.test");
     }
 
     [Fact]
     public async Task Init_creates_a_data_folder_once()
     {
-        var result = await _cli.OkAsync("init");
+        var result = await _cli.InitAsync();
         Assert.Contains("Initialised", result.Out);
         Assert.True(File.Exists(Path.Combine(_cli.DataDirectory, "sealpost.db")));
         Assert.False(File.Exists(Path.Combine(_cli.DataDirectory, "DEV-ONLY")));
-        (await _cli.RunAsync("init")).AssertCleanError(1, "already initialised");
+        var (key, _) = TestOptions.RecoveryKey(_folder.Path);
+        (await _cli.RunAsync("init", "--recovery-public-key", key)).AssertCleanError(1, "already initialised");
     }
 
     [Fact]
@@ -36,7 +37,34 @@ public sealed class CliTests : IDisposable
     {
         Directory.CreateDirectory(_cli.DataDirectory);
         await File.WriteAllTextAsync(Path.Combine(_cli.DataDirectory, "something"), "x");
-        (await _cli.RunAsync("init")).AssertCleanError(1, "not empty");
+        var (key, _) = TestOptions.RecoveryKey(_folder.Path);
+        (await _cli.RunAsync("init", "--recovery-public-key", key)).AssertCleanError(1, "not empty");
+    }
+
+    [Fact]
+    public async Task Init_needs_the_recovery_public_key_and_refuses_a_bad_one()
+    {
+        (await _cli.RunAsync("init")).AssertCleanError(1, "--recovery-public-key");
+        var bad = _folder.Sub("bad.pub");
+        await File.WriteAllTextAsync(bad, "not a key");
+        (await _cli.RunAsync("init", "--recovery-public-key", bad)).AssertCleanError(1, "not a sealpost-recovery-public-key-v1 file");
+        (await _cli.RunAsync("init", "--recovery-public-key", _folder.Sub("missing.pub"))).AssertCleanError(1, "cannot read");
+        Assert.False(File.Exists(Path.Combine(_cli.DataDirectory, "sealpost.initialised")));
+    }
+
+    [Fact]
+    public async Task Recovery_key_generate_writes_both_halves_and_never_overwrites()
+    {
+        var pub = _folder.Sub("r.pub");
+        var priv = _folder.Sub("r.key");
+        await _cli.OkAsync("recovery-key", "generate", "--public-out", pub, "--private-out", priv);
+        Assert.StartsWith("sealpost-recovery-public-key-v1:", await File.ReadAllTextAsync(pub));
+        Assert.StartsWith("sealpost-recovery-private-key-v1:", await File.ReadAllTextAsync(priv));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(priv));
+        }
+        (await _cli.RunAsync("recovery-key", "generate", "--public-out", pub, "--private-out", _folder.Sub("other.key"))).AssertCleanError(1, "already exists");
     }
 
     [Fact]
@@ -48,7 +76,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Tenants_are_added_and_listed()
     {
-        await _cli.OkAsync("init");
+        await _cli.InitAsync();
         await _cli.OkAsync("tenant", "add", "finance", "--display-name", "Finance department");
         var list = await _cli.OkAsync("tenant", "list");
         Assert.Contains("finance", list.Out);
@@ -61,7 +89,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Domains_are_added_listed_and_removed_when_empty()
     {
-        await _cli.OkAsync("init");
+        await _cli.InitAsync();
         await _cli.OkAsync("tenant", "add", "legal");
         var added = await _cli.OkAsync("domain", "add", "Bücher.example", "--tenant", "legal");
         Assert.Contains("xn--bcher-kva.example", added.Out);
@@ -90,7 +118,14 @@ public sealed class CliTests : IDisposable
         Assert.Contains("Alice A", list.Out);
         Assert.Contains("active", list.Out);
 
-        await _cli.OkWithInputAsync("another good password\n", "user", "passwd", "alice@example.test");
+        await _cli.OkWithInputAsync("correct horse battery\nanother good password\n", "user", "passwd", "alice@example.test");
+        (await _cli.RunWithInputAsync("wrong old password\nyet another password\n", "user", "passwd", "alice@example.test")).AssertCleanError(1, "old password is wrong");
+        var reset = await _cli.OkWithInputAsync("a reset password!\n", "user", "passwd", "alice@example.test", "--reset");
+        Assert.Contains("owner notified", reset.Out);
+        await _cli.OkWithInputAsync("a reset password!\n", "user", "rotate-key", "alice@example.test");
+        var app = await _cli.OkWithInputAsync("a reset password!\n", "user", "app-password", "alice@example.test", "--label", "phone");
+        Assert.Matches("^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$", app.Out.Trim());
+        (await _cli.RunWithInputAsync("not the password\n", "user", "app-password", "alice@example.test", "--label", "phone")).AssertCleanError(1, "wrong password");
         await _cli.OkAsync("user", "suspend", "alice@example.test");
         Assert.Contains("suspended", (await _cli.OkAsync("user", "list")).Out);
         await _cli.OkAsync("user", "activate", "alice@example.test");
@@ -177,7 +212,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Configuration_errors_name_the_key()
     {
-        await _cli.OkAsync("init");
+        await _cli.InitAsync();
         var result = await _cli.RunAsync("user", "list", "--set", "Limits:MaxRecipients=0");
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("Limits:MaxRecipients", result.Err);
@@ -189,7 +224,7 @@ public sealed class CliTests : IDisposable
     {
         await InitWithDomainAsync();
         var add = await _cli.OkWithInputAsync("Marker-Password-5417\n", "user", "add", "marker.person@example.test", "--verbose");
-        var passwd = await _cli.OkWithInputAsync("Marker-Password-9931\n", "user", "passwd", "marker.person@example.test", "--verbose");
+        var passwd = await _cli.OkWithInputAsync("Marker-Password-5417\nMarker-Password-9931\n", "user", "passwd", "marker.person@example.test", "--verbose");
         var alias = await _cli.OkAsync("alias", "add", "marker.alias@example.test", "marker.person@example.test", "--verbose");
         var logs = add.Err + passwd.Err + alias.Err;
         Assert.Contains("[1010]", logs); // the account-created event was logged...

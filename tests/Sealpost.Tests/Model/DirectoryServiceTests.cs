@@ -13,19 +13,20 @@ namespace Sealpost.Tests.Model;
 /// <summary>Directory rules and recipient expansion over a real SQLite store.</summary>
 public sealed class DirectoryServiceTests : IAsyncLifetime
 {
-    private readonly SqliteStoreFactory _factory = new();
+    private TestRuntime _test = null!;
     private ISealpostStore _store = null!;
     private DirectoryService _directory = null!;
 
     public async Task InitializeAsync()
     {
-        _store = await _factory.CreateAsync();
-        _directory = TestOptions.Directory(_store);
+        _test = await TestRuntime.CreateAsync();
+        _store = _test.Runtime.Store;
+        _directory = _test.Runtime.Directory;
         await _directory.AddTenantAsync("finance", "Finance department");
-        await _directory.AddDomainAsync("example.test", "finance");
+        await _directory.AddDomainAsync("finance.example", "finance");
     }
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async Task DisposeAsync() => await _test.DisposeAsync();
 
     private RecipientResolver Resolver(int maxNesting = 8, int maxExpanded = 1000) =>
         new(_store.Directory, maxNesting, maxExpanded, LogRedactor.Ephemeral(), NullLogger<RecipientResolver>.Instance);
@@ -63,7 +64,7 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     public async Task A_password_change_replaces_the_old_password()
     {
         await UserAsync("carol@example.test");
-        await _directory.SetPasswordAsync("carol@example.test", "a brand new passphrase");
+        await _directory.SetPasswordAsync("carol@example.test", "a brand new passphrase", "correct horse battery");
         Assert.Null(await _directory.VerifyPasswordAsync("carol@example.test", "correct horse battery"));
         Assert.NotNull(await _directory.VerifyPasswordAsync("carol@example.test", "a brand new passphrase"));
     }
@@ -84,6 +85,7 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
         Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => UserAsync("eve@elsewhere.test"))).Kind);
         Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddTenantAsync("Bad Name!", null))).Kind);
         Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddDomainAsync("other.test", "nosuch"))).Kind);
+        Assert.Equal("finance", (await _store.Directory.ListTenantsAsync()).Single(t => t.Name == "finance").Name);
     }
 
     [Fact]
@@ -185,13 +187,16 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     public async Task Mailbox_paths_create_parents_and_inbox_is_case_insensitive()
     {
         var account = await UserAsync("frank@example.test");
-        var mailboxes = new MailboxService(_store.Mail, new Sealpost.Core.Security.PlaintextNameProtector());
-        await mailboxes.CreateAsync(account.Id, "Projects/2026/Budget");
-        Assert.NotNull(await mailboxes.FindAsync(account.Id, "Projects/2026"));
-        Assert.Equal(MailboxRole.Inbox, (await mailboxes.FindAsync(account.Id, "inbox"))!.Role);
-        var paths = (await mailboxes.ListAsync(account.Id)).Select(p => p.Path).ToList();
+        var (_, session) = (await _directory.LoginAsync("frank@example.test", "correct horse battery"))!.Value;
+        using var _ = session;
+        var mailboxes = _test.Runtime.Mailboxes;
+        await mailboxes.CreateAsync(account.Id, session.Names, "Projects/2026/Budget");
+        Assert.NotNull(await mailboxes.FindAsync(account.Id, session.Names, "Projects/2026"));
+        Assert.Equal(MailboxRole.Inbox, (await mailboxes.FindAsync(account.Id, session.Names, "inbox"))!.Role);
+        var paths = (await mailboxes.ListAsync(account.Id, session.Names)).Select(p => p.Path).ToList();
         Assert.Contains("Projects/2026/Budget", paths);
-        Assert.Equal(ErrorKind.Conflict, (await Assert.ThrowsAsync<SealpostException>(() => mailboxes.CreateAsync(account.Id, "Projects/2026"))).Kind);
-        Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => mailboxes.CreateAsync(account.Id, "a//b"))).Kind);
+        Assert.Contains("Sent", paths);
+        Assert.Equal(ErrorKind.Conflict, (await Assert.ThrowsAsync<SealpostException>(() => mailboxes.CreateAsync(account.Id, session.Names, "Projects/2026"))).Kind);
+        Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => mailboxes.CreateAsync(account.Id, session.Names, "a//b"))).Kind);
     }
 }

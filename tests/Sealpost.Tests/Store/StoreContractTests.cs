@@ -160,24 +160,84 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Credential_and_state_changes_bump_the_credential_version()
+    public async Task Key_ring_changes_are_atomic_and_bump_the_credential_version()
     {
         var store = await NewStoreAsync();
         var (account, _) = await AccountAsync(store);
-        await store.Directory.AddCredentialAsync(account.Id, CredentialKind.Password, "password", "v1");
+        var v0 = account.CredentialVersion;
+        var added = await store.Directory.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+        {
+            NewKey = new AccountKey(account.Id, 1, [1, 2, 3], [9], DateTimeOffset.UtcNow),
+            AddCredentials = [new NewCredential(CredentialKind.Password, "password", "verifier-1", 1, [7, 7]), new NewCredential(CredentialKind.AppPassword, "phone", "verifier-app", 1, [8])],
+            AddRecoveryWraps = [new RecoveryWrap(account.Id, 1, 1, [5, 5, 5])],
+        });
+        Assert.Equal(2, added.Count);
         var v1 = (await store.Directory.GetAccountAsync(account.Id))!.CredentialVersion;
-        await store.Directory.ReplaceCredentialsAsync(account.Id, CredentialKind.Password, "password", "v2");
-        var v2 = (await store.Directory.GetAccountAsync(account.Id))!.CredentialVersion;
-        Assert.True(v2 > v1);
+        Assert.True(v1 > v0);
+        Assert.Equal([1, 2, 3], Assert.Single(await store.Directory.ListAccountKeysAsync(account.Id)).PublicKey);
+        Assert.Equal([5, 5, 5], Assert.Single(await store.Directory.ListRecoveryWrapsAsync(account.Id)).WrappedKey);
+        Assert.Equal([7, 7], (await store.Directory.ListCredentialsAsync(account.Id)).Single(c => c.Kind == CredentialKind.Password).WrappedKey);
+
+        // Replace the password only: the app password stays.
+        await store.Directory.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+        {
+            RemoveCredentialKinds = [CredentialKind.Password],
+            AddCredentials = [new NewCredential(CredentialKind.Password, "password", "verifier-2", 1, [6])],
+        });
         var credentials = await store.Directory.ListCredentialsAsync(account.Id);
-        Assert.Equal("v2", Assert.Single(credentials).Verifier);
+        Assert.Equal(["verifier-app", "verifier-2"], credentials.Select(c => c.Verifier));
+
+        // A duplicate key version fails the whole change: nothing of it is applied.
+        var duplicate = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+        {
+            NewKey = new AccountKey(account.Id, 1, [4], [4], DateTimeOffset.UtcNow),
+            RemoveAllCredentials = true,
+        }));
+        Assert.Equal(ErrorKind.Conflict, duplicate.Kind);
+        Assert.Equal(2, (await store.Directory.ListCredentialsAsync(account.Id)).Count);
+
+        await store.Directory.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialWrapsOfKeyVersions = [1] });
+        Assert.Empty(await store.Directory.ListCredentialsAsync(account.Id));
 
         await store.Directory.SetAccountStateAsync(account.Id, AccountState.Suspended);
         var suspended = (await store.Directory.GetAccountAsync(account.Id))!;
         Assert.Equal(AccountState.Suspended, suspended.State);
-        Assert.True(suspended.CredentialVersion > v2);
         var missing = await Assert.ThrowsAsync<SealpostException>(() => store.Directory.SetAccountStateAsync(account.Id + 999, AccountState.Active));
         Assert.Equal(ErrorKind.NotFound, missing.Kind);
+    }
+
+    [Fact]
+    public async Task Keystore_entries_are_added_once_and_recovery_keys_are_versioned()
+    {
+        var store = await NewStoreAsync();
+        Assert.Null(await store.Directory.GetKeystoreEntryAsync("queue"));
+        Assert.True(await store.Directory.TryAddKeystoreEntryAsync("queue", [1, 2]));
+        Assert.False(await store.Directory.TryAddKeystoreEntryAsync("queue", [3, 4]));
+        Assert.Equal([1, 2], await store.Directory.GetKeystoreEntryAsync("queue"));
+
+        await store.Directory.AddRecoveryKeyAsync(new RecoveryKey(1, [1], [2], DateTimeOffset.UtcNow));
+        Assert.Equal(ErrorKind.Conflict, (await Assert.ThrowsAsync<SealpostException>(() => store.Directory.AddRecoveryKeyAsync(new RecoveryKey(1, [3], [4], DateTimeOffset.UtcNow)))).Kind);
+        Assert.Equal([1], Assert.Single(await store.Directory.ListRecoveryKeysAsync()).PublicKey);
+    }
+
+    [Fact]
+    public async Task Wrapped_keys_are_replaced_without_moving_modseq_and_listed_with_metadata()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray(), [4, 4]), [new NewMessage(inbox.Id, MessageFlags.None, [], DateTimeOffset.UtcNow, [1])]);
+        var before = (await store.Mail.GetMailboxAsync(inbox.Id))!.HighestModSeq;
+        await store.Mail.UpdateWrappedKeysAsync(inbox.Id, [(1u, new byte[] { 2, 2 })]);
+        Assert.Equal([2, 2], (await store.Mail.GetMessageAsync(inbox.Id, 1))!.WrappedKey);
+        Assert.Equal(before, (await store.Mail.GetMailboxAsync(inbox.Id))!.HighestModSeq);
+        var listed = Assert.Single(await store.Mail.ListMessagesWithMetadataAsync(inbox.Id, UidRange.All));
+        Assert.Equal([4, 4], listed.Metadata);
+        Assert.Equal(1u, listed.Message.Uid);
+
+        var keyword = await store.Mail.GetOrCreateKeywordAsync(account.Id, Key("$a"), Sealed("$a"));
+        await store.Mail.UpdateKeywordAsync(keyword.Id, Key("$b"), Sealed("$b"));
+        Assert.Equal(Sealed("$b"), Assert.Single(await store.Mail.ListKeywordsAsync(account.Id)).SealedName);
     }
 
     [Fact]

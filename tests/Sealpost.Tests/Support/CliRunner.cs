@@ -41,4 +41,11 @@ public sealed class CliRunner(string dataDirectory)
     }
 
     public Task<CliResult> OkAsync(params string[] args) => OkWithInputAsync("", args);
+
+    /// <summary>init with a recovery public key made as the officers would (its private half is dropped).</summary>
+    public Task<CliResult> InitAsync()
+    {
+        var (publicFile, _) = TestOptions.RecoveryKey(Path.GetDirectoryName(DataDirectory.TrimEnd('/'))!);
+        return OkAsync("init", "--recovery-public-key", publicFile);
+    }
 }

@@ -1,17 +1,12 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Sealpost.Core.Configuration;
-using Sealpost.Core.Logging;
-using Sealpost.Core.Security;
-using Sealpost.Core.Services;
-using Sealpost.Core.Storage;
-using Sealpost.Crypto;
+using Sealpost.Crypto.Primitives;
+using Sealpost.Crypto.Vault;
 
 namespace Sealpost.Tests.Support;
 
 public static class TestOptions
 {
-    /// <summary>Options for a test data folder: the cheap Argon2id profile, loopback port 0.</summary>
+    /// <summary>Options for a test data folder: the cheap Argon2id profile, loopback port 0, a master key file beside the folder.</summary>
     public static SealpostOptions For(string dataDirectory)
     {
         var options = new SealpostOptions
@@ -19,18 +14,24 @@ public static class TestOptions
             DataDirectory = dataDirectory,
             Hostname = "mail.example.test",
             PasswordHashing = new PasswordHashingOptions { Profile = OptionsValidator.TestProfile },
+            Vault = new VaultOptions { MasterKeyFile = MasterKeyFile(dataDirectory) },
         };
         options.Http.Listen.Add("127.0.0.1:0");
         return options;
     }
 
+    public static string MasterKeyFile(string dataDirectory) => dataDirectory.TrimEnd('/') + ".master.key";
+
     /// <summary>--set arguments that give the CLI the same test settings.</summary>
     public static string[] CliArgs(string dataDirectory) =>
-        ["--data", dataDirectory, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile];
+        ["--data", dataDirectory, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile, "--set", "Vault:MasterKeyFile=" + MasterKeyFile(dataDirectory)];
 
-    public static IPasswordHasher Hasher() => new Argon2idPasswordHasher(new PasswordHashingOptions { Profile = OptionsValidator.TestProfile });
-
-    public static DirectoryService Directory(ISealpostStore store, ILoggerFactory? loggers = null) =>
-        new(store, Hasher(), new MailboxService(store.Mail, new PlaintextNameProtector()), LogRedactor.Ephemeral(),
-            (loggers ?? NullLoggerFactory.Instance).CreateLogger<DirectoryService>());
+    /// <summary>A recovery key pair as the officers would make it: the public half in a file, the private half returned.</summary>
+    public static (string PublicFile, byte[] PrivateKey) RecoveryKey(string folder)
+    {
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        var path = Path.Combine(folder, $"recovery-{Guid.NewGuid():N}.pub");
+        KeyFiles.Write(path, KeyFiles.RecoveryPublicLabel, publicKey);
+        return (path, privateKey);
+    }
 }

@@ -1,0 +1,371 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Security;
+using Sealpost.Core.Storage;
+using Sealpost.Crypto.Primitives;
+
+namespace Sealpost.Crypto.Vault;
+
+/// <summary>
+/// Account key rings (ARCHITECTURE §3). Each account has X25519 key pairs (versions); the current
+/// one receives mail. A private key is stored only wrapped: once per credential (AES-256-GCM under
+/// a key derived from the credential) and once to the recovery public key (HPKE). Public keys are
+/// signed by the directory key; at login the unwrapped private key must match its signed public key.
+/// </summary>
+public sealed class AccountVault : IAccountVault
+{
+    private static readonly byte[] WrapLabel = "sealpost/account-key-wrap/v1\0"u8.ToArray();
+    private static readonly byte[] RecoveryInfo = "sealpost/recovery/v1"u8.ToArray();
+    private static readonly Hpke Hpke = new();
+
+    private readonly ISealpostStore _store;
+    private readonly Keystore _keystore;
+    private readonly CredentialKdf _kdf;
+    private readonly VaultOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<SealedDelivery> _delivery;
+    private readonly ConcurrentDictionary<string, CachedLogin> _cache = new(StringComparer.Ordinal);
+    private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
+
+    public AccountVault(ISealpostStore store, Keystore keystore, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger, Func<SealedDelivery> delivery)
+    {
+        _store = store;
+        _keystore = keystore;
+        _kdf = kdf;
+        _options = options;
+        _logger = logger;
+        _delivery = delivery;
+    }
+
+    private IDirectoryStore Dir => _store.Directory;
+
+    public async Task<IAccountSession> ProvisionAsync(Account account, string password, CancellationToken ct = default)
+    {
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        using var material = AccountKeyMaterial.From(1, privateKey);
+        var (verifier, keys) = _kdf.NewPassword(password);
+        using (keys)
+        {
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+            {
+                NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
+                AddCredentials = [new NewCredential(CredentialKind.Password, "password", verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
+                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
+            }, ct);
+        }
+
+        CryptographicOperations.ZeroMemory(privateKey);
+        VaultLog.KeyCreated(_logger, account.Id, 1, "new account");
+        return new AccountSession(account.Id, [material.Clone()]);
+    }
+
+    public async Task<IAccountSession?> UnlockAsync(Account account, string secret, CancellationToken ct = default)
+    {
+        var cacheKey = _options.LoginCacheSeconds > 0 ? CacheKey(account.Id, secret) : null;
+        if (cacheKey is not null && _cache.TryGetValue(cacheKey, out var cached))
+        {
+            // Every hit re-checks what may have changed since: credentials and account state.
+            if (cached.Expires > DateTimeOffset.UtcNow && cached.CredentialVersion == account.CredentialVersion && account.State == AccountState.Active)
+            {
+                return new AccountSession(account.Id, cached.Keys.Select(k => k.Clone()));
+            }
+
+            Evict(cacheKey);
+        }
+
+        var materials = await UnlockKeysAsync(account, secret, null, ct);
+        if (materials.Count == 0)
+        {
+            return null;
+        }
+
+        if (cacheKey is not null && account.State == AccountState.Active)
+        {
+            if (_cache.Count >= _options.LoginCacheMaxEntries)
+            {
+                foreach (var key in _cache.Where(e => e.Value.Expires <= DateTimeOffset.UtcNow).Select(e => e.Key).ToList())
+                {
+                    Evict(key);
+                }
+
+                if (_cache.Count >= _options.LoginCacheMaxEntries)
+                {
+                    Evict(_cache.Keys.First());
+                }
+            }
+
+            var entry = new CachedLogin(account.CredentialVersion, DateTimeOffset.UtcNow.AddSeconds(_options.LoginCacheSeconds), materials.Select(m => m.Clone()).ToList());
+            if (!_cache.TryAdd(cacheKey, entry))
+            {
+                entry.Dispose();
+            }
+        }
+
+        return new AccountSession(account.Id, materials);
+    }
+
+    /// <summary>Every key version <paramref name="secret"/> unlocks, each checked against its signed public key.</summary>
+    private async Task<List<AccountKeyMaterial>> UnlockKeysAsync(Account account, string secret, CredentialKind? onlyKind, CancellationToken ct)
+    {
+        var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
+        var publicKeys = (await Dir.ListAccountKeysAsync(account.Id, ct)).ToDictionary(k => k.Version);
+        var appFirst = CredentialKdf.LooksLikeAppPassword(secret);
+        var ordered = credentials
+            .Where(c => onlyKind is null || c.Kind == onlyKind)
+            .Where(c => appFirst || c.Kind == CredentialKind.Password) // a password never matches an app-password verifier: skip the work
+            .OrderBy(c => appFirst == (c.Kind == CredentialKind.AppPassword) ? 0 : 1);
+        var result = new List<AccountKeyMaterial>();
+        foreach (var credential in ordered)
+        {
+            if (result.Any(m => m.Version == credential.KeyVersion))
+            {
+                continue;
+            }
+
+            using var keys = _kdf.Verify(secret, credential.Verifier);
+            if (keys is null)
+            {
+                continue;
+            }
+
+            byte[] privateKey;
+            try
+            {
+                privateKey = Aead.Open(keys.WrapKey, credential.WrappedKey, Aead.Context(WrapLabel, account.Id, credential.KeyVersion));
+            }
+            catch (CryptographicException)
+            {
+                VaultLog.PrivateKeyMismatch(_logger, account.Id, credential.KeyVersion);
+                continue;
+            }
+
+            if (!publicKeys.TryGetValue(credential.KeyVersion, out var publicKey)
+                || !CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey)
+                || !_keystore.VerifyAccountKey(account.Id, publicKey.Version, publicKey.PublicKey, publicKey.Signature))
+            {
+                VaultLog.PrivateKeyMismatch(_logger, account.Id, credential.KeyVersion);
+                CryptographicOperations.ZeroMemory(privateKey);
+                continue;
+            }
+
+            result.Add(AccountKeyMaterial.From(credential.KeyVersion, privateKey));
+            CryptographicOperations.ZeroMemory(privateKey);
+        }
+
+        return result;
+    }
+
+    public async Task ChangePasswordAsync(Account account, string oldPassword, string newPassword, CancellationToken ct = default)
+    {
+        var materials = await UnlockKeysAsync(account, oldPassword, CredentialKind.Password, ct);
+        if (materials.Count == 0)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "the old password is wrong");
+        }
+
+        try
+        {
+            var added = new List<NewCredential>();
+            foreach (var material in materials)
+            {
+                var (verifier, keys) = _kdf.NewPassword(newPassword);
+                using (keys)
+                {
+                    added.Add(new NewCredential(CredentialKind.Password, "password", verifier, material.Version, WrapPrivateKey(keys.WrapKey, account.Id, material.Version, material.PrivateKey)));
+                }
+            }
+
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialKinds = [CredentialKind.Password], AddCredentials = added }, ct);
+        }
+        finally
+        {
+            materials.ForEach(m => m.Dispose());
+        }
+    }
+
+    public async Task<IAccountSession> ResetPasswordAsync(Account account, string newPassword, CancellationToken ct = default)
+    {
+        var version = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max() + 1;
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        var (verifier, keys) = _kdf.NewPassword(newPassword);
+        using (keys)
+        {
+            // Every credential goes: they wrap the old key, which now opens only with the recovery key.
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+            {
+                NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
+                RemoveAllCredentials = true,
+                AddCredentials = [new NewCredential(CredentialKind.Password, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
+                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
+            }, ct);
+        }
+
+        var session = new AccountSession(account.Id, [AccountKeyMaterial.From(version, privateKey)]);
+        CryptographicOperations.ZeroMemory(privateKey);
+        VaultLog.KeyCreated(_logger, account.Id, version, "password reset");
+        await NotifyOwnerAsync(account,
+            "Your mail password was reset",
+            "An administrator reset the password of this account.\r\n\r\n" +
+            "Mail that arrived before the reset was sealed to your previous key. It stays stored, but it\r\n" +
+            "can be read again only after the security officers recover that key. App passwords were\r\n" +
+            "revoked; create new ones.\r\n\r\nIf you did not ask for this, tell your security officer.\r\n", ct);
+        return session;
+    }
+
+    public async Task RotateKeyAsync(Account account, string password, CancellationToken ct = default)
+    {
+        var old = await UnlockKeysAsync(account, password, CredentialKind.Password, ct);
+        if (old.Count == 0)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "the password is wrong");
+        }
+
+        using var oldSession = new AccountSession(account.Id, old);
+        var version = (await Dir.ListAccountKeysAsync(account.Id, ct)).Max(k => k.Version) + 1;
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        using var newSession = new AccountSession(account.Id, [AccountKeyMaterial.From(version, privateKey)]);
+
+        // 1. The new key joins the ring, wrapped to the password and the recovery key. Old wraps stay
+        //    until everything is re-wrapped, so a crash half-way leaves every message readable.
+        var (verifier, keys) = _kdf.NewPassword(password);
+        using (keys)
+        {
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+            {
+                NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
+                AddCredentials = [new NewCredential(CredentialKind.Password, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
+                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
+            }, ct);
+        }
+
+        CryptographicOperations.ZeroMemory(privateKey);
+
+        // 2. Content keys, folder names and keywords move to the new key.
+        var count = 0;
+        foreach (var mailbox in await _store.Mail.ListMailboxesAsync(account.Id, ct))
+        {
+            var updates = new List<(uint, byte[])>();
+            foreach (var message in await _store.Mail.ListMessagesAsync(mailbox.Id, UidRange.All, ct))
+            {
+                if (message.WrappedKey is null || ContentKeyWrap.Describe(message.WrappedKey).KeyVersion == version)
+                {
+                    continue;
+                }
+
+                var (_, _, messageId) = ContentKeyWrap.Describe(message.WrappedKey);
+                var contentKey = ContentKeyWrap.Unwrap(oldSession, message.WrappedKey);
+                updates.Add((message.Uid, ContentKeyWrap.WrapSymmetric(newSession.Current, account.Id, messageId, contentKey)));
+                CryptographicOperations.ZeroMemory(contentKey);
+            }
+
+            if (updates.Count > 0)
+            {
+                await _store.Mail.UpdateWrappedKeysAsync(mailbox.Id, updates, ct);
+                count += updates.Count;
+            }
+
+            if (oldSession.Names.Unseal(account.Id, mailbox.SealedName) is { } name)
+            {
+                await _store.Mail.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, newSession.Names.LookupKey(account.Id, name), newSession.Names.Seal(account.Id, name), ct);
+            }
+        }
+
+        foreach (var keyword in await _store.Mail.ListKeywordsAsync(account.Id, ct))
+        {
+            if (oldSession.Names.Unseal(account.Id, keyword.SealedName) is { } name)
+            {
+                await _store.Mail.UpdateKeywordAsync(keyword.Id, newSession.Names.LookupKey(account.Id, name), newSession.Names.Seal(account.Id, name), ct);
+            }
+        }
+
+        // 3. Only now do the old credential wraps go (app passwords with them: they must be re-issued).
+        await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialWrapsOfKeyVersions = old.Select(m => m.Version).ToList() }, ct);
+        VaultLog.KeyCreated(_logger, account.Id, version, "rotation");
+        VaultLog.Rewrapped(_logger, account.Id, count, version);
+    }
+
+    public async Task<string> CreateAppPasswordAsync(IAccountSession session, string label, CancellationToken ct = default)
+    {
+        var s = (AccountSession)session;
+        if (string.IsNullOrWhiteSpace(label) || label.Length > 64 || label.Any(char.IsControl))
+        {
+            throw SealpostException.Invalid("an app password needs a label of 1-64 printable characters");
+        }
+
+        var (secret, verifier, keys) = _kdf.NewAppPassword();
+        using (keys)
+        {
+            var key = s.Current;
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(s.AccountId)
+            {
+                AddCredentials = [new NewCredential(CredentialKind.AppPassword, label.Trim(), verifier, key.Version, WrapPrivateKey(keys.WrapKey, s.AccountId, key.Version, key.PrivateKey))],
+            }, ct);
+        }
+
+        return secret;
+    }
+
+    public void SpendPasswordWork(string secret) => _kdf.SpendWork(secret);
+
+    /// <summary>Opens a recovery wrap with the recovery private key (what security officers do offline).</summary>
+    public static byte[] OpenRecoveryWrap(byte[] recoveryPrivateKey, RecoveryWrap wrap)
+    {
+        var aad = Aead.Context(RecoveryInfo, wrap.AccountId, wrap.KeyVersion, BitConverter.GetBytes(wrap.RecoveryKeyVersion));
+        return Hpke.Open(recoveryPrivateKey, wrap.WrappedKey.AsSpan(0, Hpke.EncLength), RecoveryInfo, aad, wrap.WrappedKey.AsSpan(Hpke.EncLength));
+    }
+
+    private static byte[] WrapPrivateKey(byte[] wrapKey, long accountId, int version, byte[] privateKey) =>
+        Aead.Seal(wrapKey, privateKey, Aead.Context(WrapLabel, accountId, version));
+
+    private async Task<IReadOnlyList<RecoveryWrap>> RecoveryWrapsAsync(long accountId, int version, byte[] privateKey, CancellationToken ct)
+    {
+        var recovery = (await Dir.ListRecoveryKeysAsync(ct)).OrderByDescending(k => k.Version).FirstOrDefault()
+            ?? throw new SealpostException(ErrorKind.Conflict, "no recovery public key is configured (init --recovery-public-key)");
+        if (!_keystore.VerifyRecoveryKey(recovery.Version, recovery.PublicKey, recovery.Signature))
+        {
+            VaultLog.RecoveryKeySignatureMismatch(_logger, recovery.Version);
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the recovery key fails its signature check");
+        }
+
+        var aad = Aead.Context(RecoveryInfo, accountId, version, BitConverter.GetBytes(recovery.Version));
+        var (enc, ct2) = Hpke.Seal(recovery.PublicKey, RecoveryInfo, aad, privateKey);
+        return [new RecoveryWrap(accountId, version, recovery.Version, [.. enc, .. ct2])];
+    }
+
+    private async Task NotifyOwnerAsync(Account account, string subject, string body, CancellationToken ct)
+    {
+        var inbox = await _store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox, ct);
+        if (inbox is null)
+        {
+            return;
+        }
+
+        var message = Encoding.UTF8.GetBytes(
+            $"From: Sealpost <postmaster@{account.Address.Domain.Ascii}>\r\nTo: <{account.Address.ToAsciiDomainForm()}>\r\n" +
+            $"Subject: {subject}\r\nDate: {DateTimeOffset.UtcNow:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n" +
+            $"Message-ID: <{Guid.NewGuid():N}@{account.Address.Domain.Ascii}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
+        await _delivery().DeliverAsync(message, [new DeliveryTarget(account.Id, inbox.Id)], DateTimeOffset.UtcNow, ct);
+    }
+
+    private string CacheKey(long accountId, string secret) =>
+        Convert.ToBase64String(HMACSHA256.HashData(_cacheKey, Encoding.UTF8.GetBytes(accountId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\0" + secret)));
+
+    private void Evict(string key)
+    {
+        if (_cache.TryRemove(key, out var entry))
+        {
+            entry.Dispose();
+        }
+    }
+
+    private sealed record CachedLogin(int CredentialVersion, DateTimeOffset Expires, List<AccountKeyMaterial> Keys) : IDisposable
+    {
+        public void Dispose() => Keys.ForEach(k => k.Dispose());
+    }
+}

@@ -1,0 +1,80 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Sealpost.Crypto.Primitives;
+
+namespace Sealpost.Crypto.Vault;
+
+/// <summary>
+/// A message's content key as one recipient's row holds it:
+/// <code>
+/// 1 | kind(1) | key version(4) | message id(16) | payload
+/// kind 1 (HPKE, at delivery): enc(32) | ciphertext(32+16)
+/// kind 2 (re-wrapped by a session): nonce(12) | ciphertext(32+16)
+/// aad = "sealpost/content-key/v1" | kind | account id(8) | key version(4) | message id(16)
+/// </code>
+/// The message id in the associated data ties the row to one blob: pointing the row at another blob
+/// (whose header carries another id) makes the open fail.
+/// </summary>
+internal static class ContentKeyWrap
+{
+    public const byte KindHpke = 1;
+    public const byte KindSymmetric = 2;
+    private const int HeaderLength = 22;
+    private static readonly byte[] Info = "sealpost/content-key/v1"u8.ToArray();
+    private static readonly Hpke Hpke = new();
+
+    public static byte[] WrapHpke(long accountId, int keyVersion, byte[] publicKey, byte[] messageId, byte[] contentKey)
+    {
+        var header = Header(KindHpke, keyVersion, messageId);
+        var (enc, ct) = Hpke.Seal(publicKey, Info, Aad(header, accountId), contentKey);
+        return [.. header, .. enc, .. ct];
+    }
+
+    public static byte[] WrapSymmetric(AccountKeyMaterial key, long accountId, byte[] messageId, byte[] contentKey)
+    {
+        var header = Header(KindSymmetric, key.Version, messageId);
+        return [.. header, .. Aead.Seal(key.ContentWrapKey, contentKey, Aad(header, accountId))];
+    }
+
+    public static (byte Kind, int KeyVersion, byte[] MessageId) Describe(ReadOnlySpan<byte> wrapped)
+    {
+        if (wrapped.Length < HeaderLength || wrapped[0] != 1 || wrapped[1] is not (KindHpke or KindSymmetric))
+        {
+            throw new CryptographicException("malformed content key wrap");
+        }
+
+        return (wrapped[1], BinaryPrimitives.ReadInt32BigEndian(wrapped[2..]), wrapped[6..22].ToArray());
+    }
+
+    /// <summary>Opens a wrap with the session's key of the right version; throws if it has none or the wrap was altered.</summary>
+    public static byte[] Unwrap(AccountSession session, ReadOnlySpan<byte> wrapped)
+    {
+        var (kind, version, _) = Describe(wrapped);
+        var key = session.Key(version) ?? throw new CryptographicException($"this session does not hold key version {version}");
+        var header = wrapped[..HeaderLength];
+        var aad = Aad(header, session.AccountId);
+        return kind == KindHpke
+            ? Hpke.Open(key.PrivateKey, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..])
+            : Aead.Open(key.ContentWrapKey, wrapped[HeaderLength..], aad);
+    }
+
+    private static byte[] Header(byte kind, int keyVersion, byte[] messageId)
+    {
+        var header = new byte[HeaderLength];
+        header[0] = 1;
+        header[1] = kind;
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(2), keyVersion);
+        messageId.CopyTo(header, 6);
+        return header;
+    }
+
+    private static byte[] Aad(ReadOnlySpan<byte> header, long accountId)
+    {
+        var aad = new byte[Info.Length + 1 + 8 + 4 + 16];
+        Info.CopyTo(aad, 0);
+        aad[Info.Length] = header[1];
+        BinaryPrimitives.WriteInt64BigEndian(aad.AsSpan(Info.Length + 1), accountId);
+        header.Slice(2, 20).CopyTo(aad.AsSpan(Info.Length + 9));
+        return aad;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using NSec.Cryptography;
+using Sealpost.Core.Configuration;
+
+namespace Sealpost.Crypto.Vault;
+
+/// <summary>What a credential yields: a value to compare with the stored verifier, and a key that unwraps the account key.</summary>
+public sealed class CredentialKeys(byte[] auth, byte[] wrapKey) : IDisposable
+{
+    public byte[] Auth { get; } = auth;
+    public byte[] WrapKey { get; } = wrapKey;
+
+    public void Dispose()
+    {
+        CryptographicOperations.ZeroMemory(Auth);
+        CryptographicOperations.ZeroMemory(WrapKey);
+    }
+}
+
+/// <summary>
+/// Turns a secret into (auth, wrap key). One stretch per login, split by HKDF:
+/// <list type="bullet">
+/// <item>Human passwords: Argon2id (RFC 9106) through libsodium, parameters in the verifier
+/// (<c>$sp-argon2id$v=1$m=65536,t=3$salt$auth</c>). Floors are enforced here, not only in
+/// configuration: production never makes nor accepts a verifier below m=19 MiB, t=2.</item>
+/// <item>App passwords: generated here with 160 bits of entropy, so a fast KDF is enough (HKDF;
+/// <c>$sp-hkdf$v=1$salt$auth</c>): reconnect storms cost microseconds.</item>
+/// </list>
+/// Only the auth value is stored; the wrap key is never stored anywhere.
+/// </summary>
+public sealed class CredentialKdf
+{
+    private const int SaltBytes = 16;
+    private static readonly byte[] AuthInfo = "sealpost/credential/auth/v1"u8.ToArray();
+    private static readonly byte[] WrapInfo = "sealpost/credential/wrap/v1"u8.ToArray();
+
+    private readonly int _memoryKiB;
+    private readonly int _iterations;
+    private readonly bool _testProfile;
+
+    public CredentialKdf(PasswordHashingOptions options)
+    {
+        _testProfile = options.Profile == OptionsValidator.TestProfile;
+        if (_testProfile)
+        {
+            // Cheap but real Argon2id, so tests exercise the production code path.
+            _memoryKiB = 1024;
+            _iterations = 1;
+            return;
+        }
+
+        if (options.MemoryKiB < OptionsValidator.MinimumMemoryKiB || options.Iterations < OptionsValidator.MinimumIterations)
+        {
+            throw new ArgumentException($"Argon2id parameters below the floor (m >= {OptionsValidator.MinimumMemoryKiB} KiB, t >= {OptionsValidator.MinimumIterations})");
+        }
+
+        _memoryKiB = options.MemoryKiB;
+        _iterations = options.Iterations;
+    }
+
+    public bool IsTestProfile => _testProfile;
+
+    /// <summary>A new password verifier and the keys it yields.</summary>
+    public (string Verifier, CredentialKeys Keys) NewPassword(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        var keys = Split(Argon2id(password, salt, _memoryKiB, _iterations));
+        return (string.Create(CultureInfo.InvariantCulture, $"$sp-argon2id$v=1$m={_memoryKiB},t={_iterations}${B64(salt)}${B64(keys.Auth)}"), keys);
+    }
+
+    /// <summary>A new app password (shown to the user once), its verifier and the keys it yields.</summary>
+    public (string Secret, string Verifier, CredentialKeys Keys) NewAppPassword()
+    {
+        var secretBytes = RandomNumberGenerator.GetBytes(20); // 160 bits
+        var secret = FormatAppPassword(secretBytes);
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        var keys = Split(HKDF.Extract(HashAlgorithmName.SHA256, Encoding.ASCII.GetBytes(NormaliseAppPassword(secret)!), salt));
+        CryptographicOperations.ZeroMemory(secretBytes);
+        return (secret, $"$sp-hkdf$v=1${B64(salt)}${B64(keys.Auth)}", keys);
+    }
+
+    /// <summary>Checks a secret against a verifier; the keys if it matches, else null. Never throws on bad input.</summary>
+    public CredentialKeys? Verify(string secret, string verifier)
+    {
+        var parts = verifier.Split('$');
+        try
+        {
+            if (parts.Length == 6 && parts[1] == "sp-argon2id" && parts[2] == "v=1")
+            {
+                if (!TryParseParameters(parts[3], out var memory, out var iterations) || secret.Length is 0 or > 1024)
+                {
+                    return null;
+                }
+
+                // A weak verifier (made by a test profile) never unlocks a production account; a huge one is refused.
+                if ((!_testProfile && (memory < OptionsValidator.MinimumMemoryKiB || iterations < OptionsValidator.MinimumIterations))
+                    || memory > 4 * 1024 * 1024 || iterations > 100)
+                {
+                    return null;
+                }
+
+                return Match(Split(Argon2id(secret, FromB64(parts[4]), memory, iterations)), FromB64(parts[5]));
+            }
+
+            if (parts.Length == 5 && parts[1] == "sp-hkdf" && parts[2] == "v=1")
+            {
+                var normalised = NormaliseAppPassword(secret);
+                if (normalised is null)
+                {
+                    return null;
+                }
+
+                return Match(Split(HKDF.Extract(HashAlgorithmName.SHA256, Encoding.ASCII.GetBytes(normalised), FromB64(parts[3]))), FromB64(parts[4]));
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        return null;
+    }
+
+    /// <summary>True if the secret has the shape of an app password (so it is tried against those first).</summary>
+    public static bool LooksLikeAppPassword(string secret) => NormaliseAppPassword(secret) is { Length: 32 };
+
+    /// <summary>Spends one Argon2id at the current parameters (timing equaliser for unknown users).</summary>
+    public void SpendWork(string secret) => CryptographicOperations.ZeroMemory(Argon2id(secret, new byte[SaltBytes], _memoryKiB, _iterations));
+
+    private static CredentialKeys? Match(CredentialKeys keys, byte[] expectedAuth)
+    {
+        if (CryptographicOperations.FixedTimeEquals(keys.Auth, expectedAuth))
+        {
+            return keys;
+        }
+
+        keys.Dispose();
+        return null;
+    }
+
+    private static CredentialKeys Split(byte[] master)
+    {
+        var auth = HKDF.Expand(HashAlgorithmName.SHA256, master, 32, AuthInfo);
+        var wrap = HKDF.Expand(HashAlgorithmName.SHA256, master, 32, WrapInfo);
+        CryptographicOperations.ZeroMemory(master);
+        return new CredentialKeys(auth, wrap);
+    }
+
+    private static byte[] Argon2id(string password, byte[] salt, int memoryKiB, int iterations)
+    {
+        var algorithm = PasswordBasedKeyDerivationAlgorithm.Argon2id(new Argon2Parameters { DegreeOfParallelism = 1, MemorySize = memoryKiB, NumberOfPasses = iterations });
+        return algorithm.DeriveBytes(password, salt, 32);
+    }
+
+    // Base32 (RFC 4648 alphabet) in groups of four: easy to read out, unambiguous to type.
+    private static string FormatAppPassword(byte[] bytes)
+    {
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        var text = new StringBuilder();
+        int buffer = 0, bits = 0;
+        foreach (var b in bytes)
+        {
+            buffer = (buffer << 8) | b;
+            bits += 8;
+            while (bits >= 5)
+            {
+                text.Append(Alphabet[(buffer >> (bits - 5)) & 31]);
+                bits -= 5;
+            }
+        }
+
+        return string.Join('-', text.ToString().Chunk(4).Select(c => new string(c)));
+    }
+
+    private static string? NormaliseAppPassword(string secret)
+    {
+        var cleaned = new string(secret.Where(c => c is not ('-' or ' ')).Select(char.ToUpperInvariant).ToArray());
+        return cleaned.Length == 32 && cleaned.All(c => c is >= 'A' and <= 'Z' or >= '2' and <= '7') ? cleaned : null;
+    }
+
+    private static bool TryParseParameters(string text, out int memory, out int iterations)
+    {
+        memory = iterations = 0;
+        foreach (var kv in text.Split(','))
+        {
+            var pair = kv.Split('=');
+            if (pair.Length != 2 || !int.TryParse(pair[1], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            {
+                return false;
+            }
+
+            switch (pair[0])
+            {
+                case "m": memory = value; break;
+                case "t": iterations = value; break;
+                default: return false;
+            }
+        }
+
+        return memory > 0 && iterations > 0;
+    }
+
+    private static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=');
+
+    private static byte[] FromB64(string text) => Convert.FromBase64String(text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '='));
+}

@@ -1,0 +1,145 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using NSec.Cryptography;
+using Sealpost.Core;
+using Sealpost.Core.Storage;
+
+namespace Sealpost.Crypto.Vault;
+
+/// <summary>
+/// Server secrets, each sealed under the master key (AES-256-GCM, the entry name in the associated
+/// data so entries cannot be swapped) before it reaches the store:
+/// <list type="bullet">
+/// <item><c>directory-signing</c>: Ed25519; signs every public key the server seals to.</item>
+/// <item><c>queue</c>: seals the outbound queue.</item>
+/// <item><c>audit-signing</c>: Ed25519; signs audit checkpoints.</item>
+/// </list>
+/// DKIM and TLS private keys join with their issues through <see cref="GetOrCreateSecretAsync"/>.
+/// Until k-of-n unsealing exists the master key comes from a file; health says so.
+/// </summary>
+public sealed class Keystore : IDisposable
+{
+    public const string DirectorySigningName = "directory-signing";
+    public const string QueueName = "queue";
+    public const string AuditSigningName = "audit-signing";
+    public const string SealState = "master key from file: not sealed";
+
+    private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
+    private readonly byte[] _masterKey;
+    private readonly IDirectoryStore _store;
+    private readonly Key _directoryKey;
+    private readonly ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal);
+
+    private Keystore(byte[] masterKey, IDirectoryStore store, Key directoryKey, byte[] queueKey)
+    {
+        _masterKey = masterKey;
+        _store = store;
+        _directoryKey = directoryKey;
+        QueueKey = queueKey;
+        DirectoryPublicKey = directoryKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+    }
+
+    public byte[] DirectoryPublicKey { get; }
+
+    public byte[] QueueKey { get; }
+
+    /// <summary>Opens the keystore; creates the standard secrets that are missing (first start after init).</summary>
+    public static async Task<Keystore> OpenAsync(IDirectoryStore store, byte[] masterKey, CancellationToken ct = default)
+    {
+        if (masterKey.Length != 32)
+        {
+            throw new ArgumentException("master key must be 32 bytes", nameof(masterKey));
+        }
+
+        var seed = await GetOrCreateAsync(store, masterKey, DirectorySigningName, 32, ct);
+        await GetOrCreateAsync(store, masterKey, AuditSigningName, 32, ct);
+        var queue = await GetOrCreateAsync(store, masterKey, QueueName, 32, ct);
+        var key = Key.Import(Ed25519, seed, KeyBlobFormat.RawPrivateKey);
+        CryptographicOperations.ZeroMemory(seed);
+        return new Keystore(masterKey.ToArray(), store, key, queue);
+    }
+
+    /// <summary>A named secret of <paramref name="length"/> random bytes, made on first use.</summary>
+    public Task<byte[]> GetOrCreateSecretAsync(string name, int length, CancellationToken ct = default) => GetOrCreateAsync(_store, _masterKey, name, length, ct);
+
+    private static async Task<byte[]> GetOrCreateAsync(IDirectoryStore store, byte[] masterKey, string name, int length, CancellationToken ct)
+    {
+        var aad = Encoding.ASCII.GetBytes("sealpost/keystore/v1/" + name);
+        var sealedValue = await store.GetKeystoreEntryAsync(name, ct);
+        if (sealedValue is null)
+        {
+            var fresh = RandomNumberGenerator.GetBytes(length);
+            if (await store.TryAddKeystoreEntryAsync(name, Aead.Seal(masterKey, fresh, aad), ct))
+            {
+                return fresh;
+            }
+
+            sealedValue = await store.GetKeystoreEntryAsync(name, ct); // another process made it first
+        }
+
+        try
+        {
+            return Aead.Open(masterKey, sealedValue!, aad);
+        }
+        catch (CryptographicException)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, $"keystore entry '{name}' does not open with this master key (wrong Vault:MasterKeyFile?)");
+        }
+    }
+
+    public byte[] SignAccountKey(long accountId, int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, AccountKeyPayload(accountId, version, publicKey));
+
+    public byte[] SignRecoveryKey(int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, RecoveryKeyPayload(version, publicKey));
+
+    /// <summary>Checks a directory signature (results cached by the exact bytes, so a changed row is checked again).</summary>
+    public bool VerifyAccountKey(long accountId, int version, byte[] publicKey, byte[] signature) => Verify(AccountKeyPayload(accountId, version, publicKey), signature);
+
+    public bool VerifyRecoveryKey(int version, byte[] publicKey, byte[] signature) => Verify(RecoveryKeyPayload(version, publicKey), signature);
+
+    private bool Verify(byte[] payload, byte[] signature)
+    {
+        var cacheKey = Convert.ToBase64String(SHA256.HashData([.. payload, .. signature]));
+        if (_verified.TryGetValue(cacheKey, out var ok))
+        {
+            return ok;
+        }
+
+        var publicKey = PublicKey.Import(Ed25519, DirectoryPublicKey, KeyBlobFormat.RawPublicKey);
+        ok = signature.Length == 64 && Ed25519.Verify(publicKey, payload, signature);
+        if (_verified.Count > 100_000)
+        {
+            _verified.Clear();
+        }
+
+        _verified[cacheKey] = ok;
+        return ok;
+    }
+
+    private static byte[] AccountKeyPayload(long accountId, int version, byte[] publicKey)
+    {
+        var payload = new byte[24 + 12 + publicKey.Length];
+        "sealpost/account-key/v1\0"u8.CopyTo(payload);
+        BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(24), accountId);
+        BinaryPrimitives.WriteInt32BigEndian(payload.AsSpan(32), version);
+        publicKey.CopyTo(payload, 36);
+        return payload;
+    }
+
+    private static byte[] RecoveryKeyPayload(int version, byte[] publicKey)
+    {
+        var payload = new byte[25 + 4 + publicKey.Length];
+        "sealpost/recovery-key/v1\0"u8.CopyTo(payload);
+        BinaryPrimitives.WriteInt32BigEndian(payload.AsSpan(25), version);
+        publicKey.CopyTo(payload, 29);
+        return payload;
+    }
+
+    public void Dispose()
+    {
+        _directoryKey.Dispose();
+        CryptographicOperations.ZeroMemory(_masterKey);
+        CryptographicOperations.ZeroMemory(QueueKey);
+    }
+}

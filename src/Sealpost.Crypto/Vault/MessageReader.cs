@@ -1,0 +1,191 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Security;
+using Sealpost.Core.Storage;
+using Sealpost.Crypto.Primitives;
+using Sealpost.Mime;
+
+namespace Sealpost.Crypto.Vault;
+
+/// <summary>
+/// Opens messages for their owner's session. A content key still wrapped with HPKE (as delivered)
+/// is re-wrapped under the account's symmetric key on first open, so later reads cost one AES-GCM
+/// instead of an X25519 operation. Anything that fails authentication is refused, never served.
+/// </summary>
+public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logger)
+{
+    public async Task<OpenedMessage> OpenAsync(IAccountSession session, MessageRecord message, CancellationToken ct = default)
+    {
+        var s = (AccountSession)session;
+        var (contentKey, messageId) = Unwrap(s, message);
+        var (bodyKey, metadataKey) = SealedDelivery.DeriveKeys(contentKey);
+        CryptographicOperations.ZeroMemory(contentKey);
+        await RewrapIfNeededAsync(s, message, messageId, ct);
+        return new OpenedMessage(store, message, messageId, bodyKey, metadataKey, () => VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid));
+    }
+
+    /// <summary>The metadata of every message in a UID range (one store read; symmetric decryption only once re-wrapped).</summary>
+    public async Task<IReadOnlyList<(MessageRecord Message, MessageMetadata? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default)
+    {
+        var s = (AccountSession)session;
+        var rows = await store.ListMessagesWithMetadataAsync(mailboxId, range, ct);
+        var result = new List<(MessageRecord, MessageMetadata?)>(rows.Count);
+        var rewrap = new List<(uint, byte[])>();
+        foreach (var (message, sealedMetadata) in rows)
+        {
+            MessageMetadata? metadata = null;
+            try
+            {
+                var (contentKey, messageId) = Unwrap(s, message);
+                if (ContentKeyWrap.Describe(message.WrappedKey!).Kind == ContentKeyWrap.KindHpke)
+                {
+                    rewrap.Add((message.Uid, ContentKeyWrap.WrapSymmetric(s.Current, s.AccountId, messageId, contentKey)));
+                }
+
+                var (bodyKey, metadataKey) = SealedDelivery.DeriveKeys(contentKey);
+                CryptographicOperations.ZeroMemory(contentKey);
+                CryptographicOperations.ZeroMemory(bodyKey);
+                if (sealedMetadata is not null)
+                {
+                    metadata = MetadataCodec.Deserialize(SealedDelivery.OpenMetadata(metadataKey, messageId, sealedMetadata));
+                }
+            }
+            catch (CryptographicException)
+            {
+                VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid);
+            }
+
+            result.Add((message, metadata));
+        }
+
+        if (rewrap.Count > 0)
+        {
+            await store.UpdateWrappedKeysAsync(mailboxId, rewrap, ct);
+        }
+
+        return result;
+    }
+
+    private (byte[] ContentKey, byte[] MessageId) Unwrap(AccountSession session, MessageRecord message)
+    {
+        if (message.WrappedKey is null)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "the message has no key for this account");
+        }
+
+        try
+        {
+            var (_, _, messageId) = ContentKeyWrap.Describe(message.WrappedKey);
+            return (ContentKeyWrap.Unwrap(session, message.WrappedKey), messageId);
+        }
+        catch (CryptographicException ex)
+        {
+            VaultLog.MessageTampered(logger, session.AccountId, message.MailboxId, message.Uid);
+            throw new SealpostException(ErrorKind.Forbidden, "the message cannot be opened with this account's keys", ex);
+        }
+    }
+
+    private async Task RewrapIfNeededAsync(AccountSession session, MessageRecord message, byte[] messageId, CancellationToken ct)
+    {
+        if (ContentKeyWrap.Describe(message.WrappedKey!).Kind != ContentKeyWrap.KindHpke)
+        {
+            return;
+        }
+
+        var contentKey = ContentKeyWrap.Unwrap(session, message.WrappedKey!);
+        var wrapped = ContentKeyWrap.WrapSymmetric(session.Current, session.AccountId, messageId, contentKey);
+        CryptographicOperations.ZeroMemory(contentKey);
+        await store.UpdateWrappedKeysAsync(message.MailboxId, [(message.Uid, wrapped)], ct);
+    }
+}
+
+/// <summary>A message its owner's session has opened: whole, by range (only the segments needed), or its metadata.</summary>
+public sealed class OpenedMessage : IDisposable
+{
+    private readonly IMailStore _store;
+    private readonly byte[] _messageId;
+    private readonly byte[] _bodyKey;
+    private readonly byte[] _metadataKey;
+    private readonly Action _onTamper;
+
+    internal OpenedMessage(IMailStore store, MessageRecord message, byte[] messageId, byte[] bodyKey, byte[] metadataKey, Action onTamper)
+    {
+        _store = store;
+        Message = message;
+        _messageId = messageId;
+        _bodyKey = bodyKey;
+        _metadataKey = metadataKey;
+        _onTamper = onTamper;
+    }
+
+    public MessageRecord Message { get; }
+
+    public async Task<byte[]> ReadAllAsync(CancellationToken ct = default)
+    {
+        await using var blob = await _store.OpenBlobAsync(Message.BlobId, ct);
+        var sealedBytes = new byte[blob.Length];
+        await blob.ReadExactlyAsync(sealedBytes, ct);
+        return Guard(() =>
+        {
+            CheckOwnership(sealedBytes);
+            return ChunkedAead.Open(_bodyKey, sealedBytes);
+        });
+    }
+
+    public async Task<byte[]> ReadRangeAsync(long offset, int count, CancellationToken ct = default)
+    {
+        await using var blob = await _store.OpenBlobAsync(Message.BlobId, ct);
+        var header = new byte[ChunkedAead.HeaderLength];
+        await blob.ReadExactlyAsync(header, ct);
+        Guard(() =>
+        {
+            CheckOwnership(header);
+            return 0;
+        });
+        try
+        {
+            return await ChunkedAead.ReadRangeAsync(_bodyKey, blob, offset, count, ct);
+        }
+        catch (CryptographicException ex)
+        {
+            _onTamper();
+            throw new SealpostException(ErrorKind.Forbidden, "the message failed its integrity check", ex);
+        }
+    }
+
+    public async Task<MessageMetadata> ReadMetadataAsync(CancellationToken ct = default)
+    {
+        var sealedMetadata = await _store.GetBlobMetadataAsync(Message.BlobId, ct) ?? throw SealpostException.NotFound("the message has no metadata");
+        return Guard(() => MetadataCodec.Deserialize(SealedDelivery.OpenMetadata(_metadataKey, _messageId, sealedMetadata)));
+    }
+
+    /// <summary>The blob must be the one this row's key was made for (its header carries the message id).</summary>
+    private void CheckOwnership(byte[] sealedHeader)
+    {
+        if (!ChunkedAead.ReadHeader(sealedHeader).MessageId.AsSpan().SequenceEqual(_messageId))
+        {
+            throw new CryptographicException("the blob belongs to another message");
+        }
+    }
+
+    private T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (CryptographicException ex)
+        {
+            _onTamper();
+            throw new SealpostException(ErrorKind.Forbidden, "the message failed its integrity check", ex);
+        }
+    }
+
+    public void Dispose()
+    {
+        CryptographicOperations.ZeroMemory(_bodyKey);
+        CryptographicOperations.ZeroMemory(_metadataKey);
+    }
+}
