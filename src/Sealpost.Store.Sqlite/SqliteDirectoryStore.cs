@@ -179,19 +179,19 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
     public Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<Credential>>(c =>
             c.Sql("SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at FROM credentials WHERE account_id = $a ORDER BY id").With("$a", accountId)
-                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), (byte[])r.GetValue(6), Time(r.GetInt64(7)))),
+                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetFieldValue<byte[]>(6), Time(r.GetInt64(7)))),
             cancellationToken);
 
     public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<AccountKey>>(c =>
             c.Sql("SELECT account_id, version, public_key, signature, created_at FROM account_keys WHERE account_id = $a ORDER BY version").With("$a", accountId)
-                .ReadAll(r => new AccountKey(r.GetInt64(0), r.GetInt32(1), (byte[])r.GetValue(2), (byte[])r.GetValue(3), Time(r.GetInt64(4)))),
+                .ReadAll(r => new AccountKey(r.GetInt64(0), r.GetInt32(1), r.GetFieldValue<byte[]>(2), r.GetFieldValue<byte[]>(3), Time(r.GetInt64(4)))),
             cancellationToken);
 
     public Task<IReadOnlyList<RecoveryWrap>> ListRecoveryWrapsAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<RecoveryWrap>>(c =>
             c.Sql("SELECT account_id, key_version, recovery_key_version, wrapped_key FROM recovery_wraps WHERE account_id = $a ORDER BY key_version, recovery_key_version").With("$a", accountId)
-                .ReadAll(r => new RecoveryWrap(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2), (byte[])r.GetValue(3))),
+                .ReadAll(r => new RecoveryWrap(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2), r.GetFieldValue<byte[]>(3))),
             cancellationToken);
 
     public Task AddRecoveryKeyAsync(RecoveryKey key, CancellationToken cancellationToken = default) =>
@@ -213,7 +213,7 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
     public Task<IReadOnlyList<RecoveryKey>> ListRecoveryKeysAsync(CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<RecoveryKey>>(c =>
             c.Sql("SELECT version, public_key, signature, created_at FROM recovery_keys ORDER BY version")
-                .ReadAll(r => new RecoveryKey(r.GetInt32(0), (byte[])r.GetValue(1), (byte[])r.GetValue(2), Time(r.GetInt64(3)))),
+                .ReadAll(r => new RecoveryKey(r.GetInt32(0), r.GetFieldValue<byte[]>(1), r.GetFieldValue<byte[]>(2), Time(r.GetInt64(3)))),
             cancellationToken);
 
     public Task<byte[]?> GetKeystoreEntryAsync(string name, CancellationToken cancellationToken = default) =>

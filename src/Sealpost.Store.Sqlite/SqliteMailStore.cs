@@ -445,7 +445,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
     public async Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default)
     {
         var row = await store.ReadAsync(c => c.Sql("SELECT inline_data, file_name FROM blobs WHERE id = $b").With("$b", blobId)
-            .ReadOne(r => new { Data = r.IsDBNull(0) ? null : (byte[])r.GetValue(0), File = r.IsDBNull(1) ? null : r.GetString(1) }), cancellationToken)
+            .ReadOne(r => new { Data = r.IsDBNull(0) ? null : r.GetFieldValue<byte[]>(0), File = r.IsDBNull(1) ? null : r.GetString(1) }), cancellationToken)
             ?? throw SealpostException.NotFound($"blob {blobId} does not exist");
         if (row.Data is not null)
         {
@@ -472,7 +472,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
                 FROM messages m JOIN blobs b ON b.id = m.blob_id
                 WHERE m.mailbox_id = $m AND m.uid BETWEEN $a AND $b ORDER BY m.uid
                 """).With("$m", mailboxId).With("$a", (long)range.First).With("$b", (long)range.Last)
-                .ReadAll(r => (MapMessage(r), r.IsDBNull(9) ? null : (byte[])r.GetValue(9))),
+                .ReadAll(r => (MapMessage(r), r.IsDBNull(9) ? null : r.GetFieldValue<byte[]>(9))),
             cancellationToken);
 
     public async Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default)
@@ -515,12 +515,12 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
         text.Length == 0 ? [] : text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 
     private static Mailbox MapMailbox(SqliteDataReader r) => new(
-        r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3), (byte[])r.GetValue(4), (MailboxRole)r.GetInt32(5),
+        r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetFieldValue<byte[]>(3), r.GetFieldValue<byte[]>(4), (MailboxRole)r.GetInt32(5),
         (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetInt64(11) != 0);
 
     private static MessageRecord MapMessage(SqliteDataReader r) => new(
         r.GetInt64(0), (uint)r.GetInt64(1), r.GetInt64(2), (MessageFlags)r.GetInt32(3), DecodeKeywords(r.GetString(4)),
-        Time(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7), r.IsDBNull(8) ? null : (byte[])r.GetValue(8));
+        Time(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7), r.IsDBNull(8) ? null : r.GetFieldValue<byte[]>(8));
 
-    private static Keyword MapKeyword(SqliteDataReader r) => new((int)r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2), (byte[])r.GetValue(3));
+    private static Keyword MapKeyword(SqliteDataReader r) => new((int)r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<byte[]>(2), r.GetFieldValue<byte[]>(3));
 }

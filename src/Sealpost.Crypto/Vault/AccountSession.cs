@@ -65,6 +65,9 @@ public sealed class AccountSession : IAccountSession
         Names = new SealedNameProtector(this);
     }
 
+    /// <summary>A session from a private key the security officers recovered (recovery wrap opened offline).</summary>
+    public static AccountSession FromRecoveredKey(long accountId, int version, byte[] privateKey) => new(accountId, [AccountKeyMaterial.From(version, privateKey)]);
+
     public long AccountId { get; }
 
     public int CurrentKeyVersion { get; }
