@@ -17,12 +17,19 @@ var argsList = args.ToList();
 if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: Sealpost.Bench append [--mailboxes N] [--messages N] [--size BYTES] [--concurrency N] [--data DIR] [--print-acks] [--large-every N]");
+    Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
     return argsList.Count == 0 ? 2 : 0;
+}
+
+if (argsList[0] == "vault")
+{
+    var count = argsList.Count > 2 && argsList[1] == "--mailbox-messages" && int.TryParse(argsList[2], out var n) && n > 0 ? n : 10_000;
+    return await VaultBenchmark.RunAsync(count);
 }
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault)");
     return 2;
 }
 

@@ -95,19 +95,19 @@ public sealed class BodyPart
     [JsonIgnore] public bool IsMessage => MessageBody is not null;
 }
 
+/// <summary>Source-generated serialisation (a mailbox listing reads thousands of these).</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(MessageMetadata))]
+internal sealed partial class MetadataJsonContext : JsonSerializerContext;
+
 /// <summary>Serialises metadata: UTF-8 JSON, every version readable.</summary>
 public static class MetadataCodec
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public static byte[] Serialize(MessageMetadata metadata) => JsonSerializer.SerializeToUtf8Bytes(metadata, Options);
+    public static byte[] Serialize(MessageMetadata metadata) => JsonSerializer.SerializeToUtf8Bytes(metadata, MetadataJsonContext.Default.MessageMetadata);
 
     public static MessageMetadata Deserialize(ReadOnlySpan<byte> bytes)
     {
-        var metadata = JsonSerializer.Deserialize<MessageMetadata>(bytes, Options) ?? throw new JsonException("empty metadata");
+        var metadata = JsonSerializer.Deserialize(bytes, MetadataJsonContext.Default.MessageMetadata) ?? throw new JsonException("empty metadata");
         if (metadata.Version is < 1 or > MessageMetadata.CurrentVersion)
         {
             throw new JsonException($"metadata version {metadata.Version} is not known to this program");

@@ -61,49 +61,38 @@ public sealed class Hpke
     /// <summary>Seals <paramref name="plaintext"/> to <paramref name="recipientPublicKey"/>: returns enc (32 bytes) and the ciphertext (plaintext + 16).</summary>
     public (byte[] Enc, byte[] Ciphertext) Seal(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ephemeralPrivateKey = default)
     {
-        byte[] skE;
-        if (ephemeralPrivateKey.IsEmpty)
+        // One ephemeral key object: its public half is enc, and it does the DH (no re-import, no second scalar multiplication).
+        using var ephemeral = ephemeralPrivateKey.IsEmpty
+            ? Key.Create(X25519)
+            : Key.Import(X25519, ephemeralPrivateKey, KeyBlobFormat.RawPrivateKey);
+        var enc = ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        var dh = Agree(ephemeral, recipientPublicKey);
+        var sharedSecret = ExtractAndExpand(dh, [.. enc, .. recipientPublicKey]);
+        CryptographicOperations.ZeroMemory(dh);
+        var (key, nonce) = KeySchedule(sharedSecret, info);
+        CryptographicOperations.ZeroMemory(sharedSecret);
+        var ciphertext = new byte[plaintext.Length + TagLength];
+        using (var gcm = new AesGcm(key, TagLength))
         {
-            (skE, _) = GenerateKeyPair();
-        }
-        else
-        {
-            skE = ephemeralPrivateKey.ToArray();
+            gcm.Encrypt(nonce, plaintext, ciphertext.AsSpan(0, plaintext.Length), ciphertext.AsSpan(plaintext.Length), aad);
         }
 
-        try
-        {
-            var enc = PublicKeyOf(skE);
-            var dh = Dh(skE, recipientPublicKey);
-            var sharedSecret = ExtractAndExpand(dh, [.. enc, .. recipientPublicKey]);
-            CryptographicOperations.ZeroMemory(dh);
-            var (key, nonce) = KeySchedule(sharedSecret, info);
-            CryptographicOperations.ZeroMemory(sharedSecret);
-            var ciphertext = new byte[plaintext.Length + TagLength];
-            using (var gcm = new AesGcm(key, TagLength))
-            {
-                gcm.Encrypt(nonce, plaintext, ciphertext.AsSpan(0, plaintext.Length), ciphertext.AsSpan(plaintext.Length), aad);
-            }
-
-            CryptographicOperations.ZeroMemory(key);
-            return (enc, ciphertext);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(skE);
-        }
+        CryptographicOperations.ZeroMemory(key);
+        return (enc, ciphertext);
     }
 
     /// <summary>Opens what <see cref="Seal"/> made. Throws <see cref="CryptographicException"/> on any mismatch.</summary>
-    public byte[] Open(ReadOnlySpan<byte> recipientPrivateKey, ReadOnlySpan<byte> enc, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext)
+    /// <param name="recipientPublicKey">The recipient's public key if the caller has it (saves a scalar multiplication).</param>
+    public byte[] Open(ReadOnlySpan<byte> recipientPrivateKey, ReadOnlySpan<byte> enc, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> recipientPublicKey = default)
     {
         if (enc.Length != EncLength || ciphertext.Length < TagLength)
         {
             throw new CryptographicException("malformed HPKE ciphertext");
         }
 
-        var pkR = PublicKeyOf(recipientPrivateKey);
-        var dh = Dh(recipientPrivateKey, enc);
+        using var sk = Key.Import(X25519, recipientPrivateKey, KeyBlobFormat.RawPrivateKey);
+        var pkR = recipientPublicKey.IsEmpty ? sk.PublicKey.Export(KeyBlobFormat.RawPublicKey) : recipientPublicKey.ToArray();
+        var dh = Agree(sk, enc);
         var sharedSecret = ExtractAndExpand(dh, [.. enc, .. pkR]);
         CryptographicOperations.ZeroMemory(dh);
         var (key, nonce) = KeySchedule(sharedSecret, info);
@@ -133,6 +122,11 @@ public sealed class Hpke
     private static byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
     {
         using var sk = Key.Import(X25519, privateKey, KeyBlobFormat.RawPrivateKey);
+        return Agree(sk, publicKey);
+    }
+
+    private static byte[] Agree(Key sk, ReadOnlySpan<byte> publicKey)
+    {
         if (!PublicKey.TryImport(X25519, publicKey, KeyBlobFormat.RawPublicKey, out var pk) || pk is null)
         {
             throw new CryptographicException("invalid X25519 public key");
@@ -155,14 +149,34 @@ public sealed class Hpke
     // RFC 9180 §5.1, base mode (psk and psk_id empty).
     private (byte[] Key, byte[] BaseNonce) KeySchedule(ReadOnlySpan<byte> sharedSecret, ReadOnlySpan<byte> info)
     {
-        var pskIdHash = LabeledExtract(_suiteId, [], "psk_id_hash"u8, []);
-        var infoHash = LabeledExtract(_suiteId, [], "info_hash"u8, info);
-        byte[] context = [0x00, .. pskIdHash, .. infoHash];
+        var context = Context(info);
         var secret = LabeledExtract(_suiteId, sharedSecret, "secret"u8, []);
         var key = LabeledExpand(_suiteId, secret, "key"u8, context, _nk);
         var nonce = LabeledExpand(_suiteId, secret, "base_nonce"u8, context, Nn);
         CryptographicOperations.ZeroMemory(secret);
         return (key, nonce);
+    }
+
+    // key_schedule_context depends only on mode and info, and our infos are constants: compute once per info.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _contexts = new(StringComparer.Ordinal);
+
+    private byte[] Context(ReadOnlySpan<byte> info)
+    {
+        var cacheKey = Convert.ToBase64String(info);
+        if (_contexts.TryGetValue(cacheKey, out var cached))
+        {
+            return cached;
+        }
+
+        var pskIdHash = LabeledExtract(_suiteId, [], "psk_id_hash"u8, []);
+        var infoHash = LabeledExtract(_suiteId, [], "info_hash"u8, info);
+        byte[] context = [0x00, .. pskIdHash, .. infoHash];
+        if (_contexts.Count < 64)
+        {
+            _contexts[cacheKey] = context;
+        }
+
+        return context;
     }
 
     private static byte[] LabeledExtract(ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> label, ReadOnlySpan<byte> ikm)

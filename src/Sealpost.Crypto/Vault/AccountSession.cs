@@ -12,10 +12,11 @@ internal sealed class AccountKeyMaterial : IDisposable
 {
     private static readonly byte[] Salt = "sealpost/account/v1"u8.ToArray();
 
-    private AccountKeyMaterial(int version, byte[] privateKey, byte[] contentWrapKey, byte[] namesKey, byte[] nameLookupKey)
+    private AccountKeyMaterial(int version, byte[] privateKey, byte[] publicKey, byte[] contentWrapKey, byte[] namesKey, byte[] nameLookupKey)
     {
         Version = version;
         PrivateKey = privateKey;
+        PublicKey = publicKey;
         ContentWrapKey = contentWrapKey;
         NamesKey = namesKey;
         NameLookupKey = nameLookupKey;
@@ -23,6 +24,7 @@ internal sealed class AccountKeyMaterial : IDisposable
 
     public int Version { get; }
     public byte[] PrivateKey { get; }
+    public byte[] PublicKey { get; }
     /// <summary>Re-wraps delivered content keys, so steady-state reads are symmetric only.</summary>
     public byte[] ContentWrapKey { get; }
     /// <summary>Seals folder and keyword names.</summary>
@@ -33,7 +35,7 @@ internal sealed class AccountKeyMaterial : IDisposable
     public static AccountKeyMaterial From(int version, byte[] privateKey)
     {
         var prk = HKDF.Extract(HashAlgorithmName.SHA256, privateKey, Salt);
-        var material = new AccountKeyMaterial(version, privateKey.ToArray(),
+        var material = new AccountKeyMaterial(version, privateKey.ToArray(), Primitives.Hpke.PublicKeyOf(privateKey),
             HKDF.Expand(HashAlgorithmName.SHA256, prk, 32, "content-wrap"u8.ToArray()),
             HKDF.Expand(HashAlgorithmName.SHA256, prk, 32, "names"u8.ToArray()),
             HKDF.Expand(HashAlgorithmName.SHA256, prk, 32, "name-lookup"u8.ToArray()));
@@ -41,7 +43,7 @@ internal sealed class AccountKeyMaterial : IDisposable
         return material;
     }
 
-    public AccountKeyMaterial Clone() => new(Version, PrivateKey.ToArray(), ContentWrapKey.ToArray(), NamesKey.ToArray(), NameLookupKey.ToArray());
+    public AccountKeyMaterial Clone() => new(Version, PrivateKey.ToArray(), PublicKey.ToArray(), ContentWrapKey.ToArray(), NamesKey.ToArray(), NameLookupKey.ToArray());
 
     public void Dispose()
     {
@@ -65,8 +67,8 @@ public sealed class AccountSession : IAccountSession
         Names = new SealedNameProtector(this);
     }
 
-    /// <summary>A session from a private key the security officers recovered (recovery wrap opened offline).</summary>
-    public static AccountSession FromRecoveredKey(long accountId, int version, byte[] privateKey) => new(accountId, [AccountKeyMaterial.From(version, privateKey)]);
+    /// <summary>A session from a raw private key: one the security officers recovered offline, or a tool's own.</summary>
+    public static AccountSession FromPrivateKey(long accountId, int version, byte[] privateKey) => new(accountId, [AccountKeyMaterial.From(version, privateKey)]);
 
     public long AccountId { get; }
 

@@ -54,7 +54,7 @@ internal static class ContentKeyWrap
         var header = wrapped[..HeaderLength];
         var aad = Aad(header, session.AccountId);
         return kind == KindHpke
-            ? Hpke.Open(key.PrivateKey, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..])
+            ? Hpke.Open(key.PrivateKey, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..], key.PublicKey)
             : Aead.Open(key.ContentWrapKey, wrapped[HeaderLength..], aad);
     }
 

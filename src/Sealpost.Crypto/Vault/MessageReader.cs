@@ -20,52 +20,69 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     {
         var s = (AccountSession)session;
         var (contentKey, messageId) = Unwrap(s, message);
-        var (bodyKey, metadataKey) = SealedDelivery.DeriveKeys(contentKey);
+        var (bodyKey, metadataKey) = SealedMessageCodec.DeriveKeys(contentKey);
         CryptographicOperations.ZeroMemory(contentKey);
         await RewrapIfNeededAsync(s, message, messageId, ct);
         return new OpenedMessage(store, message, messageId, bodyKey, metadataKey, () => VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid));
     }
 
-    /// <summary>The metadata of every message in a UID range (one store read; symmetric decryption only once re-wrapped).</summary>
-    public async Task<IReadOnlyList<(MessageRecord Message, MessageMetadata? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default)
+    /// <summary>
+    /// The metadata of every message in a UID range: one store read, then each message's metadata
+    /// decrypted and authenticated (symmetric only, once re-wrapped). Parsing is deferred to first
+    /// use, since a listing often needs flags or sizes only; null marks a message that failed authentication.
+    /// </summary>
+    public async Task<IReadOnlyList<(MessageRecord Message, SealedMetadataView? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default)
     {
         var s = (AccountSession)session;
         var rows = await store.ListMessagesWithMetadataAsync(mailboxId, range, ct);
-        var result = new List<(MessageRecord, MessageMetadata?)>(rows.Count);
-        var rewrap = new List<(uint, byte[])>();
-        foreach (var (message, sealedMetadata) in rows)
-        {
-            MessageMetadata? metadata = null;
-            try
+        var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
+        var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[])>();
+        // Pure CPU per message (unwrap, decrypt, parse): spread over the cores in chunks.
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, rows.Count, Math.Max(256, rows.Count / (Environment.ProcessorCount * 4) + 1)),
+            new ParallelOptions { CancellationToken = ct },
+            chunk =>
             {
-                var (contentKey, messageId) = Unwrap(s, message);
-                if (ContentKeyWrap.Describe(message.WrappedKey!).Kind == ContentKeyWrap.KindHpke)
+                for (var i = chunk.Item1; i < chunk.Item2; i++)
                 {
-                    rewrap.Add((message.Uid, ContentKeyWrap.WrapSymmetric(s.Current, s.AccountId, messageId, contentKey)));
+                    var (message, sealedMetadata) = rows[i];
+                    result[i] = (message, OpenMetadata(s, message, sealedMetadata, rewrap));
                 }
+            });
 
-                var (bodyKey, metadataKey) = SealedDelivery.DeriveKeys(contentKey);
-                CryptographicOperations.ZeroMemory(contentKey);
-                CryptographicOperations.ZeroMemory(bodyKey);
-                if (sealedMetadata is not null)
-                {
-                    metadata = MetadataCodec.Deserialize(SealedDelivery.OpenMetadata(metadataKey, messageId, sealedMetadata));
-                }
-            }
-            catch (CryptographicException)
-            {
-                VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid);
-            }
-
-            result.Add((message, metadata));
-        }
-
-        if (rewrap.Count > 0)
+        if (!rewrap.IsEmpty)
         {
-            await store.UpdateWrappedKeysAsync(mailboxId, rewrap, ct);
+            await store.UpdateWrappedKeysAsync(mailboxId, rewrap.OrderBy(r => r.Item1).ToList(), ct);
         }
 
         return result;
+    }
+
+    private SealedMetadataView? OpenMetadata(AccountSession s, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap)
+    {
+        try
+        {
+            var (contentKey, messageId) = Unwrap(s, message);
+            if (ContentKeyWrap.Describe(message.WrappedKey!).Kind == ContentKeyWrap.KindHpke)
+            {
+                rewrap.Add((message.Uid, ContentKeyWrap.WrapSymmetric(s.Current, s.AccountId, messageId, contentKey)));
+            }
+
+            var metadataKey = SealedMessageCodec.DeriveMetadataKey(contentKey);
+            CryptographicOperations.ZeroMemory(contentKey);
+            try
+            {
+                return sealedMetadata is null ? null : new SealedMetadataView(SealedMessageCodec.OpenMetadata(metadataKey, messageId, sealedMetadata));
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(metadataKey);
+            }
+        }
+        catch (Exception ex) when (ex is CryptographicException or SealpostException or System.Text.Json.JsonException)
+        {
+            VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid);
+            return null;
+        }
     }
 
     private (byte[] ContentKey, byte[] MessageId) Unwrap(AccountSession session, MessageRecord message)
@@ -99,6 +116,14 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         CryptographicOperations.ZeroMemory(contentKey);
         await store.UpdateWrappedKeysAsync(message.MailboxId, [(message.Uid, wrapped)], ct);
     }
+}
+
+/// <summary>Authenticated, decrypted metadata, parsed on first use.</summary>
+public sealed class SealedMetadataView(byte[] plaintext)
+{
+    private MessageMetadata? _parsed;
+
+    public MessageMetadata Value => _parsed ??= MetadataCodec.Deserialize(plaintext);
 }
 
 /// <summary>A message its owner's session has opened: whole, by range (only the segments needed), or its metadata.</summary>
@@ -158,7 +183,7 @@ public sealed class OpenedMessage : IDisposable
     public async Task<MessageMetadata> ReadMetadataAsync(CancellationToken ct = default)
     {
         var sealedMetadata = await _store.GetBlobMetadataAsync(Message.BlobId, ct) ?? throw SealpostException.NotFound("the message has no metadata");
-        return Guard(() => MetadataCodec.Deserialize(SealedDelivery.OpenMetadata(_metadataKey, _messageId, sealedMetadata)));
+        return Guard(() => MetadataCodec.Deserialize(SealedMessageCodec.OpenMetadata(_metadataKey, _messageId, sealedMetadata)));
     }
 
     /// <summary>The blob must be the one this row's key was made for (its header carries the message id).</summary>

@@ -19,9 +19,6 @@ public sealed record DeliveryTarget(long AccountId, long MailboxId, MessageFlags
 /// </summary>
 public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, MessageAnalyzer analyzer, ILogger<SealedDelivery> logger)
 {
-    private static readonly byte[] BodyInfo = "sealpost/body/v1"u8.ToArray();
-    private static readonly byte[] MetadataInfo = "sealpost/metadata/v1"u8.ToArray();
-
     public async Task<IReadOnlyList<AppendResult>> DeliverAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, CancellationToken ct = default)
     {
         if (targets.Count == 0)
@@ -37,29 +34,11 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
         }
 
         var metadata = MetadataCodec.Serialize(analyzer.Analyze(message));
-        var messageId = RandomNumberGenerator.GetBytes(16);
-        var contentKey = RandomNumberGenerator.GetBytes(32);
-        try
-        {
-            var (bodyKey, metadataKey) = DeriveKeys(contentKey);
-            var sealedBody = ChunkedAead.Seal(bodyKey, messageId, message.Span);
-            var sealedMetadata = SealMetadata(metadataKey, messageId, metadata);
-            CryptographicOperations.ZeroMemory(bodyKey);
-            CryptographicOperations.ZeroMemory(metadataKey);
-            CryptographicOperations.ZeroMemory(metadata);
-
-            var rows = targets.Select(t =>
-            {
-                var key = publicKeys[t.AccountId];
-                return new NewMessage(t.MailboxId, t.Flags, t.KeywordIds ?? [], internalDate,
-                    ContentKeyWrap.WrapHpke(t.AccountId, key.Version, key.PublicKey, messageId, contentKey));
-            }).ToList();
-            return await store.Mail.DeliverAsync(NewBlob.FromBytes(sealedBody, sealedMetadata), rows, ct);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(contentKey);
-        }
+        var recipients = targets.Select(t => publicKeys[t.AccountId]).Select(k => new SealRecipient(k.AccountId, k.Version, k.PublicKey)).ToList();
+        var sealedMessage = SealedMessageCodec.Seal(message.Span, metadata, recipients);
+        CryptographicOperations.ZeroMemory(metadata);
+        var rows = targets.Select((t, i) => new NewMessage(t.MailboxId, t.Flags, t.KeywordIds ?? [], internalDate, sealedMessage.WrappedKeys[i])).ToList();
+        return await store.Mail.DeliverAsync(NewBlob.FromBytes(sealedMessage.Body, sealedMessage.Metadata), rows, ct);
     }
 
     private async Task<Core.Directory.AccountKey> CurrentKeyAsync(long accountId, CancellationToken ct)
@@ -73,25 +52,5 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
         }
 
         return key;
-    }
-
-    internal static (byte[] BodyKey, byte[] MetadataKey) DeriveKeys(byte[] contentKey) =>
-        (HKDF.Expand(HashAlgorithmName.SHA256, contentKey, 32, BodyInfo), HKDF.Expand(HashAlgorithmName.SHA256, contentKey, 32, MetadataInfo));
-
-    /// <summary>"SPM1" | message id(16) | nonce(12) | ciphertext | tag(16); the first 20 bytes are the associated data.</summary>
-    internal static byte[] SealMetadata(byte[] key, byte[] messageId, byte[] metadata)
-    {
-        byte[] header = [.. "SPM1"u8, .. messageId];
-        return [.. header, .. Aead.Seal(key, metadata, header)];
-    }
-
-    internal static byte[] OpenMetadata(byte[] key, byte[] messageId, byte[] sealedMetadata)
-    {
-        if (sealedMetadata.Length < 20 + Aead.Overhead || !sealedMetadata.AsSpan(0, 4).SequenceEqual("SPM1"u8) || !sealedMetadata.AsSpan(4, 16).SequenceEqual(messageId))
-        {
-            throw new CryptographicException("metadata does not belong to this message");
-        }
-
-        return Aead.Open(key, sealedMetadata.AsSpan(20), sealedMetadata.AsSpan(0, 20));
     }
 }

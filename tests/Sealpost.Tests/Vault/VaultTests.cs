@@ -99,7 +99,7 @@ public sealed class VaultTests : IAsyncLifetime
         Assert.StartsWith("line 0 line 1", metadata.Preview);
 
         var listed = Assert.Single(await R.Reader.ReadMetadataAsync(session, inbox, UidRange.All));
-        Assert.Equal("Long report", listed.Metadata!.BaseSubject);
+        Assert.Equal("Long report", listed.Metadata!.Value.BaseSubject);
     }
 
     [Fact]
@@ -177,7 +177,7 @@ public sealed class VaultTests : IAsyncLifetime
         var wrap = (await R.Store.Directory.ListRecoveryWrapsAsync(alice.Id)).Single(w => w.KeyVersion == 1);
         var recovered = AccountVault.OpenRecoveryWrap(_test.RecoveryPrivateKey, wrap);
         Assert.Equal((await R.Store.Directory.ListAccountKeysAsync(alice.Id))[0].PublicKey, Sealpost.Crypto.Primitives.Hpke.PublicKeyOf(recovered));
-        using var recoveredSession = AccountSession.FromRecoveredKey(alice.Id, 1, recovered);
+        using var recoveredSession = AccountSession.FromPrivateKey(alice.Id, 1, recovered);
         Assert.Equal(old, await ReadAsync(recoveredSession, inbox, 1));
     }
 
