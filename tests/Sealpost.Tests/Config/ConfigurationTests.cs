@@ -4,6 +4,7 @@ using Sealpost.Tests.Support;
 
 namespace Sealpost.Tests.Config;
 
+[Collection(ProcessEnvironmentCollection.Name)]
 public sealed class ConfigurationTests
 {
     private static ConfigurationException LoadFails(string json)

@@ -11,6 +11,7 @@ using Sealpost.Tests.Support;
 
 namespace Sealpost.Tests.Server;
 
+[Collection(ProcessEnvironmentCollection.Name)]
 public sealed class ServerTests
 {
     [Fact]
