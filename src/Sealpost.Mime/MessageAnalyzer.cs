@@ -130,9 +130,9 @@ public sealed partial class MessageAnalyzer(int maxMimeDepth = 32)
             return part;
         }
 
-        if (entity is Multipart or MessagePart)
+        if (entity is Multipart or MessagePart || entity.ContentType.MediaType.Equals("multipart", StringComparison.OrdinalIgnoreCase))
         {
-            context.Malformed = true; // deeper than the limit: the rest is opaque
+            context.Malformed = true; // deeper than the limit (ours or the parser's): the rest is opaque
         }
 
         return Leaf(context, entity, headerOffset, bodyStart, end);
@@ -163,13 +163,10 @@ public sealed partial class MessageAnalyzer(int maxMimeDepth = 32)
             Lines = CountLines(context.Bytes, bodyStart, end),
         };
 
-        if (!entity.Headers.Contains(HeaderId.ContentType))
+        // RFC 2045 §5.2: text without a charset is us-ascii; say so, as Dovecot does.
+        if (part.Type == "text" && !part.Parameters.Any(p => p[0] == "charset"))
         {
-            // RFC 2045 §5.2 default; a multipart/digest child defaults to message/rfc822 (MimeKit knows).
-            if (part.Type == "text" && part.Subtype == "plain" && part.Parameters.Count == 0)
-            {
-                part.Parameters.Add(["charset", "us-ascii"]);
-            }
+            part.Parameters.Add(["charset", "us-ascii"]);
         }
 
         if (entity.ContentDisposition is { } disposition)
@@ -308,25 +305,14 @@ public sealed partial class MessageAnalyzer(int maxMimeDepth = 32)
         return limit;
     }
 
-    /// <summary>Lines in [start, end): line ends, plus a final line without one.</summary>
+    /// <summary>
+    /// Lines in [start, end): the number of line ends. A last line without one does not count, and
+    /// the CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), as Dovecot counts.
+    /// </summary>
     internal static long CountLines(byte[] bytes, long start, long end)
     {
-        long lines = 0;
-        var limit = Math.Min(end, bytes.Length);
-        for (var i = start; i < limit; i++)
-        {
-            if (bytes[i] == '\n')
-            {
-                lines++;
-            }
-        }
-
-        if (limit > start && bytes[limit - 1] != '\n')
-        {
-            lines++;
-        }
-
-        return lines;
+        var limit = (int)Math.Min(end, bytes.Length);
+        return start >= limit ? 0 : bytes.AsSpan((int)start, limit - (int)start).Count((byte)'\n');
     }
 
     private static string Preview(MimeMessage message)

@@ -33,6 +33,7 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
             publicKeys[accountId] = await CurrentKeyAsync(accountId, ct);
         }
 
+        message = LineEndings.ToCrlf(message); // what IMAP serves, so sizes and offsets are the clients'
         var metadata = MetadataCodec.Serialize(analyzer.Analyze(message));
         var recipients = targets.Select(t => publicKeys[t.AccountId]).Select(k => new SealRecipient(k.AccountId, k.Version, k.PublicKey)).ToList();
         var sealedMessage = SealedMessageCodec.Seal(message.Span, metadata, recipients);
