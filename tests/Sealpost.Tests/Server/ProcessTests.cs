@@ -47,4 +47,38 @@ public sealed class ProcessTests
         Assert.Contains("--dev", stderr);
         Assert.DoesNotContain("   at ", stderr);
     }
+
+    [Fact]
+    public async Task A_production_server_turns_core_dumps_off_and_reports_the_keystore_state()
+    {
+        using var folder = new TempFolder();
+        var data = folder.Sub("prod");
+        var cli = new CliRunner(data);
+        await cli.InitAsync();
+        var certificate = DevCertificateFor(folder);
+        using var server = ChildProcess.Start("sealpost",
+        [
+            "serve", "--data", data, "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data),
+            "--set", "Tls:Certificates:0:CertificateFile=" + certificate.CertificateFile, "--set", "Tls:Certificates:0:KeyFile=" + certificate.KeyFile,
+        ]);
+        await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var limits = await File.ReadAllTextAsync($"/proc/{server.Id}/limits");
+        Assert.Matches(@"Max core file size\s+0\s+0", limits);
+
+        var url = server.Lines.Single(l => l.TrimStart().StartsWith("HTTPS", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        var health = await http.GetFromJsonAsync<HealthReport>(url);
+        Assert.Equal("production", health!.Mode);
+        Assert.Equal("master key from file: not sealed", health.Keystore);
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    private static Sealpost.Core.Configuration.CertificateOptions DevCertificateFor(TempFolder folder)
+    {
+        var cert = folder.Sub("cert.pem");
+        var key = folder.Sub("key.pem");
+        Sealpost.Server.Tls.DevCertificate.Create(cert, key, "localhost");
+        return new Sealpost.Core.Configuration.CertificateOptions { CertificateFile = cert, KeyFile = key };
+    }
 }

@@ -1,0 +1,90 @@
+using Microsoft.Data.Sqlite;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Directory;
+using Sealpost.Store.Sqlite;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Store;
+
+/// <summary>Every released schema version upgrades to the current one with its data intact.</summary>
+public sealed class SqliteMigrationTests
+{
+    public static TheoryData<int> EarlierVersions()
+    {
+        var data = new TheoryData<int>();
+        for (var v = 0; v < Schema.CurrentVersion; v++)
+        {
+            data.Add(v);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EarlierVersions))]
+    public async Task A_database_at_an_earlier_version_migrates_to_the_current_one(int version)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, SqliteStore.DatabaseFileName);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            for (var v = 0; v < version; v++)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
+                await command.ExecuteNonQueryAsync();
+            }
+
+            if (version >= 1)
+            {
+                // Data as version 1 wrote it, including a credential row without the later columns.
+                await using var seed = connection.CreateCommand();
+                seed.CommandText = """
+                    INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
+                    INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
+                    INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
+                        VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                    INSERT INTO addresses(address_key, address, domain_id, kind, account_id) VALUES ('a@example.test', 'a@example.test', 1, 0, 1);
+                    INSERT INTO credentials(account_id, kind, label, verifier, created_at) VALUES (1, 0, 'password', 'old', 0);
+                    """;
+                await seed.ExecuteNonQueryAsync();
+            }
+        }
+
+        await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions());
+        Assert.Equal(Schema.CurrentVersion, await store.GetSchemaVersionAsync());
+        if (version >= 1)
+        {
+            var account = await store.Directory.FindAccountAsync(Sealpost.Core.Addressing.MailAddress.Parse("a@example.test"));
+            Assert.NotNull(account);
+            var credential = Assert.Single(await store.Directory.ListCredentialsAsync(account.Id));
+            Assert.Equal("old", credential.Verifier);
+            Assert.Equal(0, credential.KeyVersion);
+            Assert.Empty(credential.WrappedKey);
+        }
+
+        // The upgraded schema takes current writes.
+        Assert.True(await store.Directory.TryAddKeystoreEntryAsync("probe", [1]));
+    }
+
+    [Fact]
+    public async Task A_database_from_a_newer_program_is_refused_with_a_clear_message()
+    {
+        using var folder = new TempFolder();
+        await using (var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions()))
+        {
+        }
+
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(folder.Path, SqliteStore.DatabaseFileName)};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE meta SET value = '999' WHERE key = 'schema_version'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var refused = await Assert.ThrowsAsync<Sealpost.Core.SealpostException>(() => SqliteStore.OpenAsync(folder.Path, new StoreOptions()));
+        Assert.Contains("newer than this program", refused.Message);
+    }
+}
