@@ -134,6 +134,10 @@ public sealed class SqliteStore : ISealpostStore
         try
         {
             await connection.OpenAsync(ct);
+            // Reads of large ranges (a mailbox listing) go through the memory map instead of read() calls.
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA mmap_size=268435456";
+            pragma.ExecuteNonQuery();
             return connection;
         }
         catch (Exception ex)

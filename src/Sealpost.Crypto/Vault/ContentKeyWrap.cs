@@ -47,15 +47,32 @@ internal static class ContentKeyWrap
     }
 
     /// <summary>Opens a wrap with the session's key of the right version; throws if it has none or the wrap was altered.</summary>
-    public static byte[] Unwrap(AccountSession session, ReadOnlySpan<byte> wrapped)
+    /// <param name="currentCipher">Optional AES-GCM over the session's current content-wrap key, reused across many unwraps.</param>
+    public static byte[] Unwrap(AccountSession session, ReadOnlySpan<byte> wrapped, AesGcm? currentCipher = null)
     {
         var (kind, version, _) = Describe(wrapped);
         var key = session.Key(version) ?? throw new CryptographicException($"this session does not hold key version {version}");
         var header = wrapped[..HeaderLength];
         var aad = Aad(header, session.AccountId);
-        return kind == KindHpke
-            ? Hpke.Open(key.PrivateKey, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..], key.PublicKey)
-            : Aead.Open(key.ContentWrapKey, wrapped[HeaderLength..], aad);
+        if (kind == KindHpke)
+        {
+            return Hpke.Open(key.PrivateKey, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..], key.PublicKey);
+        }
+
+        if (currentCipher is null || version != session.CurrentKeyVersion)
+        {
+            return Aead.Open(key.ContentWrapKey, wrapped[HeaderLength..], aad);
+        }
+
+        var body = wrapped[HeaderLength..];
+        if (body.Length < Aead.Overhead)
+        {
+            throw new CryptographicException("sealed value too short");
+        }
+
+        var output = new byte[body.Length - Aead.Overhead];
+        currentCipher.Decrypt(body[..12], body[12..^16], body[^16..], output, aad);
+        return output;
     }
 
     private static byte[] Header(byte kind, int keyVersion, byte[] messageId)

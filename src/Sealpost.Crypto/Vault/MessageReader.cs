@@ -42,10 +42,11 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             new ParallelOptions { CancellationToken = ct },
             chunk =>
             {
+                using var cipher = new AesGcm(s.Current.ContentWrapKey, 16); // one per chunk, not one per message
                 for (var i = chunk.Item1; i < chunk.Item2; i++)
                 {
                     var (message, sealedMetadata) = rows[i];
-                    result[i] = (message, OpenMetadata(s, message, sealedMetadata, rewrap));
+                    result[i] = (message, OpenMetadata(s, message, sealedMetadata, rewrap, cipher));
                 }
             });
 
@@ -57,11 +58,17 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         return result;
     }
 
-    private SealedMetadataView? OpenMetadata(AccountSession s, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap)
+    private SealedMetadataView? OpenMetadata(AccountSession s, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap, AesGcm cipher)
     {
         try
         {
-            var (contentKey, messageId) = Unwrap(s, message);
+            if (message.WrappedKey is null)
+            {
+                throw new SealpostException(ErrorKind.Forbidden, "the message has no key for this account");
+            }
+
+            var messageId = ContentKeyWrap.Describe(message.WrappedKey).MessageId;
+            var contentKey = ContentKeyWrap.Unwrap(s, message.WrappedKey, cipher);
             if (ContentKeyWrap.Describe(message.WrappedKey!).Kind == ContentKeyWrap.KindHpke)
             {
                 rewrap.Add((message.Uid, ContentKeyWrap.WrapSymmetric(s.Current, s.AccountId, messageId, contentKey)));
