@@ -219,6 +219,10 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
     public Task<byte[]?> GetKeystoreEntryAsync(string name, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.Sql("SELECT sealed_value FROM keystore WHERE name = $n").With("$n", name).ExecuteScalar() as byte[], cancellationToken);
 
+    public Task SetKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("INSERT INTO keystore(name, sealed_value) VALUES ($n, $v) ON CONFLICT(name) DO UPDATE SET sealed_value = excluded.sealed_value")
+            .With("$n", name).With("$v", sealedValue).ExecuteNonQuery(), cancellationToken);
+
     public Task<bool> TryAddKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => ctx.Command("INSERT INTO keystore(name, sealed_value) VALUES ($n, $v) ON CONFLICT(name) DO NOTHING")
             .With("$n", name).With("$v", sealedValue).ExecuteNonQuery() == 1, cancellationToken);

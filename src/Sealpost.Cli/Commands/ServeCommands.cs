@@ -56,6 +56,28 @@ internal static class ServeCommands
         return new Command("recovery-key", "Recovery keys (security officers)") { generate };
     }
 
+    public static Command Tls(CliConsole console)
+    {
+        var name = new Argument<string>("name") { Description = "Certificate name, used as Tls:Certificates:N:Keystore" };
+        var cert = new Option<string>("--cert") { Description = "PEM certificate chain file", Required = true };
+        var key = new Option<string>("--key") { Description = "PEM private key file (delete it after importing)", Required = true };
+        var import = new Command("import", "Seal a certificate's private key into the keystore (and keep its chain there)") { name, cert, key };
+        import.SetAction(async (parse, ct) =>
+        {
+            var certificateName = parse.GetValue(name)!;
+            if (certificateName.Length is 0 or > 64 || !certificateName.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_'))
+            {
+                throw Sealpost.Core.SealpostException.Invalid("a certificate name is 1-64 letters, digits, '-', '.' or '_'");
+            }
+
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await Sealpost.Server.Tls.KeystoreCertificates.ImportAsync(runtime.Keystore, certificateName, parse.GetValue(cert)!, parse.GetValue(key)!, ct);
+            await console.Out.WriteLineAsync($"Imported '{certificateName}'. Use it with Tls:Certificates:N:Keystore={certificateName}, then delete the key file; SIGHUP reloads a re-import.");
+            return SealpostCli.Ok;
+        });
+        return new Command("tls", "TLS certificates held in the keystore") { import };
+    }
+
     public static Command Serve(CliConsole console)
     {
         var dev = new Option<bool>("--dev")

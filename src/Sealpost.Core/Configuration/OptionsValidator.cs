@@ -51,7 +51,18 @@ public static class OptionsValidator
             var c = options.Tls.Certificates[i];
             var key = $"Tls:Certificates:{i}";
             var hasPem = c.CertificateFile is not null || c.KeyFile is not null;
-            if (hasPem && c.Pkcs12File is not null)
+            if (c.Keystore is not null)
+            {
+                if (hasPem || c.Pkcs12File is not null)
+                {
+                    errors.Add($"{key}: Keystore is a source of its own; drop CertificateFile, KeyFile and Pkcs12File");
+                }
+                else if (c.Keystore.Length is 0 or > 64 || !c.Keystore.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.' or '_'))
+                {
+                    errors.Add($"{key}:Keystore: '{c.Keystore}' is not a certificate name (letters, digits, '-', '.', '_')");
+                }
+            }
+            else if (hasPem && c.Pkcs12File is not null)
             {
                 errors.Add($"{key}: give either CertificateFile+KeyFile or Pkcs12File, not both");
             }

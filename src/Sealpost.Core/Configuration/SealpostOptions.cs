@@ -86,6 +86,9 @@ public sealed class CertificateOptions
 
     /// <summary>Environment variable holding the PKCS#12 password (never the password itself in the file).</summary>
     public string? Pkcs12PasswordEnvironmentVariable { get; set; }
+
+    /// <summary>A certificate imported with 'sealpost tls import NAME': chain and private key held sealed in the keystore.</summary>
+    public string? Keystore { get; set; }
 }
 
 public sealed class HttpOptions

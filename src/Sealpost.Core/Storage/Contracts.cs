@@ -62,6 +62,8 @@ public interface IDirectoryStore
     Task<byte[]?> GetKeystoreEntryAsync(string name, CancellationToken cancellationToken = default);
     /// <summary>Adds an entry; returns false (and changes nothing) if the name exists.</summary>
     Task<bool> TryAddKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default);
+    /// <summary>Adds or replaces an entry (certificate renewals).</summary>
+    Task SetKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default);
 
     /// <summary>Looks up any address of the shared namespace (account, alias, group).</summary>
     Task<AddressEntry?> ResolveAddressAsync(MailAddress address, CancellationToken cancellationToken = default);

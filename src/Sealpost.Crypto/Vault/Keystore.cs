@@ -89,6 +89,29 @@ public sealed class Keystore : IDisposable
         }
     }
 
+    /// <summary>Seals and stores a named secret, replacing any earlier value (e.g. a renewed TLS key).</summary>
+    public Task PutSecretAsync(string name, byte[] value, CancellationToken ct = default) =>
+        _store.SetKeystoreEntryAsync(name, Aead.Seal(_masterKey, value, Encoding.ASCII.GetBytes("sealpost/keystore/v1/" + name)), ct);
+
+    /// <summary>A named secret, or null if there is none.</summary>
+    public async Task<byte[]?> GetSecretAsync(string name, CancellationToken ct = default)
+    {
+        var sealedValue = await _store.GetKeystoreEntryAsync(name, ct);
+        if (sealedValue is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Aead.Open(_masterKey, sealedValue, Encoding.ASCII.GetBytes("sealpost/keystore/v1/" + name));
+        }
+        catch (CryptographicException)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, $"keystore entry '{name}' does not open with this master key");
+        }
+    }
+
     public byte[] SignAccountKey(long accountId, int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, AccountKeyPayload(accountId, version, publicKey));
 
     public byte[] SignRecoveryKey(int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, RecoveryKeyPayload(version, publicKey));

@@ -76,11 +76,21 @@ public sealed class SealpostServer : IAsyncDisposable
 
         var loggerFactory = Hosting.LoggingSetup.CreateFactory(options.Log, start.LogSink);
         var logger = loggerFactory.CreateLogger("Sealpost.Server");
-        var certificates = new CertificateStore(options.Tls.Certificates, TimeSpan.FromSeconds(options.Tls.ReloadCheckSeconds), loggerFactory.CreateLogger<CertificateStore>());
-        SealpostRuntime? runtime = null;
+        var runtime = await SealpostRuntime.OpenAsync(options, loggerFactory, ct);
+        CertificateStore certificates;
         try
         {
-            runtime = await SealpostRuntime.OpenAsync(options, loggerFactory, ct);
+            certificates = new CertificateStore(options.Tls.Certificates, TimeSpan.FromSeconds(options.Tls.ReloadCheckSeconds),
+                loggerFactory.CreateLogger<CertificateStore>(), KeystoreCertificates.Resolver(runtime.Keystore));
+        }
+        catch
+        {
+            await runtime.DisposeAsync();
+            throw;
+        }
+
+        try
+        {
             ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.Store.Kind);
             if (start.Dev)
             {
@@ -112,11 +122,7 @@ public sealed class SealpostServer : IAsyncDisposable
         catch
         {
             certificates.Dispose();
-            if (runtime is not null)
-            {
-                await runtime.DisposeAsync();
-            }
-
+            await runtime.DisposeAsync();
             throw;
         }
     }

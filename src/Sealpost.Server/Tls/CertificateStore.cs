@@ -20,8 +20,12 @@ public sealed class CertificateStore : IDisposable
     private readonly Lock _reloadLock = new();
     private volatile Loaded _loaded;
 
-    public CertificateStore(IReadOnlyList<CertificateOptions> sources, TimeSpan pollInterval, ILogger logger)
+    private readonly Func<string, (string ChainPem, string KeyPem)?>? _keystore;
+
+    /// <param name="keystore">Resolves a keystore certificate name to its PEM chain and key (read on every load, so a re-import plus SIGHUP renews it).</param>
+    public CertificateStore(IReadOnlyList<CertificateOptions> sources, TimeSpan pollInterval, ILogger logger, Func<string, (string ChainPem, string KeyPem)?>? keystore = null)
     {
+        _keystore = keystore;
         if (sources.Count == 0)
         {
             throw SealpostException.Invalid("Tls:Certificates: at least one certificate is needed");
@@ -29,7 +33,7 @@ public sealed class CertificateStore : IDisposable
 
         _sources = sources;
         _logger = logger;
-        _loaded = Load(sources); // fail at start if the files are bad
+        _loaded = Load(sources, keystore); // fail at start if the files are bad
         if (pollInterval > TimeSpan.Zero)
         {
             _timer = new Timer(_ => ReloadIfChanged(), null, pollInterval, pollInterval);
@@ -70,7 +74,7 @@ public sealed class CertificateStore : IDisposable
         {
             try
             {
-                var next = Load(_sources, _loaded.Generation + 1);
+                var next = Load(_sources, _keystore, _loaded.Generation + 1);
                 _loaded = next;
                 ServerLog.CertificatesReloaded(_logger, next.Entries.Count, next.Generation);
                 return true;
@@ -92,12 +96,12 @@ public sealed class CertificateStore : IDisposable
         }
     }
 
-    private static Loaded Load(IReadOnlyList<CertificateOptions> sources, int generation = 1)
+    private static Loaded Load(IReadOnlyList<CertificateOptions> sources, Func<string, (string ChainPem, string KeyPem)?>? keystore, int generation = 1)
     {
         var entries = new List<Entry>();
         for (var i = 0; i < sources.Count; i++)
         {
-            entries.Add(LoadOne(sources[i], $"Tls:Certificates:{i}"));
+            entries.Add(LoadOne(sources[i], $"Tls:Certificates:{i}", keystore));
         }
 
         var exact = new Dictionary<string, Entry>(StringComparer.Ordinal);
@@ -120,14 +124,22 @@ public sealed class CertificateStore : IDisposable
         return new Loaded(entries, exact, wildcard, entries[0], generation);
     }
 
-    private static Entry LoadOne(CertificateOptions source, string key)
+    private static Entry LoadOne(CertificateOptions source, string key, Func<string, (string ChainPem, string KeyPem)?>? keystore)
     {
         X509Certificate2 certificate;
         var chain = new X509Certificate2Collection();
         var files = new List<(string Path, DateTime Stamp)>();
         try
         {
-            if (source.Pkcs12File is { } p12)
+            if (source.Keystore is { } name)
+            {
+                var pem = keystore?.Invoke(name) ?? throw SealpostException.NotFound($"{key}: no certificate '{name}' in the keystore (sealpost tls import)");
+                certificate = X509Certificate2.CreateFromPem(pem.ChainPem, pem.KeyPem);
+                var all = new X509Certificate2Collection();
+                all.ImportFromPem(pem.ChainPem);
+                chain.AddRange(all.Skip(1).ToArray());
+            }
+            else if (source.Pkcs12File is { } p12)
             {
                 var password = source.Pkcs12PasswordEnvironmentVariable is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
                 var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(p12, password, X509KeyStorageFlags.EphemeralKeySet);

@@ -74,6 +74,41 @@ public sealed class ProcessTests
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
     }
 
+    [Fact]
+    public async Task A_certificate_imported_into_the_keystore_is_served_and_its_key_is_not_stored_in_clear()
+    {
+        using var folder = new TempFolder();
+        var data = folder.Sub("prod");
+        var cli = new CliRunner(data);
+        await cli.InitAsync();
+        var pem = DevCertificateFor(folder);
+        var keyBody = File.ReadAllLines(pem.KeyFile!).Skip(1).First(); // a line of the key's base64
+        await cli.OkAsync("tls", "import", "mail", "--cert", pem.CertificateFile!, "--key", pem.KeyFile!);
+        (await cli.RunAsync("tls", "import", "bad name!", "--cert", pem.CertificateFile!, "--key", pem.KeyFile!)).AssertCleanError(1, "certificate name");
+        (await cli.RunAsync("tls", "import", "other", "--cert", pem.CertificateFile!, "--key", pem.CertificateFile!)).AssertCleanError(1, "cannot use");
+        File.Delete(pem.KeyFile!);
+
+        using var server = ChildProcess.Start("sealpost",
+        [
+            "serve", "--data", data, "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data),
+            "--set", "Tls:Certificates:0:Keystore=mail",
+        ]);
+        await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var url = new Uri(server.Lines.Single(l => l.TrimStart().StartsWith("HTTPS", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        var expected = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(pem.CertificateFile!));
+        using (var client = new System.Net.Sockets.TcpClient())
+        {
+            await client.ConnectAsync(url.Host, url.Port);
+            await using var tls = new System.Net.Security.SslStream(client.GetStream(), false, (_, _, _, _) => true);
+            await tls.AuthenticateAsClientAsync("localhost");
+            Assert.Equal(expected.Thumbprint, new System.Security.Cryptography.X509Certificates.X509Certificate2(tls.RemoteCertificate!).Thumbprint);
+        }
+
+        server.Terminate();
+        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(new MarkerScanner([keyBody]).ScanTree(folder.Path));
+    }
+
     private static Sealpost.Core.Configuration.CertificateOptions DevCertificateFor(TempFolder folder)
     {
         var cert = folder.Sub("cert.pem");
