@@ -4,7 +4,7 @@
 # tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(openssl sqlite3 python3 ca-certificates procps)
+PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

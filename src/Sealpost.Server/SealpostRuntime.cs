@@ -121,10 +121,12 @@ public sealed class SealpostRuntime : IAsyncDisposable
         }
     }
 
-    private static async Task<ISealpostStore> OpenStoreAsync(SealpostOptions options, DataFolder folder, CancellationToken ct) =>
+    /// <summary>The configured store. Only here does the code know which database is underneath.</summary>
+    public static async Task<ISealpostStore> OpenStoreAsync(SealpostOptions options, DataFolder folder, CancellationToken ct, bool? migrate = null) =>
         options.Store.Kind switch
         {
             "sqlite" => await SqliteStore.OpenAsync(folder.Path, options.Store, new InProcessChangeFeed(), migrate: true, ct),
+            "postgres" => await Sealpost.Store.Postgres.PostgresStore.OpenAsync(options.Store.ConnectionString!, migrate ?? options.Store.MigrateOnStart, ct),
             _ => throw SealpostException.Invalid($"Store:Kind: '{options.Store.Kind}' is not supported"),
         };
 

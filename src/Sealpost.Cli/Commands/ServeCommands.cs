@@ -56,6 +56,20 @@ internal static class ServeCommands
         return new Command("recovery-key", "Recovery keys (security officers)") { generate };
     }
 
+    public static Command Migrate(CliConsole console)
+    {
+        var command = new Command("migrate", "Bring the store's schema to this program's version (several nodes may run it at once)");
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = new CommandContext(parse, console);
+            var options = context.LoadOptions();
+            await using var store = await SealpostRuntime.OpenStoreAsync(options, new DataFolder(options.DataDirectory), ct, migrate: true);
+            await console.Out.WriteLineAsync($"Store {store.Kind} is at schema version {await store.GetSchemaVersionAsync(ct)}.");
+            return SealpostCli.Ok;
+        });
+        return command;
+    }
+
     public static Command Tls(CliConsole console)
     {
         var name = new Argument<string>("name") { Description = "Certificate name, used as Tls:Certificates:N:Keystore" };

@@ -29,9 +29,13 @@ public static class OptionsValidator
             errors.Add($"Hostname: must be a DNS host name (got '{options.Hostname}')");
         }
 
-        if (options.Store.Kind is not "sqlite")
+        if (options.Store.Kind is not ("sqlite" or "postgres"))
         {
-            errors.Add($"Store:Kind: must be 'sqlite' (got '{options.Store.Kind}')");
+            errors.Add($"Store:Kind: must be 'sqlite' or 'postgres' (got '{options.Store.Kind}')");
+        }
+        else if (options.Store.Kind == "postgres" && string.IsNullOrWhiteSpace(options.Store.ConnectionString))
+        {
+            errors.Add("Store:ConnectionString: must be set when Store:Kind is 'postgres'");
         }
 
         Range(errors, "Store:BusyTimeoutMilliseconds", options.Store.BusyTimeoutMilliseconds, 0, 600_000);

@@ -39,8 +39,17 @@ public sealed class SealpostOptions
 
 public sealed class StoreOptions
 {
-    /// <summary>"sqlite" (embedded default).</summary>
+    /// <summary>"sqlite" (embedded default) or "postgres".</summary>
     public string Kind { get; set; } = "sqlite";
+
+    /// <summary>
+    /// PostgreSQL connection string (Npgsql syntax), e.g. "Host=db1;Database=sealpost;Username=sealpost;SSL Mode=VerifyFull".
+    /// Better given through the environment (SEALPOST_Store__ConnectionString) than written in the file.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Apply schema migrations when the server starts (otherwise run 'sealpost migrate').</summary>
+    public bool MigrateOnStart { get; set; } = true;
 
     /// <summary>How long a writer waits for another process's write lock (SQLite).</summary>
     public int BusyTimeoutMilliseconds { get; set; } = 10_000;

@@ -590,3 +590,8 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 {
     protected override IStoreFactory CreateFactory() => new SqliteStoreFactory();
 }
+
+public sealed class PostgresStoreContractTests : StoreContractTests
+{
+    protected override IStoreFactory CreateFactory() => new PostgresStoreFactory();
+}

@@ -1,0 +1,262 @@
+using Npgsql;
+using NpgsqlTypes;
+using Sealpost.Core;
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Storage;
+using static Sealpost.Store.Postgres.Cx;
+
+namespace Sealpost.Store.Postgres;
+
+internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectoryStore
+{
+    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at";
+
+    private static async Task<T> Unique<T>(Func<Task<T>> action, string conflict)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw SealpostException.Conflict(conflict);
+        }
+    }
+
+    public Task<Tenant> CreateTenantAsync(string name, string displayName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => Unique(async () =>
+        {
+            var now = Now();
+            var id = await c.Long("INSERT INTO tenants(name, display_name, created_at) VALUES ($1, $2, $3) RETURNING id", name, displayName, now);
+            return new Tenant(id, name, displayName, Time(now));
+        }, $"tenant '{name}' already exists"), cancellationToken);
+
+    public Task<Tenant?> FindTenantAsync(string name, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One("SELECT id, name, display_name, created_at FROM tenants WHERE name = $1", ReadTenant, name), cancellationToken);
+
+    public Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Tenant>>(async c => await c.All("SELECT id, name, display_name, created_at FROM tenants ORDER BY name", ReadTenant), cancellationToken);
+
+    public Task<MailDomain> AddDomainAsync(long tenantId, DomainName name, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => Unique(async () =>
+        {
+            var now = Now();
+            var id = await c.Long("INSERT INTO domains(tenant_id, name, created_at) VALUES ($1, $2, $3) RETURNING id", tenantId, name.Ascii, now);
+            return new MailDomain(id, tenantId, name, Time(now));
+        }, $"domain '{name.Unicode}' already exists"), cancellationToken);
+
+    public Task<MailDomain?> FindDomainAsync(DomainName name, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One("SELECT id, tenant_id, name, created_at FROM domains WHERE name = $1", ReadDomain, name.Ascii), cancellationToken);
+
+    public Task<IReadOnlyList<MailDomain>> ListDomainsAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<MailDomain>>(async c => await c.All("SELECT id, tenant_id, name, created_at FROM domains ORDER BY name", ReadDomain), cancellationToken);
+
+    public Task RemoveDomainAsync(long domainId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+        {
+            var used = await c.Long("SELECT count(*) FROM addresses WHERE domain_id = $1", domainId);
+            if (used > 0)
+            {
+                throw SealpostException.Conflict($"the domain still has {used} address(es); remove or delete them first");
+            }
+
+            return await c.Execute("DELETE FROM domains WHERE id = $1", domainId) == 0 ? throw SealpostException.NotFound("no such domain") : 0;
+        }, cancellationToken);
+
+    public Task<Account> CreateAccountAsync(NewAccount account, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            await ClaimAddressAsync(c, account.Address, account.DomainId);
+            var now = Now();
+            var id = await c.Long("""
+                INSERT INTO accounts(domain_id, address, address_key, display_name, state, quota_bytes, roles, credential_version, created_at)
+                VALUES ($1, $2, $3, $4, 0, $5, $6, 0, $7) RETURNING id
+                """, account.DomainId, account.Address.ToString(), account.Address.Key, account.DisplayName, account.QuotaBytes, (int)account.Roles, now);
+            await c.Execute("UPDATE addresses SET kind = 0, account_id = $1 WHERE address_key = $2", id, account.Address.Key);
+            return new Account(id, account.DomainId, account.Address, account.DisplayName, AccountState.Active, account.QuotaBytes, account.Roles, 0, Time(now));
+        }, cancellationToken);
+
+    public Task<Account?> GetAccountAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One($"SELECT {AccountColumns} FROM accounts WHERE id = $1", ReadAccount, accountId), cancellationToken);
+
+    public Task<Account?> FindAccountAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One($"SELECT {AccountColumns} FROM accounts WHERE address_key = $1", ReadAccount, address.Key), cancellationToken);
+
+    public Task<IReadOnlyList<Account>> ListAccountsAsync(long? domainId = null, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Account>>(async c => domainId is { } d
+            ? await c.All($"SELECT {AccountColumns} FROM accounts WHERE domain_id = $1 ORDER BY address_key", ReadAccount, d)
+            : await c.All($"SELECT {AccountColumns} FROM accounts ORDER BY address_key", ReadAccount), cancellationToken);
+
+    public Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+            await c.Execute("UPDATE accounts SET state = $1, credential_version = credential_version + 1 WHERE id = $2", (int)state, accountId) == 0
+                ? throw SealpostException.NotFound("no such account")
+                : 0, cancellationToken);
+
+    public Task<IReadOnlyList<Credential>> ApplyKeyRingChangeAsync(KeyRingChange change, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<IReadOnlyList<Credential>>(async (c, _) =>
+        {
+            var id = change.AccountId;
+            // The account row lock serialises key ring changes of one account across nodes.
+            if (await c.Execute("UPDATE accounts SET credential_version = credential_version + 1 WHERE id = $1", id) == 0)
+            {
+                throw SealpostException.NotFound("no such account");
+            }
+
+            var now = Now();
+            if (change.NewKey is { } key)
+            {
+                await Unique(() => c.Execute("INSERT INTO account_keys(account_id, version, public_key, signature, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    id, key.Version, key.PublicKey, key.Signature, now), $"key version {key.Version} already exists");
+            }
+
+            if (change.RemoveAllCredentials)
+            {
+                await c.Execute("DELETE FROM credentials WHERE account_id = $1", id);
+            }
+
+            foreach (var kind in change.RemoveCredentialKinds)
+            {
+                await c.Execute("DELETE FROM credentials WHERE account_id = $1 AND kind = $2", id, (int)kind);
+            }
+
+            foreach (var credentialId in change.RemoveCredentialIds)
+            {
+                await c.Execute("DELETE FROM credentials WHERE account_id = $1 AND id = $2", id, credentialId);
+            }
+
+            foreach (var version in change.RemoveCredentialWrapsOfKeyVersions)
+            {
+                await c.Execute("DELETE FROM credentials WHERE account_id = $1 AND key_version = $2", id, version);
+            }
+
+            var added = new List<Credential>();
+            foreach (var n in change.AddCredentials)
+            {
+                var credentialId = await c.Long("""
+                    INSERT INTO credentials(account_id, kind, label, verifier, key_version, wrapped_key, created_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+                    """, id, (int)n.Kind, n.Label, n.Verifier, n.KeyVersion, n.WrappedKey, now);
+                added.Add(new Credential(credentialId, id, n.Kind, n.Label, n.Verifier, n.KeyVersion, n.WrappedKey, Time(now)));
+            }
+
+            foreach (var w in change.AddRecoveryWraps)
+            {
+                await c.Execute("""
+                    INSERT INTO recovery_wraps(account_id, key_version, recovery_key_version, wrapped_key) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (account_id, key_version, recovery_key_version) DO UPDATE SET wrapped_key = excluded.wrapped_key
+                    """, id, w.KeyVersion, w.RecoveryKeyVersion, w.WrappedKey);
+            }
+
+            return added;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Credential>>(async c => await c.All(
+            "SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at FROM credentials WHERE account_id = $1 ORDER BY id",
+            r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), (byte[])r[6], Time(r.GetInt64(7))), accountId), cancellationToken);
+
+    public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<AccountKey>>(async c => await c.All(
+            "SELECT account_id, version, public_key, signature, created_at FROM account_keys WHERE account_id = $1 ORDER BY version",
+            r => new AccountKey(r.GetInt64(0), r.GetInt32(1), (byte[])r[2], (byte[])r[3], Time(r.GetInt64(4))), accountId), cancellationToken);
+
+    public Task<IReadOnlyList<RecoveryWrap>> ListRecoveryWrapsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<RecoveryWrap>>(async c => await c.All(
+            "SELECT account_id, key_version, recovery_key_version, wrapped_key FROM recovery_wraps WHERE account_id = $1 ORDER BY key_version, recovery_key_version",
+            r => new RecoveryWrap(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2), (byte[])r[3]), accountId), cancellationToken);
+
+    public Task AddRecoveryKeyAsync(RecoveryKey key, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => Unique(() => c.Execute("INSERT INTO recovery_keys(version, public_key, signature, created_at) VALUES ($1, $2, $3, $4)",
+            key.Version, key.PublicKey, key.Signature, key.CreatedAt.ToUnixTimeMilliseconds()), $"recovery key version {key.Version} already exists"), cancellationToken);
+
+    public Task<IReadOnlyList<RecoveryKey>> ListRecoveryKeysAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<RecoveryKey>>(async c => await c.All("SELECT version, public_key, signature, created_at FROM recovery_keys ORDER BY version",
+            r => new RecoveryKey(r.GetInt32(0), (byte[])r[1], (byte[])r[2], Time(r.GetInt64(3)))), cancellationToken);
+
+    public Task<byte[]?> GetKeystoreEntryAsync(string name, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async c => await c.Scalar("SELECT sealed_value FROM keystore WHERE name = $1", name) as byte[], cancellationToken);
+
+    public Task<bool> TryAddKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("INSERT INTO keystore(name, sealed_value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", name, sealedValue) == 1, cancellationToken);
+
+    public Task SetKeystoreEntryAsync(string name, byte[] sealedValue, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute("INSERT INTO keystore(name, sealed_value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value", name, sealedValue), cancellationToken);
+
+    public Task<AddressEntry?> ResolveAddressAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One("SELECT address, kind, account_id, group_id, alias_target FROM addresses WHERE address_key = $1", ReadAddress, address.Key), cancellationToken);
+
+    public Task AddAliasAsync(long domainId, MailAddress alias, MailAddress target, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            await ClaimAddressAsync(c, alias, domainId);
+            return await c.Execute("UPDATE addresses SET kind = 1, alias_target = $1 WHERE address_key = $2", target.ToString(), alias.Key);
+        }, cancellationToken);
+
+    public Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+            await c.Execute("DELETE FROM addresses WHERE address_key = $1 AND kind = 1", alias.Key) == 0 ? throw SealpostException.NotFound($"no alias '{alias}'") : 0, cancellationToken);
+
+    public Task<IReadOnlyList<AddressEntry>> ListAliasesAsync(long? domainId = null, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<AddressEntry>>(async c => domainId is { } d
+            ? await c.All("SELECT address, kind, account_id, group_id, alias_target FROM addresses WHERE kind = 1 AND domain_id = $1 ORDER BY address_key", ReadAddress, d)
+            : await c.All("SELECT address, kind, account_id, group_id, alias_target FROM addresses WHERE kind = 1 ORDER BY address_key", ReadAddress), cancellationToken);
+
+    public Task<DistributionGroup> CreateGroupAsync(long domainId, MailAddress address, string displayName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            await ClaimAddressAsync(c, address, domainId);
+            var id = await c.Long("INSERT INTO groups(domain_id, address, address_key, display_name) VALUES ($1, $2, $3, $4) RETURNING id", domainId, address.ToString(), address.Key, displayName);
+            await c.Execute("UPDATE addresses SET kind = 2, group_id = $1 WHERE address_key = $2", id, address.Key);
+            return new DistributionGroup(id, domainId, address, displayName);
+        }, cancellationToken);
+
+    public Task<DistributionGroup?> FindGroupAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One("SELECT id, domain_id, address, display_name FROM groups WHERE address_key = $1", ReadGroup, address.Key), cancellationToken);
+
+    public Task<DistributionGroup?> GetGroupAsync(long groupId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One("SELECT id, domain_id, address, display_name FROM groups WHERE id = $1", ReadGroup, groupId), cancellationToken);
+
+    public Task<IReadOnlyList<DistributionGroup>> ListGroupsAsync(long? domainId = null, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<DistributionGroup>>(async c => domainId is { } d
+            ? await c.All("SELECT id, domain_id, address, display_name FROM groups WHERE domain_id = $1 ORDER BY address_key", ReadGroup, d)
+            : await c.All("SELECT id, domain_id, address, display_name FROM groups ORDER BY address_key", ReadGroup), cancellationToken);
+
+    public Task AddGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => Unique(() => c.Execute("INSERT INTO group_members(group_id, member_key, member_address) VALUES ($1, $2, $3)", groupId, member.Key, member.ToString()),
+            $"'{member}' is already a member"), cancellationToken);
+
+    public Task RemoveGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+            await c.Execute("DELETE FROM group_members WHERE group_id = $1 AND member_key = $2", groupId, member.Key) == 0 ? throw SealpostException.NotFound($"'{member}' is not a member") : 0, cancellationToken);
+
+    public Task<IReadOnlyList<MailAddress>> ListGroupMembersAsync(long groupId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<MailAddress>>(async c => await c.All("SELECT member_address FROM group_members WHERE group_id = $1 ORDER BY member_key", r => MailAddress.Parse(r.GetString(0)), groupId), cancellationToken);
+
+    private static async Task ClaimAddressAsync(Cx c, MailAddress address, long domainId)
+    {
+        var existing = await c.Scalar("SELECT kind FROM addresses WHERE address_key = $1 FOR UPDATE", address.Key);
+        if (existing is int kind)
+        {
+            throw SealpostException.Conflict($"'{address}' is already in use by {((AddressKind)kind switch { AddressKind.Account => "an account", AddressKind.Alias => "an alias", _ => "a group" })}");
+        }
+
+        await Unique(() => c.Execute("INSERT INTO addresses(address_key, address, domain_id, kind) VALUES ($1, $2, $3, 0)", address.Key, address.ToString(), domainId), $"'{address}' is already in use");
+    }
+
+    private static Tenant ReadTenant(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetString(2), Time(r.GetInt64(3)));
+
+    private static MailDomain ReadDomain(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), DomainName.Parse(r.GetString(2)), Time(r.GetInt64(3)));
+
+    private static Account ReadAccount(NpgsqlDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3), (AccountState)r.GetInt32(4),
+        r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)));
+
+    private static DistributionGroup ReadGroup(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3));
+
+    private static AddressEntry ReadAddress(NpgsqlDataReader r) => new(
+        MailAddress.Parse(r.GetString(0)), (AddressKind)r.GetInt32(1),
+        r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3),
+        r.IsDBNull(4) ? null : MailAddress.Parse(r.GetString(4)));
+}

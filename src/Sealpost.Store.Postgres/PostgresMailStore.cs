@@ -1,0 +1,397 @@
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
+using Sealpost.Core;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Storage;
+using static Sealpost.Store.Postgres.Cx;
+
+namespace Sealpost.Store.Postgres;
+
+internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
+{
+    private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed";
+    private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
+    private const int KindAppended = 0, KindFlags = 1, KindExpunged = 2;
+
+    public Task<Mailbox> CreateMailboxAsync(long accountId, long parentId, byte[] nameKey, byte[] sealedName, MailboxRole role, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, notes) =>
+        {
+            if (parentId != 0)
+            {
+                var parent = await ReadMailboxAsync(c, parentId) ?? throw SealpostException.NotFound("parent mailbox does not exist");
+                if (parent.AccountId != accountId)
+                {
+                    throw new SealpostException(ErrorKind.Forbidden, "parent mailbox belongs to another account");
+                }
+            }
+
+            // UIDVALIDITY: seconds since the epoch, but always above any value handed out before (RFC 9051 §2.3.1.1).
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            var uidValidity = long.Parse((string)(await c.Scalar("""
+                INSERT INTO meta(key, value) VALUES ('last_uid_validity', $1)
+                ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value::bigint + 1, $1::bigint)::text RETURNING value
+                """, now))!, CultureInfo.InvariantCulture);
+            if (uidValidity > uint.MaxValue)
+            {
+                throw SealpostException.Limit("UIDVALIDITY space exhausted");
+            }
+
+            try
+            {
+                var id = await c.Long("""
+                    INSERT INTO mailboxes(account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq)
+                    VALUES ($1, $2, $3, $4, $5, $6, 1, 1) RETURNING id
+                    """, accountId, parentId, nameKey, sealedName, (int)role, uidValidity);
+                notes.Add(new MailboxChanged(accountId, id, 1, ChangeKinds.MailboxCreated));
+                return new Mailbox(id, accountId, parentId, nameKey, sealedName, role, (uint)uidValidity, 1, 1, 0, 0, false);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw SealpostException.Conflict(role != MailboxRole.None ? "a mailbox with that name or role already exists" : "a mailbox with that name already exists");
+            }
+        }, cancellationToken);
+
+    public Task<Mailbox?> GetMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => ReadMailboxAsync(c, mailboxId), cancellationToken);
+
+    public Task<Mailbox?> FindMailboxAsync(long accountId, long parentId, byte[] nameKey, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One($"SELECT {MailboxColumns} FROM mailboxes WHERE account_id = $1 AND parent_id = $2 AND name_key = $3", MapMailbox, accountId, parentId, nameKey), cancellationToken);
+
+    public Task<Mailbox?> FindMailboxByRoleAsync(long accountId, MailboxRole role, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One($"SELECT {MailboxColumns} FROM mailboxes WHERE account_id = $1 AND role = $2", MapMailbox, accountId, (int)role), cancellationToken);
+
+    public Task<IReadOnlyList<Mailbox>> ListMailboxesAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Mailbox>>(async c => await c.All($"SELECT {MailboxColumns} FROM mailboxes WHERE account_id = $1 ORDER BY id", MapMailbox, accountId), cancellationToken);
+
+    public Task RenameMailboxAsync(long mailboxId, long newParentId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, notes) =>
+        {
+            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
+            for (var p = newParentId; p != 0;)
+            {
+                if (p == mailboxId)
+                {
+                    throw SealpostException.Invalid("a mailbox cannot be moved under itself");
+                }
+
+                var parent = await ReadMailboxAsync(c, p) ?? throw SealpostException.NotFound("new parent mailbox does not exist");
+                if (parent.AccountId != mailbox.AccountId)
+                {
+                    throw new SealpostException(ErrorKind.Forbidden, "new parent belongs to another account");
+                }
+
+                p = parent.ParentId;
+            }
+
+            try
+            {
+                await c.Execute("UPDATE mailboxes SET parent_id = $1, name_key = $2, name_sealed = $3 WHERE id = $4", newParentId, nameKey, sealedName, mailboxId);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw SealpostException.Conflict("a mailbox with that name already exists");
+            }
+
+            notes.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq, ChangeKinds.MailboxRenamed));
+            return 0;
+        }, cancellationToken);
+
+    public Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+            await c.Execute("UPDATE mailboxes SET subscribed = $1 WHERE id = $2", subscribed, mailboxId) == 0 ? throw SealpostException.NotFound("mailbox does not exist") : 0, cancellationToken);
+
+    public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, notes) =>
+        {
+            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
+            if (await c.Long("SELECT count(*) FROM mailboxes WHERE parent_id = $1", mailboxId) > 0)
+            {
+                throw SealpostException.Conflict("the mailbox has children");
+            }
+
+            var blobs = await c.All("DELETE FROM messages WHERE mailbox_id = $1 RETURNING blob_id", r => r.GetInt64(0), mailboxId);
+            await ReleaseBlobsAsync(c, blobs);
+            await c.Execute("DELETE FROM mail_changes WHERE mailbox_id = $1", mailboxId);
+            await c.Execute("DELETE FROM mailboxes WHERE id = $1", mailboxId);
+            notes.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq + 1, ChangeKinds.MailboxDeleted));
+            return 0;
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<AppendResult>> DeliverAsync(NewBlob blob, IReadOnlyList<NewMessage> targets, CancellationToken cancellationToken = default)
+    {
+        if (targets.Count == 0)
+        {
+            throw SealpostException.Invalid("a delivery needs at least one mailbox");
+        }
+
+        if (blob.Length is < 0 or > int.MaxValue)
+        {
+            throw SealpostException.Invalid("blob length out of range");
+        }
+
+        var data = new byte[blob.Length];
+        await blob.Content.ReadExactlyAsync(data, cancellationToken);
+        // Blob and rows commit in one transaction: the blob is durable exactly when the rows are.
+        return await store.WriteAsync<IReadOnlyList<AppendResult>>(async (c, notes) =>
+        {
+            var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                targets.Count, blob.Length, data, blob.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now());
+            var results = new AppendResult[targets.Count];
+            // Lock order: ascending mailbox id, so overlapping deliveries cannot deadlock.
+            foreach (var i in Enumerable.Range(0, targets.Count).OrderBy(i => targets[i].MailboxId))
+            {
+                var t = targets[i];
+                var (accountId, uid, modseq) = await AllocateUidAsync(c, t.MailboxId, blob.Length);
+                await InsertMessageAsync(c, t.MailboxId, uid, blobId, t.Flags, t.KeywordIds, t.InternalDate, blob.Length, modseq, t.WrappedKey);
+                results[i] = new AppendResult(t.MailboxId, uid, modseq, blobId);
+                notes.Add(new MailboxChanged(accountId, t.MailboxId, modseq, ChangeKinds.Appended));
+            }
+
+            return results;
+        }, cancellationToken);
+    }
+
+    /// <summary>The row lock taken here is the per-mailbox lock; it is held until commit.</summary>
+    private static async Task<(long AccountId, uint Uid, long ModSeq)> AllocateUidAsync(Cx c, long mailboxId, long size)
+    {
+        var row = await c.One("""
+            UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                   message_count = message_count + 1, total_size = total_size + $2
+            WHERE id = $1 RETURNING account_id, uid_next - 1, highest_modseq
+            """, r => new[] { r.GetInt64(0), r.GetInt64(1), r.GetInt64(2) }, mailboxId, size)
+            ?? throw SealpostException.NotFound($"mailbox {mailboxId} does not exist");
+        if (row[1] >= uint.MaxValue)
+        {
+            throw SealpostException.Limit("the mailbox has used up its UID space");
+        }
+
+        return (row[0], (uint)row[1], row[2]);
+    }
+
+    private static async Task InsertMessageAsync(Cx c, long mailboxId, uint uid, long blobId, MessageFlags flags, IReadOnlyList<int> keywords, DateTimeOffset internalDate, long size, long modseq, byte[]? wrappedKey)
+    {
+        await c.Execute("""
+            INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """, mailboxId, (long)uid, blobId, (int)flags, keywords.Distinct().Order().ToArray(), internalDate.ToUnixTimeMilliseconds(), size, modseq,
+            wrappedKey ?? (object)Null(NpgsqlDbType.Bytea));
+        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) VALUES ($1, $2, $3, $4)", mailboxId, modseq, (long)uid, KindAppended);
+    }
+
+    public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, notes) => CopyAsync(c, notes, sourceMailboxId, uids, destinationMailboxId, move: false), cancellationToken);
+
+    public Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, notes) => CopyAsync(c, notes, sourceMailboxId, uids, destinationMailboxId, move: true), cancellationToken);
+
+    private static async Task<CopyResult> CopyAsync(Cx c, List<MailboxChanged> notes, long sourceId, IReadOnlyList<uint> uids, long destinationId, bool move)
+    {
+        // Both rows locked in id order.
+        var locked = new Dictionary<long, Mailbox>();
+        foreach (var id in new[] { sourceId, destinationId }.Distinct().Order())
+        {
+            locked[id] = await ReadMailboxAsync(c, id, lockRow: true) ?? throw SealpostException.NotFound(id == sourceId ? "source mailbox does not exist" : "destination mailbox does not exist");
+        }
+
+        var source = locked[sourceId];
+        var destination = locked[destinationId];
+        if (source.AccountId != destination.AccountId)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "messages can only be copied within one account");
+        }
+
+        if (move && sourceId == destinationId)
+        {
+            throw SealpostException.Invalid("source and destination are the same mailbox");
+        }
+
+        var messages = await SelectMessagesAsync(c, sourceId, uids);
+        var sourceUids = new List<uint>(messages.Count);
+        var destinationUids = new List<uint>(messages.Count);
+        long last = 0;
+        foreach (var m in messages)
+        {
+            var (_, uid, modseq) = await AllocateUidAsync(c, destinationId, m.Size);
+            await InsertMessageAsync(c, destinationId, uid, m.BlobId, m.Flags, m.KeywordIds, m.InternalDate, m.Size, modseq, m.WrappedKey);
+            await c.Execute("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", m.BlobId);
+            sourceUids.Add(m.Uid);
+            destinationUids.Add(uid);
+            last = modseq;
+        }
+
+        if (destinationUids.Count > 0)
+        {
+            notes.Add(new MailboxChanged(destination.AccountId, destinationId, last, ChangeKinds.Appended));
+        }
+
+        if (move && messages.Count > 0)
+        {
+            await ExpungeAsync(c, notes, source, messages);
+        }
+
+        return new CopyResult(sourceUids, destinationUids, destination.UidValidity);
+    }
+
+    public Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<MessageRecord>>(async c => await c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid",
+            MapMessage, mailboxId, (long)range.First, (long)range.Last), cancellationToken);
+
+    public Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid = $2", MapMessage, mailboxId, (long)uid), cancellationToken);
+
+    public Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, notes) =>
+        {
+            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var messages = await SelectMessagesAsync(c, mailboxId, uids);
+            var failed = new List<uint>();
+            var pending = new List<(MessageRecord Message, MessageFlags Flags, int[] Keywords)>();
+            foreach (var m in messages)
+            {
+                // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for a message whose MODSEQ is higher.
+                if (change.UnchangedSince is { } since && m.ModSeq > since)
+                {
+                    failed.Add(m.Uid);
+                    continue;
+                }
+
+                var (flags, keywords) = change.Operation switch
+                {
+                    FlagOperation.Add => (m.Flags | change.Flags, m.KeywordIds.Union(change.KeywordIds).Order().ToArray()),
+                    FlagOperation.Remove => (m.Flags & ~change.Flags, m.KeywordIds.Except(change.KeywordIds).Order().ToArray()),
+                    _ => (change.Flags, change.KeywordIds.Distinct().Order().ToArray()),
+                };
+                if (flags != m.Flags || !keywords.SequenceEqual(m.KeywordIds))
+                {
+                    pending.Add((m, flags, keywords));
+                }
+            }
+
+            if (pending.Count == 0)
+            {
+                return new FlagChangeResult([], failed, mailbox.HighestModSeq);
+            }
+
+            var modseq = await c.Long("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1 RETURNING highest_modseq", mailboxId);
+            var updated = new List<FlagUpdate>(pending.Count);
+            foreach (var (m, flags, keywords) in pending)
+            {
+                await c.Execute("UPDATE messages SET flags = $1, keywords = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5", (int)flags, keywords, modseq, mailboxId, (long)m.Uid);
+                await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) VALUES ($1, $2, $3, $4)", mailboxId, modseq, (long)m.Uid, KindFlags);
+                updated.Add(new FlagUpdate(m.Uid, flags, keywords, modseq));
+            }
+
+            notes.Add(new MailboxChanged(mailbox.AccountId, mailboxId, modseq, ChangeKinds.FlagsChanged));
+            return new FlagChangeResult(updated, failed, modseq);
+        }, cancellationToken);
+
+    public Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, notes) =>
+        {
+            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var messages = await SelectMessagesAsync(c, mailboxId, uids);
+            return messages.Count == 0 ? new ExpungeResult([], mailbox.HighestModSeq) : await ExpungeAsync(c, notes, mailbox, messages);
+        }, cancellationToken);
+
+    private static async Task<ExpungeResult> ExpungeAsync(Cx c, List<MailboxChanged> notes, Mailbox mailbox, List<MessageRecord> messages)
+    {
+        var modseq = await c.Long("""
+            UPDATE mailboxes SET highest_modseq = highest_modseq + 1, message_count = message_count - $2, total_size = total_size - $3
+            WHERE id = $1 RETURNING highest_modseq
+            """, mailbox.Id, messages.Count, messages.Sum(m => m.Size));
+        var uids = messages.Select(m => (long)m.Uid).ToArray();
+        await c.Execute("DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2)", mailbox.Id, uids);
+        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) SELECT $1, $2, u, $3 FROM unnest($4::bigint[]) AS u", mailbox.Id, modseq, KindExpunged, uids);
+        await ReleaseBlobsAsync(c, messages.Select(m => m.BlobId));
+        notes.Add(new MailboxChanged(mailbox.AccountId, mailbox.Id, modseq, ChangeKinds.Expunged));
+        return new ExpungeResult(messages.Select(m => m.Uid).ToList(), modseq);
+    }
+
+    private static async Task ReleaseBlobsAsync(Cx c, IEnumerable<long> blobIds)
+    {
+        foreach (var group in blobIds.GroupBy(id => id).OrderBy(g => g.Key))
+        {
+            var remaining = await c.Scalar("UPDATE blobs SET refcount = refcount - $1 WHERE id = $2 RETURNING refcount", group.Count(), group.Key);
+            if (remaining is int refs && refs <= 0)
+            {
+                await c.Execute("DELETE FROM blobs WHERE id = $1", group.Key);
+            }
+        }
+    }
+
+    public Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            // One transaction (REPEATABLE READ would be stricter; reading the mailbox row first bounds what we report).
+            var highest = await c.Scalar("SELECT highest_modseq FROM mailboxes WHERE id = $1 FOR SHARE", mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var changed = await c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", MapMessage, mailboxId, sinceModSeq);
+            var expunged = await c.All("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $1 AND kind = 2 AND modseq > $2 ORDER BY uid", r => (uint)r.GetInt64(0), mailboxId, sinceModSeq);
+            return new ChangeSet(mailboxId, sinceModSeq, Convert.ToInt64(highest, CultureInfo.InvariantCulture), changed, expunged);
+        }, cancellationToken);
+
+    public Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+        {
+            foreach (var (uid, wrapped) in keys)
+            {
+                await c.Execute("UPDATE messages SET wrapped_key = $1 WHERE mailbox_id = $2 AND uid = $3", wrapped, mailboxId, (long)uid);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            await c.Execute("INSERT INTO keywords(account_id, name_key, name_sealed) VALUES ($1, $2, $3) ON CONFLICT (account_id, name_key) DO NOTHING", accountId, nameKey, sealedName);
+            return (await c.One("SELECT id, account_id, name_key, name_sealed FROM keywords WHERE account_id = $1 AND name_key = $2", MapKeyword, accountId, nameKey))!;
+        }, cancellationToken);
+
+    public Task UpdateKeywordAsync(int keywordId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute("UPDATE keywords SET name_key = $1, name_sealed = $2 WHERE id = $3", nameKey, sealedName, keywordId), cancellationToken);
+
+    public Task<IReadOnlyList<Keyword>> ListKeywordsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Keyword>>(async c => await c.All("SELECT id, account_id, name_key, name_sealed FROM keywords WHERE account_id = $1 ORDER BY id", MapKeyword, accountId), cancellationToken);
+
+    public Task<QuotaUsage> GetUsageAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async c => (await c.All("SELECT coalesce(sum(total_size), 0)::bigint, coalesce(sum(message_count), 0)::bigint FROM mailboxes WHERE account_id = $1",
+            r => new QuotaUsage(r.GetInt64(0), r.GetInt64(1)), accountId))[0], cancellationToken);
+
+    public async Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default)
+    {
+        var data = await store.ReadAsync(async c => await c.Scalar("SELECT data FROM blobs WHERE id = $1", blobId) as byte[], cancellationToken)
+            ?? throw SealpostException.NotFound($"blob {blobId} does not exist");
+        return new MemoryStream(data, writable: false);
+    }
+
+    public Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async c => await c.Scalar("SELECT metadata FROM blobs WHERE id = $1", blobId) as byte[], cancellationToken);
+
+    public Task<IReadOnlyList<(MessageRecord Message, byte[]? Metadata)>> ListMessagesWithMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<(MessageRecord, byte[]?)>>(async c => await c.All("""
+            SELECT m.mailbox_id, m.uid, m.blob_id, m.flags, m.keywords, m.internal_date, m.size, m.modseq, m.wrapped_key, b.metadata
+            FROM messages m JOIN blobs b ON b.id = m.blob_id
+            WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid
+            """, r => (MapMessage(r), r.IsDBNull(9) ? null : (byte[])r[9]), mailboxId, (long)range.First, (long)range.Last), cancellationToken);
+
+    /// <summary>Blobs live in the database, so the only orphans are rows whose count reached zero without being deleted.</summary>
+    public async Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default) =>
+        new(await store.WriteAsync((c, _) => c.Execute("DELETE FROM blobs WHERE refcount <= 0"), cancellationToken), 0);
+
+    private static Task<List<MessageRecord>> SelectMessagesAsync(Cx c, long mailboxId, IReadOnlyList<uint> uids) =>
+        c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid = ANY($2) ORDER BY uid FOR UPDATE", MapMessage, mailboxId, uids.Select(u => (long)u).ToArray());
+
+    private static Task<Mailbox?> ReadMailboxAsync(Cx c, long mailboxId, bool lockRow = false) =>
+        c.One($"SELECT {MailboxColumns} FROM mailboxes WHERE id = $1" + (lockRow ? " FOR UPDATE" : ""), MapMailbox, mailboxId);
+
+    private static Mailbox MapMailbox(NpgsqlDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r[3], (byte[])r[4], (MailboxRole)r.GetInt32(5),
+        (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetBoolean(11));
+
+    private static MessageRecord MapMessage(NpgsqlDataReader r) => new(
+        r.GetInt64(0), (uint)r.GetInt64(1), r.GetInt64(2), (MessageFlags)r.GetInt32(3), (int[])r[4],
+        Time(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7), r.IsDBNull(8) ? null : (byte[])r[8]);
+
+    private static Keyword MapKeyword(NpgsqlDataReader r) => new(r.GetInt32(0), r.GetInt64(1), (byte[])r[2], (byte[])r[3]);
+}

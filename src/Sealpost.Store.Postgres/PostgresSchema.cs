@@ -1,0 +1,50 @@
+namespace Sealpost.Store.Postgres;
+
+/// <summary>Versioned schema; entries are only ever appended. Applied under an advisory lock, so nodes starting together migrate once.</summary>
+internal static class PostgresSchema
+{
+    public static readonly string[] Migrations =
+    [
+        // 1: the whole contract (directory, key rings, keystore, mailboxes, messages, blobs, change log).
+        """
+        CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+        CREATE TABLE tenants (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, display_name text NOT NULL, created_at bigint NOT NULL);
+        CREATE TABLE domains (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants(id), name text NOT NULL UNIQUE, created_at bigint NOT NULL);
+        CREATE TABLE accounts (
+            id bigserial PRIMARY KEY, domain_id bigint NOT NULL REFERENCES domains(id), address text NOT NULL, address_key text NOT NULL UNIQUE,
+            display_name text NOT NULL, state int NOT NULL, quota_bytes bigint NOT NULL, roles int NOT NULL,
+            credential_version int NOT NULL DEFAULT 0, created_at bigint NOT NULL);
+        CREATE TABLE groups (id bigserial PRIMARY KEY, domain_id bigint NOT NULL REFERENCES domains(id), address text NOT NULL, address_key text NOT NULL UNIQUE, display_name text NOT NULL);
+        CREATE TABLE addresses (
+            address_key text PRIMARY KEY, address text NOT NULL, domain_id bigint NOT NULL REFERENCES domains(id), kind int NOT NULL,
+            account_id bigint REFERENCES accounts(id), group_id bigint REFERENCES groups(id), alias_target text);
+        CREATE INDEX addresses_domain ON addresses(domain_id);
+        CREATE TABLE group_members (group_id bigint NOT NULL REFERENCES groups(id), member_key text NOT NULL, member_address text NOT NULL, PRIMARY KEY (group_id, member_key));
+        CREATE TABLE credentials (
+            id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), kind int NOT NULL, label text NOT NULL, verifier text NOT NULL,
+            key_version int NOT NULL, wrapped_key bytea NOT NULL, created_at bigint NOT NULL);
+        CREATE INDEX credentials_account ON credentials(account_id);
+        CREATE TABLE account_keys (account_id bigint NOT NULL REFERENCES accounts(id), version int NOT NULL, public_key bytea NOT NULL, signature bytea NOT NULL, created_at bigint NOT NULL, PRIMARY KEY (account_id, version));
+        CREATE TABLE recovery_wraps (account_id bigint NOT NULL REFERENCES accounts(id), key_version int NOT NULL, recovery_key_version int NOT NULL, wrapped_key bytea NOT NULL, PRIMARY KEY (account_id, key_version, recovery_key_version));
+        CREATE TABLE recovery_keys (version int PRIMARY KEY, public_key bytea NOT NULL, signature bytea NOT NULL, created_at bigint NOT NULL);
+        CREATE TABLE keystore (name text PRIMARY KEY, sealed_value bytea NOT NULL);
+        CREATE TABLE mailboxes (
+            id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), parent_id bigint NOT NULL, name_key bytea NOT NULL, name_sealed bytea NOT NULL,
+            role int NOT NULL, uid_validity bigint NOT NULL, uid_next bigint NOT NULL, highest_modseq bigint NOT NULL,
+            message_count int NOT NULL DEFAULT 0, total_size bigint NOT NULL DEFAULT 0, subscribed boolean NOT NULL DEFAULT false,
+            UNIQUE (account_id, parent_id, name_key));
+        CREATE UNIQUE INDEX mailboxes_role ON mailboxes(account_id, role) WHERE role <> 0;
+        CREATE TABLE blobs (id bigserial PRIMARY KEY, refcount int NOT NULL, size bigint NOT NULL, data bytea NOT NULL, metadata bytea, created_at bigint NOT NULL);
+        CREATE TABLE messages (
+            mailbox_id bigint NOT NULL, uid bigint NOT NULL, blob_id bigint NOT NULL, flags int NOT NULL, keywords int[] NOT NULL,
+            internal_date bigint NOT NULL, size bigint NOT NULL, modseq bigint NOT NULL, wrapped_key bytea, PRIMARY KEY (mailbox_id, uid));
+        CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+        CREATE INDEX messages_blob ON messages(blob_id);
+        CREATE TABLE mail_changes (mailbox_id bigint NOT NULL, modseq bigint NOT NULL, uid bigint NOT NULL, kind int NOT NULL);
+        CREATE INDEX mail_changes_mailbox ON mail_changes(mailbox_id, modseq);
+        CREATE TABLE keywords (id serial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name_key bytea NOT NULL, name_sealed bytea NOT NULL, UNIQUE (account_id, name_key));
+        """,
+    ];
+
+    public static int CurrentVersion => Migrations.Length;
+}

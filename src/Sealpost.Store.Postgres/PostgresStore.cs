@@ -1,0 +1,235 @@
+using System.Data;
+using System.Globalization;
+using Npgsql;
+using Sealpost.Core;
+using Sealpost.Core.Storage;
+
+namespace Sealpost.Store.Postgres;
+
+/// <summary>
+/// The scale-out store. Several nodes share one database; every write is one transaction at READ
+/// COMMITTED, UIDs and MODSEQs are taken with <c>UPDATE mailboxes ... RETURNING</c> (the row lock is
+/// the per-mailbox lock, held to commit), rows are locked in ascending id order, and
+/// serialisation failures and deadlocks are retried. Change notifications go out with
+/// <c>pg_notify</c> inside the transaction, so PostgreSQL delivers them only on commit.
+/// Blobs are <c>bytea</c> rows: one engine, one replication stream, one backup.
+/// </summary>
+public sealed class PostgresStore : ISealpostStore
+{
+    public const string NotifyChannel = "sealpost_changes";
+    private const int MaxAttempts = 6;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresChangeFeed _feed;
+
+    private PostgresStore(NpgsqlDataSource dataSource, PostgresChangeFeed feed, string connectionString)
+    {
+        ConnectionString = connectionString;
+        _dataSource = dataSource;
+        _feed = feed;
+        Directory = new PostgresDirectoryStore(this);
+        Mail = new PostgresMailStore(this);
+    }
+
+    public string Kind => "postgres";
+
+    /// <summary>As configured (it may hold a password: never log it).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Completes once this store's LISTEN is active.</summary>
+    public Task Listening => _feed.Listening.Task;
+    public IDirectoryStore Directory { get; }
+    public IMailStore Mail { get; }
+    public IChangeFeed Changes => _feed;
+
+    public static async Task<PostgresStore> OpenAsync(string connectionString, bool migrate = true, CancellationToken ct = default)
+    {
+        NpgsqlDataSource dataSource;
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            if (builder.Timeout > 15)
+            {
+                builder.Timeout = 15; // fail fast when the database is away
+            }
+
+            dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw SealpostException.Invalid($"Store:ConnectionString: {ex.Message}");
+        }
+
+        var store = new PostgresStore(dataSource, new PostgresChangeFeed(dataSource), connectionString);
+        try
+        {
+            if (migrate)
+            {
+                await store.MigrateAsync(ct);
+            }
+
+            store._feed.Start();
+            // Wait (briefly) for LISTEN so notifications of this node's first commits are not missed;
+            // if the database is slow, the feed catches up on its own and readers re-read by MODSEQ.
+            await Task.WhenAny(store._feed.Listening.Task, Task.Delay(TimeSpan.FromSeconds(5), ct));
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    public Task MigrateAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync<int>(async (c, _) =>
+        {
+            await c.Execute("SELECT pg_advisory_xact_lock(7427001)");
+            var version = await ReadVersionAsync(c);
+            if (version > PostgresSchema.CurrentVersion)
+            {
+                throw new SealpostException(ErrorKind.Conflict,
+                    $"the database has schema version {version}, newer than this program knows ({PostgresSchema.CurrentVersion}); upgrade sealpost");
+            }
+
+            for (var v = version; v < PostgresSchema.CurrentVersion; v++)
+            {
+                await c.Execute(PostgresSchema.Migrations[v]);
+                await c.Execute("INSERT INTO meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (v + 1).ToString(CultureInfo.InvariantCulture));
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(async c => await ReadVersionAsync(c), cancellationToken);
+
+    private static async Task<int> ReadVersionAsync(Cx c)
+    {
+        if (await c.Scalar("SELECT to_regclass('meta') IS NOT NULL") is not true)
+        {
+            return 0;
+        }
+
+        return await c.Scalar("SELECT value FROM meta WHERE key = 'schema_version'") is string s ? int.Parse(s, CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>Runs a write transaction, retrying serialisation failures and deadlocks; notifications go out on commit.</summary>
+    internal async Task<T> WriteAsync<T>(Func<Cx, List<MailboxChanged>, Task<T>> operation, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(ct);
+                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+                var cx = new Cx(connection, transaction, ct);
+                var notifications = new List<MailboxChanged>();
+                var result = await operation(cx, notifications);
+                foreach (var n in notifications.GroupBy(n => n.MailboxId)
+                             .Select(g => new MailboxChanged(g.First().AccountId, g.Key, g.Max(x => x.HighestModSeq), g.Aggregate(ChangeKinds.None, (k, x) => k | x.Kinds))))
+                {
+                    await cx.Execute("SELECT pg_notify($1, $2)", NotifyChannel, PostgresChangeFeed.Encode(n));
+                }
+
+                await transaction.CommitAsync(ct);
+                return result;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected && attempt < MaxAttempts)
+            {
+                await Task.Delay(Random.Shared.Next(5, 20 * attempt), ct);
+            }
+            catch (Exception ex) when (Map(ex) is { } mapped && !ReferenceEquals(mapped, ex))
+            {
+                throw mapped;
+            }
+        }
+    }
+
+    internal async Task<T> ReadAsync<T>(Func<Cx, Task<T>> read, CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct);
+            return await read(new Cx(connection, null, ct));
+        }
+        catch (Exception ex) when (Map(ex) is { } mapped && !ReferenceEquals(mapped, ex))
+        {
+            throw mapped;
+        }
+    }
+
+    /// <summary>Database errors as store errors: constraint violations are conflicts; an unreachable or restarting database is temporary.</summary>
+    internal static Exception Map(Exception ex) => ex switch
+    {
+        SealpostException or OperationCanceledException => ex,
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation } p =>
+            new SealpostException(ErrorKind.Conflict, "already exists or still in use", p),
+        PostgresException p when p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState.StartsWith("53", StringComparison.Ordinal) =>
+            new SealpostException(ErrorKind.TemporarilyUnavailable, "the database is temporarily unavailable", p),
+        NpgsqlException { InnerException: not PostgresException } or TimeoutException or System.Net.Sockets.SocketException or IOException =>
+            new SealpostException(ErrorKind.TemporarilyUnavailable, "the database is temporarily unavailable", ex),
+        _ => ex,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _feed.DisposeAsync();
+        await _dataSource.DisposeAsync();
+    }
+}
+
+/// <summary>A connection (and transaction, for writes) with terse helpers for positional parameters.</summary>
+internal sealed class Cx(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken ct)
+{
+    public CancellationToken Token => ct;
+
+    public NpgsqlCommand Command(string sql, params object?[] args)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var arg in args)
+        {
+            command.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    public async Task<int> Execute(string sql, params object?[] args)
+    {
+        await using var command = Command(sql, args);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<object?> Scalar(string sql, params object?[] args)
+    {
+        await using var command = Command(sql, args);
+        var value = await command.ExecuteScalarAsync(ct);
+        return value is DBNull ? null : value;
+    }
+
+    public async Task<long> Long(string sql, params object?[] args) => Convert.ToInt64(await Scalar(sql, args), CultureInfo.InvariantCulture);
+
+    public async Task<List<T>> All<T>(string sql, Func<NpgsqlDataReader, T> map, params object?[] args)
+    {
+        await using var command = Command(sql, args);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<T>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(map(reader));
+        }
+
+        return list;
+    }
+
+    public async Task<T?> One<T>(string sql, Func<NpgsqlDataReader, T> map, params object?[] args)
+        where T : class => (await All(sql, map, args)).FirstOrDefault();
+
+    /// <summary>A typed null (PostgreSQL cannot infer the type of an untyped null parameter in every position).</summary>
+    public static NpgsqlParameter Null(NpgsqlTypes.NpgsqlDbType type) => new() { Value = DBNull.Value, NpgsqlDbType = type };
+
+    public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Sealpost.Tests.Support;
+
+/// <summary>
+/// A throw-away PostgreSQL cluster for the test run: initdb as the postgres user (initdb refuses
+/// root) into a temp folder, started on 127.0.0.1 on a free port, stopped and removed when the test
+/// process exits. Each test gets its own database.
+/// </summary>
+public sealed class PostgresCluster
+{
+    private static readonly Lazy<Task<PostgresCluster>> SharedCluster = new(StartAsync);
+    private const string User = "sealpost";
+    private const string Password = "test-only-password";
+
+    private PostgresCluster(string binDirectory, string dataDirectory, int port)
+    {
+        BinDirectory = binDirectory;
+        DataDirectory = dataDirectory;
+        Port = port;
+    }
+
+    public string BinDirectory { get; }
+    public string DataDirectory { get; }
+    public int Port { get; }
+
+    public static Task<PostgresCluster> SharedAsync() => SharedCluster.Value;
+
+    public string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = User, Password = Password, Database = database, Pooling = true, Timeout = 5 }.ConnectionString;
+
+    /// <summary>A new empty database; its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = "sealpost_" + Guid.NewGuid().ToString("N")[..16];
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await command.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    public Task StopAsync(bool immediate = true) => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "stop");
+
+    public Task StartAgainAsync() => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-w",
+        "-o", $"-p {Port} -k /tmp -c listen_addresses=127.0.0.1", "start");
+
+    private static async Task<PostgresCluster> StartAsync()
+    {
+        var bin = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderDescending().FirstOrDefault()
+            : null;
+        if (bin is null)
+        {
+            throw new InvalidOperationException("PostgreSQL is not installed; run scripts/deps.sh (it installs everything the tests need)");
+        }
+
+        var data = Path.Combine(Path.GetTempPath(), "sealpost-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(data);
+        var passwordFile = data + ".pw";
+        await File.WriteAllTextAsync(passwordFile, Password + "\n");
+        await RunAsync("chown", "postgres:postgres", data, passwordFile);
+        await RunAsPostgresAsync(Path.Combine(bin, "initdb"), "-D", data, "-U", User, "-A", "scram-sha-256", "--pwfile", passwordFile, "-E", "UTF8", "--locale", "C.UTF-8");
+        File.Delete(passwordFile);
+        var port = FreePort();
+        var cluster = new PostgresCluster(bin, data, port);
+        await cluster.StartAgainAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                cluster.StopAsync(immediate: false).Wait(TimeSpan.FromSeconds(10));
+                Directory.Delete(data, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or AggregateException or InvalidOperationException)
+            {
+            }
+        };
+        return cluster;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Task RunAsPostgresAsync(params string[] command) =>
+        Environment.UserName == "postgres" ? RunAsync(command[0], command[1..]) : RunAsync("runuser", ["-u", "postgres", "--", .. command]);
+
+    private static async Task RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/tmp" };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(cts.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}{await stdout}");
+        }
+    }
+}
+
+public sealed class PostgresStoreFactory : IStoreFactory
+{
+    private readonly List<Sealpost.Core.Storage.ISealpostStore> _opened = [];
+
+    public string Name => "postgres";
+
+    public async Task<Sealpost.Core.Storage.ISealpostStore> CreateAsync(Sealpost.Core.Configuration.StoreOptions? options = null)
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var store = await Sealpost.Store.Postgres.PostgresStore.OpenAsync(await cluster.CreateDatabaseAsync());
+        _opened.Add(store);
+        return store;
+    }
+
+    public async Task<Sealpost.Core.Storage.ISealpostStore> OpenAgainAsync(Sealpost.Core.Storage.ISealpostStore store)
+    {
+        var connection = ((Sealpost.Store.Postgres.PostgresStore)store).ConnectionString;
+        var again = await Sealpost.Store.Postgres.PostgresStore.OpenAsync(connection);
+        _opened.Add(again);
+        return again;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var store in _opened)
+        {
+            await store.DisposeAsync();
+        }
+    }
+}
