@@ -43,7 +43,7 @@ catch (ArgumentException ex)
     return 2;
 }
 
-internal sealed record Options(int Mailboxes, long Messages, int Size, int Concurrency, string? Data, bool PrintAcks, int LargeEvery)
+internal sealed record Options(int Mailboxes, long Messages, int Size, int Concurrency, string? Data, bool PrintAcks, int LargeEvery, string? Postgres = null)
 {
     public static Options Parse(List<string> args)
     {
@@ -61,6 +61,7 @@ internal sealed record Options(int Mailboxes, long Messages, int Size, int Concu
                 "--large-every" => o with { LargeEvery = Int() },
                 "--data" => o with { Data = Next() },
                 "--print-acks" => o with { PrintAcks = true },
+                "--postgres" => o with { Postgres = Next() },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }
@@ -79,11 +80,14 @@ internal static class AppendBenchmark
         var folder = o.Data ?? Path.Combine(Path.GetTempPath(), "sealpost-bench-" + Guid.NewGuid().ToString("N"));
         try
         {
-            await using var store = await SqliteStore.OpenAsync(folder, new StoreOptions());
+            await using ISealpostStore store = o.Postgres is { } connection
+                ? await Sealpost.Store.Postgres.PostgresStore.OpenAsync(connection)
+                : await SqliteStore.OpenAsync(folder, new StoreOptions());
             var mailboxes = await PrepareAsync(store, o.Mailboxes);
             if (!o.PrintAcks)
             {
-                Console.WriteLine($"append: store sqlite (WAL, synchronous=FULL, group commit), {o.Messages} messages of {o.Size} B into {o.Mailboxes} mailbox(es), concurrency {o.Concurrency}");
+                var how = store.Kind == "sqlite" ? "WAL, synchronous=FULL, group commit" : "synchronous_commit=on, one transaction per delivery";
+                Console.WriteLine($"append: store {store.Kind} ({how}), {o.Messages} messages of {o.Size} B into {o.Mailboxes} mailbox(es), concurrency {o.Concurrency}");
             }
 
             var latencies = new double[o.Messages];
@@ -130,7 +134,7 @@ internal static class AppendBenchmark
         }
         finally
         {
-            if (ownsFolder)
+            if (ownsFolder && Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);
             }
@@ -142,20 +146,34 @@ internal static class AppendBenchmark
     /// <summary>One account per mailbox (its INBOX), as deliveries to many people look.</summary>
     private static async Task<List<long>> PrepareAsync(ISealpostStore store, int count)
     {
-        var tenant = await store.Directory.FindTenantAsync("bench") ?? await store.Directory.CreateTenantAsync("bench", "Bench");
+        // Several bench processes may prepare the same store at once: a conflict means another made it first.
+        var tenant = await Retry(async () => await store.Directory.FindTenantAsync("bench") ?? await store.Directory.CreateTenantAsync("bench", "Bench"));
         var domainName = DomainName.Parse("bench.example");
-        var domain = await store.Directory.FindDomainAsync(domainName) ?? await store.Directory.AddDomainAsync(tenant.Id, domainName);
+        var domain = await Retry(async () => await store.Directory.FindDomainAsync(domainName) ?? await store.Directory.AddDomainAsync(tenant.Id, domainName));
         var result = new List<long>();
         for (var i = 0; i < count; i++)
         {
             var address = MailAddress.Parse($"user{i}@bench.example");
-            var account = await store.Directory.FindAccountAsync(address)
-                ?? await store.Directory.CreateAccountAsync(new NewAccount(domain.Id, address, "u", 0, AccountRoles.User));
-            var inbox = await store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox)
-                ?? await store.Mail.CreateMailboxAsync(account.Id, 0, BitConverter.GetBytes(i), "INBOX"u8.ToArray(), MailboxRole.Inbox);
+            var account = await Retry(async () => await store.Directory.FindAccountAsync(address)
+                ?? await store.Directory.CreateAccountAsync(new NewAccount(domain.Id, address, "u", 0, AccountRoles.User)));
+            var index = i;
+            var inbox = await Retry(async () => await store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox)
+                ?? await store.Mail.CreateMailboxAsync(account.Id, 0, BitConverter.GetBytes(index), "INBOX"u8.ToArray(), MailboxRole.Inbox));
             result.Add(inbox.Id);
         }
 
         return result;
+    }
+
+    private static async Task<T> Retry<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Sealpost.Core.SealpostException ex) when (ex.Kind == Sealpost.Core.ErrorKind.Conflict)
+        {
+            return await action();
+        }
     }
 }

@@ -29,6 +29,9 @@ public sealed class PostgresCluster
 
     public static Task<PostgresCluster> SharedAsync() => SharedCluster.Value;
 
+    /// <summary>A cluster of its own, for a test that stops and starts the server.</summary>
+    public static Task<PostgresCluster> StartNewAsync() => StartAsync();
+
     public string ConnectionString(string database) =>
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = User, Password = Password, Database = database, Pooling = true, Timeout = 5 }.ConnectionString;
 
