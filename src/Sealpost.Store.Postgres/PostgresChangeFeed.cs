@@ -86,8 +86,15 @@ internal sealed class PostgresChangeFeed(NpgsqlDataSource dataSource) : IChangeF
         }
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _stop.Cancel();
         if (_listener is not null)
         {

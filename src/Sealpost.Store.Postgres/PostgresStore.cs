@@ -172,8 +172,15 @@ public sealed class PostgresStore : ISealpostStore
         _ => ex,
     };
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _feed.DisposeAsync();
         await _dataSource.DisposeAsync();
     }

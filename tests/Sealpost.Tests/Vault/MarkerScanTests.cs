@@ -44,11 +44,25 @@ public sealed class MarkerScanTests
         "From: frommarkerl9q1@remote.example\r\nTo: alice@example.test\r\nSubject: big SubjMarkerW8N4\r\n\r\n" +
         string.Concat(Enumerable.Repeat("BigBodyMarkerX0X0 and some filler text to make it large.\r\n", 5000)));
 
-    [Fact]
-    public async Task No_marker_reaches_storage_and_nothing_opens_without_a_password()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task No_marker_reaches_storage_and_nothing_opens_without_a_password(string storeKind)
     {
         var started = DateTime.UtcNow.AddSeconds(-1);
-        await using var test = await TestRuntime.CreateAsync();
+        PostgresCluster? cluster = null;
+        string? connection = null;
+        if (storeKind == "postgres")
+        {
+            cluster = await PostgresCluster.SharedAsync();
+            connection = await cluster.CreateDatabaseAsync();
+        }
+
+        await using var test = await TestRuntime.CreateAsync(o =>
+        {
+            o.Store.Kind = storeKind;
+            o.Store.ConnectionString = connection;
+        });
         var r = test.Runtime;
         var alice = await r.Directory.AddUserAsync("alice@example.test", AlicePassword, "Alice", 0);
         var bob = await r.Directory.AddUserAsync("bob@example.test", BobPassword, "Bob", 0);
@@ -85,9 +99,22 @@ public sealed class MarkerScanTests
 
         Assert.Null(await r.Directory.LoginAsync("alice@example.test", BobPassword));
         Assert.Null(await r.Directory.LoginAsync("bob@example.test", AlicePassword));
-        Assert.True(Directory.EnumerateFiles(Path.Combine(test.DataDirectory, SqliteStore.BlobFolderName), "*", SearchOption.AllDirectories).Any(), "the big message should live in a blob file");
+        if (storeKind == "sqlite")
+        {
+            Assert.True(Directory.EnumerateFiles(Path.Combine(test.DataDirectory, SqliteStore.BlobFolderName), "*", SearchOption.AllDirectories).Any(), "the big message should live in a blob file");
+        }
 
         var serverSecrets = await CollectServerSecretsAsync(test);
+        var sealedValues = storeKind == "sqlite" ? null : await SealedValuesFromPostgresAsync(connection!);
+        if (connection is not null)
+        {
+            // Push everything from shared buffers into the data files, so the scan sees heap pages as well as the WAL.
+            await using var checkpoint = new Npgsql.NpgsqlConnection(connection);
+            await checkpoint.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand("CHECKPOINT", checkpoint);
+            await command.ExecuteNonQueryAsync();
+        }
+
         await r.Store.DisposeAsync(); // close connections; the WAL stays on disk and is scanned too
 
         var scanner = new MarkerScanner([.. ContentMarkers, AlicePassword, BobPassword, appPassword, appPassword.Replace("-", "")]);
@@ -96,12 +123,38 @@ public sealed class MarkerScanTests
         Assert.NotEmpty(scanner.Scan("control", big));
         var hits = new List<string>();
         hits.AddRange(scanner.ScanTree(test.Root));               // data folder, WAL, blob files, master key file, recovery key
+        if (cluster is not null)
+        {
+            hits.AddRange(scanner.ScanTree(cluster.DataDirectory)); // PostgreSQL heap files and pg_wal
+        }
+
         hits.AddRange(scanner.ScanTree(Path.GetTempPath(), started, 64L * 1024 * 1024));
         hits.AddRange(scanner.Scan("logs", Encoding.UTF8.GetBytes(test.Logs.ToString())));
         Assert.True(hits.Count == 0, "plaintext at rest:\n" + string.Join('\n', hits.Distinct()));
 
         // The operator's view: data folder, configuration, master key, every server secret; no password.
-        await AssertNothingOpensAsync(test.DataDirectory, serverSecrets);
+        AssertNothingOpens(sealedValues ?? await SealedValuesFromSqliteAsync(test.DataDirectory), serverSecrets);
+    }
+
+    private static readonly (string Table, string Column)[] SealedColumns =
+        [("blobs", "metadata"), ("mailboxes", "name_sealed"), ("keywords", "name_sealed"), ("messages", "wrapped_key"), ("credentials", "wrapped_key")];
+
+    private static async Task<List<(string What, byte[] Value)>> SealedValuesFromPostgresAsync(string connectionString)
+    {
+        var values = new List<(string, byte[])>();
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        foreach (var (table, column) in SealedColumns.Append(("blobs", "data")))
+        {
+            await using var command = new Npgsql.NpgsqlCommand($"SELECT {column} FROM {table} WHERE {column} IS NOT NULL", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                values.Add(($"{table}.{column}", (byte[])reader[0]));
+            }
+        }
+
+        return values;
     }
 
     /// <summary>Every key the server itself holds: master key, keystore secrets, log key, and what HKDF makes of them.</summary>
@@ -125,12 +178,12 @@ public sealed class MarkerScanTests
         return secrets;
     }
 
-    private static async Task AssertNothingOpensAsync(string dataDirectory, List<byte[]> keys)
+    private static async Task<List<(string What, byte[] Value)>> SealedValuesFromSqliteAsync(string dataDirectory)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, SqliteStore.DatabaseFileName)};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         var sealedValues = new List<(string What, byte[] Value)>();
-        foreach (var (table, column) in new[] { ("blobs", "inline_data"), ("blobs", "metadata"), ("mailboxes", "name_sealed"), ("keywords", "name_sealed"), ("messages", "wrapped_key"), ("credentials", "wrapped_key") })
+        foreach (var (table, column) in SealedColumns.Append(("blobs", "inline_data")))
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT {column} FROM {table} WHERE {column} IS NOT NULL";
@@ -146,6 +199,11 @@ public sealed class MarkerScanTests
             sealedValues.Add(("blob file", await File.ReadAllBytesAsync(file)));
         }
 
+        return sealedValues;
+    }
+
+    private static void AssertNothingOpens(List<(string What, byte[] Value)> sealedValues, List<byte[]> keys)
+    {
         Assert.NotEmpty(sealedValues);
         foreach (var (what, value) in sealedValues)
         {
