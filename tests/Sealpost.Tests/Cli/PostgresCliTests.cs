@@ -1,0 +1,64 @@
+using Npgsql;
+using Sealpost.Store.Postgres;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Cli;
+
+/// <summary>The same commands against PostgreSQL: chosen by configuration alone.</summary>
+public sealed class PostgresCliTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Migrate_init_and_users_work_on_postgres()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connection = await cluster.CreateDatabaseAsync();
+        var cli = new CliRunner(_folder.Sub("data"));
+        string[] pg = ["--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + connection];
+
+        var migrated = await cli.OkAsync(["migrate", .. pg]);
+        Assert.Contains($"Store postgres is at schema version {PostgresSchema.CurrentVersion}.", migrated.Out);
+        var again = await cli.OkAsync(["migrate", .. pg]); // idempotent
+        Assert.Contains($"schema version {PostgresSchema.CurrentVersion}", again.Out);
+
+        var (recovery, _) = TestOptions.RecoveryKey(_folder.Path);
+        await cli.OkAsync(["init", "--recovery-public-key", recovery, .. pg]);
+        await cli.OkAsync(["domain", "add", "example.test", .. pg]);
+        await cli.OkWithInputAsync("correct horse battery\n", ["user", "add", "alice@example.test", .. pg]);
+        Assert.Contains("alice@example.test", (await cli.OkAsync(["user", "list", .. pg])).Out);
+
+        // Nothing of the account lives in the SQLite file any more: the data folder holds no database.
+        Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "sealpost.db")));
+        await using var check = new NpgsqlConnection(connection);
+        await check.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM mailboxes", check);
+        Assert.Equal(6L, (long)(await count.ExecuteScalarAsync())!);
+
+        (await cli.RunAsync(["user", "list", "--set", "Store:Kind=postgres"])).AssertCleanError(1, "Store:ConnectionString");
+        (await cli.RunAsync(["user", "list", "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=Host=127.0.0.1;Port=1;Timeout=1;Username=x;Password=y"])).AssertCleanError(1, "temporarily unavailable");
+    }
+
+    [Fact]
+    public async Task An_empty_postgres_database_migrates_and_a_newer_one_is_refused()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connection = await cluster.CreateDatabaseAsync();
+        await using (var store = await PostgresStore.OpenAsync(connection))
+        {
+            Assert.Equal(PostgresSchema.CurrentVersion, await store.GetSchemaVersionAsync());
+        }
+
+        await using (var c = new NpgsqlConnection(connection))
+        {
+            await c.OpenAsync();
+            await using var bump = new NpgsqlCommand("UPDATE meta SET value = '999' WHERE key = 'schema_version'", c);
+            await bump.ExecuteNonQueryAsync();
+        }
+
+        var refused = await Assert.ThrowsAsync<Sealpost.Core.SealpostException>(() => PostgresStore.OpenAsync(connection));
+        Assert.Contains("newer than this program", refused.Message);
+    }
+}
