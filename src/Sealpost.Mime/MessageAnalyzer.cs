@@ -269,7 +269,7 @@ public sealed partial class MessageAnalyzer(int maxMimeDepth = 32)
     private static partial Regex Unfold();
 
     /// <summary>Where the body of the entity at [begin, end) starts: after the first empty line.</summary>
-    internal static long FindBodyStart(byte[] bytes, long begin, long end)
+    public static long FindBodyStart(byte[] bytes, long begin, long end)
     {
         var i = (int)begin;
         var limit = (int)Math.Min(end, bytes.Length);

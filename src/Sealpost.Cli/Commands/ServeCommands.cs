@@ -149,7 +149,18 @@ internal static class ServeCommands
             }
         }
 
-        output.WriteLine("  SMTP, IMAP   not in this build yet (see docs/rfc.md)");
+        foreach (var (kind, endpoint) in server.SmtpEndpoints)
+        {
+            var label = kind switch
+            {
+                Sealpost.Smtp.SmtpListenerKind.Inbound => "SMTP in     ",
+                Sealpost.Smtp.SmtpListenerKind.Submission => "submission  ",
+                _ => "submissions ",
+            };
+            output.WriteLine($"  {label} {endpoint}" + (kind == Sealpost.Smtp.SmtpListenerKind.Submission ? " (STARTTLS; AUTH PLAIN/LOGIN)" : kind == Sealpost.Smtp.SmtpListenerKind.SubmissionImplicitTls ? " (implicit TLS)" : ""));
+        }
+
+        output.WriteLine("  IMAP         not in this build yet (see docs/rfc.md)");
         output.WriteLine("Ready. Ctrl+C stops the server.");
         output.Flush();
     }

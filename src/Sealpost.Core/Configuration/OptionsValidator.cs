@@ -102,6 +102,27 @@ public static class OptionsValidator
             }
         }
 
+        foreach (var (name, list) in new[] { ("Smtp:InboundListen", options.Smtp.InboundListen), ("Smtp:SubmissionListen", options.Smtp.SubmissionListen), ("Smtp:SubmissionTlsListen", options.Smtp.SubmissionTlsListen) })
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (!TryParseEndpoint(list[i], out _))
+                {
+                    errors.Add($"{name}:{i}: '{list[i]}' is not address:port");
+                }
+            }
+        }
+
+        if (options.Smtp.BareLineEnds is not ("reject" or "normalize"))
+        {
+            errors.Add($"Smtp:BareLineEnds: must be 'reject' or 'normalize' (got '{options.Smtp.BareLineEnds}')");
+        }
+
+        Range(errors, "Smtp:CommandTimeoutSeconds", options.Smtp.CommandTimeoutSeconds, 1, 3600);
+        Range(errors, "Smtp:DataTimeoutSeconds", options.Smtp.DataTimeoutSeconds, 1, 7200);
+        Range(errors, "Smtp:MaxErrorsPerSession", options.Smtp.MaxErrorsPerSession, 1, 1000);
+        Range(errors, "Smtp:QuotaGraceBytes", options.Smtp.QuotaGraceBytes, 0, long.MaxValue);
+
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);
         Range(errors, "Limits:MaxRecipients", l.MaxRecipients, 1, 100_000);

@@ -17,6 +17,8 @@ public sealed class SealpostOptions
 
     public HttpOptions Http { get; set; } = new();
 
+    public SmtpOptions Smtp { get; set; } = new();
+
     public LimitOptions Limits { get; set; } = new();
 
     public PasswordHashingOptions PasswordHashing { get; set; } = new();
@@ -31,6 +33,21 @@ public sealed class SealpostOptions
         if (Http.Listen.Count == 0)
         {
             Http.Listen.AddRange(HttpOptions.DefaultListen);
+        }
+
+        if (Smtp.InboundListen.Count == 0)
+        {
+            Smtp.InboundListen.Add("0.0.0.0:25");
+        }
+
+        if (Smtp.SubmissionListen.Count == 0)
+        {
+            Smtp.SubmissionListen.Add("0.0.0.0:587");
+        }
+
+        if (Smtp.SubmissionTlsListen.Count == 0)
+        {
+            Smtp.SubmissionTlsListen.Add("0.0.0.0:465");
         }
 
         return this;
@@ -107,6 +124,36 @@ public sealed class HttpOptions
     /// <summary>HTTPS listeners for health, console and API, as "address:port". Default 0.0.0.0:443.</summary>
     /// <remarks>Starts empty: the configuration binder appends to lists, so defaults are applied after binding.</remarks>
     public List<string> Listen { get; set; } = [];
+}
+
+public sealed class SmtpOptions
+{
+    /// <summary>Inbound MTA listeners (port 25): no AUTH, local recipients only. Default 0.0.0.0:25.</summary>
+    public List<string> InboundListen { get; set; } = [];
+
+    /// <summary>Submission with STARTTLS (port 587). Default 0.0.0.0:587.</summary>
+    public List<string> SubmissionListen { get; set; } = [];
+
+    /// <summary>Submission over implicit TLS (port 465, RFC 8314). Default 0.0.0.0:465.</summary>
+    public List<string> SubmissionTlsListen { get; set; } = [];
+
+    /// <summary>Allow AUTH without TLS from loopback addresses (development only; refused outside --dev).</summary>
+    public bool AllowPlaintextAuthOnLoopback { get; set; }
+
+    /// <summary>"reject" or "normalize": what to do with a bare LF or CR in message data (SMTP smuggling).</summary>
+    public string BareLineEnds { get; set; } = "reject";
+
+    /// <summary>Idle time allowed between commands (seconds; RFC 5321 §4.5.3.2.7 says at least 300).</summary>
+    public int CommandTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Idle time allowed while receiving message data (seconds).</summary>
+    public int DataTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Errors in one session before it is closed with 421.</summary>
+    public int MaxErrorsPerSession { get; set; } = 10;
+
+    /// <summary>A message that takes a mailbox this far over its quota is still accepted (octets).</summary>
+    public long QuotaGraceBytes { get; set; } = 10L * 1024 * 1024;
 }
 
 public sealed class LimitOptions

@@ -28,6 +28,10 @@ public static class DevEnvironment
         ["Hostname"] = "localhost",
         ["Http:Listen:0"] = DefaultHttpsListen,
         ["Tls:ReloadCheckSeconds"] = "10",
+        ["Smtp:InboundListen:0"] = "127.0.0.1:2525",
+        ["Smtp:SubmissionListen:0"] = "127.0.0.1:2587",
+        ["Smtp:SubmissionTlsListen:0"] = "127.0.0.1:2465",
+        ["Smtp:AllowPlaintextAuthOnLoopback"] = "true",
     };
 
     /// <summary>Makes the data folder on first start, and the certificate whenever it is missing or near expiry.</summary>

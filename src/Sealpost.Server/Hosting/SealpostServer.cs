@@ -3,6 +3,9 @@ using System.Net.Security;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Sealpost.Smtp;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -30,14 +33,20 @@ public sealed class SealpostServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PosixSignalRegistration? _sighup;
 
-    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, PosixSignalRegistration? sighup)
+    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, PosixSignalRegistration? sighup)
     {
         _app = app;
         Runtime = runtime;
         Certificates = certificates;
         HttpsEndpoints = https;
+        SmtpEndpoints = smtp;
         _sighup = sighup;
     }
+
+    /// <summary>Bound SMTP endpoints by listener kind (real ports, also when configured with port 0).</summary>
+    public IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> SmtpEndpoints { get; }
+
+    public IPEndPoint SmtpEndpoint(SmtpListenerKind kind) => SmtpEndpoints.First(e => e.Kind == kind).EndPoint;
 
     public SealpostRuntime Runtime { get; }
 
@@ -56,6 +65,11 @@ public sealed class SealpostServer : IAsyncDisposable
         {
             throw new SealpostException(ErrorKind.Forbidden,
                 $"PasswordHashing:Profile: '{OptionsValidator.TestProfile}' is for test suites and is refused outside --dev");
+        }
+
+        if (!start.Dev && options.Smtp.AllowPlaintextAuthOnLoopback)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "Smtp:AllowPlaintextAuthOnLoopback: passwords without TLS are refused outside --dev");
         }
 
         if (!start.Dev && options.Log.ProtocolTrace)
@@ -97,8 +111,14 @@ public sealed class SealpostServer : IAsyncDisposable
                 ServerLog.DevelopmentMode(logger);
             }
 
-            var app = Build(options, runtime, certificates, start.LogSink);
+            var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners);
             await app.StartAsync(ct);
+            var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
+            foreach (var (kind, endpoint) in smtp)
+            {
+                ServerLog.Listening(logger, endpoint.ToString(), "smtp " + kind.ToString().ToLowerInvariant());
+            }
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
                 .Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)))
                 .ToList();
@@ -117,7 +137,7 @@ public sealed class SealpostServer : IAsyncDisposable
                 });
             }
 
-            return new SealpostServer(app, runtime, certificates, addresses, sighup);
+            return new SealpostServer(app, runtime, certificates, addresses, smtp, sighup);
         }
         catch
         {
@@ -127,8 +147,15 @@ public sealed class SealpostServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink)
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners)
     {
+        var smtpContext = new SmtpContext(
+            options,
+            new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, options.Smtp.QuotaGraceBytes),
+            serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls.MinimumProtocol),
+            runtime.Redactor,
+            runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
+            dev);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,
@@ -154,6 +181,38 @@ public sealed class SealpostServer : IAsyncDisposable
                         certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol,
                         [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11])),
                 }));
+            }
+        });
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            foreach (var (kind, list) in new[]
+                     {
+                         (SmtpListenerKind.Inbound, options.Smtp.InboundListen),
+                         (SmtpListenerKind.Submission, options.Smtp.SubmissionListen),
+                         (SmtpListenerKind.SubmissionImplicitTls, options.Smtp.SubmissionTlsListen),
+                     })
+            {
+                foreach (var text in list)
+                {
+                    OptionsValidator.TryParseEndpoint(text, out var endpoint);
+                    kestrel.Listen(endpoint, listen =>
+                    {
+                        var implicitTls = kind == SmtpListenerKind.SubmissionImplicitTls;
+                        if (implicitTls)
+                        {
+                            listen.UseHttps(new TlsHandshakeCallbackOptions
+                            {
+                                HandshakeTimeout = TimeSpan.FromSeconds(30),
+                                OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol)),
+                            });
+                        }
+
+                        listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls)
+                            .RunAsync(connection.ConnectionClosed));
+                        smtpListeners.Add((kind, listen));
+                    });
+                }
             }
         });
 

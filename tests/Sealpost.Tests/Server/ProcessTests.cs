@@ -15,7 +15,7 @@ public sealed class ProcessTests
         using var folder = new TempFolder();
         var data = folder.Sub("dev");
         using var server = ChildProcess.Start("sealpost",
-            ["serve", "--dev", "--data", data, "--set", "Http:Listen:0=127.0.0.1:0", "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile]);
+            ["serve", "--dev", "--data", data, .. TestOptions.LoopbackListeners, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile]);
         await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         var lines = server.Lines;
         Assert.Contains(lines, l => l.Contains("alice@example.test") && l.Contains("alice-dev-password"));
@@ -40,7 +40,7 @@ public sealed class ProcessTests
         var data = folder.Sub("dev");
         var options = TestOptions.For(data);
         await DevEnvironment.PrepareAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-        using var serve = ChildProcess.Start("sealpost", ["serve", "--data", data, "--set", "Http:Listen:0=127.0.0.1:0"]);
+        using var serve = ChildProcess.Start("sealpost", ["serve", "--data", data, .. TestOptions.LoopbackListeners]);
         Assert.Equal(1, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         var stderr = serve.Stderr.Trim();
         Assert.StartsWith("error: ", stderr);
@@ -58,7 +58,7 @@ public sealed class ProcessTests
         var certificate = DevCertificateFor(folder);
         using var server = ChildProcess.Start("sealpost",
         [
-            "serve", "--data", data, "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data),
+            "serve", "--data", data, .. TestOptions.LoopbackListeners, "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data),
             "--set", "Tls:Certificates:0:CertificateFile=" + certificate.CertificateFile, "--set", "Tls:Certificates:0:KeyFile=" + certificate.KeyFile,
         ]);
         await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
@@ -90,7 +90,7 @@ public sealed class ProcessTests
 
         using var server = ChildProcess.Start("sealpost",
         [
-            "serve", "--data", data, "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data),
+            "serve", "--data", data, .. TestOptions.LoopbackListeners, "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data),
             "--set", "Tls:Certificates:0:Keystore=mail",
         ]);
         await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));

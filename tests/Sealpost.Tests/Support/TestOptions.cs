@@ -17,8 +17,18 @@ public static class TestOptions
             Vault = new VaultOptions { MasterKeyFile = MasterKeyFile(dataDirectory) },
         };
         options.Http.Listen.Add("127.0.0.1:0");
+        options.Smtp.InboundListen.Add("127.0.0.1:0");
+        options.Smtp.SubmissionListen.Add("127.0.0.1:0");
+        options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
         return options;
     }
+
+    /// <summary>--set arguments that put every listener of a child server on 127.0.0.1 port 0.</summary>
+    public static readonly string[] LoopbackListeners =
+    [
+        "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0",
+        "--set", "Smtp:SubmissionListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0",
+    ];
 
     public static string MasterKeyFile(string dataDirectory) => dataDirectory.TrimEnd('/') + ".master.key";
 

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+using Sealpost.Core.Logging;
+
+namespace Sealpost.Smtp;
+
+/// <summary>SMTP events, ids 4000-4099. Addresses are keyed hashes; never a password, subject or content.</summary>
+internal static partial class SmtpLog
+{
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "Login by {User} from {Remote}: {Succeeded}")]
+    public static partial void LoginAttempt(ILogger logger, RedactedValue user, bool succeeded, string remote);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Relay refused from {Remote} to {Recipient}")]
+    public static partial void RelayRefused(ILogger logger, string remote, RedactedValue recipient);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Account {AccountId} tried to send as {Sender}")]
+    public static partial void SenderRefused(ILogger logger, long accountId, RedactedValue sender);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Message {Id} stored for {Recipients} recipient(s), {Size} octets")]
+    public static partial void Delivered(ILogger logger, string id, int recipients, int size);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Message {Id} not stored: {Reason}")]
+    public static partial void DeliveryFailed(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "SMTP session failed: {Error}")]
+    public static partial void SessionFailed(ILogger logger, string error);
+}

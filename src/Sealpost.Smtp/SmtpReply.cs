@@ -1,0 +1,57 @@
+namespace Sealpost.Smtp;
+
+/// <summary>A reply: basic code (RFC 5321 §4.2), enhanced code (RFC 3463), text. Named below; handlers never spell codes.</summary>
+public sealed record SmtpReply(int Code, string? Enhanced, string Text)
+{
+    /// <summary>Written as one or more lines; every line but the last uses "code-".</summary>
+    public string Format(bool enhanced)
+    {
+        var lines = Text.Split('\n');
+        var prefix = enhanced && Enhanced is not null ? Enhanced + " " : "";
+        return string.Concat(lines.Select((line, i) => $"{Code}{(i == lines.Length - 1 ? ' ' : '-')}{prefix}{line}\r\n"));
+    }
+
+    public bool IsPositive => Code < 400;
+
+    // 2xx
+    public static SmtpReply Ok(string text = "OK") => new(250, "2.0.0", text);
+    public static SmtpReply SenderOk => new(250, "2.1.0", "Sender OK");
+    public static SmtpReply RecipientOk => new(250, "2.1.5", "Recipient OK");
+    public static SmtpReply Queued(string id) => new(250, "2.0.0", $"OK: stored as {id}");
+    public static SmtpReply Closing => new(221, "2.0.0", "Bye");
+    public static SmtpReply Help => new(214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH");
+    public static SmtpReply CannotVerify => new(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery");
+    public static SmtpReply AuthSucceeded => new(235, "2.7.0", "Authentication successful");
+    public static SmtpReply ReadyForTls => new(220, "2.0.0", "Ready to start TLS");
+
+    // 3xx
+    public static SmtpReply StartData => new(354, null, "End data with <CR><LF>.<CR><LF>");
+
+    // 4xx
+    public static SmtpReply ServiceClosing(string why) => new(421, "4.7.0", why);
+    public static SmtpReply LocalError => new(451, "4.3.0", "Temporary failure storing the message; try again later");
+    public static SmtpReply MailboxFull => new(452, "4.2.2", "Mailbox full");
+    public static SmtpReply TooManyRecipients => new(452, "4.5.3", "Too many recipients");
+    public static SmtpReply TemporaryAuthFailure => new(454, "4.7.0", "Temporary authentication failure; try again later");
+    public static SmtpReply RelayUnavailable => new(451, "4.3.2", "Delivery to other organisations is not available yet; try again later");
+
+    // 5xx
+    public static SmtpReply UnknownCommand => new(500, "5.5.2", "Command not recognised");
+    public static SmtpReply LineTooLong => new(500, "5.5.6", "Line too long");
+    public static SmtpReply SyntaxError(string what) => new(501, "5.5.4", what);
+    public static SmtpReply BadSequence(string what) => new(503, "5.5.1", what);
+    public static SmtpReply NotImplemented => new(502, "5.5.1", "Command not implemented");
+    public static SmtpReply AuthRequired => new(530, "5.7.0", "Authentication required");
+    public static SmtpReply EncryptionRequired => new(530, "5.7.11", "Must issue a STARTTLS command first");
+    public static SmtpReply AuthFailed => new(535, "5.7.8", "Authentication credentials invalid");
+    public static SmtpReply AuthNotAvailable => new(503, "5.5.1", "AUTH is not available here");
+    public static SmtpReply UnknownUser => new(550, "5.1.1", "No such user here");
+    public static SmtpReply BareLineFeed => new(550, "5.6.11", "Bare LF or CR in message data is not allowed; message refused");
+    public static SmtpReply MessageTooBig => new(552, "5.3.4", "Message size exceeds the limit");
+    public static SmtpReply SenderNotOwned(string address) => new(553, "5.7.1", $"Sender address <{address}> does not belong to the authenticated account");
+    public static SmtpReply RelayDenied => new(554, "5.7.1", "Relay access denied");
+    public static SmtpReply NoValidRecipients => new(554, "5.5.1", "No valid recipients");
+    public static SmtpReply CommandAfterStartTls => new(554, "5.5.1", "Commands pipelined after STARTTLS are not accepted");
+    public static SmtpReply InvalidAddress(string what) => new(553, "5.1.3", what);
+    public static SmtpReply Utf8NotRequested => new(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+}

@@ -1,0 +1,775 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core;
+using Sealpost.Core.Addressing;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Logging;
+using Sealpost.Core.Security;
+
+namespace Sealpost.Smtp;
+
+public enum SmtpListenerKind { Inbound, Submission, SubmissionImplicitTls }
+
+/// <summary>What a session needs from the host.</summary>
+public sealed record SmtpContext(
+    SealpostOptions Options,
+    SmtpDeliveryAgent Agent,
+    Func<string?, SslServerAuthenticationOptions> TlsOptions,
+    LogRedactor Redactor,
+    ILogger Logger,
+    bool Development);
+
+/// <summary>
+/// One SMTP connection (RFC 5321). Invariants:
+/// <list type="bullet">
+/// <item>Replies to pipelined commands are written as each command is handled and flushed once the
+/// input buffer holds no further complete command (RFC 2920 §3.1).</item>
+/// <item>A transaction (MAIL..DATA/BDAT LAST) is answered 250 only after the sealed message is durable
+/// for every accepted recipient; otherwise 451 and nothing is stored.</item>
+/// <item><see cref="RunAsync"/> is the one place that turns exceptions into replies: a command error
+/// replies and the session continues; a protocol error closes with 421.</item>
+/// </list>
+/// </summary>
+public sealed class SmtpSession
+{
+    private readonly SmtpContext _context;
+    private readonly SmtpListenerKind _kind;
+    private readonly IPEndPoint? _remote;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private bool _tls;
+    private string? _helo;
+    private bool _esmtp;
+    private Account? _account;
+    private SmtpPath? _mail;
+    private readonly List<(MailAddress Address, IReadOnlyList<Account> Accounts)> _recipients = [];
+    private MemoryStream? _chunks;
+    private bool _chunkTooBig;
+    private int _errors;
+    private int _authFailures;
+
+    public SmtpSession(SmtpContext context, SmtpListenerKind kind, IDuplexPipe transport, IPEndPoint? remote, bool alreadyTls)
+    {
+        _context = context;
+        _kind = kind;
+        _input = transport.Input;
+        _output = transport.Output;
+        _remote = remote;
+        _tls = alreadyTls;
+    }
+
+    private SmtpOptions Smtp => _context.Options.Smtp;
+    private LimitOptions Limits => _context.Options.Limits;
+    private bool IsSubmission => _kind != SmtpListenerKind.Inbound;
+    private bool IsLoopback => _remote is not null && IPAddress.IsLoopback(_remote.Address);
+    private bool AuthAllowed => IsSubmission && (_tls || (IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            Send(new SmtpReply(220, null, $"{_context.Options.Hostname} ESMTP Sealpost"));
+            await FlushAsync(ct);
+            var discarding = false;
+            while (!ct.IsCancellationRequested)
+            {
+                var result = await ReadAsync(Smtp.CommandTimeoutSeconds, ct);
+                var buffer = result.Buffer;
+                var handled = true;
+                while (handled)
+                {
+                    handled = false;
+                    if (!SmtpGrammar.TryTakeLine(ref buffer, Limits.MaxCommandLineBytes, ref discarding, out var line, out var tooLong))
+                    {
+                        break;
+                    }
+
+                    handled = true;
+                    if (tooLong)
+                    {
+                        Error(SmtpReply.LineTooLong);
+                        continue;
+                    }
+
+                    var outcome = await HandleAsync(line.ToArray(), buffer, ct);
+                    if (outcome.Stop)
+                    {
+                        _input.AdvanceTo(buffer.End);
+                        await FlushAsync(ct);
+                        return;
+                    }
+
+                    if (outcome.NeedsInput)
+                    {
+                        // The command reads further input itself (DATA, BDAT, AUTH, STARTTLS): give it the rest of the buffer.
+                        _input.AdvanceTo(buffer.Start);
+                        await FlushAsync(ct);
+                        var goOn = await outcome.Continue!(ct);
+                        await FlushAsync(ct); // the command's final reply must reach the client before we wait for it
+                        if (!goOn)
+                        {
+                            return;
+                        }
+
+                        result = await ReadAsync(Smtp.CommandTimeoutSeconds, ct, allowEmpty: true);
+                        buffer = result.Buffer;
+                    }
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                await FlushAsync(ct);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (SessionClosed)
+        {
+        }
+        catch (TooManyErrors)
+        {
+            await TryLastWordAsync(null);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            await TryLastWordAsync(SmtpReply.ServiceClosing("Timeout; closing connection"));
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or ConnectionAbortedException)
+        {
+            // The peer went away or TLS failed: nothing to answer.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SmtpLog.SessionFailed(_context.Logger, ex.GetType().Name);
+            await TryLastWordAsync(SmtpReply.ServiceClosing("Internal error; closing connection"));
+        }
+    }
+
+    private sealed class ConnectionAbortedException : Exception;
+
+    private sealed class SessionClosed : Exception;
+
+    private readonly record struct Outcome(bool Stop, bool NeedsInput, Func<CancellationToken, Task<bool>>? Continue)
+    {
+        public static Outcome Next => default;
+        public static Outcome Close => new(true, false, null);
+        public static Outcome Then(Func<CancellationToken, Task<bool>> next) => new(false, true, next);
+    }
+
+    private async Task<Outcome> HandleAsync(byte[] line, ReadOnlySequence<byte> rest, CancellationToken ct)
+    {
+        if (line.AsSpan().IndexOf((byte)0) >= 0)
+        {
+            Error(SmtpReply.SyntaxError("NUL bytes are not allowed in commands"));
+            return Outcome.Next;
+        }
+
+        var command = SmtpGrammar.Parse(line);
+        switch (command.Verb)
+        {
+            case SmtpVerb.Ehlo or SmtpVerb.Helo:
+                if (string.IsNullOrWhiteSpace(command.Argument))
+                {
+                    Error(SmtpReply.SyntaxError("Syntax: EHLO hostname"));
+                    return Outcome.Next;
+                }
+
+                _helo = command.Argument.Trim();
+                _esmtp = command.Verb == SmtpVerb.Ehlo;
+                ResetTransaction();
+                Send(_esmtp ? EhloReply() : new SmtpReply(250, null, _context.Options.Hostname));
+                return Outcome.Next;
+            case SmtpVerb.Mail:
+                await MailAsync(command.Argument, ct);
+                return Outcome.Next;
+            case SmtpVerb.Rcpt:
+                await RcptAsync(command.Argument, ct);
+                return Outcome.Next;
+            case SmtpVerb.Data:
+                if (!string.IsNullOrEmpty(command.Argument))
+                {
+                    Error(SmtpReply.SyntaxError("Syntax: DATA takes no argument"));
+                    return Outcome.Next;
+                }
+
+                if (_chunks is not null)
+                {
+                    Error(SmtpReply.BadSequence("DATA cannot follow BDAT"));
+                    return Outcome.Next;
+                }
+
+                if (!CheckTransactionReady())
+                {
+                    return Outcome.Next;
+                }
+
+                Send(SmtpReply.StartData);
+                return Outcome.Then(ReceiveDataAsync);
+            case SmtpVerb.Bdat:
+                return Bdat(command.Argument);
+            case SmtpVerb.Rset:
+                ResetTransaction();
+                Send(SmtpReply.Ok());
+                return Outcome.Next;
+            case SmtpVerb.Noop:
+                Send(SmtpReply.Ok());
+                return Outcome.Next;
+            case SmtpVerb.Quit:
+                Send(SmtpReply.Closing);
+                return Outcome.Close;
+            case SmtpVerb.Help:
+                Send(SmtpReply.Help);
+                return Outcome.Next;
+            case SmtpVerb.Vrfy or SmtpVerb.Expn:
+                Send(SmtpReply.CannotVerify); // RFC 5321 §3.5.3: say nothing about who exists
+                return Outcome.Next;
+            case SmtpVerb.StartTls:
+                return StartTls(rest);
+            case SmtpVerb.Auth:
+                return Auth(command.Argument);
+            default:
+                Error(SmtpReply.UnknownCommand);
+                return Outcome.Next;
+        }
+    }
+
+    private SmtpReply EhloReply()
+    {
+        var lines = new List<string>
+        {
+            $"{_context.Options.Hostname} greets {(_helo!.Length > 64 ? _helo[..64] : _helo)}",
+            "PIPELINING",
+            $"SIZE {Limits.MaxMessageBytes.ToString(CultureInfo.InvariantCulture)}",
+            "8BITMIME",
+            "SMTPUTF8",
+            "ENHANCEDSTATUSCODES",
+            "CHUNKING",
+            "DSN",
+        };
+        if (!_tls && _kind != SmtpListenerKind.SubmissionImplicitTls)
+        {
+            lines.Add("STARTTLS");
+        }
+        else
+        {
+            lines.Add("REQUIRETLS");
+        }
+
+        if (AuthAllowed)
+        {
+            lines.Add("AUTH PLAIN LOGIN");
+        }
+
+        lines.Add("HELP");
+        return new SmtpReply(250, null, string.Join('\n', lines));
+    }
+
+    private async Task MailAsync(string argument, CancellationToken ct)
+    {
+        if (_helo is null)
+        {
+            Error(SmtpReply.BadSequence("Send EHLO or HELO first"));
+            return;
+        }
+
+        if (_mail is not null)
+        {
+            Error(SmtpReply.BadSequence("Nested MAIL command"));
+            return;
+        }
+
+        if (IsSubmission && _account is null)
+        {
+            Error(_tls || AuthAllowed ? SmtpReply.AuthRequired : SmtpReply.EncryptionRequired);
+            return;
+        }
+
+        if (!SmtpGrammar.TryParsePath(argument, "FROM:", out var path, out var error))
+        {
+            Error(SmtpReply.SyntaxError(error));
+            return;
+        }
+
+        if (path.Address.Length > 0)
+        {
+            if (!MailAddress.TryParse(path.Address, out var sender, out var why))
+            {
+                Error(SmtpReply.InvalidAddress("Bad sender address: " + why));
+                return;
+            }
+
+            if (!path.Address.All(char.IsAscii) && !path.Parameters.ContainsKey("SMTPUTF8"))
+            {
+                Error(SmtpReply.Utf8NotRequested);
+                return;
+            }
+
+            if (_account is { } account && !(await _context.Agent.SendableAddressesAsync(account, ct)).Contains(sender.Key))
+            {
+                SmtpLog.SenderRefused(_context.Logger, account.Id, _context.Redactor.Address(sender));
+                Error(SmtpReply.SenderNotOwned(path.Address));
+                return;
+            }
+        }
+        else if (IsSubmission)
+        {
+            Error(SmtpReply.SenderNotOwned(""));
+            return;
+        }
+
+        if (path.Parameters.TryGetValue("SIZE", out var size) && size is not null)
+        {
+            if (!long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var declared))
+            {
+                Error(SmtpReply.SyntaxError("SIZE needs a number"));
+                return;
+            }
+
+            if (declared > Limits.MaxMessageBytes)
+            {
+                Error(SmtpReply.MessageTooBig);
+                return;
+            }
+        }
+
+        if (path.Parameters.TryGetValue("BODY", out var body) && body is not null && body.ToUpperInvariant() is not ("7BIT" or "8BITMIME" or "BINARYMIME"))
+        {
+            Error(SmtpReply.SyntaxError("BODY must be 7BIT or 8BITMIME"));
+            return;
+        }
+
+        if (path.Parameters.ContainsKey("REQUIRETLS") && !_tls)
+        {
+            Error(new SmtpReply(530, "5.7.10", "REQUIRETLS needs TLS"));
+            return;
+        }
+
+        _mail = path; // DSN (RET, ENVID) and REQUIRETLS are kept with the envelope for the outbound queue
+        Send(SmtpReply.SenderOk);
+    }
+
+    private async Task RcptAsync(string argument, CancellationToken ct)
+    {
+        if (_mail is null)
+        {
+            Error(SmtpReply.BadSequence("Need MAIL before RCPT"));
+            return;
+        }
+
+        if (!SmtpGrammar.TryParsePath(argument, "TO:", out var path, out var error))
+        {
+            Error(SmtpReply.SyntaxError(error));
+            return;
+        }
+
+        if (!MailAddress.TryParse(path.Address, out var recipient, out var why))
+        {
+            Error(SmtpReply.InvalidAddress("Bad recipient address: " + why));
+            return;
+        }
+
+        if (!path.Address.All(char.IsAscii) && !_mail.Parameters.ContainsKey("SMTPUTF8"))
+        {
+            Error(SmtpReply.Utf8NotRequested);
+            return;
+        }
+
+        if (_recipients.Count >= Limits.MaxRecipients)
+        {
+            Send(SmtpReply.TooManyRecipients);
+            return;
+        }
+
+        var declared = _mail.Parameters.TryGetValue("SIZE", out var s) && long.TryParse(s, CultureInfo.InvariantCulture, out var d) ? d : 0;
+        var check = await _context.Agent.CheckRecipientAsync(recipient, declared, ct);
+        switch (check.Status)
+        {
+            case RecipientStatus.Local:
+                _recipients.Add((recipient, check.Accounts));
+                Send(SmtpReply.RecipientOk);
+                break;
+            case RecipientStatus.Unknown:
+                Error(SmtpReply.UnknownUser);
+                break;
+            case RecipientStatus.OverQuota:
+                Send(SmtpReply.MailboxFull);
+                break;
+            case RecipientStatus.Remote when _account is null:
+                SmtpLog.RelayRefused(_context.Logger, _remote?.Address.ToString() ?? "?", _context.Redactor.Address(recipient));
+                Error(SmtpReply.RelayDenied);
+                break;
+            default:
+                Send(SmtpReply.RelayUnavailable); // the outbound queue arrives with its own issue
+                break;
+        }
+    }
+
+    private bool CheckTransactionReady()
+    {
+        if (_mail is null)
+        {
+            Error(SmtpReply.BadSequence("Need MAIL first"));
+            return false;
+        }
+
+        if (_recipients.Count == 0)
+        {
+            Error(SmtpReply.NoValidRecipients);
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task<bool> ReceiveDataAsync(CancellationToken ct)
+    {
+        var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize");
+        while (!reader.Complete)
+        {
+            var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
+            var consumed = reader.Consume(result.Buffer);
+            _input.AdvanceTo(consumed, result.Buffer.End);
+            if (result.IsCompleted && !reader.Complete)
+            {
+                return false; // the peer hung up mid-message: nothing was stored
+            }
+        }
+
+        if (reader.TooBig)
+        {
+            Send(SmtpReply.MessageTooBig);
+        }
+        else if (reader.SawBareLineEnd && Smtp.BareLineEnds == "reject")
+        {
+            Send(SmtpReply.BareLineFeed);
+        }
+        else
+        {
+            await DeliverAsync(reader.ToArray(), ct);
+        }
+
+        ResetTransaction();
+        return true;
+    }
+
+    private Outcome Bdat(string argument)
+    {
+        var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is < 1 or > 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+            || (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
+        {
+            Error(SmtpReply.SyntaxError("Syntax: BDAT size [LAST]"));
+            return Outcome.Close; // RFC 3030 §4.2: after a bad BDAT the chunk boundary is lost; close
+        }
+
+        var last = parts.Length == 2;
+        var ready = _mail is not null && _recipients.Count > 0;
+        return Outcome.Then(async ct =>
+        {
+            // RFC 3030 §2: the chunk is read whatever happens, so the session stays in step.
+            _chunks ??= new MemoryStream();
+            var remaining = size;
+            while (remaining > 0)
+            {
+                var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
+                var take = result.Buffer.Slice(0, Math.Min(remaining, result.Buffer.Length));
+                if (_chunks.Length + take.Length > Limits.MaxMessageBytes)
+                {
+                    _chunkTooBig = true;
+                }
+                else
+                {
+                    foreach (var segment in take)
+                    {
+                        _chunks.Write(segment.Span);
+                    }
+                }
+
+                remaining -= take.Length;
+                _input.AdvanceTo(take.End);
+                if (result.IsCompleted && remaining > 0)
+                {
+                    return false;
+                }
+            }
+
+            if (!ready)
+            {
+                Error(_mail is null ? SmtpReply.BadSequence("Need MAIL first") : SmtpReply.NoValidRecipients);
+                _chunks = null;
+                return true;
+            }
+
+            if (_chunkTooBig)
+            {
+                Send(SmtpReply.MessageTooBig);
+                ResetTransaction();
+                return true;
+            }
+
+            if (!last)
+            {
+                Send(SmtpReply.Ok($"{size} octets received"));
+                return true;
+            }
+
+            await DeliverAsync(_chunks.ToArray(), ct);
+            ResetTransaction();
+            return true;
+        });
+    }
+
+    private async Task DeliverAsync(byte[] message, CancellationToken ct)
+    {
+        var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var with = (_esmtp ? "ESMTP" : "SMTP") + (_tls ? "S" : "") + (_account is not null ? "A" : "");
+        var received = $"Received: from {Sanitise(_helo!)} ([{_remote?.Address}]) by {_context.Options.Hostname} with {with} id {id}; " +
+                       DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000\r\n";
+        var withHeaders = SmtpDeliveryAgent.AddHeaders(message, _mail!.Address, received, IsSubmission, _context.Options.Hostname);
+        try
+        {
+            await _context.Agent.DeliverAsync(withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), ct);
+            SmtpLog.Delivered(_context.Logger, id, _recipients.Count, withHeaders.Length);
+            Send(SmtpReply.Queued(id));
+        }
+        catch (SealpostException ex)
+        {
+            SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind.ToString());
+            Send(SmtpReply.LocalError);
+        }
+    }
+
+    private static string Sanitise(string helo) => new(helo.Take(64).Select(c => char.IsControl(c) || c is '(' or ')' ? '?' : c).ToArray());
+
+    private Outcome StartTls(ReadOnlySequence<byte> rest)
+    {
+        if (_tls || _kind == SmtpListenerKind.SubmissionImplicitTls)
+        {
+            Error(SmtpReply.BadSequence("TLS is already active"));
+            return Outcome.Next;
+        }
+
+        if (!rest.IsEmpty)
+        {
+            // RFC 3207 §4.2 / CVE-2011-0411: anything pipelined after STARTTLS would be read as if it came over TLS.
+            Send(SmtpReply.CommandAfterStartTls);
+            return Outcome.Close;
+        }
+
+        Send(SmtpReply.ReadyForTls);
+        return Outcome.Then(async ct =>
+        {
+            await FlushAsync(ct);
+            var ssl = new SslStream(new DuplexPipeStream(_input, _output), leaveInnerStreamOpen: false);
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            handshake.CancelAfter(TimeSpan.FromSeconds(30));
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptionsCallback(_context.TlsOptions).Options, handshake.Token);
+            _input = PipeReader.Create(ssl);
+            _output = PipeWriter.Create(ssl);
+            _tls = true;
+            _helo = null; // RFC 3207 §4.2: forget everything learned before TLS
+            _esmtp = false;
+            _account = null;
+            ResetTransaction();
+            return true;
+        });
+    }
+
+    private sealed class SslServerAuthenticationOptionsCallback(Func<string?, SslServerAuthenticationOptions> factory)
+    {
+        public SslServerAuthenticationOptions Options => factory(null);
+    }
+
+    private Outcome Auth(string argument)
+    {
+        if (!AuthAllowed)
+        {
+            Error(IsSubmission ? SmtpReply.EncryptionRequired : SmtpReply.AuthNotAvailable);
+            return Outcome.Next;
+        }
+
+        if (_helo is null || !_esmtp)
+        {
+            Error(SmtpReply.BadSequence("Send EHLO first"));
+            return Outcome.Next;
+        }
+
+        if (_account is not null || _mail is not null)
+        {
+            Error(SmtpReply.BadSequence(_account is not null ? "Already authenticated" : "AUTH not allowed during a transaction"));
+            return Outcome.Next;
+        }
+
+        var parts = argument.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+        var mechanism = parts.Length > 0 ? parts[0].ToUpperInvariant() : "";
+        var initial = parts.Length > 1 ? parts[1] : null;
+        if (mechanism is not ("PLAIN" or "LOGIN"))
+        {
+            Error(new SmtpReply(504, "5.5.4", "Unrecognised authentication mechanism"));
+            return Outcome.Next;
+        }
+
+        return Outcome.Then(async ct =>
+        {
+            string? user;
+            string? password;
+            if (mechanism == "PLAIN")
+            {
+                var response = initial ?? await ChallengeAsync("", ct);
+                if (response is null)
+                {
+                    return true;
+                }
+
+                // RFC 4616: [authzid] NUL authcid NUL passwd
+                var decoded = Base64(response)?.Split('\0');
+                if (decoded is not { Length: 3 } || (decoded[0].Length > 0 && decoded[0] != decoded[1]))
+                {
+                    Error(SmtpReply.SyntaxError("Malformed PLAIN response"));
+                    return true;
+                }
+
+                (user, password) = (decoded[1], decoded[2]);
+            }
+            else
+            {
+                user = initial is not null ? Base64(initial) : Base64(await ChallengeAsync("VXNlcm5hbWU6", ct) ?? "");
+                password = user is null ? null : Base64(await ChallengeAsync("UGFzc3dvcmQ6", ct) ?? "");
+                if (user is null || password is null)
+                {
+                    Error(SmtpReply.SyntaxError("Malformed LOGIN response"));
+                    return true;
+                }
+            }
+
+            var login = await _context.Agent.Directory.LoginAsync(user, password, ct);
+            SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, _remote?.Address.ToString() ?? "?");
+            if (login is null)
+            {
+                if (++_authFailures >= Limits.MaxAuthFailures)
+                {
+                    Send(SmtpReply.ServiceClosing("Too many authentication failures"));
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
+                Error(SmtpReply.AuthFailed);
+                return true;
+            }
+
+            login.Value.Session.Dispose(); // submission needs the account, not its keys
+            _account = login.Value.Account;
+            Send(SmtpReply.AuthSucceeded);
+            return true;
+        });
+    }
+
+    /// <summary>Sends a 334 challenge and reads one response line; null if the client cancelled with "*".</summary>
+    private async Task<string?> ChallengeAsync(string challenge, CancellationToken ct)
+    {
+        Send(new SmtpReply(334, null, challenge));
+        await FlushAsync(ct);
+        var discarding = false;
+        while (true)
+        {
+            var result = await ReadAsync(Smtp.CommandTimeoutSeconds, ct);
+            var buffer = result.Buffer;
+            if (SmtpGrammar.TryTakeLine(ref buffer, Limits.MaxCommandLineBytes, ref discarding, out var line, out var tooLong))
+            {
+                var text = tooLong ? "" : Encoding.ASCII.GetString(line); // before AdvanceTo: the line's memory belongs to the pipe
+                _input.AdvanceTo(buffer.Start);
+                if (tooLong)
+                {
+                    Error(SmtpReply.LineTooLong);
+                    return null;
+                }
+
+                if (text == "*")
+                {
+                    Error(SmtpReply.SyntaxError("Authentication cancelled"));
+                    return null;
+                }
+
+                return text;
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw new SessionClosed();
+            }
+        }
+    }
+
+    private static string? Base64(string text)
+    {
+        try
+        {
+            return Encoding.UTF8.GetString(Convert.FromBase64String(text.Trim()));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private void ResetTransaction()
+    {
+        _mail = null;
+        _recipients.Clear();
+        _chunks = null;
+        _chunkTooBig = false;
+    }
+
+    private void Send(SmtpReply reply) => _output.Write(Encoding.UTF8.GetBytes(reply.Format(_esmtp)));
+
+    /// <summary>Counts errors; past the limit the session ends with 421 (RFC 5321 §4.3.2).</summary>
+    private void Error(SmtpReply reply)
+    {
+        Send(reply);
+        if (++_errors >= Smtp.MaxErrorsPerSession)
+        {
+            Send(SmtpReply.ServiceClosing("Too many errors; closing connection"));
+            throw new TooManyErrors();
+        }
+    }
+
+    private sealed class TooManyErrors : Exception;
+
+    private async Task<ReadResult> ReadAsync(int timeoutSeconds, CancellationToken ct, bool allowEmpty = false)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        if (allowEmpty && _input.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        return await _input.ReadAsync(timeout.Token);
+    }
+
+    private async Task FlushAsync(CancellationToken ct) => await _output.FlushAsync(ct);
+
+    private async Task TryLastWordAsync(SmtpReply? reply)
+    {
+        try
+        {
+            if (reply is not null)
+            {
+                Send(reply);
+            }
+
+            await _output.FlushAsync();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+        }
+    }
+}
