@@ -112,15 +112,18 @@ public sealed class SealpostServer : IAsyncDisposable
             }
 
             var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners);
+            var httpListeners = new List<ListenOptions>();
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners);
             await app.StartAsync(ct);
             var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
             foreach (var (kind, endpoint) in smtp)
             {
                 ServerLog.Listening(logger, endpoint.ToString(), "smtp " + kind.ToString().ToLowerInvariant());
             }
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-                .Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)))
+            // Only the HTTPS listeners (Kestrel lists every endpoint, SMTP ones included); wildcard binds shown as loopback.
+            var addresses = httpListeners
+                .Select(l => l.IPEndPoint!)
+                .Select(e => new Uri($"https://{(e.Address.Equals(IPAddress.Any) ? "127.0.0.1" : e.Address.Equals(IPAddress.IPv6Any) ? "[::1]" : e.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{e.Address}]" : e.Address.ToString())}:{e.Port}"))
                 .ToList();
             foreach (var address in addresses)
             {
@@ -147,7 +150,7 @@ public sealed class SealpostServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners)
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners)
     {
         var smtpContext = new SmtpContext(
             options,
@@ -174,13 +177,17 @@ public sealed class SealpostServer : IAsyncDisposable
             foreach (var text in options.Http.Listen)
             {
                 OptionsValidator.TryParseEndpoint(text, out var endpoint);
-                kestrel.Listen(endpoint, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+                kestrel.Listen(endpoint, listen =>
                 {
-                    HandshakeTimeout = TimeSpan.FromSeconds(10),
-                    OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(
-                        certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol,
-                        [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11])),
-                }));
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        HandshakeTimeout = TimeSpan.FromSeconds(10),
+                        OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(
+                            certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol,
+                            [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11])),
+                    });
+                    httpListeners.Add(listen);
+                });
             }
         });
 

@@ -58,7 +58,14 @@ public sealed class ConfigurationTests
     [InlineData("""{"Log": {"Format": "xml"}}""", "Log:Format:")]
     [InlineData("""{"Limits": {"MaxRecipients": "many"}}""", "Limits:MaxRecipients: must be a whole number")]
     [InlineData("""{"Limits": {"MaxRecipent": 5}}""", "MaxRecipent")]
-    [InlineData("""{"Smtp": {}}""", "Smtp")]
+    [InlineData("""{"Imap": {}}""", "Imap")]
+    [InlineData("""{"Smtp": {"InboundListen": ["port 25"]}}""", "Smtp:InboundListen:0:")]
+    [InlineData("""{"Smtp": {"BareLineEnds": "ignore"}}""", "Smtp:BareLineEnds:")]
+    [InlineData("""{"Smtp": {"CommandTimeoutSeconds": 0}}""", "Smtp:CommandTimeoutSeconds:")]
+    [InlineData("""{"Smtp": {"MaxErrorsPerSession": 0}}""", "Smtp:MaxErrorsPerSession:")]
+    [InlineData("""{"Store": {"Kind": "postgres"}}""", "Store:ConnectionString:")]
+    [InlineData("""{"Vault": {"LoginCacheSeconds": -1}}""", "Vault:LoginCacheSeconds:")]
+    [InlineData("""{"Tls": {"Certificates": [{"Keystore": "bad name"}]}}""", "Tls:Certificates:0:Keystore:")]
     public void Each_invalid_setting_is_named_in_the_error(string json, string expectedKey)
     {
         var ex = LoadFails(json);
