@@ -33,6 +33,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Mailboxes = new MailboxService(store.Mail);
         Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
+        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
     }
 
     public SealpostOptions Options { get; }
@@ -48,6 +49,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public DirectoryService Directory { get; }
     public MailboxService Mailboxes { get; }
     public RecipientResolver Recipients { get; }
+
+    /// <summary>Failed-login accounting shared by every protocol of this node.</summary>
+    public Sealpost.Core.Security.LoginThrottle LoginThrottle { get; }
 
     /// <summary>What health reports about the keystore.</summary>
     public string SealState => Keystore.SealState;

@@ -21,6 +21,12 @@ internal static partial class SmtpLog
     [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Message {Id} not stored: {Reason}")]
     public static partial void DeliveryFailed(ILogger logger, string id, string reason);
 
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Login by {User} from {Remote} refused unchecked: {Reason}")]
+    public static partial void LoginThrottled(ILogger logger, RedactedValue user, string remote, string reason);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Connection from {Remote} refused: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, string remote, string reason);
+
     [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "SMTP session failed: {Error}")]
     public static partial void SessionFailed(ILogger logger, string error);
 }

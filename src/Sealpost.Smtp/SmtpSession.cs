@@ -23,7 +23,9 @@ public sealed record SmtpContext(
     Func<string?, SslServerAuthenticationOptions> TlsOptions,
     LogRedactor Redactor,
     ILogger Logger,
-    bool Development);
+    bool Development,
+    LoginThrottle Throttle,
+    ConnectionGate Connections);
 
 /// <summary>
 /// One SMTP connection (RFC 5321). Invariants:
@@ -71,6 +73,21 @@ public sealed class SmtpSession
     private bool AuthAllowed => IsSubmission && (_tls || (IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));
 
     public async Task RunAsync(CancellationToken ct)
+    {
+        using var slot = _context.Connections.TryEnter(ClientAddress, out var refusal);
+        if (slot is null)
+        {
+            SmtpLog.ConnectionRefused(_context.Logger, ClientAddress, refusal!);
+            await TryLastWordAsync(SmtpReply.ServiceClosing(refusal!));
+            return;
+        }
+
+        await RunSessionAsync(ct);
+    }
+
+    private string ClientAddress => _remote?.Address.ToString() ?? "unknown";
+
+    private async Task RunSessionAsync(CancellationToken ct)
     {
         try
         {
@@ -649,10 +666,18 @@ public sealed class SmtpSession
                 }
             }
 
+            if (_context.Throttle.Refusal(ClientAddress, user) is { } locked)
+            {
+                SmtpLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, locked);
+                Send(SmtpReply.TemporaryAuthFailure);
+                return true;
+            }
+
             var login = await _context.Agent.Directory.LoginAsync(user, password, ct);
-            SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, _remote?.Address.ToString() ?? "?");
+            SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, ClientAddress);
             if (login is null)
             {
+                _context.Throttle.Failed(ClientAddress, user);
                 if (++_authFailures >= Limits.MaxAuthFailures)
                 {
                     Send(SmtpReply.ServiceClosing("Too many authentication failures"));
@@ -664,6 +689,7 @@ public sealed class SmtpSession
                 return true;
             }
 
+            _context.Throttle.Succeeded(user);
             login.Value.Session.Dispose(); // submission needs the account, not its keys
             _account = login.Value.Account;
             Send(SmtpReply.AuthSucceeded);

@@ -132,6 +132,10 @@ public static class OptionsValidator
         Range(errors, "Limits:MaxExpandedRecipients", l.MaxExpandedRecipients, 1, 1_000_000);
         Range(errors, "Limits:MaxConnectionsPerIp", l.MaxConnectionsPerIp, 1, 100_000);
         Range(errors, "Limits:MaxAuthFailures", l.MaxAuthFailures, 1, 100);
+        Range(errors, "Limits:MaxAuthFailuresPerAddress", l.MaxAuthFailuresPerAddress, 1, 100_000);
+        Range(errors, "Limits:MaxAuthFailuresPerAccount", l.MaxAuthFailuresPerAccount, 1, 100_000);
+        Range(errors, "Limits:AuthFailureWindowMinutes", l.AuthFailureWindowMinutes, 1, 24 * 60);
+        Range(errors, "Limits:MaxConnections", l.MaxConnections, 1, 1_000_000);
         Range(errors, "Limits:DefaultQuotaBytes", l.DefaultQuotaBytes, 0, long.MaxValue);
 
         var p = options.PasswordHashing;

@@ -182,6 +182,18 @@ public sealed class LimitOptions
     /// <summary>Failed authentications before a connection is dropped.</summary>
     public int MaxAuthFailures { get; set; } = 3;
 
+    /// <summary>Failed logins from one client address within <see cref="AuthFailureWindowMinutes"/> before it is refused (454 4.7.0).</summary>
+    public int MaxAuthFailuresPerAddress { get; set; } = 20;
+
+    /// <summary>Failed logins for one account within <see cref="AuthFailureWindowMinutes"/> before it is refused.</summary>
+    public int MaxAuthFailuresPerAccount { get; set; } = 10;
+
+    /// <summary>The window over which failed logins are counted (minutes).</summary>
+    public int AuthFailureWindowMinutes { get; set; } = 15;
+
+    /// <summary>Concurrent connections per protocol in total.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
     /// <summary>Default quota of a new account (octets); 0 for none.</summary>
     public long DefaultQuotaBytes { get; set; } = 10L * 1024 * 1024 * 1024;
 }

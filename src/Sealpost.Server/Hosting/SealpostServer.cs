@@ -158,7 +158,9 @@ public sealed class SealpostServer : IAsyncDisposable
             serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls.MinimumProtocol),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
-            dev);
+            dev,
+            runtime.LoginThrottle,
+            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,
