@@ -4,7 +4,7 @@
 # tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux)
+PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -30,5 +30,7 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is only used for smtp-sink in benchmarks: no configuration, never started by apt.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sealpost.Core.Configuration;
+using Sealpost.Server.Hosting;
+using Sealpost.Smtp;
+
+namespace Sealpost.Bench;
+
+/// <summary>
+/// SMTP load: N connections x M messages of a given size to a local recipient on the inbound port
+/// (sealing and durable commit included), pipelined or not; then the same load against Postfix's
+/// smtp-sink (accepts and discards) as the generator's own ceiling, in the same run.
+/// </summary>
+internal static class SmtpBenchmark
+{
+    public static async Task<int> RunAsync(int connections, int messagesPerConnection, int size, bool pipelined, string? postgres)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-smtp-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
+            options.Http.Listen.Add("127.0.0.1:0");
+            options.Smtp.InboundListen.Add("127.0.0.1:0");
+            options.Smtp.SubmissionListen.Add("127.0.0.1:0");
+            options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
+            options.Log.Level = "Warning";
+            options.Limits.MaxConnectionsPerIp = connections + 10;
+            if (postgres is not null)
+            {
+                options.Store.Kind = "postgres";
+                options.Store.ConnectionString = postgres;
+            }
+
+            await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
+            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: TextWriter.Null));
+            var endpoint = server.SmtpEndpoint(SmtpListenerKind.Inbound);
+            Console.WriteLine($"smtp: {connections} connections x {messagesPerConnection} messages of {size} B to a local recipient, {(pipelined ? "pipelined" : "one command per round trip")}, store {server.Runtime.Store.Kind}, sealing and durable commit on");
+            var ours = await LoadAsync(endpoint, connections, messagesPerConnection, size, pipelined);
+            Print("sealpost", ours);
+
+            var sink = "/usr/sbin/smtp-sink";
+            if (File.Exists(sink))
+            {
+                var port = FreePort();
+                using var process = Process.Start(new ProcessStartInfo(sink, ["-c", "-u", "nobody", $"127.0.0.1:{port}", "256"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+                await Task.Delay(300);
+                try
+                {
+                    var ceiling = await LoadAsync(new IPEndPoint(IPAddress.Loopback, port), connections, messagesPerConnection, size, pipelined);
+                    Print("smtp-sink", ceiling);
+                    Console.WriteLine($"  ratio        sealpost / smtp-sink = {ours.Rate / ceiling.Rate:F2}");
+                }
+                finally
+                {
+                    process.Kill();
+                }
+            }
+            else
+            {
+                Console.WriteLine("  smtp-sink    not installed (apt postfix); no ceiling measured");
+            }
+
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private sealed record Result(double Rate, double[] Latencies, int Failed);
+
+    private static void Print(string who, Result r) =>
+        Console.WriteLine($"  {who,-12} {r.Rate:F0} messages/s, latency p50 {P(r.Latencies, 0.5):F2} ms, p99 {P(r.Latencies, 0.99):F2} ms, failed {r.Failed}");
+
+    private static double P(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+
+    private static async Task<Result> LoadAsync(IPEndPoint endpoint, int connections, int perConnection, int size, bool pipelined)
+    {
+        var body = Encoding.ASCII.GetString(BenchMessages.Content(0, size));
+        var latencies = new List<double>();
+        var failed = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(async () =>
+        {
+            using var client = new TcpClient { NoDelay = true };
+            await client.ConnectAsync(endpoint);
+            var stream = client.GetStream();
+            var reader = new StreamReader(stream, Encoding.ASCII);
+            async Task<string> Reply()
+            {
+                while (true)
+                {
+                    var line = await reader.ReadLineAsync() ?? throw new EndOfStreamException();
+                    if (line.Length < 4 || line[3] == ' ')
+                    {
+                        return line;
+                    }
+                }
+            }
+
+            async Task Send(string text) => await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
+            await Reply();
+            await Send("EHLO load.example\r\n");
+            await Reply();
+            var mine = new List<double>();
+            for (var i = 0; i < perConnection; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                if (pipelined)
+                {
+                    await Send("MAIL FROM:<load@remote.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n");
+                    await Reply();
+                    await Reply();
+                    await Reply();
+                }
+                else
+                {
+                    await Send("MAIL FROM:<load@remote.example>\r\n");
+                    await Reply();
+                    await Send("RCPT TO:<bob@example.test>\r\n");
+                    await Reply();
+                    await Send("DATA\r\n");
+                    await Reply();
+                }
+
+                await Send(body + ".\r\n");
+                var final = await Reply();
+                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (!final.StartsWith("250", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+
+            await Send("QUIT\r\n");
+            lock (latencies)
+            {
+                latencies.AddRange(mine);
+            }
+        })));
+        var seconds = clock.Elapsed.TotalSeconds;
+        var sorted = latencies.Order().ToArray();
+        return new Result(sorted.Length / seconds, sorted, failed);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
