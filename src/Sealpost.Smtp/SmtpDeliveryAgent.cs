@@ -14,8 +14,11 @@ public enum RecipientStatus { Local, Unknown, Remote, OverQuota }
 public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Account> Accounts);
 
 /// <summary>What SMTP needs from the domain: recipient checks, sender ownership, and sealed delivery.</summary>
-public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, long quotaGraceBytes)
+public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, QueueSealer queue, long quotaGraceBytes)
 {
+    /// <summary>Queues a message for other organisations; returns once the sealed entry is durable.</summary>
+    public Task<long> EnqueueAsync(OutboundMessage message, CancellationToken ct) => store.Queue.EnqueueAsync(queue.Seal(message), ct);
+
     public DirectoryService Directory => directory;
 
     /// <summary>RFC 5321 §3.3 RCPT: is the address ours, who receives it, and is there room (declared size + grace)?</summary>

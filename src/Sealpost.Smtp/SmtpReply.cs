@@ -33,7 +33,6 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
     public static SmtpReply MailboxFull => new(452, "4.2.2", "Mailbox full");
     public static SmtpReply TooManyRecipients => new(452, "4.5.3", "Too many recipients");
     public static SmtpReply TemporaryAuthFailure => new(454, "4.7.0", "Temporary authentication failure; try again later");
-    public static SmtpReply RelayUnavailable => new(451, "4.3.2", "Delivery to other organisations is not available yet; try again later");
 
     // 5xx
     public static SmtpReply UnknownCommand => new(500, "5.5.2", "Command not recognised");

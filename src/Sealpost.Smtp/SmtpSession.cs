@@ -51,6 +51,8 @@ public sealed class SmtpSession
     private Account? _account;
     private SmtpPath? _mail;
     private readonly List<(MailAddress Address, IReadOnlyList<Account> Accounts)> _recipients = [];
+    private readonly List<(MailAddress Address, IReadOnlyDictionary<string, string?> Parameters)> _remoteRecipients = [];
+    private int RecipientCount => _recipients.Count + _remoteRecipients.Count;
     private MemoryStream? _chunks;
     private bool _chunkTooBig;
     private int _errors;
@@ -398,7 +400,7 @@ public sealed class SmtpSession
             return;
         }
 
-        if (_recipients.Count >= Limits.MaxRecipients)
+        if (RecipientCount >= Limits.MaxRecipients)
         {
             Send(SmtpReply.TooManyRecipients);
             return;
@@ -423,7 +425,9 @@ public sealed class SmtpSession
                 Error(SmtpReply.RelayDenied);
                 break;
             default:
-                Send(SmtpReply.RelayUnavailable); // the outbound queue arrives with its own issue
+                // An authenticated sender may send anywhere: the message goes to the outbound queue.
+                _remoteRecipients.Add((recipient, path.Parameters));
+                Send(SmtpReply.RecipientOk);
                 break;
         }
     }
@@ -436,7 +440,7 @@ public sealed class SmtpSession
             return false;
         }
 
-        if (_recipients.Count == 0)
+        if (RecipientCount == 0)
         {
             Error(SmtpReply.NoValidRecipients);
             return false;
@@ -487,7 +491,7 @@ public sealed class SmtpSession
         }
 
         var last = parts.Length == 2;
-        var ready = _mail is not null && _recipients.Count > 0;
+        var ready = _mail is not null && RecipientCount > 0;
         return Outcome.Then(async ct =>
         {
             // RFC 3030 §2: the chunk is read whatever happens, so the session stays in step.
@@ -552,8 +556,24 @@ public sealed class SmtpSession
         var withHeaders = SmtpDeliveryAgent.AddHeaders(message, _mail!.Address, received, IsSubmission, _context.Options.Hostname);
         try
         {
-            await _context.Agent.DeliverAsync(withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), ct);
-            SmtpLog.Delivered(_context.Logger, id, _recipients.Count, withHeaders.Length);
+            // Both durable before 250. If the second fails the client retries and local recipients may
+            // get a duplicate: at least once, never lost.
+            if (_recipients.Count > 0)
+            {
+                await _context.Agent.DeliverAsync(withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), ct);
+            }
+
+            if (_remoteRecipients.Count > 0)
+            {
+                await _context.Agent.EnqueueAsync(new Sealpost.Crypto.Vault.OutboundMessage(
+                    _mail.Address,
+                    _remoteRecipients.Select(r => r.Address.ToString()).ToList(),
+                    _mail.Parameters,
+                    _remoteRecipients.Select(r => r.Parameters).ToList(),
+                    withHeaders), ct);
+            }
+
+            SmtpLog.Delivered(_context.Logger, id, RecipientCount, withHeaders.Length);
             Send(SmtpReply.Queued(id));
         }
         catch (SealpostException ex)
@@ -750,6 +770,7 @@ public sealed class SmtpSession
     {
         _mail = null;
         _recipients.Clear();
+        _remoteRecipients.Clear();
         _chunks = null;
         _chunkTooBig = false;
     }

@@ -44,6 +44,12 @@ internal static class PostgresSchema
         CREATE INDEX mail_changes_mailbox ON mail_changes(mailbox_id, modseq);
         CREATE TABLE keywords (id serial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name_key bytea NOT NULL, name_sealed bytea NOT NULL, UNIQUE (account_id, name_key));
         """,
+
+        // 2: the outbound queue.
+        """
+        CREATE TABLE queue (id bigserial PRIMARY KEY, sealed bytea NOT NULL, created_at bigint NOT NULL, next_attempt_at bigint NOT NULL, attempts int NOT NULL DEFAULT 0);
+        CREATE INDEX queue_next ON queue(next_attempt_at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

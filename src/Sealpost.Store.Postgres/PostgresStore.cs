@@ -29,6 +29,7 @@ public sealed class PostgresStore : ISealpostStore
         _feed = feed;
         Directory = new PostgresDirectoryStore(this);
         Mail = new PostgresMailStore(this);
+        Queue = new PostgresQueueStore(this);
     }
 
     public string Kind => "postgres";
@@ -40,6 +41,7 @@ public sealed class PostgresStore : ISealpostStore
     public Task Listening => _feed.Listening.Task;
     public IDirectoryStore Directory { get; }
     public IMailStore Mail { get; }
+    public IQueueStore Queue { get; }
     public IChangeFeed Changes => _feed;
 
     public static async Task<PostgresStore> OpenAsync(string connectionString, bool migrate = true, CancellationToken ct = default)

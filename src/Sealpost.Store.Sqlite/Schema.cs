@@ -138,6 +138,17 @@ internal static class Schema
             name TEXT PRIMARY KEY,
             sealed_value BLOB NOT NULL) WITHOUT ROWID;
         """,
+
+        // 3: the outbound queue.
+        """
+        CREATE TABLE queue (
+            id INTEGER PRIMARY KEY,
+            sealed BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX queue_next ON queue(next_attempt_at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

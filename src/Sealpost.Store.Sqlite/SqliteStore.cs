@@ -35,6 +35,7 @@ public sealed class SqliteStore : ISealpostStore
         _writer = new SqliteWriter(_connectionString, options.GroupCommitMaxOperations, feed, Files);
         Directory = new SqliteDirectoryStore(this);
         Mail = new SqliteMailStore(this);
+        Queue = new SqliteQueueStore(this);
     }
 
     public string Kind => "sqlite";
@@ -48,6 +49,8 @@ public sealed class SqliteStore : ISealpostStore
     public IDirectoryStore Directory { get; }
 
     public IMailStore Mail { get; }
+
+    public IQueueStore Queue { get; }
 
     public IChangeFeed Changes { get; }
 

@@ -17,6 +17,9 @@ public interface ISealpostStore : IAsyncDisposable
 
     IMailStore Mail { get; }
 
+    /// <summary>The outbound queue: messages for other organisations, sealed with the queue key.</summary>
+    IQueueStore Queue { get; }
+
     /// <summary>Mailbox change notifications, published after the change committed.</summary>
     IChangeFeed Changes { get; }
 
@@ -25,6 +28,18 @@ public interface ISealpostStore : IAsyncDisposable
 
     /// <summary>Current schema version, 0 for an empty database.</summary>
     Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A message waiting for delivery to another organisation. <see cref="Sealed"/> is opaque (sealed with the queue key).</summary>
+public sealed record QueuedMessage(long Id, byte[] Sealed, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, int Attempts);
+
+/// <summary>The durable outbound queue. Drained by the outbound delivery issue; delivery is at least once.</summary>
+public interface IQueueStore
+{
+    /// <summary>Stores a message; returns once it is durable.</summary>
+    Task<long> EnqueueAsync(byte[] sealedMessage, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<QueuedMessage>> ListAsync(CancellationToken cancellationToken = default);
+    Task RemoveAsync(long id, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Tenants, domains, accounts, credentials, aliases and groups.</summary>

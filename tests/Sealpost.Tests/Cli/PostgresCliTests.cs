@@ -41,6 +41,42 @@ public sealed class PostgresCliTests : IDisposable
         (await cli.RunAsync(["user", "list", "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=Host=127.0.0.1;Port=1;Timeout=1;Username=x;Password=y"])).AssertCleanError(1, "temporarily unavailable");
     }
 
+    public static TheoryData<int> EarlierVersions()
+    {
+        var data = new TheoryData<int>();
+        for (var v = 1; v < PostgresSchema.CurrentVersion; v++)
+        {
+            data.Add(v);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EarlierVersions))]
+    public async Task A_postgres_database_at_an_earlier_version_migrates(int version)
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connection = await cluster.CreateDatabaseAsync();
+        await using (var c = new NpgsqlConnection(connection))
+        {
+            await c.OpenAsync();
+            for (var v = 0; v < version; v++)
+            {
+                await using var migrate = new NpgsqlCommand(PostgresSchema.Migrations[v], c);
+                await migrate.ExecuteNonQueryAsync();
+            }
+
+            await using var mark = new NpgsqlCommand($"INSERT INTO meta(key, value) VALUES ('schema_version', '{version}'); INSERT INTO tenants(name, display_name, created_at) VALUES ('old', 'Old', 0)", c);
+            await mark.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await PostgresStore.OpenAsync(connection);
+        Assert.Equal(PostgresSchema.CurrentVersion, await store.GetSchemaVersionAsync());
+        Assert.NotNull(await store.Directory.FindTenantAsync("old"));
+        Assert.True(await store.Queue.EnqueueAsync([1]) > 0);
+    }
+
     [Fact]
     public async Task An_empty_postgres_database_migrates_and_a_newer_one_is_refused()
     {

@@ -96,6 +96,34 @@ public sealed class SmtpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Remote_recipients_of_submitted_mail_go_to_the_sealed_outbound_queue()
+    {
+        using (var client = Client())
+        {
+            await client.ConnectAsync("127.0.0.1", Submission.Port, SecureSocketOptions.StartTls);
+            await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+            await client.SendAsync(Message("alice@example.test", "QueueMarkerZ7Q2 outward", "partner@other-org.example", "bob@example.test"));
+            await client.DisconnectAsync(true);
+        }
+
+        Assert.Single(await InboxAsync("bob@example.test", "bob-dev-password"));
+        var runtime = _server.Server.Runtime;
+        var entry = Assert.Single(await runtime.Store.Queue.ListAsync());
+        var outbound = new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore).Open(entry.Sealed);
+        Assert.Equal("alice@example.test", outbound.ReturnPath);
+        Assert.Equal(["partner@other-org.example"], outbound.Recipients);
+        Assert.Contains("QueueMarkerZ7Q2", Encoding.UTF8.GetString(outbound.Message));
+        Assert.Empty(new MarkerScanner(["QueueMarkerZ7Q2"]).Scan("queue entry", entry.Sealed));
+
+        // Port 25 still refuses relaying for the unauthenticated.
+        await using var inbound = await SmtpRaw.ConnectAsync(Inbound);
+        await inbound.ReplyAsync();
+        await inbound.CommandAsync("EHLO x.example");
+        await inbound.CommandAsync("MAIL FROM:<a@remote.example>");
+        Assert.StartsWith("554 5.7.1", await inbound.CommandAsync("RCPT TO:<partner@other-org.example>"));
+    }
+
+    [Fact]
     public async Task Implicit_tls_submission_works_and_adds_a_missing_message_id_and_date()
     {
         using var client = Client();

@@ -207,6 +207,22 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_outbound_queue_keeps_entries_until_removed()
+    {
+        var store = await NewStoreAsync();
+        var first = await store.Queue.EnqueueAsync([1, 2, 3]);
+        var second = await store.Queue.EnqueueAsync([4]);
+        Assert.True(second > first);
+        var listed = await store.Queue.ListAsync();
+        Assert.Equal([first, second], listed.Select(q => q.Id));
+        Assert.Equal([1, 2, 3], listed[0].Sealed);
+        Assert.Equal(0, listed[0].Attempts);
+        await store.Queue.RemoveAsync(first);
+        Assert.Equal(second, Assert.Single(await store.Queue.ListAsync()).Id);
+        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => store.Queue.RemoveAsync(first))).Kind);
+    }
+
+    [Fact]
     public async Task Keystore_entries_are_added_once_and_recovery_keys_are_versioned()
     {
         var store = await NewStoreAsync();
