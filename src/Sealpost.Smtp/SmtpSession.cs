@@ -42,7 +42,8 @@ public sealed class SmtpSession
 {
     private readonly SmtpContext _context;
     private readonly SmtpListenerKind _kind;
-    private readonly IPEndPoint? _remote;
+    private IPEndPoint? _remote;
+    private bool _proxied;
     private PipeReader _input;
     private PipeWriter _output;
     private bool _tls;
@@ -71,11 +72,16 @@ public sealed class SmtpSession
     private SmtpOptions Smtp => _context.Options.Smtp;
     private LimitOptions Limits => _context.Options.Limits;
     private bool IsSubmission => _kind != SmtpListenerKind.Inbound;
-    private bool IsLoopback => _remote is not null && IPAddress.IsLoopback(_remote.Address);
+    private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
     private bool AuthAllowed => IsSubmission && (_tls || (IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));
 
     public async Task RunAsync(CancellationToken ct)
     {
+        if (Smtp.ProxyProtocol && !await ReadProxyHeaderAsync(ct))
+        {
+            return;
+        }
+
         using var slot = _context.Connections.TryEnter(ClientAddress, out var refusal);
         if (slot is null)
         {
@@ -88,6 +94,43 @@ public sealed class SmtpSession
     }
 
     private string ClientAddress => _remote?.Address.ToString() ?? "unknown";
+
+    /// <summary>Reads the PROXY v2 header; false (connection dropped without a word) if it is missing or broken.</summary>
+    private async Task<bool> ReadProxyHeaderAsync(CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (true)
+            {
+                var result = await _input.ReadAsync(timeout.Token);
+                switch (ProxyProtocol.TryParse(result.Buffer, out var consumed, out var source, out var error))
+                {
+                    case ProxyProtocol.Status.Parsed:
+                        _input.AdvanceTo(result.Buffer.GetPosition(consumed));
+                        _proxied = true;
+                        _remote = source ?? _remote;
+                        return true;
+                    case ProxyProtocol.Status.Invalid:
+                        SmtpLog.ConnectionRefused(_context.Logger, ClientAddress, "PROXY header: " + error);
+                        return false;
+                    default:
+                        if (result.IsCompleted)
+                        {
+                            return false;
+                        }
+
+                        _input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
 
     private async Task RunSessionAsync(CancellationToken ct)
     {

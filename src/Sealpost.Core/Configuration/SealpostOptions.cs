@@ -140,6 +140,12 @@ public sealed class SmtpOptions
     /// <summary>Allow AUTH without TLS from loopback addresses (development only; refused outside --dev).</summary>
     public bool AllowPlaintextAuthOnLoopback { get; set; }
 
+    /// <summary>
+    /// Expect a PROXY protocol v2 header on every SMTP connection (listeners behind a load balancer).
+    /// The client address comes from it; a proxied connection never counts as loopback.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
     /// <summary>"reject" or "normalize": what to do with a bare LF or CR in message data (SMTP smuggling).</summary>
     public string BareLineEnds { get; set; } = "reject";
 
