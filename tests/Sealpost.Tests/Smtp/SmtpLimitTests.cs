@@ -75,6 +75,9 @@ public sealed class SmtpLimitTests
             Assert.StartsWith("535", await smtp.CommandAsync(Plain("wrong-2")));
             // Locked now: even the right password gets a temporary refusal, without being checked.
             Assert.StartsWith("454 4.7.0", await smtp.CommandAsync(Plain("alice-dev-password")));
+            // Leave properly: the server frees the connection slot before it closes the socket.
+            Assert.StartsWith("221", await smtp.CommandAsync("QUIT"));
+            Assert.True(await smtp.ClosedAsync());
         }
 
         Assert.Contains("[4006]", server.Logs.ToString());
