@@ -27,6 +27,7 @@ internal static class SmtpBenchmark
             options.Smtp.SubmissionListen.Add("127.0.0.1:0");
             options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
             options.Log.Level = "Warning";
+            options.Smtp.UseSystemDns = false;
             options.Limits.MaxConnectionsPerIp = connections + 10;
             if (postgres is not null)
             {

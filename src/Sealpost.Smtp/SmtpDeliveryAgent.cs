@@ -63,12 +63,12 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
     }
 
     /// <summary>Seals once for every account and stores it in each Inbox; returns only when durable.</summary>
-    public async Task DeliverAsync(byte[] message, IReadOnlyCollection<Account> accounts, CancellationToken ct)
+    public async Task DeliverAsync(byte[] message, IReadOnlyCollection<Account> accounts, CancellationToken ct, MailboxRole role = MailboxRole.Inbox)
     {
         var targets = new List<DeliveryTarget>();
         foreach (var account in accounts.DistinctBy(a => a.Id))
         {
-            var inbox = await store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox, ct)
+            var inbox = await store.Mail.FindMailboxByRoleAsync(account.Id, role, ct)
                 ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, "a recipient has no inbox");
             targets.Add(new DeliveryTarget(account.Id, inbox.Id));
         }

@@ -27,6 +27,9 @@ internal static partial class SmtpLog
     [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Connection from {Remote} refused: {Reason}")]
     public static partial void ConnectionRefused(ILogger logger, string remote, string reason);
 
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Message {Id} refused by the DMARC policy of {FromDomain}")]
+    public static partial void DmarcRejected(ILogger logger, string id, string fromDomain);
+
     [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "SMTP session failed: {Error}")]
     public static partial void SessionFailed(ILogger logger, string error);
 }

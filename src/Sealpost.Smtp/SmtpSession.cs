@@ -25,7 +25,8 @@ public sealed record SmtpContext(
     ILogger Logger,
     bool Development,
     LoginThrottle Throttle,
-    ConnectionGate Connections);
+    ConnectionGate Connections,
+    Authentication.SenderAuthenticator? SenderAuthentication);
 
 /// <summary>
 /// One SMTP connection (RFC 5321). Invariants:
@@ -596,6 +597,29 @@ public sealed class SmtpSession
         var with = (_esmtp ? "ESMTP" : "SMTP") + (_tls ? "S" : "") + (_account is not null ? "A" : "");
         var received = $"Received: from {Sanitise(_helo!)} ([{_remote?.Address}]) by {_context.Options.Hostname} with {with} id {id}; " +
                        DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000\r\n";
+        var role = Sealpost.Core.Mail.MailboxRole.Inbox;
+        if (_kind == SmtpListenerKind.Inbound && _context.SenderAuthentication is { } authenticator && _remote is not null)
+        {
+            // RFC 8601 §5: a sender's own Authentication-Results claiming to be ours are removed first.
+            message = Authentication.SenderAuthenticator.RemoveOurResults(message, _context.Options.Hostname);
+            var verdict = await authenticator.EvaluateAsync(_remote.Address, _helo!, _mail!.Address, message, ct);
+            received += verdict.Header(_context.Options.Hostname);
+            if (verdict.Dmarc == "fail" && verdict.DmarcPolicy is "reject" or "quarantine")
+            {
+                if (Smtp.AuthenticationPolicy == "reject")
+                {
+                    SmtpLog.DmarcRejected(_context.Logger, id, verdict.FromDomain ?? "?");
+                    Send(new SmtpReply(550, "5.7.1", "Message refused: DMARC policy of the sender's domain"));
+                    return;
+                }
+
+                if (Smtp.AuthenticationPolicy == "quarantine")
+                {
+                    role = Sealpost.Core.Mail.MailboxRole.Junk;
+                }
+            }
+        }
+
         var withHeaders = SmtpDeliveryAgent.AddHeaders(message, _mail!.Address, received, IsSubmission, _context.Options.Hostname);
         try
         {
@@ -603,7 +627,7 @@ public sealed class SmtpSession
             // get a duplicate: at least once, never lost.
             if (_recipients.Count > 0)
             {
-                await _context.Agent.DeliverAsync(withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), ct);
+                await _context.Agent.DeliverAsync(withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), ct, role);
             }
 
             if (_remoteRecipients.Count > 0)

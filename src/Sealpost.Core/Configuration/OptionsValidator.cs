@@ -113,6 +113,19 @@ public static class OptionsValidator
             }
         }
 
+        if (options.Smtp.AuthenticationPolicy is not ("record" or "quarantine" or "reject"))
+        {
+            errors.Add($"Smtp:AuthenticationPolicy: must be 'record', 'quarantine' or 'reject' (got '{options.Smtp.AuthenticationPolicy}')");
+        }
+
+        for (var i = 0; i < options.Smtp.DnsServers.Count; i++)
+        {
+            if (!TryParseEndpoint(options.Smtp.DnsServers[i], out _))
+            {
+                errors.Add($"Smtp:DnsServers:{i}: '{options.Smtp.DnsServers[i]}' is not address:port");
+            }
+        }
+
         if (options.Smtp.BareLineEnds is not ("reject" or "normalize"))
         {
             errors.Add($"Smtp:BareLineEnds: must be 'reject' or 'normalize' (got '{options.Smtp.BareLineEnds}')");

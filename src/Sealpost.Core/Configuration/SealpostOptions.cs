@@ -146,6 +146,18 @@ public sealed class SmtpOptions
     /// </summary>
     public bool ProxyProtocol { get; set; }
 
+    /// <summary>DNS servers ("address:port") for SPF, DKIM and DMARC; empty: the system's resolvers (when <see cref="UseSystemDns"/>).</summary>
+    public List<string> DnsServers { get; set; } = [];
+
+    /// <summary>Use the system's resolvers when no DNS server is configured. Off: no sender authentication (dev, tests).</summary>
+    public bool UseSystemDns { get; set; } = true;
+
+    /// <summary>
+    /// What a DMARC failure on port 25 leads to: "record" (Authentication-Results only), "quarantine"
+    /// (delivered to Junk) or "reject" (550 5.7.1 when the sender's domain publishes p=reject or p=quarantine).
+    /// </summary>
+    public string AuthenticationPolicy { get; set; } = "record";
+
     /// <summary>"reject" or "normalize": what to do with a bare LF or CR in message data (SMTP smuggling).</summary>
     public string BareLineEnds { get; set; } = "reject";
 

@@ -32,6 +32,7 @@ public static class DevEnvironment
         ["Smtp:SubmissionListen:0"] = "127.0.0.1:2587",
         ["Smtp:SubmissionTlsListen:0"] = "127.0.0.1:2465",
         ["Smtp:AllowPlaintextAuthOnLoopback"] = "true",
+        ["Smtp:UseSystemDns"] = "false", // a dev machine may have no DNS: no sender authentication unless Smtp:DnsServers is set
     };
 
     /// <summary>Makes the data folder on first start, and the certificate whenever it is missing or near expiry.</summary>

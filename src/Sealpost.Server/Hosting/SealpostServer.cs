@@ -160,7 +160,11 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
             dev,
             runtime.LoginThrottle,
-            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp));
+            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
+            options.Smtp.DnsServers.Count > 0 || options.Smtp.UseSystemDns
+                ? new Sealpost.Smtp.Authentication.SenderAuthenticator(new Sealpost.Smtp.Authentication.SenderDns(
+                    options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()))
+                : null);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,

@@ -20,6 +20,7 @@ public static class TestOptions
         options.Smtp.InboundListen.Add("127.0.0.1:0");
         options.Smtp.SubmissionListen.Add("127.0.0.1:0");
         options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
+        options.Smtp.UseSystemDns = false; // no network here; sender-authentication tests bring their own DNS server
         return options;
     }
 
@@ -28,6 +29,7 @@ public static class TestOptions
     [
         "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0",
         "--set", "Smtp:SubmissionListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0",
+        "--set", "Smtp:UseSystemDns=false",
     ];
 
     public static string MasterKeyFile(string dataDirectory) => dataDirectory.TrimEnd('/') + ".master.key";
