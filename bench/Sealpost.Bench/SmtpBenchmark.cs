@@ -16,7 +16,7 @@ namespace Sealpost.Bench;
 /// </summary>
 internal static class SmtpBenchmark
 {
-    public static async Task<int> RunAsync(int connections, int messagesPerConnection, int size, bool pipelined, string? postgres)
+    public static async Task<int> RunAsync(int connections, int messagesPerConnection, int size, bool pipelined, string? postgres, string? dns)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-smtp-" + Guid.NewGuid().ToString("N"));
         try
@@ -28,6 +28,10 @@ internal static class SmtpBenchmark
             options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
             options.Log.Level = "Warning";
             options.Smtp.UseSystemDns = false;
+            if (dns is not null)
+            {
+                options.Smtp.DnsServers.Add(dns); // SPF, DKIM and DMARC evaluated for every message
+            }
             options.Limits.MaxConnectionsPerIp = connections + 10;
             if (postgres is not null)
             {
@@ -38,7 +42,7 @@ internal static class SmtpBenchmark
             await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
             await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: TextWriter.Null));
             var endpoint = server.SmtpEndpoint(SmtpListenerKind.Inbound);
-            Console.WriteLine($"smtp: {connections} connections x {messagesPerConnection} messages of {size} B to a local recipient, {(pipelined ? "pipelined" : "one command per round trip")}, store {server.Runtime.Store.Kind}, sealing and durable commit on");
+            Console.WriteLine($"smtp: {connections} connections x {messagesPerConnection} messages of {size} B to a local recipient, {(pipelined ? "pipelined" : "one command per round trip")}, store {server.Runtime.Store.Kind}, sealing and durable commit on, SPF/DKIM/DMARC {(dns is null ? "off" : "on (DNS " + dns + ")")}");
             var ours = await LoadAsync(endpoint, connections, messagesPerConnection, size, pipelined);
             Print("sealpost", ours);
 
