@@ -256,12 +256,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
                     continue;
                 }
 
-                var (flags, keywords) = change.Operation switch
-                {
-                    FlagOperation.Add => (m.Flags | change.Flags, m.KeywordIds.Union(change.KeywordIds).Order().ToArray()),
-                    FlagOperation.Remove => (m.Flags & ~change.Flags, m.KeywordIds.Except(change.KeywordIds).Order().ToArray()),
-                    _ => (change.Flags, change.KeywordIds.Distinct().Order().ToArray()),
-                };
+                var (flags, keywords) = change.ApplyTo(m.Flags, m.KeywordIds);
                 if (flags != m.Flags || !keywords.SequenceEqual(m.KeywordIds))
                 {
                     pending.Add((m, flags, keywords));

@@ -314,7 +314,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
                     continue;
                 }
 
-                var (flags, keywords) = Apply(m, change);
+                var (flags, keywords) = change.ApplyTo(m.Flags, m.KeywordIds);
                 if (flags != m.Flags || !keywords.SequenceEqual(m.KeywordIds))
                 {
                     pending.Add((m, flags, keywords));
@@ -340,13 +340,6 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, modseq, ChangeKinds.FlagsChanged));
             return new FlagChangeResult(updated, failed, modseq);
         }, cancellationToken);
-
-    private static (MessageFlags, int[]) Apply(MessageRecord m, FlagChange change) => change.Operation switch
-    {
-        FlagOperation.Add => (m.Flags | change.Flags, m.KeywordIds.Union(change.KeywordIds).Order().ToArray()),
-        FlagOperation.Remove => (m.Flags & ~change.Flags, m.KeywordIds.Except(change.KeywordIds).Order().ToArray()),
-        _ => (change.Flags, change.KeywordIds.Distinct().Order().ToArray()),
-    };
 
     public Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>

@@ -88,7 +88,16 @@ public enum FlagOperation
 }
 
 /// <summary>A flag/keyword change request (IMAP STORE, JMAP Email/set).</summary>
-public sealed record FlagChange(FlagOperation Operation, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long? UnchangedSince = null);
+public sealed record FlagChange(FlagOperation Operation, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long? UnchangedSince = null)
+{
+    /// <summary>The flags and (sorted, distinct) keywords a message has after this change. Every store applies it the same way.</summary>
+    public (MessageFlags Flags, int[] KeywordIds) ApplyTo(MessageFlags flags, IReadOnlyList<int> keywordIds) => Operation switch
+    {
+        FlagOperation.Add => (flags | Flags, keywordIds.Union(KeywordIds).Order().ToArray()),
+        FlagOperation.Remove => (flags & ~Flags, keywordIds.Except(KeywordIds).Order().ToArray()),
+        _ => (Flags, KeywordIds.Distinct().Order().ToArray()),
+    };
+}
 
 /// <summary>The state of one message after a flag change.</summary>
 public readonly record struct FlagUpdate(uint Uid, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long ModSeq);
