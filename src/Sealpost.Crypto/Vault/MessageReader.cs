@@ -34,28 +34,47 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     public async Task<IReadOnlyList<(MessageRecord Message, SealedMetadataView? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default)
     {
         var s = (AccountSession)session;
-        var rows = await store.ListMessagesWithMetadataAsync(mailboxId, range, ct);
-        var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
+        var mailbox = await store.GetMailboxAsync(mailboxId, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
+        var last = Math.Min(range.Last, mailbox.UidNext == 0 ? 0 : mailbox.UidNext - 1);
         var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[])>();
-        // Pure CPU per message (unwrap, decrypt, parse): spread over the cores in chunks.
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, rows.Count, Math.Max(256, rows.Count / (Environment.ProcessorCount * 4) + 1)),
-            new ParallelOptions { CancellationToken = ct },
-            chunk =>
+        // Large ranges are cut into one UID slice per core: each slice is read on its own connection and
+        // decrypted as soon as it arrives, so reading and decrypting overlap instead of following each other.
+        var slices = last < range.First ? [range] : Slices(range.First, last, (last - range.First) >= 2000 ? Environment.ProcessorCount : 1);
+        var parts = await Task.WhenAll(slices.Select(slice => Task.Run(async () =>
+        {
+            var rows = await store.ListMessagesWithMetadataAsync(mailboxId, slice, ct);
+            var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
+            using var cipher = new AesGcm(s.Current.ContentWrapKey, 16); // one per slice, not one per message
+            for (var i = 0; i < rows.Count; i++)
             {
-                using var cipher = new AesGcm(s.Current.ContentWrapKey, 16); // one per chunk, not one per message
-                for (var i = chunk.Item1; i < chunk.Item2; i++)
-                {
-                    var (message, sealedMetadata) = rows[i];
-                    result[i] = (message, OpenMetadata(s, message, sealedMetadata, rewrap, cipher));
-                }
-            });
+                var (message, sealedMetadata) = rows[i];
+                result[i] = (message, OpenMetadata(s, message, sealedMetadata, rewrap, cipher));
+            }
+
+            return result;
+        }, ct)));
 
         if (!rewrap.IsEmpty)
         {
             await store.UpdateWrappedKeysAsync(mailboxId, rewrap.OrderBy(r => r.Item1).ToList(), ct);
         }
 
-        return result;
+        return parts.SelectMany(p => p).ToList();
+    }
+
+    private static List<UidRange> Slices(uint first, uint last, int count)
+    {
+        var slices = new List<UidRange>(count);
+        var width = ((ulong)last - first + 1) / (ulong)count;
+        var start = (ulong)first;
+        for (var i = 0; i < count; i++)
+        {
+            var end = i == count - 1 ? last : (uint)Math.Min(last, start + width - 1);
+            slices.Add(new UidRange((uint)start, end));
+            start = (ulong)end + 1;
+        }
+
+        return slices;
     }
 
     private SealedMetadataView? OpenMetadata(AccountSession s, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap, AesGcm cipher)
