@@ -62,7 +62,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         return parts.SelectMany(p => p).ToList();
     }
 
-    private static List<UidRange> Slices(uint first, uint last, int count)
+    internal static List<UidRange> Slices(uint first, uint last, int count)
     {
         var slices = new List<UidRange>(count);
         var width = ((ulong)last - first + 1) / (ulong)count;

@@ -103,6 +103,28 @@ public sealed class VaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_large_listing_is_read_in_slices_and_comes_back_whole_and_in_order()
+    {
+        Assert.Equal([new UidRange(1, 5000), new UidRange(5001, 10000)], MessageReader.Slices(1, 10000, 2));
+        Assert.Equal([new UidRange(7, 7)], MessageReader.Slices(7, 7, 1));
+        Assert.Equal(3, MessageReader.Slices(1, 3, 3).Count);
+
+        var (alice, inbox) = await WithInboxAsync("alice");
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = w; i < 2100; i += 4)
+            {
+                await R.Delivery.DeliverAsync(Message("n" + i), [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
+            }
+        })));
+        using var session = await LoginAsync("alice");
+        var listed = await R.Reader.ReadMetadataAsync(session, inbox, UidRange.All);
+        Assert.Equal(Enumerable.Range(1, 2100).Select(i => (uint)i), listed.Select(m => m.Message.Uid));
+        Assert.Equal(2100, listed.Select(m => m.Metadata!.Value.Envelope.Subject).Distinct().Count());
+        Assert.Equal(100, (await R.Reader.ReadMetadataAsync(session, inbox, new UidRange(2001, 5000))).Count);
+    }
+
+    [Fact]
     public async Task A_password_change_keeps_mail_readable_and_the_old_password_stops_working_even_when_cached()
     {
         var (alice, inbox) = await WithInboxAsync("alice");
