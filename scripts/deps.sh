@@ -4,7 +4,7 @@
 # tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base)
+PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base swaks)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -331,6 +331,26 @@ public sealed class SmtpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Swaks_sends_with_starttls_and_auth_and_over_implicit_tls()
+    {
+        var (exit, output) = await Tools.RunAsync("swaks",
+        [
+            "--server", $"127.0.0.1:{Submission.Port}", "-tls", "--auth", "PLAIN", "--auth-user", "bob@example.test", "--auth-password", "bob-dev-password",
+            "--from", "bob@example.test", "--to", "alice@example.test", "--header", "Subject: from swaks starttls", "--body", "one",
+        ], timeout: TimeSpan.FromSeconds(10));
+        Assert.True(exit == 0, output);
+        (exit, output) = await Tools.RunAsync("swaks",
+        [
+            "--server", $"127.0.0.1:{SubmissionTls.Port}", "--tls-on-connect", "--auth", "LOGIN", "--auth-user", "bob@example.test", "--auth-password", "bob-dev-password",
+            "--from", "bob@example.test", "--to", "alice@example.test", "--header", "Subject: from swaks tls", "--body", "two",
+        ], timeout: TimeSpan.FromSeconds(10));
+        Assert.True(exit == 0, output);
+        var subjects = (await InboxAsync("alice@example.test", "alice-dev-password")).Select(Encoding.UTF8.GetString).ToList();
+        Assert.Contains(subjects, m => m.Contains("Subject: from swaks starttls"));
+        Assert.Contains(subjects, m => m.Contains("Subject: from swaks tls"));
+    }
+
+    [Fact]
     public async Task Python_smtplib_sends_through_submission()
     {
         var script = $$"""
