@@ -95,7 +95,7 @@ internal static class AppendBenchmark
             var mailboxes = await PrepareAsync(store, o.Mailboxes);
             if (!o.PrintAcks)
             {
-                var how = store.Kind == "sqlite" ? "WAL, synchronous=FULL, group commit" : "synchronous_commit=on, one transaction per delivery";
+                var how = store.Kind == "sqlite" ? "WAL, synchronous=FULL, group commit" : "synchronous_commit=on, group commit of up to 64 deliveries";
                 Console.WriteLine($"append: store {store.Kind} ({how}), {o.Messages} messages of {o.Size} B into {o.Mailboxes} mailbox(es), concurrency {o.Concurrency}");
             }
 

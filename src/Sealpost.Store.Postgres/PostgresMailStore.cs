@@ -132,24 +132,29 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
 
         var data = new byte[blob.Length];
         await blob.Content.ReadExactlyAsync(data, cancellationToken);
-        // Blob and rows commit in one transaction: the blob is durable exactly when the rows are.
-        return await store.WriteAsync<IReadOnlyList<AppendResult>>(async (c, notes) =>
-        {
-            var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                targets.Count, blob.Length, data, blob.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now());
-            var results = new AppendResult[targets.Count];
-            // Lock order: ascending mailbox id, so overlapping deliveries cannot deadlock.
-            foreach (var i in Enumerable.Range(0, targets.Count).OrderBy(i => targets[i].MailboxId))
-            {
-                var t = targets[i];
-                var (accountId, uid, modseq) = await AllocateUidAsync(c, t.MailboxId, blob.Length);
-                await InsertMessageAsync(c, t.MailboxId, uid, blobId, t.Flags, t.KeywordIds, t.InternalDate, blob.Length, modseq, t.WrappedKey);
-                results[i] = new AppendResult(t.MailboxId, uid, modseq, blobId);
-                notes.Add(new MailboxChanged(accountId, t.MailboxId, modseq, ChangeKinds.Appended));
-            }
+        // Blob and rows commit in one transaction (shared with other deliveries of this node: group commit).
+        return await store.Deliveries.SubmitAsync(data, blob.Metadata, targets, cancellationToken);
+    }
 
-            return results;
-        }, cancellationToken);
+    /// <summary>One delivery inside a (possibly shared) transaction.</summary>
+    internal static async Task<IReadOnlyList<AppendResult>> DeliverOneAsync(Cx c, List<MailboxChanged> notes, PostgresDeliveryBatcher.Pending pending)
+    {
+        var targets = pending.Targets;
+        var length = pending.Data.LongLength;
+        var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            targets.Count, length, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now());
+        var results = new AppendResult[targets.Count];
+        // Lock order: ascending mailbox id, so overlapping deliveries cannot deadlock.
+        foreach (var i in Enumerable.Range(0, targets.Count).OrderBy(i => targets[i].MailboxId))
+        {
+            var t = targets[i];
+            var (accountId, uid, modseq) = await AllocateUidAsync(c, t.MailboxId, length);
+            await InsertMessageAsync(c, t.MailboxId, uid, blobId, t.Flags, t.KeywordIds, t.InternalDate, length, modseq, t.WrappedKey);
+            results[i] = new AppendResult(t.MailboxId, uid, modseq, blobId);
+            notes.Add(new MailboxChanged(accountId, t.MailboxId, modseq, ChangeKinds.Appended));
+        }
+
+        return results;
     }
 
     /// <summary>The row lock taken here is the per-mailbox lock; it is held until commit.</summary>

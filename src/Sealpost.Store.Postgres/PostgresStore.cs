@@ -30,6 +30,7 @@ public sealed class PostgresStore : ISealpostStore
         Directory = new PostgresDirectoryStore(this);
         Mail = new PostgresMailStore(this);
         Queue = new PostgresQueueStore(this);
+        Deliveries = new PostgresDeliveryBatcher(this, PostgresMailStore.DeliverOneAsync);
     }
 
     public string Kind => "postgres";
@@ -42,6 +43,8 @@ public sealed class PostgresStore : ISealpostStore
     public IDirectoryStore Directory { get; }
     public IMailStore Mail { get; }
     public IQueueStore Queue { get; }
+
+    internal PostgresDeliveryBatcher Deliveries { get; }
     public IChangeFeed Changes => _feed;
 
     public static async Task<PostgresStore> OpenAsync(string connectionString, bool migrate = true, CancellationToken ct = default)
@@ -183,6 +186,7 @@ public sealed class PostgresStore : ISealpostStore
             return;
         }
 
+        await Deliveries.DisposeAsync();
         await _feed.DisposeAsync();
         await _dataSource.DisposeAsync();
     }
