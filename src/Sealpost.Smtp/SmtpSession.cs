@@ -204,7 +204,7 @@ public sealed class SmtpSession
         {
             await TryLastWordAsync(SmtpReply.ServiceClosing("Timeout; closing connection"));
         }
-        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or ConnectionAbortedException)
+        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException)
         {
             // The peer went away or TLS failed: nothing to answer.
         }
@@ -214,8 +214,6 @@ public sealed class SmtpSession
             await TryLastWordAsync(SmtpReply.ServiceClosing("Internal error; closing connection"));
         }
     }
-
-    private sealed class ConnectionAbortedException : Exception;
 
     private sealed class SessionClosed : Exception;
 
@@ -674,7 +672,9 @@ public sealed class SmtpSession
             var ssl = new SslStream(new DuplexPipeStream(_input, _output), leaveInnerStreamOpen: false);
             using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
             handshake.CancelAfter(TimeSpan.FromSeconds(30));
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptionsCallback(_context.TlsOptions).Options, handshake.Token);
+            // The ClientHello's SNI picks the certificate, as on the implicit-TLS port.
+            await ssl.AuthenticateAsServerAsync(
+                (_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
             _input = PipeReader.Create(ssl);
             _output = PipeWriter.Create(ssl);
             _tls = true;
@@ -684,11 +684,6 @@ public sealed class SmtpSession
             ResetTransaction();
             return true;
         });
-    }
-
-    private sealed class SslServerAuthenticationOptionsCallback(Func<string?, SslServerAuthenticationOptions> factory)
-    {
-        public SslServerAuthenticationOptions Options => factory(null);
     }
 
     private Outcome Auth(string argument)

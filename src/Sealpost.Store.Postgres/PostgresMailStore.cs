@@ -250,23 +250,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         {
             var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
             var messages = await SelectMessagesAsync(c, mailboxId, uids);
-            var failed = new List<uint>();
-            var pending = new List<(MessageRecord Message, MessageFlags Flags, int[] Keywords)>();
-            foreach (var m in messages)
-            {
-                // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for a message whose MODSEQ is higher.
-                if (change.UnchangedSince is { } since && m.ModSeq > since)
-                {
-                    failed.Add(m.Uid);
-                    continue;
-                }
-
-                var (flags, keywords) = change.ApplyTo(m.Flags, m.KeywordIds);
-                if (flags != m.Flags || !keywords.SequenceEqual(m.KeywordIds))
-                {
-                    pending.Add((m, flags, keywords));
-                }
-            }
+            var (pending, failed) = change.Plan(messages);
 
             if (pending.Count == 0)
             {

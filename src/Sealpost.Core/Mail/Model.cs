@@ -97,6 +97,33 @@ public sealed record FlagChange(FlagOperation Operation, MessageFlags Flags, IRe
         FlagOperation.Remove => (flags & ~Flags, keywordIds.Except(KeywordIds).Order().ToArray()),
         _ => (Flags, KeywordIds.Distinct().Order().ToArray()),
     };
+
+    /// <summary>
+    /// Which messages this change really alters (and to what), and which it must refuse because they
+    /// changed after <see cref="UnchangedSince"/> (RFC 7162 §3.1.3). A message whose flags would not
+    /// change is in neither list: it gets no new MODSEQ. Every store plans the same way.
+    /// </summary>
+    public (List<(MessageRecord Message, MessageFlags Flags, int[] KeywordIds)> Changed, List<uint> Refused) Plan(IEnumerable<MessageRecord> messages)
+    {
+        var changed = new List<(MessageRecord, MessageFlags, int[])>();
+        var refused = new List<uint>();
+        foreach (var m in messages)
+        {
+            if (UnchangedSince is { } since && m.ModSeq > since)
+            {
+                refused.Add(m.Uid);
+                continue;
+            }
+
+            var (flags, keywords) = ApplyTo(m.Flags, m.KeywordIds);
+            if (flags != m.Flags || !keywords.SequenceEqual(m.KeywordIds))
+            {
+                changed.Add((m, flags, keywords));
+            }
+        }
+
+        return (changed, refused);
+    }
 }
 
 /// <summary>The state of one message after a flag change.</summary>

@@ -351,6 +351,26 @@ public sealed class SmtpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Starttls_picks_the_certificate_by_sni()
+    {
+        using var certs = new TempFolder();
+        var certFile = certs.Sub("other.pem");
+        var keyFile = certs.Sub("other.key");
+        Sealpost.Server.Tls.DevCertificate.Create(certFile, keyFile, "smtp.other.test");
+        Sealpost.Server.Tls.DevCertificate.Create(certs.Sub("main.pem"), certs.Sub("main.key"), "mail.example.test");
+        await using var server = await TestServer.StartAsync(o => o.Tls.Certificates.AddRange(
+        [
+            new Sealpost.Core.Configuration.CertificateOptions { CertificateFile = certs.Sub("main.pem"), KeyFile = certs.Sub("main.key") },
+            new Sealpost.Core.Configuration.CertificateOptions { CertificateFile = certFile, KeyFile = keyFile, Hosts = ["smtp.other.test"] },
+        ]));
+        var port = server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port;
+        async Task<string> SubjectFor(string name) =>
+            (await Tools.RunAsync("openssl", ["s_client", "-connect", $"127.0.0.1:{port}", "-starttls", "smtp", "-servername", name, "-brief"], "QUIT\r\n", TimeSpan.FromSeconds(10))).Output;
+        Assert.Contains("CN = smtp.other.test", await SubjectFor("smtp.other.test"));
+        Assert.Contains("CN = mail.example.test", await SubjectFor("unknown.example"));
+    }
+
+    [Fact]
     public async Task Python_smtplib_sends_through_submission()
     {
         var script = $$"""
