@@ -10,6 +10,7 @@ using Sealpost.Core.Addressing;
 using Sealpost.Core.Configuration;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
+using Sealpost.Core.Connections;
 using Sealpost.Core.Security;
 
 namespace Sealpost.Smtp;

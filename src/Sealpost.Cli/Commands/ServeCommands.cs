@@ -160,7 +160,13 @@ internal static class ServeCommands
             output.WriteLine($"  {label} {endpoint}" + (kind == Sealpost.Smtp.SmtpListenerKind.Submission ? " (STARTTLS; AUTH PLAIN/LOGIN)" : kind == Sealpost.Smtp.SmtpListenerKind.SubmissionImplicitTls ? " (implicit TLS)" : ""));
         }
 
-        output.WriteLine("  IMAP         not in this build yet (see docs/rfc.md)");
+        foreach (var (kind, endpoint) in server.ImapEndpoints)
+        {
+            output.WriteLine(kind == Sealpost.Imap.ImapListenerKind.StartTls
+                ? $"  IMAP         {endpoint} (STARTTLS)"
+                : $"  IMAPS        {endpoint} (implicit TLS)");
+        }
+
         output.WriteLine("Ready. Ctrl+C stops the server.");
         output.Flush();
     }

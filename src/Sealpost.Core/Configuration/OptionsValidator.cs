@@ -102,7 +102,7 @@ public static class OptionsValidator
             }
         }
 
-        foreach (var (name, list) in new[] { ("Smtp:InboundListen", options.Smtp.InboundListen), ("Smtp:SubmissionListen", options.Smtp.SubmissionListen), ("Smtp:SubmissionTlsListen", options.Smtp.SubmissionTlsListen) })
+        foreach (var (name, list) in new[] { ("Smtp:InboundListen", options.Smtp.InboundListen), ("Smtp:SubmissionListen", options.Smtp.SubmissionListen), ("Smtp:SubmissionTlsListen", options.Smtp.SubmissionTlsListen), ("Imap:Listen", options.Imap.Listen), ("Imap:TlsListen", options.Imap.TlsListen) })
         {
             for (var i = 0; i < list.Count; i++)
             {
@@ -135,6 +135,13 @@ public static class OptionsValidator
         Range(errors, "Smtp:DataTimeoutSeconds", options.Smtp.DataTimeoutSeconds, 1, 7200);
         Range(errors, "Smtp:MaxErrorsPerSession", options.Smtp.MaxErrorsPerSession, 1, 1000);
         Range(errors, "Smtp:QuotaGraceBytes", options.Smtp.QuotaGraceBytes, 0, long.MaxValue);
+
+        Range(errors, "Imap:MaxLineBytes", options.Imap.MaxLineBytes, 1024, 16 * 1024 * 1024);
+        Range(errors, "Imap:AppendLimitBytes", options.Imap.AppendLimitBytes, 1024, 2L * 1024 * 1024 * 1024);
+        Range(errors, "Imap:MaxBadCommands", options.Imap.MaxBadCommands, 1, 1000);
+        Range(errors, "Imap:IdleTimeoutMinutes", options.Imap.IdleTimeoutMinutes, 30, 24 * 60); // RFC 9051 §5.4
+        Range(errors, "Imap:PreAuthTimeoutSeconds", options.Imap.PreAuthTimeoutSeconds, 5, 3600);
+        Range(errors, "Imap:MaxSessionsPerAccount", options.Imap.MaxSessionsPerAccount, 1, 10_000);
 
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);

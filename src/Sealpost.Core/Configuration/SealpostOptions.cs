@@ -19,6 +19,8 @@ public sealed class SealpostOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    public ImapOptions Imap { get; set; } = new();
+
     public LimitOptions Limits { get; set; } = new();
 
     public PasswordHashingOptions PasswordHashing { get; set; } = new();
@@ -48,6 +50,16 @@ public sealed class SealpostOptions
         if (Smtp.SubmissionTlsListen.Count == 0)
         {
             Smtp.SubmissionTlsListen.Add("0.0.0.0:465");
+        }
+
+        if (Imap.Listen.Count == 0)
+        {
+            Imap.Listen.Add("0.0.0.0:143");
+        }
+
+        if (Imap.TlsListen.Count == 0)
+        {
+            Imap.TlsListen.Add("0.0.0.0:993");
         }
 
         return this;
@@ -172,6 +184,39 @@ public sealed class SmtpOptions
 
     /// <summary>A message that takes a mailbox this far over its quota is still accepted (octets).</summary>
     public long QuotaGraceBytes { get; set; } = 10L * 1024 * 1024;
+}
+
+public sealed class ImapOptions
+{
+    /// <summary>IMAP with STARTTLS (143).</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>IMAP over implicit TLS (993).</summary>
+    public List<string> TlsListen { get; set; } = [];
+
+    /// <summary>Development only: LOGIN/AUTHENTICATE without TLS from loopback clients.</summary>
+    public bool AllowPlaintextAuthOnLoopback { get; set; }
+
+    /// <summary>Expect a PROXY protocol v2 header on every connection (behind a load balancer).</summary>
+    public bool ProxyProtocol { get; set; }
+
+    /// <summary>Longest command line outside literals, in octets.</summary>
+    public int MaxLineBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest literal, and so largest APPEND (advertised as APPENDLIMIT, RFC 7889).</summary>
+    public long AppendLimitBytes { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>BAD answers in one session before the server says BYE.</summary>
+    public int MaxBadCommands { get; set; } = 20;
+
+    /// <summary>Inactivity before an authenticated session is closed (RFC 9051 §5.4: at least 30 minutes).</summary>
+    public int IdleTimeoutMinutes { get; set; } = 30;
+
+    /// <summary>Inactivity before a session that has not logged in is closed.</summary>
+    public int PreAuthTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Concurrent sessions of one account.</summary>
+    public int MaxSessionsPerAccount { get; set; } = 50;
 }
 
 public sealed class LimitOptions

@@ -113,6 +113,67 @@ public sealed class MailboxService(IMailStore store)
         return result.OrderBy(r => r.Item1, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// Renames a mailbox and with it every mailbox below it (RFC 9051 §6.3.6); missing parents of the
+    /// new name are created. UIDVALIDITY is kept. Renaming INBOX is the caller's special case.
+    /// </summary>
+    public async Task RenameAsync(long accountId, INameProtector names, string from, string to, CancellationToken ct = default)
+    {
+        var source = await FindAsync(accountId, names, from, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
+        if (await FindAsync(accountId, names, to, ct) is not null)
+        {
+            throw SealpostException.Conflict("a mailbox with the new name exists");
+        }
+
+        var parts = SplitPath(to);
+        long parent = 0;
+        for (var i = 0; i < parts.Count - 1; i++)
+        {
+            var key = names.LookupKey(accountId, parts[i]);
+            var level = await store.FindMailboxAsync(accountId, parent, key, ct)
+                ?? await store.CreateMailboxAsync(accountId, parent, key, names.Seal(accountId, parts[i]), MailboxRole.None, ct);
+            if (level.Id == source.Id)
+            {
+                throw SealpostException.Invalid("a mailbox cannot be moved below itself");
+            }
+
+            parent = level.Id;
+        }
+
+        // A parent chain that passes through the source would make a cycle.
+        for (var id = parent; id != 0;)
+        {
+            if (id == source.Id)
+            {
+                throw SealpostException.Invalid("a mailbox cannot be moved below itself");
+            }
+
+            id = (await store.GetMailboxAsync(id, ct))?.ParentId ?? 0;
+        }
+
+        await store.RenameMailboxAsync(source.Id, parent, names.LookupKey(accountId, parts[^1]), names.Seal(accountId, parts[^1]), ct);
+    }
+
+    /// <summary>Deletes a mailbox that has no children (RFC 9051 §6.3.5 lets a server refuse with HASCHILDREN). INBOX cannot be deleted.</summary>
+    public async Task DeleteAsync(long accountId, INameProtector names, string path, CancellationToken ct = default)
+    {
+        var mailbox = await FindAsync(accountId, names, path, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
+        if (mailbox.Role == MailboxRole.Inbox)
+        {
+            throw SealpostException.Invalid("INBOX cannot be deleted");
+        }
+
+        if ((await store.ListMailboxesAsync(accountId, ct)).Any(m => m.ParentId == mailbox.Id))
+        {
+            throw SealpostException.Conflict("the mailbox has children; delete them first");
+        }
+
+        await store.DeleteMailboxAsync(mailbox.Id, ct);
+    }
+
+    /// <summary>The path as the service would store it (INBOX case-folded at the top level), or an <see cref="ErrorKind.Invalid"/> error.</summary>
+    public static string Normalise(string path) => string.Join(Separator, SplitPath(path));
+
     private static List<string> SplitPath(string path)
     {
         var parts = path.Split(Separator).ToList();

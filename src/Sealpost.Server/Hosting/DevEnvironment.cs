@@ -31,7 +31,10 @@ public static class DevEnvironment
         ["Smtp:InboundListen:0"] = "127.0.0.1:2525",
         ["Smtp:SubmissionListen:0"] = "127.0.0.1:2587",
         ["Smtp:SubmissionTlsListen:0"] = "127.0.0.1:2465",
+        ["Imap:Listen:0"] = "127.0.0.1:2143",
+        ["Imap:TlsListen:0"] = "127.0.0.1:2993",
         ["Smtp:AllowPlaintextAuthOnLoopback"] = "true",
+        ["Imap:AllowPlaintextAuthOnLoopback"] = "true",
         ["Smtp:UseSystemDns"] = "false", // a dev machine may have no DNS: no sender authentication unless Smtp:DnsServers is set
     };
 

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Sealpost.Imap;
 using Sealpost.Smtp;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -33,8 +34,9 @@ public sealed class SealpostServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PosixSignalRegistration? _sighup;
 
-    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, PosixSignalRegistration? sighup)
+    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<(ImapListenerKind Kind, IPEndPoint EndPoint)> imap, PosixSignalRegistration? sighup)
     {
+        ImapEndpoints = imap;
         _app = app;
         Runtime = runtime;
         Certificates = certificates;
@@ -47,6 +49,11 @@ public sealed class SealpostServer : IAsyncDisposable
     public IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> SmtpEndpoints { get; }
 
     public IPEndPoint SmtpEndpoint(SmtpListenerKind kind) => SmtpEndpoints.First(e => e.Kind == kind).EndPoint;
+
+    /// <summary>Bound IMAP endpoints by listener kind.</summary>
+    public IReadOnlyList<(ImapListenerKind Kind, IPEndPoint EndPoint)> ImapEndpoints { get; }
+
+    public IPEndPoint ImapEndpoint(ImapListenerKind kind) => ImapEndpoints.First(e => e.Kind == kind).EndPoint;
 
     public SealpostRuntime Runtime { get; }
 
@@ -70,6 +77,11 @@ public sealed class SealpostServer : IAsyncDisposable
         if (!start.Dev && options.Smtp.AllowPlaintextAuthOnLoopback)
         {
             throw new SealpostException(ErrorKind.Forbidden, "Smtp:AllowPlaintextAuthOnLoopback: passwords without TLS are refused outside --dev");
+        }
+
+        if (!start.Dev && options.Imap.AllowPlaintextAuthOnLoopback)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "Imap:AllowPlaintextAuthOnLoopback: passwords without TLS are refused outside --dev");
         }
 
         if (!start.Dev && options.Log.ProtocolTrace)
@@ -112,13 +124,20 @@ public sealed class SealpostServer : IAsyncDisposable
             }
 
             var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
+            var imapListeners = new List<(ImapListenerKind, ListenOptions)>();
             var httpListeners = new List<ListenOptions>();
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners);
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, imapListeners, httpListeners);
             await app.StartAsync(ct);
             var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
             foreach (var (kind, endpoint) in smtp)
             {
                 ServerLog.Listening(logger, endpoint.ToString(), "smtp " + kind.ToString().ToLowerInvariant());
+            }
+
+            var imap = imapListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
+            foreach (var (kind, endpoint) in imap)
+            {
+                ServerLog.Listening(logger, endpoint.ToString(), "imap " + kind.ToString().ToLowerInvariant());
             }
             // Only the HTTPS listeners (Kestrel lists every endpoint, SMTP ones included); wildcard binds shown as loopback.
             var addresses = httpListeners
@@ -140,7 +159,7 @@ public sealed class SealpostServer : IAsyncDisposable
                 });
             }
 
-            return new SealpostServer(app, runtime, certificates, addresses, smtp, sighup);
+            return new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup);
         }
         catch
         {
@@ -150,8 +169,21 @@ public sealed class SealpostServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners)
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<(ImapListenerKind, ListenOptions)> imapListeners, List<ListenOptions> httpListeners)
     {
+        var imapContext = new ImapContext(
+            options,
+            runtime.Store,
+            runtime.Directory,
+            runtime.Mailboxes,
+            runtime.Reader,
+            runtime.Delivery,
+            serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls.MinimumProtocol),
+            runtime.Redactor,
+            runtime.LoggerFactory.CreateLogger("Sealpost.Imap"),
+            dev,
+            runtime.LoginThrottle,
+            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp));
         var smtpContext = new SmtpContext(
             options,
             new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), options.Smtp.QuotaGraceBytes),
@@ -224,6 +256,32 @@ public sealed class SealpostServer : IAsyncDisposable
                         listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls)
                             .RunAsync(connection.ConnectionClosed));
                         smtpListeners.Add((kind, listen));
+                    });
+                }
+            }
+        });
+
+ builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
+            {
+                foreach (var text in list)
+                {
+                    OptionsValidator.TryParseEndpoint(text, out var endpoint);
+                    kestrel.Listen(endpoint, listen =>
+                    {
+                        if (kind == ImapListenerKind.ImplicitTls)
+                        {
+                            listen.UseHttps(new TlsHandshakeCallbackOptions
+                            {
+                                HandshakeTimeout = TimeSpan.FromSeconds(30),
+                                OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol)),
+                            });
+                        }
+
+                        listen.Run(connection => new ImapSession(imapContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint)
+                            .RunAsync(connection.ConnectionClosed));
+                        imapListeners.Add((kind, listen));
                     });
                 }
             }

@@ -1,3 +1,4 @@
+using Sealpost.Core.Connections;
 using System.Buffers;
 using System.Net;
 using Sealpost.Smtp;

@@ -20,6 +20,8 @@ public static class TestOptions
         options.Smtp.InboundListen.Add("127.0.0.1:0");
         options.Smtp.SubmissionListen.Add("127.0.0.1:0");
         options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
+        options.Imap.Listen.Add("127.0.0.1:0");
+        options.Imap.TlsListen.Add("127.0.0.1:0");
         options.Smtp.UseSystemDns = false; // no network here; sender-authentication tests bring their own DNS server
         return options;
     }
@@ -29,6 +31,7 @@ public static class TestOptions
     [
         "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0",
         "--set", "Smtp:SubmissionListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0",
+        "--set", "Imap:Listen:0=127.0.0.1:0", "--set", "Imap:TlsListen:0=127.0.0.1:0",
         "--set", "Smtp:UseSystemDns=false",
     ];
 

@@ -1,9 +1,9 @@
 using System.IO.Pipelines;
 
-namespace Sealpost.Smtp;
+namespace Sealpost.Core.Connections;
 
 /// <summary>A connection's two pipes as one stream, so STARTTLS can put an SslStream over it.</summary>
-internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : Stream
+public sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : Stream
 {
     private readonly Stream _read = input.AsStream(leaveOpen: true);
     private readonly Stream _write = output.AsStream(leaveOpen: true);

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Sealpost.Smtp;
+namespace Sealpost.Core.Connections;
 
 /// <summary>
 /// PROXY protocol version 2 (HAProxy's specification, §2.2): the binary header a load balancer puts

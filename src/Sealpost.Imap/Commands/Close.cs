@@ -1,0 +1,27 @@
+using Sealpost.Core.Mail;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// CLOSE (RFC 9051 §6.4.1: expunge \Deleted silently, unless read-only) and UNSELECT (RFC 3691: no expunge).
+public sealed partial class ImapSession
+{
+    private async Task<After> CloseAsync(string tag, ImapParser p, bool expunge, CancellationToken ct)
+    {
+        p.End();
+        var view = _selected!;
+        _selected = null;
+        if (expunge && !view.ReadOnly)
+        {
+            var deleted = (await _context.Mail.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
+                .Where(m => m.Flags.HasFlag(MessageFlags.Deleted)).Select(m => m.Uid).ToList();
+            if (deleted.Count > 0)
+            {
+                await _context.Mail.ExpungeAsync(view.MailboxId, deleted, ct);
+            }
+        }
+
+        Ok(tag, expunge ? "CLOSE completed" : "UNSELECT completed");
+        return After.Next;
+    }
+}

@@ -1,0 +1,63 @@
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// COPY, MOVE (RFC 6851) and their UID forms, with COPYUID (RFC 4315 §3). MOVE is one store transaction:
+// the copies and the expunge commit together.
+public sealed partial class ImapSession
+{
+    private async Task<After> CopyAsync(string tag, ImapParser p, bool uid, bool move, CancellationToken ct)
+    {
+        p.Space();
+        var set = p.ReadSequenceSet();
+        p.Space();
+        var name = ReadMailbox(p);
+        p.End();
+        var view = _selected!;
+        if (move && view.ReadOnly)
+        {
+            throw No("Mailbox is read-only", "READ-ONLY");
+        }
+
+        await ReportChangesAsync(allowExpunge: uid, force: false, ct);
+        var uids = ResolveSet(set, uid);
+        var target = await RequireMailboxAsync(name, ct, tryCreate: true);
+        if (uids.Count == 0)
+        {
+            Ok(tag, move ? "MOVE completed" : "COPY completed");
+            return After.Next;
+        }
+
+        var result = move
+            ? await _context.Mail.MoveMessagesAsync(view.MailboxId, uids, target.Id, ct)
+            : await _context.Mail.CopyMessagesAsync(view.MailboxId, uids, target.Id, ct);
+        var code = result.DestinationUids.Count == 0
+            ? ""
+            : $"COPYUID {result.DestinationUidValidity} {SequenceSet.Format(result.SourceUids)} {SequenceSet.Format(result.DestinationUids)}";
+        if (move)
+        {
+            // RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
+            if (code.Length > 0)
+            {
+                Send($"* OK [{code}] Moved");
+            }
+
+            AnnounceOwnExpunges(result.SourceUids);
+            if (target.Id == view.MailboxId)
+            {
+                await ReportChangesAsync(allowExpunge: true, force: true, ct);
+            }
+
+            Ok(tag, "MOVE completed");
+            return After.Next;
+        }
+
+        if (target.Id == view.MailboxId)
+        {
+            await ReportChangesAsync(allowExpunge: uid, force: true, ct);
+        }
+
+        Ok(tag, "COPY completed", code);
+        return After.Next;
+    }
+}

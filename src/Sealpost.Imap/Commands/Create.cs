@@ -1,0 +1,51 @@
+using Sealpost.Core.Mail;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// CREATE (RFC 9051 §6.3.4) with CREATE-SPECIAL-USE (RFC 6154 §3): missing parents are created;
+// a special use already held by another mailbox is refused with USEATTR.
+public sealed partial class ImapSession
+{
+    private async Task<After> CreateAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.Space();
+        var name = ReadMailbox(p);
+        var role = MailboxRole.None;
+        if (p.TrySpace())
+        {
+            p.Expect('(');
+            if (!p.TryKeyword("USE"))
+            {
+                throw new ImapParseException("Unknown CREATE parameter");
+            }
+
+            p.Space();
+            var uses = p.ReadFlagList();
+            p.Expect(')');
+            if (uses.Count > 1)
+            {
+                throw No("One special use per mailbox", "USEATTR");
+            }
+
+            if (uses.Count == 1)
+            {
+                role = RoleOf(uses[0]) ?? throw No("Unknown special use", "USEATTR");
+                if (await _context.Mail.FindMailboxByRoleAsync(AccountId, role, ct) is not null)
+                {
+                    throw No("Another mailbox has that special use", "USEATTR");
+                }
+            }
+        }
+
+        p.End();
+        if (name.Equals("INBOX", StringComparison.OrdinalIgnoreCase))
+        {
+            throw No("INBOX always exists", "ALREADYEXISTS");
+        }
+
+        await _context.Mailboxes.CreateAsync(AccountId, Names, name, role, ct);
+        Ok(tag, "CREATE completed");
+        return After.Next;
+    }
+}

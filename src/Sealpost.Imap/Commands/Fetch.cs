@@ -1,0 +1,431 @@
+using System.Globalization;
+using System.Text;
+using Sealpost.Core.Mail;
+using Sealpost.Crypto.Vault;
+using Sealpost.Imap.Protocol;
+using Sealpost.Mime;
+
+namespace Sealpost.Imap;
+
+// FETCH and UID FETCH (RFC 9051 §6.4.5, RFC 3516 BINARY). ENVELOPE, BODYSTRUCTURE and section offsets
+// come from the sealed metadata, never from re-parsing; a section decrypts only the chunks it covers.
+public sealed partial class ImapSession
+{
+    private async Task<After> FetchAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    {
+        p.Space();
+        var set = p.ReadSequenceSet();
+        p.Space();
+        var items = FetchAttributes.Parse(p);
+        long? changedSince = null;
+        if (p.TrySpace())
+        {
+            // RFC 7162 §3.1.4 FETCH modifiers.
+            p.Expect('(');
+            if (!p.TryKeyword("CHANGEDSINCE"))
+            {
+                throw new ImapParseException("Unknown FETCH modifier");
+            }
+
+            p.Space();
+            changedSince = (long)p.ReadNumber64();
+            p.Expect(')');
+            items.Add(new FetchItem(FetchKind.ModSeq));
+        }
+
+        p.End();
+        var view = _selected!;
+        await ReportChangesAsync(allowExpunge: uid, force: false, ct);
+        var uids = ResolveSet(set, uid);
+        if (uid && !items.Any(i => i.Kind == FetchKind.Uid))
+        {
+            items.Insert(0, new FetchItem(FetchKind.Uid)); // RFC 9051 §6.4.9: UID FETCH always returns UID
+        }
+
+        if (uids.Count == 0)
+        {
+            Ok(tag, "FETCH completed");
+            return After.Next;
+        }
+
+        var records = await RecordsAsync(view.MailboxId, uids, ct);
+        if (changedSince is { } since)
+        {
+            records = records.Where(r => r.ModSeq > since).ToList();
+        }
+
+        // RFC 9051 §6.4.5: fetching body text (not PEEK) sets \Seen.
+        var addFlags = false;
+        if (!view.ReadOnly && items.Any(i => i.SetsSeen))
+        {
+            var unseen = records.Where(r => !r.Flags.HasFlag(MessageFlags.Seen)).Select(r => r.Uid).ToList();
+            if (unseen.Count > 0)
+            {
+                var change = await _context.Mail.ChangeFlagsAsync(view.MailboxId, unseen, new FlagChange(FlagOperation.Add, MessageFlags.Seen, []), ct);
+                var updated = change.Updated.ToDictionary(u => u.Uid);
+                records = records.Select(r => updated.TryGetValue(r.Uid, out var u) ? r with { Flags = u.Flags, ModSeq = u.ModSeq } : r).ToList();
+                foreach (var u in change.Updated)
+                {
+                    view.SelfReported[u.Uid] = u.ModSeq;
+                }
+
+                addFlags = !items.Any(i => i.Kind == FetchKind.Flags);
+            }
+        }
+
+        var needsMetadata = items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure or FetchKind.Body or FetchKind.Preview or FetchKind.ThreadId
+            or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822Header or FetchKind.Rfc822Text
+            || (i.Kind == FetchKind.Section && (i.Part is not null || i.Text != SectionText.Whole)));
+        var needsContent = items.Any(i => i.Kind is FetchKind.Section or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822 or FetchKind.Rfc822Header or FetchKind.Rfc822Text);
+        Dictionary<uint, SealedMetadataView?>? metadata = null;
+        if (needsMetadata)
+        {
+            metadata = [];
+            var range = new UidRange(records[0].Uid, records[^1].Uid);
+            foreach (var (message, meta) in await _context.Reader.ReadMetadataAsync(_keys!, view.MailboxId, range, ct))
+            {
+                metadata[message.Uid] = meta;
+            }
+        }
+
+        foreach (var record in records)
+        {
+            var sequence = view.SequenceOf(record.Uid);
+            if (sequence == 0)
+            {
+                continue;
+            }
+
+            SendText($"* {sequence} FETCH (");
+            var first = true;
+            var meta = metadata?.GetValueOrDefault(record.Uid)?.Value;
+            OpenedMessage? opened = null;
+            try
+            {
+                if (needsContent)
+                {
+                    opened = await _context.Reader.OpenAsync(_keys!, record, ct);
+                }
+
+                foreach (var item in items)
+                {
+                    if (!first)
+                    {
+                        SendText(" ");
+                    }
+
+                    first = false;
+                    await WriteItemAsync(item, record, meta, opened, ct);
+                }
+
+                if (addFlags)
+                {
+                    SendText($" FLAGS {await FlagsTextAsync(record, ct)}");
+                }
+            }
+            finally
+            {
+                opened?.Dispose();
+            }
+
+            Send(")");
+            if (needsContent)
+            {
+                await FlushAsync(ct); // bodies go out message by message, not buffered whole
+            }
+        }
+
+        Ok(tag, "FETCH completed");
+        return After.Next;
+    }
+
+    private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct) =>
+        Flags.Format(record.Flags, await _keywords!.NamesAsync(record.KeywordIds, ct), IsRecent(record.Uid));
+
+    private async Task WriteItemAsync(FetchItem item, MessageRecord record, MessageMetadata? meta, OpenedMessage? opened, CancellationToken ct)
+    {
+        switch (item.Kind)
+        {
+            case FetchKind.Uid:
+                SendText("UID " + record.Uid.ToString(CultureInfo.InvariantCulture));
+                return;
+            case FetchKind.Flags:
+                SendText("FLAGS " + await FlagsTextAsync(record, ct));
+                return;
+            case FetchKind.InternalDate:
+                SendText("INTERNALDATE \"" + ImapDates.FormatDateTime(record.InternalDate) + "\"");
+                return;
+            case FetchKind.Rfc822Size:
+                SendText("RFC822.SIZE " + record.Size.ToString(CultureInfo.InvariantCulture));
+                return;
+            case FetchKind.ModSeq:
+                SendText($"MODSEQ ({record.ModSeq})");
+                return;
+            case FetchKind.EmailId:
+                SendText($"EMAILID (M{record.BlobId:x})");
+                return;
+        }
+
+        if (meta is null)
+        {
+            throw No("The message cannot be opened", "UNAVAILABLE");
+        }
+
+        switch (item.Kind)
+        {
+            case FetchKind.Envelope:
+                SendText("ENVELOPE " + BodyStructureFormatter.Envelope(meta.Envelope));
+                return;
+            case FetchKind.BodyStructure:
+                SendText("BODYSTRUCTURE " + BodyStructureFormatter.BodyStructure(meta.Body));
+                return;
+            case FetchKind.Body:
+                SendText("BODY " + BodyStructureFormatter.BodyStructure(meta.Body, extensions: false));
+                return;
+            case FetchKind.Preview:
+                SendText("PREVIEW " + ImapText.String(meta.Preview, _utf8));
+                return;
+            case FetchKind.ThreadId:
+                SendText("THREADID NIL");
+                return;
+        }
+
+        var content = await SectionBytesAsync(item, meta, opened!, ct);
+        var label = item.Kind switch
+        {
+            FetchKind.Rfc822 => "RFC822",
+            FetchKind.Rfc822Header => "RFC822.HEADER",
+            FetchKind.Rfc822Text => "RFC822.TEXT",
+            FetchKind.Binary => "BINARY[" + item.SectionName + "]",
+            FetchKind.BinarySize => "BINARY.SIZE[" + item.SectionName + "]",
+            _ => "BODY[" + item.SectionName + "]",
+        };
+        if (item.Kind == FetchKind.BinarySize)
+        {
+            SendText(label + " " + content.Length.ToString(CultureInfo.InvariantCulture));
+            return;
+        }
+
+        if (item.PartialStart is { } start)
+        {
+            label += "<" + start.ToString(CultureInfo.InvariantCulture) + ">";
+            var from = (int)Math.Min(start, content.Length);
+            var count = (int)Math.Min(item.PartialCount!.Value, content.Length - from);
+            content = content.AsMemory(from, count).ToArray();
+        }
+
+        // RFC 3516 §4.3: BINARY content with NUL goes out as literal8.
+        var literal8 = item.Kind == FetchKind.Binary && content.AsSpan().IndexOf((byte)0) >= 0;
+        SendText($"{label} {(literal8 ? "~" : "")}{{{content.Length}}}\r\n");
+        SendRaw(content);
+    }
+
+    /// <summary>The octets a section names (RFC 9051 §6.4.5), located by the metadata's offsets.</summary>
+    private async Task<byte[]> SectionBytesAsync(FetchItem item, MessageMetadata meta, OpenedMessage opened, CancellationToken ct)
+    {
+        var root = meta.Body;
+        switch (item.Kind)
+        {
+            case FetchKind.Rfc822:
+                return await opened.ReadAllAsync(ct);
+            case FetchKind.Rfc822Header:
+                return await ReadAsync(opened, root.HeaderOffset, root.HeaderLength, ct);
+            case FetchKind.Rfc822Text:
+                return await ReadAsync(opened, root.BodyOffset, root.Octets, ct);
+        }
+
+        if (item.Part is null)
+        {
+            return item.Text switch
+            {
+                SectionText.Whole => await opened.ReadAllAsync(ct),
+                SectionText.Header => await ReadAsync(opened, root.HeaderOffset, root.HeaderLength, ct),
+                SectionText.Text => await ReadAsync(opened, root.BodyOffset, root.Octets, ct),
+                _ => FilterHeader(await ReadAsync(opened, root.HeaderOffset, root.HeaderLength, ct), item.Fields!, item.Text == SectionText.HeaderFieldsNot),
+            };
+        }
+
+        var part = FindPart(root, item.Part);
+        if (part is null)
+        {
+            // RFC 9051 §6.4.5: a part that does not exist is an empty string, not an error.
+            return [];
+        }
+
+        if (item.Kind is FetchKind.Binary or FetchKind.BinarySize)
+        {
+            if (part.IsMultipart || part.IsMessage)
+            {
+                throw No("BINARY applies to leaf parts", "UNKNOWN-CTE");
+            }
+
+            return Decode(part.Encoding, await ReadAsync(opened, part.BodyOffset, part.Octets, ct));
+        }
+
+        switch (item.Text)
+        {
+            case SectionText.Whole:
+                return await ReadAsync(opened, part.BodyOffset, part.Octets, ct);
+            case SectionText.Mime:
+                return await ReadAsync(opened, part.HeaderOffset, part.HeaderLength, ct);
+        }
+
+        // HEADER and TEXT of a part are those of the message/rfc822 it holds.
+        if (part.MessageBody is not { } enclosed)
+        {
+            return [];
+        }
+
+        return item.Text switch
+        {
+            SectionText.Header => await ReadAsync(opened, enclosed.HeaderOffset, enclosed.HeaderLength, ct),
+            SectionText.Text => await ReadAsync(opened, enclosed.BodyOffset, enclosed.Octets, ct),
+            _ => FilterHeader(await ReadAsync(opened, enclosed.HeaderOffset, enclosed.HeaderLength, ct), item.Fields!, item.Text == SectionText.HeaderFieldsNot),
+        };
+    }
+
+    private static Task<byte[]> ReadAsync(OpenedMessage opened, long offset, long length, CancellationToken ct)
+    {
+        var size = opened.Message.Size;
+        offset = Math.Clamp(offset, 0, size);
+        length = Math.Clamp(length, 0, size - offset);
+        return opened.ReadRangeAsync(offset, (int)length, ct);
+    }
+
+    /// <summary>
+    /// RFC 9051 §6.4.5 part numbers: each number picks a child of a multipart; a non-multipart body
+    /// (of the message, or of an enclosed message/rfc822) is its own part 1.
+    /// </summary>
+    internal static BodyPart? FindPart(BodyPart root, int[] path)
+    {
+        BodyPart? node = null;
+        foreach (var n in path)
+        {
+            var container = node is null ? root : node.MessageBody ?? node;
+            if (container.Parts is { } parts)
+            {
+                if (n > parts.Count)
+                {
+                    return null;
+                }
+
+                node = parts[n - 1];
+            }
+            else if (n == 1 && (node is null || node.IsMessage))
+            {
+                node = container;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return node;
+    }
+
+    /// <summary>The header fields named (or all but those named), as sent, and the blank line that ends a header.</summary>
+    internal static byte[] FilterHeader(byte[] header, IReadOnlyList<string> fields, bool not)
+    {
+        var wanted = new HashSet<string>(fields, StringComparer.OrdinalIgnoreCase);
+        var output = new MemoryStream();
+        var i = 0;
+        while (i < header.Length)
+        {
+            // One field: a line and the folded lines after it.
+            var start = i;
+            do
+            {
+                var lf = Array.IndexOf(header, (byte)'\n', i);
+                i = lf < 0 ? header.Length : lf + 1;
+            }
+            while (i < header.Length && header[i] is (byte)' ' or (byte)'\t');
+
+            var colon = Array.IndexOf(header, (byte)':', start, i - start);
+            if (colon <= start)
+            {
+                continue; // the blank line, or a line that is not a field
+            }
+
+            var name = Encoding.ASCII.GetString(header, start, colon - start).TrimEnd();
+            if (wanted.Contains(name) != not)
+            {
+                output.Write(header, start, i - start);
+            }
+        }
+
+        output.Write("\r\n"u8);
+        return output.ToArray();
+    }
+
+    private static byte[] Decode(string encoding, byte[] body)
+    {
+        MimeKit.Encodings.IMimeDecoder decoder;
+        switch (encoding.ToLowerInvariant())
+        {
+            case "7bit" or "8bit" or "binary":
+                return body;
+            case "base64":
+                decoder = new MimeKit.Encodings.Base64Decoder();
+                break;
+            case "quoted-printable":
+                decoder = new MimeKit.Encodings.QuotedPrintableDecoder();
+                break;
+            default:
+                throw No("Unknown content transfer encoding", "UNKNOWN-CTE");
+        }
+
+        var output = new byte[decoder.EstimateOutputLength(body.Length)];
+        var n = decoder.Decode(body, 0, body.Length, output);
+        return output.AsSpan(0, n).ToArray();
+    }
+
+    /// <summary>Message rows for a list of UIDs (ascending), in one range read.</summary>
+    private async Task<List<MessageRecord>> RecordsAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken ct)
+    {
+        if (uids.Count == 0)
+        {
+            return [];
+        }
+
+        var wanted = new HashSet<uint>(uids);
+        var rows = await _context.Mail.ListMessagesAsync(mailboxId, new UidRange(uids[0], uids[^1]), ct);
+        return rows.Where(r => wanted.Contains(r.Uid)).ToList();
+    }
+
+    /// <summary>
+    /// The UIDs a set names in the session's view, ascending. A message-number set that names a number
+    /// past the last message is a client error (RFC 9051 §9 seq-number); a UID set simply matches what exists.
+    /// </summary>
+    private List<uint> ResolveSet(SequenceSet set, bool uid)
+    {
+        var view = _selected!;
+        if (set.IsSaved)
+        {
+            var saved = _savedResult ?? [];
+            return saved.Where(u => view.SequenceOf(u) != 0).Order().ToList();
+        }
+
+        if (uid)
+        {
+            var max = view.MaxUid;
+            var result = new List<uint>();
+            foreach (var u in view.Uids)
+            {
+                if (set.Contains(u, max))
+                {
+                    result.Add(u);
+                }
+            }
+
+            return result;
+        }
+
+        if (!set.FitsWithin(view.Count))
+        {
+            throw new ImapParseException("Message sequence number out of range");
+        }
+
+        return set.Resolve(view.Count).Select(view.UidAt).ToList();
+    }
+}

@@ -1,0 +1,66 @@
+using System.Buffers;
+using System.Text;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// IDLE (RFC 2177, RFC 9051 §6.3.13): changes are pushed as they are committed, until the client sends DONE.
+// The session waits on two things at once: its change subscription and the client's next line.
+public sealed partial class ImapSession
+{
+    private async Task<After> IdleAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.End();
+        await ReportChangesAsync(allowExpunge: true, force: false, ct);
+        Send("+ idling");
+        await FlushAsync(ct);
+
+        using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idleTimeout.CancelAfter(TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes));
+        var read = _input.ReadAsync(idleTimeout.Token).AsTask();
+        while (true)
+        {
+            var changed = _changes!.Reader.WaitToReadAsync(idleTimeout.Token).AsTask();
+            var first = await Task.WhenAny(read, changed);
+            if (first == changed)
+            {
+                if (!await changed)
+                {
+                    break;
+                }
+
+                await ReportChangesAsync(allowExpunge: true, force: false, ct);
+                await FlushAsync(ct);
+                continue;
+            }
+
+            var result = await read;
+            var buffer = result.Buffer;
+            var lf = buffer.PositionOf((byte)'\n');
+            if (lf is { } end)
+            {
+                var line = Encoding.ASCII.GetString(buffer.Slice(0, end)).TrimEnd('\r');
+                _input.AdvanceTo(buffer.GetPosition(1, end));
+                if (!line.Equals("DONE", StringComparison.OrdinalIgnoreCase))
+                {
+                    Send($"{tag} BAD Expected DONE");
+                    return After.Next;
+                }
+
+                break;
+            }
+
+            if (result.IsCompleted || buffer.Length > 1024)
+            {
+                _input.AdvanceTo(buffer.End);
+                return After.Stop;
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            read = _input.ReadAsync(idleTimeout.Token).AsTask();
+        }
+
+        Ok(tag, "IDLE terminated");
+        return After.Next;
+    }
+}

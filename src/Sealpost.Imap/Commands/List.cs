@@ -1,0 +1,225 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Services;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258: SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE
+// selection; SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS return options), LIST-STATUS (RFC 5819), and
+// LSUB for IMAP4rev1 clients (RFC 3501 §6.3.9).
+public sealed partial class ImapSession
+{
+    private async Task<After> ListAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.Space();
+        var selectSubscribed = false;
+        var selectSpecialUse = false;
+        var recursiveMatch = false;
+        var extended = false;
+        if (p.TryTake('('))
+        {
+            extended = true;
+            var first = true;
+            while (!p.TryTake(')'))
+            {
+                if (!first)
+                {
+                    p.Space();
+                }
+
+                first = false;
+                switch (p.ReadAtom().ToUpperInvariant())
+                {
+                    case "SUBSCRIBED": selectSubscribed = true; break;
+                    case "REMOTE": break; // no remote mailboxes here (RFC 5258 §3.1)
+                    case "RECURSIVEMATCH": recursiveMatch = true; break;
+                    case "SPECIAL-USE": selectSpecialUse = true; break;
+                    default: throw new ImapParseException("Unknown LIST selection option");
+                }
+            }
+
+            p.Space();
+            if (recursiveMatch && !selectSubscribed)
+            {
+                // RFC 5258 §3: RECURSIVEMATCH alone is an error.
+                throw new ImapParseException("RECURSIVEMATCH needs another selection option");
+            }
+        }
+
+        var reference = DecodeReference(p.ReadAStringBytes(_utf8));
+        p.Space();
+        var patterns = new List<string>();
+        if (p.TryTake('('))
+        {
+            extended = true;
+            do
+            {
+                patterns.Add(DecodePattern(p.ReadListMailbox(_utf8)));
+            }
+            while (p.TrySpace());
+            p.Expect(')');
+        }
+        else
+        {
+            patterns.Add(DecodePattern(p.ReadListMailbox(_utf8)));
+        }
+
+        var returnSubscribed = selectSubscribed;
+        var returnSpecialUse = true;
+        List<string>? statusItems = null;
+        if (p.TrySpace())
+        {
+            if (!p.TryKeyword("RETURN"))
+            {
+                throw new ImapParseException("Expected RETURN");
+            }
+
+            extended = true;
+            p.Space();
+            p.Expect('(');
+            var first = true;
+            while (!p.TryTake(')'))
+            {
+                if (!first)
+                {
+                    p.Space();
+                }
+
+                first = false;
+                switch (p.ReadAtom().ToUpperInvariant())
+                {
+                    case "SUBSCRIBED": returnSubscribed = true; break;
+                    case "CHILDREN": break; // always returned
+                    case "SPECIAL-USE": returnSpecialUse = true; break;
+                    case "STATUS":
+                        p.Space();
+                        statusItems = ReadStatusItems(p);
+                        break;
+                    default: throw new ImapParseException("Unknown LIST return option");
+                }
+            }
+        }
+
+        p.End();
+        _ = extended;
+
+        if (patterns.Count == 1 && patterns[0].Length == 0)
+        {
+            // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
+            Send("* LIST (\\Noselect) \"/\" \"\"");
+            Ok(tag, "LIST completed");
+            return After.Next;
+        }
+
+        var all = await _context.Mailboxes.ListAsync(AccountId, Names, ct);
+        var matchers = patterns.Select(pattern => PatternRegex(reference, pattern)).ToList();
+        foreach (var (path, mailbox) in all)
+        {
+            var matches = matchers.Any(m => m.IsMatch(path));
+            if (!matches)
+            {
+                continue;
+            }
+
+            var hasChildren = all.Any(o => o.Mailbox.ParentId == mailbox.Id);
+            var attributes = new List<string> { hasChildren ? "\\HasChildren" : "\\HasNoChildren" };
+            var childInfo = false;
+            if (selectSpecialUse && SpecialUse(mailbox.Role) is null)
+            {
+                continue;
+            }
+
+            if (selectSubscribed && !mailbox.Subscribed)
+            {
+                // RFC 5258 §3.5: with RECURSIVEMATCH a parent of a subscribed mailbox is listed with CHILDINFO.
+                childInfo = recursiveMatch && all.Any(o => o.Path.StartsWith(path + MailboxService.Separator, StringComparison.Ordinal) && o.Mailbox.Subscribed);
+                if (!childInfo)
+                {
+                    continue;
+                }
+            }
+
+            if (returnSubscribed && mailbox.Subscribed)
+            {
+                attributes.Add("\\Subscribed");
+            }
+
+            if (returnSpecialUse && SpecialUse(mailbox.Role) is { } use)
+            {
+                attributes.Add(use);
+            }
+
+            var line = $"* LIST ({string.Join(' ', attributes)}) \"/\" {MailboxOut(path)}";
+            if (childInfo)
+            {
+                line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
+            }
+
+            Send(line);
+            if (statusItems is not null)
+            {
+                Send(await StatusLineAsync(path, mailbox, statusItems, ct));
+            }
+        }
+
+        Ok(tag, "LIST completed");
+        return After.Next;
+    }
+
+    private async Task<After> LsubAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.Space();
+        var reference = DecodeReference(p.ReadAStringBytes(_utf8));
+        p.Space();
+        var pattern = DecodePattern(p.ReadListMailbox(_utf8));
+        p.End();
+        var matcher = PatternRegex(reference, pattern);
+        foreach (var (path, mailbox) in await _context.Mailboxes.ListAsync(AccountId, Names, ct))
+        {
+            if (mailbox.Subscribed && matcher.IsMatch(path))
+            {
+                Send($"* LSUB () \"/\" {MailboxOut(path)}");
+            }
+        }
+
+        Ok(tag, "LSUB completed");
+        return After.Next;
+    }
+
+    private string DecodeReference(byte[] bytes) => bytes.Length == 0 ? "" : DecodeMailbox(bytes);
+
+    private string DecodePattern(byte[] bytes)
+    {
+        if (_utf8)
+        {
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        return ModifiedUtf7.TryDecode(Encoding.ASCII.GetString(bytes), out var name) ? name : throw new ImapParseException("Pattern is not valid modified UTF-7");
+    }
+
+    /// <summary>'*' matches anything, '%' anything but the separator (RFC 9051 §6.3.9); INBOX matches case-insensitively.</summary>
+    private static Regex PatternRegex(string reference, string pattern)
+    {
+        var full = reference + pattern;
+        if (full.Length >= 5 && full[..5].Equals("INBOX", StringComparison.OrdinalIgnoreCase) && (full.Length == 5 || full[5] == MailboxService.Separator))
+        {
+            full = "INBOX" + full[5..];
+        }
+
+        var sb = new StringBuilder("^");
+        foreach (var c in full)
+        {
+            sb.Append(c switch
+            {
+                '*' => ".*",
+                '%' => "[^/]*",
+                _ => Regex.Escape(c.ToString()),
+            });
+        }
+
+        return new Regex(sb.Append('$').ToString(), RegexOptions.Singleline | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    }
+}

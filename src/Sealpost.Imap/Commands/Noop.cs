@@ -1,0 +1,15 @@
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// NOOP and CHECK (RFC 9051 §6.1.2; CHECK is RFC 3501 §6.4.1, a NOOP here since every change is durable at once).
+public sealed partial class ImapSession
+{
+    private async Task<After> NoopAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.End();
+        await ReportChangesAsync(allowExpunge: true, force: true, ct);
+        Ok(tag, "NOOP completed");
+        return After.Next;
+    }
+}

@@ -1,0 +1,50 @@
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// QUOTA (RFC 9208) with the STORAGE resource: one quota root "" per account. Quotas are set by admins, not over IMAP.
+public sealed partial class ImapSession
+{
+    private async Task<After> GetQuotaRootAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.Space();
+        var name = ReadMailbox(p);
+        p.End();
+        await RequireMailboxAsync(name, ct);
+        Send($"* QUOTAROOT {MailboxOut(name)} \"\"");
+        Send(await QuotaLineAsync(ct));
+        Ok(tag, "GETQUOTAROOT completed");
+        return After.Next;
+    }
+
+    private async Task<After> GetQuotaAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.Space();
+        var root = p.ReadAString();
+        p.End();
+        if (root.Length != 0)
+        {
+            throw No("No such quota root", "NONEXISTENT");
+        }
+
+        Send(await QuotaLineAsync(ct));
+        Ok(tag, "GETQUOTA completed");
+        return After.Next;
+    }
+
+    private Task<After> SetQuotaAsync(string tag, ImapParser p)
+    {
+        _ = p;
+        throw No("Quotas are set by administrators", "NOPERM");
+    }
+
+    private async Task<string> QuotaLineAsync(CancellationToken ct)
+    {
+        var usage = await _context.Mail.GetUsageAsync(AccountId, ct);
+        var account = await _context.Store.Directory.GetAccountAsync(AccountId, ct) ?? _account!;
+        // RFC 9208 §5.1: STORAGE is in units of 1024 octets.
+        return account.HasQuota
+            ? $"* QUOTA \"\" (STORAGE {(usage.Bytes + 1023) / 1024} {account.QuotaBytes / 1024})"
+            : "* QUOTA \"\" ()";
+    }
+}

@@ -1,0 +1,346 @@
+using System.Globalization;
+using System.Text;
+using Sealpost.Core.Mail;
+using Sealpost.Crypto.Vault;
+using Sealpost.Imap.Protocol;
+using Sealpost.Mime;
+
+namespace Sealpost.Imap;
+
+// SEARCH and UID SEARCH (RFC 9051 §6.4.4; RFC 3501 untagged SEARCH for rev1 clients) with ESEARCH
+// (RFC 4731) and SEARCHRES (RFC 5182). Flags, sizes and dates come from the rows; header keys from the
+// sealed metadata; BODY and TEXT decrypt each candidate message (docs/imap.md says what that costs).
+// Text comparison is case-insensitive over Unicode (an approximation of i;unicode-casemap, RFC 5051).
+public sealed partial class ImapSession
+{
+    private async Task<After> SearchAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    {
+        var request = SearchParser.Parse(p);
+        if (request.Charset is not (null or "UTF-8" or "US-ASCII"))
+        {
+            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
+        }
+
+        var view = _selected!;
+        await ReportChangesAsync(allowExpunge: uid, force: false, ct);
+        var matches = await EvaluateAsync(request.Key, ct);
+        if (request.Return.HasFlag(SearchReturn.Save))
+        {
+            _savedResult = matches;
+        }
+
+        var numbers = uid ? matches : matches.Select(view.SequenceOf).Where(s => s != 0).ToList();
+        if (request.Extended || _rev2)
+        {
+            var ret = request.Extended ? request.Return : SearchReturn.All;
+            if (ret != SearchReturn.Save)
+            {
+                var sb = new StringBuilder($"* ESEARCH (TAG {ImapText.Quote(tag)})");
+                if (uid)
+                {
+                    sb.Append(" UID");
+                }
+
+                if (numbers.Count > 0)
+                {
+                    if (ret.HasFlag(SearchReturn.Min))
+                    {
+                        sb.Append(" MIN ").Append(numbers[0]);
+                    }
+
+                    if (ret.HasFlag(SearchReturn.Max))
+                    {
+                        sb.Append(" MAX ").Append(numbers[^1]);
+                    }
+
+                    if (ret.HasFlag(SearchReturn.All))
+                    {
+                        sb.Append(" ALL ").Append(SequenceSet.Format(numbers));
+                    }
+                }
+
+                if (ret.HasFlag(SearchReturn.Count))
+                {
+                    sb.Append(" COUNT ").Append(numbers.Count);
+                }
+
+                Send(sb.ToString());
+            }
+        }
+        else
+        {
+            Send("* SEARCH" + string.Concat(numbers.Select(n => " " + n.ToString(CultureInfo.InvariantCulture))));
+        }
+
+        Ok(tag, "SEARCH completed");
+        return After.Next;
+    }
+
+    /// <summary>The UIDs (ascending) of the messages in the view that match.</summary>
+    private async Task<List<uint>> EvaluateAsync(SearchKey key, CancellationToken ct)
+    {
+        var view = _selected!;
+        if (view.Count == 0)
+        {
+            return [];
+        }
+
+        var records = await _context.Mail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
+        Dictionary<uint, SealedMetadataView?>? metadata = null;
+        if (Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true }))
+        {
+            metadata = [];
+            foreach (var (message, meta) in await _context.Reader.ReadMetadataAsync(_keys!, view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct))
+            {
+                metadata[message.Uid] = meta;
+            }
+        }
+
+        var keywordIds = new Dictionary<string, int?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in Collect<SearchKey.Keyword>(key).Select(k => k.Name))
+        {
+            keywordIds[name] = _keywords!.Find(name);
+        }
+
+        var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
+        var result = new List<uint>();
+        foreach (var record in records)
+        {
+            var sequence = view.SequenceOf(record.Uid);
+            if (sequence == 0)
+            {
+                continue;
+            }
+
+            var context = new MatchContext(record, sequence, metadata?.GetValueOrDefault(record.Uid)?.Value, keywordIds, saved);
+            if (await MatchesAsync(key, context, ct))
+            {
+                result.Add(record.Uid);
+            }
+        }
+
+        return result;
+    }
+
+    private sealed class MatchContext(MessageRecord record, uint sequence, MessageMetadata? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)
+    {
+        public MessageRecord Record { get; } = record;
+        public uint Sequence { get; } = sequence;
+        public MessageMetadata? Metadata { get; } = metadata;
+        public Dictionary<string, int?> KeywordIds { get; } = keywordIds;
+        public HashSet<uint>? Saved { get; } = saved;
+        public string? Text { get; set; }
+        public string? BodyText { get; set; }
+        public string? HeaderText { get; set; }
+    }
+
+    private async ValueTask<bool> MatchesAsync(SearchKey key, MatchContext m, CancellationToken ct)
+    {
+        var view = _selected!;
+        var r = m.Record;
+        switch (key)
+        {
+            case SearchKey.All:
+                return true;
+            case SearchKey.Flag f:
+                return r.Flags.HasFlag(f.Value) == f.Set;
+            case SearchKey.Keyword k:
+                return (m.KeywordIds[k.Name] is { } id && r.KeywordIds.Contains(id)) == k.Set;
+            case SearchKey.Recent rc:
+                return IsRecentForSearch(r.Uid) == rc.Set;
+            case SearchKey.Not n:
+                return !await MatchesAsync(n.Key, m, ct);
+            case SearchKey.Or o:
+                return await MatchesAsync(o.Left, m, ct) || await MatchesAsync(o.Right, m, ct);
+            case SearchKey.And a:
+                foreach (var k in a.Keys)
+                {
+                    if (!await MatchesAsync(k, m, ct))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            case SearchKey.Sequence s:
+                return s.Set.Contains(m.Sequence, view.Count);
+            case SearchKey.Uid u:
+                return u.Set.IsSaved ? m.Saved?.Contains(r.Uid) == true || (_savedResult?.Contains(r.Uid) ?? false) : u.Set.Contains(r.Uid, view.MaxUid);
+            case SearchKey.Saved:
+                return m.Saved?.Contains(r.Uid) == true;
+            case SearchKey.Size s:
+                return s.Larger ? r.Size > s.Octets : r.Size < s.Octets;
+            case SearchKey.ModSeq ms:
+                return r.ModSeq >= ms.Value;
+            case SearchKey.Within w:
+            {
+                var age = DateTimeOffset.UtcNow - r.InternalDate;
+                return w.Older ? age.TotalSeconds >= w.Seconds : age.TotalSeconds <= w.Seconds;
+            }
+
+            case SearchKey.Date d:
+            {
+                DateOnly date;
+                if (d.Sent)
+                {
+                    // RFC 9051: the Date header's date, its own zone; a message without one does not match.
+                    if (m.Metadata?.Envelope.Date is not { } text || !MimeKit.Utils.DateUtils.TryParse(text, out var sent))
+                    {
+                        return false;
+                    }
+
+                    date = DateOnly.FromDateTime(sent.DateTime);
+                }
+                else
+                {
+                    date = DateOnly.FromDateTime(r.InternalDate.DateTime);
+                }
+
+                return d.Comparison switch
+                {
+                    DateComparison.Before => date < d.Value,
+                    DateComparison.On => date == d.Value,
+                    _ => date >= d.Value,
+                };
+            }
+
+            case SearchKey.Header h:
+                return await HeaderMatchesAsync(h, m, ct);
+            case SearchKey.Body b:
+                return await BodyMatchesAsync(b, m, ct);
+            default:
+                return false;
+        }
+    }
+
+    private bool IsRecentForSearch(uint uid) => _selected?.Recent?.Contains(uid) == true;
+
+    private async ValueTask<bool> HeaderMatchesAsync(SearchKey.Header h, MatchContext m, CancellationToken ct)
+    {
+        if (m.Metadata is null)
+        {
+            return false;
+        }
+
+        string? value;
+        if (!m.Metadata.SearchHeaders.TryGetValue(h.Field, out value))
+        {
+            if (SearchHeaderFields.Contains(h.Field))
+            {
+                return false; // the analyser records these whenever present
+            }
+
+            // Any other field: read the header itself (decrypting its chunk).
+            m.HeaderText ??= await HeaderTextAsync(m.Record, ct);
+            value = FieldValues(m.HeaderText, h.Field);
+            if (value is null)
+            {
+                return false;
+            }
+        }
+
+        return h.Text.Length == 0 || Contains(value, h.Text);
+    }
+
+    private static readonly HashSet<string> SearchHeaderFields =
+        ["from", "to", "cc", "bcc", "subject", "reply-to", "sender", "message-id", "in-reply-to", "references", "list-id", "date"];
+
+    private async Task<string> HeaderTextAsync(MessageRecord record, CancellationToken ct)
+    {
+        using var opened = await _context.Reader.OpenAsync(_keys!, record, ct);
+        var meta = await opened.ReadMetadataAsync(ct);
+        var bytes = await ReadAsync(opened, meta.Body.HeaderOffset, meta.Body.HeaderLength, ct);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>Unfolded, decoded values of a field in a raw header block, joined by newlines; null if absent.</summary>
+    private static string? FieldValues(string header, string field)
+    {
+        var values = new List<string>();
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(header + "\r\n"));
+        try
+        {
+            foreach (var h in MimeKit.HeaderList.Load(stream))
+            {
+                if (h.Field.Equals(field, StringComparison.OrdinalIgnoreCase))
+                {
+                    values.Add(h.Value);
+                }
+            }
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        return values.Count == 0 ? null : string.Join('\n', values);
+    }
+
+    private async ValueTask<bool> BodyMatchesAsync(SearchKey.Body b, MatchContext m, CancellationToken ct)
+    {
+        if (m.BodyText is null)
+        {
+            using var opened = await _context.Reader.OpenAsync(_keys!, m.Record, ct);
+            var raw = await opened.ReadAllAsync(ct);
+            (m.HeaderText, m.BodyText) = MessageText(raw);
+        }
+
+        return Contains(m.BodyText, b.Text) || (b.WithHeaders && Contains(m.HeaderText ?? "", b.Text));
+    }
+
+    /// <summary>Decoded header text and the decoded text of every text part (RFC 9051: BODY searches the body, TEXT header and body).</summary>
+    private static (string Header, string Body) MessageText(byte[] raw)
+    {
+        using var stream = new MemoryStream(raw, writable: false);
+        MimeKit.MimeMessage message;
+        try
+        {
+            message = MimeKit.MimeMessage.Load(stream);
+        }
+        catch (FormatException)
+        {
+            return ("", Encoding.UTF8.GetString(raw));
+        }
+
+        var header = string.Join('\n', message.Headers.Select(h => h.Field + ": " + h.Value));
+        var body = new StringBuilder();
+        foreach (var part in message.BodyParts.OfType<MimeKit.TextPart>())
+        {
+            body.Append(part.Text).Append('\n');
+        }
+
+        return (header, body.ToString());
+    }
+
+    private static bool Contains(string haystack, string needle) =>
+        CultureInfo.InvariantCulture.CompareInfo.IndexOf(haystack, needle, CompareOptions.IgnoreCase) >= 0;
+
+    private static bool Needs(SearchKey key, Func<SearchKey, bool> predicate) => Collect<SearchKey>(key).Any(predicate);
+
+    private static IEnumerable<T> Collect<T>(SearchKey key) where T : SearchKey
+    {
+        var stack = new Stack<SearchKey>();
+        stack.Push(key);
+        while (stack.Count > 0)
+        {
+            var k = stack.Pop();
+            if (k is T t)
+            {
+                yield return t;
+            }
+
+            switch (k)
+            {
+                case SearchKey.Not n: stack.Push(n.Key); break;
+                case SearchKey.Or o: stack.Push(o.Left); stack.Push(o.Right); break;
+                case SearchKey.And a:
+                    foreach (var c in a.Keys)
+                    {
+                        stack.Push(c);
+                    }
+
+                    break;
+            }
+        }
+    }
+}

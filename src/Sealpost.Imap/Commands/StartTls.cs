@@ -1,0 +1,43 @@
+using System.IO.Pipelines;
+using System.Net.Security;
+using Sealpost.Core.Connections;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// STARTTLS (RFC 9051 §6.2.1): anything the client pipelined after the command is discarded, never read
+// as if it came over TLS (the CVE-2011-0411 class of bugs); capabilities are re-announced only on request.
+public sealed partial class ImapSession
+{
+    private async Task<After> StartTlsAsync(string tag, ImapParser p, CancellationToken ct)
+    {
+        p.End();
+        if (_tls)
+        {
+            Send($"{tag} BAD TLS is already active");
+            return After.Next;
+        }
+
+        if (_input.TryRead(out var pending))
+        {
+            var injected = !pending.Buffer.IsEmpty;
+            _input.AdvanceTo(pending.Buffer.Start);
+            if (injected)
+            {
+                Send($"{tag} BAD Commands pipelined after STARTTLS are refused");
+                return After.Stop;
+            }
+        }
+
+        Ok(tag, "Begin TLS negotiation now");
+        await FlushAsync(ct);
+        var ssl = new SslStream(new DuplexPipeStream(_input, _output), leaveInnerStreamOpen: false);
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        handshake.CancelAfter(TimeSpan.FromSeconds(30));
+        await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
+        _input = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024));
+        _output = PipeWriter.Create(ssl);
+        _tls = true;
+        return After.Next;
+    }
+}

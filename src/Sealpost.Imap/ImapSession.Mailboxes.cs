@@ -1,0 +1,81 @@
+using System.Text;
+using Sealpost.Core;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Services;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+// Mailbox names in and out: modified UTF-7 unless UTF8=ACCEPT is enabled (RFC 3501 §5.1.3, RFC 6855 §3).
+public sealed partial class ImapSession
+{
+    private long AccountId => _account!.Id;
+
+    private Core.Security.INameProtector Names => _keys!.Names;
+
+    private string ReadMailbox(ImapParser p)
+    {
+        var bytes = p.ReadAStringBytes(_utf8);
+        return DecodeMailbox(bytes);
+    }
+
+    private string DecodeMailbox(byte[] bytes)
+    {
+        string name;
+        if (_utf8)
+        {
+            try
+            {
+                name = new UTF8Encoding(false, true).GetString(bytes);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new ImapParseException("Mailbox name is not UTF-8");
+            }
+        }
+        else if (!ModifiedUtf7.TryDecode(Encoding.ASCII.GetString(bytes), out name) || bytes.Any(b => b >= 0x80))
+        {
+            throw new ImapParseException("Mailbox name is not valid modified UTF-7");
+        }
+
+        // A trailing separator only says the client means to create children (RFC 9051 §6.3.4).
+        return name.Length > 1 ? name.TrimEnd(MailboxService.Separator) : name;
+    }
+
+    private string MailboxOut(string name) => ImapText.Mailbox(name, _utf8);
+
+    private async Task<Mailbox> RequireMailboxAsync(string name, CancellationToken ct, bool tryCreate = false)
+    {
+        Mailbox? mailbox;
+        try
+        {
+            mailbox = await _context.Mailboxes.FindAsync(AccountId, Names, name, ct);
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.InvalidInput)
+        {
+            mailbox = null;
+        }
+
+        return mailbox ?? throw No("No such mailbox", tryCreate ? "TRYCREATE" : "NONEXISTENT");
+    }
+
+    private static string? SpecialUse(MailboxRole role) => role switch
+    {
+        MailboxRole.Sent => "\\Sent",
+        MailboxRole.Drafts => "\\Drafts",
+        MailboxRole.Trash => "\\Trash",
+        MailboxRole.Junk => "\\Junk",
+        MailboxRole.Archive => "\\Archive",
+        _ => null,
+    };
+
+    private static MailboxRole? RoleOf(string specialUse) => specialUse.ToUpperInvariant() switch
+    {
+        "\\SENT" => MailboxRole.Sent,
+        "\\DRAFTS" => MailboxRole.Drafts,
+        "\\TRASH" => MailboxRole.Trash,
+        "\\JUNK" => MailboxRole.Junk,
+        "\\ARCHIVE" => MailboxRole.Archive,
+        _ => null,
+    };
+}

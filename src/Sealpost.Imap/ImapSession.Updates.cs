@@ -1,0 +1,127 @@
+using Sealpost.Core.Mail;
+
+namespace Sealpost.Imap;
+
+// Live updates (RFC 9051 §7, §5.2-5.5): what other sessions and deliveries changed in the selected
+// mailbox reaches this client as EXISTS, EXPUNGE and FETCH (FLAGS), read from the store's change log
+// since the MODSEQ the client was last told about. The change feed only says "look again".
+public sealed partial class ImapSession
+{
+    /// <summary>Drains the feed; true if the selected mailbox changed.</summary>
+    private bool DrainFeed()
+    {
+        if (_changes is null)
+        {
+            return false;
+        }
+
+        while (_changes.Reader.TryRead(out var change))
+        {
+            if (_selected is not null && change.MailboxId == _selected.MailboxId && change.HighestModSeq > _selected.KnownModSeq)
+            {
+                _selected.Dirty = true;
+            }
+        }
+
+        return _selected?.Dirty == true;
+    }
+
+    /// <summary>
+    /// Tells the client what changed. <paramref name="allowExpunge"/> is false during FETCH, STORE and
+    /// SEARCH (RFC 9051 §7.5.1): expunges wait in the view until a command that may announce them.
+    /// </summary>
+    private async Task ReportChangesAsync(bool allowExpunge, bool force, CancellationToken ct)
+    {
+        var view = _selected;
+        if (view is null)
+        {
+            return;
+        }
+
+        if (DrainFeed() || force)
+        {
+            view.Dirty = false;
+            var changes = await _context.Mail.GetChangesAsync(view.MailboxId, view.KnownModSeq, ct);
+            var maxUid = view.MaxUid;
+            foreach (var uid in changes.Expunged)
+            {
+                if (view.SequenceOf(uid) != 0)
+                {
+                    view.PendingExpunges.Add(uid);
+                }
+            }
+
+            var added = changes.Changed.Where(m => m.Uid > maxUid).Select(m => m.Uid).Order().ToList();
+            var flagChanges = changes.Changed.Where(m => m.Uid <= maxUid).ToList();
+            if (allowExpunge)
+            {
+                AnnounceExpunges(view);
+            }
+
+            if (added.Count > 0)
+            {
+                view.Uids.AddRange(added);
+                (view.Recent ??= []).UnionWith(added);
+                Send($"* {view.Count} EXISTS");
+                if (!_rev2)
+                {
+                    Send($"* {view.Recent.Count} RECENT");
+                }
+            }
+
+            foreach (var message in flagChanges)
+            {
+                var sequence = view.SequenceOf(message.Uid);
+                if (sequence == 0 || (view.SelfReported.TryGetValue(message.Uid, out var told) && told == message.ModSeq) || view.PendingExpunges.Contains(message.Uid))
+                {
+                    continue;
+                }
+
+                var names = await _keywords!.NamesAsync(message.KeywordIds, ct);
+                Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {Flags.Format(message.Flags, names, IsRecent(message.Uid))})");
+            }
+
+            view.SelfReported.Clear();
+            view.KnownModSeq = Math.Max(view.KnownModSeq, changes.HighestModSeq);
+        }
+        else if (allowExpunge)
+        {
+            AnnounceExpunges(view);
+        }
+    }
+
+    private void AnnounceExpunges(SelectedMailbox view)
+    {
+        foreach (var uid in view.PendingExpunges)
+        {
+            var sequence = view.SequenceOf(uid);
+            if (sequence != 0)
+            {
+                Send($"* {sequence} EXPUNGE");
+                view.Uids.RemoveAt((int)sequence - 1);
+                view.Recent?.Remove(uid);
+            }
+        }
+
+        view.PendingExpunges.Clear();
+    }
+
+    private bool IsRecent(uint uid) => !_rev2 && _selected?.Recent?.Contains(uid) == true;
+
+    /// <summary>Removes messages this session expunged itself and tells the client (RFC 9051 §7.5.1 EXPUNGE).</summary>
+    private void AnnounceOwnExpunges(IEnumerable<uint> uids)
+    {
+        var view = _selected!;
+        foreach (var uid in uids.Order())
+        {
+            view.PendingExpunges.Remove(uid);
+            var sequence = view.SequenceOf(uid);
+            if (sequence != 0)
+            {
+                Send($"* {sequence} EXPUNGE");
+                view.Uids.RemoveAt((int)sequence - 1);
+                view.Recent?.Remove(uid);
+            }
+        }
+    }
+}

@@ -1,0 +1,513 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Sealpost.Core;
+using Sealpost.Core.Connections;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Security;
+using Sealpost.Core.Storage;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+/// <summary>
+/// One IMAP connection (RFC 9051, with RFC 3501 behaviour until the client enables IMAP4rev2).
+/// Invariants:
+/// <list type="bullet">
+/// <item>Commands are framed by <see cref="ImapFramer"/> and parsed by <see cref="ImapParser"/>, both
+/// pure; handlers (one file per command under Commands/) only reach storage through services.</item>
+/// <item>The selected mailbox's sequence numbers change only when the client is told (EXISTS,
+/// EXPUNGE); EXPUNGE is never sent during FETCH, STORE or SEARCH (RFC 9051 §7.5.1).</item>
+/// <item>Responses to pipelined commands are flushed once no further complete command is buffered.</item>
+/// <item><see cref="RunAsync"/> is the one place exceptions become responses: a command error is a
+/// tagged NO or BAD and the session goes on; a protocol error ends it with BYE.</item>
+/// </list>
+/// </summary>
+public sealed partial class ImapSession
+{
+    private readonly ImapContext _context;
+    private readonly ImapListenerKind _kind;
+    private IPEndPoint? _remote;
+    private bool _proxied;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private bool _tls;
+    private bool _compressed;
+    private int _badCommands;
+    private int _authFailures;
+    private FramerState _framer;
+
+    private Account? _account;
+    private IAccountSession? _keys;
+    private IChangeSubscription? _changes;
+    private SelectedMailbox? _selected;
+    private KeywordNames? _keywords;
+    private bool _rev2;
+    private bool _utf8;
+    private IReadOnlyList<uint>? _savedResult;
+
+    public ImapSession(ImapContext context, ImapListenerKind kind, IDuplexPipe transport, IPEndPoint? remote)
+    {
+        _context = context;
+        _kind = kind;
+        _input = transport.Input;
+        _output = transport.Output;
+        _remote = remote;
+        _tls = kind == ImapListenerKind.ImplicitTls;
+    }
+
+    private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
+
+    private bool LoginAllowed => _tls || (IsLoopback && _context.Imap.AllowPlaintextAuthOnLoopback && _context.Development);
+
+    private string ClientAddress => _remote?.Address.ToString() ?? "unknown";
+
+    private bool Authenticated => _account is not null;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        if (_context.Imap.ProxyProtocol && !await ReadProxyHeaderAsync(ct))
+        {
+            return;
+        }
+
+        using var slot = _context.Connections.TryEnter(ClientAddress, out var refusal);
+        if (slot is null)
+        {
+            ImapLog.ConnectionRefused(_context.Logger, ClientAddress, refusal!);
+            await TryLastWordAsync("* BYE " + refusal);
+            return;
+        }
+
+        try
+        {
+            await RunSessionAsync(ct);
+        }
+        finally
+        {
+            EndLogin();
+        }
+    }
+
+    private async Task<bool> ReadProxyHeaderAsync(CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (true)
+            {
+                var result = await _input.ReadAsync(timeout.Token);
+                switch (ProxyProtocol.TryParse(result.Buffer, out var consumed, out var source, out var error))
+                {
+                    case ProxyProtocol.Status.Parsed:
+                        _input.AdvanceTo(result.Buffer.GetPosition(consumed));
+                        _proxied = true;
+                        _remote = source ?? _remote;
+                        return true;
+                    case ProxyProtocol.Status.Invalid:
+                        ImapLog.ConnectionRefused(_context.Logger, ClientAddress, "PROXY header: " + error);
+                        return false;
+                    default:
+                        if (result.IsCompleted)
+                        {
+                            return false;
+                        }
+
+                        _input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private sealed class SessionEnded : Exception;
+
+    /// <summary>A command error: tagged NO with an optional response code (RFC 9051 §7.1).</summary>
+    private sealed class CommandFailed(string code, string text) : Exception(text)
+    {
+        public string Code { get; } = code;
+    }
+
+    private static CommandFailed No(string text, string code = "") => new(code, text);
+
+    private async Task RunSessionAsync(CancellationToken ct)
+    {
+        try
+        {
+            Send($"* OK [CAPABILITY {Capabilities()}] Sealpost IMAP ready");
+            await FlushAsync(ct);
+            while (!ct.IsCancellationRequested)
+            {
+                var result = await ReadAsync(ct);
+                var buffer = result.Buffer;
+                var executed = false;
+                while (!executed)
+                {
+                    var status = ImapFramer.TryFrame(buffer, ref _framer, _context.Imap.MaxLineBytes, _context.Imap.AppendLimitBytes, out var length, out var literal);
+                    switch (status)
+                    {
+                        case FrameStatus.NeedMore:
+                            _input.AdvanceTo(buffer.Start, buffer.End);
+                            await FlushAsync(ct);
+                            if (result.IsCompleted)
+                            {
+                                return;
+                            }
+
+                            executed = true; // read again
+                            break;
+                        case FrameStatus.NeedContinuation:
+                            // RFC 9051 §7.5: the client waits for this before sending a synchronising literal.
+                            Send("+ Ready for literal data");
+                            await FlushAsync(ct);
+                            break;
+                        case FrameStatus.LineTooLong:
+                            // Without the end of the line we cannot find where the next command starts.
+                            Send("* BYE Line too long");
+                            ImapLog.SessionClosed(_context.Logger, ClientAddress, "line too long");
+                            await FlushAsync(ct);
+                            return;
+                        case FrameStatus.LiteralTooLarge:
+                        {
+                            var tag = TagOf(buffer.Slice(0, length));
+                            _framer.Reset();
+                            if (!literal.Synchronising)
+                            {
+                                // RFC 7888 §4: the octets are on their way and cannot be refused; end the session.
+                                Send($"* BYE [TOOBIG] Literal larger than {_context.Imap.AppendLimitBytes} octets");
+                                await FlushAsync(ct);
+                                return;
+                            }
+
+                            buffer = buffer.Slice(length);
+                            Send($"{tag} NO [TOOBIG] Literal larger than {_context.Imap.AppendLimitBytes} octets");
+                            await CountBadAsync(ct);
+                            break;
+                        }
+
+                        default:
+                        {
+                            var command = buffer.Slice(0, length).ToArray();
+                            var rest = buffer.Slice(length);
+                            var nothingBuffered = rest.IsEmpty;
+                            _framer.Reset();
+                            _input.AdvanceTo(rest.Start);
+                            if (await ExecuteAsync(command, ct) == After.Stop)
+                            {
+                                await FlushAsync(ct);
+                                return;
+                            }
+
+                            if (nothingBuffered)
+                            {
+                                await FlushAsync(ct); // RFC 2920-style batching: flush once no pipelined command waits
+                            }
+
+                            executed = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        catch (SessionEnded)
+        {
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            await TryLastWordAsync("* BYE Autologout; idle for too long");
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
+        {
+            // The peer went away or TLS failed: nobody to answer.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ImapLog.SessionFailed(_context.Logger, ex.GetType().Name);
+            await TryLastWordAsync("* BYE Internal error; closing connection");
+        }
+    }
+
+    private enum After { Next, Stop }
+
+    private static string TagOf(ReadOnlySequence<byte> command)
+    {
+        var bytes = command.Slice(0, Math.Min(command.Length, 64)).ToArray();
+        try
+        {
+            return new ImapParser(bytes).ReadTag();
+        }
+        catch (ImapParseException)
+        {
+            return "*";
+        }
+    }
+
+    /// <summary>The one place a command's exceptions become responses.</summary>
+    private async Task<After> ExecuteAsync(byte[] command, CancellationToken ct)
+    {
+        var parser = new ImapParser(command);
+        string tag;
+        try
+        {
+            tag = parser.ReadTag();
+            parser.Space();
+        }
+        catch (ImapParseException)
+        {
+            Send("* BAD Missing or malformed tag");
+            await CountBadAsync(ct);
+            return After.Next;
+        }
+
+        string name;
+        try
+        {
+            name = parser.ReadAtom().ToUpperInvariant();
+        }
+        catch (ImapParseException)
+        {
+            Send($"{tag} BAD Missing command");
+            await CountBadAsync(ct);
+            return After.Next;
+        }
+
+        var uid = false;
+        if (name == "UID")
+        {
+            try
+            {
+                parser.Space();
+                name = parser.ReadAtom().ToUpperInvariant();
+                uid = true;
+            }
+            catch (ImapParseException)
+            {
+                Send($"{tag} BAD UID needs a command");
+                await CountBadAsync(ct);
+                return After.Next;
+            }
+
+            if (name is not ("FETCH" or "STORE" or "SEARCH" or "COPY" or "MOVE" or "EXPUNGE" or "SORT" or "THREAD"))
+            {
+                Send($"{tag} BAD UID {name} is not a command");
+                await CountBadAsync(ct);
+                return After.Next;
+            }
+        }
+
+        try
+        {
+            return await DispatchAsync(tag, name, uid, parser, ct);
+        }
+        catch (ImapParseException ex)
+        {
+            Send($"{tag} BAD {OneLine(ex.Message)}");
+            await CountBadAsync(ct);
+        }
+        catch (CommandFailed ex)
+        {
+            Send($"{tag} NO {(ex.Code.Length > 0 ? "[" + ex.Code + "] " : "")}{OneLine(ex.Message)}");
+        }
+        catch (SealpostException ex)
+        {
+            Send($"{tag} NO {ResponseCode(ex.Kind)}{OneLine(ex.Message)}");
+        }
+
+        return After.Next;
+    }
+
+    private static string ResponseCode(ErrorKind kind) => kind switch
+    {
+        ErrorKind.NotFound => "[NONEXISTENT] ",
+        ErrorKind.Conflict => "[ALREADYEXISTS] ",
+        ErrorKind.Forbidden => "[NOPERM] ",
+        ErrorKind.TemporarilyUnavailable => "[UNAVAILABLE] ",
+        ErrorKind.LimitExceeded => "[LIMIT] ",
+        ErrorKind.InvalidInput => "[CANNOT] ",
+        _ => "",
+    };
+
+    private static string OneLine(string text) => new(text.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+
+    private async Task CountBadAsync(CancellationToken ct)
+    {
+        if (++_badCommands >= _context.Imap.MaxBadCommands)
+        {
+            Send("* BYE Too many bad commands");
+            ImapLog.SessionClosed(_context.Logger, ClientAddress, "too many bad commands");
+            await FlushAsync(ct);
+            throw new SessionEnded();
+        }
+    }
+
+    private Task<After> DispatchAsync(string tag, string name, bool uid, ImapParser p, CancellationToken ct)
+    {
+        // Commands valid in any state (RFC 9051 §6.1).
+        switch (name)
+        {
+            case "CAPABILITY": return CapabilityAsync(tag, p, ct);
+            case "NOOP": return NoopAsync(tag, p, ct);
+            case "LOGOUT": return LogoutAsync(tag, p);
+            case "ID": return IdAsync(tag, p, ct);
+        }
+
+        if (!Authenticated)
+        {
+            return name switch
+            {
+                "STARTTLS" => StartTlsAsync(tag, p, ct),
+                "LOGIN" => LoginAsync(tag, p, ct),
+                "AUTHENTICATE" => AuthenticateAsync(tag, p, ct),
+                _ => Known(name) ? Fail(tag, "BAD", "Log in first") : Fail(tag, "BAD", "Unknown command"),
+            };
+        }
+
+        switch (name)
+        {
+            case "ENABLE": return EnableAsync(tag, p, ct);
+            case "SELECT": return SelectAsync(tag, p, readOnly: false, ct);
+            case "EXAMINE": return SelectAsync(tag, p, readOnly: true, ct);
+            case "CREATE": return CreateAsync(tag, p, ct);
+            case "DELETE": return DeleteAsync(tag, p, ct);
+            case "RENAME": return RenameAsync(tag, p, ct);
+            case "SUBSCRIBE": return SubscribeAsync(tag, p, true, ct);
+            case "UNSUBSCRIBE": return SubscribeAsync(tag, p, false, ct);
+            case "LIST": return ListAsync(tag, p, ct);
+            case "LSUB": return LsubAsync(tag, p, ct);
+            case "NAMESPACE": return NamespaceAsync(tag, p, ct);
+            case "STATUS": return StatusAsync(tag, p, ct);
+            case "APPEND": return AppendAsync(tag, p, ct);
+            case "IDLE": return IdleAsync(tag, p, ct);
+            case "GETQUOTAROOT": return GetQuotaRootAsync(tag, p, ct);
+            case "GETQUOTA": return GetQuotaAsync(tag, p, ct);
+            case "SETQUOTA": return SetQuotaAsync(tag, p);
+            case "COMPRESS": return CompressAsync(tag, p, ct);
+            case "STARTTLS": return Fail(tag, "BAD", "Already authenticated");
+            case "LOGIN" or "AUTHENTICATE": return Fail(tag, "BAD", "Already authenticated");
+        }
+
+        if (_selected is null)
+        {
+            return Known(name) ? Fail(tag, "BAD", "No mailbox selected") : Fail(tag, "BAD", "Unknown command");
+        }
+
+        return name switch
+        {
+            "CHECK" => NoopAsync(tag, p, ct),
+            "CLOSE" => CloseAsync(tag, p, expunge: true, ct),
+            "UNSELECT" => CloseAsync(tag, p, expunge: false, ct),
+            "EXPUNGE" => ExpungeAsync(tag, p, uid, ct),
+            "SEARCH" => SearchAsync(tag, p, uid, ct),
+            "FETCH" => FetchAsync(tag, p, uid, ct),
+            "STORE" => StoreAsync(tag, p, uid, ct),
+            "COPY" => CopyAsync(tag, p, uid, move: false, ct),
+            "MOVE" => CopyAsync(tag, p, uid, move: true, ct),
+            _ => Fail(tag, "BAD", "Unknown command"),
+        };
+    }
+
+    private static bool Known(string name) => name is "ENABLE" or "SELECT" or "EXAMINE" or "CREATE" or "DELETE" or "RENAME" or "SUBSCRIBE"
+        or "UNSUBSCRIBE" or "LIST" or "LSUB" or "NAMESPACE" or "STATUS" or "APPEND" or "IDLE" or "GETQUOTAROOT" or "GETQUOTA" or "SETQUOTA"
+        or "COMPRESS" or "CHECK" or "CLOSE" or "UNSELECT" or "EXPUNGE" or "SEARCH" or "FETCH" or "STORE" or "COPY" or "MOVE" or "SORT" or "THREAD";
+
+    private async Task<After> Fail(string tag, string kind, string text)
+    {
+        Send($"{tag} {kind} {text}");
+        if (kind == "BAD")
+        {
+            await CountBadAsync(CancellationToken.None);
+        }
+
+        return After.Next;
+    }
+
+    private void Ok(string tag, string text, string code = "") =>
+        Send($"{tag} OK {(code.Length > 0 ? "[" + code + "] " : "")}{text}");
+
+    // ---- output ----
+
+    private void Send(string line)
+    {
+        var count = Encoding.UTF8.GetByteCount(line) + 2;
+        var span = _output.GetSpan(count);
+        var written = Encoding.UTF8.GetBytes(line, span);
+        span[written] = (byte)'\r';
+        span[written + 1] = (byte)'\n';
+        _output.Advance(written + 2);
+    }
+
+    /// <summary>Raw octets (message content in a literal), no line end added.</summary>
+    private void SendRaw(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var span = _output.GetSpan(Math.Min(bytes.Length, 64 * 1024));
+            var n = Math.Min(span.Length, bytes.Length);
+            bytes[..n].CopyTo(span);
+            _output.Advance(n);
+            bytes = bytes[n..];
+        }
+    }
+
+    private void SendText(string text)
+    {
+        var span = _output.GetSpan(Encoding.UTF8.GetByteCount(text));
+        _output.Advance(Encoding.UTF8.GetBytes(text, span));
+    }
+
+    private async ValueTask FlushAsync(CancellationToken ct)
+    {
+        var result = await _output.FlushAsync(ct);
+        if (result.IsCompleted)
+        {
+            throw new SessionEnded();
+        }
+    }
+
+    private async Task TryLastWordAsync(string line)
+    {
+        try
+        {
+            Send(line);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _output.FlushAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>Reads with the session's inactivity timeout: short before login, at least 30 minutes after (RFC 9051 §5.4).</summary>
+    private async ValueTask<ReadResult> ReadAsync(CancellationToken ct, bool allowEmpty = false)
+    {
+        if (allowEmpty && _input.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Authenticated ? TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes) : TimeSpan.FromSeconds(_context.Imap.PreAuthTimeoutSeconds));
+        return await _input.ReadAsync(timeout.Token);
+    }
+
+    private void EndLogin()
+    {
+        _changes?.Dispose();
+        _changes = null;
+        _keys?.Dispose();
+        _keys = null;
+        if (_account is { } account)
+        {
+            _context.LeaveAccount(account.Id);
+            ImapLog.Logout(_context.Logger, account.Id, ClientAddress);
+            _account = null;
+        }
+    }
+}
