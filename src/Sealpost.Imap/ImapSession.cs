@@ -172,6 +172,7 @@ public sealed partial class ImapSession
                             Send("* BYE Line too long");
                             ImapLog.SessionClosed(_context.Logger, ClientAddress, "line too long");
                             await FlushAsync(ct);
+                            await LingerAsync(buffer);
                             return;
                         case FrameStatus.LiteralTooLarge:
                         {
@@ -182,6 +183,7 @@ public sealed partial class ImapSession
                                 // RFC 7888 §4: the octets are on their way and cannot be refused; end the session.
                                 Send($"* BYE [TOOBIG] Literal larger than {_context.Imap.AppendLimitBytes} octets");
                                 await FlushAsync(ct);
+                                await LingerAsync(buffer);
                                 return;
                             }
 
@@ -236,6 +238,33 @@ public sealed partial class ImapSession
 
     private enum After { Next, Stop }
 
+    /// <summary>
+    /// After a BYE sent mid-input, reads and drops what the client is still sending for a moment: closing
+    /// with unread input makes the kernel reset the connection, and the reset can destroy the BYE in flight.
+    /// </summary>
+    private async Task LingerAsync(ReadOnlySequence<byte> unread)
+    {
+        _input.AdvanceTo(unread.End);
+        using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        long drained = 0;
+        try
+        {
+            while (drained < 64L * 1024 * 1024)
+            {
+                var result = await _input.ReadAsync(linger.Token);
+                drained += result.Buffer.Length;
+                _input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+        }
+    }
+
     private static string TagOf(ReadOnlySequence<byte> command)
     {
         var bytes = command.Slice(0, Math.Min(command.Length, 64)).ToArray();
@@ -261,7 +290,8 @@ public sealed partial class ImapSession
         }
         catch (ImapParseException)
         {
-            Send("* BAD Missing or malformed tag");
+            var tagOnly = TagOf(new System.Buffers.ReadOnlySequence<byte>(command));
+            Send(tagOnly != "*" && command.Length <= tagOnly.Length + 2 ? $"{tagOnly} BAD Missing command" : "* BAD Missing or malformed tag");
             await CountBadAsync(ct);
             return After.Next;
         }
