@@ -19,7 +19,7 @@ public sealed partial class ImapSession
         return DecodeMailbox(bytes);
     }
 
-    private string DecodeMailbox(byte[] bytes)
+    private string DecodeMailbox(byte[] bytes, bool trimSeparator = true)
     {
         string name;
         if (_utf8)
@@ -39,7 +39,7 @@ public sealed partial class ImapSession
         }
 
         // A trailing separator only says the client means to create children (RFC 9051 §6.3.4).
-        return name.Length > 1 ? name.TrimEnd(MailboxService.Separator) : name;
+        return trimSeparator && name.Length > 1 ? name.TrimEnd(MailboxService.Separator) : name;
     }
 
     private string MailboxOut(string name) => ImapText.Mailbox(name, _utf8);

@@ -188,7 +188,7 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private string DecodeReference(byte[] bytes) => bytes.Length == 0 ? "" : DecodeMailbox(bytes);
+    private string DecodeReference(byte[] bytes) => bytes.Length == 0 ? "" : DecodeMailbox(bytes, trimSeparator: false);
 
     private string DecodePattern(byte[] bytes)
     {
