@@ -96,8 +96,8 @@ public sealed partial class ImapSession
                 continue;
             }
 
-            SendText($"* {sequence} FETCH (");
-            var first = true;
+            // The whole response is prepared before its first octet goes out: a failure leaves no half-written FETCH.
+            var parts = new List<object>();
             var meta = metadata?.GetValueOrDefault(record.Uid)?.Value;
             OpenedMessage? opened = null;
             try
@@ -109,23 +109,35 @@ public sealed partial class ImapSession
 
                 foreach (var item in items)
                 {
-                    if (!first)
+                    if (parts.Count > 0)
                     {
-                        SendText(" ");
+                        parts.Add(" ");
                     }
 
-                    first = false;
-                    await WriteItemAsync(item, record, meta, opened, ct);
+                    await AddItemAsync(parts, item, record, meta, opened, ct);
                 }
 
                 if (addFlags)
                 {
-                    SendText($" FLAGS {await FlagsTextAsync(record, ct)}");
+                    parts.Add($" FLAGS {await FlagsTextAsync(record, ct)}");
                 }
             }
             finally
             {
                 opened?.Dispose();
+            }
+
+            SendText($"* {sequence} FETCH (");
+            foreach (var part in parts)
+            {
+                if (part is string text)
+                {
+                    SendText(text);
+                }
+                else
+                {
+                    SendRaw((byte[])part);
+                }
             }
 
             Send(")");
@@ -142,8 +154,11 @@ public sealed partial class ImapSession
     private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct) =>
         Flags.Format(record.Flags, await _keywords!.NamesAsync(record.KeywordIds, ct), IsRecent(record.Uid));
 
-    private async Task WriteItemAsync(FetchItem item, MessageRecord record, MessageMetadata? meta, OpenedMessage? opened, CancellationToken ct)
+    private async Task AddItemAsync(List<object> parts, FetchItem item, MessageRecord record, MessageMetadata? meta, OpenedMessage? opened, CancellationToken ct)
     {
+        void SendText(string text) => parts.Add(text);
+        void SendRaw(byte[] bytes) => parts.Add(bytes);
+
         switch (item.Kind)
         {
             case FetchKind.Uid:
@@ -166,23 +181,24 @@ public sealed partial class ImapSession
                 return;
         }
 
-        if (meta is null)
+        var whole = item.Kind == FetchKind.Rfc822 || (item.Kind == FetchKind.Section && item.Part is null && item.Text == SectionText.Whole);
+        if (meta is null && !whole)
         {
             throw No("The message cannot be opened", "UNAVAILABLE");
         }
 
         switch (item.Kind)
         {
-            case FetchKind.Envelope:
+            case FetchKind.Envelope when meta is not null:
                 SendText("ENVELOPE " + BodyStructureFormatter.Envelope(meta.Envelope));
                 return;
-            case FetchKind.BodyStructure:
+            case FetchKind.BodyStructure when meta is not null:
                 SendText("BODYSTRUCTURE " + BodyStructureFormatter.BodyStructure(meta.Body));
                 return;
-            case FetchKind.Body:
+            case FetchKind.Body when meta is not null:
                 SendText("BODY " + BodyStructureFormatter.BodyStructure(meta.Body, extensions: false));
                 return;
-            case FetchKind.Preview:
+            case FetchKind.Preview when meta is not null:
                 SendText("PREVIEW " + ImapText.String(meta.Preview, _utf8));
                 return;
             case FetchKind.ThreadId:
@@ -190,7 +206,7 @@ public sealed partial class ImapSession
                 return;
         }
 
-        var content = await SectionBytesAsync(item, meta, opened!, ct);
+        var content = whole ? await opened!.ReadAllAsync(ct) : await SectionBytesAsync(item, meta!, opened!, ct);
         var label = item.Kind switch
         {
             FetchKind.Rfc822 => "RFC822",

@@ -89,7 +89,7 @@ public static class ImapFramer
             }
 
             state.LiteralRemaining = literal.Size;
-            if (literal.Synchronising && literal.Size > 0)
+            if (literal.Synchronising)
             {
                 return FrameStatus.NeedContinuation;
             }
