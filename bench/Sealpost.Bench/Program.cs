@@ -19,6 +19,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("usage: Sealpost.Bench append [--mailboxes N] [--messages N] [--size BYTES] [--concurrency N] [--data DIR] [--print-acks] [--large-every N]");
     Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
     Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT]");
+    Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
 }
 
@@ -36,9 +37,16 @@ if (argsList[0] == "smtp")
     return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer);
 }
 
+if (argsList[0] == "imap")
+{
+    int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v >= 0 ? v : fallback;
+    var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
+    return await ImapBenchmark.RunAsync(Math.Max(1, Arg("--sessions", 20)), Math.Max(1, Arg("--seconds", 10)), Math.Max(500, Arg("--messages", 2000)), Arg("--big-mailbox", 0), pg);
+}
+
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap)");
     return 2;
 }
 
