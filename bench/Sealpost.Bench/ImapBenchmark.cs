@@ -99,6 +99,8 @@ internal static class ImapBenchmark
         });
     }
 
+    private const string Appended = "Subject: bench append\r\nFrom: a@example.org\r\n\r\nabcdefghijklmn\r\n";
+
     private sealed record Stats(Dictionary<string, List<double>> Latencies, long Operations);
 
     private static async Task<Stats> LoadAsync(IPEndPoint endpoint, int sessions, int seconds, bool churn)
@@ -133,7 +135,7 @@ internal static class ImapBenchmark
                 await Timed("FETCH body", $"FETCH {first} BODY.PEEK[]");
                 await Timed("SEARCH", $"SEARCH SUBJECT \"topic {random.Next(97)}\"");
                 await Timed("STORE", $"STORE {first}:{first + 4} +FLAGS (\\Seen)");
-                await Timed("APPEND", "APPEND INBOX (\\Deleted) {60+}\r\nSubject: bench append\r\nFrom: a@example.org\r\n\r\nabcdefghijklmn\r\n");
+                await Timed("APPEND", $"APPEND INBOX (\\Deleted) {{{Appended.Length}+}}\r\n{Appended}");
                 await Timed("EXPUNGE", "EXPUNGE");
                 if (churn)
                 {
