@@ -100,38 +100,16 @@ public sealed class SmtpSession
     /// <summary>Reads the PROXY v2 header; false (connection dropped without a word) if it is missing or broken.</summary>
     private async Task<bool> ReadProxyHeaderAsync(CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        try
+        var (ok, source, error) = await ProxyProtocol.ReadAsync(_input, ct);
+        if (!ok)
         {
-            while (true)
-            {
-                var result = await _input.ReadAsync(timeout.Token);
-                switch (ProxyProtocol.TryParse(result.Buffer, out var consumed, out var source, out var error))
-                {
-                    case ProxyProtocol.Status.Parsed:
-                        _input.AdvanceTo(result.Buffer.GetPosition(consumed));
-                        _proxied = true;
-                        _remote = source ?? _remote;
-                        return true;
-                    case ProxyProtocol.Status.Invalid:
-                        SmtpLog.ConnectionRefused(_context.Logger, ClientAddress, "PROXY header: " + error);
-                        return false;
-                    default:
-                        if (result.IsCompleted)
-                        {
-                            return false;
-                        }
-
-                        _input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                        break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
+            SmtpLog.ConnectionRefused(_context.Logger, ClientAddress, "PROXY header: " + error);
             return false;
         }
+
+        _proxied = true;
+        _remote = source ?? _remote;
+        return true;
     }
 
     private async Task RunSessionAsync(CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Pipelines;
 using System.Net;
 
 namespace Sealpost.Core.Connections;
@@ -13,6 +14,43 @@ public static class ProxyProtocol
     private static ReadOnlySpan<byte> Signature => [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
 
     public enum Status { NeedMoreData, Parsed, Invalid }
+
+    /// <summary>
+    /// Reads the header at the start of a connection (up to 10 s). Returns the client's address
+    /// (null for a LOCAL header: keep the socket's), or an error and false if it is missing or broken.
+    /// </summary>
+    public static async Task<(bool Ok, IPEndPoint? Source, string Error)> ReadAsync(PipeReader input, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(timeout.Token);
+                switch (TryParse(result.Buffer, out var consumed, out var source, out var error))
+                {
+                    case Status.Parsed:
+                        input.AdvanceTo(result.Buffer.GetPosition(consumed));
+                        return (true, source, "");
+                    case Status.Invalid:
+                        return (false, null, error);
+                    default:
+                        if (result.IsCompleted)
+                        {
+                            return (false, null, "connection closed before the header");
+                        }
+
+                        input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, null, "no header within 10 s");
+        }
+    }
 
     /// <summary>
     /// Parses a header at the start of <paramref name="buffer"/>. On success <paramref name="consumed"/>
