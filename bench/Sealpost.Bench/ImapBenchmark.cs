@@ -51,11 +51,15 @@ internal static class ImapBenchmark
             var endpoint = server.ImapEndpoint(ImapListenerKind.StartTls);
             Console.WriteLine($"imap: {sessions} sessions for {seconds} s each mode, INBOX of {mailboxMessages} messages, store {r.Store.Kind}, sealed storage, plain loopback (no TLS)");
             await LoadAsync(endpoint, sessions, 2, churn: false); // warm-up
+            var ours = new Dictionary<bool, double>();
             foreach (var churn in new[] { false, true })
             {
                 var stats = await LoadAsync(endpoint, sessions, seconds, churn);
-                Print(churn ? "login churn (login..logout every round)" : "sessions kept open", stats, seconds);
+                ours[churn] = stats.Operations / (double)seconds;
+                Print("sealpost, " + (churn ? "login churn (login..logout every round)" : "sessions kept open"), stats, seconds);
             }
+
+            await CompareWithDovecotAsync(sessions, seconds, mailboxMessages, ours);
 
             if (bigMailbox > 0)
             {
@@ -89,14 +93,47 @@ internal static class ImapBenchmark
         }
     }
 
+    private static readonly string Body = string.Concat(Enumerable.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", 80));
+
+    private static string BenchMessage(int i) =>
+        $"From: Sender {i % 50} <s{i % 50}@example.org>\r\nTo: alice@example.test\r\nSubject: Report {i} on topic {i % 97}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{i}@bench>\r\n\r\n{Body}";
+
     private static async Task FillAsync(SealedDelivery delivery, long accountId, long mailboxId, int count)
     {
-        var body = string.Concat(Enumerable.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", 80));
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await delivery.DeliverAsync(Encoding.ASCII.GetBytes(BenchMessage(i)), [new DeliveryTarget(accountId, mailboxId)], DateTimeOffset.UtcNow, ct));
+    }
+
+    /// <summary>
+    /// The same load against Dovecot (apt dovecot-imapd) on loopback, same messages in a Maildir, in its
+    /// default process mode (a login process per connection) and its high-performance mode (login
+    /// processes serving many connections); the ratio is to the faster of the two.
+    /// </summary>
+    private static async Task CompareWithDovecotAsync(int sessions, int seconds, int messages, Dictionary<bool, double> ours)
+    {
+        if (!File.Exists("/usr/sbin/dovecot"))
         {
-            var text = $"From: Sender {i % 50} <s{i % 50}@example.org>\r\nTo: alice@example.test\r\nSubject: Report {i} on topic {i % 97}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{i}@bench>\r\n\r\n{body}";
-            await delivery.DeliverAsync(Encoding.ASCII.GetBytes(text), [new DeliveryTarget(accountId, mailboxId)], DateTimeOffset.UtcNow, ct);
-        });
+            Console.WriteLine("  dovecot      not installed (apt dovecot-imapd, scripts/deps.sh); no comparison");
+            return;
+        }
+
+        var best = new Dictionary<bool, double> { [false] = 0, [true] = 0 };
+        foreach (var highPerformance in new[] { false, true })
+        {
+            await using var dovecot = await ReferenceDovecot.StartAsync(messages, highPerformance, sessions, BenchMessage);
+            await LoadAsync(dovecot.Endpoint, sessions, 2, churn: false); // warm-up: index the Maildir
+            foreach (var churn in new[] { false, true })
+            {
+                var stats = await LoadAsync(dovecot.Endpoint, sessions, seconds, churn);
+                best[churn] = Math.Max(best[churn], stats.Operations / (double)seconds);
+                Print($"dovecot {(highPerformance ? "high-performance" : "default")} mode, {(churn ? "login churn" : "sessions kept open")}", stats, seconds);
+            }
+        }
+
+        foreach (var churn in new[] { false, true })
+        {
+            Console.WriteLine($"  ratio ({(churn ? "login churn" : "sessions kept open")}): sealpost {ours[churn]:F0} / faster dovecot {best[churn]:F0} = {ours[churn] / best[churn]:F2}");
+        }
     }
 
     private const string Appended = "Subject: bench append\r\nFrom: a@example.org\r\n\r\nabcdefghijklmn\r\n";

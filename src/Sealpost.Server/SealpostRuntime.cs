@@ -29,7 +29,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Analyzer = new MessageAnalyzer(options.Limits.MaxMimeDepth);
         Delivery = new SealedDelivery(store, keystore, Analyzer, loggerFactory.CreateLogger<SealedDelivery>());
         Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>(), () => Delivery);
-        Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>());
+        Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>(), new MetadataCache(options.Vault.MetadataCacheEntries));
         Mailboxes = new MailboxService(store.Mail);
         Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());

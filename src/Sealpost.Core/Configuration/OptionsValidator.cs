@@ -143,6 +143,8 @@ public static class OptionsValidator
         Range(errors, "Imap:PreAuthTimeoutSeconds", options.Imap.PreAuthTimeoutSeconds, 5, 3600);
         Range(errors, "Imap:MaxSessionsPerAccount", options.Imap.MaxSessionsPerAccount, 1, 10_000);
 
+        Range(errors, "Vault:MetadataCacheEntries", options.Vault.MetadataCacheEntries, 0, 10_000_000);
+
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);
         Range(errors, "Limits:MaxRecipients", l.MaxRecipients, 1, 100_000);

@@ -286,6 +286,9 @@ public sealed class VaultOptions
 
     /// <summary>Most cached logins.</summary>
     public int LoginCacheMaxEntries { get; set; } = 100_000;
+
+    /// <summary>Decrypted message metadata kept in memory for SEARCH, SORT and ENVELOPE (0: none).</summary>
+    public int MetadataCacheEntries { get; set; } = 200_000;
 }
 
 public sealed class LoggingOptions

@@ -14,8 +14,84 @@ namespace Sealpost.Crypto.Vault;
 /// is re-wrapped under the account's symmetric key on first open, so later reads cost one AES-GCM
 /// instead of an X25519 operation. Anything that fails authentication is refused, never served.
 /// </summary>
-public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logger)
+public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logger, MetadataCache? cache = null)
 {
+    private readonly MetadataCache _cache = cache ?? new MetadataCache(0);
+
+    /// <summary>Above this many cache misses, metadata is read for the whole UID span in one query instead of message by message.</summary>
+    private const int BulkReadThreshold = 32;
+
+    /// <summary>
+    /// The metadata of messages the caller has already listed (one mailbox), from the in-memory cache
+    /// where possible: a repeated SEARCH or ENVELOPE fetch decrypts nothing. Null marks a message that
+    /// failed authentication or has no metadata.
+    /// </summary>
+    public async Task<MessageMetadata?[]> MetadataForAsync(IAccountSession session, long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct = default)
+    {
+        var result = new MessageMetadata?[records.Count];
+        var misses = new List<int>();
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (CacheKey(records[i]) is { } id && _cache.TryGet(session.AccountId, id, out var cached))
+            {
+                result[i] = cached;
+            }
+            else if (records[i].WrappedKey is not null)
+            {
+                misses.Add(i);
+            }
+        }
+
+        if (misses.Count == 0)
+        {
+            return result;
+        }
+
+        if (misses.Count > BulkReadThreshold)
+        {
+            var range = new UidRange(records[misses[0]].Uid, records[misses[^1]].Uid);
+            var byUid = new Dictionary<uint, MessageMetadata?>();
+            foreach (var (message, view) in await ReadMetadataAsync(session, mailboxId, range, ct))
+            {
+                byUid[message.Uid] = view?.Value;
+            }
+
+            foreach (var i in misses)
+            {
+                result[i] = byUid.GetValueOrDefault(records[i].Uid);
+            }
+        }
+        else
+        {
+            var s = (AccountSession)session;
+            var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[])>();
+            using var cipher = new AesGcm(s.Current.ContentWrapKey, 16);
+            foreach (var i in misses)
+            {
+                var sealedMetadata = await store.GetBlobMetadataAsync(records[i].BlobId, ct);
+                result[i] = OpenMetadata(s, records[i], sealedMetadata, rewrap, cipher)?.Value;
+            }
+
+            if (!rewrap.IsEmpty)
+            {
+                await store.UpdateWrappedKeysAsync(mailboxId, rewrap.OrderBy(r => r.Item1).ToList(), ct);
+            }
+        }
+
+        foreach (var i in misses)
+        {
+            if (result[i] is { } metadata && CacheKey(records[i]) is { } id)
+            {
+                _cache.Add(session.AccountId, id, metadata);
+            }
+        }
+
+        return result;
+    }
+
+    private static Guid? CacheKey(MessageRecord record) =>
+        record.WrappedKey is { Length: >= 22 } wrapped ? new Guid(wrapped.AsSpan(6, 16)) : null;
+
     public async Task<OpenedMessage> OpenAsync(IAccountSession session, MessageRecord message, CancellationToken ct = default)
     {
         var s = (AccountSession)session;

@@ -77,19 +77,15 @@ public sealed partial class ImapSession
             or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822Header or FetchKind.Rfc822Text
             || (i.Kind == FetchKind.Section && (i.Part is not null || i.Text != SectionText.Whole)));
         var needsContent = items.Any(i => i.Kind is FetchKind.Section or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822 or FetchKind.Rfc822Header or FetchKind.Rfc822Text);
-        Dictionary<uint, SealedMetadataView?>? metadata = null;
+        MessageMetadata?[]? metadata = null;
         if (needsMetadata)
         {
-            metadata = [];
-            var range = new UidRange(records[0].Uid, records[^1].Uid);
-            foreach (var (message, meta) in await _context.Reader.ReadMetadataAsync(_keys!, view.MailboxId, range, ct))
-            {
-                metadata[message.Uid] = meta;
-            }
+            metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
         }
 
-        foreach (var record in records)
+        for (var index = 0; index < records.Count; index++)
         {
+            var record = records[index];
             var sequence = view.SequenceOf(record.Uid);
             if (sequence == 0)
             {
@@ -98,7 +94,7 @@ public sealed partial class ImapSession
 
             // The whole response is prepared before its first octet goes out: a failure leaves no half-written FETCH.
             var parts = new List<object>();
-            var meta = metadata?.GetValueOrDefault(record.Uid)?.Value;
+            var meta = metadata?[index];
             OpenedMessage? opened = null;
             try
             {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Sealpost.Core.Mail;
-using Sealpost.Crypto.Vault;
 using Sealpost.Imap.Protocol;
 using Sealpost.Mime;
 
@@ -86,14 +85,10 @@ public sealed partial class ImapSession
         }
 
         var records = await _context.Mail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
-        Dictionary<uint, SealedMetadataView?>? metadata = null;
+        MessageMetadata?[]? metadata = null;
         if (Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true }))
         {
-            metadata = [];
-            foreach (var (message, meta) in await _context.Reader.ReadMetadataAsync(_keys!, view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct))
-            {
-                metadata[message.Uid] = meta;
-            }
+            metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
         }
 
         var keywordIds = new Dictionary<string, int?>(StringComparer.OrdinalIgnoreCase);
@@ -104,15 +99,16 @@ public sealed partial class ImapSession
 
         var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
         var result = new List<uint>();
-        foreach (var record in records)
+        for (var i = 0; i < records.Count; i++)
         {
+            var record = records[i];
             var sequence = view.SequenceOf(record.Uid);
             if (sequence == 0)
             {
                 continue;
             }
 
-            var context = new MatchContext(record, sequence, metadata?.GetValueOrDefault(record.Uid)?.Value, keywordIds, saved);
+            var context = new MatchContext(record, sequence, metadata?[i], keywordIds, saved);
             if (await MatchesAsync(key, context, ct))
             {
                 result.Add(record.Uid);

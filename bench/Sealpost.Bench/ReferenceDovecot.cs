@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Sealpost.Bench;
+
+/// <summary>
+/// A throw-away Dovecot (apt dovecot-imapd) on 127.0.0.1 for comparisons: its own config, runtime
+/// and Maildir under a temp folder, running as nobody, user alice@example.test with the dev password,
+/// started in the foreground and killed (with its children) on dispose.
+/// </summary>
+internal sealed class ReferenceDovecot : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _folder;
+
+    private ReferenceDovecot(Process process, string folder, IPEndPoint endpoint)
+    {
+        _process = process;
+        _folder = folder;
+        Endpoint = endpoint;
+    }
+
+    public IPEndPoint Endpoint { get; }
+
+    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-dovecot-" + Guid.NewGuid().ToString("N"));
+        var maildir = Path.Combine(folder, "home", "alice@example.test", "Maildir");
+        foreach (var sub in new[] { "cur", "new", "tmp" })
+        {
+            Directory.CreateDirectory(Path.Combine(maildir, sub));
+        }
+
+        Directory.CreateDirectory(Path.Combine(folder, "run"));
+        Directory.CreateDirectory(Path.Combine(folder, "state"));
+        for (var i = 0; i < messages; i++)
+        {
+            await File.WriteAllTextAsync(Path.Combine(maildir, "cur", $"{1_700_000_000 + i}.M{i}P1.bench:2,"), message(i));
+        }
+
+        var port = FreePort();
+        // High-performance mode (Dovecot's own term): login processes serve many connections each.
+        var login = highPerformance
+            ? $"  service_count = 0\n  process_min_avail = {Environment.ProcessorCount}\n  client_limit = {Math.Max(1000, sessions * 2)}\n"
+            : "";
+        await File.WriteAllTextAsync(Path.Combine(folder, "dovecot.conf"), $$"""
+            base_dir = {{folder}}/run
+            state_dir = {{folder}}/state
+            log_path = {{folder}}/dovecot.log
+            protocols = imap
+            listen = 127.0.0.1
+            ssl = no
+            disable_plaintext_auth = no
+            auth_mechanisms = plain login
+            default_internal_user = nobody
+            default_internal_group = nogroup
+            default_login_user = nobody
+            first_valid_uid = 1
+            mail_location = maildir:{{folder}}/home/%u/Maildir
+            mail_max_userip_connections = {{sessions * 2 + 10}}
+            passdb {
+              driver = passwd-file
+              args = scheme=PLAIN username_format=%u {{folder}}/passwd
+            }
+            userdb {
+              driver = static
+              args = uid=nobody gid=nogroup home={{folder}}/home/%u
+            }
+            service imap-login {
+              inet_listener imap {
+                address = 127.0.0.1
+                port = {{port}}
+              }
+              inet_listener imaps {
+                port = 0
+              }
+              chroot =
+            {{login}}}
+            service anvil {
+              chroot =
+            }
+            """);
+        await File.WriteAllTextAsync(Path.Combine(folder, "passwd"), "alice@example.test:{PLAIN}alice-dev-password\n");
+        Chown(Path.Combine(folder, "home"));
+        var process = Process.Start(new ProcessStartInfo("/usr/sbin/dovecot", ["-F", "-c", Path.Combine(folder, "dovecot.conf")])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var endpoint = new IPEndPoint(IPAddress.Loopback, port);
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(endpoint);
+                return new ReferenceDovecot(process, folder, endpoint);
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        process.Kill(entireProcessTree: true);
+        throw new InvalidOperationException("dovecot did not start: " + await File.ReadAllTextAsync(Path.Combine(folder, "dovecot.log")));
+    }
+
+    private static void Chown(string path)
+    {
+        using var chown = Process.Start("chown", ["-R", "nobody:nogroup", path]);
+        chown.WaitForExit();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Collections.Concurrent;
+using Sealpost.Mime;
+
+namespace Sealpost.Crypto.Vault;
+
+/// <summary>
+/// Decrypted message metadata kept in memory (never on disk), so that SEARCH, SORT and ENVELOPE
+/// fetches do not decrypt and parse every message's metadata again. Entries are keyed by account
+/// and the sealed message's random id, so a session can only hit entries for messages whose keys
+/// its own account holds; metadata never changes once sealed, so entries need no invalidation.
+/// Bounded: past the limit a quarter of the entries is dropped. docs/security.md lists this among
+/// what a running node holds in memory.
+/// </summary>
+public sealed class MetadataCache(int capacity)
+{
+    private readonly ConcurrentDictionary<(long Account, Guid Message), MessageMetadata> _entries = new();
+
+    public int Count => _entries.Count;
+
+    public bool TryGet(long accountId, Guid messageId, out MessageMetadata metadata) =>
+        _entries.TryGetValue((accountId, messageId), out metadata!);
+
+    public void Add(long accountId, Guid messageId, MessageMetadata metadata)
+    {
+        if (capacity <= 0)
+        {
+            return;
+        }
+
+        if (_entries.Count >= capacity)
+        {
+            var i = 0;
+            foreach (var key in _entries.Keys)
+            {
+                if (i++ % 4 == 0)
+                {
+                    _entries.TryRemove(key, out _);
+                }
+            }
+        }
+
+        _entries[(accountId, messageId)] = metadata;
+    }
+}
