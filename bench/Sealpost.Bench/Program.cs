@@ -19,6 +19,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("usage: Sealpost.Bench append [--mailboxes N] [--messages N] [--size BYTES] [--concurrency N] [--data DIR] [--print-acks] [--large-every N]");
     Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
     Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT]");
+    Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain]");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
 }
@@ -37,6 +38,28 @@ if (argsList[0] == "smtp")
     return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer);
 }
 
+if (argsList[0] == "imap-memory")
+{
+    var server = argsList.IndexOf("--server") is var sv and >= 0 && sv + 1 < argsList.Count ? argsList[sv + 1] : null;
+    if (server is null || !File.Exists(server))
+    {
+        Console.Error.WriteLine("error: --server needs the path of a built sealpost.dll (bench/imap.sh builds it)");
+        return 2;
+    }
+
+    var steps = argsList.IndexOf("--sessions") is var st and >= 0 && st + 1 < argsList.Count
+        ? argsList[st + 1].Split(',').Select(x => int.TryParse(x, out var v) && v > 1 ? v : throw new ArgumentException("--sessions takes numbers above 1")).ToList()
+        : [5000, 19000];
+    var mode = argsList.IndexOf("--mode") is var md and >= 0 && md + 1 < argsList.Count ? argsList[md + 1] : "select";
+    if (mode is not ("select" or "login" or "greeting" or "plain"))
+    {
+        Console.Error.WriteLine("error: --mode is select, login, greeting or plain");
+        return 2;
+    }
+
+    return await ImapMemoryBenchmark.RunAsync(server, steps, mode);
+}
+
 if (argsList[0] == "imap")
 {
     int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v >= 0 ? v : fallback;
@@ -46,7 +69,7 @@ if (argsList[0] == "imap")
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap, imap-memory)");
     return 2;
 }
 

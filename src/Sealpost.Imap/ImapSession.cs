@@ -47,14 +47,33 @@ public sealed partial class ImapSession
     private bool _utf8;
     private IReadOnlyList<uint>? _savedResult;
 
-    public ImapSession(ImapContext context, ImapListenerKind kind, IDuplexPipe transport, IPEndPoint? remote)
+    /// <summary>
+    /// A session over a connected stream (the socket's, or TLS over it for the implicit-TLS port). The
+    /// session reads with zero-byte reads first, so an idle session holds no read buffer (STACK.md).
+    /// </summary>
+    public ImapSession(ImapContext context, ImapListenerKind kind, Stream transport, IPEndPoint? remote)
     {
         _context = context;
         _kind = kind;
-        _input = transport.Input;
-        _output = transport.Output;
         _remote = remote;
         _tls = kind == ImapListenerKind.ImplicitTls;
+        UseStreams(transport, transport);
+    }
+
+    private readonly List<Stream> _layers = [];
+    private Stream _readStream = null!;
+    private Stream _writeStream = null!;
+
+    /// <summary>Puts new pipes over the streams (after STARTTLS or COMPRESS); the old pipes are done with.</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_input), nameof(_output))]
+    private void UseStreams(Stream read, Stream write)
+    {
+        _input?.Complete();
+        _output?.Complete();
+        _readStream = read;
+        _writeStream = write;
+        _input = PipeReader.Create(read, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
+        _output = PipeWriter.Create(write, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
     }
 
     private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
@@ -69,6 +88,8 @@ public sealed partial class ImapSession
     {
         if (_context.Imap.ProxyProtocol && !await ReadProxyHeaderAsync(ct))
         {
+            await _input.CompleteAsync();
+            await _output.CompleteAsync();
             return;
         }
 
@@ -87,6 +108,12 @@ public sealed partial class ImapSession
         finally
         {
             EndLogin();
+            await _input.CompleteAsync();
+            await _output.CompleteAsync();
+            foreach (var layer in Enumerable.Reverse(_layers))
+            {
+                await layer.DisposeAsync(); // TLS and DEFLATE layers this session added; the socket is the listener's
+            }
         }
     }
 
@@ -202,6 +229,10 @@ public sealed partial class ImapSession
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             await TryLastWordAsync("* BYE Autologout; idle for too long");
+        }
+        catch (OperationCanceledException)
+        {
+            await TryLastWordAsync("* BYE Server shutting down");
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
         {

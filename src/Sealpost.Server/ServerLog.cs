@@ -25,4 +25,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Certificate reload failed, keeping the current certificates: {Reason}")]
     public static partial void CertificateReloadFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Accepting a connection failed: {Error}")]
+    public static partial void AcceptFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Error, Message = "A session ended with an unexpected error: {Error}")]
+    public static partial void SessionCrashed(ILogger logger, string error);
 }

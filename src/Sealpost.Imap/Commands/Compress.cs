@@ -1,6 +1,4 @@
 using System.IO.Compression;
-using System.IO.Pipelines;
-using Sealpost.Core.Connections;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -26,13 +24,24 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
+        if (_input.TryRead(out var pending))
+        {
+            var buffered = !pending.Buffer.IsEmpty;
+            _input.AdvanceTo(pending.Buffer.Start);
+            if (buffered)
+            {
+                Send("* BYE Commands pipelined after COMPRESS cannot be read");
+                return After.Stop;
+            }
+        }
+
         Ok(tag, "DEFLATE active");
         await FlushAsync(ct);
-        var raw = new DuplexPipeStream(_input, _output);
-        var inflate = new DeflateStream(raw, CompressionMode.Decompress, leaveOpen: true);
-        var deflate = new DeflateStream(raw, CompressionLevel.Fastest, leaveOpen: true);
-        _input = PipeReader.Create(inflate, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024));
-        _output = PipeWriter.Create(deflate);
+        var inflate = new DeflateStream(_readStream, CompressionMode.Decompress, leaveOpen: true);
+        var deflate = new DeflateStream(_writeStream, CompressionLevel.Fastest, leaveOpen: true);
+        _layers.Add(inflate);
+        _layers.Add(deflate);
+        UseStreams(inflate, deflate);
         _compressed = true;
         return After.Next;
     }

@@ -1,6 +1,4 @@
-using System.IO.Pipelines;
 using System.Net.Security;
-using Sealpost.Core.Connections;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -31,12 +29,13 @@ public sealed partial class ImapSession
 
         Ok(tag, "Begin TLS negotiation now");
         await FlushAsync(ct);
-        var ssl = new SslStream(new DuplexPipeStream(_input, _output), leaveInnerStreamOpen: false);
+        // Nothing is buffered (checked above), so TLS goes straight over the socket's stream.
+        var ssl = new SslStream(_readStream, leaveInnerStreamOpen: true);
+        _layers.Add(ssl);
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
         handshake.CancelAfter(TimeSpan.FromSeconds(30));
         await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
-        _input = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024));
-        _output = PipeWriter.Create(ssl);
+        UseStreams(ssl, ssl);
         _tls = true;
         return After.Next;
     }

@@ -34,9 +34,12 @@ public sealed class SealpostServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PosixSignalRegistration? _sighup;
 
-    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<(ImapListenerKind Kind, IPEndPoint EndPoint)> imap, PosixSignalRegistration? sighup)
+    private readonly IReadOnlyList<ImapListener> _imap;
+
+    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<ImapListener> imap, PosixSignalRegistration? sighup)
     {
-        ImapEndpoints = imap;
+        _imap = imap;
+        ImapEndpoints = imap.Select(l => (l.Kind, l.EndPoint)).ToList();
         _app = app;
         Runtime = runtime;
         Certificates = certificates;
@@ -124,9 +127,8 @@ public sealed class SealpostServer : IAsyncDisposable
             }
 
             var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
-            var imapListeners = new List<(ImapListenerKind, ListenOptions)>();
             var httpListeners = new List<ListenOptions>();
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, imapListeners, httpListeners);
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners);
             await app.StartAsync(ct);
             var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
             foreach (var (kind, endpoint) in smtp)
@@ -134,10 +136,31 @@ public sealed class SealpostServer : IAsyncDisposable
                 ServerLog.Listening(logger, endpoint.ToString(), "smtp " + kind.ToString().ToLowerInvariant());
             }
 
-            var imap = imapListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
-            foreach (var (kind, endpoint) in imap)
+            var imap = new List<ImapListener>();
+            try
             {
-                ServerLog.Listening(logger, endpoint.ToString(), "imap " + kind.ToString().ToLowerInvariant());
+                var imapContext = ImapContextFor(options, runtime, certificates, start.Dev);
+                foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
+                {
+                    foreach (var text in list)
+                    {
+                        OptionsValidator.TryParseEndpoint(text, out var endpoint);
+                        var listener = ImapListener.Start(endpoint, kind, imapContext, logger);
+                        imap.Add(listener);
+                        ServerLog.Listening(logger, listener.EndPoint.ToString(), "imap " + kind.ToString().ToLowerInvariant());
+                    }
+                }
+            }
+            catch
+            {
+                foreach (var listener in imap)
+                {
+                    await listener.DisposeAsync();
+                }
+
+                await app.StopAsync(CancellationToken.None);
+                await app.DisposeAsync();
+                throw;
             }
             // Only the HTTPS listeners (Kestrel lists every endpoint, SMTP ones included); wildcard binds shown as loopback.
             var addresses = httpListeners
@@ -169,9 +192,8 @@ public sealed class SealpostServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<(ImapListenerKind, ListenOptions)> imapListeners, List<ListenOptions> httpListeners)
-    {
-        var imapContext = new ImapContext(
+    private static ImapContext ImapContextFor(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, bool dev) =>
+        new(
             options,
             runtime.Store,
             runtime.Directory,
@@ -184,6 +206,9 @@ public sealed class SealpostServer : IAsyncDisposable
             dev,
             runtime.LoginThrottle,
             new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp));
+
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners)
+    {
         var smtpContext = new SmtpContext(
             options,
             new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), options.Smtp.QuotaGraceBytes),
@@ -261,31 +286,6 @@ public sealed class SealpostServer : IAsyncDisposable
             }
         });
 
- builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
-            {
-                foreach (var text in list)
-                {
-                    OptionsValidator.TryParseEndpoint(text, out var endpoint);
-                    kestrel.Listen(endpoint, listen =>
-                    {
-                        if (kind == ImapListenerKind.ImplicitTls)
-                        {
-                            listen.UseHttps(new TlsHandshakeCallbackOptions
-                            {
-                                HandshakeTimeout = TimeSpan.FromSeconds(30),
-                                OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol)),
-                            });
-                        }
-
-                        listen.Run(connection => new ImapSession(imapContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint)
-                            .RunAsync(connection.ConnectionClosed));
-                        imapListeners.Add((kind, listen));
-                    });
-                }
-            }
-        });
 
         var app = builder.Build();
         app.MapGet("/", () => Results.Text("Sealpost\n"));
@@ -313,6 +313,11 @@ public sealed class SealpostServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sighup?.Dispose();
+        foreach (var listener in _imap)
+        {
+            await listener.DisposeAsync();
+        }
+
         try
         {
             await _app.StopAsync();

@@ -23,6 +23,10 @@ public static class TlsPolicy
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
     ];
 
+    // One instance for every handshake: on Linux the runtime reuses an OpenSSL context (SSL_CTX) only
+    // for equal options, and a fresh policy object per connection would cost a context per connection.
+    private static readonly CipherSuitesPolicy? Policy = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? new CipherSuitesPolicy(CipherSuites) : null;
+
     public static SslProtocols Protocols(string minimum) =>
         minimum == "Tls13" ? SslProtocols.Tls13 : SslProtocols.Tls12 | SslProtocols.Tls13;
 
@@ -37,9 +41,9 @@ public static class TlsPolicy
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
             ApplicationProtocols = alpn,
         };
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        if (Policy is not null)
         {
-            options.CipherSuitesPolicy = new CipherSuitesPolicy(CipherSuites);
+            options.CipherSuitesPolicy = Policy;
         }
 
         return options;

@@ -20,6 +20,21 @@ public sealed class DnsServer : IDisposable
     /// <param name="records">dnsmasq record options, e.g. "--txt-record=example.test,v=spf1 -all".</param>
     public static async Task<DnsServer> StartAsync(params string[] records)
     {
+        // A port free for UDP may still be held on TCP (a connection in TIME_WAIT): then try another.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortAsync(records);
+            }
+            catch (InvalidOperationException ex) when (attempt < 5 && ex.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<DnsServer> StartOnFreePortAsync(string[] records)
+    {
         var dnsmasq = Tools.Require("dnsmasq");
         int port;
         using (var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))

@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Sealpost.Imap;
+
+namespace Sealpost.Server.Hosting;
+
+/// <summary>
+/// One IMAP listening socket. IMAP sessions sit idle for hours by the thousand, so they run on a plain
+/// Socket + SslStream rather than Kestrel: with zero-byte reads an idle TLS session holds no managed
+/// read buffer, which is what keeps it near the ~35 KB of OpenSSL's own state (STACK.md).
+/// </summary>
+internal sealed class ImapListener : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly ImapContext _context;
+    private readonly ImapListenerKind _kind;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Task, byte> _sessions = new();
+    private readonly Task _accepting;
+
+    private ImapListener(Socket socket, ImapContext context, ImapListenerKind kind, ILogger logger)
+    {
+        _socket = socket;
+        _context = context;
+        _kind = kind;
+        _logger = logger;
+        _accepting = Task.Run(AcceptLoopAsync);
+    }
+
+    public ImapListenerKind Kind => _kind;
+
+    public IPEndPoint EndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    public static ImapListener Start(IPEndPoint endpoint, ImapListenerKind kind, ImapContext context, ILogger logger)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endpoint);
+            socket.Listen(1024);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new ImapListener(socket, context, kind, logger);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                ServerLog.AcceptFailed(_logger, ex.SocketErrorCode.ToString());
+                continue;
+            }
+
+            client.NoDelay = true;
+            var session = Task.Run(() => ServeAsync(client));
+            _sessions.TryAdd(session, 0);
+            _ = session.ContinueWith(t => _sessions.TryRemove(t, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        var remote = client.RemoteEndPoint as IPEndPoint;
+        await using var network = new NetworkStream(client, ownsSocket: true);
+        SslStream? ssl = null;
+        try
+        {
+            Stream transport = network;
+            if (_kind == ImapListenerKind.ImplicitTls)
+            {
+                ssl = new SslStream(network, leaveInnerStreamOpen: true);
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                handshake.CancelAfter(TimeSpan.FromSeconds(30));
+                await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
+                transport = ssl;
+            }
+
+            await new ImapSession(_context, _kind, transport, remote).RunAsync(_stopping.Token);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
+        {
+            // A failed handshake or a vanished peer: nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            ServerLog.SessionCrashed(_logger, ex.GetType().Name);
+        }
+        finally
+        {
+            if (ssl is not null)
+            {
+                await ssl.DisposeAsync();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _socket.Dispose();
+        await _accepting;
+        // Sessions see the cancellation and say BYE; give them a moment, not forever.
+        await Task.WhenAll(_sessions.Keys).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
+        _stopping.Dispose();
+    }
+}
