@@ -15,7 +15,7 @@ namespace Sealpost.Bench;
 /// </summary>
 internal static partial class ImapMemoryBenchmark
 {
-    public static async Task<int> RunAsync(string serverDll, IReadOnlyList<int> steps, string mode)
+    public static async Task<int> RunAsync(string serverDll, IReadOnlyList<int> steps, string mode, bool tls13)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-imapmem-" + Guid.NewGuid().ToString("N"));
         var port = FreePort();
@@ -33,7 +33,7 @@ internal static partial class ImapMemoryBenchmark
                      "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionListen:0=127.0.0.1:0",
                      "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0", "--set", $"Imap:Listen:0=127.0.0.1:{plainPort}", "--set", $"Imap:TlsListen:0=127.0.0.1:{port}",
                      "--set", $"Limits:MaxConnectionsPerIp={max + 100}", "--set", $"Limits:MaxConnections={max + 100}",
-                     "--set", "Imap:MaxSessionsPerAccount=10000", "--set", "Log:Level=Warning",
+                     "--set", "Imap:MaxSessionsPerAccount=10000", "--set", "Log:Level=Warning", "--set", "Tls:MinimumProtocol=" + (tls13 ? "Tls13" : "Tls12"),
                  })
         {
             info.ArgumentList.Add(a);
@@ -54,7 +54,7 @@ internal static partial class ImapMemoryBenchmark
             _ = server.StandardError.ReadToEndAsync();
             var plain = mode == "plain";
             var endpoint = new IPEndPoint(IPAddress.Loopback, plain ? plainPort : port);
-            Console.WriteLine($"imap-memory: idle sessions, mode {mode} ({Describe(mode)}); server pid {server.Id}");
+            Console.WriteLine($"imap-memory: idle sessions, mode {mode} ({Describe(mode)}), {(tls13 ? "TLS 1.3 only" : "TLS 1.2 and 1.3 (AEAD cipher policy)")}; server pid {server.Id}");
             clients.Add(await OpenAsync(endpoint, 0, mode));
             await Task.Delay(3000);
             var baseline = Rss(server.Id);
