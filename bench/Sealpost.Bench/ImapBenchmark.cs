@@ -60,6 +60,7 @@ internal static class ImapBenchmark
             }
 
             await CompareWithDovecotAsync(sessions, seconds, mailboxMessages, ours);
+            await IdleLatencyAsync(endpoint, r.Delivery, account.Id, inbox.Id);
 
             if (bigMailbox > 0)
             {
@@ -91,6 +92,37 @@ internal static class ImapBenchmark
                 Directory.Delete(folder, recursive: true);
             }
         }
+    }
+
+    /// <summary>From a delivery's commit to the EXISTS an IDLE session receives (the change feed's latency).</summary>
+    private static async Task IdleLatencyAsync(IPEndPoint endpoint, SealedDelivery delivery, long accountId, long mailboxId)
+    {
+        var client = await Client.ConnectAsync(endpoint);
+        await client.CommandAsync("LOGIN alice@example.test alice-dev-password");
+        await client.CommandAsync("SELECT INBOX");
+        await client.SendAsync("i IDLE\r\n");
+        await client.ReadLineAsync(); // + idling
+        var afterCommit = new List<double>();
+        var endToEnd = new List<double>();
+        for (var i = 0; i < 50; i++)
+        {
+            var start = Stopwatch.StartNew();
+            await delivery.DeliverAsync(Encoding.ASCII.GetBytes(BenchMessage(i)), [new DeliveryTarget(accountId, mailboxId)], DateTimeOffset.UtcNow);
+            var committed = start.Elapsed.TotalMilliseconds;
+            string line;
+            do
+            {
+                line = await client.ReadLineAsync();
+            }
+            while (!line.EndsWith(" EXISTS", StringComparison.Ordinal));
+            endToEnd.Add(start.Elapsed.TotalMilliseconds);
+            afterCommit.Add(start.Elapsed.TotalMilliseconds - committed);
+        }
+
+        afterCommit.Sort();
+        endToEnd.Sort();
+        Console.WriteLine($"  IDLE wake-up: commit -> EXISTS p50 {afterCommit[25]:F2} ms, p99 {afterCommit[49]:F2} ms; delivery start -> EXISTS p50 {endToEnd[25]:F2} ms, p99 {endToEnd[49]:F2} ms (50 deliveries)");
+        client.Dispose();
     }
 
     private static readonly string Body = string.Concat(Enumerable.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", 80));
@@ -241,6 +273,10 @@ internal static class ImapBenchmark
                 }
             }
         }
+
+        public Task SendAsync(string text) => _stream.WriteAsync(Encoding.ASCII.GetBytes(text)).AsTask();
+
+        public Task<string> ReadLineAsync() => LineAsync();
 
         private async Task<string> LineAsync()
         {
