@@ -90,13 +90,22 @@ public sealed partial class ImapSession
             }
         }
 
-        // RFC 3502 §6: all or none. Every message is checked above before the first is stored.
+        // RFC 3502 §6: all or none. Every message is checked above before the first is stored, and if
+        // storing one fails, the ones already stored are expunged again before the NO.
         var uids = new List<uint>();
-        foreach (var (flags, keywords, date, content) in messages)
+        try
         {
-            var keywordIds = await _keywords!.IdsAsync(keywords, ct);
-            var stored = await _context.Delivery.DeliverAsync(content, [new DeliveryTarget(AccountId, mailbox.Id, flags, keywordIds)], date, ct);
-            uids.Add(stored[0].Uid);
+            foreach (var (flags, keywords, date, content) in messages)
+            {
+                var keywordIds = await _keywords!.IdsAsync(keywords, ct);
+                var stored = await _context.Delivery.DeliverAsync(content, [new DeliveryTarget(AccountId, mailbox.Id, flags, keywordIds)], date, ct);
+                uids.Add(stored[0].Uid);
+            }
+        }
+        catch (Exception) when (uids.Count > 0)
+        {
+            await _context.Mail.ExpungeAsync(mailbox.Id, uids, CancellationToken.None);
+            throw;
         }
 
         if (_selected?.MailboxId == mailbox.Id)

@@ -231,3 +231,30 @@ public sealed class ImapSessionTests : ImapTestBase
         Assert.Contains("b OK [READ-WRITE] SELECT completed", text.ToString());
     }
 }
+
+/// <summary>IMAP behind a load balancer: the PROXY v2 header gives the client's address, and a proxied loopback connection gets no loopback privileges.</summary>
+public sealed class ImapProxyProtocolTests : ImapTestBase
+{
+    protected override void Configure(Sealpost.Core.Configuration.SealpostOptions options) => options.Imap.ProxyProtocol = true;
+
+    [Fact]
+    public async Task The_header_names_the_client_and_a_missing_header_drops_the_connection()
+    {
+        await using (var raw = await ImapRaw.ConnectAsync(Plain))
+        {
+            await raw.SendAsync(Sealpost.Tests.Smtp.ProxyProtocolTests.V4Header("203.0.113.9", 40000));
+            var greeting = await raw.GreetingAsync();
+            // Loopback in truth, but the load balancer says 203.0.113.9: no plaintext login.
+            Assert.Contains("LOGINDISABLED", greeting);
+            Assert.StartsWith("a NO [PRIVACYREQUIRED]", await raw.CommandAsync($"a LOGIN {Alice} {AlicePassword}"));
+        }
+
+        await using (var raw = await ImapRaw.ConnectAsync(Plain))
+        {
+            await raw.SendAsync("a CAPABILITY\r\n");
+            Assert.True(await raw.ClosedAsync());
+        }
+
+        Assert.Contains("PROXY header", Server.Logs.ToString());
+    }
+}
