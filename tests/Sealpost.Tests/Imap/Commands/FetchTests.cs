@@ -1,0 +1,53 @@
+using Sealpost.Core.Mail;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Imap.Commands;
+
+/// <summary>FETCH (RFC 9051 §6.4.5) and BINARY (RFC 3516).</summary>
+public sealed class FetchTests : ImapTestBase
+{
+    private const string Multipart =
+        "From: Carol <carol@example.org>\r\nTo: alice@example.test\r\nSubject: =?utf-8?q?R=C3=A9sum=C3=A9?= attached\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\n" +
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+        "Caf=C3=A9 au lait\r\n--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\n";
+
+    [Fact]
+    public async Task Fetch_items_and_sections_from_sealed_metadata()
+    {
+        await DeliverAsync(Multipart);
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        var structure = await raw.CommandAsync("b FETCH 1 (UID RFC822.SIZE BODYSTRUCTURE ENVELOPE)");
+        Assert.Contains("* 1 FETCH (UID 1 RFC822.SIZE ", structure);
+        Assert.Contains("BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 17 0 NIL NIL NIL NIL)(\"application\" \"octet-stream\" (\"name\" \"blob.bin\") NIL NIL \"base64\" 8 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"b1\") NIL NIL NIL)", structure);
+        Assert.Contains("ENVELOPE (\"Tue, 03 Nov 2026 10:00:00 +0100\" \"=?utf-8?q?R=C3=A9sum=C3=A9?= attached\" ((\"Carol\" NIL \"carol\" \"example.org\"))", structure);
+
+        Assert.Equal("* 1 FETCH (BODY[1] {17}\r\nCaf=C3=A9 au lait)\r\nc OK FETCH completed\r\n", await raw.CommandAsync("c FETCH 1 BODY.PEEK[1]"));
+        Assert.Equal("* 1 FETCH (BINARY[1] {13}\r\nCafé au lait)\r\nd OK FETCH completed\r\n", await raw.CommandAsync("d FETCH 1 BINARY.PEEK[1]"));
+        Assert.Equal("* 1 FETCH (BINARY.SIZE[2] 5)\r\ne OK FETCH completed\r\n", await raw.CommandAsync("e FETCH 1 BINARY.SIZE[2]"));
+        const string mime = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n";
+        Assert.Equal($"* 1 FETCH (BODY[1.MIME] {{{mime.Length}}}\r\n{mime})\r\nf OK FETCH completed\r\n",
+            await raw.CommandAsync("f FETCH 1 BODY.PEEK[1.MIME]"));
+        Assert.Equal("* 1 FETCH (BODY[HEADER.FIELDS (TO X-NONE)] {26}\r\nTo: alice@example.test\r\n\r\n)\r\ng OK FETCH completed\r\n",
+            await raw.CommandAsync("g FETCH 1 BODY.PEEK[HEADER.FIELDS (TO X-NONE)]"));
+        Assert.Equal("* 1 FETCH (BODY[]<0> {6}\r\nFrom: )\r\nh OK FETCH completed\r\n", await raw.CommandAsync("h FETCH 1 BODY.PEEK[]<0.6>"));
+        Assert.Equal("* 1 FETCH (BODY[]<100000> {0}\r\n)\r\ni OK FETCH completed\r\n", await raw.CommandAsync("i FETCH 1 BODY.PEEK[]<100000.10>"));
+        Assert.Equal("* 1 FETCH (BODY[9] {0}\r\n)\r\nj OK FETCH completed\r\n", await raw.CommandAsync("j FETCH 1 BODY.PEEK[9]"));
+        var notFields = await raw.CommandAsync("k FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (Subject Date)]");
+        Assert.DoesNotContain("Subject:", notFields);
+        Assert.Contains("From: Carol <carol@example.org>\r\nTo: alice@example.test\r\nMIME-Version: 1.0\r\n", notFields);
+        Assert.EndsWith("\r\n\r\n)\r\nk OK FETCH completed\r\n", notFields);
+
+        // FLAGS untouched so far: PEEK never sets \Seen; BODY[TEXT] does, and says so.
+        Assert.Equal("* 1 FETCH (FLAGS ())\r\nl OK FETCH completed\r\n", await raw.CommandAsync("l FETCH 1 FLAGS"));
+        var text = await raw.CommandAsync("m FETCH 1 BODY[TEXT]");
+        Assert.StartsWith("* 1 FETCH (BODY[TEXT] {", text);
+        Assert.Contains(" FLAGS (\\Seen))", text);
+        Assert.Equal("n BAD Message sequence number out of range\r\n", await raw.CommandAsync("n FETCH 2 FLAGS"));
+        Assert.Equal("o OK FETCH completed\r\n", await raw.CommandAsync("o UID FETCH 5:9 FLAGS"));
+        Assert.Equal("* 1 FETCH (UID 1 FLAGS (\\Seen))\r\np OK FETCH completed\r\n", await raw.CommandAsync("p UID FETCH 1:* FLAGS"));
+        var rfc822 = await raw.CommandAsync("q FETCH 1 (RFC822.HEADER RFC822.TEXT)");
+        Assert.Contains("RFC822.HEADER {", rfc822);
+        Assert.Contains("RFC822.TEXT {", rfc822);
+    }
+}
