@@ -14,6 +14,8 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
     private const int KindAppended = 0, KindFlags = 1, KindExpunged = 2;
 
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
     public Task<Mailbox> CreateMailboxAsync(long accountId, long parentId, byte[] nameKey, byte[] sealedName, MailboxRole role, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, notes) =>
         {
@@ -181,7 +183,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             """, mailboxId, (long)uid, blobId, (int)flags, keywords.Distinct().Order().ToArray(), internalDate.ToUnixTimeMilliseconds(), size, modseq,
             wrappedKey ?? (object)Null(NpgsqlDbType.Bytea));
-        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) VALUES ($1, $2, $3, $4)", mailboxId, modseq, (long)uid, KindAppended);
+        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($1, $2, $3, $4, $5)", mailboxId, modseq, (long)uid, KindAppended, Now());
     }
 
     public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
@@ -262,7 +264,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             foreach (var (m, flags, keywords) in pending)
             {
                 await c.Execute("UPDATE messages SET flags = $1, keywords = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5", (int)flags, keywords, modseq, mailboxId, (long)m.Uid);
-                await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) VALUES ($1, $2, $3, $4)", mailboxId, modseq, (long)m.Uid, KindFlags);
+                await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($1, $2, $3, $4, $5)", mailboxId, modseq, (long)m.Uid, KindFlags, Now());
                 updated.Add(new FlagUpdate(m.Uid, flags, keywords, modseq));
             }
 
@@ -286,7 +288,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             """, mailbox.Id, messages.Count, messages.Sum(m => m.Size));
         var uids = messages.Select(m => (long)m.Uid).ToArray();
         await c.Execute("DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2)", mailbox.Id, uids);
-        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) SELECT $1, $2, u, $3 FROM unnest($4::bigint[]) AS u", mailbox.Id, modseq, KindExpunged, uids);
+        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $1, $2, u, $3, $5 FROM unnest($4::bigint[]) AS u", mailbox.Id, modseq, KindExpunged, uids, Now());
         await ReleaseBlobsAsync(c, messages.Select(m => m.BlobId));
         notes.Add(new MailboxChanged(mailbox.AccountId, mailbox.Id, modseq, ChangeKinds.Expunged));
         return new ExpungeResult(messages.Select(m => m.Uid).ToList(), modseq);
@@ -308,10 +310,23 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         store.WriteAsync(async (c, _) =>
         {
             // One transaction (REPEATABLE READ would be stricter; reading the mailbox row first bounds what we report).
-            var highest = await c.Scalar("SELECT highest_modseq FROM mailboxes WHERE id = $1 FOR SHARE", mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var row = await c.One("SELECT highest_modseq, changes_pruned_modseq FROM mailboxes WHERE id = $1 FOR SHARE", r => new[] { r.GetInt64(0), r.GetInt64(1) }, mailboxId)
+                ?? throw SealpostException.NotFound("mailbox does not exist");
             var changed = await c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", MapMessage, mailboxId, sinceModSeq);
             var expunged = await c.All("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $1 AND kind = 2 AND modseq > $2 ORDER BY uid", r => (uint)r.GetInt64(0), mailboxId, sinceModSeq);
-            return new ChangeSet(mailboxId, sinceModSeq, Convert.ToInt64(highest, CultureInfo.InvariantCulture), changed, expunged);
+            return new ChangeSet(mailboxId, sinceModSeq, row[0], changed, expunged, row[1]);
+        }, cancellationToken);
+
+    public Task<int> PruneChangesAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            var cutoff = before.ToUnixTimeSeconds();
+            await c.Execute("""
+                UPDATE mailboxes m SET changes_pruned_modseq = GREATEST(m.changes_pruned_modseq, p.pruned)
+                FROM (SELECT mailbox_id, max(modseq) AS pruned FROM mail_changes WHERE at < $1 GROUP BY mailbox_id) p
+                WHERE m.id = p.mailbox_id
+                """, cutoff);
+            return await c.Execute("DELETE FROM mail_changes WHERE at < $1", cutoff);
         }, cancellationToken);
 
     public Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>

@@ -50,6 +50,12 @@ internal static class PostgresSchema
         CREATE TABLE queue (id bigserial PRIMARY KEY, sealed bytea NOT NULL, created_at bigint NOT NULL, next_attempt_at bigint NOT NULL, attempts int NOT NULL DEFAULT 0);
         CREATE INDEX queue_next ON queue(next_attempt_at);
         """,
+
+        // 3: change-log retention: when each change was made, and how far a mailbox's log was pruned.
+        """
+        ALTER TABLE mail_changes ADD COLUMN at bigint NOT NULL DEFAULT 0;
+        ALTER TABLE mailboxes ADD COLUMN changes_pruned_modseq bigint NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -149,6 +149,12 @@ internal static class Schema
             attempts INTEGER NOT NULL DEFAULT 0);
         CREATE INDEX queue_next ON queue(next_attempt_at);
         """,
+
+        // 4: change-log retention: when each change was made, and how far a mailbox's log was pruned.
+        """
+        ALTER TABLE mail_changes ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE mailboxes ADD COLUMN changes_pruned_modseq INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

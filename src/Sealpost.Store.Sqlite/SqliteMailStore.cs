@@ -238,8 +238,8 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
     }
 
     private static void AddChange(WriteContext ctx, long mailboxId, long modseq, uint uid, int kind) =>
-        ctx.Command("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind) VALUES ($m, $q, $u, $k)")
-            .With("$m", mailboxId).With("$q", modseq).With("$u", (long)uid).With("$k", kind).ExecuteNonQuery();
+        ctx.Command("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($m, $q, $u, $k, $t)")
+            .With("$m", mailboxId).With("$q", modseq).With("$u", (long)uid).With("$k", kind).With("$t", DateTimeOffset.UtcNow.ToUnixTimeSeconds()).ExecuteNonQuery();
 
     public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => Copy(ctx, sourceMailboxId, uids, destinationMailboxId, move: false), cancellationToken);
@@ -373,17 +373,29 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
         {
             // One read transaction so the three reads see the same snapshot (WAL).
             using var tx = c.BeginTransaction(deferred: true);
-            var highest = c.Sql("SELECT highest_modseq FROM mailboxes WHERE id = $m").With("$m", mailboxId);
+            var highest = c.Sql("SELECT highest_modseq, changes_pruned_modseq FROM mailboxes WHERE id = $m").With("$m", mailboxId);
             highest.Transaction = tx;
-            var value = highest.ExecuteScalar() ?? throw SealpostException.NotFound("mailbox does not exist");
+            var row = highest.ReadOne(r => new[] { r.GetInt64(0), r.GetInt64(1) }) ?? throw SealpostException.NotFound("mailbox does not exist");
+            var (value, pruned) = (row[0], row[1]);
             var changed = c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
             changed.Transaction = tx;
             var expunged = c.Sql("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $m AND kind = 2 AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
             expunged.Transaction = tx;
-            var result = new ChangeSet(mailboxId, sinceModSeq, Convert.ToInt64(value, CultureInfo.InvariantCulture),
-                changed.ReadAll(MapMessage), expunged.ReadAll(r => (uint)r.GetInt64(0)));
+            var result = new ChangeSet(mailboxId, sinceModSeq, value, changed.ReadAll(MapMessage), expunged.ReadAll(r => (uint)r.GetInt64(0)), pruned);
             tx.Commit();
             return result;
+        }, cancellationToken);
+
+    public Task<int> PruneChangesAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var cutoff = before.ToUnixTimeSeconds();
+            ctx.Command("""
+                UPDATE mailboxes SET changes_pruned_modseq = max(changes_pruned_modseq,
+                    (SELECT max(modseq) FROM mail_changes c WHERE c.mailbox_id = mailboxes.id AND c.at < $t))
+                WHERE id IN (SELECT DISTINCT mailbox_id FROM mail_changes WHERE at < $t)
+                """).With("$t", cutoff).ExecuteNonQuery();
+            return ctx.Command("DELETE FROM mail_changes WHERE at < $t").With("$t", cutoff).ExecuteNonQuery();
         }, cancellationToken);
 
     public Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>

@@ -143,6 +143,7 @@ public static class OptionsValidator
         Range(errors, "Imap:PreAuthTimeoutSeconds", options.Imap.PreAuthTimeoutSeconds, 5, 3600);
         Range(errors, "Imap:MaxSessionsPerAccount", options.Imap.MaxSessionsPerAccount, 1, 10_000);
 
+        Range(errors, "Store:ChangeLogRetentionDays", options.Store.ChangeLogRetentionDays, 1, 3650);
         Range(errors, "Vault:MetadataCacheEntries", options.Vault.MetadataCacheEntries, 0, 10_000_000);
 
         var l = options.Limits;

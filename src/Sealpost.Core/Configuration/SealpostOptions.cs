@@ -94,6 +94,9 @@ public sealed class StoreOptions
 
     /// <summary>How often the orphan sweep runs in the server (minutes).</summary>
     public int SweepIntervalMinutes { get; set; } = 30;
+
+    /// <summary>How long expunges stay in the change log for QRESYNC/JMAP resync; older clients get a full (still correct) resync.</summary>
+    public int ChangeLogRetentionDays { get; set; } = 90;
 }
 
 public sealed class TlsOptions

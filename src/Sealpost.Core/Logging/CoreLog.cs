@@ -50,4 +50,7 @@ public static partial class CoreLog
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Recipient expansion of {Address} stopped: {Reason}")]
     public static partial void ExpansionStopped(ILogger logger, RedactedValue address, string reason);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Change log pruned: {Entries} entries past the retention")]
+    public static partial void ChangesPruned(ILogger logger, int entries);
 }

@@ -139,7 +139,13 @@ public sealed record CopyResult(IReadOnlyList<uint> SourceUids, IReadOnlyList<ui
 /// What changed in a mailbox since a MODSEQ: the current state of every message whose MODSEQ is
 /// higher, and the UIDs expunged since. This is what QRESYNC and JMAP Email/changes read.
 /// </summary>
-public sealed record ChangeSet(long MailboxId, long SinceModSeq, long HighestModSeq, IReadOnlyList<MessageRecord> Changed, IReadOnlyList<uint> Expunged);
+/// <para><see cref="PrunedModSeq"/>: expunges at or below this MODSEQ were pruned from the log (by the
+/// retention); when <see cref="SinceModSeq"/> is below it, <see cref="Expunged"/> is incomplete and a
+/// caller must treat every UID it knows that no longer exists as expunged.</para>
+public sealed record ChangeSet(long MailboxId, long SinceModSeq, long HighestModSeq, IReadOnlyList<MessageRecord> Changed, IReadOnlyList<uint> Expunged, long PrunedModSeq = 0)
+{
+    public bool IsComplete => SinceModSeq >= PrunedModSeq;
+}
 
 /// <summary>A keyword of an account (sealed name plus lookup key, like folder names).</summary>
 public sealed record Keyword(int Id, long AccountId, byte[] NameKey, byte[] SealedName);

@@ -140,6 +140,13 @@ public interface IMailStore
     Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Removes change-log entries older than <paramref name="before"/> in every mailbox, remembering per
+    /// mailbox the highest MODSEQ removed (reported as <see cref="ChangeSet.PrunedModSeq"/>). Returns the
+    /// number of entries removed.
+    /// </summary>
+    Task<int> PruneChangesAsync(DateTimeOffset before, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Replaces the wrapped content keys of messages (re-wrapping under the account's symmetric key,
     /// or key rotation). Not a visible change: MODSEQ does not move.
     /// </summary>

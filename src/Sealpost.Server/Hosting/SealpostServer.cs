@@ -333,7 +333,7 @@ public sealed class SealpostServer : IAsyncDisposable
 
 public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode, string Keystore);
 
-/// <summary>Removes unreferenced blobs and orphaned blob files on a schedule.</summary>
+/// <summary>Removes unreferenced blobs and orphaned blob files, and prunes the change log past its retention, on a schedule.</summary>
 internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweeper> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -347,6 +347,8 @@ internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweep
             {
                 var result = await runtime.Store.Mail.SweepOrphansAsync(grace, stoppingToken);
                 Core.Logging.CoreLog.OrphansSwept(logger, result.BlobRowsRemoved, result.FilesRemoved);
+                var pruned = await runtime.Store.Mail.PruneChangesAsync(DateTimeOffset.UtcNow.AddDays(-runtime.Options.Store.ChangeLogRetentionDays), stoppingToken);
+                Core.Logging.CoreLog.ChangesPruned(logger, pruned);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -459,6 +459,36 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pruning_the_change_log_is_reported_so_resync_stays_correct()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes("m" + i)), [To(inbox.Id)]);
+        }
+
+        await store.Mail.ExpungeAsync(inbox.Id, [1]);
+        var afterFirst = (await store.Mail.GetMailboxAsync(inbox.Id))!.HighestModSeq;
+        Assert.True((await store.Mail.GetChangesAsync(inbox.Id, 0)).IsComplete);
+
+        // Nothing is old enough yet.
+        Assert.Equal(0, await store.Mail.PruneChangesAsync(DateTimeOffset.UtcNow.AddDays(-1)));
+        Assert.Equal(0, (await store.Mail.GetChangesAsync(inbox.Id, 0)).PrunedModSeq);
+
+        Assert.True(await store.Mail.PruneChangesAsync(DateTimeOffset.UtcNow.AddSeconds(5)) > 0);
+        await store.Mail.ExpungeAsync(inbox.Id, [2]);
+        var old = await store.Mail.GetChangesAsync(inbox.Id, 0);
+        Assert.Equal(afterFirst, old.PrunedModSeq);
+        Assert.False(old.IsComplete); // a client this far behind must be told every missing UID
+        Assert.Equal([2u], old.Expunged);
+        var recent = await store.Mail.GetChangesAsync(inbox.Id, afterFirst);
+        Assert.True(recent.IsComplete);
+        Assert.Equal([2u], recent.Expunged);
+    }
+
+    [Fact]
     public async Task Uids_are_never_reused_after_expunge()
     {
         var store = await NewStoreAsync();
