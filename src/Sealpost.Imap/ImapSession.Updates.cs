@@ -1,4 +1,5 @@
 using Sealpost.Core.Mail;
+using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 
@@ -78,7 +79,7 @@ public sealed partial class ImapSession
                 }
 
                 var names = await _keywords!.NamesAsync(message.KeywordIds, ct);
-                Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {Flags.Format(message.Flags, names, IsRecent(message.Uid))})");
+                Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {Flags.Format(message.Flags, names, IsRecent(message.Uid))}{ModSeqItem(message.ModSeq)})");
             }
 
             view.SelfReported.Clear();
@@ -90,8 +91,29 @@ public sealed partial class ImapSession
         }
     }
 
+    /// <summary>" MODSEQ (n)" once CONDSTORE is on: RFC 7162 §3.1.4 wants it in every FETCH that carries FLAGS.</summary>
+    private string ModSeqItem(long modseq) => _condStore ? $" MODSEQ ({modseq})" : "";
+
     private void AnnounceExpunges(SelectedMailbox view)
     {
+        if (_qresync)
+        {
+            // RFC 7162 §3.2.10: with QRESYNC, VANISHED replaces EXPUNGE.
+            var gone = view.PendingExpunges.Where(u => view.SequenceOf(u) != 0).ToList();
+            if (gone.Count > 0)
+            {
+                Send("* VANISHED " + SequenceSet.Format(gone));
+                foreach (var uid in gone)
+                {
+                    view.Uids.RemoveAt((int)view.SequenceOf(uid) - 1);
+                    view.Recent?.Remove(uid);
+                }
+            }
+
+            view.PendingExpunges.Clear();
+            return;
+        }
+
         foreach (var uid in view.PendingExpunges)
         {
             var sequence = view.SequenceOf(uid);
@@ -112,6 +134,17 @@ public sealed partial class ImapSession
     private void AnnounceOwnExpunges(IEnumerable<uint> uids)
     {
         var view = _selected!;
+        if (_qresync)
+        {
+            foreach (var uid in uids)
+            {
+                view.PendingExpunges.Add(uid);
+            }
+
+            AnnounceExpunges(view);
+            return;
+        }
+
         foreach (var uid in uids.Order())
         {
             view.PendingExpunges.Remove(uid);

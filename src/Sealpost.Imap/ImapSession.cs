@@ -45,6 +45,8 @@ public sealed partial class ImapSession
     private KeywordNames? _keywords;
     private bool _rev2;
     private bool _utf8;
+    private bool _condStore;
+    private bool _qresync;
     private IReadOnlyList<uint>? _savedResult;
 
     /// <summary>

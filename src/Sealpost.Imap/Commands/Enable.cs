@@ -2,7 +2,7 @@ using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 
-// ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1) and UTF8=ACCEPT (RFC 6855). Unknown extensions are ignored.
+// ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1), UTF8=ACCEPT (RFC 6855), CONDSTORE and QRESYNC (RFC 7162). Unknown extensions are ignored.
 public sealed partial class ImapSession
 {
     private Task<After> EnableAsync(string tag, ImapParser p, CancellationToken ct)
@@ -18,6 +18,16 @@ public sealed partial class ImapSession
                 case "IMAP4REV2" when !_rev2:
                     _rev2 = true;
                     enabled.Add("IMAP4rev2");
+                    break;
+                case "CONDSTORE" when !_condStore:
+                    _condStore = true;
+                    enabled.Add("CONDSTORE");
+                    break;
+                case "QRESYNC" when !_qresync:
+                    // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                    _qresync = true;
+                    _condStore = true;
+                    enabled.Add("QRESYNC");
                     break;
                 case "UTF8=ACCEPT" when !_utf8:
                     if (_selected is not null)

@@ -18,22 +18,47 @@ public sealed partial class ImapSession
         p.Space();
         var items = FetchAttributes.Parse(p);
         long? changedSince = null;
+        var vanished = false;
         if (p.TrySpace())
         {
-            // RFC 7162 §3.1.4 FETCH modifiers.
+            // RFC 7162 §3.1.4 CHANGEDSINCE and §3.2.6 VANISHED, in either order.
             p.Expect('(');
-            if (!p.TryKeyword("CHANGEDSINCE"))
+            do
             {
-                throw new ImapParseException("Unknown FETCH modifier");
+                if (p.TryKeyword("CHANGEDSINCE"))
+                {
+                    p.Space();
+                    changedSince = (long)p.ReadNumber64();
+                }
+                else if (p.TryKeyword("VANISHED"))
+                {
+                    vanished = true;
+                }
+                else
+                {
+                    throw new ImapParseException("Unknown FETCH modifier");
+                }
             }
-
-            p.Space();
-            changedSince = (long)p.ReadNumber64();
+            while (p.TrySpace());
             p.Expect(')');
-            items.Add(new FetchItem(FetchKind.ModSeq));
         }
 
         p.End();
+        if (vanished && (!uid || !_qresync || changedSince is null))
+        {
+            // RFC 7162 §3.2.6: only UID FETCH, only with QRESYNC enabled, only with CHANGEDSINCE.
+            throw new ImapParseException("VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC");
+        }
+
+        if (changedSince is not null || items.Any(i => i.Kind == FetchKind.ModSeq))
+        {
+            _condStore = true; // CONDSTORE-enabling (RFC 7162 §3.1)
+        }
+
+        if (_condStore && !items.Any(i => i.Kind == FetchKind.ModSeq) && (changedSince is not null || items.Any(i => i.Kind == FetchKind.Flags)))
+        {
+            items.Add(new FetchItem(FetchKind.ModSeq));
+        }
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
         var uids = ResolveSet(set, uid);
@@ -46,6 +71,18 @@ public sealed partial class ImapSession
         {
             Ok(tag, "FETCH completed");
             return After.Next;
+        }
+
+        if (vanished)
+        {
+            // Expunged since CHANGEDSINCE, among the UIDs asked about (the view no longer holds them).
+            var changes = await _context.Mail.GetChangesAsync(view.MailboxId, changedSince!.Value, ct);
+            var gone = (changes.IsComplete ? changes.Expunged : UidsMissingUpTo(view.MaxUid, view))
+                .Where(u => set.Contains(u, view.MaxUid)).Order().ToList();
+            if (gone.Count > 0)
+            {
+                Send("* VANISHED (EARLIER) " + SequenceSet.Format(gone));
+            }
         }
 
         var records = await RecordsAsync(view.MailboxId, uids, ct);
@@ -115,7 +152,7 @@ public sealed partial class ImapSession
 
                 if (addFlags)
                 {
-                    parts.Add($" FLAGS {await FlagsTextAsync(record, ct)}");
+                    parts.Add($" FLAGS {await FlagsTextAsync(record, ct)}{ModSeqItem(record.ModSeq)}");
                 }
             }
             finally
@@ -390,6 +427,19 @@ public sealed partial class ImapSession
         var output = new byte[decoder.EstimateOutputLength(body.Length)];
         var n = decoder.Decode(body, 0, body.Length, output);
         return output.AsSpan(0, n).ToArray();
+    }
+
+    /// <summary>UIDs from 1 to <paramref name="max"/> that the view does not hold: a superset of what was expunged, for when the change log was pruned (RFC 7162 lets VANISHED name UIDs that never existed).</summary>
+    private static IEnumerable<uint> UidsMissingUpTo(uint max, SelectedMailbox view)
+    {
+        var present = new HashSet<uint>(view.Uids);
+        for (uint u = 1; u <= max && u != 0; u++)
+        {
+            if (!present.Contains(u))
+            {
+                yield return u;
+            }
+        }
     }
 
     /// <summary>Message rows for a list of UIDs (ascending), in one range read.</summary>

@@ -22,7 +22,15 @@ public sealed partial class ImapSession
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
-        var matches = await EvaluateAsync(request.Key, ct);
+        var (matches, highestModSeq) = await EvaluateAsync(request.Key, ct);
+        var withModSeq = Needs(request.Key, k => k is SearchKey.ModSeq);
+        if (withModSeq)
+        {
+            _condStore = true; // RFC 7162 §3.1.5
+        }
+
+        // RFC 7162 §3.1.5: the highest MODSEQ of the matches, when the search used MODSEQ and matched something.
+        var modseqSuffix = withModSeq && matches.Count > 0 ? highestModSeq.ToString(CultureInfo.InvariantCulture) : null;
         if (request.Return.HasFlag(SearchReturn.Save))
         {
             _savedResult = matches;
@@ -63,12 +71,17 @@ public sealed partial class ImapSession
                     sb.Append(" COUNT ").Append(numbers.Count);
                 }
 
+                if (modseqSuffix is not null)
+                {
+                    sb.Append(" MODSEQ ").Append(modseqSuffix);
+                }
+
                 Send(sb.ToString());
             }
         }
         else
         {
-            Send("* SEARCH" + string.Concat(numbers.Select(n => " " + n.ToString(CultureInfo.InvariantCulture))));
+            Send("* SEARCH" + string.Concat(numbers.Select(n => " " + n.ToString(CultureInfo.InvariantCulture))) + (modseqSuffix is null ? "" : $" (MODSEQ {modseqSuffix})"));
         }
 
         Ok(tag, "SEARCH completed");
@@ -76,12 +89,12 @@ public sealed partial class ImapSession
     }
 
     /// <summary>The UIDs (ascending) of the messages in the view that match.</summary>
-    private async Task<List<uint>> EvaluateAsync(SearchKey key, CancellationToken ct)
+    private async Task<(List<uint> Uids, long HighestModSeq)> EvaluateAsync(SearchKey key, CancellationToken ct)
     {
         var view = _selected!;
         if (view.Count == 0)
         {
-            return [];
+            return ([], 0);
         }
 
         var records = await _context.Mail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
@@ -99,6 +112,7 @@ public sealed partial class ImapSession
 
         var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
         var result = new List<uint>();
+        long highest = 0;
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];
@@ -112,10 +126,11 @@ public sealed partial class ImapSession
             if (await MatchesAsync(key, context, ct))
             {
                 result.Add(record.Uid);
+                highest = Math.Max(highest, record.ModSeq);
             }
         }
 
-        return result;
+        return (result, highest);
     }
 
     private sealed class MatchContext(MessageRecord record, uint sequence, MessageMetadata? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)

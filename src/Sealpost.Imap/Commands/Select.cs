@@ -11,6 +11,57 @@ public sealed partial class ImapSession
     {
         p.Space();
         var name = ReadMailbox(p);
+        QresyncParameters? qresync = null;
+        if (p.TrySpace())
+        {
+            // RFC 7162 §3.1.8 (CONDSTORE) and §3.2.5 (QRESYNC (uidvalidity modseq [known-uids [(seq-match uid-match)]])).
+            p.Expect('(');
+            do
+            {
+                if (p.TryKeyword("CONDSTORE"))
+                {
+                    _condStore = true;
+                }
+                else if (p.TryKeyword("QRESYNC"))
+                {
+                    if (!_qresync)
+                    {
+                        throw new ImapParseException("QRESYNC needs ENABLE QRESYNC first");
+                    }
+
+                    p.Space();
+                    p.Expect('(');
+                    var validity = p.ReadNzNumber();
+                    p.Space();
+                    var modseq = (long)p.ReadNumber64();
+                    SequenceSet? known = null;
+                    if (p.TrySpace() && !p.PeekIs('('))
+                    {
+                        known = p.ReadSequenceSet();
+                        p.TrySpace();
+                    }
+
+                    if (p.TryTake('('))
+                    {
+                        // The sequence-match data only helps a server without a change log; ours has one.
+                        p.ReadSequenceSet();
+                        p.Space();
+                        p.ReadSequenceSet();
+                        p.Expect(')');
+                    }
+
+                    p.Expect(')');
+                    qresync = new QresyncParameters(validity, modseq, known);
+                }
+                else
+                {
+                    throw new ImapParseException("Unknown SELECT parameter");
+                }
+            }
+            while (p.TrySpace());
+            p.Expect(')');
+        }
+
         p.End();
         if (_selected is not null)
         {
@@ -69,7 +120,46 @@ public sealed partial class ImapSession
         }
 
         _selected = view;
+        if (qresync is { } q && q.UidValidity == mailbox.UidValidity)
+        {
+            await ResyncAsync(view, q, ct);
+        }
+
         Ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", readOnly ? "READ-ONLY" : "READ-WRITE");
         return After.Next;
+    }
+
+    private sealed record QresyncParameters(uint UidValidity, long ModSeq, SequenceSet? KnownUids);
+
+    /// <summary>
+    /// RFC 7162 §3.2.5: what the client missed since its MODSEQ, in one round trip: VANISHED (EARLIER)
+    /// for what was expunged, then FETCH for what changed. When the change log was pruned past the
+    /// client's MODSEQ, every UID it knows (or every UID below UIDNEXT) that no longer exists is reported.
+    /// </summary>
+    private async Task ResyncAsync(SelectedMailbox view, QresyncParameters q, CancellationToken ct)
+    {
+        var changes = await _context.Mail.GetChangesAsync(view.MailboxId, q.ModSeq, ct);
+        IEnumerable<uint> gone = changes.IsComplete ? changes.Expunged : UidsMissingUpTo(view.MaxUid, view);
+        if (q.KnownUids is { } known)
+        {
+            gone = gone.Where(u => known.Contains(u, view.MaxUid));
+        }
+
+        var vanished = gone.Where(u => view.SequenceOf(u) == 0).Distinct().Order().ToList();
+        if (vanished.Count > 0)
+        {
+            Send("* VANISHED (EARLIER) " + SequenceSet.Format(vanished));
+        }
+
+        foreach (var message in changes.Changed)
+        {
+            var sequence = view.SequenceOf(message.Uid);
+            if (sequence != 0)
+            {
+                Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {await FlagsTextAsync(message, ct)} MODSEQ ({message.ModSeq}))");
+            }
+        }
+
+        view.KnownModSeq = Math.Max(view.KnownModSeq, changes.HighestModSeq);
     }
 }

@@ -22,7 +22,7 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private static List<string> ReadStatusItems(ImapParser p)
+    private List<string> ReadStatusItems(ImapParser p)
     {
         p.Expect('(');
         var items = new List<string>();
@@ -40,6 +40,11 @@ public sealed partial class ImapSession
             }
 
             items.Add(item);
+        }
+
+        if (items.Contains("HIGHESTMODSEQ"))
+        {
+            _condStore = true; // RFC 7162 §3.1
         }
 
         if (items.Count == 0)

@@ -24,6 +24,7 @@ public sealed partial class ImapSession
             unchangedSince = (long)p.ReadNumber64();
             p.Expect(')');
             p.Space();
+            _condStore = true; // a CONDSTORE-enabling command (RFC 7162 §3.1)
         }
 
         var operation = p.TryTake('+') ? FlagOperation.Add : p.TryTake('-') ? FlagOperation.Remove : FlagOperation.Replace;
@@ -98,8 +99,7 @@ public sealed partial class ImapSession
                 var sequence = view.SequenceOf(record.Uid);
                 if (sequence != 0 && !refused.Contains(record.Uid))
                 {
-                    var modseq = unchangedSince is not null ? $" MODSEQ ({record.ModSeq})" : "";
-                    Send($"* {sequence} FETCH ({(uid ? $"UID {record.Uid} " : "")}FLAGS {await FlagsTextAsync(record, ct)}{modseq})");
+                    Send($"* {sequence} FETCH ({(uid ? $"UID {record.Uid} " : "")}FLAGS {await FlagsTextAsync(record, ct)}{ModSeqItem(record.ModSeq)})");
                 }
             }
         }
