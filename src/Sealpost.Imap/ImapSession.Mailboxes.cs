@@ -59,6 +59,9 @@ public sealed partial class ImapSession
         return mailbox ?? throw No("No such mailbox", tryCreate ? "TRYCREATE" : "NONEXISTENT");
     }
 
+    /// <summary>RFC 8474 MAILBOXID: the mailbox row's id, which survives RENAME and is never reused.</summary>
+    private static string MailboxId(Mailbox mailbox) => "F" + mailbox.Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+
     private static string? SpecialUse(MailboxRole role) => role switch
     {
         MailboxRole.Sent => "\\Sent",

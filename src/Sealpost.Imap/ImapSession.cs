@@ -450,6 +450,8 @@ public sealed partial class ImapSession
             "STORE" => StoreAsync(tag, p, uid, ct),
             "COPY" => CopyAsync(tag, p, uid, move: false, ct),
             "MOVE" => CopyAsync(tag, p, uid, move: true, ct),
+            "SORT" => SortAsync(tag, p, uid, ct),
+            "THREAD" => ThreadAsync(tag, p, uid, ct),
             _ => Fail(tag, "BAD", "Unknown command"),
         };
     }

@@ -44,8 +44,8 @@ public sealed partial class ImapSession
             throw No("INBOX always exists", "ALREADYEXISTS");
         }
 
-        await _context.Mailboxes.CreateAsync(AccountId, Names, name, role, ct);
-        Ok(tag, "CREATE completed");
+        var created = await _context.Mailboxes.CreateAsync(AccountId, Names, name, role, ct);
+        Ok(tag, "CREATE completed", $"MAILBOXID ({MailboxId(created)})");
         return After.Next;
     }
 }

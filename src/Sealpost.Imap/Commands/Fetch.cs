@@ -210,7 +210,7 @@ public sealed partial class ImapSession
                 SendText($"MODSEQ ({record.ModSeq})");
                 return;
             case FetchKind.EmailId:
-                SendText($"EMAILID (M{record.BlobId:x})");
+                SendText($"EMAILID ({EmailId(record)})");
                 return;
         }
 
@@ -234,8 +234,8 @@ public sealed partial class ImapSession
             case FetchKind.Preview when meta is not null:
                 SendText("PREVIEW " + ImapText.String(meta.Preview, _utf8));
                 return;
-            case FetchKind.ThreadId:
-                SendText("THREADID NIL");
+            case FetchKind.ThreadId when meta is not null:
+                SendText($"THREADID ({ThreadId(meta, record)})");
                 return;
         }
 
@@ -440,6 +440,29 @@ public sealed partial class ImapSession
                 yield return u;
             }
         }
+    }
+
+    /// <summary>
+    /// RFC 8474 EMAILID: the sealed blob's id, so every copy of one message (COPY, MOVE, a delivery to
+    /// several of one's folders) has the same EMAILID and it never changes.
+    /// </summary>
+    internal static string EmailId(MessageRecord record) => "M" + record.BlobId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// RFC 8474 THREADID: derived from the thread's root Message-ID (the first References entry, else
+    /// In-Reply-To, else the message's own), hashed so it leaks nothing and stays stable; a message
+    /// with none of these is a thread of its own.
+    /// </summary>
+    internal static string ThreadId(MessageMetadata meta, MessageRecord record)
+    {
+        var root = meta.References.FirstOrDefault() ?? meta.InReplyTo.FirstOrDefault() ?? meta.MessageId;
+        if (root is null)
+        {
+            return "T" + record.BlobId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(root));
+        return "T" + Convert.ToHexStringLower(hash.AsSpan(0, 12));
     }
 
     /// <summary>Message rows for a list of UIDs (ascending), in one range read.</summary>

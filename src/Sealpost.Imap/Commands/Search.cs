@@ -40,43 +40,9 @@ public sealed partial class ImapSession
         if (request.Extended || _rev2)
         {
             var ret = request.Extended ? request.Return : SearchReturn.All;
-            if (ret != SearchReturn.Save)
+            if (ret != SearchReturn.Save || request.Partial is not null)
             {
-                var sb = new StringBuilder($"* ESEARCH (TAG {ImapText.Quote(tag)})");
-                if (uid)
-                {
-                    sb.Append(" UID");
-                }
-
-                if (numbers.Count > 0)
-                {
-                    if (ret.HasFlag(SearchReturn.Min))
-                    {
-                        sb.Append(" MIN ").Append(numbers[0]);
-                    }
-
-                    if (ret.HasFlag(SearchReturn.Max))
-                    {
-                        sb.Append(" MAX ").Append(numbers[^1]);
-                    }
-
-                    if (ret.HasFlag(SearchReturn.All))
-                    {
-                        sb.Append(" ALL ").Append(SequenceSet.Format(numbers));
-                    }
-                }
-
-                if (ret.HasFlag(SearchReturn.Count))
-                {
-                    sb.Append(" COUNT ").Append(numbers.Count);
-                }
-
-                if (modseqSuffix is not null)
-                {
-                    sb.Append(" MODSEQ ").Append(modseqSuffix);
-                }
-
-                Send(sb.ToString());
+                Send(EsearchLine(tag, uid, numbers, ret, request.Partial, modseqSuffix));
             }
         }
         else
@@ -86,6 +52,55 @@ public sealed partial class ImapSession
 
         Ok(tag, "SEARCH completed");
         return After.Next;
+    }
+
+    /// <summary>
+    /// An ESEARCH response (RFC 4731; RFC 5267 for ESORT and PARTIAL). <paramref name="numbers"/> are in
+    /// result order (ascending for SEARCH, sort order for SORT); MIN and MAX are the first and last.
+    /// </summary>
+    private static string EsearchLine(string tag, bool uid, IReadOnlyList<uint> numbers, SearchReturn ret, (int First, int Last)? partial, string? modseq)
+    {
+        var sb = new StringBuilder($"* ESEARCH (TAG {ImapText.Quote(tag)})");
+        if (uid)
+        {
+            sb.Append(" UID");
+        }
+
+        if (numbers.Count > 0)
+        {
+            if (ret.HasFlag(SearchReturn.Min))
+            {
+                sb.Append(" MIN ").Append(numbers[0]);
+            }
+
+            if (ret.HasFlag(SearchReturn.Max))
+            {
+                sb.Append(" MAX ").Append(numbers[^1]);
+            }
+
+            if (ret.HasFlag(SearchReturn.All))
+            {
+                sb.Append(" ALL ").Append(SequenceSet.Format(numbers));
+            }
+        }
+
+        if (ret.HasFlag(SearchReturn.Count))
+        {
+            sb.Append(" COUNT ").Append(numbers.Count);
+        }
+
+        if (partial is { } range)
+        {
+            var window = numbers.Skip(range.First - 1).Take(range.Last - range.First + 1).ToList();
+            sb.Append($" PARTIAL ({range.First}:{range.Last} {(window.Count == 0 ? "NIL" : SequenceSet.Format(window))})");
+        }
+
+        if (modseq is not null)
+        {
+            sb.Append(" MODSEQ ").Append(modseq);
+        }
+
+        return sb.ToString();
     }
 
     /// <summary>The UIDs (ascending) of the messages in the view that match.</summary>
@@ -99,7 +114,7 @@ public sealed partial class ImapSession
 
         var records = await _context.Mail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
         MessageMetadata?[]? metadata = null;
-        if (Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true }))
+        if (Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
         {
             metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
         }
@@ -217,6 +232,10 @@ public sealed partial class ImapSession
 
             case SearchKey.Header h:
                 return await HeaderMatchesAsync(h, m, ct);
+            case SearchKey.ObjectId { Thread: false } e:
+                return string.Equals(EmailId(r), e.Value, StringComparison.Ordinal);
+            case SearchKey.ObjectId t:
+                return m.Metadata is not null && string.Equals(ThreadId(m.Metadata, r), t.Value, StringComparison.Ordinal);
             case SearchKey.Body b:
                 return await BodyMatchesAsync(b, m, ct);
             default:

@@ -7,7 +7,7 @@ namespace Sealpost.Imap;
 public sealed partial class ImapSession
 {
     private static readonly HashSet<string> StatusItemNames =
-        ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "APPENDLIMIT"];
+        ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID"];
 
     private async Task<After> StatusAsync(string tag, ImapParser p, CancellationToken ct)
     {
@@ -74,6 +74,7 @@ public sealed partial class ImapSession
             "DELETED" => messages!.Count(m => m.Flags.HasFlag(MessageFlags.Deleted)).ToString(),
             "SIZE" => fresh.TotalSize.ToString(),
             "HIGHESTMODSEQ" => Math.Max(1, fresh.HighestModSeq).ToString(),
+            "MAILBOXID" => $"({MailboxId(fresh)})",
             _ => _context.Imap.AppendLimitBytes.ToString(),
         });
         return $"* STATUS {MailboxOut(name)} ({string.Join(' ', parts)})";

@@ -23,6 +23,8 @@ public abstract record SearchKey
     public sealed record Body(string Text, bool WithHeaders) : SearchKey;
     public sealed record ModSeq(long Value) : SearchKey;
     public sealed record Saved : SearchKey;
+    /// <summary>RFC 8474 §4.4 EMAILID / THREADID.</summary>
+    public sealed record ObjectId(string Value, bool Thread) : SearchKey;
 }
 
 public enum DateComparison { Before, On, Since }
@@ -31,7 +33,7 @@ public enum DateComparison { Before, On, Since }
 [Flags]
 public enum SearchReturn { None = 0, Min = 1, Max = 2, All = 4, Count = 8, Save = 16 }
 
-public sealed record SearchRequest(SearchKey Key, SearchReturn Return, bool Extended, string? Charset);
+public sealed record SearchRequest(SearchKey Key, SearchReturn Return, bool Extended, string? Charset, (int First, int Last)? Partial = null);
 
 /// <summary>Parses SEARCH arguments (pure).</summary>
 public static class SearchParser
@@ -42,37 +44,12 @@ public static class SearchParser
         var extended = false;
         string? charset = null;
         p.Space();
+        (int First, int Last)? partial = null;
         if (p.TryKeyword("RETURN"))
         {
             extended = true;
             p.Space();
-            p.Expect('(');
-            var first = true;
-            while (!p.TryTake(')'))
-            {
-                if (!first)
-                {
-                    p.Space();
-                }
-
-                first = false;
-                ret |= p.ReadAtom().ToUpperInvariant() switch
-                {
-                    "MIN" => SearchReturn.Min,
-                    "MAX" => SearchReturn.Max,
-                    "ALL" => SearchReturn.All,
-                    "COUNT" => SearchReturn.Count,
-                    "SAVE" => SearchReturn.Save,
-                    _ => throw new ImapParseException("Unknown SEARCH return option"),
-                };
-            }
-
-            // RFC 4731 §3.1: RETURN () means RETURN (ALL).
-            if (ret == SearchReturn.None || ret == SearchReturn.Save)
-            {
-                ret |= ret == SearchReturn.None ? SearchReturn.All : SearchReturn.None;
-            }
-
+            (ret, partial) = ParseReturn(p);
             p.Space();
         }
 
@@ -83,6 +60,12 @@ public static class SearchParser
             p.Space();
         }
 
+        return new SearchRequest(ParseCriteria(p), ret, extended, charset, partial);
+    }
+
+    /// <summary>The search keys that end a SEARCH, SORT or THREAD command (the caller has read the space before them).</summary>
+    public static SearchKey ParseCriteria(ImapParser p)
+    {
         var keys = new List<SearchKey> { ParseKey(p, 0) };
         while (p.TrySpace())
         {
@@ -90,7 +73,56 @@ public static class SearchParser
         }
 
         p.End();
-        return new SearchRequest(keys.Count == 1 ? keys[0] : new SearchKey.And(keys), ret, extended, charset);
+        return keys.Count == 1 ? keys[0] : new SearchKey.And(keys);
+    }
+
+    /// <summary>RFC 4731/5267 RETURN options, after the word RETURN and its space; PARTIAL is RFC 5267 §4.4.</summary>
+    public static (SearchReturn Return, (int First, int Last)? Partial) ParseReturn(ImapParser p)
+    {
+        var ret = SearchReturn.None;
+        (int, int)? partial = null;
+        p.Expect('(');
+        var first = true;
+        while (!p.TryTake(')'))
+        {
+            if (!first)
+            {
+                p.Space();
+            }
+
+            first = false;
+            var word = p.ReadAtom().ToUpperInvariant();
+            if (word == "PARTIAL")
+            {
+                p.Space();
+                var range = p.ReadAtom();
+                var parts = range.Split(':');
+                if (parts.Length != 2 || !int.TryParse(parts[0], out var a) || !int.TryParse(parts[1], out var b) || a < 1 || b < 1)
+                {
+                    throw new ImapParseException("PARTIAL needs a range like 1:100");
+                }
+
+                partial = (Math.Min(a, b), Math.Max(a, b));
+                continue;
+            }
+
+            ret |= word switch
+            {
+                "MIN" => SearchReturn.Min,
+                "MAX" => SearchReturn.Max,
+                "ALL" => SearchReturn.All,
+                "COUNT" => SearchReturn.Count,
+                "SAVE" => SearchReturn.Save,
+                _ => throw new ImapParseException("Unknown return option"),
+            };
+        }
+
+        if (ret == SearchReturn.None && partial is null)
+        {
+            ret = SearchReturn.All; // RFC 4731 §3.1: RETURN () means RETURN (ALL)
+        }
+
+        return (ret, partial);
     }
 
     private const int MaxDepth = 64;
@@ -172,6 +204,8 @@ public static class SearchParser
 
             case "BODY": p.Space(); return new SearchKey.Body(p.ReadAString(), false);
             case "TEXT": p.Space(); return new SearchKey.Body(p.ReadAString(), true);
+            case "EMAILID": p.Space(); return new SearchKey.ObjectId(p.ReadAtom(), false);
+            case "THREADID": p.Space(); return new SearchKey.ObjectId(p.ReadAtom(), true);
             case "MODSEQ":
             {
                 p.Space();

@@ -42,12 +42,12 @@ public sealed class ListTests : ImapTestBase
     public async Task International_names_in_modified_utf7_and_utf8()
     {
         await using var raw = await LoginAsync();
-        Assert.Equal("a OK CREATE completed\r\n", await raw.CommandAsync("a CREATE Entw&APw-rfe"));
+        Assert.Matches(@"^a OK \[MAILBOXID \(F[0-9a-f]+\)\] CREATE completed\r\n$", await raw.CommandAsync("a CREATE Entw&APw-rfe"));
         Assert.Equal("b BAD Mailbox name is not valid modified UTF-7\r\n", await raw.CommandAsync("b CREATE &AGE-"));
         Assert.Equal("* LIST (\\HasNoChildren) \"/\" Entw&APw-rfe\r\nc OK LIST completed\r\n", await raw.CommandAsync("c LIST \"\" Entw*"));
         await raw.CommandAsync("d ENABLE UTF8=ACCEPT");
         Assert.Equal("* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\ne OK LIST completed\r\n", await raw.CommandAsync("e LIST \"\" Entw*"));
-        Assert.Equal("f OK CREATE completed\r\n", await raw.CommandAsync("f CREATE \"日本語\""));
+        Assert.Matches(@"^f OK \[MAILBOXID \(F[0-9a-f]+\)\] CREATE completed\r\n$", await raw.CommandAsync("f CREATE \"日本語\""));
         Assert.Contains("* STATUS \"日本語\" (MESSAGES 0)", await raw.CommandAsync("g STATUS \"日本語\" (MESSAGES)"));
     }
 }

@@ -1,0 +1,150 @@
+using System.Globalization;
+using Sealpost.Core.Mail;
+using Sealpost.Imap.Protocol;
+using Sealpost.Mime;
+
+namespace Sealpost.Imap;
+
+// SORT and UID SORT (RFC 5256 §3) with DISPLAYFROM/DISPLAYTO (RFC 5957) and ESORT (RFC 5267: RETURN
+// MIN/MAX/COUNT/ALL/PARTIAL). Sort values come from the sealed metadata through the in-memory cache;
+// ties go to the lower message number (RFC 5256 §3). Strings compare case-insensitively.
+public sealed partial class ImapSession
+{
+    private enum SortField { Arrival, Cc, Date, From, Size, Subject, To, DisplayFrom, DisplayTo }
+
+    private async Task<After> SortAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    {
+        p.Space();
+        SearchReturn ret = SearchReturn.None;
+        (int First, int Last)? partial = null;
+        var extended = false;
+        if (p.TryKeyword("RETURN"))
+        {
+            extended = true;
+            p.Space();
+            (ret, partial) = SearchParser.ParseReturn(p);
+            p.Space();
+        }
+
+        var criteria = new List<(SortField Field, bool Reverse)>();
+        p.Expect('(');
+        do
+        {
+            var reverse = p.TryKeyword("REVERSE");
+            if (reverse)
+            {
+                p.Space();
+            }
+
+            var field = p.ReadAtom().ToUpperInvariant() switch
+            {
+                "ARRIVAL" => SortField.Arrival,
+                "CC" => SortField.Cc,
+                "DATE" => SortField.Date,
+                "FROM" => SortField.From,
+                "SIZE" => SortField.Size,
+                "SUBJECT" => SortField.Subject,
+                "TO" => SortField.To,
+                "DISPLAYFROM" => SortField.DisplayFrom,
+                "DISPLAYTO" => SortField.DisplayTo,
+                _ => throw new ImapParseException("Unknown sort key"),
+            };
+            criteria.Add((field, reverse));
+        }
+        while (p.TrySpace());
+        p.Expect(')');
+        p.Space();
+        var charset = p.ReadAString().ToUpperInvariant();
+        p.Space();
+        var key = SearchParser.ParseCriteria(p);
+        if (charset is not ("UTF-8" or "US-ASCII"))
+        {
+            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
+        }
+
+        var view = _selected!;
+        await ReportChangesAsync(allowExpunge: uid, force: false, ct);
+        var (matches, _) = await EvaluateAsync(key, ct);
+        var sorted = await SortMatchesAsync(matches, criteria, ct);
+        var numbers = uid ? sorted : sorted.Select(view.SequenceOf).ToList();
+        if (extended)
+        {
+            if (ret != SearchReturn.Save || partial is not null)
+            {
+                Send(EsearchLine(tag, uid, numbers, ret, partial, null));
+            }
+        }
+        else
+        {
+            Send("* SORT" + string.Concat(numbers.Select(n => " " + n.ToString(CultureInfo.InvariantCulture))));
+        }
+
+        Ok(tag, "SORT completed");
+        return After.Next;
+    }
+
+    private async Task<List<uint>> SortMatchesAsync(List<uint> uids, List<(SortField Field, bool Reverse)> criteria, CancellationToken ct)
+    {
+        var view = _selected!;
+        var records = await RecordsAsync(view.MailboxId, uids, ct);
+        MessageMetadata?[]? metadata = null;
+        if (criteria.Any(c => c.Field is not (SortField.Arrival or SortField.Size)))
+        {
+            metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
+        }
+
+        var rows = records.Select((r, i) => (Record: r, Meta: metadata?[i], Sequence: view.SequenceOf(r.Uid))).ToList();
+        rows.Sort((a, b) =>
+        {
+            foreach (var (field, reverse) in criteria)
+            {
+                var c = field switch
+                {
+                    SortField.Arrival => a.Record.InternalDate.CompareTo(b.Record.InternalDate),
+                    SortField.Size => a.Record.Size.CompareTo(b.Record.Size),
+                    SortField.Date => SentDate(a.Record, a.Meta).CompareTo(SentDate(b.Record, b.Meta)),
+                    SortField.Subject => string.CompareOrdinal(a.Meta?.BaseSubject ?? "", b.Meta?.BaseSubject ?? ""),
+                    SortField.From => CompareText(AddressKey(a.Meta?.Envelope.From), AddressKey(b.Meta?.Envelope.From)),
+                    SortField.To => CompareText(AddressKey(a.Meta?.Envelope.To), AddressKey(b.Meta?.Envelope.To)),
+                    SortField.Cc => CompareText(AddressKey(a.Meta?.Envelope.Cc), AddressKey(b.Meta?.Envelope.Cc)),
+                    SortField.DisplayFrom => CompareText(DisplayKey(a.Meta?.Envelope.From), DisplayKey(b.Meta?.Envelope.From)),
+                    _ => CompareText(DisplayKey(a.Meta?.Envelope.To), DisplayKey(b.Meta?.Envelope.To)),
+                };
+                if (c != 0)
+                {
+                    return reverse ? -c : c;
+                }
+            }
+
+            return a.Sequence.CompareTo(b.Sequence); // RFC 5256 §3: ties by message number
+        });
+        return rows.Select(r => r.Record.Uid).ToList();
+    }
+
+    /// <summary>RFC 5256 §3 DATE: the Date header, or INTERNALDATE when it is missing or unparseable.</summary>
+    private static DateTimeOffset SentDate(MessageRecord record, MessageMetadata? meta) =>
+        meta?.SentDate is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : record.InternalDate;
+
+    private static int CompareText(string a, string b) => string.Compare(a, b, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address.</summary>
+    private static string AddressKey(List<EnvelopeAddress>? list) =>
+        list?.FirstOrDefault(a => a.Host is not null)?.Mailbox ?? "";
+
+    /// <summary>RFC 5957: the decoded display name of the first address, or its addr-spec when there is none.</summary>
+    private static string DisplayKey(List<EnvelopeAddress>? list)
+    {
+        var first = list?.FirstOrDefault(a => a.Host is not null);
+        if (first is null)
+        {
+            return "";
+        }
+
+        if (!string.IsNullOrWhiteSpace(first.Name))
+        {
+            return MimeKit.Utils.Rfc2047.DecodeText(System.Text.Encoding.UTF8.GetBytes(first.Name)).Trim();
+        }
+
+        return $"{first.Mailbox}@{first.Host}";
+    }
+}

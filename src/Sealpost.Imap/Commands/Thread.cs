@@ -1,0 +1,59 @@
+using Sealpost.Imap.Protocol;
+using Sealpost.Mime;
+
+namespace Sealpost.Imap;
+
+// THREAD and UID THREAD (RFC 5256 §4): ORDEREDSUBJECT and REFERENCES over the messages that match the
+// search criteria; the algorithms live in Threading.cs (pure), the inputs come from the sealed metadata.
+public sealed partial class ImapSession
+{
+    private async Task<After> ThreadAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    {
+        p.Space();
+        var algorithm = p.ReadAtom().ToUpperInvariant();
+        if (algorithm is not ("REFERENCES" or "ORDEREDSUBJECT"))
+        {
+            throw new ImapParseException("Unknown threading algorithm");
+        }
+
+        p.Space();
+        var charset = p.ReadAString().ToUpperInvariant();
+        p.Space();
+        var key = SearchParser.ParseCriteria(p);
+        if (charset is not ("UTF-8" or "US-ASCII"))
+        {
+            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
+        }
+
+        var view = _selected!;
+        await ReportChangesAsync(allowExpunge: uid, force: false, ct);
+        var (matches, _) = await EvaluateAsync(key, ct);
+        var records = await RecordsAsync(view.MailboxId, matches, ct);
+        var metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
+        var inputs = records.Select((r, i) =>
+        {
+            var meta = metadata[i];
+            var number = uid ? r.Uid : view.SequenceOf(r.Uid);
+            return new ThreadInput(
+                number,
+                meta?.MessageId,
+                meta?.References ?? [],
+                meta?.InReplyTo ?? [],
+                meta?.BaseSubject ?? "",
+                meta is not null && IsReplySubject(meta),
+                SentDate(r, meta));
+        }).ToList();
+        var threads = algorithm == "REFERENCES" ? Threading.References(inputs) : Threading.OrderedSubject(inputs);
+        Send("* THREAD " + Threading.Format(threads));
+        Ok(tag, "THREAD completed");
+        return After.Next;
+    }
+
+    /// <summary>RFC 5256 §4 step 5: a subject is a reply or forward when extracting the base subject removed a Re:/Fwd: or a trailing (fwd).</summary>
+    private static bool IsReplySubject(MessageMetadata meta)
+    {
+        var subject = meta.SearchHeaders.GetValueOrDefault("subject")?.Trim() ?? "";
+        return subject.Length > 0 && !string.Equals(System.Text.RegularExpressions.Regex.Replace(subject, @"\s+", " "), meta.BaseSubject, StringComparison.OrdinalIgnoreCase)
+            && System.Text.RegularExpressions.Regex.IsMatch(subject, @"^\s*(\[[^\]]*\]\s*)*(re|fwd?)\s*(\[[^\]]*\])?\s*:|\(fwd\)\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+    }
+}
