@@ -103,7 +103,7 @@ public sealed partial class ImapSession
                     SortField.Arrival => a.Record.InternalDate.CompareTo(b.Record.InternalDate),
                     SortField.Size => a.Record.Size.CompareTo(b.Record.Size),
                     SortField.Date => SentDate(a.Record, a.Meta).CompareTo(SentDate(b.Record, b.Meta)),
-                    SortField.Subject => string.CompareOrdinal(a.Meta?.BaseSubject ?? "", b.Meta?.BaseSubject ?? ""),
+                    SortField.Subject => CompareText(a.Meta?.BaseSubject ?? "", b.Meta?.BaseSubject ?? ""),
                     SortField.From => CompareText(AddressKey(a.Meta?.Envelope.From), AddressKey(b.Meta?.Envelope.From)),
                     SortField.To => CompareText(AddressKey(a.Meta?.Envelope.To), AddressKey(b.Meta?.Envelope.To)),
                     SortField.Cc => CompareText(AddressKey(a.Meta?.Envelope.Cc), AddressKey(b.Meta?.Envelope.Cc)),

@@ -39,7 +39,7 @@ public sealed partial class ImapSession
                 meta?.MessageId,
                 meta?.References ?? [],
                 meta?.InReplyTo ?? [],
-                meta?.BaseSubject ?? "",
+                SubjectKey(meta?.BaseSubject ?? ""),
                 meta is not null && IsReplySubject(meta),
                 SentDate(r, meta));
         }).ToList();
@@ -48,6 +48,9 @@ public sealed partial class ImapSession
         Ok(tag, "THREAD completed");
         return After.Next;
     }
+
+    /// <summary>Base subjects compare with i;unicode-casemap (RFC 5256 §2.1): compatibility-normalised and case-folded.</summary>
+    private static string SubjectKey(string baseSubject) => baseSubject.Normalize(System.Text.NormalizationForm.FormKC).ToUpperInvariant();
 
     /// <summary>RFC 5256 §4 step 5: a subject is a reply or forward when extracting the base subject removed a Re:/Fwd: or a trailing (fwd).</summary>
     private static bool IsReplySubject(MessageMetadata meta)
