@@ -9,7 +9,7 @@ namespace Sealpost.Imap;
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4; RFC 3501 untagged SEARCH for rev1 clients) with ESEARCH
 // (RFC 4731) and SEARCHRES (RFC 5182). Flags, sizes and dates come from the rows; header keys from the
 // sealed metadata; BODY and TEXT decrypt each candidate message (docs/imap.md says what that costs).
-// Text comparison is case-insensitive over Unicode (an approximation of i;unicode-casemap, RFC 5051).
+// Text comparison approximates RFC 5051 i;unicode-casemap (NFKD, full upper case incl. ß → SS).
 public sealed partial class ImapSession
 {
     private async Task<After> SearchAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
@@ -343,7 +343,30 @@ public sealed partial class ImapSession
     }
 
     private static bool Contains(string haystack, string needle) =>
-        CultureInfo.InvariantCulture.CompareInfo.IndexOf(haystack, needle, CompareOptions.IgnoreCase) >= 0;
+        Casemap(haystack).Contains(Casemap(needle), StringComparison.Ordinal);
+
+    /// <summary>
+    /// An approximation of RFC 5051 i;unicode-casemap: compatibility decomposition (NFKD), then
+    /// upper case with the full mapping of ß to SS, so "Straße", "STRASSE" and "straße" compare equal.
+    /// </summary>
+    internal static string Casemap(string text)
+    {
+        var decomposed = text.Normalize(NormalizationForm.FormKD);
+        var sb = new StringBuilder(decomposed.Length);
+        foreach (var c in decomposed)
+        {
+            if (c is '\u00DF' or '\u1E9E')
+            {
+                sb.Append("SS");
+            }
+            else
+            {
+                sb.Append(char.ToUpperInvariant(c));
+            }
+        }
+
+        return sb.ToString();
+    }
 
     private static bool Needs(SearchKey key, Func<SearchKey, bool> predicate) => Collect<SearchKey>(key).Any(predicate);
 
