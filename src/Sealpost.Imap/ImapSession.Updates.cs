@@ -8,6 +8,22 @@ namespace Sealpost.Imap;
 // since the MODSEQ the client was last told about. The change feed only says "look again".
 public sealed partial class ImapSession
 {
+    private Task<bool>? _feedWait;
+
+    /// <summary>
+    /// Completes when the change feed has something. One wait is kept across calls so that commands
+    /// that never see a notification do not pile up abandoned waiters on the channel.
+    /// </summary>
+    private Task<bool> FeedWaitAsync(CancellationToken ct)
+    {
+        if (_feedWait is null || _feedWait.IsCompleted)
+        {
+            _feedWait = _changes!.Reader.WaitToReadAsync(ct).AsTask();
+        }
+
+        return _feedWait;
+    }
+
     /// <summary>Drains the feed; true if the selected mailbox changed.</summary>
     private bool DrainFeed()
     {
@@ -18,9 +34,14 @@ public sealed partial class ImapSession
 
         while (_changes.Reader.TryRead(out var change))
         {
-            if (_selected is not null && change.MailboxId == _selected.MailboxId && change.HighestModSeq > _selected.KnownModSeq)
+            if (_selected is not null && change.MailboxId == _selected.MailboxId)
             {
-                _selected.Dirty = true;
+                _selected.Dirty |= change.HighestModSeq > _selected.KnownModSeq;
+            }
+            else if (_notify is not null)
+            {
+                // Kept for NOTIFY's STATUS and LIST events about other mailboxes.
+                _notify.Pending[change.MailboxId] = _notify.Pending.GetValueOrDefault(change.MailboxId) | change.Kinds;
             }
         }
 

@@ -151,7 +151,7 @@ public sealed partial class ImapSession
             await FlushAsync(ct);
             while (!ct.IsCancellationRequested)
             {
-                var result = await ReadAsync(ct);
+                var result = await ReadCommandInputAsync(ct);
                 var buffer = result.Buffer;
                 var executed = false;
                 while (!executed)
@@ -430,6 +430,7 @@ public sealed partial class ImapSession
             case "GETQUOTA": return GetQuotaAsync(tag, p, ct);
             case "SETQUOTA": return SetQuotaAsync(tag, p);
             case "COMPRESS": return CompressAsync(tag, p, ct);
+            case "NOTIFY": return NotifyAsync(tag, p, ct);
             case "STARTTLS": return Fail(tag, "BAD", "Already authenticated");
             case "LOGIN" or "AUTHENTICATE": return Fail(tag, "BAD", "Already authenticated");
         }
@@ -458,7 +459,7 @@ public sealed partial class ImapSession
 
     private static bool Known(string name) => name is "ENABLE" or "SELECT" or "EXAMINE" or "CREATE" or "DELETE" or "RENAME" or "SUBSCRIBE"
         or "UNSUBSCRIBE" or "LIST" or "LSUB" or "NAMESPACE" or "STATUS" or "APPEND" or "IDLE" or "GETQUOTAROOT" or "GETQUOTA" or "SETQUOTA"
-        or "COMPRESS" or "CHECK" or "CLOSE" or "UNSELECT" or "EXPUNGE" or "SEARCH" or "FETCH" or "STORE" or "COPY" or "MOVE" or "SORT" or "THREAD";
+        or "COMPRESS" or "NOTIFY" or "CHECK" or "CLOSE" or "UNSELECT" or "EXPUNGE" or "SEARCH" or "FETCH" or "STORE" or "COPY" or "MOVE" or "SORT" or "THREAD";
 
     private async Task<After> Fail(string tag, string kind, string text)
     {
@@ -524,6 +525,43 @@ public sealed partial class ImapSession
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Waits for the next command; with NOTIFY set, also sends the events that happen meanwhile
+    /// (RFC 5465 §3: the client may receive them at any time between commands).
+    /// </summary>
+    private async ValueTask<ReadResult> ReadCommandInputAsync(CancellationToken ct)
+    {
+        if (_notify is null || _changes is null)
+        {
+            return await ReadAsync(ct);
+        }
+
+        if (_input.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes));
+        var read = _input.ReadAsync(timeout.Token).AsTask();
+        while (true)
+        {
+            if (read.IsCompleted)
+            {
+                return await read;
+            }
+
+            var changed = FeedWaitAsync(ct);
+            if (await Task.WhenAny(read, changed) == read || !await changed)
+            {
+                return await read;
+            }
+
+            await DeliverNotificationsAsync(ct);
+            await FlushAsync(ct);
         }
     }
 

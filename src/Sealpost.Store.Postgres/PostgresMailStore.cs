@@ -100,8 +100,13 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         }, cancellationToken);
 
     public Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken cancellationToken = default) =>
-        store.WriteAsync<int>(async (c, _) =>
-            await c.Execute("UPDATE mailboxes SET subscribed = $1 WHERE id = $2", subscribed, mailboxId) == 0 ? throw SealpostException.NotFound("mailbox does not exist") : 0, cancellationToken);
+        store.WriteAsync<int>(async (c, notes) =>
+        {
+            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
+            await c.Execute("UPDATE mailboxes SET subscribed = $1 WHERE id = $2", subscribed, mailboxId);
+            notes.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq, ChangeKinds.SubscriptionChanged));
+            return 0;
+        }, cancellationToken);
 
     public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
         store.WriteAsync<int>(async (c, notes) =>

@@ -110,11 +110,9 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
     public Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
         {
-            if (ctx.Command("UPDATE mailboxes SET subscribed = $s WHERE id = $id").With("$s", subscribed ? 1 : 0).With("$id", mailboxId).ExecuteNonQuery() == 0)
-            {
-                throw SealpostException.NotFound("mailbox does not exist");
-            }
-
+            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
+            ctx.Command("UPDATE mailboxes SET subscribed = $s WHERE id = $id").With("$s", subscribed ? 1 : 0).With("$id", mailboxId).ExecuteNonQuery();
+            ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq, ChangeKinds.SubscriptionChanged));
             return 0;
         }, cancellationToken);
 

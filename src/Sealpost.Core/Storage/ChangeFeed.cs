@@ -13,6 +13,7 @@ public enum ChangeKinds
     MailboxCreated = 8,
     MailboxDeleted = 16,
     MailboxRenamed = 32,
+    SubscriptionChanged = 64,
 }
 
 /// <summary>

@@ -110,6 +110,15 @@ public sealed partial class ImapSession
             }
         }
 
+        await SendFetchResponsesAsync(records, items, addFlags, ct);
+        Ok(tag, "FETCH completed");
+        return After.Next;
+    }
+
+    /// <summary>The untagged FETCH responses for these messages (FETCH, and NOTIFY's MessageNew with fetch attributes).</summary>
+    private async Task SendFetchResponsesAsync(List<MessageRecord> records, List<FetchItem> items, bool addFlags, CancellationToken ct)
+    {
+        var view = _selected!;
         var needsMetadata = items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure or FetchKind.Body or FetchKind.Preview or FetchKind.ThreadId
             or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822Header or FetchKind.Rfc822Text
             || (i.Kind == FetchKind.Section && (i.Part is not null || i.Text != SectionText.Whole)));
@@ -180,8 +189,6 @@ public sealed partial class ImapSession
             }
         }
 
-        Ok(tag, "FETCH completed");
-        return After.Next;
     }
 
     private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct) =>

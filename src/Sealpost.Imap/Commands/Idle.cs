@@ -20,7 +20,7 @@ public sealed partial class ImapSession
         var read = _input.ReadAsync(idleTimeout.Token).AsTask();
         while (true)
         {
-            var changed = _changes!.Reader.WaitToReadAsync(idleTimeout.Token).AsTask();
+            var changed = FeedWaitAsync(ct);
             var first = await Task.WhenAny(read, changed);
             if (first == changed)
             {
@@ -29,7 +29,15 @@ public sealed partial class ImapSession
                     break;
                 }
 
-                await ReportChangesAsync(allowExpunge: true, force: false, ct);
+                if (_notify is not null)
+                {
+                    await DeliverNotificationsAsync(ct);
+                }
+                else
+                {
+                    await ReportChangesAsync(allowExpunge: true, force: false, ct);
+                }
+
                 await FlushAsync(ct);
                 continue;
             }

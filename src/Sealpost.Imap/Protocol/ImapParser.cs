@@ -29,6 +29,9 @@ public sealed class ImapParser(ReadOnlyMemory<byte> command)
 
     public bool PeekIs(char c) => _pos < Bytes.Length && Bytes[_pos] == c;
 
+    /// <summary>Is the next octet a space followed by <paramref name="c"/> (an optional argument list ahead)?</summary>
+    public bool PeekSpaceThen(char c) => _pos + 1 < Bytes.Length && Bytes[_pos] == ' ' && Bytes[_pos + 1] == c;
+
     /// <summary>RFC 9051 tag: astring characters except '+'.</summary>
     public string ReadTag()
     {
