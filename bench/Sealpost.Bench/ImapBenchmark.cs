@@ -130,7 +130,7 @@ internal static class ImapBenchmark
     private static string BenchMessage(int i) =>
         $"From: Sender {i % 50} <s{i % 50}@example.org>\r\nTo: alice@example.test\r\nSubject: Report {i} on topic {i % 97}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{i}@bench>\r\n\r\n{Body}";
 
-    private static async Task FillAsync(SealedDelivery delivery, long accountId, long mailboxId, int count)
+    internal static async Task FillAsync(SealedDelivery delivery, long accountId, long mailboxId, int count)
     {
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
             await delivery.DeliverAsync(Encoding.ASCII.GetBytes(BenchMessage(i)), [new DeliveryTarget(accountId, mailboxId)], DateTimeOffset.UtcNow, ct));
@@ -237,7 +237,7 @@ internal static class ImapBenchmark
     }
 
     /// <summary>A minimal IMAP client: numbered tags, reads up to the tagged line, skips literals by their length.</summary>
-    private sealed class Client : IDisposable
+    internal sealed class Client : IDisposable
     {
         private readonly TcpClient _tcp = new() { NoDelay = true };
         private NetworkStream _stream = null!;
@@ -255,10 +255,12 @@ internal static class ImapBenchmark
             return c;
         }
 
-        public async Task CommandAsync(string command)
+        /// <summary>Sends a command and returns its untagged responses (literal contents skipped); throws unless it ends in OK.</summary>
+        public async Task<string> CommandAsync(string command)
         {
             var tag = "t" + ++_tag;
-            await _stream.WriteAsync(Encoding.ASCII.GetBytes(tag + " " + command + "\r\n"));
+            await _stream.WriteAsync(Encoding.UTF8.GetBytes(tag + " " + command + "\r\n"));
+            var text = new StringBuilder();
             while (true)
             {
                 var line = await LineAsync();
@@ -269,7 +271,12 @@ internal static class ImapBenchmark
                         throw new InvalidOperationException($"{command.Split(' ')[0]}: {line}");
                     }
 
-                    return;
+                    return text.ToString();
+                }
+
+                if (text.Length < 1 << 20)
+                {
+                    text.Append(line).Append('\n');
                 }
             }
         }

@@ -19,6 +19,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("usage: Sealpost.Bench append [--mailboxes N] [--messages N] [--size BYTES] [--concurrency N] [--data DIR] [--print-acks] [--large-every N]");
     Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
     Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT]");
+    Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13]");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
@@ -36,6 +37,13 @@ if (argsList[0] == "smtp")
     var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
     var dnsServer = argsList.IndexOf("--dns") is var d and >= 0 && d + 1 < argsList.Count ? argsList[d + 1] : null;
     return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer);
+}
+
+if (argsList[0] == "imap-large")
+{
+    var count = argsList.IndexOf("--messages") is var im and >= 0 && im + 1 < argsList.Count && int.TryParse(argsList[im + 1], out var v) && v >= 1000 ? v : 100_000;
+    var pg = argsList.IndexOf("--postgres") is var ip and >= 0 && ip + 1 < argsList.Count ? argsList[ip + 1] : null;
+    return await ImapLargeMailboxBenchmark.RunAsync(count, pg);
 }
 
 if (argsList[0] == "imap-memory")
@@ -69,7 +77,7 @@ if (argsList[0] == "imap")
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap, imap-memory)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap, imap-large, imap-memory)");
     return 2;
 }
 

@@ -22,7 +22,8 @@ public sealed partial class ImapSession
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
-        var (matches, highestModSeq) = await EvaluateAsync(request.Key, ct);
+        var (matched, _, highestModSeq) = await EvaluateAsync(request.Key, ct);
+        var matches = matched.Select(r => r.Uid).ToList();
         var withModSeq = Needs(request.Key, k => k is SearchKey.ModSeq);
         if (withModSeq)
         {
@@ -104,17 +105,18 @@ public sealed partial class ImapSession
     }
 
     /// <summary>The UIDs (ascending) of the messages in the view that match.</summary>
-    private async Task<(List<uint> Uids, long HighestModSeq)> EvaluateAsync(SearchKey key, CancellationToken ct)
+    /// <summary>The messages (rows, and metadata when it was read) in the view that match, in UID order, and the highest MODSEQ among them.</summary>
+    private async Task<(List<MessageRecord> Records, List<MessageMetadata?>? Metadata, long HighestModSeq)> EvaluateAsync(SearchKey key, CancellationToken ct, bool wantMetadata = false)
     {
         var view = _selected!;
         if (view.Count == 0)
         {
-            return ([], 0);
+            return ([], wantMetadata ? [] : null, 0);
         }
 
         var records = await _context.Mail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
         MessageMetadata?[]? metadata = null;
-        if (Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
+        if (wantMetadata || Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
         {
             metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
         }
@@ -126,8 +128,10 @@ public sealed partial class ImapSession
         }
 
         var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
-        var result = new List<uint>();
+        var result = new List<MessageRecord>();
+        var resultMetadata = metadata is null ? null : new List<MessageMetadata?>();
         long highest = 0;
+        var all = key is SearchKey.All;
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];
@@ -137,15 +141,15 @@ public sealed partial class ImapSession
                 continue;
             }
 
-            var context = new MatchContext(record, sequence, metadata?[i], keywordIds, saved);
-            if (await MatchesAsync(key, context, ct))
+            if (all || await MatchesAsync(key, new MatchContext(record, sequence, metadata?[i], keywordIds, saved), ct))
             {
-                result.Add(record.Uid);
+                result.Add(record);
+                resultMetadata?.Add(metadata![i]);
                 highest = Math.Max(highest, record.ModSeq);
             }
         }
 
-        return (result, highest);
+        return (result, resultMetadata, highest);
     }
 
     private sealed class MatchContext(MessageRecord record, uint sequence, MessageMetadata? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)
@@ -342,8 +346,16 @@ public sealed partial class ImapSession
         return (header, body.ToString());
     }
 
-    private static bool Contains(string haystack, string needle) =>
-        Casemap(haystack).Contains(Casemap(needle), StringComparison.Ordinal);
+    private static bool Contains(string haystack, string needle)
+    {
+        // Plain ASCII on both sides (most header searches): ordinal case-insensitive is the same answer, without allocating.
+        if (System.Text.Ascii.IsValid(haystack) && System.Text.Ascii.IsValid(needle))
+        {
+            return haystack.Contains(needle, StringComparison.OrdinalIgnoreCase);
+        }
+
+        return Casemap(haystack).Contains(Casemap(needle), StringComparison.Ordinal);
+    }
 
     /// <summary>
     /// An approximation of RFC 5051 i;unicode-casemap: compatibility decomposition (NFKD), then

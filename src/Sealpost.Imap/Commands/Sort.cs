@@ -64,8 +64,9 @@ public sealed partial class ImapSession
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
-        var (matches, _) = await EvaluateAsync(key, ct);
-        var sorted = await SortMatchesAsync(matches, criteria, ct);
+        var needsMetadata = criteria.Any(c => c.Field is not (SortField.Arrival or SortField.Size));
+        var (matches, metadata, _) = await EvaluateAsync(key, ct, wantMetadata: needsMetadata);
+        var sorted = SortMatches(matches, metadata, criteria);
         var numbers = uid ? sorted : sorted.Select(view.SequenceOf).ToList();
         if (extended)
         {
@@ -83,16 +84,9 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private async Task<List<uint>> SortMatchesAsync(List<uint> uids, List<(SortField Field, bool Reverse)> criteria, CancellationToken ct)
+    private List<uint> SortMatches(List<MessageRecord> records, List<MessageMetadata?>? metadata, List<(SortField Field, bool Reverse)> criteria)
     {
         var view = _selected!;
-        var records = await RecordsAsync(view.MailboxId, uids, ct);
-        MessageMetadata?[]? metadata = null;
-        if (criteria.Any(c => c.Field is not (SortField.Arrival or SortField.Size)))
-        {
-            metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
-        }
-
         var rows = records.Select((r, i) => (Record: r, Meta: metadata?[i], Sequence: view.SequenceOf(r.Uid))).ToList();
         rows.Sort((a, b) =>
         {

@@ -27,12 +27,10 @@ public sealed partial class ImapSession
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
-        var (matches, _) = await EvaluateAsync(key, ct);
-        var records = await RecordsAsync(view.MailboxId, matches, ct);
-        var metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
+        var (records, metadata, _) = await EvaluateAsync(key, ct, wantMetadata: true);
         var inputs = records.Select((r, i) =>
         {
-            var meta = metadata[i];
+            var meta = metadata![i];
             var number = uid ? r.Uid : view.SequenceOf(r.Uid);
             return new ThreadInput(
                 number,

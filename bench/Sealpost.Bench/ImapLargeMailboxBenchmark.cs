@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Mail;
+using Sealpost.Imap;
+using Sealpost.Server.Hosting;
+
+namespace Sealpost.Bench;
+
+/// <summary>
+/// Issue 7's figures on one large mailbox: QRESYNC SELECT after 100 changes made elsewhere, FETCH 1:*
+/// (FLAGS), SEARCH FROM and SUBJECT (cold: metadata decrypted; warm: from the in-memory cache), SORT by
+/// date, and one BODY search (every message decrypted). Times are what a loopback client sees.
+/// </summary>
+internal static partial class ImapLargeMailboxBenchmark
+{
+    public static async Task<int> RunAsync(int messages, string? postgres)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-imaplarge-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
+            options.Http.Listen.Add("127.0.0.1:0");
+            options.Smtp.InboundListen.Add("127.0.0.1:0");
+            options.Smtp.SubmissionListen.Add("127.0.0.1:0");
+            options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
+            options.Imap.Listen.Add("127.0.0.1:0");
+            options.Imap.TlsListen.Add("127.0.0.1:0");
+            options.Imap.AllowPlaintextAuthOnLoopback = true;
+            options.Log.Level = "Warning";
+            options.Smtp.UseSystemDns = false;
+            if (postgres is not null)
+            {
+                options.Store.Kind = "postgres";
+                options.Store.ConnectionString = postgres;
+            }
+
+            await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
+            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: TextWriter.Null));
+            var r = server.Runtime;
+            var (account, session) = (await r.Directory.LoginAsync("alice@example.test", "alice-dev-password"))!.Value;
+            var big = await r.Mailboxes.CreateAsync(account.Id, session.Names, "Big");
+            var fill = Stopwatch.StartNew();
+            await ImapBenchmark.FillAsync(r.Delivery, account.Id, big.Id, messages);
+            Console.WriteLine($"imap-large: {messages} messages in one mailbox (filled through the delivery path in {fill.Elapsed.TotalSeconds:F0} s), store {r.Store.Kind}");
+            var endpoint = server.ImapEndpoint(ImapListenerKind.StartTls);
+
+            var a = await ImapBenchmark.Client.ConnectAsync(endpoint);
+            await a.CommandAsync("LOGIN alice@example.test alice-dev-password");
+            await a.CommandAsync("ENABLE QRESYNC");
+            var select = await a.CommandAsync("SELECT Big");
+            var validity = Regex.Match(select, @"UIDVALIDITY (\d+)").Groups[1].Value;
+            var modseq = Regex.Match(select, @"HIGHESTMODSEQ (\d+)").Groups[1].Value;
+            await a.CommandAsync("UNSELECT");
+
+            // 100 changes by another session: 50 flag changes, 50 expunges.
+            var b = await ImapBenchmark.Client.ConnectAsync(endpoint);
+            await b.CommandAsync("LOGIN alice@example.test alice-dev-password");
+            await b.CommandAsync("SELECT Big");
+            var random = new Random(7);
+            for (var i = 0; i < 50; i++)
+            {
+                await b.CommandAsync($"UID STORE {random.Next(1, messages)} +FLAGS.SILENT (\\Flagged)");
+            }
+
+            var doomed = Enumerable.Range(0, 50).Select(_ => random.Next(1, messages)).Distinct().ToList();
+            await b.CommandAsync($"UID STORE {string.Join(',', doomed)} +FLAGS.SILENT (\\Deleted)");
+            await b.CommandAsync($"UID EXPUNGE {string.Join(',', doomed)}");
+            b.Dispose();
+
+            await Time("QRESYNC SELECT after 100 changes", 5, async () =>
+            {
+                var reply = await a.CommandAsync($"SELECT Big (QRESYNC ({validity} {modseq}))");
+                if (!reply.Contains("VANISHED (EARLIER)", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("no VANISHED in the resync");
+                }
+            });
+            await Time("plain SELECT", 5, () => a.CommandAsync("SELECT Big"));
+            await Time("FETCH 1:* (FLAGS)", 5, () => a.CommandAsync("FETCH 1:* (FLAGS)"));
+            await Time("SEARCH FROM (cold: metadata decrypted)", 1, () => a.CommandAsync("SEARCH FROM \"Sender 7\""));
+            await Time("SEARCH FROM (warm)", 5, () => a.CommandAsync("SEARCH FROM \"Sender 7\""));
+            await Time("SEARCH SUBJECT (warm)", 5, () => a.CommandAsync("SEARCH SUBJECT \"topic 13\""));
+            await Time("SORT (DATE)", 5, () => a.CommandAsync("SORT (DATE) UTF-8 ALL"));
+            await Time("SORT (SUBJECT)", 5, () => a.CommandAsync("SORT (SUBJECT) UTF-8 ALL"));
+            await Time("THREAD REFERENCES", 3, () => a.CommandAsync("THREAD REFERENCES UTF-8 ALL"));
+            await Time("SEARCH BODY (every message decrypted)", 1, () => a.CommandAsync("SEARCH BODY \"no such words anywhere\""));
+            a.Dispose();
+            Console.WriteLine($"  metadata cache: {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB working set after the run");
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private static async Task Time(string label, int runs, Func<Task> action)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await action();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+
+        times.Sort();
+        Console.WriteLine(runs == 1
+            ? $"  {label,-42} {times[0],9:F0} ms"
+            : $"  {label,-42} {times[runs / 2],9:F0} ms median (min {times[0]:F0}, max {times[^1]:F0}; {runs} runs)");
+    }
+}
