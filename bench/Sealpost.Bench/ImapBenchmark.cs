@@ -241,7 +241,7 @@ internal static class ImapBenchmark
     {
         private readonly TcpClient _tcp = new() { NoDelay = true };
         private NetworkStream _stream = null!;
-        private readonly byte[] _buffer = new byte[1 << 16];
+        private byte[] _buffer = new byte[1 << 16];
         private int _start;
         private int _end;
         private int _tag;
@@ -329,6 +329,11 @@ internal static class ImapBenchmark
                 Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
                 _end -= _start;
                 _start = 0;
+            }
+
+            if (_end == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2); // a long response line (SORT of 100,000 messages)
             }
 
             var n = await _stream.ReadAsync(_buffer.AsMemory(_end));

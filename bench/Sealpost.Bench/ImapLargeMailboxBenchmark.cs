@@ -37,7 +37,9 @@ internal static partial class ImapLargeMailboxBenchmark
             }
 
             await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
-            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: TextWriter.Null));
+            // SEALPOST_BENCH_LOG=1 shows the server's own log (warnings and errors) on standard error.
+            var log = Environment.GetEnvironmentVariable("SEALPOST_BENCH_LOG") is null ? TextWriter.Null : Console.Error;
+            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: log));
             var r = server.Runtime;
             var (account, session) = (await r.Directory.LoginAsync("alice@example.test", "alice-dev-password"))!.Value;
             var big = await r.Mailboxes.CreateAsync(account.Id, session.Names, "Big");

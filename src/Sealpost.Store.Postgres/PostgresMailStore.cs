@@ -249,6 +249,16 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         store.ReadAsync<IReadOnlyList<MessageRecord>>(async c => await c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid",
             MapMessage, mailboxId, (long)range.First, (long)range.Last), cancellationToken);
 
+    public Task<(uint[] Uids, uint FirstUnseen)> ListUidsAsync(long mailboxId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async c =>
+        {
+            // One statement, so both answers come from the same snapshot.
+            var row = await c.One(
+                "SELECT coalesce(array_agg(uid ORDER BY uid), '{}'), coalesce(min(uid) FILTER (WHERE flags & " + (int)MessageFlags.Seen + " = 0), 0) FROM messages WHERE mailbox_id = $1",
+                r => Tuple.Create(r.GetFieldValue<long[]>(0), r.GetInt64(1)), mailboxId);
+            return (row!.Item1.Select(u => (uint)u).ToArray(), (uint)row.Item2);
+        }, cancellationToken);
+
     public Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.One($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid = $2", MapMessage, mailboxId, (long)uid), cancellationToken);
 

@@ -292,6 +292,28 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
                 .With("$m", mailboxId).With("$a", (long)range.First).With("$b", (long)range.Last).ReadAll(MapMessage),
             cancellationToken);
 
+    public Task<(uint[] Uids, uint FirstUnseen)> ListUidsAsync(long mailboxId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c =>
+        {
+            using var tx = c.BeginTransaction(deferred: true);
+            var uids = new List<uint>();
+            var list = c.Sql("SELECT uid FROM messages WHERE mailbox_id = $m ORDER BY uid").With("$m", mailboxId);
+            list.Transaction = tx;
+            using (var reader = list.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    uids.Add((uint)reader.GetInt64(0));
+                }
+            }
+
+            var unseen = c.Sql($"SELECT min(uid) FROM messages WHERE mailbox_id = $m AND (flags & {(int)MessageFlags.Seen}) = 0").With("$m", mailboxId);
+            unseen.Transaction = tx;
+            var first = unseen.ExecuteScalar();
+            tx.Commit();
+            return (uids.ToArray(), first is long f ? (uint)f : 0u);
+        }, cancellationToken);
+
     public Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND uid = $u")
             .With("$m", mailboxId).With("$u", (long)uid).ReadOne(MapMessage), cancellationToken);

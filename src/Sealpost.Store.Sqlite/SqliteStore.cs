@@ -131,6 +131,18 @@ public sealed class SqliteStore : ISealpostStore
 
     internal Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken ct) => _writer.WriteAsync(operation, ct);
 
+    /// <summary>Raised after each group commit is durable, before its writers are answered (see <see cref="SqliteWriter.Committed"/>).</summary>
+    public event Action<IReadOnlyList<MailboxChanged>>? Committed
+    {
+        add => _writer.Committed += value;
+        remove => _writer.Committed -= value;
+    }
+
+    /// <summary>A PRAGMA's value as the writer's own connection sees it (e.g. synchronous: 2 is FULL).</summary>
+    public Task<long> WriterPragmaAsync(string name) => !name.All(c => c is (>= 'a' and <= 'z') or '_')
+        ? throw SealpostException.Invalid("not a pragma name")
+        : _writer.WriteAsync(ctx => Convert.ToInt64(ctx.Command("PRAGMA " + name).ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+
     internal async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
     {
         var connection = new SqliteConnection(_connectionString);

@@ -51,6 +51,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
+    /// <summary>
+    /// Raised on the writer's thread right after a batch's COMMIT returned (synchronous=FULL: the WAL is
+    /// fsynced) and before any caller of that batch is told it succeeded. Tests use it to prove the order.
+    /// </summary>
+    public event Action<IReadOnlyList<MailboxChanged>>? Committed;
+
     public async Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken ct)
     {
         var pending = new PendingWrite<T>(operation, ct);
@@ -159,6 +165,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
             }
         }
 
+        Committed?.Invoke(context.Notifications);
         foreach (var name in context.FilesToDelete)
         {
             _files.TryDelete(name);

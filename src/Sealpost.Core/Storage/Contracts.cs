@@ -135,6 +135,12 @@ public interface IMailStore
     Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default);
     Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// What opening a mailbox needs and no more (IMAP SELECT of 100,000 messages): every UID in order,
+    /// and the first UID without \Seen (0 if none). Reads the primary key, not the rows.
+    /// </summary>
+    Task<(uint[] Uids, uint FirstUnseen)> ListUidsAsync(long mailboxId, CancellationToken cancellationToken = default);
+
     Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default);
     Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default);
     Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default);

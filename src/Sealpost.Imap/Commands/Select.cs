@@ -4,7 +4,8 @@ using Sealpost.Imap.Protocol;
 namespace Sealpost.Imap;
 
 // SELECT / EXAMINE (RFC 9051 §6.3.2-3; RFC 3501 adds RECENT and UNSEEN for rev1 clients).
-// Reads message rows only (UIDs and flags), never content: a 100,000-message mailbox opens from one query.
+// Reads the UIDs from the primary key and the first unseen UID, never rows or content: a 100,000-message
+// mailbox opens from one index scan.
 public sealed partial class ImapSession
 {
     private async Task<After> SelectAsync(string tag, ImapParser p, bool readOnly, CancellationToken ct)
@@ -70,28 +71,10 @@ public sealed partial class ImapSession
         }
 
         var mailbox = await RequireMailboxAsync(name, ct);
-        var messages = await _context.Mail.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
-        var uids = new List<uint>(messages.Count);
-        uint firstUnseen = 0;
-        var keywordIds = new HashSet<int>();
-        for (var i = 0; i < messages.Count; i++)
-        {
-            uids.Add(messages[i].Uid);
-            if (firstUnseen == 0 && !messages[i].Flags.HasFlag(MessageFlags.Seen))
-            {
-                firstUnseen = (uint)i + 1;
-            }
-
-            foreach (var id in messages[i].KeywordIds)
-            {
-                keywordIds.Add(id);
-            }
-        }
-
-        if (!_keywords!.Has(keywordIds.ToList()))
-        {
-            await _keywords.LoadAsync(ct);
-        }
+        var (uidArray, firstUnseenUid) = await _context.Mail.ListUidsAsync(mailbox.Id, ct);
+        var uids = new List<uint>(uidArray);
+        var firstUnseen = firstUnseenUid == 0 ? 0u : (uint)(uids.BinarySearch(firstUnseenUid) + 1);
+        await _keywords!.LoadAsync(ct); // FLAGS lists the account's keywords, new ones from other sessions included
 
         // The mailbox row was read before the messages: anything newer is picked up as a change later.
         var view = new SelectedMailbox(mailbox.Id, readOnly, mailbox.UidValidity, uids, mailbox.HighestModSeq);

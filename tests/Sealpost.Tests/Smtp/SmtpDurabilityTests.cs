@@ -14,6 +14,32 @@ namespace Sealpost.Tests.Smtp;
 public sealed class SmtpDurabilityTests
 {
     [Fact]
+    public async Task Every_250_comes_after_the_commit_that_covers_it_and_sqlite_runs_synchronous_full()
+    {
+        await using var test = await TestServer.StartAsync();
+        var store = Assert.IsType<Sealpost.Store.Sqlite.SqliteStore>(test.Server.Runtime.Store);
+        Assert.Equal(2, await store.WriterPragmaAsync("synchronous")); // 2 = FULL: COMMIT returns after the WAL fsync
+
+        var alice = (await store.Directory.FindAccountAsync(Sealpost.Core.Addressing.MailAddress.Parse("alice@example.test")))!;
+        var inbox = (await store.Mail.FindMailboxByRoleAsync(alice.Id, MailboxRole.Inbox))!;
+        var committed = 0; // appends to alice's inbox that a durable commit covers
+        store.Committed += changes => Interlocked.Add(ref committed, changes.Count(c => c.MailboxId == inbox.Id && c.Kinds.HasFlag(Sealpost.Core.Storage.ChangeKinds.Appended)));
+
+        await using var smtp = await SmtpRaw.ConnectAsync(test.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.Inbound));
+        await smtp.ReplyAsync();
+        await smtp.CommandAsync("EHLO client.example.org");
+        for (var k = 1; k <= 20; k++)
+        {
+            await smtp.CommandAsync("MAIL FROM:<carol@example.org>");
+            await smtp.CommandAsync("RCPT TO:<alice@example.test>");
+            await smtp.CommandAsync("DATA");
+            Assert.StartsWith("250", await smtp.CommandAsync($"Subject: ordering {k}\r\n\r\nbody\r\n."));
+            // The 250 for message k is on the wire: the commit covering it must already have happened.
+            Assert.True(Volatile.Read(ref committed) >= k, $"250 for message {k} arrived when only {committed} appends were committed");
+        }
+    }
+
+    [Fact]
     public async Task Every_message_answered_250_survives_sigkill_exactly_once_and_none_is_partial()
     {
         using var folder = new TempFolder();

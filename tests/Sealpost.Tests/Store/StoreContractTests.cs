@@ -459,6 +459,26 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Uid_listing_gives_every_uid_in_order_and_the_first_unseen()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var (none, noneUnseen) = await store.Mail.ListUidsAsync(inbox.Id);
+        Assert.Empty(none);
+        Assert.Equal(0u, noneUnseen);
+        for (var i = 0; i < 5; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes("m" + i)), [To(inbox.Id) with { Flags = i < 2 ? MessageFlags.Seen : MessageFlags.None }]);
+        }
+
+        await store.Mail.ExpungeAsync(inbox.Id, [3]);
+        var (uids, firstUnseen) = await store.Mail.ListUidsAsync(inbox.Id);
+        Assert.Equal([1u, 2u, 4u, 5u], uids);
+        Assert.Equal(4u, firstUnseen);
+    }
+
+    [Fact]
     public async Task Pruning_the_change_log_is_reported_so_resync_stays_correct()
     {
         var store = await NewStoreAsync();
