@@ -173,6 +173,9 @@ public sealed class SmtpOptions
     /// </summary>
     public string AuthenticationPolicy { get; set; } = "record";
 
+    /// <summary>The Public Suffix List for DMARC's organisational domains (Debian package publicsuffix); empty: last two labels.</summary>
+    public string PublicSuffixList { get; set; } = "/usr/share/publicsuffix/public_suffix_list.dat";
+
     /// <summary>"reject" or "normalize": what to do with a bare LF or CR in message data (SMTP smuggling).</summary>
     public string BareLineEnds { get; set; } = "reject";
 

@@ -220,7 +220,8 @@ public sealed class SealpostServer : IAsyncDisposable
             new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
             options.Smtp.DnsServers.Count > 0 || options.Smtp.UseSystemDns
                 ? new Sealpost.Smtp.Authentication.SenderAuthenticator(new Sealpost.Smtp.Authentication.SenderDns(
-                    options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()))
+                    options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()),
+                    options.Smtp.PublicSuffixList.Length == 0 ? null : Sealpost.Smtp.Authentication.PublicSuffixList.Load(options.Smtp.PublicSuffixList))
                 : null);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {

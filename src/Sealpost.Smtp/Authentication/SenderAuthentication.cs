@@ -288,7 +288,7 @@ public sealed record AuthenticationVerdict(string Spf, string MailFromDomain, st
 }
 
 /// <summary>SPF, DKIM and DMARC (RFC 7489 §3.1, relaxed or strict alignment) for one inbound message.</summary>
-public sealed class SenderAuthenticator(ISenderDns dns)
+public sealed class SenderAuthenticator(ISenderDns dns, PublicSuffixList? suffixes = null)
 {
     public async Task<AuthenticationVerdict> EvaluateAsync(IPAddress client, string helo, string mailFrom, byte[] message, CancellationToken ct)
     {
@@ -369,11 +369,16 @@ public sealed class SenderAuthenticator(ISenderDns dns)
         }
     }
 
-    private static bool Aligned(string a, string b, bool strict) => strict ? a == b : Organisational(a) == Organisational(b);
+    private bool Aligned(string a, string b, bool strict) => strict ? a == b : Organisational(a) == Organisational(b);
 
-    /// <summary>The organisational domain by its last two labels (no public-suffix list yet: documented limit).</summary>
-    private static string Organisational(string domain)
+    /// <summary>RFC 7489 §3.2 organisational domain by the Public Suffix List; without a list, the last two labels.</summary>
+    private string Organisational(string domain)
     {
+        if (suffixes is not null)
+        {
+            return suffixes.OrganisationalDomain(domain);
+        }
+
         var labels = domain.Split('.');
         return labels.Length <= 2 ? domain : string.Join('.', labels[^2..]);
     }
