@@ -69,9 +69,10 @@ public sealed class SenderDns : ISenderDns
 /// <summary>SPF (RFC 7208 §4): check_host over ip4/ip6/a/mx/include/exists/all and redirect, with the 10-lookup limit.</summary>
 public sealed class SpfEvaluator(ISenderDns dns)
 {
-    public async Task<string> CheckHostAsync(IPAddress ip, string domain, CancellationToken ct)
+    public async Task<string> CheckHostAsync(IPAddress ip, string domain, CancellationToken ct, string? sender = null, string? helo = null)
     {
         var lookups = 0;
+        var macroSender = sender is { Length: > 0 } ? sender : "postmaster@" + domain; // RFC 7208 §4.3: empty sender is postmaster@helo
         try
         {
             return await EvaluateAsync(ip, domain, 0);
@@ -104,8 +105,20 @@ public sealed class SpfEvaluator(ISenderDns dns)
             }
 
             string? redirect = null;
-            foreach (var term in records[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+            var macros = new SpfMacroContext(macroSender, name, client, helo ?? domain);
+            foreach (var rawTerm in records[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
             {
+                if (rawTerm.StartsWith("exp=", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue; // explanations are for rejections we do not word from the sender's DNS
+                }
+
+                // RFC 7208 §7: macros in domain-specs expand before the term is evaluated.
+                if (!SpfMacros.TryExpand(rawTerm, macros, out var term))
+                {
+                    return "permerror";
+                }
+
                 if (term.StartsWith("redirect=", StringComparison.OrdinalIgnoreCase))
                 {
                     redirect = term[9..];
@@ -119,11 +132,6 @@ public sealed class SpfEvaluator(ISenderDns dns)
 
                 var qualifier = term[0] is '+' or '-' or '~' or '?' ? term[0] : '+';
                 var mechanism = term[0] is '+' or '-' or '~' or '?' ? term[1..] : term;
-                if (mechanism.Contains('%', StringComparison.Ordinal))
-                {
-                    return "permerror"; // macros (RFC 7208 §7) are not supported: say so rather than guess
-                }
-
                 var (name2, cidr4, cidr6) = Split(mechanism, name);
                 bool match;
                 switch (Word(mechanism))
@@ -293,7 +301,7 @@ public sealed class SenderAuthenticator(ISenderDns dns, PublicSuffixList? suffix
     public async Task<AuthenticationVerdict> EvaluateAsync(IPAddress client, string helo, string mailFrom, byte[] message, CancellationToken ct)
     {
         var mailFromDomain = mailFrom.Contains('@', StringComparison.Ordinal) ? mailFrom[(mailFrom.LastIndexOf('@') + 1)..].ToLowerInvariant() : helo.ToLowerInvariant();
-        var spf = await new SpfEvaluator(dns).CheckHostAsync(client, mailFromDomain, ct);
+        var spf = await new SpfEvaluator(dns).CheckHostAsync(client, mailFromDomain, ct, mailFrom, helo);
 
         MimeMessage? parsed = null;
         try

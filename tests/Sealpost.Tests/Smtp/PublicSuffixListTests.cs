@@ -34,3 +34,58 @@ public sealed class PublicSuffixListTests
         Assert.True(Real().Count > 5000);
     }
 }
+
+/// <summary>RFC 7208 §7 macro expansion, against the RFC's own examples (§7.4).</summary>
+public sealed class SpfMacroTests
+{
+    // RFC 7208 §7.4: sender strong-bad@email.example.com, IP 192.0.2.3 (and 2001:db8::cb01), domain email.example.com.
+    private static readonly SpfMacroContext V4 = new("strong-bad@email.example.com", "email.example.com", System.Net.IPAddress.Parse("192.0.2.3"), "mx.example.org");
+    private static readonly SpfMacroContext V6 = V4 with { Client = System.Net.IPAddress.Parse("2001:db8::cb01") };
+
+    [Theory]
+    [InlineData("%{s}", "strong-bad@email.example.com")]
+    [InlineData("%{o}", "email.example.com")]
+    [InlineData("%{d}", "email.example.com")]
+    [InlineData("%{d4}", "email.example.com")]
+    [InlineData("%{d3}", "email.example.com")]
+    [InlineData("%{d2}", "example.com")]
+    [InlineData("%{d1}", "com")]
+    [InlineData("%{dr}", "com.example.email")]
+    [InlineData("%{d2r}", "example.email")]
+    [InlineData("%{l}", "strong-bad")]
+    [InlineData("%{l-}", "strong.bad")]
+    [InlineData("%{lr}", "strong-bad")]
+    [InlineData("%{lr-}", "bad.strong")]
+    [InlineData("%{l1r-}", "strong")]
+    [InlineData("%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com")]
+    [InlineData("%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com")]
+    [InlineData("%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", "bad.strong.lp.3.2.0.192.in-addr._spf.example.com")]
+    [InlineData("%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", "3.2.0.192.in-addr.strong.lp._spf.example.com")]
+    [InlineData("%{d2}.trusted-domains.example.net", "example.com.trusted-domains.example.net")]
+    [InlineData("%{h}", "mx.example.org")]
+    [InlineData("%%%_%-", "% %20")]
+    [InlineData("%{S}", "strong-bad%40email.example.com")]
+    public void Expands_the_rfc_examples(string macro, string expected)
+    {
+        Assert.True(SpfMacros.TryExpand(macro, V4, out var expanded));
+        Assert.Equal(expected, expanded);
+    }
+
+    [Fact]
+    public void Ipv6_expands_to_nibbles()
+    {
+        Assert.True(SpfMacros.TryExpand("%{ir}.%{v}._spf.%{d2}", V6, out var expanded));
+        Assert.Equal("1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com", expanded);
+    }
+
+    [Theory]
+    [InlineData("%")]
+    [InlineData("%x")]
+    [InlineData("%{")]
+    [InlineData("%{}")]
+    [InlineData("%{q}")]
+    [InlineData("%{c}")]        // exp= only
+    [InlineData("%{d0}")]
+    [InlineData("%{d2!}")]
+    public void Refuses_malformed_macros(string macro) => Assert.False(SpfMacros.TryExpand(macro, V4, out _));
+}

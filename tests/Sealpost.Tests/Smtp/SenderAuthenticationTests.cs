@@ -30,7 +30,9 @@ public sealed class SenderAuthenticationTests
     [InlineData("none.test", "none")]
     [InlineData("two.test", "permerror")]
     [InlineData("loop.test", "permerror")]
-    [InlineData("macro.test", "permerror")]
+    [InlineData("macro.test", "pass")]
+    [InlineData("macro-miss.test", "fail")]
+    [InlineData("bad-macro.test", "permerror")]
     public async Task Spf_follows_rfc_7208(string domain, string expected)
     {
         using var dns = await DnsServer.StartAsync(
@@ -48,7 +50,10 @@ public sealed class SenderAuthenticationTests
             "--txt-record=two.test,v=spf1 -all",
             "--txt-record=two.test,v=spf1 +all",
             "--txt-record=loop.test,v=spf1 include:loop.test",
-            "--txt-record=macro.test,v=spf1 exists:%{i}.bl.example -all");
+            "--txt-record=macro.test,v=spf1 exists:%{ir}.%{v}.allow.%{d} -all",
+            "--host-record=1.0.0.127.in-addr.allow.macro.test,127.0.0.2",
+            "--txt-record=macro-miss.test,v=spf1 exists:%{l}.users.%{d} -all",
+            "--txt-record=bad-macro.test,v=spf1 exists:%{q}.bad-macro.test -all");
         var spf = new SpfEvaluator(new SenderDns([dns.EndPoint]));
         Assert.Equal(expected, await spf.CheckHostAsync(Loopback, domain, CancellationToken.None));
     }
