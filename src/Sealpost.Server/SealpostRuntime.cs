@@ -33,7 +33,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Mailboxes = new MailboxService(store.Mail);
         Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
-        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
+        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
     }
 
     public SealpostOptions Options { get; }

@@ -727,7 +727,7 @@ public sealed class SmtpSession
                 }
             }
 
-            if (_context.Throttle.Refusal(ClientAddress, user) is { } locked)
+            if (await _context.Throttle.RefusalAsync(ClientAddress, user, ct) is { } locked)
             {
                 SmtpLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, locked);
                 Send(SmtpReply.TemporaryAuthFailure);
@@ -738,7 +738,7 @@ public sealed class SmtpSession
             SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, ClientAddress);
             if (login is null)
             {
-                _context.Throttle.Failed(ClientAddress, user);
+                await _context.Throttle.FailedAsync(ClientAddress, user, ct);
                 if (++_authFailures >= Limits.MaxAuthFailures)
                 {
                     Send(SmtpReply.ServiceClosing("Too many authentication failures"));
@@ -750,7 +750,7 @@ public sealed class SmtpSession
                 return true;
             }
 
-            _context.Throttle.Succeeded(user);
+            await _context.Throttle.SucceededAsync(user, ct);
             login.Value.Session.Dispose(); // submission needs the account, not its keys
             _account = login.Value.Account;
             Send(SmtpReply.AuthSucceeded);

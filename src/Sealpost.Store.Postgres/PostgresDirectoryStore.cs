@@ -1,3 +1,4 @@
+using Sealpost.Core.Security;
 using Npgsql;
 using NpgsqlTypes;
 using Sealpost.Core;
@@ -233,6 +234,22 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
 
     public Task<IReadOnlyList<MailAddress>> ListGroupMembersAsync(long groupId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<MailAddress>>(async c => await c.All("SELECT member_address FROM group_members WHERE group_id = $1 ORDER BY member_key", r => MailAddress.Parse(r.GetString(0)), groupId), cancellationToken);
+
+    public Task RecordLoginFailureAsync(string key, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) => await c.Execute("INSERT INTO login_failures(key, at) VALUES ($1, $2)", key, at.ToUnixTimeMilliseconds()), cancellationToken);
+
+    public Task<int> CountLoginFailuresAsync(string key, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async c => (int)await c.Long("SELECT count(*) FROM login_failures WHERE key = $1 AND at >= $2", key, since.ToUnixTimeMilliseconds()), cancellationToken);
+
+    public Task ClearLoginFailuresAsync(string key, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) => await c.Execute("DELETE FROM login_failures WHERE key = $1", key), cancellationToken);
+
+    public Task<IReadOnlyList<LoginFailureCount>> ListLoginFailuresAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<LoginFailureCount>>(async c => await c.All("SELECT key, count(*)::int, max(at) FROM login_failures WHERE at >= $1 GROUP BY key ORDER BY key",
+            r => new LoginFailureCount(r.GetString(0), r.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))), since.ToUnixTimeMilliseconds()), cancellationToken);
+
+    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) => await c.Execute("DELETE FROM login_failures WHERE at < $1", before.ToUnixTimeMilliseconds()), cancellationToken);
 
     private static async Task ClaimAddressAsync(Cx c, MailAddress address, long domainId)
     {

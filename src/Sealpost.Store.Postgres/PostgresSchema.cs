@@ -56,6 +56,13 @@ internal static class PostgresSchema
         ALTER TABLE mail_changes ADD COLUMN at bigint NOT NULL DEFAULT 0;
         ALTER TABLE mailboxes ADD COLUMN changes_pruned_modseq bigint NOT NULL DEFAULT 0;
         """,
+
+        // 4: failed logins, shared by every node (throttling and the admins' lockout list).
+        """
+        CREATE TABLE login_failures (key text NOT NULL, at bigint NOT NULL);
+        CREATE INDEX login_failures_key ON login_failures(key, at);
+        CREATE INDEX login_failures_at ON login_failures(at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

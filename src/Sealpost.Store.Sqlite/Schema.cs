@@ -155,6 +155,15 @@ internal static class Schema
         ALTER TABLE mail_changes ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE mailboxes ADD COLUMN changes_pruned_modseq INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 5: failed logins, shared by every process on this store (throttling and the admins' lockout list).
+        """
+        CREATE TABLE login_failures (
+            key TEXT NOT NULL,
+            at INTEGER NOT NULL);
+        CREATE INDEX login_failures_key ON login_failures(key, at);
+        CREATE INDEX login_failures_at ON login_failures(at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

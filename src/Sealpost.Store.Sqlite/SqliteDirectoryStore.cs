@@ -1,3 +1,5 @@
+using System.Globalization;
+using Sealpost.Core.Security;
 using Microsoft.Data.Sqlite;
 using Sealpost.Core;
 using Sealpost.Core.Addressing;
@@ -308,6 +310,23 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
         store.ReadAsync<IReadOnlyList<MailAddress>>(c =>
             c.Sql("SELECT member_address FROM group_members WHERE group_id = $g ORDER BY member_key").With("$g", groupId).ReadAll(r => MailAddress.Parse(r.GetString(0))),
             cancellationToken);
+
+    public Task RecordLoginFailureAsync(string key, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("INSERT INTO login_failures(key, at) VALUES ($k, $t)").With("$k", key).With("$t", at.ToUnixTimeMilliseconds()).ExecuteNonQuery(), cancellationToken);
+
+    public Task<int> CountLoginFailuresAsync(string key, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => Convert.ToInt32(c.Sql("SELECT count(*) FROM login_failures WHERE key = $k AND at >= $t")
+            .With("$k", key).With("$t", since.ToUnixTimeMilliseconds()).ExecuteScalar(), CultureInfo.InvariantCulture), cancellationToken);
+
+    public Task ClearLoginFailuresAsync(string key, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("DELETE FROM login_failures WHERE key = $k").With("$k", key).ExecuteNonQuery(), cancellationToken);
+
+    public Task<IReadOnlyList<LoginFailureCount>> ListLoginFailuresAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<LoginFailureCount>>(c => c.Sql("SELECT key, count(*), max(at) FROM login_failures WHERE at >= $t GROUP BY key ORDER BY key")
+            .With("$t", since.ToUnixTimeMilliseconds()).ReadAll(r => new LoginFailureCount(r.GetString(0), r.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)))), cancellationToken);
+
+    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("DELETE FROM login_failures WHERE at < $t").With("$t", before.ToUnixTimeMilliseconds()).ExecuteNonQuery(), cancellationToken);
 
     /// <summary>Takes an address in the shared namespace, or fails with a conflict naming what holds it.</summary>
     private static void ClaimAddress(WriteContext ctx, MailAddress address, long domainId)

@@ -93,8 +93,42 @@ internal static class UserCommands
             return SealpostCli.Ok;
         });
 
+        var lockouts = new Command("lockouts", "List accounts and client addresses refused logins now (too many failures), on every node");
+        lockouts.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var locked = await runtime.LoginThrottle.LockedAsync(ct);
+            if (locked.Count == 0)
+            {
+                await console.Out.WriteLineAsync("No lockouts.");
+                return SealpostCli.Ok;
+            }
+
+            var table = new Table().AddColumns("Kind", "Account or address", "Failures", "Refused until (UTC)");
+            foreach (var l in locked.OrderBy(l => l.Kind).ThenBy(l => l.Subject, StringComparer.Ordinal))
+            {
+                table.AddRow(l.Kind, Markup.Escape(l.Subject), l.Failures.ToString(System.Globalization.CultureInfo.InvariantCulture), l.Until.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            console.Spectre.Write(table);
+            return SealpostCli.Ok;
+        });
+
+        var unlockAddress = new Argument<string>("address") { Description = "The account's address" };
+        var unlock = new Command("unlock", "Lift an account's login lockout (after checking with its owner)") { unlockAddress };
+        unlock.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var account = await runtime.Directory.RequireAccountAsync(parse.GetValue(unlockAddress)!, ct);
+            await runtime.LoginThrottle.UnlockAccountAsync(account.Address.ToString(), ct);
+            await console.Out.WriteLineAsync($"Unlocked {account.Address}.");
+            return SealpostCli.Ok;
+        });
+
         return new Command("user", "Manage accounts")
         {
+            lockouts,
+            unlock,
             add,
             list,
             passwd,

@@ -3,71 +3,152 @@ using System.Collections.Concurrent;
 namespace Sealpost.Core.Security;
 
 /// <summary>
-/// Failed-login accounting for every protocol (SMTP now; IMAP and the API reuse it). Failures are
-/// counted per client address and per account over a sliding window; past either limit, further
-/// attempts are refused without checking the password (so guessing costs the attacker time, not
-/// us Argon2id work) until the window has passed. A success clears the account's count.
+/// Where failed logins are counted. The store's implementation is shared by every node and every
+/// protocol (a guesser gains nothing by spreading attempts over nodes) and is what admins list;
+/// <see cref="InMemoryLoginFailures"/> serves tests and tools without a store.
 /// </summary>
-public sealed class LoginThrottle(int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null)
+public interface ILoginFailureLog
 {
-    private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _failures = new(StringComparer.Ordinal);
+    Task RecordLoginFailureAsync(string key, DateTimeOffset at, CancellationToken cancellationToken = default);
+    Task<int> CountLoginFailuresAsync(string key, DateTimeOffset since, CancellationToken cancellationToken = default);
+    Task ClearLoginFailuresAsync(string key, CancellationToken cancellationToken = default);
+    /// <summary>Keys with failures since <paramref name="since"/>: how many, and the latest.</summary>
+    Task<IReadOnlyList<LoginFailureCount>> ListLoginFailuresAsync(DateTimeOffset since, CancellationToken cancellationToken = default);
+    Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default);
+}
+
+public readonly record struct LoginFailureCount(string Key, int Failures, DateTimeOffset Last);
+
+/// <summary>What an admin sees: an account or client address that is refused logins now, and until when.</summary>
+public readonly record struct Lockout(string Kind, string Subject, int Failures, DateTimeOffset Until);
+
+/// <summary>
+/// Failed-login accounting for every protocol (SMTP, IMAP; the API later). Failures are counted per
+/// client address and per account over a sliding window; past either limit, further attempts are
+/// refused without checking the password (so guessing costs the attacker time, not us Argon2id work)
+/// until the window has passed. A success clears the account's count.
+/// </summary>
+public sealed class LoginThrottle(ILoginFailureLog log, int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null)
+{
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    private static string AddressKey(string clientAddress) => "ip:" + clientAddress;
+
+    private static string AccountKey(string account) => "acct:" + account.Trim().ToLowerInvariant();
+
     /// <summary>Why a login is refused before its password is checked, or null if it may proceed.</summary>
-    public string? Refusal(string clientAddress, string account)
+    public async Task<string?> RefusalAsync(string clientAddress, string account, CancellationToken ct = default)
     {
-        if (Count("ip:" + clientAddress) >= maxPerAddress)
+        var since = _time.GetUtcNow() - window;
+        if (await log.CountLoginFailuresAsync(AddressKey(clientAddress), since, ct) >= maxPerAddress)
         {
             return "too many failed logins from this address";
         }
 
-        return Count("acct:" + account.ToLowerInvariant()) >= maxPerAccount ? "too many failed logins for this account" : null;
+        return await log.CountLoginFailuresAsync(AccountKey(account), since, ct) >= maxPerAccount ? "too many failed logins for this account" : null;
     }
 
-    public void Failed(string clientAddress, string account)
+    public async Task FailedAsync(string clientAddress, string account, CancellationToken ct = default)
     {
-        Add("ip:" + clientAddress);
-        Add("acct:" + account.ToLowerInvariant());
+        var now = _time.GetUtcNow();
+        await log.RecordLoginFailureAsync(AddressKey(clientAddress), now, ct);
+        await log.RecordLoginFailureAsync(AccountKey(account), now, ct);
     }
 
-    public void Succeeded(string account) => _failures.TryRemove("acct:" + account.ToLowerInvariant(), out _);
+    public Task SucceededAsync(string account, CancellationToken ct = default) => log.ClearLoginFailuresAsync(AccountKey(account), ct);
 
-    /// <summary>What is locked right now (for operators: counts only, addresses of clients, hashed account keys are the caller's business).</summary>
-    public IReadOnlyList<(string Key, int Failures)> Locked() =>
-        _failures.Keys.Select(k => (Key: k, Failures: Count(k)))
-            .Where(e => e.Failures >= (e.Key.StartsWith("ip:", StringComparison.Ordinal) ? maxPerAddress : maxPerAccount))
-            .ToList();
-
-    private int Count(string key)
+    /// <summary>Accounts and addresses refused right now (for admins: `sealpost user lockouts`).</summary>
+    public async Task<IReadOnlyList<Lockout>> LockedAsync(CancellationToken ct = default)
     {
-        if (!_failures.TryGetValue(key, out var queue))
+        var result = new List<Lockout>();
+        foreach (var entry in await log.ListLoginFailuresAsync(_time.GetUtcNow() - window, ct))
         {
-            return 0;
-        }
-
-        lock (queue)
-        {
-            var cutoff = _time.GetUtcNow() - window;
-            while (queue.Count > 0 && queue.Peek() < cutoff)
+            var isAddress = entry.Key.StartsWith("ip:", StringComparison.Ordinal);
+            if (entry.Failures >= (isAddress ? maxPerAddress : maxPerAccount))
             {
-                queue.Dequeue();
-            }
-
-            return queue.Count;
-        }
-    }
-
-    private void Add(string key)
-    {
-        var queue = _failures.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
-        lock (queue)
-        {
-            queue.Enqueue(_time.GetUtcNow());
-            while (queue.Count > 1000)
-            {
-                queue.Dequeue();
+                result.Add(new Lockout(isAddress ? "address" : "account", entry.Key[(entry.Key.IndexOf(':') + 1)..], entry.Failures, entry.Last + window));
             }
         }
+
+        return result;
+    }
+
+    /// <summary>Lifts an account's lockout (an admin who has checked with its owner).</summary>
+    public Task UnlockAccountAsync(string account, CancellationToken ct = default) => log.ClearLoginFailuresAsync(AccountKey(account), ct);
+
+    /// <summary>Forgets failures older than the window.</summary>
+    public Task<int> PruneAsync(CancellationToken ct = default) => log.PruneLoginFailuresAsync(_time.GetUtcNow() - window, ct);
+}
+
+/// <summary>Failed logins in this process only (tests, tools).</summary>
+public sealed class InMemoryLoginFailures : ILoginFailureLog
+{
+    private readonly ConcurrentDictionary<string, List<DateTimeOffset>> _failures = new(StringComparer.Ordinal);
+
+    public Task RecordLoginFailureAsync(string key, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var list = _failures.GetOrAdd(key, _ => []);
+        lock (list)
+        {
+            list.Add(at);
+            if (list.Count > 1000)
+            {
+                list.RemoveAt(0);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> CountLoginFailuresAsync(string key, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        if (!_failures.TryGetValue(key, out var list))
+        {
+            return Task.FromResult(0);
+        }
+
+        lock (list)
+        {
+            return Task.FromResult(list.Count(t => t >= since));
+        }
+    }
+
+    public Task ClearLoginFailuresAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _failures.TryRemove(key, out _);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<LoginFailureCount>> ListLoginFailuresAsync(DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        var result = new List<LoginFailureCount>();
+        foreach (var (key, list) in _failures)
+        {
+            lock (list)
+            {
+                var recent = list.Where(t => t >= since).ToList();
+                if (recent.Count > 0)
+                {
+                    result.Add(new LoginFailureCount(key, recent.Count, recent.Max()));
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<LoginFailureCount>>(result);
+    }
+
+    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        var removed = 0;
+        foreach (var list in _failures.Values)
+        {
+            lock (list)
+            {
+                removed += list.RemoveAll(t => t < before);
+            }
+        }
+
+        return Task.FromResult(removed);
     }
 }
 

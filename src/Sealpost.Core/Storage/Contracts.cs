@@ -42,8 +42,8 @@ public interface IQueueStore
     Task RemoveAsync(long id, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Tenants, domains, accounts, credentials, aliases and groups.</summary>
-public interface IDirectoryStore
+/// <summary>Tenants, domains, accounts, credentials, aliases and groups; and failed logins, shared by every node.</summary>
+public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
 {
     Task<Tenant> CreateTenantAsync(string name, string displayName, CancellationToken cancellationToken = default);
     Task<Tenant?> FindTenantAsync(string name, CancellationToken cancellationToken = default);

@@ -89,7 +89,7 @@ public sealed partial class ImapSession
 
     private async Task<After> CompleteLoginAsync(string tag, string user, string password, CancellationToken ct)
     {
-        if (_context.Throttle.Refusal(ClientAddress, user) is { } locked)
+        if (await _context.Throttle.RefusalAsync(ClientAddress, user, ct) is { } locked)
         {
             ImapLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, locked);
             Send($"{tag} NO [UNAVAILABLE] Too many failed logins; try again later");
@@ -100,7 +100,7 @@ public sealed partial class ImapSession
         ImapLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, ClientAddress);
         if (login is null)
         {
-            _context.Throttle.Failed(ClientAddress, user);
+            await _context.Throttle.FailedAsync(ClientAddress, user, ct);
             if (++_authFailures >= _context.Options.Limits.MaxAuthFailures)
             {
                 Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
@@ -121,7 +121,7 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        _context.Throttle.Succeeded(user);
+        await _context.Throttle.SucceededAsync(user, ct);
         _account = account;
         _keys = keys;
         _changes = _context.Store.Changes.Subscribe(account.Id);

@@ -350,6 +350,7 @@ internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweep
                 Core.Logging.CoreLog.OrphansSwept(logger, result.BlobRowsRemoved, result.FilesRemoved);
                 var pruned = await runtime.Store.Mail.PruneChangesAsync(DateTimeOffset.UtcNow.AddDays(-runtime.Options.Store.ChangeLogRetentionDays), stoppingToken);
                 Core.Logging.CoreLog.ChangesPruned(logger, pruned);
+                await runtime.LoginThrottle.PruneAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -114,3 +114,47 @@ public sealed class ImapProxyProtocolTests : ImapTestBase
         Assert.Contains("PROXY header", Server.Logs.ToString());
     }
 }
+
+/// <summary>Login lockouts are counted in the store: shared by IMAP and SMTP (and every node), listed and lifted by admins with the CLI.</summary>
+public sealed class LoginLockoutTests : ImapTestBase
+{
+    protected override void Configure(Sealpost.Core.Configuration.SealpostOptions options)
+    {
+        options.Limits.MaxAuthFailuresPerAccount = 2;
+        options.Smtp.AllowPlaintextAuthOnLoopback = true;
+    }
+
+    [Fact]
+    public async Task A_locked_account_is_refused_everywhere_listed_for_admins_and_can_be_unlocked()
+    {
+        await using (var raw = await ImapRaw.ConnectAsync(Plain))
+        {
+            await raw.GreetingAsync();
+            Assert.StartsWith("a NO [AUTHENTICATIONFAILED]", await raw.CommandAsync($"a LOGIN {Alice} wrong-1"));
+            Assert.StartsWith("b NO [AUTHENTICATIONFAILED]", await raw.CommandAsync($"b LOGIN {Alice} wrong-2"));
+            // Now even the right password is refused, unchecked.
+            Assert.Equal("c NO [UNAVAILABLE] Too many failed logins; try again later\r\n", await raw.CommandAsync($"c LOGIN {Alice} {AlicePassword}"));
+        }
+
+        // SMTP submission reads the same count.
+        await using (var smtp = await SmtpRaw.ConnectAsync(Server.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.Submission)))
+        {
+            await smtp.ReplyAsync();
+            await smtp.CommandAsync("EHLO client.example.org");
+            var plain = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"\0{Alice}\0{AlicePassword}"));
+            Assert.StartsWith("454 4.7.0", await smtp.CommandAsync("AUTH PLAIN " + plain));
+        }
+
+        var cli = new CliRunner(Server.Server.Runtime.Options.DataDirectory);
+        // The CLI reads the same configuration as the server (here: the lowered limit).
+        var list = await cli.OkAsync("user", "lockouts", "--set", "Limits:MaxAuthFailuresPerAccount=2");
+        Assert.Contains("account", list.Out);
+        Assert.Contains(Alice, list.Out);
+        Assert.Contains("Unlocked alice@example.test.", (await cli.OkAsync("user", "unlock", Alice)).Out);
+        Assert.Contains("No lockouts.", (await cli.OkAsync("user", "lockouts", "--set", "Limits:MaxAuthFailuresPerAccount=2")).Out);
+        (await cli.RunAsync("user", "unlock", "nobody@example.test")).AssertCleanError(1, "no account 'nobody@example.test'");
+
+        await using var again = await LoginAsync();
+        Assert.Equal("z OK NOOP completed\r\n", await again.CommandAsync("z NOOP"));
+    }
+}

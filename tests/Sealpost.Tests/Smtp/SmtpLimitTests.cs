@@ -15,25 +15,32 @@ public sealed class SmtpLimitTests
     }
 
     [Fact]
-    public void Failures_per_address_and_per_account_lock_for_the_window_only()
+    public async Task Failures_per_address_and_per_account_lock_for_the_window_only()
     {
         var clock = new ManualClock();
-        var throttle = new LoginThrottle(maxPerAddress: 3, maxPerAccount: 2, TimeSpan.FromMinutes(15), clock);
-        Assert.Null(throttle.Refusal("10.0.0.1", "alice@example.test"));
-        throttle.Failed("10.0.0.1", "alice@example.test");
-        throttle.Failed("10.0.0.2", "ALICE@example.test");
-        Assert.Contains("account", throttle.Refusal("10.0.0.9", "alice@example.test"));
-        Assert.Null(throttle.Refusal("10.0.0.9", "bob@example.test"));
-        throttle.Failed("10.0.0.1", "x@example.test");
-        throttle.Failed("10.0.0.1", "y@example.test");
-        Assert.Contains("address", throttle.Refusal("10.0.0.1", "bob@example.test"));
-        Assert.Equal(2, throttle.Locked().Count);
+        var throttle = new LoginThrottle(new InMemoryLoginFailures(), maxPerAddress: 3, maxPerAccount: 2, TimeSpan.FromMinutes(15), clock);
+        Assert.Null(await throttle.RefusalAsync("10.0.0.1", "alice@example.test"));
+        await throttle.FailedAsync("10.0.0.1", "alice@example.test");
+        await throttle.FailedAsync("10.0.0.2", "ALICE@example.test");
+        Assert.Contains("account", await throttle.RefusalAsync("10.0.0.9", "alice@example.test"));
+        Assert.Null(await throttle.RefusalAsync("10.0.0.9", "bob@example.test"));
+        await throttle.FailedAsync("10.0.0.1", "x@example.test");
+        await throttle.FailedAsync("10.0.0.1", "y@example.test");
+        Assert.Contains("address", await throttle.RefusalAsync("10.0.0.1", "bob@example.test"));
+        var locked = await throttle.LockedAsync();
+        Assert.Equal(2, locked.Count);
+        Assert.Contains(new Lockout("account", "alice@example.test", 2, DateTimeOffset.UnixEpoch + TimeSpan.FromMinutes(15)), locked);
+        Assert.Contains(locked, l => l is { Kind: "address", Subject: "10.0.0.1", Failures: 3 });
+
+        await throttle.UnlockAccountAsync("Alice@Example.test");
+        Assert.Null(await throttle.RefusalAsync("10.0.0.9", "alice@example.test"));
 
         clock.Now += TimeSpan.FromMinutes(16);
-        Assert.Null(throttle.Refusal("10.0.0.1", "alice@example.test"));
-        throttle.Failed("10.0.0.3", "carol@example.test");
-        throttle.Succeeded("carol@example.test");
-        Assert.Null(throttle.Refusal("10.0.0.4", "carol@example.test"));
+        Assert.Null(await throttle.RefusalAsync("10.0.0.1", "bob@example.test"));
+        await throttle.FailedAsync("10.0.0.3", "carol@example.test");
+        await throttle.SucceededAsync("carol@example.test");
+        Assert.Null(await throttle.RefusalAsync("10.0.0.4", "carol@example.test"));
+        Assert.True(await throttle.PruneAsync() >= 6);
     }
 
     [Fact]

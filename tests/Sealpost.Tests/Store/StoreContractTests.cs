@@ -459,6 +459,25 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failed_logins_are_counted_listed_cleared_and_pruned()
+    {
+        var store = await NewStoreAsync();
+        var t0 = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+        await store.Directory.RecordLoginFailureAsync("acct:alice@example.test", t0);
+        await store.Directory.RecordLoginFailureAsync("acct:alice@example.test", t0.AddMinutes(5));
+        await store.Directory.RecordLoginFailureAsync("ip:192.0.2.7", t0.AddMinutes(5));
+        Assert.Equal(2, await store.Directory.CountLoginFailuresAsync("acct:alice@example.test", t0));
+        Assert.Equal(1, await store.Directory.CountLoginFailuresAsync("acct:alice@example.test", t0.AddMinutes(1)));
+        Assert.Equal(0, await store.Directory.CountLoginFailuresAsync("acct:bob@example.test", t0));
+        var listed = await store.Directory.ListLoginFailuresAsync(t0);
+        Assert.Equal([new Sealpost.Core.Security.LoginFailureCount("acct:alice@example.test", 2, t0.AddMinutes(5)), new Sealpost.Core.Security.LoginFailureCount("ip:192.0.2.7", 1, t0.AddMinutes(5))], listed);
+        await store.Directory.ClearLoginFailuresAsync("acct:alice@example.test");
+        Assert.Equal(0, await store.Directory.CountLoginFailuresAsync("acct:alice@example.test", t0));
+        Assert.Equal(1, await store.Directory.PruneLoginFailuresAsync(t0.AddMinutes(6)));
+        Assert.Empty(await store.Directory.ListLoginFailuresAsync(t0));
+    }
+
+    [Fact]
     public async Task Uid_listing_gives_every_uid_in_order_and_the_first_unseen()
     {
         var store = await NewStoreAsync();
