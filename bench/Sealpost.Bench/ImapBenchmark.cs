@@ -21,29 +21,13 @@ internal static class ImapBenchmark
 {
     public static async Task<int> RunAsync(int sessions, int seconds, int mailboxMessages, int bigMailbox, string? postgres)
     {
-        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-imap-" + Guid.NewGuid().ToString("N"));
-        try
+        await using var bench = await BenchServer.StartAsync("imap", postgres, options =>
         {
-            var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
-            options.Http.Listen.Add("127.0.0.1:0");
-            options.Smtp.InboundListen.Add("127.0.0.1:0");
-            options.Smtp.SubmissionListen.Add("127.0.0.1:0");
-            options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
-            options.Imap.Listen.Add("127.0.0.1:0");
-            options.Imap.TlsListen.Add("127.0.0.1:0");
-            options.Imap.AllowPlaintextAuthOnLoopback = true;
             options.Imap.MaxSessionsPerAccount = sessions + 10;
             options.Limits.MaxConnectionsPerIp = sessions + 10;
-            options.Log.Level = "Warning";
-            options.Smtp.UseSystemDns = false;
-            if (postgres is not null)
-            {
-                options.Store.Kind = "postgres";
-                options.Store.ConnectionString = postgres;
-            }
-
-            await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
-            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: TextWriter.Null));
+        });
+        var server = bench.Server;
+        {
             var r = server.Runtime;
             var (account, _) = (await r.Directory.LoginAsync("alice@example.test", "alice-dev-password"))!.Value;
             var inbox = (await r.Store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox))!;
@@ -84,13 +68,6 @@ internal static class ImapBenchmark
 
             Console.WriteLine($"  server working set {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB (server and client in one process)");
             return 0;
-        }
-        finally
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
         }
     }
 

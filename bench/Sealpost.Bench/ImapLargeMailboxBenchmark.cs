@@ -17,29 +17,9 @@ internal static partial class ImapLargeMailboxBenchmark
 {
     public static async Task<int> RunAsync(int messages, string? postgres)
     {
-        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-imaplarge-" + Guid.NewGuid().ToString("N"));
-        try
+        await using var bench = await BenchServer.StartAsync("imaplarge", postgres);
+        var server = bench.Server;
         {
-            var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
-            options.Http.Listen.Add("127.0.0.1:0");
-            options.Smtp.InboundListen.Add("127.0.0.1:0");
-            options.Smtp.SubmissionListen.Add("127.0.0.1:0");
-            options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
-            options.Imap.Listen.Add("127.0.0.1:0");
-            options.Imap.TlsListen.Add("127.0.0.1:0");
-            options.Imap.AllowPlaintextAuthOnLoopback = true;
-            options.Log.Level = "Warning";
-            options.Smtp.UseSystemDns = false;
-            if (postgres is not null)
-            {
-                options.Store.Kind = "postgres";
-                options.Store.ConnectionString = postgres;
-            }
-
-            await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
-            // SEALPOST_BENCH_LOG=1 shows the server's own log (warnings and errors) on standard error.
-            var log = Environment.GetEnvironmentVariable("SEALPOST_BENCH_LOG") is null ? TextWriter.Null : Console.Error;
-            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: log));
             var r = server.Runtime;
             var (account, session) = (await r.Directory.LoginAsync("alice@example.test", "alice-dev-password"))!.Value;
             var big = await r.Mailboxes.CreateAsync(account.Id, session.Names, "Big");
@@ -91,13 +71,6 @@ internal static partial class ImapLargeMailboxBenchmark
             a.Dispose();
             Console.WriteLine($"  metadata cache: {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB working set after the run");
             return 0;
-        }
-        finally
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
         }
     }
 

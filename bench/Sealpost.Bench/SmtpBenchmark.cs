@@ -18,29 +18,17 @@ internal static class SmtpBenchmark
 {
     public static async Task<int> RunAsync(int connections, int messagesPerConnection, int size, bool pipelined, string? postgres, string? dns)
     {
-        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-smtp-" + Guid.NewGuid().ToString("N"));
-        try
+        await using var bench = await BenchServer.StartAsync("smtp", postgres, options =>
         {
-            var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
-            options.Http.Listen.Add("127.0.0.1:0");
-            options.Smtp.InboundListen.Add("127.0.0.1:0");
-            options.Smtp.SubmissionListen.Add("127.0.0.1:0");
-            options.Smtp.SubmissionTlsListen.Add("127.0.0.1:0");
-            options.Log.Level = "Warning";
-            options.Smtp.UseSystemDns = false;
             if (dns is not null)
             {
                 options.Smtp.DnsServers.Add(dns); // SPF, DKIM and DMARC evaluated for every message
             }
-            options.Limits.MaxConnectionsPerIp = connections + 10;
-            if (postgres is not null)
-            {
-                options.Store.Kind = "postgres";
-                options.Store.ConnectionString = postgres;
-            }
 
-            await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
-            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, Dev: true, LogSink: TextWriter.Null));
+            options.Limits.MaxConnectionsPerIp = connections + 10;
+        });
+        var server = bench.Server;
+        {
             var endpoint = server.SmtpEndpoint(SmtpListenerKind.Inbound);
             Console.WriteLine($"smtp: {connections} connections x {messagesPerConnection} messages of {size} B to a local recipient, {(pipelined ? "pipelined" : "one command per round trip")}, store {server.Runtime.Store.Kind}, sealing and durable commit on, SPF/DKIM/DMARC {(dns is null ? "off" : "on (DNS " + dns + ")")}");
             // Warm-up (JIT, pools, first group commits) is not part of the figure: one short round first.
@@ -72,13 +60,6 @@ internal static class SmtpBenchmark
             }
 
             return 0;
-        }
-        finally
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
         }
     }
 
