@@ -428,7 +428,7 @@ public sealed partial class ImapSession
             case "IDLE": return IdleAsync(tag, p, ct);
             case "GETQUOTAROOT": return GetQuotaRootAsync(tag, p, ct);
             case "GETQUOTA": return GetQuotaAsync(tag, p, ct);
-            case "SETQUOTA": return SetQuotaAsync(tag, p);
+            case "SETQUOTA": return SetQuotaAsync();
             case "COMPRESS": return CompressAsync(tag, p, ct);
             case "NOTIFY": return NotifyAsync(tag, p, ct);
             case "STARTTLS": return Fail(tag, "BAD", "Already authenticated");

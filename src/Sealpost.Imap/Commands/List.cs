@@ -17,10 +17,8 @@ public sealed partial class ImapSession
         var selectSubscribed = false;
         var selectSpecialUse = false;
         var recursiveMatch = false;
-        var extended = false;
         if (p.TryTake('('))
         {
-            extended = true;
             var first = true;
             while (!p.TryTake(')'))
             {
@@ -53,7 +51,6 @@ public sealed partial class ImapSession
         var patterns = new List<string>();
         if (p.TryTake('('))
         {
-            extended = true;
             do
             {
                 patterns.Add(DecodePattern(p.ReadListMailbox(_utf8)));
@@ -76,7 +73,6 @@ public sealed partial class ImapSession
                 throw new ImapParseException("Expected RETURN");
             }
 
-            extended = true;
             p.Space();
             p.Expect('(');
             var first = true;
@@ -103,7 +99,6 @@ public sealed partial class ImapSession
         }
 
         p.End();
-        _ = extended;
 
         if (patterns.Count == 1 && patterns[0].Length == 0)
         {

@@ -32,11 +32,8 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private Task<After> SetQuotaAsync(string tag, ImapParser p)
-    {
-        _ = p;
-        throw No("Quotas are set by administrators", "NOPERM");
-    }
+    /// <summary>RFC 9208 §4.1.4 lets a server refuse SETQUOTA; quotas here are an administrator's decision (CLI, API).</summary>
+    private static Task<After> SetQuotaAsync() => throw No("Quotas are set by administrators", "NOPERM");
 
     private async Task<string> QuotaLineAsync(CancellationToken ct)
     {
