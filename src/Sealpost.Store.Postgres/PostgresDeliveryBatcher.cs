@@ -9,7 +9,9 @@ namespace Sealpost.Store.Postgres;
 /// Group commit for deliveries on PostgreSQL: deliveries queued on this node are written several
 /// per transaction, so they share one commit (one WAL flush) and one hold of a busy mailbox's row
 /// lock, instead of each paying both. A few loops run side by side so deliveries to different
-/// mailboxes still proceed in parallel. If a batch fails, its deliveries are retried one by one, so
+/// mailboxes still proceed in parallel; a delivery goes to the loop its (first) mailbox hashes to,
+/// so one busy mailbox is never fought over by several loops of this node, and its batch grows while
+/// the previous commit is in flight. If a batch fails, its deliveries are retried one by one, so
 /// one bad delivery (a mailbox deleted meanwhile) fails alone and the others still commit.
 /// </summary>
 internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
@@ -17,7 +19,8 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
     private const int MaxBatch = 64;
     private const int Loops = 4;
 
-    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<Pending>[] _queues = Enumerable.Range(0, Loops)
+        .Select(_ => Channel.CreateBounded<Pending>(new BoundedChannelOptions(2_500) { FullMode = BoundedChannelFullMode.Wait })).ToArray();
     private readonly Func<Cx, List<MailboxChanged>, Pending, Task<IReadOnlyList<AppendResult>>> _deliver;
     private readonly PostgresStore _store;
     private readonly Task[] _loops;
@@ -26,7 +29,7 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
     {
         _store = store;
         _deliver = deliver;
-        _loops = Enumerable.Range(0, Loops).Select(_ => Task.Run(RunAsync)).ToArray();
+        _loops = _queues.Select(queue => Task.Run(() => RunAsync(queue.Reader))).ToArray();
     }
 
     internal sealed record Pending(byte[] Data, byte[]? Metadata, IReadOnlyList<NewMessage> Targets, CancellationToken Cancellation)
@@ -39,7 +42,8 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
         var pending = new Pending(data, metadata, targets, ct);
         try
         {
-            await _queue.Writer.WriteAsync(pending, ct);
+            var shard = (int)((ulong)targets.Min(t => t.MailboxId) % Loops);
+            await _queues[shard].Writer.WriteAsync(pending, ct);
         }
         catch (ChannelClosedException)
         {
@@ -49,13 +53,13 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
         return await pending.Done.Task;
     }
 
-    private async Task RunAsync()
+    private async Task RunAsync(ChannelReader<Pending> queue)
     {
         var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        while (await queue.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
+            while (batch.Count < MaxBatch && queue.TryRead(out var next))
             {
                 if (next.Cancellation.IsCancellationRequested)
                 {
@@ -118,7 +122,11 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        foreach (var queue in _queues)
+        {
+            queue.Writer.TryComplete();
+        }
+
         await Task.WhenAll(_loops);
     }
 }
