@@ -24,7 +24,7 @@ runuser -u postgres -- "$BIN/initdb" -D "$DATA" -U sealpost -A trust -E UTF8 --l
 runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -l "$DATA/log" -w -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
 dotnet build -c Release bench/Sealpost.Bench >/dev/null
 DLL=bench/Sealpost.Bench/bin/Release/net10.0/Sealpost.Bench.dll
-dotnet "$DLL" smtp --connections "$CONNECTIONS" --messages "$MESSAGES" --dns "127.0.0.1:$DNSPORT" $PIPELINED
+[ "${SMTP_BENCH_ONLY:-}" = postgres ] || dotnet "$DLL" smtp --connections "$CONNECTIONS" --messages "$MESSAGES" --dns "127.0.0.1:$DNSPORT" $PIPELINED
 runuser -u postgres -- "$BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U sealpost -d postgres -qc "CREATE DATABASE smtpbench" >/dev/null
 dotnet "$DLL" smtp --connections "$CONNECTIONS" --messages "$MESSAGES" --dns "127.0.0.1:$DNSPORT" $PIPELINED \
   --postgres "Host=127.0.0.1;Port=$PGPORT;Username=sealpost;Database=smtpbench;Maximum Pool Size=64"

@@ -148,6 +148,33 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     {
         var targets = pending.Targets;
         var length = pending.Data.LongLength;
+        if (targets.Count == 1)
+        {
+            // The common case in one round trip: blob, UID/MODSEQ allocation (the mailbox row lock),
+            // message row and change-log entry as one statement of data-modifying CTEs.
+            var t = targets[0];
+            var row = await c.One("""
+                WITH b AS (INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES (1, $1, $2, $3, $4) RETURNING id),
+                     m AS (UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                                  message_count = message_count + 1, total_size = total_size + $1
+                           WHERE id = $5 AND uid_next < 4294967295 RETURNING account_id, uid_next - 1 AS uid, highest_modseq),
+                     msg AS (INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
+                             SELECT $5, m.uid, b.id, $6, $7, $8, $1, m.highest_modseq, $9 FROM b, m),
+                     ch AS (INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $5, m.highest_modseq, m.uid, 0, $4 FROM m)
+                SELECT b.id, m.account_id, m.uid, m.highest_modseq FROM b, m
+                """, r => new[] { r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3) },
+                length, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now(), t.MailboxId,
+                (int)t.Flags, t.KeywordIds.Distinct().Order().ToArray(), t.InternalDate.ToUnixTimeMilliseconds(), t.WrappedKey ?? (object)Null(NpgsqlDbType.Bytea));
+            if (row is not null)
+            {
+                notes.Add(new MailboxChanged(row[1], t.MailboxId, row[3], ChangeKinds.Appended));
+                return [new AppendResult(t.MailboxId, (uint)row[2], row[3], row[0])];
+            }
+
+            // No row: the mailbox is gone or out of UIDs. The general path below names which
+            // (the blob inserted by the CTE is rolled back with the failing transaction).
+        }
+
         var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             targets.Count, length, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now());
         var results = new AppendResult[targets.Count];
