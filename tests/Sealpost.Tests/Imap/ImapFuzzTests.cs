@@ -1,0 +1,125 @@
+using System.Text;
+using Sealpost.Imap.Protocol;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Imap;
+
+/// <summary>
+/// Mutated commands against the pure parsers and a live session: every input gets a parse error or a
+/// result (never another exception), and the session answers every command without "internal error".
+/// Seeded, so a failure reproduces.
+/// </summary>
+public sealed class ImapFuzzTests : ImapTestBase
+{
+    protected override void Configure(Sealpost.Core.Configuration.SealpostOptions options) => options.Imap.MaxBadCommands = 1000;
+
+    private static readonly string[] Seeds =
+    [
+        "a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100> BINARY[1] MODSEQ)",
+        "a UID FETCH 1,3:5 (UID ENVELOPE BODYSTRUCTURE) (CHANGEDSINCE 5 VANISHED)",
+        "a SEARCH RETURN (MIN MAX COUNT PARTIAL 1:10) CHARSET UTF-8 OR FROM \"x\" (SUBJECT y UNSEEN) NOT 1:5 SINCE 1-Feb-2024",
+        "a STORE 1:2 (UNCHANGEDSINCE 9) +FLAGS.SILENT (\\Seen $Label)",
+        "a SORT RETURN (ALL) (REVERSE DATE SUBJECT) UTF-8 ALL",
+        "a THREAD REFERENCES UTF-8 SUBJECT x",
+        "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"*\" \"%\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))",
+        "a SELECT INBOX (QRESYNC (1 2 1:9 (1:3 1:3)))",
+        "a APPEND INBOX (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {5+}\r\nhello",
+        "a NOTIFY SET STATUS (SELECTED (MessageNew (FLAGS) MessageExpunge)) (SUBTREE (INBOX Archive) (MessageNew MessageExpunge MailboxName))",
+        "a STATUS INBOX (MESSAGES UIDNEXT SIZE HIGHESTMODSEQ MAILBOXID)",
+        "a CREATE Foo/&AOQ-bar (USE (\\Archive))",
+        "a COPY 1:* Archive",
+        "a ID (\"name\" \"x\" \"version\" NIL)",
+    ];
+
+    private static IEnumerable<string> Mutations(int seed, int count)
+    {
+        var random = new Random(seed);
+        const string alphabet = "()[]<>{}\"\\*%$:,.+-~ 0123456789aAzZ\r\n\0\u00e4";
+        for (var i = 0; i < count; i++)
+        {
+            var text = new StringBuilder(Seeds[random.Next(Seeds.Length)]);
+            var edits = random.Next(1, 5);
+            for (var e = 0; e < edits && text.Length > 0; e++)
+            {
+                var at = random.Next(text.Length);
+                switch (random.Next(4))
+                {
+                    case 0: text.Remove(at, Math.Min(text.Length - at, random.Next(1, 6))); break;
+                    case 1: text.Insert(at, alphabet[random.Next(alphabet.Length)]); break;
+                    case 2: text[at] = alphabet[random.Next(alphabet.Length)]; break;
+                    default: text.Length = at; break;
+                }
+            }
+
+            yield return text.ToString();
+        }
+    }
+
+    [Fact]
+    public void Parsers_only_ever_throw_parse_errors()
+    {
+        foreach (var text in Mutations(seed: 20261128, count: 20_000))
+        {
+            var bytes = Encoding.UTF8.GetBytes(text + "\r\n");
+            try
+            {
+                var p = new ImapParser(bytes);
+                p.ReadTag();
+                p.Space();
+                var verb = p.ReadAtom().ToUpperInvariant();
+                if (verb == "UID")
+                {
+                    p.Space();
+                    verb = p.ReadAtom().ToUpperInvariant();
+                }
+
+                switch (verb)
+                {
+                    case "FETCH":
+                        p.Space();
+                        p.ReadSequenceSet();
+                        p.Space();
+                        FetchAttributes.Parse(p);
+                        break;
+                    case "SEARCH":
+                        SearchParser.Parse(p);
+                        break;
+                    default:
+                        while (!p.AtEnd)
+                        {
+                            if (!p.TrySpace())
+                            {
+                                p.ReadAString();
+                            }
+                        }
+
+                        break;
+                }
+            }
+            catch (ImapParseException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_session_survives_mutated_commands()
+    {
+        await DeliverAsync(Message("fuzz target"));
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("s SELECT INBOX");
+        var n = 0;
+        foreach (var text in Mutations(seed: 7, count: 300))
+        {
+            // Literals and line ends inside a mutated command would desynchronise the transcript; keep each to one line.
+            var line = text.Replace("\r", "").Replace("\n", "").Replace("\0", "").Replace("{", "(");
+            var tag = "f" + n++;
+            var command = tag + line[Math.Min(1, line.Length)..];
+            var reply = await raw.CommandAsync(command.Length > tag.Length && command[tag.Length] == ' ' ? command : tag + " NOOP");
+            Assert.DoesNotContain("Internal error", reply);
+            Assert.DoesNotContain("* BYE", reply);
+        }
+
+        Assert.DoesNotContain("IMAP session failed", Server.Logs.ToString());
+    }
+}
