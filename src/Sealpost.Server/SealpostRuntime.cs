@@ -18,7 +18,7 @@ namespace Sealpost.Server;
 /// </summary>
 public sealed class SealpostRuntime : IAsyncDisposable
 {
-    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor)
+    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret)
     {
         Options = options;
         Folder = folder;
@@ -33,7 +33,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Mailboxes = new MailboxService(store.Mail);
         Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
-        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
+        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
     }
 
     public SealpostOptions Options { get; }
@@ -50,7 +50,10 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public MailboxService Mailboxes { get; }
     public RecipientResolver Recipients { get; }
 
-    /// <summary>Failed-login accounting shared by every protocol of this node.</summary>
+    /// <summary>Keystore entry whose key hashes account names in the failed-login table.</summary>
+    public const string LoginThrottleSecretName = "login-throttle";
+
+    /// <summary>Failed-login accounting shared by every protocol and node.</summary>
     public Sealpost.Core.Security.LoginThrottle LoginThrottle { get; }
 
     /// <summary>What health reports about the keystore.</summary>
@@ -69,7 +72,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         try
         {
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false), ct);
-            return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()));
+            return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
+                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct));
         }
         catch
         {
@@ -113,7 +117,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         {
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
             await store.Directory.AddRecoveryKeyAsync(new RecoveryKey(1, recoveryPublicKey, keystore.SignRecoveryKey(1, recoveryPublicKey), DateTimeOffset.UtcNow), ct);
-            var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()));
+            var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
+                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct));
             await runtime.Directory.AddTenantAsync("default", "Default tenant", ct);
             folder.MarkInitialised();
             return runtime;

@@ -97,7 +97,8 @@ internal static class UserCommands
         lockouts.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var locked = await runtime.LoginThrottle.LockedAsync(ct);
+            var accounts = (await runtime.Store.Directory.ListAccountsAsync(null, ct)).Select(a => a.Address.ToString()).ToList();
+            var locked = await runtime.LoginThrottle.LockedAsync(accounts, ct);
             if (locked.Count == 0)
             {
                 await console.Out.WriteLineAsync("No lockouts.");

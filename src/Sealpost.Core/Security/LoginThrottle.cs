@@ -28,13 +28,17 @@ public readonly record struct Lockout(string Kind, string Subject, int Failures,
 /// refused without checking the password (so guessing costs the attacker time, not us Argon2id work)
 /// until the window has passed. A success clears the account's count.
 /// </summary>
-public sealed class LoginThrottle(ILoginFailureLog log, int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null)
+/// <para>Account names are stored as a keyed hash (<paramref name="accountKeySecret"/>, shared by every
+/// node through the keystore): what a client typed as a user name may be a mistyped password, and must
+/// not sit in the database in plaintext.</para>
+public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret, int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     private static string AddressKey(string clientAddress) => "ip:" + clientAddress;
 
-    private static string AccountKey(string account) => "acct:" + account.Trim().ToLowerInvariant();
+    private string AccountKey(string account) =>
+        "acct:" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(accountKeySecret, System.Text.Encoding.UTF8.GetBytes(account.Trim().ToLowerInvariant())).AsSpan(0, 16));
 
     /// <summary>Why a login is refused before its password is checked, or null if it may proceed.</summary>
     public async Task<string?> RefusalAsync(string clientAddress, string account, CancellationToken ct = default)
@@ -57,16 +61,21 @@ public sealed class LoginThrottle(ILoginFailureLog log, int maxPerAddress, int m
 
     public Task SucceededAsync(string account, CancellationToken ct = default) => log.ClearLoginFailuresAsync(AccountKey(account), ct);
 
-    /// <summary>Accounts and addresses refused right now (for admins: `sealpost user lockouts`).</summary>
-    public async Task<IReadOnlyList<Lockout>> LockedAsync(CancellationToken ct = default)
+    /// <summary>
+    /// Accounts and addresses refused right now (for admins: `sealpost user lockouts`). Account entries
+    /// are hashes; those of <paramref name="knownAccounts"/> are shown by name, others as "(not an account)".
+    /// </summary>
+    public async Task<IReadOnlyList<Lockout>> LockedAsync(IEnumerable<string> knownAccounts, CancellationToken ct = default)
     {
+        var names = knownAccounts.ToDictionary(a => AccountKey(a), a => a, StringComparer.Ordinal);
         var result = new List<Lockout>();
         foreach (var entry in await log.ListLoginFailuresAsync(_time.GetUtcNow() - window, ct))
         {
             var isAddress = entry.Key.StartsWith("ip:", StringComparison.Ordinal);
             if (entry.Failures >= (isAddress ? maxPerAddress : maxPerAccount))
             {
-                result.Add(new Lockout(isAddress ? "address" : "account", entry.Key[(entry.Key.IndexOf(':') + 1)..], entry.Failures, entry.Last + window));
+                var subject = isAddress ? entry.Key[3..] : names.GetValueOrDefault(entry.Key, "(not an account)");
+                result.Add(new Lockout(isAddress ? "address" : "account", subject, entry.Failures, entry.Last + window));
             }
         }
 

@@ -18,7 +18,8 @@ public sealed class SmtpLimitTests
     public async Task Failures_per_address_and_per_account_lock_for_the_window_only()
     {
         var clock = new ManualClock();
-        var throttle = new LoginThrottle(new InMemoryLoginFailures(), maxPerAddress: 3, maxPerAccount: 2, TimeSpan.FromMinutes(15), clock);
+        var failures = new InMemoryLoginFailures();
+        var throttle = new LoginThrottle(failures, new byte[32], maxPerAddress: 3, maxPerAccount: 2, TimeSpan.FromMinutes(15), clock);
         Assert.Null(await throttle.RefusalAsync("10.0.0.1", "alice@example.test"));
         await throttle.FailedAsync("10.0.0.1", "alice@example.test");
         await throttle.FailedAsync("10.0.0.2", "ALICE@example.test");
@@ -27,10 +28,12 @@ public sealed class SmtpLimitTests
         await throttle.FailedAsync("10.0.0.1", "x@example.test");
         await throttle.FailedAsync("10.0.0.1", "y@example.test");
         Assert.Contains("address", await throttle.RefusalAsync("10.0.0.1", "bob@example.test"));
-        var locked = await throttle.LockedAsync();
+        var locked = await throttle.LockedAsync(["alice@example.test", "bob@example.test"]);
         Assert.Equal(2, locked.Count);
         Assert.Contains(new Lockout("account", "alice@example.test", 2, DateTimeOffset.UnixEpoch + TimeSpan.FromMinutes(15)), locked);
         Assert.Contains(locked, l => l is { Kind: "address", Subject: "10.0.0.1", Failures: 3 });
+        // What a client typed as a user name is kept only as a keyed hash.
+        Assert.DoesNotContain((await failures.ListLoginFailuresAsync(DateTimeOffset.MinValue)), f => f.Key.Contains("alice", StringComparison.Ordinal));
 
         await throttle.UnlockAccountAsync("Alice@Example.test");
         Assert.Null(await throttle.RefusalAsync("10.0.0.9", "alice@example.test"));
