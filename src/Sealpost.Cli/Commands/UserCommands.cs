@@ -122,6 +122,7 @@ internal static class UserCommands
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
             var account = await runtime.Directory.RequireAccountAsync(parse.GetValue(unlockAddress)!, ct);
             await runtime.LoginThrottle.UnlockAccountAsync(account.Address.ToString(), ct);
+            Sealpost.Core.Logging.CoreLog.LockoutLifted(runtime.LoggerFactory.CreateLogger("Sealpost.Cli"), account.Id); // until the audit trail exists, the log records it
             await console.Out.WriteLineAsync($"Unlocked {account.Address}.");
             return SealpostCli.Ok;
         });

@@ -53,4 +53,7 @@ public static partial class CoreLog
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Change log pruned: {Entries} entries past the retention")]
     public static partial void ChangesPruned(ILogger logger, int entries);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Login lockout of account {AccountId} lifted by an administrator")]
+    public static partial void LockoutLifted(ILogger logger, long accountId);
 }
