@@ -15,10 +15,7 @@ public sealed partial class ImapSession
     private async Task<After> SearchAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
     {
         var request = SearchParser.Parse(p);
-        if (request.Charset is not (null or "UTF-8" or "US-ASCII"))
-        {
-            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
-        }
+        RequireCharset(request.Charset);
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
@@ -53,6 +50,15 @@ public sealed partial class ImapSession
 
         Ok(tag, "SEARCH completed");
         return After.Next;
+    }
+
+    /// <summary>SEARCH, SORT and THREAD take UTF-8 (and its subset US-ASCII); anything else is BADCHARSET (RFC 9051 §7.1).</summary>
+    private static void RequireCharset(string? charset)
+    {
+        if (charset is not (null or "UTF-8" or "US-ASCII"))
+        {
+            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
+        }
     }
 
     /// <summary>

@@ -57,10 +57,7 @@ public sealed partial class ImapSession
         var charset = p.ReadAString().ToUpperInvariant();
         p.Space();
         var key = SearchParser.ParseCriteria(p);
-        if (charset is not ("UTF-8" or "US-ASCII"))
-        {
-            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
-        }
+        RequireCharset(charset);
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
