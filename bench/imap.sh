@@ -15,4 +15,4 @@ dotnet build -c Release src/Sealpost.Cli >/dev/null
 DLL=bench/Sealpost.Bench/bin/Release/net10.0/Sealpost.Bench.dll
 dotnet "$DLL" imap --sessions "$SESSIONS" --seconds "$SECONDS_EACH" --messages 2000 --big-mailbox "$BIG"
 dotnet "$DLL" imap-memory --server src/Sealpost.Cli/bin/Release/net10.0/sealpost.dll --sessions 5000,19000
-dotnet "$DLL" imap-memory --server src/Sealpost.Cli/bin/Release/net10.0/sealpost.dll --sessions 5000,19000 --tls13
+dotnet "$DLL" imap-memory --server src/Sealpost.Cli/bin/Release/net10.0/sealpost.dll --sessions 5000,19000 --aead-only

@@ -15,7 +15,7 @@ namespace Sealpost.Bench;
 /// </summary>
 internal static partial class ImapMemoryBenchmark
 {
-    public static async Task<int> RunAsync(string serverDll, IReadOnlyList<int> steps, string mode, bool tls13)
+    public static async Task<int> RunAsync(string serverDll, IReadOnlyList<int> steps, string mode, bool tls13, bool aeadOnly, bool clientTls12)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-imapmem-" + Guid.NewGuid().ToString("N"));
         var port = FreePort();
@@ -33,7 +33,7 @@ internal static partial class ImapMemoryBenchmark
                      "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionListen:0=127.0.0.1:0",
                      "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0", "--set", $"Imap:Listen:0=127.0.0.1:{plainPort}", "--set", $"Imap:TlsListen:0=127.0.0.1:{port}",
                      "--set", $"Limits:MaxConnectionsPerIp={max + 100}", "--set", $"Limits:MaxConnections={max + 100}",
-                     "--set", "Imap:MaxSessionsPerAccount=10000", "--set", "Log:Level=Warning", "--set", "Tls:MinimumProtocol=" + (tls13 ? "Tls13" : "Tls12"),
+                     "--set", "Imap:MaxSessionsPerAccount=10000", "--set", "Log:Level=Warning", "--set", "Tls:MinimumProtocol=" + (tls13 ? "Tls13" : "Tls12"), "--set", "Tls:CipherSuites=" + (aeadOnly ? "AeadOnly" : "Default"),
                  })
         {
             info.ArgumentList.Add(a);
@@ -54,8 +54,8 @@ internal static partial class ImapMemoryBenchmark
             _ = server.StandardError.ReadToEndAsync();
             var plain = mode == "plain";
             var endpoint = new IPEndPoint(IPAddress.Loopback, plain ? plainPort : port);
-            Console.WriteLine($"imap-memory: idle sessions, mode {mode} ({Describe(mode)}), {(tls13 ? "TLS 1.3 only" : "TLS 1.2 and 1.3 (AEAD cipher policy)")}; server pid {server.Id}");
-            clients.Add(await OpenAsync(endpoint, 0, mode));
+            Console.WriteLine($"imap-memory: idle sessions, mode {mode} ({Describe(mode)}), {(tls13 ? "TLS 1.3 only" : aeadOnly ? "TLS 1.2 and 1.3, AEAD-only cipher policy" : "TLS 1.2 and 1.3, default suites")}{(clientTls12 ? ", clients speak TLS 1.2" : "")}; server pid {server.Id}");
+            clients.Add(await OpenAsync(endpoint, 0, mode, clientTls12));
             await Task.Delay(3000);
             var baseline = Rss(server.Id);
             Console.WriteLine($"  baseline     1 session: server RSS {baseline / 1024.0 / 1024:F0} MiB");
@@ -64,7 +64,7 @@ internal static partial class ImapMemoryBenchmark
                 var watch = Stopwatch.StartNew();
                 var from = clients.Count;
                 var opened = new (TcpClient, SslStream)[step - from];
-                await Parallel.ForAsync(0, step - from, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) => opened[i] = await OpenAsync(endpoint, from + i, mode));
+                await Parallel.ForAsync(0, step - from, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) => opened[i] = await OpenAsync(endpoint, from + i, mode, clientTls12));
                 clients.AddRange(opened);
                 await Task.Delay(5000); // let allocations settle
                 var rss = Rss(server.Id);
@@ -98,7 +98,7 @@ internal static partial class ImapMemoryBenchmark
         _ => "implicit TLS, LOGIN and SELECT INBOX",
     };
 
-    private static async Task<(TcpClient, SslStream)> OpenAsync(IPEndPoint endpoint, int n, string mode)
+    private static async Task<(TcpClient, SslStream)> OpenAsync(IPEndPoint endpoint, int n, string mode, bool tls12)
     {
         var tcp = new TcpClient();
         await tcp.ConnectAsync(endpoint);
@@ -109,7 +109,7 @@ internal static partial class ImapMemoryBenchmark
         }
 
         var ssl = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", EnabledSslProtocols = tls12 ? System.Security.Authentication.SslProtocols.Tls12 : System.Security.Authentication.SslProtocols.None });
         var user = n % 2 == 0 ? "alice@example.test alice-dev-password" : "bob@example.test bob-dev-password";
         await ReadUntilAsync(ssl, "* OK");
         if (mode == "greeting")

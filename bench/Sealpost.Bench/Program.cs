@@ -20,7 +20,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
     Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT]");
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
-    Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13]");
+    Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
 }
@@ -65,7 +65,7 @@ if (argsList[0] == "imap-memory")
         return 2;
     }
 
-    return await ImapMemoryBenchmark.RunAsync(server, steps, mode, argsList.Contains("--tls13"));
+    return await ImapMemoryBenchmark.RunAsync(server, steps, mode, argsList.Contains("--tls13"), argsList.Contains("--aead-only"), argsList.Contains("--client-tls12"));
 }
 
 if (argsList[0] == "imap")

@@ -654,6 +654,7 @@ public sealed class SmtpSession
             // The ClientHello's SNI picks the certificate, as on the implicit-TLS port.
             await ssl.AuthenticateAsServerAsync(
                 (_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
+            TlsIdleBuffers.Enable(ssl);
             _input = PipeReader.Create(ssl);
             _output = PipeWriter.Create(ssl);
             _tls = true;

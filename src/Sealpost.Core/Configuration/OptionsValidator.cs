@@ -49,6 +49,11 @@ public static class OptionsValidator
             errors.Add($"Tls:MinimumProtocol: must be 'Tls12' or 'Tls13' (got '{options.Tls.MinimumProtocol}')");
         }
 
+        if (options.Tls.CipherSuites is not ("Default" or "AeadOnly"))
+        {
+            errors.Add($"Tls:CipherSuites: must be 'Default' or 'AeadOnly' (got '{options.Tls.CipherSuites}')");
+        }
+
         Range(errors, "Tls:ReloadCheckSeconds", options.Tls.ReloadCheckSeconds, 0, 86_400);
         for (var i = 0; i < options.Tls.Certificates.Count; i++)
         {

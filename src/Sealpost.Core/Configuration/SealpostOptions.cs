@@ -107,6 +107,13 @@ public sealed class TlsOptions
     /// <summary>"Tls12" or "Tls13": the oldest protocol accepted.</summary>
     public string MinimumProtocol { get; set; } = "Tls12";
 
+    /// <summary>
+    /// TLS 1.2 suites: "Default" (the runtime's list: ECDHE only, AES-GCM and AES-CBC with SHA-2 MACs;
+    /// one OpenSSL context shared by all connections) or "AeadOnly" (ECDHE with AES-GCM/ChaCha20 only;
+    /// the runtime then builds an OpenSSL context per connection, about 12 KB more each).
+    /// </summary>
+    public string CipherSuites { get; set; } = "Default";
+
     /// <summary>How often certificate files are checked for changes (seconds); 0 disables polling.</summary>
     public int ReloadCheckSeconds { get; set; } = 60;
 }

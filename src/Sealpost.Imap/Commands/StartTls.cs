@@ -1,4 +1,5 @@
 using System.Net.Security;
+using Sealpost.Core.Connections;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -35,6 +36,7 @@ public sealed partial class ImapSession
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
         handshake.CancelAfter(TimeSpan.FromSeconds(30));
         await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
+        TlsIdleBuffers.Enable(ssl);
         UseStreams(ssl, ssl);
         _tls = true;
         return After.Next;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Sealpost.Core.Connections;
 using Sealpost.Imap;
 
 namespace Sealpost.Server.Hosting;
@@ -98,6 +99,7 @@ internal sealed class ImapListener : IAsyncDisposable
                 using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 handshake.CancelAfter(TimeSpan.FromSeconds(30));
                 await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
+                TlsIdleBuffers.Enable(ssl);
                 transport = ssl;
             }
 

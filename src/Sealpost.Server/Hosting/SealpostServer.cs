@@ -17,6 +17,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core;
 using Sealpost.Core.Configuration;
+using Sealpost.Core.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Sealpost.Server.Tls;
 
 namespace Sealpost.Server.Hosting;
@@ -200,7 +202,7 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.Mailboxes,
             runtime.Reader,
             runtime.Delivery,
-            serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls.MinimumProtocol),
+            serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Imap"),
             dev,
@@ -212,7 +214,7 @@ public sealed class SealpostServer : IAsyncDisposable
         var smtpContext = new SmtpContext(
             options,
             new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), options.Smtp.QuotaGraceBytes),
-            serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls.MinimumProtocol),
+            serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
             dev,
@@ -247,9 +249,10 @@ public sealed class SealpostServer : IAsyncDisposable
                     {
                         HandshakeTimeout = TimeSpan.FromSeconds(10),
                         OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(
-                            certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol,
+                            certificates, context.ClientHelloInfo.ServerName, options.Tls,
                             [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11])),
                     });
+                    listen.Use(ReleaseIdleTlsBuffers);
                     httpListeners.Add(listen);
                 });
             }
@@ -275,8 +278,9 @@ public sealed class SealpostServer : IAsyncDisposable
                             listen.UseHttps(new TlsHandshakeCallbackOptions
                             {
                                 HandshakeTimeout = TimeSpan.FromSeconds(30),
-                                OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls.MinimumProtocol)),
+                                OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls)),
                             });
+                            listen.Use(ReleaseIdleTlsBuffers);
                         }
 
                         listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls)
@@ -293,6 +297,17 @@ public sealed class SealpostServer : IAsyncDisposable
         app.MapGet("/health", HealthAsync);
         return app;
     }
+
+    // After Kestrel's TLS handshake: let OpenSSL free the connection's record buffers while it is idle.
+    private static ConnectionDelegate ReleaseIdleTlsBuffers(ConnectionDelegate next) => connection =>
+    {
+        if (connection.Features.Get<ISslStreamFeature>()?.SslStream is { } ssl)
+        {
+            TlsIdleBuffers.Enable(ssl);
+        }
+
+        return next(connection);
+    };
 
     /// <summary>Liveness and readiness: the store answers. Never reveals data, only state.</summary>
     private static async Task<IResult> HealthAsync(SealpostRuntime runtime, ILoggerFactory loggers, CancellationToken ct)

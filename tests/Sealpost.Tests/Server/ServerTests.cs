@@ -63,18 +63,27 @@ public sealed class ServerTests
         Assert.Contains("mail.example.test", (await server.HandshakeAsync("unknown.test")).Subject);
     }
 
-    [Fact]
-    public async Task Only_tls_12_and_13_with_forward_secret_aead_suites_are_accepted()
+    [Theory]
+    [InlineData("Default", true)]
+    [InlineData("AeadOnly", false)]
+    public async Task Only_tls_12_and_13_with_forward_secret_suites_are_accepted(string cipherSuites, bool sha2CbcAccepted)
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(o => o.Tls.CipherSuites = cipherSuites);
         var connect = $"127.0.0.1:{server.Https.Port}";
         var tls13 = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_3", "-brief"]);
         Assert.Contains("TLSv1.3", tls13.Output);
         var tls12 = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384", "-brief"]);
         Assert.Contains("ECDHE-ECDSA-AES256-GCM-SHA384", tls12.Output);
 
-        var cbc = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-brief"]);
-        Assert.NotEqual(0, cbc.Exit);
+        // CBC with a SHA-256 MAC: in the runtime's default list, not in the AEAD-only one.
+        var cbcSha256 = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256", "-brief"]);
+        Assert.Equal(sha2CbcAccepted, cbcSha256.Exit == 0 && cbcSha256.Output.Contains("ECDHE-ECDSA-AES128-SHA256"));
+
+        // Never: SHA-1 MACs, non-forward-secret key exchange, TLS 1.1.
+        var cbcSha1 = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-brief"]);
+        Assert.NotEqual(0, cbcSha1.Exit);
+        var staticRsa = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_2", "-cipher", "AES128-GCM-SHA256:AES256-SHA256", "-brief"]);
+        Assert.NotEqual(0, staticRsa.Exit);
         // OpenSSL 3 at its default security level will not even offer TLS 1.1; lower it so the server is what refuses.
         var tls11 = await Tools.RunAsync("openssl", ["s_client", "-connect", connect, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-brief"]);
         Assert.NotEqual(0, tls11.Exit);
