@@ -18,7 +18,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: Sealpost.Bench append [--mailboxes N] [--messages N] [--size BYTES] [--concurrency N] [--data DIR] [--print-acks] [--large-every N]");
     Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
-    Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT]");
+    Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT] [--warmup-seconds 15]");
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
@@ -36,7 +36,7 @@ if (argsList[0] == "smtp")
     int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
     var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
     var dnsServer = argsList.IndexOf("--dns") is var d and >= 0 && d + 1 < argsList.Count ? argsList[d + 1] : null;
-    return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer);
+    return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer, Arg("--warmup-seconds", 15));
 }
 
 if (argsList[0] == "imap-large")

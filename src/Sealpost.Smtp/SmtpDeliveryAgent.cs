@@ -1,5 +1,6 @@
 using System.Text;
 using Sealpost.Core;
+using Sealpost.Core.Caching;
 using Sealpost.Core.Addressing;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Mail;
@@ -13,9 +14,25 @@ public enum RecipientStatus { Local, Unknown, Remote, OverQuota }
 
 public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Account> Accounts);
 
-/// <summary>What SMTP needs from the domain: recipient checks, sender ownership, and sealed delivery.</summary>
-public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, QueueSealer queue, long quotaGraceBytes)
+/// <summary>
+/// What SMTP needs from the domain: recipient checks, sender ownership, and sealed delivery. The
+/// directory answers every message needs (is the domain ours, whom does the address reach, how full
+/// is the mailbox, which mailbox is the Inbox) are reused for <c>lookupTtl</c>
+/// (<c>Smtp:LookupCacheSeconds</c>); unknown addresses are never cached, so a new account receives
+/// at once. Account keys are not cached: a delivery always seals to the current key.
+/// </summary>
+public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, QueueSealer queue, long quotaGraceBytes, TimeSpan lookupTtl)
 {
+    private const int CacheEntries = 50_000;
+    private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
+    private readonly TtlCache<long, long> _usage = new(lookupTtl, CacheEntries);
+    private readonly TtlCache<(long Account, MailboxRole Role), long> _mailboxes = new(lookupTtl, CacheEntries);
+
+    public SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, QueueSealer queue, long quotaGraceBytes)
+        : this(store, recipients, delivery, directory, queue, quotaGraceBytes, TimeSpan.Zero)
+    {
+    }
+
     /// <summary>Queues a message for other organisations; returns once the sealed entry is durable.</summary>
     public Task<long> EnqueueAsync(OutboundMessage message, CancellationToken ct) => store.Queue.EnqueueAsync(queue.Seal(message), ct);
 
@@ -24,21 +41,24 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
     /// <summary>RFC 5321 §3.3 RCPT: is the address ours, who receives it, and is there room (declared size + grace)?</summary>
     public async Task<RecipientCheck> CheckRecipientAsync(MailAddress address, long declaredSize, CancellationToken ct)
     {
-        if (await store.Directory.FindDomainAsync(address.Domain, ct) is null)
+        // null: the domain is not ours (remote). Only answers for local, known addresses are kept.
+        var expansion = await _expansions.GetOrLoadAsync(address.Key, async (_, token) =>
+            await store.Directory.FindDomainAsync(address.Domain, token) is null ? null : await recipients.ExpandAsync(address, token), ct);
+        if (expansion is null)
         {
             return new RecipientCheck(RecipientStatus.Remote, []);
         }
 
-        var expansion = await recipients.ExpandAsync(address, ct);
         if (!expansion.Known || expansion.LocalAccounts.Count == 0)
         {
+            _expansions.Remove(address.Key);
             return new RecipientCheck(RecipientStatus.Unknown, []);
         }
 
         foreach (var account in expansion.LocalAccounts.Where(a => a.HasQuota))
         {
-            var usage = await store.Mail.GetUsageAsync(account.Id, ct);
-            if (usage.Bytes + declaredSize > account.QuotaBytes + quotaGraceBytes)
+            var used = await _usage.GetOrLoadAsync(account.Id, async (id, token) => (await store.Mail.GetUsageAsync(id, token)).Bytes, ct);
+            if (used + declaredSize > account.QuotaBytes + quotaGraceBytes)
             {
                 return new RecipientCheck(RecipientStatus.OverQuota, []);
             }
@@ -68,12 +88,31 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
         var targets = new List<DeliveryTarget>();
         foreach (var account in accounts.DistinctBy(a => a.Id))
         {
-            var inbox = await store.Mail.FindMailboxByRoleAsync(account.Id, role, ct)
-                ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, "a recipient has no inbox");
-            targets.Add(new DeliveryTarget(account.Id, inbox.Id));
+            var inbox = await _mailboxes.GetOrLoadAsync((account.Id, role), async (key, token) =>
+                (await store.Mail.FindMailboxByRoleAsync(key.Account, key.Role, token))?.Id
+                ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, "a recipient has no inbox"), ct);
+            targets.Add(new DeliveryTarget(account.Id, inbox));
         }
 
-        await delivery.DeliverAsync(message, targets, DateTimeOffset.UtcNow, ct);
+        try
+        {
+            await delivery.DeliverAsync(message, targets, DateTimeOffset.UtcNow, ct);
+        }
+        catch (SealpostException)
+        {
+            // A mailbox renamed away or deleted since it was looked up: look again next time.
+            foreach (var target in targets)
+            {
+                _mailboxes.Remove((target.AccountId, role));
+            }
+
+            throw;
+        }
+
+        foreach (var target in targets)
+        {
+            _usage.Update(target.AccountId, used => used + message.Length);
+        }
     }
 
     /// <summary>Prepends trace headers (RFC 5321 §4.4) and, for submission, Message-ID and Date when missing (RFC 6409 §8).</summary>

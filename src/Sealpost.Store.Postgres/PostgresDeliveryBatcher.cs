@@ -22,13 +22,18 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
     private readonly Channel<Pending>[] _queues = Enumerable.Range(0, Loops)
         .Select(_ => Channel.CreateBounded<Pending>(new BoundedChannelOptions(2_500) { FullMode = BoundedChannelFullMode.Wait })).ToArray();
     private readonly Func<Cx, List<MailboxChanged>, Pending, Task<IReadOnlyList<AppendResult>>> _deliver;
+    private readonly Func<Cx, List<MailboxChanged>, IReadOnlyList<Pending>, Task<IReadOnlyList<IReadOnlyList<AppendResult>>>> _deliverMany;
     private readonly PostgresStore _store;
     private readonly Task[] _loops;
 
-    public PostgresDeliveryBatcher(PostgresStore store, Func<Cx, List<MailboxChanged>, Pending, Task<IReadOnlyList<AppendResult>>> deliver)
+    public PostgresDeliveryBatcher(
+        PostgresStore store,
+        Func<Cx, List<MailboxChanged>, Pending, Task<IReadOnlyList<AppendResult>>> deliver,
+        Func<Cx, List<MailboxChanged>, IReadOnlyList<Pending>, Task<IReadOnlyList<IReadOnlyList<AppendResult>>>> deliverMany)
     {
         _store = store;
         _deliver = deliver;
+        _deliverMany = deliverMany;
         _loops = _queues.Select(queue => Task.Run(() => RunAsync(queue.Reader))).ToArray();
     }
 
@@ -80,16 +85,7 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
             batch.Sort((a, b) => a.Targets.Min(t => t.MailboxId).CompareTo(b.Targets.Min(t => t.MailboxId)));
             try
             {
-                var results = await _store.WriteAsync(async (c, notes) =>
-                {
-                    var all = new List<IReadOnlyList<AppendResult>>(batch.Count);
-                    foreach (var pending in batch)
-                    {
-                        all.Add(await _deliver(c, notes, pending));
-                    }
-
-                    return all;
-                }, CancellationToken.None);
+                var results = await _store.WriteAsync((c, notes) => _deliverMany(c, notes, batch), CancellationToken.None);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Done.TrySetResult(results[i]);

@@ -143,6 +143,72 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         return await store.Deliveries.SubmitAsync(data, blob.Metadata, targets, cancellationToken);
     }
 
+    // The common case in one statement: blob, UID/MODSEQ allocation (the mailbox row lock), message
+    // row and change-log entry as data-modifying CTEs. No row back: the mailbox is gone or out of UIDs.
+    private const string SingleTargetDelivery = """
+        WITH b AS (INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES (1, $1, $2, $3, $4) RETURNING id),
+             m AS (UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                          message_count = message_count + 1, total_size = total_size + $1
+                   WHERE id = $5 AND uid_next < 4294967295 RETURNING account_id, uid_next - 1 AS uid, highest_modseq),
+             msg AS (INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
+                     SELECT $5, m.uid, b.id, $6, $7, $8, $1, m.highest_modseq, $9 FROM b, m),
+             ch AS (INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $5, m.highest_modseq, m.uid, 0, $4 FROM m)
+        SELECT b.id, m.account_id, m.uid, m.highest_modseq FROM b, m
+        """;
+
+    private static object?[] SingleTargetArguments(PostgresDeliveryBatcher.Pending pending)
+    {
+        var t = pending.Targets[0];
+        return [pending.Data.LongLength, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now(), t.MailboxId,
+            (int)t.Flags, t.KeywordIds.Distinct().Order().ToArray(), t.InternalDate.ToUnixTimeMilliseconds(), t.WrappedKey ?? (object)Null(NpgsqlDbType.Bytea)];
+    }
+
+    private static AppendResult SingleTargetResult(List<MailboxChanged> notes, NewMessage t, NpgsqlDataReader r)
+    {
+        notes.Add(new MailboxChanged(r.GetInt64(1), t.MailboxId, r.GetInt64(3), ChangeKinds.Appended));
+        return new AppendResult(t.MailboxId, (uint)r.GetInt64(2), r.GetInt64(3), r.GetInt64(0));
+    }
+
+    /// <summary>
+    /// A batch of deliveries inside one transaction. When each goes to one mailbox (the usual inbound
+    /// case) all of them travel to the server in one round trip; a delivery whose mailbox is gone
+    /// fails the batch, and the batcher then retries each alone.
+    /// </summary>
+    internal static async Task<IReadOnlyList<IReadOnlyList<AppendResult>>> DeliverManyAsync(Cx c, List<MailboxChanged> notes, IReadOnlyList<PostgresDeliveryBatcher.Pending> batch)
+    {
+        if (batch.Count == 1 || batch.Any(p => p.Targets.Count != 1))
+        {
+            var each = new List<IReadOnlyList<AppendResult>>(batch.Count);
+            foreach (var pending in batch)
+            {
+                each.Add(await DeliverOneAsync(c, notes, pending));
+            }
+
+            return each;
+        }
+
+        await using var statements = c.Batch();
+        foreach (var pending in batch)
+        {
+            statements.BatchCommands.Add(Cx.BatchCommand(SingleTargetDelivery, SingleTargetArguments(pending)));
+        }
+
+        var results = new List<IReadOnlyList<AppendResult>>(batch.Count);
+        await using var reader = await statements.ExecuteReaderAsync(c.Token);
+        foreach (var pending in batch)
+        {
+            if (!await reader.ReadAsync(c.Token))
+            {
+                throw SealpostException.NotFound($"mailbox {pending.Targets[0].MailboxId} cannot take the delivery");
+            }
+
+            results.Add([SingleTargetResult(notes, pending.Targets[0], reader)]);
+            await reader.NextResultAsync(c.Token);
+        }
+
+        return results;
+    }
+
     /// <summary>One delivery inside a (possibly shared) transaction.</summary>
     internal static async Task<IReadOnlyList<AppendResult>> DeliverOneAsync(Cx c, List<MailboxChanged> notes, PostgresDeliveryBatcher.Pending pending)
     {
@@ -150,29 +216,17 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         var length = pending.Data.LongLength;
         if (targets.Count == 1)
         {
-            // The common case in one round trip: blob, UID/MODSEQ allocation (the mailbox row lock),
-            // message row and change-log entry as one statement of data-modifying CTEs.
-            var t = targets[0];
-            var row = await c.One("""
-                WITH b AS (INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES (1, $1, $2, $3, $4) RETURNING id),
-                     m AS (UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
-                                  message_count = message_count + 1, total_size = total_size + $1
-                           WHERE id = $5 AND uid_next < 4294967295 RETURNING account_id, uid_next - 1 AS uid, highest_modseq),
-                     msg AS (INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
-                             SELECT $5, m.uid, b.id, $6, $7, $8, $1, m.highest_modseq, $9 FROM b, m),
-                     ch AS (INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $5, m.highest_modseq, m.uid, 0, $4 FROM m)
-                SELECT b.id, m.account_id, m.uid, m.highest_modseq FROM b, m
-                """, r => new[] { r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3) },
-                length, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now(), t.MailboxId,
-                (int)t.Flags, t.KeywordIds.Distinct().Order().ToArray(), t.InternalDate.ToUnixTimeMilliseconds(), t.WrappedKey ?? (object)Null(NpgsqlDbType.Bytea));
-            if (row is not null)
+            await using (var command = c.Command(SingleTargetDelivery, SingleTargetArguments(pending)))
+            await using (var reader = await command.ExecuteReaderAsync(c.Token))
             {
-                notes.Add(new MailboxChanged(row[1], t.MailboxId, row[3], ChangeKinds.Appended));
-                return [new AppendResult(t.MailboxId, (uint)row[2], row[3], row[0])];
+                if (await reader.ReadAsync(c.Token))
+                {
+                    return [SingleTargetResult(notes, targets[0], reader)];
+                }
             }
 
-            // No row: the mailbox is gone or out of UIDs. The general path below names which
-            // (the blob inserted by the CTE is rolled back with the failing transaction).
+            // No row: the general path below names the reason (the blob inserted by the CTE is
+            // rolled back with the failing transaction).
         }
 
         var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",

@@ -30,7 +30,7 @@ public sealed class PostgresStore : ISealpostStore
         Directory = new PostgresDirectoryStore(this);
         Mail = new PostgresMailStore(this);
         Queue = new PostgresQueueStore(this);
-        Deliveries = new PostgresDeliveryBatcher(this, PostgresMailStore.DeliverOneAsync);
+        Deliveries = new PostgresDeliveryBatcher(this, PostgresMailStore.DeliverOneAsync, PostgresMailStore.DeliverManyAsync);
     }
 
     public string Kind => "postgres";
@@ -61,6 +61,14 @@ public sealed class PostgresStore : ISealpostStore
             // The store keeps no session state on pooled connections (LISTEN has its own), so the
             // DISCARD ALL that Npgsql sends on every return to the pool is a wasted round trip.
             builder.NoResetOnClose = true;
+
+            // Every statement here is one of a few dozen fixed texts: let Npgsql prepare the frequent
+            // ones on each pooled connection, so PostgreSQL parses and plans them once, not per call.
+            if (builder.MaxAutoPrepare == 0)
+            {
+                builder.MaxAutoPrepare = 100;
+                builder.AutoPrepareMinUsages = 2;
+            }
 
             dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         }
@@ -204,6 +212,20 @@ internal sealed class Cx(NpgsqlConnection connection, NpgsqlTransaction? transac
     public NpgsqlCommand Command(string sql, params object?[] args)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var arg in args)
+        {
+            command.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    /// <summary>Several statements sent in one round trip (each with its own parameters), in this transaction.</summary>
+    public NpgsqlBatch Batch() => new(connection, transaction);
+
+    public static NpgsqlBatchCommand BatchCommand(string sql, params object?[] args)
+    {
+        var command = new NpgsqlBatchCommand(sql);
         foreach (var arg in args)
         {
             command.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });

@@ -140,6 +140,7 @@ public static class OptionsValidator
         Range(errors, "Smtp:DataTimeoutSeconds", options.Smtp.DataTimeoutSeconds, 1, 7200);
         Range(errors, "Smtp:MaxErrorsPerSession", options.Smtp.MaxErrorsPerSession, 1, 1000);
         Range(errors, "Smtp:QuotaGraceBytes", options.Smtp.QuotaGraceBytes, 0, long.MaxValue);
+        Range(errors, "Smtp:LookupCacheSeconds", options.Smtp.LookupCacheSeconds, 0, 300);
 
         Range(errors, "Imap:MaxLineBytes", options.Imap.MaxLineBytes, 1024, 16 * 1024 * 1024);
         Range(errors, "Imap:AppendLimitBytes", options.Imap.AppendLimitBytes, 1024, 2L * 1024 * 1024 * 1024);

@@ -197,6 +197,12 @@ public sealed class SmtpOptions
 
     /// <summary>A message that takes a mailbox this far over its quota is still accepted (octets).</summary>
     public long QuotaGraceBytes { get; set; } = 10L * 1024 * 1024;
+
+    /// <summary>
+    /// How long SMTP reuses directory answers about a recipient (domain, address expansion, Inbox,
+    /// mailbox usage), in seconds; 0 looks up every time. Unknown addresses and account keys are never cached.
+    /// </summary>
+    public int LookupCacheSeconds { get; set; } = 5;
 }
 
 public sealed class ImapOptions

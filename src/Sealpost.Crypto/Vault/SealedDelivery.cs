@@ -19,6 +19,10 @@ public sealed record DeliveryTarget(long AccountId, long MailboxId, MessageFlags
 /// </summary>
 public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, MessageAnalyzer analyzer, ILogger<SealedDelivery> logger)
 {
+    // Keys whose directory signature was already checked (an Ed25519 verification per delivery otherwise).
+    // The key itself is read every time, so a rotation or reset is followed at once.
+    private readonly Core.Caching.TtlCache<(long Account, int Version), (byte[] PublicKey, byte[] Signature)> _verified = new(TimeSpan.FromHours(1), 50_000);
+
     public async Task<IReadOnlyList<AppendResult>> DeliverAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, CancellationToken ct = default)
     {
         if (targets.Count == 0)
@@ -46,12 +50,19 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
     {
         var key = (await store.Directory.ListAccountKeysAsync(accountId, ct)).OrderByDescending(k => k.Version).FirstOrDefault()
             ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"account {accountId} has no key");
+        if (_verified.TryGet((accountId, key.Version), out var verified)
+            && verified.PublicKey.AsSpan().SequenceEqual(key.PublicKey) && verified.Signature.AsSpan().SequenceEqual(key.Signature))
+        {
+            return key;
+        }
+
         if (!keystore.VerifyAccountKey(accountId, key.Version, key.PublicKey, key.Signature))
         {
             VaultLog.PublicKeySignatureMismatch(logger, accountId, key.Version);
             throw new SealpostException(ErrorKind.TemporarilyUnavailable, "a recipient key failed its integrity check; delivery deferred");
         }
 
+        _verified.Set((accountId, key.Version), (key.PublicKey, key.Signature));
         return key;
     }
 }

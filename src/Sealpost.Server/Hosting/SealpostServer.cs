@@ -213,7 +213,7 @@ public sealed class SealpostServer : IAsyncDisposable
     {
         var smtpContext = new SmtpContext(
             options,
-            new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), options.Smtp.QuotaGraceBytes),
+            new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds)),
             serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),

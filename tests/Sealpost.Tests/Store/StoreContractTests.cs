@@ -619,6 +619,47 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_deliveries_to_a_deleted_mailbox_fail_alone()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        // A doomed mailbox whose id falls in the Inbox's delivery batch on PostgreSQL (batches are per id modulo 4).
+        Mailbox doomed;
+        var n = 0;
+        do
+        {
+            doomed = await MailboxAsync(store, account.Id, "doomed" + n++);
+        }
+        while (doomed.Id % 4 != inbox.Id % 4);
+        await store.Mail.DeleteMailboxAsync(doomed.Id);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                return (i, Uid: (await store.Mail.DeliverAsync(NewBlob.FromBytes(Encoding.UTF8.GetBytes($"m{i}")), [To(i % 3 == 0 ? doomed.Id : inbox.Id)]))[0].Uid, Error: (ErrorKind?)null);
+            }
+            catch (SealpostException ex)
+            {
+                return (i, Uid: 0u, Error: (ErrorKind?)ex.Kind);
+            }
+        })));
+
+        Assert.All(outcomes.Where(o => o.i % 3 == 0), o => Assert.Equal(ErrorKind.NotFound, o.Error));
+        var delivered = outcomes.Where(o => o.i % 3 != 0).ToList();
+        Assert.All(delivered, o => Assert.Null(o.Error));
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (uint)i), delivered.Select(o => o.Uid).Order());
+        var messages = await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All);
+        Assert.Equal(40, messages.Count);
+        Assert.Equal(40, (await store.Mail.GetMailboxAsync(inbox.Id))!.MessageCount);
+        foreach (var m in messages)
+        {
+            Assert.Matches("^m[0-9]+$", await ReadBlobAsync(store, m.BlobId));
+        }
+    }
+
+    [Fact]
     public async Task Two_handles_on_one_database_append_without_sharing_a_writer()
     {
         var store = await NewStoreAsync();
