@@ -53,9 +53,23 @@ internal static class SmtpBenchmark
             {
                 var port = FreePort();
                 using var process = Process.Start(new ProcessStartInfo(sink, ["-u", "nobody", $"127.0.0.1:{port}", "256"]) { RedirectStandardOutput = false, UseShellExecute = false })!;
-                await Task.Delay(300);
                 try
                 {
+                    // Wait until it listens (up to 10 s), rather than guessing how long it takes to start.
+                    for (var attempt = 0; ; attempt++)
+                    {
+                        try
+                        {
+                            using var probe = new TcpClient();
+                            await probe.ConnectAsync(IPAddress.Loopback, port);
+                            break;
+                        }
+                        catch (SocketException) when (attempt < 100 && !process.HasExited)
+                        {
+                            await Task.Delay(100);
+                        }
+                    }
+
                     await LoadAsync(new IPEndPoint(IPAddress.Loopback, port), connections, 5, size, pipelined);
                     var ceiling = await LoadAsync(new IPEndPoint(IPAddress.Loopback, port), connections, messagesPerConnection, size, pipelined);
                     Print("smtp-sink", ceiling);
