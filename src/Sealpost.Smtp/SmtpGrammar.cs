@@ -131,18 +131,21 @@ public static class SmtpGrammar
 /// size limit are read and dropped, so an over-size message is refused after its end and the
 /// session stays usable. Pure: feed it buffers, it says how far it got.
 /// </summary>
-public sealed class DataReader(long maxBytes, bool normaliseBareLineEnds)
+public sealed class DataReader(long maxBytes, bool normaliseBareLineEnds, MessageMemoryBudget? budget = null, long prepaid = 0) : IDisposable
 {
-    private readonly MemoryStream _content = new();
+    private readonly MessageBuffer _content = new(maxBytes, budget, prepaid);
     private bool _atLineStart = true;
     private bool _pendingCr;
 
     public bool Complete { get; private set; }
-    public bool TooBig { get; private set; }
+    public bool TooBig => _content.TooBig;
+    public bool OverBudget => _content.OverBudget;
     public bool SawBareLineEnd { get; private set; }
     public long Length => _content.Length;
 
     public byte[] ToArray() => _content.ToArray();
+
+    public void Dispose() => _content.Dispose();
 
     /// <summary>Consumes what it can from <paramref name="buffer"/>; returns the position it stopped at.</summary>
     public SequencePosition Consume(ReadOnlySequence<byte> buffer)
@@ -213,6 +216,17 @@ public sealed class DataReader(long maxBytes, bool normaliseBareLineEnds)
                     break;
                 default:
                     Write(b);
+                    // The rest of an ordinary line in one go (no CR or LF in it to look at).
+                    if (reader.TryReadToAny(out ReadOnlySequence<byte> run, "\r\n"u8, advancePastDelimiter: false))
+                    {
+                        WriteRun(run);
+                    }
+                    else
+                    {
+                        WriteRun(reader.UnreadSequence);
+                        reader.AdvanceToEnd();
+                    }
+
                     break;
             }
         }
@@ -234,14 +248,13 @@ public sealed class DataReader(long maxBytes, bool normaliseBareLineEnds)
         }
     }
 
-    private void Write(byte b)
-    {
-        if (_content.Length >= maxBytes)
-        {
-            TooBig = true;
-            return;
-        }
+    private void Write(byte b) => _content.Write(b);
 
-        _content.WriteByte(b);
+    private void WriteRun(ReadOnlySequence<byte> run)
+    {
+        foreach (var segment in run)
+        {
+            _content.Write(segment.Span);
+        }
     }
 }

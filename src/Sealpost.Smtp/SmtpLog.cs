@@ -30,6 +30,9 @@ internal static partial class SmtpLog
     [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Message {Id} refused by the DMARC policy of {FromDomain}")]
     public static partial void DmarcRejected(ILogger logger, string id, string fromDomain);
 
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "Message refused with 452 4.3.1: message data held by all sessions reached Limits:MaxMessageMemoryBytes ({Capacity} octets)")]
+    public static partial void MemoryBudgetExhausted(ILogger logger, long capacity);
+
     [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "SMTP session failed: {Error}")]
     public static partial void SessionFailed(ILogger logger, string error);
 }

@@ -27,7 +27,8 @@ public sealed record SmtpContext(
     bool Development,
     LoginThrottle Throttle,
     ConnectionGate Connections,
-    Authentication.SenderAuthenticator? SenderAuthentication);
+    Authentication.SenderAuthenticator? SenderAuthentication,
+    MessageMemoryBudget? MessageMemory = null);
 
 /// <summary>
 /// One SMTP connection (RFC 5321). Invariants:
@@ -56,8 +57,8 @@ public sealed class SmtpSession
     private readonly List<(MailAddress Address, IReadOnlyList<Account> Accounts)> _recipients = [];
     private readonly List<(MailAddress Address, IReadOnlyDictionary<string, string?> Parameters)> _remoteRecipients = [];
     private int RecipientCount => _recipients.Count + _remoteRecipients.Count;
-    private MemoryStream? _chunks;
-    private bool _chunkTooBig;
+    private MessageBuffer? _chunks;
+    private long _prepaid; // octets of the shared message memory set aside at MAIL (SIZE=), not yet handed to a buffer
     private int _errors;
     private int _authFailures;
 
@@ -191,6 +192,11 @@ public sealed class SmtpSession
         {
             SmtpLog.SessionFailed(_context.Logger, ex.GetType().Name);
             await TryLastWordAsync(SmtpReply.ServiceClosing("Internal error; closing connection"));
+        }
+        finally
+        {
+            _chunks?.Dispose(); // a transaction cut off: its share of the memory budget goes back
+            _context.MessageMemory?.Release(TakePrepaid());
         }
     }
 
@@ -391,6 +397,22 @@ public sealed class SmtpSession
             return;
         }
 
+        // RFC 1870 §6.2: a declared size is set aside from the shared message memory now, so that
+        // several large messages arriving together are accepted or deferred whole (452 4.3.1 here)
+        // instead of all running out half-way.
+        if (_context.MessageMemory is { } memory && path.Parameters.TryGetValue("SIZE", out var sizeText)
+            && long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var announced) && announced > 0)
+        {
+            if (!memory.TryReserve(announced))
+            {
+                SmtpLog.MemoryBudgetExhausted(_context.Logger, memory.Capacity);
+                Send(SmtpReply.InsufficientStorage);
+                return;
+            }
+
+            _prepaid = announced;
+        }
+
         _mail = path; // DSN (RET, ENVID) and REQUIRETLS are kept with the envelope for the outbound queue
         Send(SmtpReply.SenderOk);
     }
@@ -472,7 +494,7 @@ public sealed class SmtpSession
 
     private async Task<bool> ReceiveDataAsync(CancellationToken ct)
     {
-        var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize");
+        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize", _context.MessageMemory, TakePrepaid());
         while (!reader.Complete)
         {
             var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
@@ -487,6 +509,11 @@ public sealed class SmtpSession
         if (reader.TooBig)
         {
             Send(SmtpReply.MessageTooBig);
+        }
+        else if (reader.OverBudget)
+        {
+            SmtpLog.MemoryBudgetExhausted(_context.Logger, _context.MessageMemory?.Capacity ?? 0);
+            Send(SmtpReply.InsufficientStorage);
         }
         else if (reader.SawBareLineEnd && Smtp.BareLineEnds == "reject")
         {
@@ -516,22 +543,15 @@ public sealed class SmtpSession
         return Outcome.Then(async ct =>
         {
             // RFC 3030 §2: the chunk is read whatever happens, so the session stays in step.
-            _chunks ??= new MemoryStream();
+            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory, TakePrepaid());
             var remaining = size;
             while (remaining > 0)
             {
                 var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
                 var take = result.Buffer.Slice(0, Math.Min(remaining, result.Buffer.Length));
-                if (_chunks.Length + take.Length > Limits.MaxMessageBytes)
+                foreach (var segment in take)
                 {
-                    _chunkTooBig = true;
-                }
-                else
-                {
-                    foreach (var segment in take)
-                    {
-                        _chunks.Write(segment.Span);
-                    }
+                    _chunks.Write(segment.Span); // past the limits it only notes the fact
                 }
 
                 remaining -= take.Length;
@@ -545,13 +565,19 @@ public sealed class SmtpSession
             if (!ready)
             {
                 Error(_mail is null ? SmtpReply.BadSequence("Need MAIL first") : SmtpReply.NoValidRecipients);
+                _chunks.Dispose();
                 _chunks = null;
                 return true;
             }
 
-            if (_chunkTooBig)
+            if (_chunks.TooBig || _chunks.OverBudget)
             {
-                Send(SmtpReply.MessageTooBig);
+                if (_chunks.OverBudget && !_chunks.TooBig)
+                {
+                    SmtpLog.MemoryBudgetExhausted(_context.Logger, _context.MessageMemory?.Capacity ?? 0);
+                }
+
+                Send(_chunks.TooBig ? SmtpReply.MessageTooBig : SmtpReply.InsufficientStorage);
                 ResetTransaction();
                 return true;
             }
@@ -813,8 +839,16 @@ public sealed class SmtpSession
         _mail = null;
         _recipients.Clear();
         _remoteRecipients.Clear();
+        _chunks?.Dispose();
         _chunks = null;
-        _chunkTooBig = false;
+        _context.MessageMemory?.Release(TakePrepaid());
+    }
+
+    private long TakePrepaid()
+    {
+        var prepaid = _prepaid;
+        _prepaid = 0;
+        return prepaid;
     }
 
     private void Send(SmtpReply reply) => _output.Write(Encoding.UTF8.GetBytes(reply.Format(_esmtp)));

@@ -243,6 +243,12 @@ public sealed class LimitOptions
     /// <summary>Largest message accepted (octets).</summary>
     public long MaxMessageBytes { get; set; } = 50L * 1024 * 1024;
 
+    /// <summary>
+    /// Message data all SMTP sessions may hold at once while receiving and delivering (octets); past
+    /// it a message is refused with 452 4.3.1 (try later). At least MaxMessageBytes.
+    /// </summary>
+    public long MaxMessageMemoryBytes { get; set; } = 512L * 1024 * 1024;
+
     /// <summary>Most recipients of one message.</summary>
     public int MaxRecipients { get; set; } = 1000;
 

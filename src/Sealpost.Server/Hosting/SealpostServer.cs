@@ -224,7 +224,8 @@ public sealed class SealpostServer : IAsyncDisposable
                 ? new Sealpost.Smtp.Authentication.SenderAuthenticator(new Sealpost.Smtp.Authentication.SenderDns(
                     options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()),
                     options.Smtp.PublicSuffixList.Length == 0 ? null : Sealpost.Smtp.Authentication.PublicSuffixList.Load(options.Smtp.PublicSuffixList))
-                : null);
+                : null,
+            new MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,

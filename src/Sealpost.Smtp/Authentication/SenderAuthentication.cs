@@ -306,7 +306,9 @@ public sealed class SenderAuthenticator(ISenderDns dns, PublicSuffixList? suffix
         MimeMessage? parsed = null;
         try
         {
-            parsed = await MimeMessage.LoadAsync(new MemoryStream(message), ct);
+            // Persistent: the parts refer to the received octets instead of copying them (a 40 MB
+            // attachment would otherwise be held twice while DKIM is checked).
+            parsed = await MimeMessage.LoadAsync(ParserOptions.Default, new MemoryStream(message, writable: false), persistent: true, ct);
         }
         catch (FormatException)
         {
