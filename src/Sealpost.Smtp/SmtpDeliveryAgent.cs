@@ -1,7 +1,7 @@
 using System.Text;
 using Sealpost.Core;
-using Sealpost.Core.Caching;
 using Sealpost.Core.Addressing;
+using Sealpost.Core.Caching;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Mail;
 using Sealpost.Core.Services;
@@ -27,11 +27,6 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
     private readonly TtlCache<long, long> _usage = new(lookupTtl, CacheEntries);
     private readonly TtlCache<(long Account, MailboxRole Role), long> _mailboxes = new(lookupTtl, CacheEntries);
-
-    public SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, QueueSealer queue, long quotaGraceBytes)
-        : this(store, recipients, delivery, directory, queue, quotaGraceBytes, TimeSpan.Zero)
-    {
-    }
 
     /// <summary>Queues a message for other organisations; returns once the sealed entry is durable.</summary>
     public Task<long> EnqueueAsync(OutboundMessage message, CancellationToken ct) => store.Queue.EnqueueAsync(queue.Seal(message), ct);

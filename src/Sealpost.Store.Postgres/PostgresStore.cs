@@ -212,11 +212,7 @@ internal sealed class Cx(NpgsqlConnection connection, NpgsqlTransaction? transac
     public NpgsqlCommand Command(string sql, params object?[] args)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
-        foreach (var arg in args)
-        {
-            command.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
-        }
-
+        AddParameters(command.Parameters, args);
         return command;
     }
 
@@ -226,12 +222,16 @@ internal sealed class Cx(NpgsqlConnection connection, NpgsqlTransaction? transac
     public static NpgsqlBatchCommand BatchCommand(string sql, params object?[] args)
     {
         var command = new NpgsqlBatchCommand(sql);
+        AddParameters(command.Parameters, args);
+        return command;
+    }
+
+    private static void AddParameters(NpgsqlParameterCollection parameters, object?[] args)
+    {
         foreach (var arg in args)
         {
-            command.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
+            parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
         }
-
-        return command;
     }
 
     public async Task<int> Execute(string sql, params object?[] args)
