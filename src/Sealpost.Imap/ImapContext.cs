@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Security;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core.Configuration;
+using Sealpost.Core.Connections;
 using Sealpost.Core.Logging;
 using Sealpost.Core.Security;
 using Sealpost.Core.Services;
@@ -25,7 +26,8 @@ public sealed class ImapContext(
     ILogger logger,
     bool development,
     LoginThrottle throttle,
-    ConnectionGate connections)
+    ConnectionGate connections,
+    MessageMemoryBudget? messageMemory = null)
 {
     private readonly ConcurrentDictionary<long, int> _sessionsPerAccount = new();
 
@@ -43,6 +45,9 @@ public sealed class ImapContext(
     public bool Development { get; } = development;
     public LoginThrottle Throttle { get; } = throttle;
     public ConnectionGate Connections { get; } = connections;
+
+    /// <summary>Literal octets (APPEND) held by all sessions, shared with SMTP; null: unbounded.</summary>
+    public MessageMemoryBudget? MessageMemory { get; } = messageMemory;
 
     /// <summary>Takes one of the account's session slots; false when <see cref="ImapOptions.MaxSessionsPerAccount"/> are in use.</summary>
     public bool TryEnterAccount(long accountId)

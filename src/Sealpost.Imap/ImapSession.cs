@@ -109,6 +109,7 @@ public sealed partial class ImapSession
         }
         finally
         {
+            ReleaseLiteralMemory();
             EndLogin();
             await _input.CompleteAsync();
             await _output.CompleteAsync();
@@ -157,6 +158,27 @@ public sealed partial class ImapSession
                 while (!executed)
                 {
                     var status = ImapFramer.TryFrame(buffer, ref _framer, _context.Imap.MaxLineBytes, _context.Imap.AppendLimitBytes, out var length, out var literal);
+                    if (status is FrameStatus.NeedContinuation or FrameStatus.NeedMore or FrameStatus.Complete && !ReserveLiteralMemory())
+                    {
+                        // The shared message memory is taken (Limits:MaxMessageMemoryBytes): refuse the command.
+                        var tag = TagOf(buffer.Slice(0, Math.Min(_framer.Scanned, buffer.Length)));
+                        ImapLog.LiteralMemoryExhausted(_context.Logger, _context.MessageMemory!.Capacity);
+                        if (status == FrameStatus.NeedMore)
+                        {
+                            // A non-synchronising literal is already on its way (RFC 7888 §4): end the session.
+                            Send("* BYE [LIMIT] Server busy: too much message data in flight; try again later");
+                            await FlushAsync(ct);
+                            await LingerAsync(buffer);
+                            return;
+                        }
+
+                        buffer = buffer.Slice(status == FrameStatus.Complete ? length : _framer.Scanned);
+                        _framer.Reset();
+                        ReleaseLiteralMemory();
+                        Send($"{tag} NO [LIMIT] Server busy: too much message data in flight; try again later");
+                        continue;
+                    }
+
                     switch (status)
                     {
                         case FrameStatus.NeedMore:
@@ -185,6 +207,7 @@ public sealed partial class ImapSession
                         {
                             var tag = TagOf(buffer.Slice(0, length));
                             _framer.Reset();
+                            ReleaseLiteralMemory();
                             if (!literal.Synchronising)
                             {
                                 // RFC 7888 §4: the octets are on their way and cannot be refused; end the session.
@@ -207,10 +230,17 @@ public sealed partial class ImapSession
                             var nothingBuffered = rest.IsEmpty;
                             _framer.Reset();
                             _input.AdvanceTo(rest.Start);
-                            if (await ExecuteAsync(command, ct) == After.Stop)
+                            try
                             {
-                                await FlushAsync(ct);
-                                return;
+                                if (await ExecuteAsync(command, ct) == After.Stop)
+                                {
+                                    await FlushAsync(ct);
+                                    return;
+                                }
+                            }
+                            finally
+                            {
+                                ReleaseLiteralMemory();
                             }
 
                             if (nothingBuffered)
@@ -248,6 +278,32 @@ public sealed partial class ImapSession
     }
 
     private enum After { Next, Stop }
+
+    private long _literalMemory; // octets of the shared message memory this command's literals hold
+
+    /// <summary>Sets aside the literals announced so far in this command; false when they do not fit.</summary>
+    private bool ReserveLiteralMemory()
+    {
+        var more = _framer.Literals - _literalMemory;
+        if (more <= 0 || _context.MessageMemory is not { } memory)
+        {
+            return true;
+        }
+
+        if (!memory.TryReserve(more))
+        {
+            return false;
+        }
+
+        _literalMemory += more;
+        return true;
+    }
+
+    private void ReleaseLiteralMemory()
+    {
+        _context.MessageMemory?.Release(_literalMemory);
+        _literalMemory = 0;
+    }
 
     /// <summary>
     /// After a BYE sent mid-input, reads and drops what the client is still sending for a moment: closing

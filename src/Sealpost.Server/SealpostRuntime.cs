@@ -33,10 +33,14 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Mailboxes = new MailboxService(store.Mail);
         Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
+        MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes);
         LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
     }
 
     public SealpostOptions Options { get; }
+
+    /// <summary>Message data held by SMTP and IMAP sessions together (Limits:MaxMessageMemoryBytes).</summary>
+    public Sealpost.Core.Connections.MessageMemoryBudget MessageMemory { get; }
     public DataFolder Folder { get; }
     public ISealpostStore Store { get; }
     public Keystore Keystore { get; }

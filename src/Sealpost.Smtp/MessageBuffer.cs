@@ -1,38 +1,6 @@
+using Sealpost.Core.Connections;
+
 namespace Sealpost.Smtp;
-
-/// <summary>
-/// The octets of message data every SMTP session holds at once, all sessions together
-/// (<c>Limits:MaxMessageMemoryBytes</c>). A message that would take the total past it is read to its
-/// end and refused with 452 4.3.1, which senders retry later, instead of letting many large
-/// messages at once exhaust the server's memory.
-/// </summary>
-public sealed class MessageMemoryBudget(long capacity)
-{
-    private long _used;
-
-    public long Capacity => capacity;
-
-    public long Used => Interlocked.Read(ref _used);
-
-    public bool TryReserve(long bytes)
-    {
-        while (true)
-        {
-            var used = Interlocked.Read(ref _used);
-            if (used + bytes > capacity)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref _used, used + bytes, used) == used)
-            {
-                return true;
-            }
-        }
-    }
-
-    public void Release(long bytes) => Interlocked.Add(ref _used, -bytes);
-}
 
 /// <summary>
 /// Message data as it arrives (DATA or BDAT): 64 KiB segments, so growing never copies what came

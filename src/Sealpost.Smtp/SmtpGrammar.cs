@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Sealpost.Core.Connections;
 
 namespace Sealpost.Smtp;
 

@@ -23,6 +23,8 @@ public struct FramerState
     public long Scanned;
     /// <summary>Octets of the current literal still to come.</summary>
     public long LiteralRemaining;
+    /// <summary>Octets of all literals announced in the current command so far.</summary>
+    public long Literals;
 
     public void Reset() => this = default;
 }
@@ -89,6 +91,7 @@ public static class ImapFramer
             }
 
             state.LiteralRemaining = literal.Size;
+            state.Literals += literal.Size;
             if (literal.Synchronising)
             {
                 return FrameStatus.NeedContinuation;

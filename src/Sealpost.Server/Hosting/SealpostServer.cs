@@ -207,7 +207,8 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.LoggerFactory.CreateLogger("Sealpost.Imap"),
             dev,
             runtime.LoginThrottle,
-            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp));
+            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
+            runtime.MessageMemory);
 
     private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners)
     {
@@ -225,7 +226,7 @@ public sealed class SealpostServer : IAsyncDisposable
                     options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()),
                     options.Smtp.PublicSuffixList.Length == 0 ? null : Sealpost.Smtp.Authentication.PublicSuffixList.Load(options.Smtp.PublicSuffixList))
                 : null,
-            new MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes));
+            runtime.MessageMemory);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,

@@ -1,4 +1,5 @@
 using System.Text;
+using Sealpost.Core.Connections;
 using Sealpost.Smtp;
 using Sealpost.Tests.Support;
 
