@@ -179,6 +179,8 @@ public static class OptionsValidator
             Range(errors, "PasswordHashing:Iterations", p.Iterations, MinimumIterations, 100);
         }
 
+        Range(errors, "PasswordHashing:MaxConcurrent", p.MaxConcurrent, 0, 1024);
+
         if (string.IsNullOrWhiteSpace(options.Vault.MasterKeyFile))
         {
             errors.Add("Vault:MasterKeyFile: must be set");

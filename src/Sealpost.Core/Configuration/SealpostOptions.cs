@@ -296,6 +296,9 @@ public sealed class PasswordHashingOptions
 
     /// <summary>Argon2id passes (floor 2 in production).</summary>
     public int Iterations { get; set; } = 3;
+
+    /// <summary>Argon2id computations at once (each takes MemoryKiB); more wait their turn. 0: one per processor.</summary>
+    public int MaxConcurrent { get; set; }
 }
 
 public sealed class VaultOptions

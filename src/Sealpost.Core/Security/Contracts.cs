@@ -59,5 +59,5 @@ public interface IAccountVault
     Task<string> CreateAppPasswordAsync(IAccountSession session, string label, CancellationToken ct = default);
 
     /// <summary>Spends the work of one password check, so unknown users cost what known ones do.</summary>
-    void SpendPasswordWork(string secret);
+    Task SpendPasswordWorkAsync(string secret, CancellationToken ct = default);
 }

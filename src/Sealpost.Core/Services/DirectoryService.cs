@@ -161,7 +161,7 @@ public sealed class DirectoryService(
         var account = await Dir.FindAccountAsync(parsed, ct);
         if (account is null)
         {
-            vault.SpendPasswordWork(secret);
+            await vault.SpendPasswordWorkAsync(secret, ct);
             CoreLog.LoginFailed(logger, redactor.Address(parsed), "unknown");
             return null;
         }

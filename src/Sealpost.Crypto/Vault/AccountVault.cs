@@ -128,7 +128,7 @@ public sealed class AccountVault : IAccountVault
                 continue;
             }
 
-            using var keys = _kdf.Verify(secret, credential.Verifier);
+            using var keys = await _kdf.VerifyAsync(secret, credential.Verifier, ct);
             if (keys is null)
             {
                 continue;
@@ -311,7 +311,7 @@ public sealed class AccountVault : IAccountVault
         return secret;
     }
 
-    public void SpendPasswordWork(string secret) => _kdf.SpendWork(secret);
+    public Task SpendPasswordWorkAsync(string secret, CancellationToken ct = default) => _kdf.SpendWorkAsync(secret, ct);
 
     /// <summary>Opens a recovery wrap with the recovery private key (what security officers do offline).</summary>
     public static byte[] OpenRecoveryWrap(byte[] recoveryPrivateKey, RecoveryWrap wrap)

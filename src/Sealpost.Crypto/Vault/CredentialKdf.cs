@@ -40,8 +40,17 @@ public sealed class CredentialKdf
     private readonly int _iterations;
     private readonly bool _testProfile;
 
+    // At most this many Argon2id runs at once (PasswordHashing:MaxConcurrent): each takes MemoryKiB, so a
+    // login storm after a restart queues instead of taking hundreds of 64 MiB blocks at once.
+    private readonly SemaphoreSlim _gate;
+    private int _running;
+    private int _peak;
+
     public CredentialKdf(PasswordHashingOptions options)
     {
+        var concurrent = options.MaxConcurrent > 0 ? options.MaxConcurrent : Environment.ProcessorCount;
+        MaxConcurrent = concurrent;
+        _gate = new SemaphoreSlim(concurrent, concurrent);
         _testProfile = options.Profile == OptionsValidator.TestProfile;
         if (_testProfile)
         {
@@ -62,11 +71,17 @@ public sealed class CredentialKdf
 
     public bool IsTestProfile => _testProfile;
 
+    /// <summary>How many Argon2id computations may run at once.</summary>
+    public int MaxConcurrent { get; }
+
+    /// <summary>The most that ever ran at once (a gauge for operators and tests).</summary>
+    public int PeakConcurrent => Volatile.Read(ref _peak);
+
     /// <summary>A new password verifier and the keys it yields.</summary>
     public (string Verifier, CredentialKeys Keys) NewPassword(string password)
     {
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        var keys = Split(Argon2id(password, salt, _memoryKiB, _iterations));
+        var keys = Split(Gated(() => Argon2id(password, salt, _memoryKiB, _iterations)));
         return (string.Create(CultureInfo.InvariantCulture, $"$sp-argon2id$v=1$m={_memoryKiB},t={_iterations}${B64(salt)}${B64(keys.Auth)}"), keys);
     }
 
@@ -82,7 +97,49 @@ public sealed class CredentialKdf
     }
 
     /// <summary>Checks a secret against a verifier; the keys if it matches, else null. Never throws on bad input.</summary>
-    public CredentialKeys? Verify(string secret, string verifier)
+    public CredentialKeys? Verify(string secret, string verifier) =>
+        IsArgon2(verifier) ? Gated(() => VerifyCore(secret, verifier)) : VerifyCore(secret, verifier);
+
+    /// <summary><see cref="Verify"/>, waiting for a free Argon2id slot without holding a thread.</summary>
+    public async Task<CredentialKeys?> VerifyAsync(string secret, string verifier, CancellationToken ct)
+    {
+        if (!IsArgon2(verifier))
+        {
+            return VerifyCore(secret, verifier);
+        }
+
+        await _gate.WaitAsync(ct);
+        return Run(() => VerifyCore(secret, verifier));
+    }
+
+    private static bool IsArgon2(string verifier) => verifier.StartsWith("$sp-argon2id$", StringComparison.Ordinal);
+
+    private T Gated<T>(Func<T> work)
+    {
+        _gate.Wait();
+        return Run(work);
+    }
+
+    // Runs with a gate slot already taken, and gives it back.
+    private T Run<T>(Func<T> work)
+    {
+        try
+        {
+            var running = Interlocked.Increment(ref _running);
+            for (var peak = Volatile.Read(ref _peak); running > peak && Interlocked.CompareExchange(ref _peak, running, peak) != peak; peak = Volatile.Read(ref _peak))
+            {
+            }
+
+            return work();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            _gate.Release();
+        }
+    }
+
+    private CredentialKeys? VerifyCore(string secret, string verifier)
     {
         var parts = verifier.Split('$');
         try
@@ -126,7 +183,11 @@ public sealed class CredentialKdf
     public static bool LooksLikeAppPassword(string secret) => NormaliseAppPassword(secret) is { Length: 32 };
 
     /// <summary>Spends one Argon2id at the current parameters (timing equaliser for unknown users).</summary>
-    public void SpendWork(string secret) => CryptographicOperations.ZeroMemory(Argon2id(secret, new byte[SaltBytes], _memoryKiB, _iterations));
+    public async Task SpendWorkAsync(string secret, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        CryptographicOperations.ZeroMemory(Run(() => Argon2id(secret, new byte[SaltBytes], _memoryKiB, _iterations)));
+    }
 
     private static CredentialKeys? Match(CredentialKeys keys, byte[] expectedAuth)
     {

@@ -57,6 +57,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"Limits": {"DefaultQuotaBytes": -1}}""", "Limits:DefaultQuotaBytes:")]
     [InlineData("""{"PasswordHashing": {"MemoryKiB": 1024}}""", "PasswordHashing:MemoryKiB:")]
     [InlineData("""{"PasswordHashing": {"Iterations": 1}}""", "PasswordHashing:Iterations:")]
+    [InlineData("""{"PasswordHashing": {"MaxConcurrent": -1}}""", "PasswordHashing:MaxConcurrent:")]
     [InlineData("""{"PasswordHashing": {"Profile": "fast"}}""", "PasswordHashing:Profile:")]
     [InlineData("""{"Log": {"Level": "Loud"}}""", "Log:Level:")]
     [InlineData("""{"Log": {"Format": "xml"}}""", "Log:Format:")]

@@ -67,4 +67,55 @@ public sealed class CredentialKdfTests
         Assert.Null(Test.Verify("anything at all", verifier));
         Assert.Null(Test.Verify("AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA", verifier));
     }
+
+    [Fact]
+    public async Task No_more_argon2id_runs_at_once_than_allowed_and_app_passwords_do_not_queue()
+    {
+        var kdf = new CredentialKdf(new PasswordHashingOptions { Profile = OptionsValidator.TestProfile, MaxConcurrent = 2 });
+        Assert.Equal(2, kdf.MaxConcurrent);
+        var (verifier, _) = kdf.NewPassword("storm password");
+        var (appSecret, appVerifier, _) = kdf.NewAppPassword();
+
+        // A login storm: 24 verifications and 8 unknown-user equalisers at once, from the thread pool.
+        var logins = Enumerable.Range(0, 24).Select(i => Task.Run(async () =>
+        {
+            using var keys = await kdf.VerifyAsync(i % 2 == 0 ? "storm password" : "wrong", verifier, CancellationToken.None);
+            return keys is not null;
+        })).ToList();
+        var unknown = Enumerable.Range(0, 8).Select(_ => Task.Run(() => kdf.SpendWorkAsync("whatever", CancellationToken.None))).ToList();
+        var results = await Task.WhenAll(logins);
+        await Task.WhenAll(unknown);
+
+        Assert.Equal(12, results.Count(ok => ok));
+        Assert.InRange(kdf.PeakConcurrent, 1, 2);
+        using var app = await kdf.VerifyAsync(appSecret, appVerifier, CancellationToken.None);
+        Assert.NotNull(app);
+
+        // Eight real threads released at the same instant, synchronous callers this time: still two at most.
+        using var start = new Barrier(8);
+        var threads = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < 5; i++)
+            {
+                using var keys = kdf.Verify("storm password", verifier);
+                Assert.NotNull(keys);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.InRange(kdf.PeakConcurrent, 1, 2); // never a third (without the gate eight lined-up threads reach 5 to 8)
+    }
+
+    [Fact]
+    public async Task A_cancelled_wait_for_an_argon2id_slot_gives_up_without_taking_one()
+    {
+        var kdf = new CredentialKdf(new PasswordHashingOptions { Profile = OptionsValidator.TestProfile, MaxConcurrent = 1 });
+        var (verifier, _) = kdf.NewPassword("pw");
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => kdf.VerifyAsync("pw", verifier, cancelled.Token));
+        using var keys = await kdf.VerifyAsync("pw", verifier, CancellationToken.None); // the only slot is still free
+        Assert.NotNull(keys);
+    }
 }
