@@ -31,6 +31,7 @@ public sealed class AccountVault : IAccountVault
     private readonly ILogger _logger;
     private readonly Func<SealedDelivery> _delivery;
     private readonly ConcurrentDictionary<string, CachedLogin> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _unlocking = new(StringComparer.Ordinal);
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
 
     public AccountVault(ISealpostStore store, Keystore keystore, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger, Func<SealedDelivery> delivery)
@@ -65,49 +66,105 @@ public sealed class AccountVault : IAccountVault
         return new AccountSession(account.Id, [material.Clone()]);
     }
 
+    /// <summary>The password hashing this vault does (its gauges: runs, peak concurrency).</summary>
+    public CredentialKdf Kdf => _kdf;
+
     public async Task<IAccountSession?> UnlockAsync(Account account, string secret, CancellationToken ct = default)
     {
         var cacheKey = _options.LoginCacheSeconds > 0 ? CacheKey(account.Id, secret) : null;
-        if (cacheKey is not null && _cache.TryGetValue(cacheKey, out var cached))
+        if (cacheKey is null || account.State != AccountState.Active)
         {
-            // Every hit re-checks what may have changed since: credentials and account state.
-            if (cached.Expires > DateTimeOffset.UtcNow && cached.CredentialVersion == account.CredentialVersion && account.State == AccountState.Active)
-            {
-                return new AccountSession(account.Id, cached.Keys.Select(k => k.Clone()));
-            }
-
-            Evict(cacheKey);
+            var materials = await UnlockKeysAsync(account, secret, null, ct);
+            return materials.Count == 0 ? null : new AccountSession(account.Id, materials);
         }
 
-        var materials = await UnlockKeysAsync(account, secret, null, ct);
-        if (materials.Count == 0)
+        if (FromCache(account, cacheKey) is { } hit)
+        {
+            return hit;
+        }
+
+        // Mail clients open several connections at once with the same password: one Argon2id for all
+        // of them. The first unlocks into the cache; the others wait for it and read the cache.
+        var flight = _unlocking.GetOrAdd(cacheKey, key => new Lazy<Task<bool>>(() => UnlockIntoCacheAsync(account, secret, key)));
+        if (!await flight.Value.WaitAsync(ct))
+        {
+            return null; // the same secret, so the same answer: wrong
+        }
+
+        if (FromCache(account, cacheKey) is { } unlocked)
+        {
+            return unlocked;
+        }
+
+        // Evicted already (a full cache) or the account changed meanwhile: unlock for this caller alone.
+        var own = await UnlockKeysAsync(account, secret, null, ct);
+        return own.Count == 0 ? null : new AccountSession(account.Id, own);
+    }
+
+    private AccountSession? FromCache(Account account, string cacheKey)
+    {
+        if (!_cache.TryGetValue(cacheKey, out var cached))
         {
             return null;
         }
 
-        if (cacheKey is not null && account.State == AccountState.Active)
+        // Every hit re-checks what may have changed since: credentials and account state.
+        if (cached.Expires > DateTimeOffset.UtcNow && cached.CredentialVersion == account.CredentialVersion && account.State == AccountState.Active)
         {
-            if (_cache.Count >= _options.LoginCacheMaxEntries)
-            {
-                foreach (var key in _cache.Where(e => e.Value.Expires <= DateTimeOffset.UtcNow).Select(e => e.Key).ToList())
-                {
-                    Evict(key);
-                }
+            return new AccountSession(account.Id, cached.Keys.Select(k => k.Clone()));
+        }
 
-                if (_cache.Count >= _options.LoginCacheMaxEntries)
-                {
-                    Evict(_cache.Keys.First());
-                }
+        Evict(cacheKey);
+        return null;
+    }
+
+    // Not cancelled by any one caller: others may be waiting for it. It leaves the in-flight table
+    // when done, so an answer is never reused for a later attempt (the password may change).
+    private async Task<bool> UnlockIntoCacheAsync(Account account, string secret, string cacheKey)
+    {
+        try
+        {
+            return await UnlockIntoCacheCoreAsync(account, secret, cacheKey);
+        }
+        finally
+        {
+            _unlocking.TryRemove(cacheKey, out _);
+        }
+    }
+
+    private async Task<bool> UnlockIntoCacheCoreAsync(Account account, string secret, string cacheKey)
+    {
+        if (_cache.TryGetValue(cacheKey, out var done) && done.Expires > DateTimeOffset.UtcNow && done.CredentialVersion == account.CredentialVersion)
+        {
+            return true; // a flight that ended just before this one began already did the work
+        }
+
+        var materials = await UnlockKeysAsync(account, secret, null, CancellationToken.None);
+        if (materials.Count == 0)
+        {
+            return false;
+        }
+
+        if (_cache.Count >= _options.LoginCacheMaxEntries)
+        {
+            foreach (var key in _cache.Where(e => e.Value.Expires <= DateTimeOffset.UtcNow).Select(e => e.Key).ToList())
+            {
+                Evict(key);
             }
 
-            var entry = new CachedLogin(account.CredentialVersion, DateTimeOffset.UtcNow.AddSeconds(_options.LoginCacheSeconds), materials.Select(m => m.Clone()).ToList());
-            if (!_cache.TryAdd(cacheKey, entry))
+            if (_cache.Count >= _options.LoginCacheMaxEntries)
             {
-                entry.Dispose();
+                Evict(_cache.Keys.First());
             }
         }
 
-        return new AccountSession(account.Id, materials);
+        var entry = new CachedLogin(account.CredentialVersion, DateTimeOffset.UtcNow.AddSeconds(_options.LoginCacheSeconds), materials);
+        if (!_cache.TryAdd(cacheKey, entry))
+        {
+            entry.Dispose();
+        }
+
+        return true;
     }
 
     /// <summary>Every key version <paramref name="secret"/> unlocks, each checked against its signed public key.</summary>

@@ -45,6 +45,7 @@ public sealed class CredentialKdf
     private readonly SemaphoreSlim _gate;
     private int _running;
     private int _peak;
+    private long _runs;
 
     public CredentialKdf(PasswordHashingOptions options)
     {
@@ -76,6 +77,9 @@ public sealed class CredentialKdf
 
     /// <summary>The most that ever ran at once (a gauge for operators and tests).</summary>
     public int PeakConcurrent => Volatile.Read(ref _peak);
+
+    /// <summary>Argon2id computations so far.</summary>
+    public long Runs => Interlocked.Read(ref _runs);
 
     /// <summary>A new password verifier and the keys it yields.</summary>
     public (string Verifier, CredentialKeys Keys) NewPassword(string password)
@@ -125,6 +129,7 @@ public sealed class CredentialKdf
     {
         try
         {
+            Interlocked.Increment(ref _runs);
             var running = Interlocked.Increment(ref _running);
             for (var peak = Volatile.Read(ref _peak); running > peak && Interlocked.CompareExchange(ref _peak, running, peak) != peak; peak = Volatile.Read(ref _peak))
             {

@@ -141,6 +141,33 @@ public sealed class VaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Simultaneous_logins_with_one_password_cost_one_argon2id_and_refusals_are_not_remembered()
+    {
+        await UserAsync("alice");
+        var kdf = R.Vault.Kdf;
+
+        // A mail client opening eight connections at once.
+        var before = kdf.Runs;
+        var sessions = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => R.Directory.LoginAsync("alice@example.test", "correct horse battery"))));
+        Assert.All(sessions, s => Assert.NotNull(s));
+        foreach (var s in sessions)
+        {
+            s!.Value.Session.Dispose();
+        }
+
+        Assert.Equal(1, kdf.Runs - before);
+
+        // Eight wrong attempts at once: eight refusals (those that overlap share the work)...
+        var wrong = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => R.Directory.LoginAsync("alice@example.test", "not the password"))));
+        Assert.All(wrong, Assert.Null);
+
+        // ...and no refusal is kept: that secret becomes the password and works at once.
+        await R.Directory.SetPasswordAsync("alice@example.test", "not the password", "correct horse battery");
+        using var session = await LoginAsync("alice", "not the password");
+        Assert.NotNull(session);
+    }
+
+    [Fact]
     public async Task A_suspended_account_is_refused_even_with_a_cached_login()
     {
         await UserAsync("alice");
