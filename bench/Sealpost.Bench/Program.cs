@@ -20,6 +20,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench vault [--mailbox-messages N]");
     Console.WriteLine("       Sealpost.Bench smtp [--connections 20] [--messages 100] [--size 5120] [--pipelined] [--postgres CONNECTION] [--dns HOST:PORT] [--warmup-seconds 15]");
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
+    Console.WriteLine("       Sealpost.Bench login-storm [--users 100] [--connections 4]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
@@ -44,6 +45,12 @@ if (argsList[0] == "imap-large")
     var count = argsList.IndexOf("--messages") is var im and >= 0 && im + 1 < argsList.Count && int.TryParse(argsList[im + 1], out var v) && v >= 1000 ? v : 100_000;
     var pg = argsList.IndexOf("--postgres") is var ip and >= 0 && ip + 1 < argsList.Count ? argsList[ip + 1] : null;
     return await ImapLargeMailboxBenchmark.RunAsync(count, pg);
+}
+
+if (argsList[0] == "login-storm")
+{
+    int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
+    return await LoginStormBenchmark.RunAsync(Arg("--users", 100), Arg("--connections", 4));
 }
 
 if (argsList[0] == "imap-memory")
@@ -77,7 +84,7 @@ if (argsList[0] == "imap")
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap, imap-large, imap-memory)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap, imap-large, imap-memory, login-storm)");
     return 2;
 }
 
