@@ -152,7 +152,9 @@ public sealed class PostgresStore : ISealpostStore
                 await transaction.CommitAsync(ct);
                 return result;
             }
-            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected && attempt < MaxAttempts)
+            // 0A000 "cached plan must not change result type": another node migrated the schema under this
+            // node's auto-prepared statements; Npgsql drops them on this error, so the retry re-prepares.
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.FeatureNotSupported && attempt < MaxAttempts)
             {
                 await Task.Delay(Random.Shared.Next(5, 20 * attempt), ct);
             }
