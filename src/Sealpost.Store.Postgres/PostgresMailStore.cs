@@ -137,8 +137,12 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             throw SealpostException.Invalid("blob length out of range");
         }
 
-        var data = new byte[blob.Length];
-        await blob.Content.ReadExactlyAsync(data, cancellationToken);
+        // A blob made from one array (every delivery) is sent as it is; a stream is read into one.
+        var data = blob.Bytes ?? new byte[blob.Length];
+        if (blob.Bytes is null)
+        {
+            await blob.Content.ReadExactlyAsync(data, cancellationToken);
+        }
         // Blob and rows commit in one transaction (shared with other deliveries of this node: group commit).
         return await store.Deliveries.SubmitAsync(data, blob.Metadata, targets, cancellationToken);
     }

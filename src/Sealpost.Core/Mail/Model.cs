@@ -58,7 +58,7 @@ public sealed record MessageRecord(
     byte[]? WrappedKey);
 
 /// <summary>Content to store once, however many mailboxes receive it.</summary>
-public sealed class NewBlob(Stream content, long length, byte[]? metadata = null)
+public sealed class NewBlob(Stream content, long length, byte[]? metadata = null, byte[]? bytes = null)
 {
     /// <summary>Read once, from its current position, exactly <see cref="Length"/> bytes.</summary>
     public Stream Content { get; } = content;
@@ -66,7 +66,10 @@ public sealed class NewBlob(Stream content, long length, byte[]? metadata = null
     /// <summary>Parsed metadata stored with the blob (sealed once storage is sealed).</summary>
     public byte[]? Metadata { get; } = metadata;
 
-    public static NewBlob FromBytes(byte[] bytes, byte[]? metadata = null) => new(new MemoryStream(bytes, writable: false), bytes.Length, metadata);
+    /// <summary>The whole content as one array when it was made from one (a store may take it without copying).</summary>
+    public byte[]? Bytes { get; } = bytes;
+
+    public static NewBlob FromBytes(byte[] bytes, byte[]? metadata = null) => new(new MemoryStream(bytes, writable: false), bytes.Length, metadata, bytes);
 }
 
 /// <summary>One copy of a message into one mailbox.</summary>
