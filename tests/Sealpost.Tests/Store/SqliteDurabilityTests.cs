@@ -28,6 +28,38 @@ public sealed class SqliteDurabilityTests
     }
 
     [Fact]
+    public async Task The_wal_is_checkpointed_beside_the_writer_not_inside_its_commits()
+    {
+        using var folder = new TempFolder();
+        await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions());
+        Assert.Equal(0L, await store.WriterPragmaAsync("wal_autocheckpoint"));
+
+        var tenant = await store.Directory.CreateTenantAsync("t", "T");
+        var domain = await store.Directory.AddDomainAsync(tenant.Id, Sealpost.Core.Addressing.DomainName.Parse("example.test"));
+        var account = await store.Directory.CreateAccountAsync(new Sealpost.Core.Directory.NewAccount(domain.Id, Sealpost.Core.Addressing.MailAddress.Parse("a@example.test"), "A", 0, Sealpost.Core.Directory.AccountRoles.User));
+        var inbox = await store.Mail.CreateMailboxAsync(account.Id, 0, "k"u8.ToArray(), "s"u8.ToArray(), MailboxRole.Inbox);
+
+        // Six rounds of 4 MiB written, with a pause after each: never checkpointed, the WAL would pass 24 MiB.
+        var wal = Path.Combine(folder.Path, SqliteStore.DatabaseFileName + "-wal");
+        long largest = 0;
+        for (var round = 0; round < 6; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; i < 64; i++)
+                {
+                    await store.Mail.DeliverAsync(NewBlob.FromBytes(new byte[8 * 1024]), [new NewMessage(inbox.Id, MessageFlags.None, [], DateTimeOffset.UtcNow)]);
+                }
+            })));
+            largest = Math.Max(largest, new FileInfo(wal).Length);
+            await Task.Delay(600); // the checkpointer runs four times a second
+        }
+
+        Assert.Equal(6 * 8 * 64, (await store.Mail.GetMailboxAsync(inbox.Id))!.MessageCount);
+        Assert.True(largest < 12L * 1024 * 1024, $"the WAL grew to {largest} bytes: nothing checkpointed it");
+    }
+
+    [Fact]
     public async Task Acknowledged_appends_survive_a_hard_kill_and_in_flight_blob_files_are_swept()
     {
         using var folder = new TempFolder();
