@@ -240,9 +240,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop;
-        await _stopCheckpoints.CancelAsync();
+        if (!_stopCheckpoints.IsCancellationRequested)
+        {
+            await _stopCheckpoints.CancelAsync(); // the store may be disposed twice; the token source is left to the GC
+        }
+
         await _checkpoints;
-        _stopCheckpoints.Dispose();
         await _connection.DisposeAsync();
     }
 
