@@ -336,9 +336,28 @@ public sealed partial class MessageAnalyzer(int maxMimeDepth = 32)
             return "";
         }
 
-        var collapsed = Whitespace().Replace(text, " ").Trim();
-        var info = new System.Globalization.StringInfo(collapsed);
-        return info.LengthInTextElements <= PreviewLength ? collapsed : info.SubstringByTextElements(0, PreviewLength);
+        // The preview needs the first PreviewLength characters; look at a prefix first (a body may be
+        // megabytes), and at the whole text only if whitespace collapsed that prefix below the length.
+        const int Prefix = 16 * 1024;
+        if (text.Length > Prefix && Preview(text[..Prefix], whole: false) is { } early)
+        {
+            return early;
+        }
+
+        return Preview(text, whole: true)!;
+
+        // Null when a prefix collapsed to no more than PreviewLength (the rest of the text may still count).
+        static string? Preview(string part, bool whole)
+        {
+            var collapsed = Whitespace().Replace(part, " ").Trim();
+            var info = new System.Globalization.StringInfo(collapsed);
+            if (info.LengthInTextElements > PreviewLength)
+            {
+                return info.SubstringByTextElements(0, PreviewLength);
+            }
+
+            return whole ? collapsed : null;
+        }
     }
 
     [GeneratedRegex(@"\s+")]

@@ -120,6 +120,20 @@ public sealed class MetadataCorpusTests
     }
 
     [Theory]
+    [InlineData(0)]        // a long body: the preview comes from its start
+    [InlineData(20_000)]   // 20,000 blanks first: the preview needs text past the first 16 KiB
+    [InlineData(40_000)]
+    public void The_preview_of_a_long_body_is_its_first_words_collapsed(int leadingBlanks)
+    {
+        var words = string.Join(" \r\n\t ", Enumerable.Range(0, 30_000).Select(i => "w" + i));
+        var body = new string(' ', leadingBlanks / 2) + string.Concat(Enumerable.Repeat("\r\n", leadingBlanks / 4)) + words;
+        var raw = System.Text.Encoding.UTF8.GetBytes("From: a@example.test\r\nSubject: long\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n");
+        var preview = new MessageAnalyzer(64).Analyze(raw).Preview;
+        var expected = string.Join(" ", Enumerable.Range(0, 30_000).Select(i => "w" + i))[..MessageAnalyzer.PreviewLength];
+        Assert.Equal(expected, preview);
+    }
+
+    [Theory]
     [InlineData("Re: hello", "hello")]
     [InlineData("RE: Fwd: re:hello", "hello")]
     [InlineData("[list] Re: [other] hello", "hello")]
