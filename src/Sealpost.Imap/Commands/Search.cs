@@ -61,6 +61,17 @@ public sealed partial class ImapSession
         }
     }
 
+    /// <summary>SORT and THREAD (RFC 5256 §3): SP charset SP search-criteria, the charset required, not optional.</summary>
+    private static SearchKey ParseCharsetAndCriteria(ImapParser p)
+    {
+        p.Space();
+        var charset = p.ReadAString().ToUpperInvariant();
+        p.Space();
+        var key = SearchParser.ParseCriteria(p);
+        RequireCharset(charset);
+        return key;
+    }
+
     /// <summary>
     /// An ESEARCH response (RFC 4731; RFC 5267 for ESORT and PARTIAL). <paramref name="numbers"/> are in
     /// result order (ascending for SEARCH, sort order for SORT); MIN and MAX are the first and last.

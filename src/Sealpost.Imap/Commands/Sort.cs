@@ -53,11 +53,7 @@ public sealed partial class ImapSession
         }
         while (p.TrySpace());
         p.Expect(')');
-        p.Space();
-        var charset = p.ReadAString().ToUpperInvariant();
-        p.Space();
-        var key = SearchParser.ParseCriteria(p);
-        RequireCharset(charset);
+        var key = ParseCharsetAndCriteria(p);
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);

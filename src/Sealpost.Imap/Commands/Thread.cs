@@ -16,11 +16,7 @@ public sealed partial class ImapSession
             throw new ImapParseException("Unknown threading algorithm");
         }
 
-        p.Space();
-        var charset = p.ReadAString().ToUpperInvariant();
-        p.Space();
-        var key = SearchParser.ParseCriteria(p);
-        RequireCharset(charset);
+        var key = ParseCharsetAndCriteria(p);
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
