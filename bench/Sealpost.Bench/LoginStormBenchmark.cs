@@ -24,7 +24,7 @@ internal static partial class LoginStormBenchmark
         var create = Stopwatch.StartNew();
         for (var i = 0; i < users; i++)
         {
-            await r.Directory.AddUserAsync($"storm{i}@example.test", $"storm password {i}", null, 0);
+            await r.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, $"storm{i}@example.test", $"storm password {i}", null, 0);
         }
 
         Console.WriteLine($"  {users} accounts created in {create.Elapsed.TotalSeconds:F1} s");

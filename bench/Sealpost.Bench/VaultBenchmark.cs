@@ -61,9 +61,9 @@ internal static class VaultBenchmark
             var recoveryFile = Path.Combine(folder, "recovery.pub");
             KeyFiles.Write(recoveryFile, KeyFiles.RecoveryPublicLabel, recoveryPublic);
             await using var runtime = await SealpostRuntime.InitialiseAsync(options, NullLoggerFactory.Instance, dev: false, recoveryFile);
-            await runtime.Directory.AddDomainAsync("bench.example", "default");
-            var account = await runtime.Directory.AddUserAsync("user@bench.example", "correct horse battery", null, 0);
-            var app = await runtime.Directory.CreateAppPasswordAsync("user@bench.example", "correct horse battery", "bench");
+            await runtime.Directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bench.example", "default");
+            var account = await runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "user@bench.example", "correct horse battery", null, 0);
+            var app = await runtime.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "user@bench.example", "correct horse battery", "bench");
 
             var uncachedOptions = new VaultOptions { LoginCacheSeconds = 0 };
             var uncached = new AccountVault(runtime.Store, runtime.Keystore, new CredentialKdf(options.PasswordHashing), uncachedOptions, NullLogger<AccountVault>.Instance, () => runtime.Delivery);

@@ -108,6 +108,8 @@ public static class SealpostCli
         root.Add(UserCommands.User(console));
         root.Add(DirectoryCommands.Alias(console));
         root.Add(DirectoryCommands.Group(console));
+        root.Add(AuditCommands.Role(console));
+        root.Add(AuditCommands.Audit(console));
         return root;
     }
 }

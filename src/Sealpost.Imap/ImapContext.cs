@@ -5,7 +5,7 @@ using Sealpost.Core.Configuration;
 using Sealpost.Core.Connections;
 using Sealpost.Core.Logging;
 using Sealpost.Core.Security;
-using Sealpost.Core.Services;
+using Sealpost.Domain;
 using Sealpost.Core.Storage;
 using Sealpost.Crypto.Vault;
 
@@ -18,6 +18,7 @@ public sealed class ImapContext(
     SealpostOptions options,
     ISealpostStore store,
     DirectoryService directory,
+    AuthenticationService authentication,
     MailboxService mailboxes,
     MessageReader reader,
     SealedDelivery delivery,
@@ -36,6 +37,7 @@ public sealed class ImapContext(
     public ISealpostStore Store { get; } = store;
     public IMailStore Mail => Store.Mail;
     public DirectoryService Directory { get; } = directory;
+    public AuthenticationService Authentication { get; } = authentication;
     public MailboxService Mailboxes { get; } = mailboxes;
     public MessageReader Reader { get; } = reader;
     public SealedDelivery Delivery { get; } = delivery;

@@ -1,7 +1,7 @@
 using System.Text;
 using Sealpost.Core;
 using Sealpost.Core.Mail;
-using Sealpost.Core.Services;
+using Sealpost.Domain;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using Sealpost.Core;
 using Sealpost.Core.Connections;
+using Sealpost.Core.Access;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Security;
 using Sealpost.Core.Storage;
@@ -39,6 +40,8 @@ public sealed partial class ImapSession
     private FramerState _framer;
 
     private Account? _account;
+    private Actor? _actor;
+    private readonly string _correlationId = Actor.NewCorrelationId();
     private IAccountSession? _keys;
     private IChangeSubscription? _changes;
     private SelectedMailbox? _selected;

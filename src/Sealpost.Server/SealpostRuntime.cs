@@ -1,12 +1,15 @@
 using Microsoft.Extensions.Logging;
 using Sealpost.Core;
+using Sealpost.Core.Access;
+using Sealpost.Core.Audit;
 using Sealpost.Core.Configuration;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
-using Sealpost.Core.Services;
 using Sealpost.Core.Storage;
 using Sealpost.Crypto.Primitives;
 using Sealpost.Crypto.Vault;
+using Sealpost.Domain;
+using Sealpost.Domain.Audit;
 using Sealpost.Mime;
 using Sealpost.Store.Sqlite;
 
@@ -18,8 +21,10 @@ namespace Sealpost.Server;
 /// </summary>
 public sealed class SealpostRuntime : IAsyncDisposable
 {
-    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret)
+    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit)
     {
+        Audit = audit;
+        Guard = new AccessGuard(audit, redactor, loggerFactory.CreateLogger<AccessGuard>());
         Options = options;
         Folder = folder;
         Store = store;
@@ -31,10 +36,12 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>(), () => Delivery);
         Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>(), new MetadataCache(options.Vault.MetadataCacheEntries));
         Mailboxes = new MailboxService(store.Mail);
-        Directory = new DirectoryService(store, Vault, Mailboxes, redactor, loggerFactory.CreateLogger<DirectoryService>());
+        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
+        Directory = new DirectoryService(store, Vault, Mailboxes, Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
+        Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
+        AuditService = new AuditService(audit, Guard, store.Directory);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes);
-        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
     }
 
     public SealpostOptions Options { get; }
@@ -53,6 +60,15 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public DirectoryService Directory { get; }
     public MailboxService Mailboxes { get; }
     public RecipientResolver Recipients { get; }
+    public AuditTrail Audit { get; }
+
+    /// <summary>"sqlite" or "postgres", for what the CLI and health print.</summary>
+    public string StoreKind => Store.Kind;
+
+    public Task<int> GetSchemaVersionAsync(CancellationToken ct = default) => Store.GetSchemaVersionAsync(ct);
+    public AccessGuard Guard { get; }
+    public AuthenticationService Authentication { get; }
+    public AuditService AuditService { get; }
 
     /// <summary>Keystore entry whose key hashes account names in the failed-login table.</summary>
     public const string LoginThrottleSecretName = "login-throttle";
@@ -77,7 +93,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         {
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false), ct);
             return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
-                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct));
+                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct));
         }
         catch
         {
@@ -122,8 +138,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
             await store.Directory.AddRecoveryKeyAsync(new RecoveryKey(1, recoveryPublicKey, keystore.SignRecoveryKey(1, recoveryPublicKey), DateTimeOffset.UtcNow), ct);
             var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
-                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct));
-            await runtime.Directory.AddTenantAsync("default", "Default tenant", ct);
+                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct));
+            await runtime.Directory.AddTenantAsync(LocalAdministrator, "default", "Default tenant", ct);
             folder.MarkInitialised();
             return runtime;
         }
@@ -133,6 +149,25 @@ public sealed class SealpostRuntime : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Who runs a command at this machine's terminal: a platform administrator named by OS user and host.</summary>
+    public static Actor LocalAdministrator { get; } = Actor.LocalAdministrator(Environment.UserName, Environment.MachineName);
+
+    /// <summary>The audit trail: its own store (DATA/audit.db, or the audit database beside PostgreSQL), the local spool, the audit key.</summary>
+    public static async Task<AuditTrail> OpenAuditAsync(SealpostOptions options, DataFolder folder, Keystore keystore, ILoggerFactory loggerFactory, CancellationToken ct)
+    {
+        IAuditStore auditStore = options.Store.Kind == "postgres"
+            ? await Sealpost.Store.Postgres.PostgresAuditStore.OpenAsync(AuditConnectionString(options), options.Audit.BusyTimeoutMilliseconds, ct)
+            : await SqliteAuditStore.OpenAsync(folder.Path, options.Audit.BusyTimeoutMilliseconds, ct);
+        var seed = await keystore.GetOrCreateSecretAsync(Keystore.AuditSigningName, 32, ct);
+        return new AuditTrail(auditStore, new AuditSpool(folder.Path, options.Audit.SpoolMaxEvents), new AuditSigner(seed),
+            string.IsNullOrWhiteSpace(options.Audit.Node) ? Environment.MachineName : options.Audit.Node,
+            TimeSpan.FromSeconds(options.Audit.CheckpointIntervalSeconds), loggerFactory.CreateLogger<AuditTrail>());
+    }
+
+    /// <summary>Audit:ConnectionString, or the store's with its database name suffixed "_audit".</summary>
+    public static string AuditConnectionString(SealpostOptions options) =>
+        options.Audit.ConnectionString ?? Sealpost.Store.Postgres.PostgresAuditStore.DeriveConnectionString(options.Store.ConnectionString!);
 
     /// <summary>The configured store. Only here does the code know which database is underneath.</summary>
     public static async Task<ISealpostStore> OpenStoreAsync(SealpostOptions options, DataFolder folder, CancellationToken ct, bool? migrate = null) =>
@@ -145,6 +180,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Audit.DisposeAsync();
         Keystore.Dispose();
         await Store.DisposeAsync();
     }

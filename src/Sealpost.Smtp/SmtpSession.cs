@@ -11,7 +11,9 @@ using Sealpost.Core.Configuration;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
 using Sealpost.Core.Connections;
+using Sealpost.Core.Access;
 using Sealpost.Core.Security;
+using Sealpost.Domain;
 
 namespace Sealpost.Smtp;
 
@@ -20,12 +22,12 @@ public enum SmtpListenerKind { Inbound, Submission, SubmissionImplicitTls }
 /// <summary>What a session needs from the host.</summary>
 public sealed record SmtpContext(
     SealpostOptions Options,
-    SmtpDeliveryAgent Agent,
+    DeliveryService Agent,
     Func<string?, SslServerAuthenticationOptions> TlsOptions,
     LogRedactor Redactor,
     ILogger Logger,
     bool Development,
-    LoginThrottle Throttle,
+    AuthenticationService Authentication,
     ConnectionGate Connections,
     Authentication.SenderAuthenticator? SenderAuthentication,
     MessageMemoryBudget? MessageMemory = null);
@@ -53,6 +55,11 @@ public sealed class SmtpSession
     private string? _helo;
     private bool _esmtp;
     private Account? _account;
+    private Actor? _actor;
+    private readonly string _correlationId = Actor.NewCorrelationId();
+
+    /// <summary>Who delivers: the sending account after AUTH, otherwise the server on behalf of the peer.</summary>
+    private Actor SessionActor => _actor ?? Actor.System(IsSubmission ? "submission" : "smtp", _correlationId) with { RemoteAddress = ClientAddress };
     private SmtpPath? _mail;
     private readonly List<(MailAddress Address, IReadOnlyList<Account> Accounts)> _recipients = [];
     private readonly List<(MailAddress Address, IReadOnlyDictionary<string, string?> Parameters)> _remoteRecipients = [];
@@ -357,7 +364,7 @@ public sealed class SmtpSession
                 return;
             }
 
-            if (_account is { } account && !(await _context.Agent.SendableAddressesAsync(account, ct)).Contains(sender.Key))
+            if (_account is { } account && !(await _context.Agent.SendableAddressesAsync(_actor!, account, ct)).Contains(sender.Key))
             {
                 SmtpLog.SenderRefused(_context.Logger, account.Id, _context.Redactor.Address(sender));
                 Error(SmtpReply.SenderNotOwned(path.Address));
@@ -450,7 +457,7 @@ public sealed class SmtpSession
         }
 
         var declared = _mail.Parameters.TryGetValue("SIZE", out var s) && long.TryParse(s, CultureInfo.InvariantCulture, out var d) ? d : 0;
-        var check = await _context.Agent.CheckRecipientAsync(recipient, declared, ct);
+        var check = await _context.Agent.CheckRecipientAsync(SessionActor, recipient, declared, ct);
         switch (check.Status)
         {
             case RecipientStatus.Local:
@@ -623,24 +630,24 @@ public sealed class SmtpSession
             }
         }
 
-        var withHeaders = SmtpDeliveryAgent.AddHeaders(message, _mail!.Address, received, IsSubmission, _context.Options.Hostname);
+        var withHeaders = TraceHeaders.Add(message, _mail!.Address, received, IsSubmission, _context.Options.Hostname);
         try
         {
             // Both durable before 250. If the second fails the client retries and local recipients may
             // get a duplicate: at least once, never lost.
             if (_recipients.Count > 0)
             {
-                await _context.Agent.DeliverAsync(withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), ct, role);
+                await _context.Agent.DeliverAsync(SessionActor, withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), id, ct, role);
             }
 
             if (_remoteRecipients.Count > 0)
             {
-                await _context.Agent.EnqueueAsync(new Sealpost.Crypto.Vault.OutboundMessage(
+                await _context.Agent.EnqueueAsync(SessionActor, new Sealpost.Crypto.Vault.OutboundMessage(
                     _mail.Address,
                     _remoteRecipients.Select(r => r.Address.ToString()).ToList(),
                     _mail.Parameters,
                     _remoteRecipients.Select(r => r.Parameters).ToList(),
-                    withHeaders), ct);
+                    withHeaders), id, ct);
             }
 
             SmtpLog.Delivered(_context.Logger, id, RecipientCount, withHeaders.Length);
@@ -754,32 +761,32 @@ public sealed class SmtpSession
                 }
             }
 
-            if (await _context.Throttle.RefusalAsync(ClientAddress, user, ct) is { } locked)
+            var login = await _context.Authentication.LoginAsync(Actor.Anonymous(IsSubmission ? "submission" : "smtp", ClientAddress, correlationId: _correlationId), user, password, mechanism, ct);
+            SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login.Outcome == LoginOutcome.Succeeded, ClientAddress);
+            switch (login.Outcome)
             {
-                SmtpLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, locked);
-                Send(SmtpReply.TemporaryAuthFailure);
-                return true;
+                case LoginOutcome.Throttled:
+                    SmtpLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, login.Lockout!);
+                    Send(SmtpReply.TemporaryAuthFailure);
+                    return true;
+                case LoginOutcome.Unavailable:
+                    Send(SmtpReply.TemporaryAuthFailure);
+                    return true;
+                case LoginOutcome.Failed:
+                    if (++_authFailures >= Limits.MaxAuthFailures)
+                    {
+                        Send(SmtpReply.ServiceClosing("Too many authentication failures"));
+                        return false;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
+                    Error(SmtpReply.AuthFailed);
+                    return true;
             }
 
-            var login = await _context.Agent.Directory.LoginAsync(user, password, ct);
-            SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, ClientAddress);
-            if (login is null)
-            {
-                await _context.Throttle.FailedAsync(ClientAddress, user, ct);
-                if (++_authFailures >= Limits.MaxAuthFailures)
-                {
-                    Send(SmtpReply.ServiceClosing("Too many authentication failures"));
-                    return false;
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
-                Error(SmtpReply.AuthFailed);
-                return true;
-            }
-
-            await _context.Throttle.SucceededAsync(user, ct);
-            login.Value.Session.Dispose(); // submission needs the account, not its keys
-            _account = login.Value.Account;
+            login.Session!.Dispose(); // submission needs the account, not its keys
+            _account = login.Account;
+            _actor = login.Actor;
             Send(SmtpReply.AuthSucceeded);
             return true;
         });

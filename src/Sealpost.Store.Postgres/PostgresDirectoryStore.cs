@@ -89,6 +89,12 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
             ? await c.All($"SELECT {AccountColumns} FROM accounts WHERE domain_id = $1 ORDER BY address_key", ReadAccount, d)
             : await c.All($"SELECT {AccountColumns} FROM accounts ORDER BY address_key", ReadAccount), cancellationToken);
 
+    public Task SetAccountRolesAsync(long accountId, AccountRoles roles, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+            await c.Execute("UPDATE accounts SET roles = $1, credential_version = credential_version + 1 WHERE id = $2", (int)roles, accountId) == 0
+                ? throw SealpostException.NotFound("no such account")
+                : 0, cancellationToken);
+
     public Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default) =>
         store.WriteAsync<int>(async (c, _) =>
             await c.Execute("UPDATE accounts SET state = $1, credential_version = credential_version + 1 WHERE id = $2", (int)state, accountId) == 0

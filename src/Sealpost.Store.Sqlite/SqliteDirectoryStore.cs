@@ -100,6 +100,19 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
             c.Sql($"SELECT {AccountColumns} FROM accounts WHERE $d IS NULL OR domain_id = $d ORDER BY address_key").With("$d", domainId).ReadAll(ReadAccount),
             cancellationToken);
 
+    public Task SetAccountRolesAsync(long accountId, AccountRoles roles, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            // Roles decide what a session may do: cached logins are invalidated as for a credential change.
+            if (ctx.Command("UPDATE accounts SET roles = $r, credential_version = credential_version + 1 WHERE id = $id")
+                    .With("$r", (int)roles).With("$id", accountId).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound("no such account");
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
         {

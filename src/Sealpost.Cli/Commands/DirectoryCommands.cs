@@ -15,7 +15,7 @@ internal static class DirectoryCommands
         add.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var tenant = await runtime.Directory.AddTenantAsync(parse.GetValue(name)!, parse.GetValue(display), ct);
+            var tenant = await runtime.Directory.AddTenantAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(name)!, parse.GetValue(display), ct);
             await console.Out.WriteLineAsync($"Added tenant {tenant.Name}.");
             return SealpostCli.Ok;
         });
@@ -25,7 +25,7 @@ internal static class DirectoryCommands
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
             var table = new Table().AddColumns("Tenant", "Display name", "Created");
-            foreach (var t in await runtime.Store.Directory.ListTenantsAsync(ct))
+            foreach (var t in await runtime.Directory.ListTenantsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, ct))
             {
                 table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DisplayName), t.CreatedAt.ToString("yyyy-MM-dd"));
             }
@@ -45,7 +45,7 @@ internal static class DirectoryCommands
         add.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var domain = await runtime.Directory.AddDomainAsync(parse.GetValue(name)!, parse.GetValue(tenant)!, ct);
+            var domain = await runtime.Directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(name)!, parse.GetValue(tenant)!, ct);
             await console.Out.WriteLineAsync($"Added domain {domain.Name.Unicode}" + (domain.Name.Unicode != domain.Name.Ascii ? $" ({domain.Name.Ascii})." : "."));
             return SealpostCli.Ok;
         });
@@ -54,11 +54,12 @@ internal static class DirectoryCommands
         list.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var tenants = (await runtime.Store.Directory.ListTenantsAsync(ct)).ToDictionary(t => t.Id, t => t.Name);
+            var actor = Sealpost.Server.SealpostRuntime.LocalAdministrator;
+            var tenants = (await runtime.Directory.ListTenantsAsync(actor, ct)).ToDictionary(t => t.Id, t => t.Name);
             var table = new Table().AddColumns("Domain", "A-label", "Tenant", "Accounts");
-            foreach (var d in await runtime.Store.Directory.ListDomainsAsync(ct))
+            foreach (var d in await runtime.Directory.ListDomainsAsync(actor, ct))
             {
-                var accounts = await runtime.Store.Directory.ListAccountsAsync(d.Id, ct);
+                var accounts = await runtime.Directory.ListAccountsAsync(actor, d.Name.Ascii, ct);
                 table.AddRow(Markup.Escape(d.Name.Unicode), d.Name.Ascii, Markup.Escape(tenants.GetValueOrDefault(d.TenantId, "?")), accounts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
@@ -71,7 +72,7 @@ internal static class DirectoryCommands
         remove.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.RemoveDomainAsync(parse.GetValue(removeName)!, ct);
+            await runtime.Directory.RemoveDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(removeName)!, ct);
             await console.Out.WriteLineAsync($"Removed domain {DomainName.Parse(parse.GetValue(removeName)!).Unicode}.");
             return SealpostCli.Ok;
         });
@@ -87,7 +88,7 @@ internal static class DirectoryCommands
         add.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.AddAliasAsync(parse.GetValue(alias)!, parse.GetValue(target)!, ct);
+            await runtime.Directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(alias)!, parse.GetValue(target)!, ct);
             await console.Out.WriteLineAsync($"Added alias {MailAddress.Parse(parse.GetValue(alias)!)} -> {MailAddress.Parse(parse.GetValue(target)!)}.");
             return SealpostCli.Ok;
         });
@@ -97,7 +98,7 @@ internal static class DirectoryCommands
         remove.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.RemoveAliasAsync(parse.GetValue(removeAlias)!, ct);
+            await runtime.Directory.RemoveAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(removeAlias)!, ct);
             await console.Out.WriteLineAsync($"Removed alias {MailAddress.Parse(parse.GetValue(removeAlias)!)}.");
             return SealpostCli.Ok;
         });
@@ -107,7 +108,7 @@ internal static class DirectoryCommands
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
             var table = new Table().AddColumns("Alias", "Target");
-            foreach (var a in await runtime.Store.Directory.ListAliasesAsync(null, ct))
+            foreach (var a in await runtime.Directory.ListAliasesAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, ct))
             {
                 table.AddRow(Markup.Escape(a.Address.ToString()), Markup.Escape(a.AliasTarget?.ToString() ?? ""));
             }
@@ -127,7 +128,7 @@ internal static class DirectoryCommands
         add.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var group = await runtime.Directory.AddGroupAsync(parse.GetValue(address)!, parse.GetValue(display), ct);
+            var group = await runtime.Directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(address)!, parse.GetValue(display), ct);
             await console.Out.WriteLineAsync($"Added group {group.Address}.");
             return SealpostCli.Ok;
         });
@@ -142,20 +143,19 @@ internal static class DirectoryCommands
             var groupAddress = parse.GetValue(group)!;
             foreach (var m in parse.GetValue(addMember) ?? [])
             {
-                await runtime.Directory.AddGroupMemberAsync(groupAddress, m, ct);
+                await runtime.Directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, groupAddress, m, ct);
             }
 
             foreach (var m in parse.GetValue(removeMember) ?? [])
             {
-                await runtime.Directory.RemoveGroupMemberAsync(groupAddress, m, ct);
+                await runtime.Directory.RemoveGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, groupAddress, m, ct);
             }
 
-            var found = await runtime.Directory.RequireGroupAsync(groupAddress, ct);
+            var (found, groupMembers) = (await runtime.Directory.ListGroupsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, groupAddress, ct))[0];
             var table = new Table().AddColumns($"Members of {Markup.Escape(found.Address.ToString())}", "Kind");
-            foreach (var m in await runtime.Store.Directory.ListGroupMembersAsync(found.Id, ct))
+            foreach (var (m, kind) in groupMembers)
             {
-                var entry = await runtime.Store.Directory.ResolveAddressAsync(m, ct);
-                table.AddRow(Markup.Escape(m.ToString()), entry?.Kind.ToString().ToLowerInvariant() ?? "remote");
+                table.AddRow(Markup.Escape(m.ToString()), kind?.ToString().ToLowerInvariant() ?? "remote");
             }
 
             console.Spectre.Write(table);
@@ -167,9 +167,9 @@ internal static class DirectoryCommands
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
             var table = new Table().AddColumns("Group", "Display name", "Members");
-            foreach (var g in await runtime.Store.Directory.ListGroupsAsync(null, ct))
+            foreach (var (g, groupMembers) in await runtime.Directory.ListGroupsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, null, ct))
             {
-                var count = (await runtime.Store.Directory.ListGroupMembersAsync(g.Id, ct)).Count;
+                var count = groupMembers.Count;
                 table.AddRow(Markup.Escape(g.Address.ToString()), Markup.Escape(g.DisplayName), count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 

@@ -32,7 +32,7 @@ internal static class ServeCommands
                 await console.Out.WriteLineAsync($"Made the master key {options.Vault.MasterKeyFile}: keep it off the data disk and out of its backups.");
             }
 
-            await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.Store.Kind}, schema {await runtime.Store.GetSchemaVersionAsync(ct)}).");
+            await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.StoreKind}, schema {await runtime.GetSchemaVersionAsync(ct)}).");
             await console.Out.WriteLineAsync("Next: configure Tls:Certificates in sealpost.json, add a domain and users, then 'sealpost serve'.");
             return SealpostCli.Ok;
         });

@@ -20,7 +20,7 @@ internal static class UserCommands
             await using var runtime = await context.OpenRuntimeAsync(ct);
             var quotaBytes = parse.GetValue(quota) is { } q ? CommandContext.ParseSize(q) : runtime.Options.Limits.DefaultQuotaBytes;
             var password = console.ReadSecret("password");
-            var account = await runtime.Directory.AddUserAsync(parsedAddress.ToString(), password, parse.GetValue(display), quotaBytes, ct: ct);
+            var account = await runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parsedAddress.ToString(), password, parse.GetValue(display), quotaBytes, ct: ct);
             await console.Out.WriteLineAsync($"Added account {account.Address} (quota {CommandContext.FormatSize(account.QuotaBytes)}).");
             return SealpostCli.Ok;
         });
@@ -30,18 +30,11 @@ internal static class UserCommands
         list.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            long? domainId = null;
-            if (parse.GetValue(domain) is { } d)
-            {
-                domainId = (await runtime.Directory.RequireDomainAsync(DomainName.Parse(d), ct)).Id;
-            }
-
             var table = new Table().AddColumns("Address", "Name", "State", "Quota", "Used");
-            foreach (var a in await runtime.Store.Directory.ListAccountsAsync(domainId, ct))
+            foreach (var (a, used, _) in await runtime.Directory.ListAccountsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(domain), ct))
             {
-                var usage = await runtime.Store.Mail.GetUsageAsync(a.Id, ct);
                 table.AddRow(Markup.Escape(a.Address.ToString()), Markup.Escape(a.DisplayName), a.State.ToString().ToLowerInvariant(),
-                    CommandContext.FormatSize(a.QuotaBytes), usage.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B");
+                    CommandContext.FormatSize(a.QuotaBytes), used.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B");
             }
 
             console.Spectre.Write(table);
@@ -65,7 +58,7 @@ internal static class UserCommands
 
             var isReset = parse.GetValue(reset);
             var oldPassword = isReset ? null : console.ReadSecret("old password");
-            await runtime.Directory.SetPasswordAsync(account.Address.ToString(), console.ReadSecret("new password"), oldPassword, ct);
+            await runtime.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, account.Address.ToString(), console.ReadSecret("new password"), oldPassword, ct);
             await console.Out.WriteLineAsync(isReset
                 ? $"Password of {account.Address} reset: new keys made, app passwords revoked, owner notified."
                 : $"Password of {account.Address} changed.");
@@ -77,7 +70,7 @@ internal static class UserCommands
         rotate.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.RotateKeyAsync(parse.GetValue(rotateAddress)!, console.ReadSecret("password"), ct);
+            await runtime.Directory.RotateKeyAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(rotateAddress)!, console.ReadSecret("password"), ct);
             await console.Out.WriteLineAsync($"Key of {MailAddress.Parse(parse.GetValue(rotateAddress)!)} rotated; app passwords must be issued again.");
             return SealpostCli.Ok;
         });
@@ -88,7 +81,7 @@ internal static class UserCommands
         appPassword.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var secret = await runtime.Directory.CreateAppPasswordAsync(parse.GetValue(appAddress)!, console.ReadSecret("password"), parse.GetValue(label)!, ct);
+            var secret = await runtime.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(appAddress)!, console.ReadSecret("password"), parse.GetValue(label)!, ct);
             await console.Out.WriteLineAsync(secret);
             return SealpostCli.Ok;
         });
@@ -97,8 +90,7 @@ internal static class UserCommands
         lockouts.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var accounts = (await runtime.Store.Directory.ListAccountsAsync(null, ct)).Select(a => a.Address.ToString()).ToList();
-            var locked = await runtime.LoginThrottle.LockedAsync(accounts, ct);
+            var locked = await runtime.Directory.ListLockoutsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, ct);
             if (locked.Count == 0)
             {
                 await console.Out.WriteLineAsync("No lockouts.");
@@ -120,10 +112,8 @@ internal static class UserCommands
         unlock.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var account = await runtime.Directory.RequireAccountAsync(parse.GetValue(unlockAddress)!, ct);
-            await runtime.LoginThrottle.UnlockAccountAsync(account.Address.ToString(), ct);
-            Sealpost.Core.Logging.CoreLog.LockoutLifted(runtime.LoggerFactory.CreateLogger("Sealpost.Cli"), account.Id); // until the audit trail exists, the log records it
-            await console.Out.WriteLineAsync($"Unlocked {account.Address}.");
+            await runtime.Directory.UnlockAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(unlockAddress)!, ct);
+            await console.Out.WriteLineAsync($"Unlocked {Sealpost.Core.Addressing.MailAddress.Parse(parse.GetValue(unlockAddress)!)}.");
             return SealpostCli.Ok;
         });
 
@@ -149,7 +139,7 @@ internal static class UserCommands
         command.SetAction(async (parse, ct) =>
         {
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.SetStateAsync(parse.GetValue(address)!, state, ct);
+            await runtime.Directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(address)!, state, ct);
             await console.Out.WriteLineAsync($"{done} {MailAddress.Parse(parse.GetValue(address)!)}.");
             return SealpostCli.Ok;
         });

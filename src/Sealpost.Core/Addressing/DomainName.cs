@@ -113,7 +113,7 @@ public sealed class DomainName : IEquatable<DomainName>
     }
 
     /// <summary>Echo user input in an error message without control characters.</summary>
-    internal static string Printable(string text)
+    public static string Printable(string text)
     {
         var clipped = text.Length > 80 ? text[..80] + "…" : text;
         return new string(clipped.Select(c => char.IsControl(c) ? '?' : c).ToArray());

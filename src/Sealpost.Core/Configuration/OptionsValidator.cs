@@ -38,6 +38,9 @@ public static class OptionsValidator
             errors.Add("Store:ConnectionString: must be set when Store:Kind is 'postgres'");
         }
 
+        Range(errors, "Audit:BusyTimeoutMilliseconds", options.Audit.BusyTimeoutMilliseconds, 100, 600_000);
+        Range(errors, "Audit:SpoolMaxEvents", options.Audit.SpoolMaxEvents, 1, 100_000_000);
+        Range(errors, "Audit:CheckpointIntervalSeconds", options.Audit.CheckpointIntervalSeconds, 1, 86_400);
         Range(errors, "Store:BusyTimeoutMilliseconds", options.Store.BusyTimeoutMilliseconds, 0, 600_000);
         Range(errors, "Store:InlineBlobMaxBytes", options.Store.InlineBlobMaxBytes, 0, 16 * 1024 * 1024);
         Range(errors, "Store:GroupCommitMaxOperations", options.Store.GroupCommitMaxOperations, 1, 10_000);

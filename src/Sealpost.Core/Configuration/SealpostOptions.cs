@@ -29,6 +29,8 @@ public sealed class SealpostOptions
 
     public LoggingOptions Log { get; set; } = new();
 
+    public AuditOptions Audit { get; set; } = new();
+
     /// <summary>Fills list defaults that binding left empty.</summary>
     public SealpostOptions WithListDefaults()
     {
@@ -329,4 +331,25 @@ public sealed class LoggingOptions
 
     /// <summary>Raw protocol traces (they contain mail). Refused outside --dev.</summary>
     public bool ProtocolTrace { get; set; }
+}
+
+public sealed class AuditOptions
+{
+    /// <summary>This node's name in every audit record it appends (default: the machine's host name).</summary>
+    public string? Node { get; set; }
+
+    /// <summary>
+    /// PostgreSQL deployments: the audit database, apart from the mail store (ideally an insert-only
+    /// role's login). Default: the store's connection string with the database name suffixed "_audit".
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>How long an append waits for the audit store's lock before the store counts as unavailable.</summary>
+    public int BusyTimeoutMilliseconds { get; set; } = 5_000;
+
+    /// <summary>Login and delivery events the local spool holds while the audit store is unavailable; past it, logins are refused.</summary>
+    public int SpoolMaxEvents { get; set; } = 100_000;
+
+    /// <summary>Seconds between signed checkpoints of the chain head (one is also made at shutdown).</summary>
+    public int CheckpointIntervalSeconds { get; set; } = 300;
 }

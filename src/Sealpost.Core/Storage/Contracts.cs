@@ -61,6 +61,8 @@ public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
     Task<Account?> FindAccountAsync(MailAddress address, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<Account>> ListAccountsAsync(long? domainId = null, CancellationToken cancellationToken = default);
     Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default);
+    /// <summary>Replaces the account's roles and bumps its credential version.</summary>
+    Task SetAccountRolesAsync(long accountId, AccountRoles roles, CancellationToken cancellationToken = default);
 
     /// <summary>Applies a key ring change atomically and bumps the account's credential version (login caches check it).</summary>
     /// <returns>The credentials added, with their ids.</returns>

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
+using Sealpost.Core.Access;
 using Sealpost.Core.Security;
+using Sealpost.Domain;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -23,7 +25,7 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        return await CompleteLoginAsync(tag, user, password, ct);
+        return await CompleteLoginAsync(tag, user, password, "LOGIN", ct);
     }
 
     private async Task<After> AuthenticateAsync(string tag, ImapParser p, CancellationToken ct)
@@ -84,36 +86,37 @@ public sealed partial class ImapSession
             }
         }
 
-        return await CompleteLoginAsync(tag, user, password, ct);
+        return await CompleteLoginAsync(tag, user, password, "AUTHENTICATE " + mechanism, ct);
     }
 
-    private async Task<After> CompleteLoginAsync(string tag, string user, string password, CancellationToken ct)
+    private async Task<After> CompleteLoginAsync(string tag, string user, string password, string mechanism, CancellationToken ct)
     {
-        if (await _context.Throttle.RefusalAsync(ClientAddress, user, ct) is { } locked)
+        var login = await _context.Authentication.LoginAsync(Actor.Anonymous("imap", ClientAddress, correlationId: _correlationId), user, password, mechanism, ct);
+        ImapLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login.Outcome == LoginOutcome.Succeeded, ClientAddress);
+        switch (login.Outcome)
         {
-            ImapLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, locked);
-            Send($"{tag} NO [UNAVAILABLE] Too many failed logins; try again later");
-            return After.Next;
-        }
+            case LoginOutcome.Throttled:
+                ImapLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, login.Lockout!);
+                Send($"{tag} NO [UNAVAILABLE] Too many failed logins; try again later");
+                return After.Next;
+            case LoginOutcome.Unavailable:
+                Send($"{tag} NO [UNAVAILABLE] Logins are suspended for a moment; try again later");
+                return After.Next;
+            case LoginOutcome.Failed:
+                if (++_authFailures >= _context.Options.Limits.MaxAuthFailures)
+                {
+                    Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
+                    Send("* BYE Too many authentication failures");
+                    return After.Stop;
+                }
 
-        var login = await _context.Directory.LoginAsync(user, password, ct);
-        ImapLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login is not null, ClientAddress);
-        if (login is null)
-        {
-            await _context.Throttle.FailedAsync(ClientAddress, user, ct);
-            if (++_authFailures >= _context.Options.Limits.MaxAuthFailures)
-            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
                 Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
-                Send("* BYE Too many authentication failures");
-                return After.Stop;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
-            Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
-            return After.Next;
+                return After.Next;
         }
 
-        var (account, keys) = login.Value;
+        var (account, keys) = (login.Account!, login.Session!);
+        _actor = login.Actor;
         if (!_context.TryEnterAccount(account.Id))
         {
             keys.Dispose();
@@ -121,7 +124,6 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        await _context.Throttle.SucceededAsync(user, ct);
         _account = account;
         _keys = keys;
         _changes = _context.Store.Changes.Subscribe(account.Id);

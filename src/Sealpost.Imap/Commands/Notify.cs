@@ -1,5 +1,5 @@
 using Sealpost.Core.Mail;
-using Sealpost.Core.Services;
+using Sealpost.Domain;
 using Sealpost.Core.Storage;
 using Sealpost.Imap.Protocol;
 

@@ -97,10 +97,10 @@ public sealed partial class ImapSession
         Send($"* OK [UIDNEXT {mailbox.UidNext}] Predicted next UID");
         Send($"* OK [HIGHESTMODSEQ {Math.Max(1, mailbox.HighestModSeq)}] Highest");
         Send($"* OK [MAILBOXID ({MailboxId(mailbox)})] Ok"); // RFC 8474 §4.2
-        if (_rev2 && !string.Equals(MailboxOut(name), MailboxOut(Core.Services.MailboxService.Normalise(name)), StringComparison.Ordinal))
+        if (_rev2 && !string.Equals(MailboxOut(name), MailboxOut(Sealpost.Domain.MailboxService.Normalise(name)), StringComparison.Ordinal))
         {
             // RFC 9051 §6.3.2: tell the client the mailbox's canonical name when it used another spelling.
-            Send($"* LIST () \"/\" {MailboxOut(Core.Services.MailboxService.Normalise(name))}");
+            Send($"* LIST () \"/\" {MailboxOut(Sealpost.Domain.MailboxService.Normalise(name))}");
         }
 
         _selected = view;

@@ -52,17 +52,17 @@ public static class DevEnvironment
         if (!folder.IsInitialised)
         {
             await using var runtime = await SealpostRuntime.InitialiseAsync(options, loggers, dev: true, recoveryPublicKeyFile: null, ct);
-            await runtime.Directory.AddDomainAsync(DemoDomain, "default", ct);
+            await runtime.Directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, DemoDomain, "default", ct);
             foreach (var (address, password, name) in DemoUsers)
             {
-                await runtime.Directory.AddUserAsync(address, password, name, options.Limits.DefaultQuotaBytes, ct: ct);
+                await runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, address, password, name, options.Limits.DefaultQuotaBytes, ct: ct);
             }
 
-            await runtime.Directory.AddAliasAsync("postmaster@" + DemoDomain, DemoUsers[0].Address, ct);
-            await runtime.Directory.AddGroupAsync("team@" + DemoDomain, "Demo team", ct);
+            await runtime.Directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "postmaster@" + DemoDomain, DemoUsers[0].Address, ct);
+            await runtime.Directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@" + DemoDomain, "Demo team", ct);
             foreach (var (address, _, _) in DemoUsers)
             {
-                await runtime.Directory.AddGroupMemberAsync("team@" + DemoDomain, address, ct);
+                await runtime.Directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@" + DemoDomain, address, ct);
             }
 
             created = true;

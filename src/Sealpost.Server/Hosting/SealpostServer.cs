@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Sealpost.Imap;
+using Sealpost.Domain;
 using Sealpost.Smtp;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -199,6 +200,7 @@ public sealed class SealpostServer : IAsyncDisposable
             options,
             runtime.Store,
             runtime.Directory,
+            runtime.Authentication,
             runtime.Mailboxes,
             runtime.Reader,
             runtime.Delivery,
@@ -214,12 +216,12 @@ public sealed class SealpostServer : IAsyncDisposable
     {
         var smtpContext = new SmtpContext(
             options,
-            new SmtpDeliveryAgent(runtime.Store, runtime.Recipients, runtime.Delivery, runtime.Directory, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds)),
+            new DeliveryService(runtime.Store, runtime.Recipients, runtime.Delivery, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), runtime.Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds)),
             serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
             dev,
-            runtime.LoginThrottle,
+            runtime.Authentication,
             new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
             options.Smtp.DnsServers.Count > 0 || options.Smtp.UseSystemDns
                 ? new Sealpost.Smtp.Authentication.SenderAuthenticator(new Sealpost.Smtp.Authentication.SenderDns(

@@ -4,7 +4,7 @@ using Sealpost.Core.Addressing;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
 using Sealpost.Core.Mail;
-using Sealpost.Core.Services;
+using Sealpost.Domain;
 using Sealpost.Core.Storage;
 using Sealpost.Tests.Support;
 
@@ -22,8 +22,8 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
         _test = await TestRuntime.CreateAsync();
         _store = _test.Runtime.Store;
         _directory = _test.Runtime.Directory;
-        await _directory.AddTenantAsync("finance", "Finance department");
-        await _directory.AddDomainAsync("finance.example", "finance");
+        await _directory.AddTenantAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "finance", "Finance department");
+        await _directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "finance.example", "finance");
     }
 
     public async Task DisposeAsync() => await _test.DisposeAsync();
@@ -31,7 +31,7 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     private RecipientResolver Resolver(int maxNesting = 8, int maxExpanded = 1000) =>
         new(_store.Directory, maxNesting, maxExpanded, LogRedactor.Ephemeral(), NullLogger<RecipientResolver>.Instance);
 
-    private Task<Account> UserAsync(string address) => _directory.AddUserAsync(address, "correct horse battery", null, 0);
+    private Task<Account> UserAsync(string address) => _directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, address, "correct horse battery", null, 0);
 
     [Fact]
     public async Task A_new_account_gets_every_special_folder_and_can_log_in()
@@ -50,13 +50,13 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     public async Task Suspended_and_deleted_accounts_cannot_log_in_and_deleted_ones_stay_deleted()
     {
         await UserAsync("bob@example.test");
-        await _directory.SetStateAsync("bob@example.test", AccountState.Suspended);
+        await _directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bob@example.test", AccountState.Suspended);
         Assert.Null(await _directory.VerifyPasswordAsync("bob@example.test", "correct horse battery"));
-        await _directory.SetStateAsync("bob@example.test", AccountState.Active);
+        await _directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bob@example.test", AccountState.Active);
         Assert.NotNull(await _directory.VerifyPasswordAsync("bob@example.test", "correct horse battery"));
-        await _directory.SetStateAsync("bob@example.test", AccountState.Deleted);
+        await _directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bob@example.test", AccountState.Deleted);
         Assert.Null(await _directory.VerifyPasswordAsync("bob@example.test", "correct horse battery"));
-        var revive = await Assert.ThrowsAsync<SealpostException>(() => _directory.SetStateAsync("bob@example.test", AccountState.Active));
+        var revive = await Assert.ThrowsAsync<SealpostException>(() => _directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bob@example.test", AccountState.Active));
         Assert.Equal(ErrorKind.Conflict, revive.Kind);
     }
 
@@ -64,7 +64,7 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     public async Task A_password_change_replaces_the_old_password()
     {
         await UserAsync("carol@example.test");
-        await _directory.SetPasswordAsync("carol@example.test", "a brand new passphrase", "correct horse battery");
+        await _directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "carol@example.test", "a brand new passphrase", "correct horse battery");
         Assert.Null(await _directory.VerifyPasswordAsync("carol@example.test", "correct horse battery"));
         Assert.NotNull(await _directory.VerifyPasswordAsync("carol@example.test", "a brand new passphrase"));
     }
@@ -74,7 +74,7 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     [InlineData("has\u0007bell!", "control")]
     public async Task Weak_or_malformed_passwords_are_refused(string password, string fragment)
     {
-        var ex = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddUserAsync("dave@example.test", password, null, 0));
+        var ex = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "dave@example.test", password, null, 0));
         Assert.Contains(fragment, ex.Message);
         Assert.Null(await _store.Directory.FindAccountAsync(MailAddress.Parse("dave@example.test")));
     }
@@ -83,8 +83,8 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     public async Task Accounts_need_a_local_domain_and_tenants_need_valid_names()
     {
         Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => UserAsync("eve@elsewhere.test"))).Kind);
-        Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddTenantAsync("Bad Name!", null))).Kind);
-        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddDomainAsync("other.test", "nosuch"))).Kind);
+        Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddTenantAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "Bad Name!", null))).Kind);
+        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "other.test", "nosuch"))).Kind);
         Assert.Equal("finance", (await _store.Directory.ListTenantsAsync()).Single(t => t.Name == "finance").Name);
     }
 
@@ -94,15 +94,15 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
         var alice = await UserAsync("alice@example.test");
         var bob = await UserAsync("bob@example.test");
         var carol = await UserAsync("carol@example.test");
-        await _directory.AddAliasAsync("postmaster@example.test", "alice@example.test");
-        await _directory.AddGroupAsync("team@example.test", "Team");
-        await _directory.AddGroupMemberAsync("team@example.test", "alice@example.test");
-        await _directory.AddGroupMemberAsync("team@example.test", "bob@example.test");
-        await _directory.AddGroupAsync("all@example.test", "Everyone");
-        await _directory.AddGroupMemberAsync("all@example.test", "team@example.test");
-        await _directory.AddGroupMemberAsync("all@example.test", "postmaster@example.test"); // alice again, through an alias
-        await _directory.AddGroupMemberAsync("all@example.test", "carol@example.test");
-        await _directory.AddGroupMemberAsync("all@example.test", "partner@remote.example");
+        await _directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "postmaster@example.test", "alice@example.test");
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@example.test", "Team");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@example.test", "alice@example.test");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@example.test", "bob@example.test");
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "all@example.test", "Everyone");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "all@example.test", "team@example.test");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "all@example.test", "postmaster@example.test"); // alice again, through an alias
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "all@example.test", "carol@example.test");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "all@example.test", "partner@remote.example");
 
         var postmaster = await Resolver().ExpandAsync(MailAddress.Parse("PostMaster@example.test"));
         Assert.Equal([alice.Id], postmaster.LocalAccounts.Select(a => a.Id));
@@ -120,11 +120,11 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     {
         await UserAsync("alice@example.test");
         var bob = await UserAsync("bob@example.test");
-        await _directory.AddGroupAsync("team@example.test", null);
-        await _directory.AddGroupMemberAsync("team@example.test", "alice@example.test");
-        await _directory.AddGroupMemberAsync("team@example.test", "bob@example.test");
-        await _directory.SetStateAsync("alice@example.test", AccountState.Deleted);
-        await _directory.SetStateAsync("bob@example.test", AccountState.Suspended);
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@example.test", null);
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@example.test", "alice@example.test");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "team@example.test", "bob@example.test");
+        await _directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", AccountState.Deleted);
+        await _directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bob@example.test", AccountState.Suspended);
         var team = await Resolver().ExpandAsync(MailAddress.Parse("team@example.test"));
         Assert.Equal([bob.Id], team.LocalAccounts.Select(a => a.Id));
     }
@@ -132,18 +132,18 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     [Fact]
     public async Task Group_nesting_that_would_loop_is_refused_directly_and_through_aliases()
     {
-        await _directory.AddGroupAsync("a@example.test", null);
-        await _directory.AddGroupAsync("b@example.test", null);
-        await _directory.AddGroupAsync("c@example.test", null);
-        await _directory.AddGroupMemberAsync("a@example.test", "b@example.test");
-        await _directory.AddGroupMemberAsync("b@example.test", "c@example.test");
-        var direct = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddGroupMemberAsync("c@example.test", "a@example.test"));
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "a@example.test", null);
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "b@example.test", null);
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "c@example.test", null);
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "a@example.test", "b@example.test");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "b@example.test", "c@example.test");
+        var direct = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "c@example.test", "a@example.test"));
         Assert.Contains("loop", direct.Message);
-        var self = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddGroupMemberAsync("a@example.test", "a@example.test"));
+        var self = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "a@example.test", "a@example.test"));
         Assert.Contains("loop", self.Message);
 
-        await _directory.AddAliasAsync("alias-of-a@example.test", "a@example.test");
-        var viaAlias = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddGroupMemberAsync("c@example.test", "alias-of-a@example.test"));
+        await _directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alias-of-a@example.test", "a@example.test");
+        var viaAlias = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "c@example.test", "alias-of-a@example.test"));
         Assert.Contains("loop", viaAlias.Message);
     }
 
@@ -152,17 +152,17 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     {
         var deep = await UserAsync("deep@example.test");
         var shallow = await UserAsync("shallow@example.test");
-        await _directory.AddGroupAsync("g0@example.test", null);
-        await _directory.AddGroupMemberAsync("g0@example.test", "shallow@example.test");
+        await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "g0@example.test", null);
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "g0@example.test", "shallow@example.test");
         var previous = "g0@example.test";
         for (var i = 1; i <= 4; i++)
         {
-            await _directory.AddGroupAsync($"g{i}@example.test", null);
-            await _directory.AddGroupMemberAsync(previous, $"g{i}@example.test");
+            await _directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, $"g{i}@example.test", null);
+            await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, previous, $"g{i}@example.test");
             previous = $"g{i}@example.test";
         }
 
-        await _directory.AddGroupMemberAsync(previous, "deep@example.test");
+        await _directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, previous, "deep@example.test");
         var full = await Resolver(maxNesting: 8).ExpandAsync(MailAddress.Parse("g0@example.test"));
         Assert.Equal([deep.Id, shallow.Id], full.LocalAccounts.Select(a => a.Id).Order());
         var limited = await Resolver(maxNesting: 2).ExpandAsync(MailAddress.Parse("g0@example.test"));
@@ -174,13 +174,13 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     [Fact]
     public async Task Alias_targets_in_local_domains_must_exist_and_remote_ones_are_forwards()
     {
-        var missing = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddAliasAsync("x@example.test", "ghost@example.test"));
+        var missing = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "x@example.test", "ghost@example.test"));
         Assert.Equal(ErrorKind.NotFound, missing.Kind);
-        await _directory.AddAliasAsync("fwd@example.test", "someone@remote.example");
+        await _directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "fwd@example.test", "someone@remote.example");
         var expansion = await Resolver().ExpandAsync(MailAddress.Parse("fwd@example.test"));
         Assert.Empty(expansion.LocalAccounts);
         Assert.Equal("someone@remote.example", Assert.Single(expansion.RemoteAddresses).Key);
-        Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddAliasAsync("s@example.test", "S@example.test"))).Kind);
+        Assert.Equal(ErrorKind.InvalidInput, (await Assert.ThrowsAsync<SealpostException>(() => _directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "s@example.test", "S@example.test"))).Kind);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class SmtpLookupCacheTests : IAsyncLifetime
         Assert.StartsWith("550 5.1.1", await smtp.CommandAsync("RCPT TO:<carol@example.test>"));
         Assert.StartsWith("250", await smtp.CommandAsync("RSET"));
 
-        await _server.Server.Runtime.Directory.AddUserAsync("carol@example.test", "carol-password-1", "Carol", 0);
+        await _server.Server.Runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "carol@example.test", "carol-password-1", "Carol", 0);
         await SendAsync(smtp, "carol@example.test", "welcome");
     }
 
@@ -51,13 +51,13 @@ public sealed class SmtpLookupCacheTests : IAsyncLifetime
     public async Task Mail_after_a_key_rotation_is_sealed_to_the_new_key()
     {
         var runtime = _server.Server.Runtime;
-        var account = await runtime.Directory.AddUserAsync("dave@example.test", "dave-password-1", "Dave", 0);
+        var account = await runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "dave@example.test", "dave-password-1", "Dave", 0);
         await using var smtp = await SmtpRaw.ConnectAsync(Inbound);
         await smtp.ReplyAsync();
         await smtp.CommandAsync("EHLO client.example");
         await SendAsync(smtp, "dave@example.test", "before rotation"); // fills the lookup cache
 
-        await runtime.Directory.RotateKeyAsync("dave@example.test", "dave-password-1");
+        await runtime.Directory.RotateKeyAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "dave@example.test", "dave-password-1");
         var newest = (await runtime.Store.Directory.ListAccountKeysAsync(account.Id)).Max(k => k.Version);
         await SendAsync(smtp, "dave@example.test", "after rotation");
 
@@ -69,7 +69,7 @@ public sealed class SmtpLookupCacheTests : IAsyncLifetime
     [Fact]
     public async Task A_mailbox_filled_within_the_cache_window_is_refused_at_rcpt()
     {
-        await _server.Server.Runtime.Directory.AddUserAsync("erin@example.test", "erin-password-1", "Erin", 3_000);
+        await _server.Server.Runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "erin@example.test", "erin-password-1", "Erin", 3_000);
         await using var smtp = await SmtpRaw.ConnectAsync(Inbound);
         await smtp.ReplyAsync();
         await smtp.CommandAsync("EHLO client.example");

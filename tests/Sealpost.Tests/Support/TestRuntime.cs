@@ -34,7 +34,7 @@ public sealed class TestRuntime : IAsyncDisposable
         var logs = new StringWriter();
         var loggers = LoggingSetup.CreateFactory(new LoggingOptions { Level = "Information" }, TextWriter.Synchronized(logs));
         var runtime = await SealpostRuntime.InitialiseAsync(options, loggers, dev: false, publicFile);
-        await runtime.Directory.AddDomainAsync("example.test", "default");
+        await runtime.Directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "example.test", "default");
         return new TestRuntime(folder, runtime, privateKey, logs);
     }
 

@@ -64,9 +64,9 @@ public sealed class MarkerScanTests
             o.Store.ConnectionString = connection;
         });
         var r = test.Runtime;
-        var alice = await r.Directory.AddUserAsync("alice@example.test", AlicePassword, "Alice", 0);
-        var bob = await r.Directory.AddUserAsync("bob@example.test", BobPassword, "Bob", 0);
-        var appPassword = await r.Directory.CreateAppPasswordAsync("alice@example.test", AlicePassword, "phone");
+        var alice = await r.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", AlicePassword, "Alice", 0);
+        var bob = await r.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "bob@example.test", BobPassword, "Bob", 0);
+        var appPassword = await r.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", AlicePassword, "phone");
         var aliceInbox = (await r.Store.Mail.FindMailboxByRoleAsync(alice.Id, MailboxRole.Inbox))!.Id;
         var bobInbox = (await r.Store.Mail.FindMailboxByRoleAsync(bob.Id, MailboxRole.Inbox))!.Id;
 

@@ -25,7 +25,7 @@ public sealed class VaultTests : IAsyncLifetime
         $"Message-ID: <{Guid.NewGuid():N}@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
 
     private async Task<Account> UserAsync(string local, string password = "correct horse battery") =>
-        await R.Directory.AddUserAsync($"{local}@example.test", password, null, 0);
+        await R.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, $"{local}@example.test", password, null, 0);
 
     private async Task<IAccountSession> LoginAsync(string local, string password = "correct horse battery") =>
         (await R.Directory.LoginAsync($"{local}@example.test", password))?.Session ?? throw new InvalidOperationException("login failed");
@@ -132,11 +132,11 @@ public sealed class VaultTests : IAsyncLifetime
         await R.Delivery.DeliverAsync(raw, [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
         (await LoginAsync("alice")).Dispose(); // now cached
 
-        await R.Directory.SetPasswordAsync("alice@example.test", "a new pass phrase", "correct horse battery");
+        await R.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "a new pass phrase", "correct horse battery");
         Assert.Null(await R.Directory.LoginAsync("alice@example.test", "correct horse battery"));
         using var session = await LoginAsync("alice", "a new pass phrase");
         Assert.Equal(raw, await ReadAsync(session, inbox, 1));
-        var wrong = await Assert.ThrowsAsync<SealpostException>(() => R.Directory.SetPasswordAsync("alice@example.test", "x new pass phrase", "not the old one"));
+        var wrong = await Assert.ThrowsAsync<SealpostException>(() => R.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "x new pass phrase", "not the old one"));
         Assert.Equal(ErrorKind.Forbidden, wrong.Kind);
     }
 
@@ -162,7 +162,7 @@ public sealed class VaultTests : IAsyncLifetime
         Assert.All(wrong, Assert.Null);
 
         // ...and no refusal is kept: that secret becomes the password and works at once.
-        await R.Directory.SetPasswordAsync("alice@example.test", "not the password", "correct horse battery");
+        await R.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "not the password", "correct horse battery");
         using var session = await LoginAsync("alice", "not the password");
         Assert.NotNull(session);
     }
@@ -172,7 +172,7 @@ public sealed class VaultTests : IAsyncLifetime
     {
         await UserAsync("alice");
         (await LoginAsync("alice")).Dispose();
-        await R.Directory.SetStateAsync("alice@example.test", AccountState.Suspended);
+        await R.Directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", AccountState.Suspended);
         Assert.Null(await R.Directory.LoginAsync("alice@example.test", "correct horse battery"));
     }
 
@@ -182,13 +182,13 @@ public sealed class VaultTests : IAsyncLifetime
         var (alice, inbox) = await WithInboxAsync("alice");
         var raw = Message("For the phone");
         await R.Delivery.DeliverAsync(raw, [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
-        var app = await R.Directory.CreateAppPasswordAsync("alice@example.test", "correct horse battery", "phone");
+        var app = await R.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "correct horse battery", "phone");
         using (var phone = await LoginAsync("alice", app))
         {
             Assert.Equal(raw, await ReadAsync(phone, inbox, 1));
         }
 
-        await R.Directory.SetPasswordAsync("alice@example.test", "after the reset", null);
+        await R.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "after the reset", null);
         Assert.Null(await R.Directory.LoginAsync("alice@example.test", app));
     }
 
@@ -205,7 +205,7 @@ public sealed class VaultTests : IAsyncLifetime
             projectsKeyName = "Projects";
         }
 
-        await R.Directory.SetPasswordAsync("alice@example.test", "a fresh password", null);
+        await R.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "a fresh password", null);
         using var session = await LoginAsync("alice", "a fresh password");
         Assert.Equal(2, session.CurrentKeyVersion);
 
@@ -248,8 +248,8 @@ public sealed class VaultTests : IAsyncLifetime
             await R.Store.Mail.GetOrCreateKeywordAsync(alice.Id, first.Names.LookupKey(alice.Id, "$Confidential"), first.Names.Seal(alice.Id, "$Confidential"));
         }
 
-        var app = await R.Directory.CreateAppPasswordAsync("alice@example.test", "correct horse battery", "phone");
-        await R.Directory.RotateKeyAsync("alice@example.test", "correct horse battery");
+        var app = await R.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "correct horse battery", "phone");
+        await R.Directory.RotateKeyAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "correct horse battery");
 
         using var session = await LoginAsync("alice");
         Assert.Equal(2, session.CurrentKeyVersion);
@@ -264,7 +264,7 @@ public sealed class VaultTests : IAsyncLifetime
         Assert.Equal("$Confidential", session.Names.Unseal(alice.Id, Assert.Single(await R.Store.Mail.ListKeywordsAsync(alice.Id)).SealedName));
         Assert.All(await R.Store.Directory.ListCredentialsAsync(alice.Id), c => Assert.Equal(2, c.KeyVersion));
         Assert.Null(await R.Directory.LoginAsync("alice@example.test", app));
-        Assert.Equal(ErrorKind.Forbidden, (await Assert.ThrowsAsync<SealpostException>(() => R.Directory.RotateKeyAsync("alice@example.test", "wrong password!"))).Kind);
+        Assert.Equal(ErrorKind.Forbidden, (await Assert.ThrowsAsync<SealpostException>(() => R.Directory.RotateKeyAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "wrong password!"))).Kind);
     }
 
     [Fact]

@@ -1,41 +1,52 @@
-using System.Text;
 using Sealpost.Core;
+using Sealpost.Core.Access;
+using Sealpost.Core.Audit;
 using Sealpost.Core.Addressing;
 using Sealpost.Core.Caching;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Mail;
-using Sealpost.Core.Services;
 using Sealpost.Core.Storage;
 using Sealpost.Crypto.Vault;
 
-namespace Sealpost.Smtp;
+namespace Sealpost.Domain;
 
 public enum RecipientStatus { Local, Unknown, Remote, OverQuota }
 
 public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Account> Accounts);
 
 /// <summary>
-/// What SMTP needs from the domain: recipient checks, sender ownership, and sealed delivery. The
+/// Delivery of mail into the organisation and out of it: recipient checks, sender ownership, sealed
+/// delivery, the outbound queue. The actor is the server for inbound SMTP (on behalf of the peer,
+/// whose address it carries) and the sending account for submission; every message leaves one
+/// audit record (counts and sizes, never addresses' content or subjects). The
 /// directory answers every message needs (is the domain ours, whom does the address reach, how full
 /// is the mailbox, which mailbox is the Inbox) are reused for <c>lookupTtl</c>
 /// (<c>Smtp:LookupCacheSeconds</c>); unknown addresses are never cached, so a new account receives
 /// at once. Account keys are not cached: a delivery always seals to the current key.
 /// </summary>
-public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, DirectoryService directory, QueueSealer queue, long quotaGraceBytes, TimeSpan lookupTtl)
+[DomainService]
+public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl)
 {
     private const int CacheEntries = 50_000;
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
     private readonly TtlCache<long, long> _usage = new(lookupTtl, CacheEntries);
     private readonly TtlCache<(long Account, MailboxRole Role), long> _mailboxes = new(lookupTtl, CacheEntries);
 
-    /// <summary>Queues a message for other organisations; returns once the sealed entry is durable.</summary>
-    public Task<long> EnqueueAsync(OutboundMessage message, CancellationToken ct) => store.Queue.EnqueueAsync(queue.Seal(message), ct);
-
-    public DirectoryService Directory => directory;
+    /// <summary>Queues a message for other organisations; returns once the sealed entry and its audit record are durable.</summary>
+    [Requires(Operation.MailDeliver)]
+    public async Task<long> EnqueueAsync(Actor actor, OutboundMessage message, string messageId, CancellationToken ct)
+    {
+        guard.Require(actor, Operation.MailDeliver, Scope.Platform);
+        var id = await store.Queue.EnqueueAsync(queue.Seal(message), ct);
+        await guard.RecordAsync(actor, AuditAction.MessageSubmitted, null, AuditOutcome.Success, $"id {messageId}; {message.Recipients.Count} remote; {message.Message.Length} bytes");
+        return id;
+    }
 
     /// <summary>RFC 5321 §3.3 RCPT: is the address ours, who receives it, and is there room (declared size + grace)?</summary>
-    public async Task<RecipientCheck> CheckRecipientAsync(MailAddress address, long declaredSize, CancellationToken ct)
+    [Requires(Operation.MailDeliver)]
+    public async Task<RecipientCheck> CheckRecipientAsync(Actor actor, MailAddress address, long declaredSize, CancellationToken ct)
     {
+        guard.Require(actor, Operation.MailDeliver, Scope.Platform);
         // null: the domain is not ours (remote). Only answers for local, known addresses are kept.
         var expansion = await _expansions.GetOrLoadAsync(address.Key, async (_, token) =>
             await store.Directory.FindDomainAsync(address.Domain, token) is null ? null : await recipients.ExpandAsync(address, token), ct);
@@ -63,8 +74,10 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
     }
 
     /// <summary>The addresses an account may send as: its own and the aliases that lead to it.</summary>
-    public async Task<IReadOnlySet<string>> SendableAddressesAsync(Account account, CancellationToken ct)
+    [Requires(Operation.MailSubmit)]
+    public async Task<IReadOnlySet<string>> SendableAddressesAsync(Actor actor, Account account, CancellationToken ct)
     {
+        guard.Require(actor, Operation.MailSubmit, Scope.OfAccount(actor.TenantId ?? -1, account.Id));
         var owned = new HashSet<string>(StringComparer.Ordinal) { account.Address.Key };
         foreach (var alias in await store.Directory.ListAliasesAsync(account.DomainId, ct))
         {
@@ -78,8 +91,10 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
     }
 
     /// <summary>Seals once for every account and stores it in each Inbox; returns only when durable.</summary>
-    public async Task DeliverAsync(byte[] message, IReadOnlyCollection<Account> accounts, CancellationToken ct, MailboxRole role = MailboxRole.Inbox)
+    [Requires(Operation.MailDeliver)]
+    public async Task DeliverAsync(Actor actor, byte[] message, IReadOnlyCollection<Account> accounts, string messageId, CancellationToken ct, MailboxRole role = MailboxRole.Inbox)
     {
+        guard.Require(actor, Operation.MailDeliver, Scope.Platform);
         var targets = new List<DeliveryTarget>();
         foreach (var account in accounts.DistinctBy(a => a.Id))
         {
@@ -108,32 +123,7 @@ public sealed class SmtpDeliveryAgent(ISealpostStore store, RecipientResolver re
         {
             _usage.Update(target.AccountId, used => used + message.Length);
         }
+
+        await guard.RecordAsync(actor, AuditAction.MessageDelivered, null, AuditOutcome.Success, $"id {messageId}; {targets.Count} local; {message.Length} bytes");
     }
-
-    /// <summary>Prepends trace headers (RFC 5321 §4.4) and, for submission, Message-ID and Date when missing (RFC 6409 §8).</summary>
-    public static byte[] AddHeaders(byte[] message, string returnPath, string received, bool submission, string hostname)
-    {
-        var prefix = new StringBuilder();
-        prefix.Append("Return-Path: <").Append(returnPath).Append(">\r\n");
-        prefix.Append(received);
-        if (submission)
-        {
-            var headerEnd = Sealpost.Mime.MessageAnalyzer.FindBodyStart(message, 0, message.Length);
-            var header = Encoding.UTF8.GetString(message, 0, (int)headerEnd);
-            if (!HasField(header, "message-id"))
-            {
-                prefix.Append("Message-ID: <").Append(Guid.NewGuid().ToString("N")).Append('@').Append(hostname).Append(">\r\n");
-            }
-
-            if (!HasField(header, "date"))
-            {
-                prefix.Append("Date: ").Append(DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)).Append(" +0000\r\n");
-            }
-        }
-
-        return [.. Encoding.UTF8.GetBytes(prefix.ToString()), .. message];
-    }
-
-    private static bool HasField(string header, string name) =>
-        header.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase) || header.Contains("\n" + name + ":", StringComparison.OrdinalIgnoreCase);
 }

@@ -1,10 +1,11 @@
+using Sealpost.Core;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core.Addressing;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
 using Sealpost.Core.Storage;
 
-namespace Sealpost.Core.Services;
+namespace Sealpost.Domain;
 
 /// <summary>The outcome of expanding one recipient address.</summary>
 public sealed record Expansion(

@@ -1,8 +1,9 @@
+using Sealpost.Core;
 using Sealpost.Core.Mail;
 using Sealpost.Core.Security;
 using Sealpost.Core.Storage;
 
-namespace Sealpost.Core.Services;
+namespace Sealpost.Domain;
 
 /// <summary>Folder operations in terms of names; the store only ever sees sealed names and lookup keys.</summary>
 public sealed class MailboxService(IMailStore store)

@@ -1,0 +1,192 @@
+namespace Sealpost.Core.Access;
+
+/// <summary>
+/// Every operation a domain service offers. A service operation names exactly one of these in its
+/// <see cref="RequiresAttribute"/> and checks it first; <see cref="PermissionMatrix"/> says who may.
+/// </summary>
+public enum Operation
+{
+    // Authentication: anyone may try; the outcome is what the audit trail records.
+    Login,
+
+    // The owner's own mail (never another account's: no role reads someone else's mail).
+    MailRead,
+    MailWrite,
+    MailSubmit,
+    OwnPasswordChange,
+    OwnAppPasswordCreate,
+    OwnKeyRotate,
+
+    // Inbound delivery and other work the server does for itself.
+    MailDeliver,
+    ServerLifecycle,
+
+    // Directory.
+    TenantCreate,
+    TenantList,
+    DomainAdd,
+    DomainRemove,
+    DomainList,
+    AccountCreate,
+    AccountList,
+    AccountSetState,
+    AccountPasswordReset,
+    AliasAdd,
+    AliasRemove,
+    AliasList,
+    GroupCreate,
+    GroupMembersChange,
+    GroupList,
+    RoleGrant,
+    RoleRevoke,
+    RoleList,
+    LockoutList,
+    LockoutUnlock,
+
+    // Operations.
+    QueueRead,
+    ConfigurationRead,
+    ConfigurationChange,
+
+    // The audit trail.
+    AuditRead,
+}
+
+/// <summary>How far a role reaches for one operation.</summary>
+public enum Reach
+{
+    /// <summary>Not at all.</summary>
+    None,
+    /// <summary>Only the actor's own account.</summary>
+    Own,
+    /// <summary>Accounts, domains and addresses of the actor's own tenant (department).</summary>
+    Tenant,
+    /// <summary>Everything.</summary>
+    All,
+}
+
+/// <summary>What an operation is applied to, as far as scope is concerned. Null parts are "platform-wide".</summary>
+public readonly record struct Scope(long? TenantId, long? AccountId)
+{
+    public static readonly Scope Platform = new(null, null);
+
+    public static Scope OfTenant(long tenantId) => new(tenantId, null);
+
+    public static Scope OfAccount(long tenantId, long accountId) => new(tenantId, accountId);
+}
+
+/// <summary>
+/// The one permission matrix (ARCHITECTURE §4): operation x role -> reach. Every domain-service
+/// operation consults it through <see cref="Allows"/>; nothing else decides who may do what.
+/// Operators (possibly contractor staff) get health, queue metadata and configuration, never mail,
+/// credentials or keys; auditors only read.
+/// </summary>
+public static class PermissionMatrix
+{
+    private static readonly Role[] Roles = Enum.GetValues<Role>();
+
+    private static readonly Dictionary<Operation, Dictionary<Role, Reach>> Table = Build();
+
+    /// <summary>The whole table, for tests and documentation.</summary>
+    public static IReadOnlyDictionary<Operation, Dictionary<Role, Reach>> Rows => Table;
+
+    public static Reach ReachOf(Operation operation, Role role) =>
+        Table.TryGetValue(operation, out var row) && row.TryGetValue(role, out var reach) ? reach : Reach.None;
+
+    /// <summary>Whether <paramref name="actor"/> may apply <paramref name="operation"/> to <paramref name="target"/>.</summary>
+    public static bool Allows(Actor actor, Operation operation, Scope target)
+    {
+        if (operation == Operation.Login)
+        {
+            return true;
+        }
+
+        foreach (var role in actor.Roles)
+        {
+            var reach = ReachOf(operation, role);
+            var allowed = reach switch
+            {
+                Reach.All => true,
+                // A platform-wide target (no tenant) is never inside one tenant's scope.
+                Reach.Tenant => target.TenantId is { } t && actor.TenantId == t,
+                Reach.Own => target.AccountId is { } a && actor.AccountId == a,
+                _ => false,
+            };
+            if (allowed)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Dictionary<Operation, Dictionary<Role, Reach>> Build()
+    {
+        var t = new Dictionary<Operation, Dictionary<Role, Reach>>();
+        void Row(Operation op, params (Role Role, Reach Reach)[] cells)
+        {
+            var row = Roles.ToDictionary(r => r, _ => Reach.None);
+            foreach (var (role, reach) in cells)
+            {
+                row[role] = reach;
+            }
+
+            t.Add(op, row);
+        }
+
+        const Role U = Role.User, DA = Role.DomainAdmin, PA = Role.PlatformAdmin, OP = Role.Operator, SO = Role.SecurityOfficer, AU = Role.Auditor, SYS = Role.System;
+
+        Row(Operation.Login, (U, Reach.All), (DA, Reach.All), (PA, Reach.All), (OP, Reach.All), (SO, Reach.All), (AU, Reach.All), (SYS, Reach.All));
+
+        Row(Operation.MailRead, (U, Reach.Own));
+        Row(Operation.MailWrite, (U, Reach.Own));
+        Row(Operation.MailSubmit, (U, Reach.Own));
+        Row(Operation.OwnPasswordChange, (U, Reach.Own));
+        Row(Operation.OwnAppPasswordCreate, (U, Reach.Own));
+        Row(Operation.OwnKeyRotate, (U, Reach.Own));
+
+        // Anyone logged in may send to local recipients; the server delivers for unauthenticated peers.
+        Row(Operation.MailDeliver, (SYS, Reach.All), (U, Reach.All));
+        Row(Operation.ServerLifecycle, (SYS, Reach.All), (PA, Reach.All));
+
+        Row(Operation.TenantCreate, (PA, Reach.All));
+        Row(Operation.TenantList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.DomainAdd, (PA, Reach.All));
+        Row(Operation.DomainRemove, (PA, Reach.All));
+        Row(Operation.DomainList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccountCreate, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccountList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant), (U, Reach.Own));
+        Row(Operation.AccountSetState, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccountPasswordReset, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AliasAdd, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AliasRemove, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AliasList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.GroupCreate, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.GroupMembersChange, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.GroupList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.RoleGrant, (PA, Reach.All));
+        Row(Operation.RoleRevoke, (PA, Reach.All));
+        Row(Operation.RoleList, (PA, Reach.All), (SO, Reach.All), (AU, Reach.All));
+        Row(Operation.LockoutList, (PA, Reach.All), (OP, Reach.All), (SO, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.LockoutUnlock, (PA, Reach.All), (DA, Reach.Tenant));
+
+        Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
+        Row(Operation.ConfigurationRead, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All));
+        Row(Operation.ConfigurationChange, (PA, Reach.All), (SYS, Reach.All));
+
+        Row(Operation.AuditRead, (AU, Reach.All), (SO, Reach.All));
+        return t;
+    }
+}
+
+/// <summary>Names the operation a public domain-service method performs (and checks first).</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class RequiresAttribute(Operation operation) : Attribute
+{
+    public Operation Operation { get; } = operation;
+}
+
+/// <summary>Marks a class whose public methods are domain-service operations (each needs <see cref="RequiresAttribute"/>).</summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class DomainServiceAttribute : Attribute;

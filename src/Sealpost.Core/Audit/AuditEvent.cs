@@ -1,0 +1,180 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Sealpost.Core.Audit;
+
+/// <summary>Every kind of record the audit trail holds. Names are stable: they are what auditors search for.</summary>
+public enum AuditAction
+{
+    LoginSucceeded,
+    LoginFailed,
+    LoginThrottled,
+    MessageDelivered,
+    MessageSubmitted,
+
+    TenantCreated,
+    DomainAdded,
+    DomainRemoved,
+    AccountCreated,
+    AccountSuspended,
+    AccountActivated,
+    AccountDeleted,
+    PasswordChanged,
+    PasswordReset,
+    AppPasswordCreated,
+    KeyRotated,
+    /// <summary>A public key version created (account, shared mailbox or recovery): the detail holds its fingerprint.</summary>
+    KeyVersionCreated,
+    AliasAdded,
+    AliasRemoved,
+    GroupCreated,
+    GroupMemberAdded,
+    GroupMemberRemoved,
+    RoleGranted,
+    RoleRevoked,
+    LockoutLifted,
+
+    ConfigurationChanged,
+    ServerStarted,
+    ServerStopped,
+
+    AuditExported,
+    AuditSearched,
+    AuditVerified,
+
+    /// <summary>An action the permission matrix refused (the detail names the operation).</summary>
+    ActionRefused,
+}
+
+public enum AuditOutcome
+{
+    Success,
+    Failure,
+    /// <summary>Refused by the permission matrix.</summary>
+    Refused,
+}
+
+/// <summary>
+/// One thing that happened, before the trail gives it a place. Never content, subjects, folder
+/// names or secrets: <see cref="Target"/> is an address, a domain or a name the directory holds;
+/// <see cref="Detail"/> is a mechanism, a reason, a fingerprint or a count.
+/// </summary>
+public sealed record AuditEvent(
+    DateTimeOffset Time,
+    string Actor,
+    string Role,
+    string? Source,
+    string Protocol,
+    AuditAction Action,
+    string? Target,
+    AuditOutcome Outcome,
+    string? Detail,
+    string CorrelationId)
+{
+    public static AuditEvent Of(Access.Actor actor, AuditAction action, string? target, AuditOutcome outcome, string? detail = null) =>
+        new(DateTimeOffset.UtcNow, actor.Name, actor.PrimaryRole, actor.RemoteAddress, actor.Protocol, action, target, outcome, detail, actor.CorrelationId);
+}
+
+/// <summary>An event with its place in the one chain of the deployment.</summary>
+public sealed record AuditRecord(long Sequence, string Node, AuditEvent Event, byte[] PreviousHash, byte[] Hash)
+{
+    public const int HashLength = 32;
+
+    /// <summary>The hash the first record chains to.</summary>
+    public static readonly byte[] GenesisHash = new byte[HashLength];
+
+    /// <summary>
+    /// SHA-256 over the previous hash and every field, each length-prefixed so that no two
+    /// different records encode alike. Time is kept to the millisecond (what the stores keep).
+    /// </summary>
+    public static byte[] ComputeHash(long sequence, string node, AuditEvent e, ReadOnlySpan<byte> previousHash)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> number = stackalloc byte[8];
+        hash.AppendData("sealpost-audit-v1"u8);
+        hash.AppendData(previousHash);
+        BinaryPrimitives.WriteInt64BigEndian(number, sequence);
+        hash.AppendData(number);
+        BinaryPrimitives.WriteInt64BigEndian(number, e.Time.ToUnixTimeMilliseconds());
+        hash.AppendData(number);
+        foreach (var field in new[] { node, e.Actor, e.Role, e.Source, e.Protocol, e.Action.ToString(), e.Target, e.Outcome.ToString(), e.Detail, e.CorrelationId })
+        {
+            var bytes = field is null ? [] : Encoding.UTF8.GetBytes(field);
+            BinaryPrimitives.WriteInt64BigEndian(number, field is null ? -1 : bytes.Length);
+            hash.AppendData(number);
+            hash.AppendData(bytes);
+        }
+
+        return hash.GetHashAndReset();
+    }
+}
+
+/// <summary>
+/// A signed statement "the chain had <see cref="Sequence"/> records, the last with <see cref="Hash"/>",
+/// made with the keystore's audit key at an interval and at shutdown. Exported checkpoints (heads) are
+/// what make a rewritten chain detectable: whoever can write the store could recompute the hashes.
+/// </summary>
+public sealed record AuditCheckpoint(long Sequence, byte[] Hash, DateTimeOffset Time, string Node, byte[] PublicKey, byte[] Signature)
+{
+    /// <summary>The bytes the audit key signs.</summary>
+    public static byte[] SignedBytes(long sequence, ReadOnlySpan<byte> hash, DateTimeOffset time)
+    {
+        var bytes = new byte[25 + 8 + 8 + hash.Length];
+        "sealpost-audit-checkpoint"u8.CopyTo(bytes);
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(25), sequence);
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(33), time.ToUnixTimeMilliseconds());
+        hash.CopyTo(bytes.AsSpan(41));
+        return bytes;
+    }
+}
+
+/// <summary>What a search of the trail selects; null parts match everything.</summary>
+public sealed record AuditQuery(string? Actor = null, AuditAction? Action = null, string? Target = null, DateTimeOffset? Since = null, DateTimeOffset? Until = null, long AfterSequence = 0, int Limit = 1000);
+
+/// <summary>
+/// The audit store, apart from the mail store (its own SQLite file, or its own PostgreSQL database
+/// written through an insert-only role). Append-only: there is no update or delete.
+/// </summary>
+public interface IAuditStore : IAsyncDisposable
+{
+    /// <summary>
+    /// Appends events to the chain as one durable transaction, under a lock every node shares, and
+    /// returns them with their sequence numbers and hashes.
+    /// </summary>
+    Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default);
+
+    /// <summary>Records in sequence order from <paramref name="fromSequence"/> (inclusive), at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default);
+
+    Task<IReadOnlyList<AuditRecord>> SearchAsync(AuditQuery query, CancellationToken ct = default);
+
+    /// <summary>The last record, or null for an empty trail.</summary>
+    Task<AuditRecord?> GetHeadAsync(CancellationToken ct = default);
+
+    Task AddCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken ct = default);
+
+    Task<IReadOnlyList<AuditCheckpoint>> ListCheckpointsAsync(CancellationToken ct = default);
+
+    /// <summary>Takes and releases the append lock: throws <see cref="ErrorKind.TemporarilyUnavailable"/> if an append could not happen now.</summary>
+    Task ProbeAsync(CancellationToken ct = default);
+}
+
+/// <summary>Reads an audit row in the column order every audit store selects.</summary>
+public static class AuditRows
+{
+    public const string Columns = "seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash";
+
+    public static AuditRecord Read(System.Data.Common.DbDataReader r)
+    {
+        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        var e = new AuditEvent(
+            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)),
+            r.GetString(3), r.GetString(4), Text(5), r.GetString(6),
+            Enum.TryParse<AuditAction>(r.GetString(7), out var action) ? action : (AuditAction)(-1),
+            Text(8),
+            Enum.TryParse<AuditOutcome>(r.GetString(9), out var outcome) ? outcome : (AuditOutcome)(-1),
+            Text(10), r.GetString(11));
+        return new AuditRecord(r.GetInt64(0), r.GetString(2), e, (byte[])r[12], (byte[])r[13]);
+    }
+}

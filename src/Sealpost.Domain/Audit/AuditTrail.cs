@@ -1,0 +1,268 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core;
+using Sealpost.Core.Audit;
+using Sealpost.Crypto.Primitives;
+
+namespace Sealpost.Domain.Audit;
+
+/// <summary>How an event must reach the trail.</summary>
+public enum AuditDurability
+{
+    /// <summary>Administration, roles, credentials, keys: the store must take it, or the caller fails (fail closed).</summary>
+    Store,
+    /// <summary>Logins, deliveries, refusals: the store, or else the local fsynced spool; fails only when the spool is full.</summary>
+    StoreOrSpool,
+}
+
+/// <summary>
+/// The audit seam every domain service writes through. Events are group-committed by one writer
+/// (many concurrent logins cost one transaction); a caller's task completes once its event is durable
+/// in the store or, for <see cref="AuditDurability.StoreOrSpool"/>, in the spool. Signed checkpoints
+/// are added at an interval and when the trail is disposed.
+/// </summary>
+public sealed class AuditTrail : IAsyncDisposable
+{
+    private const int MaxBatch = 2048;
+
+    private readonly IAuditStore _store;
+    private readonly AuditSpool _spool;
+    private readonly AuditSigner _signer;
+    private readonly ILogger _logger;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private readonly Task _checkpoints;
+    private readonly CancellationTokenSource _stopping = new();
+    private long _lastCheckpointSequence = -1;
+    private bool _storeDown;
+
+    public AuditTrail(IAuditStore store, AuditSpool spool, AuditSigner signer, string node, TimeSpan checkpointInterval, ILogger logger)
+    {
+        _store = store;
+        _spool = spool;
+        _signer = signer;
+        _logger = logger;
+        Node = node;
+        _writer = Task.Run(WriteLoopAsync);
+        _checkpoints = Task.Run(() => CheckpointLoopAsync(checkpointInterval));
+    }
+
+    /// <summary>This node's name in every record it appends.</summary>
+    public string Node { get; }
+
+    public IAuditStore Store => _store;
+
+    /// <summary>The audit key's public half: what checkpoints are verified against.</summary>
+    public byte[] PublicKey => _signer.PublicKey;
+
+    /// <summary>Events waiting in the local spool for the store.</summary>
+    public int Spooled => _spool.Count;
+
+    /// <summary>Records an event; completes once it is durable. Throws <see cref="ErrorKind.TemporarilyUnavailable"/> when it cannot be kept.</summary>
+    public Task RecordAsync(AuditEvent e, AuditDurability durability)
+    {
+        var pending = new Pending(e, durability, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return Task.FromException(new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit trail is closed"));
+        }
+
+        return pending.Done.Task;
+    }
+
+    /// <summary>
+    /// For fail-closed actions, before they change anything: the store can take an append now and
+    /// nothing is left in the spool. Otherwise the action must not happen.
+    /// </summary>
+    public async Task EnsureWritableAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _store.ProbeAsync(ct);
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.TemporarilyUnavailable)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit trail is unavailable; administration is refused until it returns", ex);
+        }
+
+        if (_spool.Count > 0)
+        {
+            // Wake the writer so it drains; an empty batch does that.
+            await RecordBarrierAsync();
+            if (_spool.Count > 0)
+            {
+                throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit trail is still draining its spool; try again shortly");
+            }
+        }
+    }
+
+    private Task RecordBarrierAsync()
+    {
+        var pending = new Pending(null, AuditDurability.Store, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _queue.Writer.TryWrite(pending);
+        return pending.Done.Task.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>Signs the current head now (also done at an interval and at shutdown).</summary>
+    public async Task<AuditCheckpoint?> CheckpointAsync(CancellationToken ct = default)
+    {
+        var head = await _store.GetHeadAsync(ct);
+        if (head is null || head.Sequence == Interlocked.Read(ref _lastCheckpointSequence))
+        {
+            return null;
+        }
+
+        var time = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var checkpoint = new AuditCheckpoint(head.Sequence, head.Hash, time, Node, _signer.PublicKey, _signer.Sign(AuditCheckpoint.SignedBytes(head.Sequence, head.Hash, time)));
+        await _store.AddCheckpointAsync(checkpoint, ct);
+        Interlocked.Exchange(ref _lastCheckpointSequence, head.Sequence);
+        return checkpoint;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            await WriteBatchAsync(batch);
+        }
+    }
+
+    private async Task WriteBatchAsync(List<Pending> batch)
+    {
+        var events = batch.Where(p => p.Event is not null).Select(p => p.Event!).ToList();
+        try
+        {
+            await DrainSpoolAsync();
+            if (events.Count > 0)
+            {
+                await _store.AppendAsync(Node, events);
+            }
+
+            if (_storeDown)
+            {
+                _storeDown = false;
+                DomainLog.AuditStoreBack(_logger);
+            }
+
+            foreach (var p in batch)
+            {
+                p.Done.TrySetResult();
+            }
+
+            return;
+        }
+        catch (Exception ex)
+        {
+            if (!_storeDown)
+            {
+                _storeDown = true;
+                DomainLog.AuditStoreDown(_logger, ex.GetType().Name);
+            }
+        }
+
+        var unavailable = new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit trail is unavailable");
+        var spoolable = batch.Where(p => p.Event is not null && p.Durability == AuditDurability.StoreOrSpool).ToList();
+        var spooled = spoolable.Count > 0 && TrySpool(spoolable.Select(p => p.Event!).ToList());
+        if (spoolable.Count > 0 && !spooled)
+        {
+            DomainLog.AuditSpoolFull(_logger, _spool.Count);
+        }
+
+        foreach (var p in batch)
+        {
+            if (p.Event is not null && p.Durability == AuditDurability.StoreOrSpool && spooled)
+            {
+                p.Done.TrySetResult();
+            }
+            else
+            {
+                p.Done.TrySetException(unavailable);
+            }
+        }
+    }
+
+    private bool TrySpool(List<AuditEvent> events)
+    {
+        try
+        {
+            return _spool.TryAppend(events);
+        }
+        catch (IOException ex)
+        {
+            DomainLog.AuditSpoolFailed(_logger, ex.GetType().Name);
+            return false;
+        }
+    }
+
+    private async Task DrainSpoolAsync()
+    {
+        if (_spool.Count == 0)
+        {
+            return;
+        }
+
+        var events = _spool.ReadAll();
+        for (var i = 0; i < events.Count; i += MaxBatch)
+        {
+            await _store.AppendAsync(Node, events.Skip(i).Take(MaxBatch).ToList());
+        }
+
+        _spool.Clear(events.Count);
+        DomainLog.AuditSpoolDrained(_logger, events.Count);
+    }
+
+    private async Task CheckpointLoopAsync(TimeSpan interval)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                try
+                {
+                    if (_spool.Count > 0)
+                    {
+                        await RecordBarrierAsync(); // retry the drain even when nothing new happens
+                    }
+
+                    await CheckpointAsync(_stopping.Token);
+                }
+                catch (Exception ex) when (ex is SealpostException or IOException or InvalidOperationException)
+                {
+                    DomainLog.AuditCheckpointFailed(_logger, ex.GetType().Name);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+        _stopping.Cancel();
+        await _checkpoints;
+        try
+        {
+            await CheckpointAsync();
+        }
+        catch (SealpostException ex)
+        {
+            DomainLog.AuditCheckpointFailed(_logger, ex.GetType().Name);
+        }
+
+        _signer.Dispose();
+        _stopping.Dispose();
+    }
+
+    private sealed record Pending(AuditEvent? Event, AuditDurability Durability, TaskCompletionSource Done);
+}

@@ -1,0 +1,86 @@
+using Sealpost.Core;
+using Sealpost.Core.Access;
+using Sealpost.Core.Audit;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Security;
+
+namespace Sealpost.Domain;
+
+public enum LoginOutcome
+{
+    Succeeded,
+    /// <summary>Wrong user name or secret, or an account that may not log in (one answer for all).</summary>
+    Failed,
+    /// <summary>Too many recent failures for this account or client address.</summary>
+    Throttled,
+    /// <summary>The audit trail cannot keep the record (its store is down and the spool is full): try later.</summary>
+    Unavailable,
+}
+
+/// <summary>What a login attempt gave. On success the caller owns <see cref="Session"/>.</summary>
+public sealed record LoginResult(LoginOutcome Outcome, Account? Account = null, IAccountSession? Session = null, Actor? Actor = null, string? Lockout = null);
+
+/// <summary>
+/// Every protocol's login (IMAP LOGIN/AUTHENTICATE, SMTP AUTH; the API later): the lockout check, the
+/// credential check, the failure accounting and the audit record, in one place. A login is answered
+/// only after its record is durable (in the audit store or the local spool).
+/// </summary>
+[DomainService]
+public sealed class AuthenticationService(DirectoryService directory, LoginThrottle throttle, AccessGuard guard)
+{
+    /// <param name="client">The client's actor before authentication: protocol, remote address, correlation id.</param>
+    /// <param name="mechanism">LOGIN, PLAIN, ...: recorded with the outcome.</param>
+    [Requires(Operation.Login)]
+    public async Task<LoginResult> LoginAsync(Actor client, string user, string secret, string mechanism, CancellationToken ct = default)
+    {
+        var attempt = client with { Name = DisplayName(user) };
+        var remote = client.RemoteAddress ?? "unknown";
+        if (await throttle.RefusalAsync(remote, user, ct) is { } locked)
+        {
+            return await RecordedAsync(new LoginResult(LoginOutcome.Throttled, Lockout: locked), attempt, AuditAction.LoginThrottled, AuditOutcome.Refused, $"{mechanism}; locked {locked}");
+        }
+
+        var login = await directory.LoginAsync(user, secret, ct);
+        if (login is null)
+        {
+            await throttle.FailedAsync(remote, user, ct);
+            return await RecordedAsync(new LoginResult(LoginOutcome.Failed), attempt, AuditAction.LoginFailed, AuditOutcome.Failure, mechanism);
+        }
+
+        var (account, session) = login.Value;
+        try
+        {
+            await throttle.SucceededAsync(user, ct);
+            var actor = await directory.ActorForAsync(account, client.Protocol, client.RemoteAddress, client.CorrelationId, ct);
+            var result = await RecordedAsync(new LoginResult(LoginOutcome.Succeeded, account, session, actor), actor, AuditAction.LoginSucceeded, AuditOutcome.Success, mechanism);
+            if (result.Outcome != LoginOutcome.Succeeded)
+            {
+                session.Dispose();
+            }
+
+            return result;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<LoginResult> RecordedAsync(LoginResult result, Actor actor, AuditAction action, AuditOutcome outcome, string detail)
+    {
+        try
+        {
+            await guard.RecordAsync(actor, action, actor.Name, outcome, detail);
+            return result;
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.TemporarilyUnavailable)
+        {
+            return new LoginResult(LoginOutcome.Unavailable);
+        }
+    }
+
+    /// <summary>The user name as typed, clipped and without control characters (it may be anything, even a password typed in the wrong field).</summary>
+    private static string DisplayName(string user) =>
+        Core.Addressing.MailAddress.TryParse(user, out var parsed, out _) ? parsed.ToString() : "(not an address)";
+}

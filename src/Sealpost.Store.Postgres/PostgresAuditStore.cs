@@ -1,0 +1,291 @@
+using Npgsql;
+using Sealpost.Core;
+using Sealpost.Core.Audit;
+
+namespace Sealpost.Store.Postgres;
+
+/// <summary>
+/// The audit trail of a PostgreSQL deployment: its own database in the same cluster (so the DR
+/// standby carries it), created on first use if the login may. Appends from every node take one
+/// transaction-level advisory lock, so there is one chain with no gaps; triggers refuse UPDATE,
+/// DELETE and TRUNCATE, and a login with only INSERT and SELECT on the two tables is all a node
+/// needs (docs/operations.md).
+/// </summary>
+public sealed class PostgresAuditStore : IAuditStore
+{
+    private const long ChainLock = 0x5EA1_A0D1;
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgresAuditStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    /// <summary>The store's connection string with the database name suffixed "_audit".</summary>
+    public static string DeriveConnectionString(string storeConnectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(storeConnectionString);
+        builder.Database = (builder.Database ?? builder.Username ?? "sealpost") + "_audit";
+        return builder.ConnectionString;
+    }
+
+    public static async Task<PostgresAuditStore> OpenAsync(string connectionString, int busyTimeoutMilliseconds, CancellationToken ct = default)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+            builder.Timeout = Math.Clamp(busyTimeoutMilliseconds / 1000, 1, 15);
+            builder.CommandTimeout = Math.Max(1, busyTimeoutMilliseconds / 1000);
+            builder.NoResetOnClose = true;
+        }
+        catch (ArgumentException ex)
+        {
+            throw SealpostException.Invalid($"Audit:ConnectionString: {ex.Message}");
+        }
+
+        var store = new PostgresAuditStore(NpgsqlDataSource.Create(builder.ConnectionString));
+        try
+        {
+            await store.MigrateAsync(ct);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "3D000")
+        {
+            await CreateDatabaseAsync(builder, ct);
+            await store.MigrateAsync(ct);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            await store.DisposeAsync();
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit database cannot be reached", ex);
+        }
+
+        return store;
+    }
+
+    private static async Task CreateDatabaseAsync(NpgsqlConnectionStringBuilder audit, CancellationToken ct)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(audit.ConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(admin.ConnectionString);
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"CREATE DATABASE \"{audit.Database!.Replace("\"", "\"\"")}\"";
+        try
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "42P04")
+        {
+            // Another node created it first.
+        }
+    }
+
+    private async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT pg_advisory_lock(1397900100);
+            CREATE TABLE IF NOT EXISTS audit_records (
+                seq bigint PRIMARY KEY,
+                time_ms bigint NOT NULL,
+                node text NOT NULL,
+                actor text NOT NULL,
+                role text NOT NULL,
+                source text,
+                protocol text NOT NULL,
+                action text NOT NULL,
+                target text,
+                outcome text NOT NULL,
+                detail text,
+                correlation text NOT NULL,
+                prev_hash bytea NOT NULL,
+                hash bytea NOT NULL);
+            CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records(time_ms);
+            CREATE TABLE IF NOT EXISTS audit_checkpoints (
+                seq bigint NOT NULL,
+                hash bytea NOT NULL,
+                time_ms bigint NOT NULL,
+                node text NOT NULL,
+                public_key bytea NOT NULL,
+                signature bytea NOT NULL);
+            CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+            DROP TRIGGER IF EXISTS audit_records_append_only ON audit_records;
+            CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON audit_records FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+            DROP TRIGGER IF EXISTS audit_records_no_truncate ON audit_records;
+            CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+            DROP TRIGGER IF EXISTS audit_checkpoints_append_only ON audit_checkpoints;
+            CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+            SELECT pg_advisory_unlock(1397900100);
+            """;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
+            {
+                lockCommand.Parameters.AddWithValue(ChainLock);
+                await lockCommand.ExecuteNonQueryAsync(ct);
+            }
+
+            long seq = 0;
+            var previous = AuditRecord.GenesisHash;
+            await using (var head = new NpgsqlCommand("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1", connection, transaction))
+            await using (var reader = await head.ExecuteReaderAsync(ct))
+            {
+                if (await reader.ReadAsync(ct))
+                {
+                    seq = reader.GetInt64(0);
+                    previous = (byte[])reader[1];
+                }
+            }
+
+            var records = new List<AuditRecord>(events.Count);
+            foreach (var raw in events)
+            {
+                var e = raw with { Time = DateTimeOffset.FromUnixTimeMilliseconds(raw.Time.ToUnixTimeMilliseconds()) };
+                seq++;
+                var hash = AuditRecord.ComputeHash(seq, node, e, previous);
+                records.Add(new AuditRecord(seq, node, e, previous, hash));
+                previous = hash;
+            }
+
+            // One statement for the batch: arrays unnested server-side.
+            await using (var insert = new NpgsqlCommand("""
+                INSERT INTO audit_records (seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[])
+                """, connection, transaction))
+            {
+                insert.Parameters.AddWithValue(records.Select(r => r.Sequence).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Time.ToUnixTimeMilliseconds()).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Node).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Actor).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Role).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Source).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Protocol).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Action.ToString()).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Target).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Outcome.ToString()).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.Detail).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Event.CorrelationId).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.PreviousHash).ToArray());
+                insert.Parameters.AddWithValue(records.Select(r => r.Hash).ToArray());
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            await transaction.CommitAsync(ct);
+            return records;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+    }
+
+    public Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default) =>
+        QueryAsync("WHERE seq >= $1 ORDER BY seq LIMIT $2", [fromSequence, (long)limit], ct);
+
+    public Task<IReadOnlyList<AuditRecord>> SearchAsync(AuditQuery query, CancellationToken ct = default)
+    {
+        var where = new List<string> { "seq > $1" };
+        var args = new List<object> { query.AfterSequence };
+        void Add(string column, string op, object value)
+        {
+            args.Add(value);
+            where.Add($"{column} {op} ${args.Count}");
+        }
+
+        if (query.Actor is not null) Add("actor", "=", query.Actor);
+        if (query.Action is not null) Add("action", "=", query.Action.Value.ToString());
+        if (query.Target is not null) Add("target", "=", query.Target);
+        if (query.Since is not null) Add("time_ms", ">=", query.Since.Value.ToUnixTimeMilliseconds());
+        if (query.Until is not null) Add("time_ms", "<", query.Until.Value.ToUnixTimeMilliseconds());
+        args.Add((long)query.Limit);
+        return QueryAsync("WHERE " + string.Join(" AND ", where) + $" ORDER BY seq LIMIT ${args.Count}", args, ct);
+    }
+
+    public async Task<AuditRecord?> GetHeadAsync(CancellationToken ct = default) =>
+        (await QueryAsync("ORDER BY seq DESC LIMIT 1", [], ct)).FirstOrDefault();
+
+    public async Task AddCheckpointAsync(AuditCheckpoint c, CancellationToken ct = default)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand("INSERT INTO audit_checkpoints (seq, hash, time_ms, node, public_key, signature) VALUES ($1, $2, $3, $4, $5, $6)");
+            command.Parameters.AddWithValue(c.Sequence);
+            command.Parameters.AddWithValue(c.Hash);
+            command.Parameters.AddWithValue(c.Time.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue(c.Node);
+            command.Parameters.AddWithValue(c.PublicKey);
+            command.Parameters.AddWithValue(c.Signature);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditCheckpoint>> ListCheckpointsAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand("SELECT seq, hash, time_ms, node, public_key, signature FROM audit_checkpoints ORDER BY seq, time_ms");
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var list = new List<AuditCheckpoint>();
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(new AuditCheckpoint(reader.GetInt64(0), (byte[])reader[1], DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3), (byte[])reader[4], (byte[])reader[5]));
+            }
+
+            return list;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+    }
+
+    public async Task ProbeAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(ct);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+    }
+
+    private async Task<IReadOnlyList<AuditRecord>> QueryAsync(string tail, IReadOnlyList<object> args, CancellationToken ct)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand($"SELECT {AuditRows.Columns} FROM audit_records " + tail);
+            foreach (var value in args)
+            {
+                command.Parameters.AddWithValue(value);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var list = new List<AuditRecord>();
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(AuditRows.Read(reader));
+            }
+
+            return list;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

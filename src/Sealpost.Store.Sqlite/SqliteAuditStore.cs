@@ -1,0 +1,273 @@
+using Microsoft.Data.Sqlite;
+using Sealpost.Core;
+using Sealpost.Core.Audit;
+
+namespace Sealpost.Store.Sqlite;
+
+/// <summary>
+/// The audit trail of an embedded deployment: DATA/audit.db, its own SQLite file apart from the mail
+/// store (WAL, synchronous=FULL: a commit is on disk when it returns). Appends take the database's
+/// write lock (BEGIN IMMEDIATE), so the server and a CLI command append to one chain without gaps.
+/// </summary>
+public sealed class SqliteAuditStore : IAuditStore
+{
+    public const string FileName = "audit.db";
+
+    private readonly SqliteConnection _connection;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    private SqliteAuditStore(SqliteConnection connection) => _connection = connection;
+
+    public static async Task<SqliteAuditStore> OpenAsync(string dataDirectory, int busyTimeoutMilliseconds, CancellationToken ct = default)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataDirectory, FileName),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+            DefaultTimeout = Math.Max(1, busyTimeoutMilliseconds / 1000),
+        }.ToString());
+        try
+        {
+            await connection.OpenAsync(ct);
+            await Execute(connection, $"""
+                PRAGMA busy_timeout = {busyTimeoutMilliseconds};
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = FULL;
+                CREATE TABLE IF NOT EXISTS audit_records (
+                    seq INTEGER PRIMARY KEY,
+                    time_ms INTEGER NOT NULL,
+                    node TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    source TEXT,
+                    protocol TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT,
+                    outcome TEXT NOT NULL,
+                    detail TEXT,
+                    correlation TEXT NOT NULL,
+                    prev_hash BLOB NOT NULL,
+                    hash BLOB NOT NULL);
+                CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records(time_ms);
+                CREATE TABLE IF NOT EXISTS audit_checkpoints (
+                    seq INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    node TEXT NOT NULL,
+                    public_key BLOB NOT NULL,
+                    signature BLOB NOT NULL);
+                """, ct);
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync();
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"the audit store cannot be opened: {ex.Message}", ex);
+        }
+
+        return new SqliteAuditStore(connection);
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            // BEGIN IMMEDIATE: the head is read under the write lock, so two writers cannot fork the chain.
+            await using var transaction = _connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+            long seq = 0;
+            var previous = AuditRecord.GenesisHash;
+            await using (var head = _connection.CreateCommand())
+            {
+                head.Transaction = transaction;
+                head.CommandText = "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1";
+                await using var reader = await head.ExecuteReaderAsync(ct);
+                if (await reader.ReadAsync(ct))
+                {
+                    seq = reader.GetInt64(0);
+                    previous = (byte[])reader[1];
+                }
+            }
+
+            var records = new List<AuditRecord>(events.Count);
+            await using var insert = _connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO audit_records (seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash)
+                VALUES ($seq, $time, $node, $actor, $role, $source, $protocol, $action, $target, $outcome, $detail, $correlation, $prev, $hash)
+                """;
+            var p = new Dictionary<string, SqliteParameter>();
+            foreach (var name in new[] { "seq", "time", "node", "actor", "role", "source", "protocol", "action", "target", "outcome", "detail", "correlation", "prev", "hash" })
+            {
+                p[name] = insert.Parameters.Add("$" + name, SqliteType.Text);
+            }
+
+            foreach (var raw in events)
+            {
+                var e = raw with { Time = DateTimeOffset.FromUnixTimeMilliseconds(raw.Time.ToUnixTimeMilliseconds()) };
+                seq++;
+                var hash = AuditRecord.ComputeHash(seq, node, e, previous);
+                p["seq"].Value = seq;
+                p["time"].Value = e.Time.ToUnixTimeMilliseconds();
+                p["node"].Value = node;
+                p["actor"].Value = e.Actor;
+                p["role"].Value = e.Role;
+                p["source"].Value = (object?)e.Source ?? DBNull.Value;
+                p["protocol"].Value = e.Protocol;
+                p["action"].Value = e.Action.ToString();
+                p["target"].Value = (object?)e.Target ?? DBNull.Value;
+                p["outcome"].Value = e.Outcome.ToString();
+                p["detail"].Value = (object?)e.Detail ?? DBNull.Value;
+                p["correlation"].Value = e.CorrelationId;
+                p["prev"].Value = previous;
+                p["hash"].Value = hash;
+                await insert.ExecuteNonQueryAsync(ct);
+                records.Add(new AuditRecord(seq, node, e, previous, hash));
+                previous = hash;
+            }
+
+            await transaction.CommitAsync(ct);
+            return records;
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default) =>
+        QueryAsync("WHERE seq >= $from ORDER BY seq LIMIT $limit", [("$from", fromSequence), ("$limit", limit)], ct);
+
+    public Task<IReadOnlyList<AuditRecord>> SearchAsync(AuditQuery query, CancellationToken ct = default)
+    {
+        var where = new List<string> { "seq > $after" };
+        var args = new List<(string, object)> { ("$after", query.AfterSequence), ("$limit", query.Limit) };
+        if (query.Actor is not null) { where.Add("actor = $actor"); args.Add(("$actor", query.Actor)); }
+        if (query.Action is not null) { where.Add("action = $action"); args.Add(("$action", query.Action.Value.ToString())); }
+        if (query.Target is not null) { where.Add("target = $target"); args.Add(("$target", query.Target)); }
+        if (query.Since is not null) { where.Add("time_ms >= $since"); args.Add(("$since", query.Since.Value.ToUnixTimeMilliseconds())); }
+        if (query.Until is not null) { where.Add("time_ms < $until"); args.Add(("$until", query.Until.Value.ToUnixTimeMilliseconds())); }
+        return QueryAsync("WHERE " + string.Join(" AND ", where) + " ORDER BY seq LIMIT $limit", args, ct);
+    }
+
+    public async Task<AuditRecord?> GetHeadAsync(CancellationToken ct = default) =>
+        (await QueryAsync("ORDER BY seq DESC LIMIT 1", [], ct)).FirstOrDefault();
+
+    public async Task AddCheckpointAsync(AuditCheckpoint c, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            await using var command = _connection.CreateCommand();
+            command.CommandText = "INSERT INTO audit_checkpoints (seq, hash, time_ms, node, public_key, signature) VALUES ($seq, $hash, $time, $node, $pk, $sig)";
+            command.Parameters.AddWithValue("$seq", c.Sequence);
+            command.Parameters.AddWithValue("$hash", c.Hash);
+            command.Parameters.AddWithValue("$time", c.Time.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$node", c.Node);
+            command.Parameters.AddWithValue("$pk", c.PublicKey);
+            command.Parameters.AddWithValue("$sig", c.Signature);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditCheckpoint>> ListCheckpointsAsync(CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            await using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT seq, hash, time_ms, node, public_key, signature FROM audit_checkpoints ORDER BY seq, time_ms";
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var list = new List<AuditCheckpoint>();
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(new AuditCheckpoint(reader.GetInt64(0), (byte[])reader[1], DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3), (byte[])reader[4], (byte[])reader[5]));
+            }
+
+            return list;
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task ProbeAsync(CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            using var transaction = _connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+            transaction.Rollback();
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<AuditRecord>> QueryAsync(string tail, IReadOnlyList<(string Name, object Value)> args, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            await using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash FROM audit_records " + tail;
+            foreach (var (name, value) in args)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var list = new List<AuditRecord>();
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(AuditRows.Read(reader));
+            }
+
+            return list;
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static async Task Execute(SqliteConnection connection, string sql, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _connection.DisposeAsync();
+        _gate.Dispose();
+    }
+}
