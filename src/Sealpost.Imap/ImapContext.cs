@@ -13,20 +13,15 @@ namespace Sealpost.Imap;
 
 public enum ImapListenerKind { StartTls, ImplicitTls }
 
-/// <summary>What an IMAP session needs from the host: services, not stores' concrete types.</summary>
+/// <summary>What an IMAP session needs from the host: domain services, never a store.</summary>
 public sealed class ImapContext(
     SealpostOptions options,
-    ISealpostStore store,
-    DirectoryService directory,
+    MailService mailService,
     AuthenticationService authentication,
-    MailboxService mailboxes,
-    MessageReader reader,
-    SealedDelivery delivery,
     Func<string?, SslServerAuthenticationOptions> tlsOptions,
     LogRedactor redactor,
     ILogger logger,
     bool development,
-    LoginThrottle throttle,
     ConnectionGate connections,
     MessageMemoryBudget? messageMemory = null)
 {
@@ -34,18 +29,12 @@ public sealed class ImapContext(
 
     public SealpostOptions Options { get; } = options;
     public ImapOptions Imap => Options.Imap;
-    public ISealpostStore Store { get; } = store;
-    public IMailStore Mail => Store.Mail;
-    public DirectoryService Directory { get; } = directory;
+    public MailService MailService { get; } = mailService;
     public AuthenticationService Authentication { get; } = authentication;
-    public MailboxService Mailboxes { get; } = mailboxes;
-    public MessageReader Reader { get; } = reader;
-    public SealedDelivery Delivery { get; } = delivery;
     public Func<string?, SslServerAuthenticationOptions> TlsOptions { get; } = tlsOptions;
     public LogRedactor Redactor { get; } = redactor;
     public ILogger Logger { get; } = logger;
     public bool Development { get; } = development;
-    public LoginThrottle Throttle { get; } = throttle;
     public ConnectionGate Connections { get; } = connections;
 
     /// <summary>Literal octets (APPEND) held by all sessions, shared with SMTP; null: unbounded.</summary>

@@ -49,7 +49,7 @@ public sealed partial class ImapSession
         Mailbox? mailbox;
         try
         {
-            mailbox = await _context.Mailboxes.FindAsync(AccountId, Names, name, ct);
+            mailbox = await _mail!.FindAsync(name, ct);
         }
         catch (SealpostException ex) when (ex.Kind == ErrorKind.InvalidInput)
         {

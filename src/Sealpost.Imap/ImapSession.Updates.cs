@@ -63,7 +63,7 @@ public sealed partial class ImapSession
         if (DrainFeed() || force)
         {
             view.Dirty = false;
-            var changes = await _context.Mail.GetChangesAsync(view.MailboxId, view.KnownModSeq, ct);
+            var changes = await _mail!.GetChangesAsync(view.MailboxId, view.KnownModSeq, ct);
             var maxUid = view.MaxUid;
             foreach (var uid in changes.Expunged)
             {

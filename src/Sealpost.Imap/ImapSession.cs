@@ -8,6 +8,7 @@ using Sealpost.Core.Access;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Security;
 using Sealpost.Core.Storage;
+using Sealpost.Domain;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -41,6 +42,7 @@ public sealed partial class ImapSession
 
     private Account? _account;
     private Actor? _actor;
+    private MailAccess? _mail;
     private readonly string _correlationId = Actor.NewCorrelationId();
     private IAccountSession? _keys;
     private IChangeSubscription? _changes;
@@ -643,6 +645,8 @@ public sealed partial class ImapSession
         _changes = null;
         _keys?.Dispose();
         _keys = null;
+        _mail = null;
+        _actor = null;
         if (_account is { } account)
         {
             _context.LeaveAccount(account.Id);

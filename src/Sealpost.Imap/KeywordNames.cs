@@ -1,6 +1,6 @@
 using Sealpost.Core.Mail;
 using Sealpost.Core.Security;
-using Sealpost.Core.Storage;
+using Sealpost.Domain;
 
 namespace Sealpost.Imap;
 
@@ -9,7 +9,7 @@ namespace Sealpost.Imap;
 /// session. Keyword names are sealed like folder names; their lookup key is case-folded because
 /// IMAP flags compare case-insensitively (RFC 9051 §2.3.2).
 /// </summary>
-internal sealed class KeywordNames(IMailStore store, IAccountSession keys)
+internal sealed class KeywordNames(MailAccess store, IAccountSession keys)
 {
     private Dictionary<int, string> _byId = [];
     private Dictionary<string, int> _byName = new(StringComparer.OrdinalIgnoreCase);
@@ -20,7 +20,7 @@ internal sealed class KeywordNames(IMailStore store, IAccountSession keys)
     {
         var byId = new Dictionary<int, string>();
         var byName = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (var keyword in await store.ListKeywordsAsync(keys.AccountId, ct))
+        foreach (var keyword in await store.ListKeywordsAsync(ct))
         {
             var name = keys.Names.Unseal(keys.AccountId, keyword.SealedName);
             if (name is not null)
@@ -64,7 +64,7 @@ internal sealed class KeywordNames(IMailStore store, IAccountSession keys)
         {
             if (!_byName.TryGetValue(name, out var id))
             {
-                var keyword = await store.GetOrCreateKeywordAsync(keys.AccountId, LookupKey(name), keys.Names.Seal(keys.AccountId, name), ct);
+                var keyword = await store.GetOrCreateKeywordAsync(LookupKey(name), keys.Names.Seal(keys.AccountId, name), ct);
                 id = keyword.Id;
                 _byId[id] = keys.Names.Unseal(keys.AccountId, keyword.SealedName) ?? name;
                 _byName.TryAdd(_byId[id], id);

@@ -40,6 +40,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Directory = new DirectoryService(store, Vault, Mailboxes, Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory);
+        Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes);
     }
@@ -69,6 +70,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public AccessGuard Guard { get; }
     public AuthenticationService Authentication { get; }
     public AuditService AuditService { get; }
+    public MailService Mail { get; }
 
     /// <summary>Keystore entry whose key hashes account names in the failed-login table.</summary>
     public const string LoginThrottleSecretName = "login-throttle";
@@ -168,6 +170,13 @@ public sealed class SealpostRuntime : IAsyncDisposable
     /// <summary>Audit:ConnectionString, or the store's with its database name suffixed "_audit".</summary>
     public static string AuditConnectionString(SealpostOptions options) =>
         options.Audit.ConnectionString ?? Sealpost.Store.Postgres.PostgresAuditStore.DeriveConnectionString(options.Store.ConnectionString!);
+
+    /// <summary>Brings the configured store's schema to this program's version (the migrate command).</summary>
+    public static async Task<(string Kind, int Version)> MigrateStoreAsync(SealpostOptions options, CancellationToken ct)
+    {
+        await using var store = await OpenStoreAsync(options, new DataFolder(options.DataDirectory), ct, migrate: true);
+        return (store.Kind, await store.GetSchemaVersionAsync(ct));
+    }
 
     /// <summary>The configured store. Only here does the code know which database is underneath.</summary>
     public static async Task<ISealpostStore> OpenStoreAsync(SealpostOptions options, DataFolder folder, CancellationToken ct, bool? migrate = null) =>

@@ -63,8 +63,8 @@ internal static class ServeCommands
         {
             var context = new CommandContext(parse, console);
             var options = context.LoadOptions();
-            await using var store = await SealpostRuntime.OpenStoreAsync(options, new DataFolder(options.DataDirectory), ct, migrate: true);
-            await console.Out.WriteLineAsync($"Store {store.Kind} is at schema version {await store.GetSchemaVersionAsync(ct)}.");
+            var (kind, version) = await SealpostRuntime.MigrateStoreAsync(options, ct);
+            await console.Out.WriteLineAsync($"Store {kind} is at schema version {version}.");
             return SealpostCli.Ok;
         });
         return command;

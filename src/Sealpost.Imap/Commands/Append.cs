@@ -81,31 +81,21 @@ public sealed partial class ImapSession
             throw No("An empty message cannot be appended", "CANNOT");
         }
 
-        if (_account!.HasQuota)
+        // RFC 3502 §6: all or none; the mail service checks the quota for all of them first.
+        var toStore = new List<(MessageFlags, IReadOnlyList<int>, DateTimeOffset, ReadOnlyMemory<byte>)>();
+        foreach (var (flags, keywords, date, content) in messages)
         {
-            var usage = await _context.Mail.GetUsageAsync(AccountId, ct);
-            if (usage.Bytes + messages.Sum(m => (long)m.Content.Length) > _account.QuotaBytes)
-            {
-                throw No("Mailbox is over quota", "OVERQUOTA");
-            }
+            toStore.Add((flags, await _keywords!.IdsAsync(keywords, ct), date, content));
         }
 
-        // RFC 3502 §6: all or none. Every message is checked above before the first is stored, and if
-        // storing one fails, the ones already stored are expunged again before the NO.
-        var uids = new List<uint>();
+        IReadOnlyList<uint> uids;
         try
         {
-            foreach (var (flags, keywords, date, content) in messages)
-            {
-                var keywordIds = await _keywords!.IdsAsync(keywords, ct);
-                var stored = await _context.Delivery.DeliverAsync(content, [new DeliveryTarget(AccountId, mailbox.Id, flags, keywordIds)], date, ct);
-                uids.Add(stored[0].Uid);
-            }
+            uids = await _mail!.AppendAsync(mailbox.Id, toStore, ct);
         }
-        catch (Exception) when (uids.Count > 0)
+        catch (Sealpost.Core.SealpostException ex) when (ex.Kind == Sealpost.Core.ErrorKind.LimitExceeded)
         {
-            await _context.Mail.ExpungeAsync(mailbox.Id, uids, CancellationToken.None);
-            throw;
+            throw No("Mailbox is over quota", "OVERQUOTA");
         }
 
         if (_selected?.MailboxId == mailbox.Id)

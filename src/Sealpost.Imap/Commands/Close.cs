@@ -13,11 +13,11 @@ public sealed partial class ImapSession
         _selected = null;
         if (expunge && !view.ReadOnly)
         {
-            var deleted = (await _context.Mail.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
+            var deleted = (await _mail!.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
                 .Where(m => m.Flags.HasFlag(MessageFlags.Deleted)).Select(m => m.Uid).ToList();
             if (deleted.Count > 0)
             {
-                await _context.Mail.ExpungeAsync(view.MailboxId, deleted, ct);
+                await _mail!.ExpungeAsync(view.MailboxId, deleted, ct);
             }
         }
 

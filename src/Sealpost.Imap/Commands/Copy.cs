@@ -29,8 +29,8 @@ public sealed partial class ImapSession
         }
 
         var result = move
-            ? await _context.Mail.MoveMessagesAsync(view.MailboxId, uids, target.Id, ct)
-            : await _context.Mail.CopyMessagesAsync(view.MailboxId, uids, target.Id, ct);
+            ? await _mail!.MoveMessagesAsync(view.MailboxId, uids, target.Id, ct)
+            : await _mail!.CopyMessagesAsync(view.MailboxId, uids, target.Id, ct);
         var code = result.DestinationUids.Count == 0
             ? ""
             : $"COPYUID {result.DestinationUidValidity} {SequenceSet.Format(result.SourceUids)} {SequenceSet.Format(result.DestinationUids)}";

@@ -31,7 +31,7 @@ public sealed partial class ImapSession
             if (uses.Count == 1)
             {
                 role = RoleOf(uses[0]) ?? throw No("Unknown special use", "USEATTR");
-                if (await _context.Mail.FindMailboxByRoleAsync(AccountId, role, ct) is not null)
+                if (await _mail!.FindByRoleAsync(role, ct) is not null)
                 {
                     throw No("Another mailbox has that special use", "USEATTR");
                 }
@@ -44,7 +44,7 @@ public sealed partial class ImapSession
             throw No("INBOX always exists", "ALREADYEXISTS");
         }
 
-        var created = await _context.Mailboxes.CreateAsync(AccountId, Names, name, role, ct);
+        var created = await _mail!.CreateAsync(name, role, ct);
         Ok(tag, "CREATE completed", $"MAILBOXID ({MailboxId(created)})");
         return After.Next;
     }

@@ -16,7 +16,7 @@ public sealed partial class ImapSession
             throw No("INBOX cannot be deleted", "CANNOT");
         }
 
-        if ((await _context.Mail.ListMailboxesAsync(AccountId, ct)).Any(m => m.ParentId == mailbox.Id))
+        if ((await _mail!.ListMailboxesAsync(ct)).Any(m => m.ParentId == mailbox.Id))
         {
             throw No("The mailbox has children; delete them first", "HASCHILDREN");
         }
@@ -26,7 +26,7 @@ public sealed partial class ImapSession
             _selected = null; // its messages are gone; the session returns to authenticated state
         }
 
-        await _context.Mailboxes.DeleteAsync(AccountId, Names, name, ct);
+        await _mail!.DeleteAsync(name, ct);
         Ok(tag, "DELETE completed");
         return After.Next;
     }

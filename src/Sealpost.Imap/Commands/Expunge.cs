@@ -22,13 +22,13 @@ public sealed partial class ImapSession
             throw No("Mailbox is read-only", "READ-ONLY");
         }
 
-        var deleted = (await _context.Mail.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
+        var deleted = (await _mail!.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
             .Where(m => m.Flags.HasFlag(MessageFlags.Deleted) && view.SequenceOf(m.Uid) != 0 && (set is null || set.Contains(m.Uid, view.MaxUid)))
             .Select(m => m.Uid).ToList();
         await ReportChangesAsync(allowExpunge: true, force: false, ct);
         if (deleted.Count > 0)
         {
-            var result = await _context.Mail.ExpungeAsync(view.MailboxId, deleted, ct);
+            var result = await _mail!.ExpungeAsync(view.MailboxId, deleted, ct);
             AnnounceOwnExpunges(result.ExpungedUids);
         }
 

@@ -76,7 +76,7 @@ public sealed partial class ImapSession
         if (vanished)
         {
             // Expunged since CHANGEDSINCE, among the UIDs asked about (the view no longer holds them).
-            var changes = await _context.Mail.GetChangesAsync(view.MailboxId, changedSince!.Value, ct);
+            var changes = await _mail!.GetChangesAsync(view.MailboxId, changedSince!.Value, ct);
             var gone = (changes.IsComplete ? changes.Expunged : UidsMissingUpTo(view.MaxUid, view))
                 .Where(u => set.Contains(u, view.MaxUid)).Order().ToList();
             if (gone.Count > 0)
@@ -98,7 +98,7 @@ public sealed partial class ImapSession
             var unseen = records.Where(r => !r.Flags.HasFlag(MessageFlags.Seen)).Select(r => r.Uid).ToList();
             if (unseen.Count > 0)
             {
-                var change = await _context.Mail.ChangeFlagsAsync(view.MailboxId, unseen, new FlagChange(FlagOperation.Add, MessageFlags.Seen, []), ct);
+                var change = await _mail!.ChangeFlagsAsync(view.MailboxId, unseen, new FlagChange(FlagOperation.Add, MessageFlags.Seen, []), ct);
                 var updated = change.Updated.ToDictionary(u => u.Uid);
                 records = records.Select(r => updated.TryGetValue(r.Uid, out var u) ? r with { Flags = u.Flags, ModSeq = u.ModSeq } : r).ToList();
                 foreach (var u in change.Updated)
@@ -126,7 +126,7 @@ public sealed partial class ImapSession
         MessageMetadata?[]? metadata = null;
         if (needsMetadata)
         {
-            metadata = await _context.Reader.MetadataForAsync(_keys!, view.MailboxId, records, ct);
+            metadata = await _mail!.MetadataForAsync(view.MailboxId, records, ct);
         }
 
         for (var index = 0; index < records.Count; index++)
@@ -146,7 +146,7 @@ public sealed partial class ImapSession
             {
                 if (needsContent)
                 {
-                    opened = await _context.Reader.OpenAsync(_keys!, record, ct);
+                    opened = await _mail!.OpenAsync(record, ct);
                 }
 
                 foreach (var item in items)
@@ -481,7 +481,7 @@ public sealed partial class ImapSession
         }
 
         var wanted = new HashSet<uint>(uids);
-        var rows = await _context.Mail.ListMessagesAsync(mailboxId, new UidRange(uids[0], uids[^1]), ct);
+        var rows = await _mail!.ListMessagesAsync(mailboxId, new UidRange(uids[0], uids[^1]), ct);
         return rows.Where(r => wanted.Contains(r.Uid)).ToList();
     }
 

@@ -108,7 +108,7 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        var all = await _context.Mailboxes.ListAsync(AccountId, Names, ct);
+        var all = await _mail!.ListAsync(ct);
         var matchers = patterns.Select(pattern => PatternRegex(reference, pattern)).ToList();
         foreach (var (path, mailbox) in all)
         {
@@ -171,7 +171,7 @@ public sealed partial class ImapSession
         var pattern = DecodePattern(p.ReadListMailbox(_utf8));
         p.End();
         var matcher = PatternRegex(reference, pattern);
-        foreach (var (path, mailbox) in await _context.Mailboxes.ListAsync(AccountId, Names, ct))
+        foreach (var (path, mailbox) in await _mail!.ListAsync(ct))
         {
             if (mailbox.Subscribed && matcher.IsMatch(path))
             {

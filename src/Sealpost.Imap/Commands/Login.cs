@@ -126,10 +126,10 @@ public sealed partial class ImapSession
 
         _account = account;
         _keys = keys;
-        _changes = _context.Store.Changes.Subscribe(account.Id);
-        _keywords = new KeywordNames(_context.Mail, keys);
+        _mail = await _context.MailService.OpenAsync(_actor!, keys, ct);
+        _changes = _mail.SubscribeChanges();
+        _keywords = new KeywordNames(_mail, keys);
         await _keywords.LoadAsync(ct);
-        await _context.Mailboxes.EnsureSpecialMailboxesAsync(account.Id, keys.Names, ct);
         Ok(tag, "Logged in", "CAPABILITY " + Capabilities());
         return After.Next;
     }

@@ -67,12 +67,12 @@ public sealed partial class ImapSession
         }
 
         var spec = new NotifySpec(groups);
-        spec.Paths = (await _context.Mailboxes.ListAsync(AccountId, Names, ct)).ToDictionary(m => m.Mailbox.Id, m => m.Path);
+        spec.Paths = (await _mail!.ListAsync(ct)).ToDictionary(m => m.Mailbox.Id, m => m.Path);
         _notify = spec;
         if (sendStatus)
         {
             // RFC 5465 §5.1: STATUS now for every mailbox the other filters name.
-            foreach (var (path, mailbox) in await _context.Mailboxes.ListAsync(AccountId, Names, ct))
+            foreach (var (path, mailbox) in await _mail!.ListAsync(ct))
             {
                 if (mailbox.Id != _selected?.MailboxId && OtherGroupFor(mailbox, path) is { } group && group.Events.HasFlag(NotifyEvents.MessageNew))
                 {
@@ -223,7 +223,7 @@ public sealed partial class ImapSession
 
         var pending = spec.Pending.ToList();
         spec.Pending.Clear();
-        var current = await _context.Mailboxes.ListAsync(AccountId, Names, ct);
+        var current = await _mail!.ListAsync(ct);
         var byId = current.ToDictionary(m => m.Mailbox.Id);
         foreach (var (mailboxId, kinds) in pending)
         {

@@ -37,8 +37,8 @@ public sealed partial class ImapSession
 
     private async Task<string> QuotaLineAsync(CancellationToken ct)
     {
-        var usage = await _context.Mail.GetUsageAsync(AccountId, ct);
-        var account = await _context.Store.Directory.GetAccountAsync(AccountId, ct) ?? _account!;
+        var usage = await _mail!.GetUsageAsync(ct);
+        var account = await _mail!.GetAccountAsync(ct);
         // RFC 9208 §5.1: STORAGE is in units of 1024 octets.
         return account.HasQuota
             ? $"* QUOTA \"\" (STORAGE {(usage.Bytes + 1023) / 1024} {account.QuotaBytes / 1024})"

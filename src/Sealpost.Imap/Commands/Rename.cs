@@ -22,16 +22,16 @@ public sealed partial class ImapSession
 
         if (source.Role == MailboxRole.Inbox)
         {
-            var target = await _context.Mailboxes.CreateAsync(AccountId, Names, to, MailboxRole.None, ct);
-            var uids = (await _context.Mail.ListMessagesAsync(source.Id, UidRange.All, ct)).Select(m => m.Uid).ToList();
+            var target = await _mail!.CreateAsync(to, MailboxRole.None, ct);
+            var uids = (await _mail!.ListMessagesAsync(source.Id, UidRange.All, ct)).Select(m => m.Uid).ToList();
             if (uids.Count > 0)
             {
-                await _context.Mail.MoveMessagesAsync(source.Id, uids, target.Id, ct);
+                await _mail!.MoveMessagesAsync(source.Id, uids, target.Id, ct);
             }
         }
         else
         {
-            await _context.Mailboxes.RenameAsync(AccountId, Names, from, to, ct);
+            await _mail!.RenameAsync(from, to, ct);
         }
 
         Ok(tag, "RENAME completed");

@@ -71,7 +71,7 @@ public sealed partial class ImapSession
         }
 
         var mailbox = await RequireMailboxAsync(name, ct);
-        var (uidArray, firstUnseenUid) = await _context.Mail.ListUidsAsync(mailbox.Id, ct);
+        var (uidArray, firstUnseenUid) = await _mail!.ListUidsAsync(mailbox.Id, ct);
         var uids = new List<uint>(uidArray);
         var firstUnseen = firstUnseenUid == 0 ? 0u : (uint)(uids.BinarySearch(firstUnseenUid) + 1);
         await _keywords!.LoadAsync(ct); // FLAGS lists the account's keywords, new ones from other sessions included
@@ -122,7 +122,7 @@ public sealed partial class ImapSession
     /// </summary>
     private async Task ResyncAsync(SelectedMailbox view, QresyncParameters q, CancellationToken ct)
     {
-        var changes = await _context.Mail.GetChangesAsync(view.MailboxId, q.ModSeq, ct);
+        var changes = await _mail!.GetChangesAsync(view.MailboxId, q.ModSeq, ct);
         IEnumerable<uint> gone = changes.IsComplete ? changes.Expunged : UidsMissingUpTo(view.MaxUid, view);
         if (q.KnownUids is { } known)
         {

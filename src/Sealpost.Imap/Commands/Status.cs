@@ -57,11 +57,11 @@ public sealed partial class ImapSession
 
     private async Task<string> StatusLineAsync(string name, Mailbox mailbox, IReadOnlyList<string> items, CancellationToken ct)
     {
-        var fresh = await _context.Mail.GetMailboxAsync(mailbox.Id, ct) ?? mailbox;
+        var fresh = await _mail!.GetMailboxAsync(mailbox.Id, ct) ?? mailbox;
         IReadOnlyList<MessageRecord>? messages = null;
         if (items.Contains("UNSEEN") || items.Contains("DELETED"))
         {
-            messages = await _context.Mail.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
+            messages = await _mail!.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
         }
 
         var parts = items.Select(item => item + " " + item switch

@@ -85,7 +85,7 @@ public sealed partial class ImapSession
         }
 
         var keywordIds = await _keywords!.IdsAsync(keywords, ct);
-        var result = await _context.Mail.ChangeFlagsAsync(view.MailboxId, uids, new FlagChange(operation, system, keywordIds, unchangedSince), ct);
+        var result = await _mail!.ChangeFlagsAsync(view.MailboxId, uids, new FlagChange(operation, system, keywordIds, unchangedSince), ct);
         foreach (var update in result.Updated)
         {
             view.SelfReported[update.Uid] = update.ModSeq;

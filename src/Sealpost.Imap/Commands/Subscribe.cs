@@ -11,7 +11,7 @@ public sealed partial class ImapSession
         var name = ReadMailbox(p);
         p.End();
         var mailbox = await RequireMailboxAsync(name, ct);
-        await _context.Mail.SetSubscribedAsync(mailbox.Id, subscribe, ct);
+        await _mail!.SetSubscribedAsync(mailbox.Id, subscribe, ct);
         Ok(tag, subscribe ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
         return After.Next;
     }

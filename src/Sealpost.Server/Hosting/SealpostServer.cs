@@ -198,17 +198,12 @@ public sealed class SealpostServer : IAsyncDisposable
     private static ImapContext ImapContextFor(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, bool dev) =>
         new(
             options,
-            runtime.Store,
-            runtime.Directory,
+            runtime.Mail,
             runtime.Authentication,
-            runtime.Mailboxes,
-            runtime.Reader,
-            runtime.Delivery,
             serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Imap"),
             dev,
-            runtime.LoginThrottle,
             new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
             runtime.MessageMemory);
 

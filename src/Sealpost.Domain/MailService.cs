@@ -1,0 +1,269 @@
+using System.Collections.Concurrent;
+using Sealpost.Core;
+using Sealpost.Core.Access;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Security;
+using Sealpost.Core.Storage;
+using Sealpost.Crypto.Vault;
+using Sealpost.Mime;
+
+namespace Sealpost.Domain;
+
+/// <summary>
+/// An owner's own mail. A protocol session (IMAP today, JMAP and webmail later) opens one
+/// <see cref="MailAccess"/> after login; the permission matrix allows it only for the actor's own
+/// account (no role reads another person's mail), and every call after that is checked to stay
+/// inside that account.
+/// </summary>
+[DomainService]
+public sealed class MailService(ISealpostStore store, MailboxService mailboxes, MessageReader reader, SealedDelivery delivery, AccessGuard guard)
+{
+    [Requires(Operation.MailRead)]
+    public async Task<MailAccess> OpenAsync(Actor actor, IAccountSession keys, CancellationToken ct = default)
+    {
+        guard.Require(actor, Operation.MailRead, Scope.OfAccount(actor.TenantId ?? -1, keys.AccountId));
+        await mailboxes.EnsureSpecialMailboxesAsync(keys.AccountId, keys.Names, ct);
+        return new MailAccess(actor, keys, store, mailboxes, reader, delivery, guard);
+    }
+}
+
+/// <summary>
+/// What a logged-in owner may do with their mailboxes and messages. Each call checks that the
+/// mailbox it names belongs to the owner (the store's ids are global; a guessed id is refused), and
+/// writes check <see cref="Operation.MailWrite"/>. Quotas, APPEND's all-or-nothing and the special
+/// folders' rules are kept here, once, for every protocol.
+/// </summary>
+public sealed class MailAccess
+{
+    private readonly Actor _actor;
+    private readonly IAccountSession _keys;
+    private readonly ISealpostStore _store;
+    private readonly MailboxService _mailboxes;
+    private readonly MessageReader _reader;
+    private readonly SealedDelivery _delivery;
+    private readonly AccessGuard _guard;
+    private readonly ConcurrentDictionary<long, bool> _owned = new();
+
+    internal MailAccess(Actor actor, IAccountSession keys, ISealpostStore store, MailboxService mailboxes, MessageReader reader, SealedDelivery delivery, AccessGuard guard)
+    {
+        _actor = actor;
+        _keys = keys;
+        _store = store;
+        _mailboxes = mailboxes;
+        _reader = reader;
+        _delivery = delivery;
+        _guard = guard;
+    }
+
+    public long AccountId => _keys.AccountId;
+
+    public Actor Actor => _actor;
+
+    private IMailStore Mail => _store.Mail;
+
+    private Scope Own => Scope.OfAccount(_actor.TenantId ?? -1, AccountId);
+
+    // ---- mailboxes by name ----
+
+    public async Task<Mailbox?> FindAsync(string path, CancellationToken ct) => Remember(await _mailboxes.FindAsync(AccountId, _keys.Names, path, ct));
+
+    public async Task<IReadOnlyList<(string Path, Mailbox Mailbox)>> ListAsync(CancellationToken ct)
+    {
+        var all = await _mailboxes.ListAsync(AccountId, _keys.Names, ct);
+        foreach (var (_, m) in all)
+        {
+            Remember(m);
+        }
+
+        return all;
+    }
+
+    public async Task<Mailbox> CreateAsync(string path, MailboxRole role, CancellationToken ct)
+    {
+        Write();
+        return Remember(await _mailboxes.CreateAsync(AccountId, _keys.Names, path, role, ct))!;
+    }
+
+    public Task RenameAsync(string from, string to, CancellationToken ct)
+    {
+        Write();
+        return _mailboxes.RenameAsync(AccountId, _keys.Names, from, to, ct);
+    }
+
+    public Task DeleteAsync(string path, CancellationToken ct)
+    {
+        Write();
+        return _mailboxes.DeleteAsync(AccountId, _keys.Names, path, ct);
+    }
+
+    public async Task<Mailbox?> FindByRoleAsync(MailboxRole role, CancellationToken ct) => Remember(await Mail.FindMailboxByRoleAsync(AccountId, role, ct));
+
+    public async Task<IReadOnlyList<Mailbox>> ListMailboxesAsync(CancellationToken ct)
+    {
+        var all = await Mail.ListMailboxesAsync(AccountId, ct);
+        foreach (var m in all)
+        {
+            Remember(m);
+        }
+
+        return all;
+    }
+
+    public async Task<Mailbox?> GetMailboxAsync(long mailboxId, CancellationToken ct)
+    {
+        await OwnAsync(mailboxId, ct);
+        return await Mail.GetMailboxAsync(mailboxId, ct);
+    }
+
+    public async Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(mailboxId, ct);
+        await Mail.SetSubscribedAsync(mailboxId, subscribed, ct);
+    }
+
+    // ---- messages ----
+
+    public async Task<(uint[] Uids, uint FirstUnseen)> ListUidsAsync(long mailboxId, CancellationToken ct)
+    {
+        await OwnAsync(mailboxId, ct);
+        return await Mail.ListUidsAsync(mailboxId, ct);
+    }
+
+    public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken ct)
+    {
+        await OwnAsync(mailboxId, ct);
+        return await Mail.ListMessagesAsync(mailboxId, range, ct);
+    }
+
+    public async Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken ct)
+    {
+        await OwnAsync(mailboxId, ct);
+        return await Mail.GetChangesAsync(mailboxId, sinceModSeq, ct);
+    }
+
+    public async Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(mailboxId, ct);
+        return await Mail.ChangeFlagsAsync(mailboxId, uids, change, ct);
+    }
+
+    public async Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(sourceMailboxId, ct);
+        await OwnAsync(destinationMailboxId, ct);
+        return await Mail.CopyMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+    }
+
+    public async Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(sourceMailboxId, ct);
+        await OwnAsync(destinationMailboxId, ct);
+        return await Mail.MoveMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+    }
+
+    public async Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(mailboxId, ct);
+        return await Mail.ExpungeAsync(mailboxId, uids, ct);
+    }
+
+    public async Task<MessageMetadata?[]> MetadataForAsync(long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct)
+    {
+        await OwnAsync(mailboxId, ct);
+        return await _reader.MetadataForAsync(_keys, mailboxId, records, ct);
+    }
+
+    public async Task<OpenedMessage> OpenAsync(MessageRecord record, CancellationToken ct)
+    {
+        await OwnAsync(record.MailboxId, ct);
+        return await _reader.OpenAsync(_keys, record, ct);
+    }
+
+    /// <summary>
+    /// Stores messages in one mailbox, all or none (RFC 3502 §6): the quota is checked for all of
+    /// them first, and if storing one fails the ones already stored are expunged again.
+    /// </summary>
+    public async Task<IReadOnlyList<uint>> AppendAsync(long mailboxId, IReadOnlyList<(MessageFlags Flags, IReadOnlyList<int> KeywordIds, DateTimeOffset Date, ReadOnlyMemory<byte> Content)> messages, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(mailboxId, ct);
+        var account = await GetAccountAsync(ct);
+        if (account.HasQuota)
+        {
+            var usage = await Mail.GetUsageAsync(AccountId, ct);
+            if (usage.Bytes + messages.Sum(m => (long)m.Content.Length) > account.QuotaBytes)
+            {
+                throw SealpostException.Limit("mailbox is over quota");
+            }
+        }
+
+        var uids = new List<uint>();
+        try
+        {
+            foreach (var (flags, keywordIds, date, content) in messages)
+            {
+                var stored = await _delivery.DeliverAsync(content, [new DeliveryTarget(AccountId, mailboxId, flags, keywordIds)], date, ct);
+                uids.Add(stored[0].Uid);
+            }
+        }
+        catch (Exception) when (uids.Count > 0)
+        {
+            await Mail.ExpungeAsync(mailboxId, uids, CancellationToken.None);
+            throw;
+        }
+
+        return uids;
+    }
+
+    // ---- account-wide ----
+
+    public Task<QuotaUsage> GetUsageAsync(CancellationToken ct) => Mail.GetUsageAsync(AccountId, ct);
+
+    /// <summary>The owner's account as it is now (quota changes show without a new login).</summary>
+    public async Task<Account> GetAccountAsync(CancellationToken ct) =>
+        await _store.Directory.GetAccountAsync(AccountId, ct) ?? throw SealpostException.NotFound("the account no longer exists");
+
+    public Task<IReadOnlyList<Keyword>> ListKeywordsAsync(CancellationToken ct) => Mail.ListKeywordsAsync(AccountId, ct);
+
+    public Task<Keyword> GetOrCreateKeywordAsync(byte[] nameKey, byte[] sealedName, CancellationToken ct)
+    {
+        Write();
+        return Mail.GetOrCreateKeywordAsync(AccountId, nameKey, sealedName, ct);
+    }
+
+    /// <summary>Change notifications of the owner's mailboxes (IDLE, NOTIFY), from every node.</summary>
+    public IChangeSubscription SubscribeChanges() => _store.Changes.Subscribe(AccountId);
+
+    private void Write() => _guard.Require(_actor, Operation.MailWrite, Own);
+
+    private Mailbox? Remember(Mailbox? mailbox)
+    {
+        if (mailbox is not null)
+        {
+            _owned[mailbox.Id] = mailbox.AccountId == AccountId;
+        }
+
+        return mailbox;
+    }
+
+    private async ValueTask OwnAsync(long mailboxId, CancellationToken ct)
+    {
+        if (!_owned.TryGetValue(mailboxId, out var owned))
+        {
+            var mailbox = await Mail.GetMailboxAsync(mailboxId, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
+            owned = mailbox.AccountId == AccountId;
+            _owned[mailboxId] = owned;
+        }
+
+        if (!owned)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "not permitted: that mailbox belongs to another account");
+        }
+    }
+}
