@@ -41,6 +41,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory);
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
+        Configuration = new ConfigurationService(keystore, Guard);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes);
     }
@@ -71,6 +72,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public AuthenticationService Authentication { get; }
     public AuditService AuditService { get; }
     public MailService Mail { get; }
+    public ConfigurationService Configuration { get; }
 
     /// <summary>Keystore entry whose key hashes account names in the failed-login table.</summary>
     public const string LoginThrottleSecretName = "login-throttle";

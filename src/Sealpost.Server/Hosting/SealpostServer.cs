@@ -123,7 +123,8 @@ public sealed class SealpostServer : IAsyncDisposable
 
         try
         {
-            ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.Store.Kind);
+            ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.StoreKind);
+            await runtime.Configuration.RecordStartAsync(Sealpost.Core.Access.Actor.System(), options, Version, start.Dev ? "development" : "production", ct);
             if (start.Dev)
             {
                 ServerLog.DevelopmentMode(logger);
@@ -336,6 +337,11 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             await _app.StopAsync();
+            await Runtime.Configuration.RecordStopAsync(Sealpost.Core.Access.Actor.System());
+        }
+        catch (SealpostException)
+        {
+            // The audit trail could not take the record; the stop goes on (its absence is visible in the trail).
         }
         finally
         {

@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sealpost.Core.Access;
+using Sealpost.Core.Audit;
+using Sealpost.Core.Configuration;
+using Sealpost.Crypto.Vault;
+
+namespace Sealpost.Domain;
+
+/// <summary>
+/// The server's own lifecycle in the audit trail: every start and stop, and at start the names of
+/// the options that changed since the last start. Values are never recorded (connection strings hold
+/// passwords): each option is remembered as a keyed hash, sealed in the keystore.
+/// </summary>
+[DomainService]
+public sealed class ConfigurationService(Keystore keystore, AccessGuard guard)
+{
+    private const string FingerprintKeyName = "configuration-fingerprint";
+    private const string StateName = "configuration-state";
+
+    /// <summary>Records the start; a <see cref="AuditAction.ConfigurationChanged"/> record first if any option differs from the last start.</summary>
+    [Requires(Operation.ServerLifecycle)]
+    public async Task RecordStartAsync(Actor actor, SealpostOptions options, string version, string mode, CancellationToken ct = default)
+    {
+        guard.Require(actor, Operation.ServerLifecycle, Scope.Platform);
+        var key = await keystore.GetOrCreateSecretAsync(FingerprintKeyName, 32, ct);
+        var current = Flatten(options).ToDictionary(kv => kv.Key, kv => Convert.ToHexString(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(kv.Key + "\0" + kv.Value))));
+        var previousBytes = await keystore.GetSecretAsync(StateName, ct);
+        var previous = previousBytes is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(previousBytes);
+        if (previous is not null)
+        {
+            var changed = current.Keys.Union(previous.Keys)
+                .Where(k => !current.TryGetValue(k, out var a) || !previous.TryGetValue(k, out var b) || a != b)
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            if (changed.Count > 0)
+            {
+                await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ConfigurationChanged, null, AuditOutcome.Success,
+                    "changed: " + string.Join(", ", changed.Take(50)) + (changed.Count > 50 ? $" and {changed.Count - 50} more" : "")), Audit.AuditDurability.Store);
+            }
+        }
+
+        await keystore.PutSecretAsync(StateName, JsonSerializer.SerializeToUtf8Bytes(current), ct);
+        await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ServerStarted, null, AuditOutcome.Success, $"version {version}; {mode}; store {options.Store.Kind}"), Audit.AuditDurability.StoreOrSpool);
+    }
+
+    [Requires(Operation.ServerLifecycle)]
+    public async Task RecordStopAsync(Actor actor, CancellationToken ct = default)
+    {
+        guard.Require(actor, Operation.ServerLifecycle, Scope.Platform);
+        await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ServerStopped, null, AuditOutcome.Success), Audit.AuditDurability.StoreOrSpool);
+    }
+
+    /// <summary>Every option as "Section:Key" (list items as "Section:Key:N") and its value as text.</summary>
+    public static IEnumerable<KeyValuePair<string, string>> Flatten(SealpostOptions options)
+    {
+        var root = JsonSerializer.SerializeToNode(options)!;
+        var result = new List<KeyValuePair<string, string>>();
+        void Walk(JsonNode? node, string path)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    foreach (var (name, child) in o)
+                    {
+                        Walk(child, path.Length == 0 ? name : path + ":" + name);
+                    }
+
+                    break;
+                case JsonArray a:
+                    for (var i = 0; i < a.Count; i++)
+                    {
+                        Walk(a[i], path + ":" + i);
+                    }
+
+                    break;
+                default:
+                    result.Add(new(path, node?.ToJsonString() ?? "null"));
+                    break;
+            }
+        }
+
+        Walk(root, "");
+        return result;
+    }
+}
