@@ -82,8 +82,17 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
 
     public ILoggerFactory CreateLoggers(SealpostOptions options)
     {
-        var level = Parse.GetValue(GlobalOptions.Verbose) ? "Information" : "Error"; // a refused login is the command's own one-line error
-        return LoggingSetup.CreateFactory(new LoggingOptions { Level = level, Format = options.Log.Format }, Console.Err);
+        var verbose = Parse.GetValue(GlobalOptions.Verbose);
+        var level = verbose ? "Information" : "Error"; // a refused login is the command's own one-line error
+        return LoggerFactory.Create(b =>
+        {
+            LoggingSetup.Configure(b, new LoggingOptions { Level = level, Format = options.Log.Format }, Console.Err);
+            if (!verbose)
+            {
+                // An unavailable audit trail is the command's own one-line error, not three.
+                b.AddFilter(typeof(Sealpost.Domain.Audit.AuditTrail).FullName, LogLevel.None);
+            }
+        });
     }
 
     public async Task<SealpostRuntime> OpenRuntimeAsync(CancellationToken ct)

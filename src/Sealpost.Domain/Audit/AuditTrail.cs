@@ -218,9 +218,14 @@ public sealed class AuditTrail : IAsyncDisposable
         DomainLog.AuditSpoolDrained(_logger, events.Count);
     }
 
+    /// <summary>
+    /// Once a second: retries the spool's drain while it holds events (the store may be back with
+    /// no new event to wake the writer), and signs a checkpoint whenever the interval has passed.
+    /// </summary>
     private async Task CheckpointLoopAsync(TimeSpan interval)
     {
-        using var timer = new PeriodicTimer(interval);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        var nextCheckpoint = DateTimeOffset.UtcNow + interval;
         try
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
@@ -229,10 +234,14 @@ public sealed class AuditTrail : IAsyncDisposable
                 {
                     if (_spool.Count > 0)
                     {
-                        await RecordBarrierAsync(); // retry the drain even when nothing new happens
+                        await RecordBarrierAsync();
                     }
 
-                    await CheckpointAsync(_stopping.Token);
+                    if (DateTimeOffset.UtcNow >= nextCheckpoint)
+                    {
+                        nextCheckpoint = DateTimeOffset.UtcNow + interval;
+                        await CheckpointAsync(_stopping.Token);
+                    }
                 }
                 catch (Exception ex) when (ex is SealpostException or IOException or InvalidOperationException)
                 {
