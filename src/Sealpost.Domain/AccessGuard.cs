@@ -26,6 +26,36 @@ public sealed class AccessGuard(AuditTrail audit, LogRedactor redactor, ILogger 
         }
     }
 
+    /// <summary>
+    /// <see cref="Require"/> for operations outside <see cref="AdministerAsync{T}"/> (reads, mail
+    /// access): a refusal leaves an <see cref="AuditAction.ActionRefused"/> record naming the operation.
+    /// </summary>
+    public async Task RequireAsync(Actor actor, Operation operation, Scope scope, string? target = null)
+    {
+        try
+        {
+            Require(actor, operation, scope);
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.Forbidden)
+        {
+            await RecordRefusalAsync(actor, operation, target);
+            throw;
+        }
+    }
+
+    /// <summary>Records a refusal decided elsewhere (an id that belongs to another account).</summary>
+    public async Task RecordRefusalAsync(Actor actor, Operation operation, string? target)
+    {
+        try
+        {
+            await audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ActionRefused, target, AuditOutcome.Refused, operation.ToString()), AuditDurability.StoreOrSpool);
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.TemporarilyUnavailable)
+        {
+            // The refusal stands; the alert about the audit trail is already logged.
+        }
+    }
+
     /// <summary>Whether the matrix allows it, without refusing.</summary>
     public bool Allows(Actor actor, Operation operation, Scope scope) => PermissionMatrix.Allows(actor, operation, scope);
 

@@ -46,7 +46,7 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
     [Requires(Operation.AuditRead)]
     public async Task<AuditHead> HeadsAsync(Actor actor, CancellationToken ct = default)
     {
-        guard.Require(actor, Operation.AuditRead, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.AuditRead, Scope.Platform);
         return await HeadAsync(ct);
     }
 

@@ -24,7 +24,7 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard)
     [Requires(Operation.ServerLifecycle)]
     public async Task RecordStartAsync(Actor actor, SealpostOptions options, string version, string mode, CancellationToken ct = default)
     {
-        guard.Require(actor, Operation.ServerLifecycle, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.ServerLifecycle, Scope.Platform);
         var key = await keystore.GetOrCreateSecretAsync(FingerprintKeyName, 32, ct);
         var current = Flatten(options).ToDictionary(kv => kv.Key, kv => Convert.ToHexString(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(kv.Key + "\0" + kv.Value))));
         var previousBytes = await keystore.GetSecretAsync(StateName, ct);
@@ -49,7 +49,7 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard)
     [Requires(Operation.ServerLifecycle)]
     public async Task RecordStopAsync(Actor actor, CancellationToken ct = default)
     {
-        guard.Require(actor, Operation.ServerLifecycle, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.ServerLifecycle, Scope.Platform);
         await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ServerStopped, null, AuditOutcome.Success), Audit.AuditDurability.StoreOrSpool);
     }
 

@@ -36,9 +36,9 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     [Requires(Operation.MailDeliver)]
     public async Task<long> EnqueueAsync(Actor actor, OutboundMessage message, string messageId, CancellationToken ct)
     {
-        guard.Require(actor, Operation.MailDeliver, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
         var id = await store.Queue.EnqueueAsync(queue.Seal(message), ct);
-        await guard.RecordAsync(actor, AuditAction.MessageSubmitted, null, AuditOutcome.Success, $"id {messageId}; {message.Recipients.Count} remote; {message.Message.Length} bytes");
+        await RecordDeliveryAsync(actor, AuditAction.MessageSubmitted, $"id {messageId}; {message.Recipients.Count} remote; {message.Message.Length} bytes");
         return id;
     }
 
@@ -46,7 +46,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     [Requires(Operation.MailDeliver)]
     public async Task<RecipientCheck> CheckRecipientAsync(Actor actor, MailAddress address, long declaredSize, CancellationToken ct)
     {
-        guard.Require(actor, Operation.MailDeliver, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
         // null: the domain is not ours (remote). Only answers for local, known addresses are kept.
         var expansion = await _expansions.GetOrLoadAsync(address.Key, async (_, token) =>
             await store.Directory.FindDomainAsync(address.Domain, token) is null ? null : await recipients.ExpandAsync(address, token), ct);
@@ -77,7 +77,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     [Requires(Operation.MailSubmit)]
     public async Task<IReadOnlySet<string>> SendableAddressesAsync(Actor actor, Account account, CancellationToken ct)
     {
-        guard.Require(actor, Operation.MailSubmit, Scope.OfAccount(actor.TenantId ?? -1, account.Id));
+        await guard.RequireAsync(actor, Operation.MailSubmit, Scope.OfAccount(actor.TenantId ?? -1, account.Id), account.Address.ToString());
         var owned = new HashSet<string>(StringComparer.Ordinal) { account.Address.Key };
         foreach (var alias in await store.Directory.ListAliasesAsync(account.DomainId, ct))
         {
@@ -94,7 +94,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     [Requires(Operation.MailDeliver)]
     public async Task DeliverAsync(Actor actor, byte[] message, IReadOnlyCollection<Account> accounts, string messageId, CancellationToken ct, MailboxRole role = MailboxRole.Inbox)
     {
-        guard.Require(actor, Operation.MailDeliver, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
         var targets = new List<DeliveryTarget>();
         foreach (var account in accounts.DistinctBy(a => a.Id))
         {
@@ -124,6 +124,22 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
             _usage.Update(target.AccountId, used => used + message.Length);
         }
 
-        await guard.RecordAsync(actor, AuditAction.MessageDelivered, null, AuditOutcome.Success, $"id {messageId}; {targets.Count} local; {message.Length} bytes");
+        await RecordDeliveryAsync(actor, AuditAction.MessageDelivered, $"id {messageId}; {targets.Count} local; {message.Length} bytes");
+    }
+
+    /// <summary>
+    /// The message is already durable: if neither the audit store nor the spool can take its record,
+    /// the mail is kept and answered anyway (acknowledged mail is never lost or doubled for the audit
+    /// trail's sake); the spool-full alert is already logged.
+    /// </summary>
+    private async Task RecordDeliveryAsync(Actor actor, AuditAction action, string detail)
+    {
+        try
+        {
+            await guard.RecordAsync(actor, action, null, AuditOutcome.Success, detail);
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.TemporarilyUnavailable)
+        {
+        }
     }
 }

@@ -97,7 +97,7 @@ public sealed class DirectoryService(
             return all;
         }
 
-        guard.Require(actor, Operation.TenantList, Scope.OfTenant(actor.TenantId ?? -1));
+        await guard.RequireAsync(actor, Operation.TenantList, Scope.OfTenant(actor.TenantId ?? -1));
         return all.Where(t => t.Id == actor.TenantId).ToList();
     }
 
@@ -196,7 +196,7 @@ public sealed class DirectoryService(
 
         if (result.Count == 0 && refused)
         {
-            throw Refuse(actor, Operation.AccountList);
+            throw await RefuseAsync(actor, Operation.AccountList);
         }
 
         return result;
@@ -320,7 +320,7 @@ public sealed class DirectoryService(
     [Requires(Operation.RoleList)]
     public async Task<IReadOnlyList<Account>> ListRoleHoldersAsync(Actor actor, CancellationToken ct = default)
     {
-        guard.Require(actor, Operation.RoleList, Scope.Platform);
+        await guard.RequireAsync(actor, Operation.RoleList, Scope.Platform);
         return (await Dir.ListAccountsAsync(null, ct)).Where(a => (a.Roles & ~AccountRoles.User) != AccountRoles.None).ToList();
     }
 
@@ -332,7 +332,7 @@ public sealed class DirectoryService(
         var platform = guard.Allows(actor, Operation.LockoutList, Scope.Platform);
         if (!platform)
         {
-            guard.Require(actor, Operation.LockoutList, Scope.OfTenant(actor.TenantId ?? -1));
+            await guard.RequireAsync(actor, Operation.LockoutList, Scope.OfTenant(actor.TenantId ?? -1));
         }
 
         var accounts = new List<string>();
@@ -517,7 +517,7 @@ public sealed class DirectoryService(
 
         if (onlyGroup is not null && result.Count == 0)
         {
-            throw Refuse(actor, Operation.GroupList);
+            throw await RefuseAsync(actor, Operation.GroupList);
         }
 
         return result;
@@ -531,17 +531,17 @@ public sealed class DirectoryService(
         var visible = all.Where(d => guard.Allows(actor, operation, Scope.OfTenant(d.TenantId))).Select(d => d.Name.Ascii).ToHashSet(StringComparer.Ordinal);
         if (visible.Count == 0 && !guard.Allows(actor, operation, Scope.Platform) && !(actor.TenantId is { } t && guard.Allows(actor, operation, Scope.OfTenant(t))))
         {
-            throw Refuse(actor, operation);
+            throw await RefuseAsync(actor, operation);
         }
 
         return visible;
     }
 
-    private SealpostException Refuse(Actor actor, Operation operation)
+    private async Task<SealpostException> RefuseAsync(Actor actor, Operation operation)
     {
         try
         {
-            guard.Require(actor, operation, new Scope(-1, -1));
+            await guard.RequireAsync(actor, operation, new Scope(-1, -1));
         }
         catch (SealpostException ex)
         {

@@ -22,7 +22,7 @@ public sealed class MailService(ISealpostStore store, MailboxService mailboxes, 
     [Requires(Operation.MailRead)]
     public async Task<MailAccess> OpenAsync(Actor actor, IAccountSession keys, CancellationToken ct = default)
     {
-        guard.Require(actor, Operation.MailRead, Scope.OfAccount(actor.TenantId ?? -1, keys.AccountId));
+        await guard.RequireAsync(actor, Operation.MailRead, Scope.OfAccount(actor.TenantId ?? -1, keys.AccountId));
         await mailboxes.EnsureSpecialMailboxesAsync(keys.AccountId, keys.Names, ct);
         return new MailAccess(actor, keys, store, mailboxes, reader, delivery, guard);
     }
@@ -263,6 +263,7 @@ public sealed class MailAccess
 
         if (!owned)
         {
+            await _guard.RecordRefusalAsync(_actor, Operation.MailRead, null);
             throw new SealpostException(ErrorKind.Forbidden, "not permitted: that mailbox belongs to another account");
         }
     }

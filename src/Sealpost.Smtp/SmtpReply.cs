@@ -49,6 +49,7 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
     public static SmtpReply MessageTooBig => new(552, "5.3.4", "Message size exceeds the limit");
     public static SmtpReply InsufficientStorage => new(452, "4.3.1", "Insufficient system storage, try again later");
     public static SmtpReply SenderNotOwned(string address) => new(553, "5.7.1", $"Sender address <{address}> does not belong to the authenticated account");
+    public static SmtpReply NotPermitted => new(550, "5.7.1", "Not permitted");
     public static SmtpReply RelayDenied => new(554, "5.7.1", "Relay access denied");
     public static SmtpReply NoValidRecipients => new(554, "5.5.1", "No valid recipients");
     public static SmtpReply CommandAfterStartTls => new(554, "5.5.1", "Commands pipelined after STARTTLS are not accepted");

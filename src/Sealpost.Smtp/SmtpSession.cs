@@ -240,10 +240,10 @@ public sealed class SmtpSession
                 Send(_esmtp ? EhloReply() : new SmtpReply(250, null, _context.Options.Hostname));
                 return Outcome.Next;
             case SmtpVerb.Mail:
-                await MailAsync(command.Argument, ct);
+                await AnsweringDomainErrorsAsync(() => MailAsync(command.Argument, ct));
                 return Outcome.Next;
             case SmtpVerb.Rcpt:
-                await RcptAsync(command.Argument, ct);
+                await AnsweringDomainErrorsAsync(() => RcptAsync(command.Argument, ct));
                 return Outcome.Next;
             case SmtpVerb.Data:
                 if (!string.IsNullOrEmpty(command.Argument))
@@ -656,7 +656,20 @@ public sealed class SmtpSession
         catch (SealpostException ex)
         {
             SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind.ToString());
-            Send(SmtpReply.LocalError);
+            Send(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
+        }
+    }
+
+    /// <summary>A refusal by the permission matrix is 550 5.7.1, an unavailable store 451: the session goes on.</summary>
+    private async Task AnsweringDomainErrorsAsync(Func<Task> command)
+    {
+        try
+        {
+            await command();
+        }
+        catch (SealpostException ex) when (ex.Kind is ErrorKind.Forbidden or ErrorKind.TemporarilyUnavailable)
+        {
+            Error(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
         }
     }
 
