@@ -99,6 +99,14 @@ public sealed class MarkerScanTests
 
         Assert.Null(await r.Directory.LoginAsync("alice@example.test", BobPassword));
         Assert.Null(await r.Directory.LoginAsync("bob@example.test", AlicePassword));
+
+        // Through the audited login path: a wrong password, and a password typed into the user-name
+        // field (the trail records who tried, never what they typed as a secret).
+        var client = Sealpost.Core.Access.Actor.Anonymous("imap", "192.0.2.1");
+        Assert.Equal(Sealpost.Domain.LoginOutcome.Failed, (await r.Authentication.LoginAsync(client, "alice@example.test", BobPassword, "PLAIN")).Outcome);
+        Assert.Equal(Sealpost.Domain.LoginOutcome.Failed, (await r.Authentication.LoginAsync(client, AlicePassword, AlicePassword, "LOGIN")).Outcome);
+        var trail = await r.Audit.Store.SearchAsync(new Sealpost.Core.Audit.AuditQuery(Action: Sealpost.Core.Audit.AuditAction.LoginFailed));
+        Assert.Equal(2, trail.Count);
         if (storeKind == "sqlite")
         {
             Assert.True(Directory.EnumerateFiles(Path.Combine(test.DataDirectory, SqliteStore.BlobFolderName), "*", SearchOption.AllDirectories).Any(), "the big message should live in a blob file");
@@ -131,6 +139,12 @@ public sealed class MarkerScanTests
         hits.AddRange(scanner.ScanTree(Path.GetTempPath(), started, 64L * 1024 * 1024));
         hits.AddRange(scanner.Scan("logs", Encoding.UTF8.GetBytes(test.Logs.ToString())));
         Assert.True(hits.Count == 0, "plaintext at rest:\n" + string.Join('\n', hits.Distinct()));
+        if (storeKind == "sqlite")
+        {
+            // Control: the scan read the audit store, which does hold who tried (an address) in plaintext.
+            var auditBytes = Directory.EnumerateFiles(test.DataDirectory, SqliteAuditStore.FileName + "*").SelectMany(File.ReadAllBytes).ToArray();
+            Assert.NotEmpty(new MarkerScanner(["alice@example.test"]).Scan("audit store", auditBytes));
+        }
 
         // The operator's view: data folder, configuration, master key, every server secret; no password.
         AssertNothingOpens(sealedValues ?? await SealedValuesFromSqliteAsync(test.DataDirectory), serverSecrets);
