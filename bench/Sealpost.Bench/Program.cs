@@ -22,6 +22,8 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench login-storm [--users 100] [--connections 4]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
+    Console.WriteLine("       Sealpost.Bench audit [--events 200000] [--producers 64] [--postgres CONNECTION]");
+    Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
 }
@@ -38,6 +40,15 @@ if (argsList[0] == "smtp")
     var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
     var dnsServer = argsList.IndexOf("--dns") is var d and >= 0 && d + 1 < argsList.Count ? argsList[d + 1] : null;
     return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer, Arg("--warmup-seconds", 15));
+}
+
+if (argsList[0] is "audit" or "audit-overhead")
+{
+    int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
+    var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
+    return argsList[0] == "audit"
+        ? await AuditBenchmark.AppendsAsync(Arg("--events", 200_000), Arg("--producers", 64), pg)
+        : await AuditBenchmark.OverheadAsync(Arg("--pairs", 5), Arg("--seconds", 10), Arg("--clients", 20), pg);
 }
 
 if (argsList[0] == "imap-large")
@@ -84,7 +95,7 @@ if (argsList[0] == "imap")
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, vault, smtp, imap, imap-large, imap-memory, login-storm)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, audit, audit-overhead, vault, smtp, imap, imap-large, imap-memory, login-storm)");
     return 2;
 }
 

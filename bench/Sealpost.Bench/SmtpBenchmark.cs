@@ -107,14 +107,14 @@ internal static class SmtpBenchmark
         return total;
     }
 
-    private sealed record Result(double Rate, double[] Latencies, int Failed);
+    internal sealed record Result(double Rate, double[] Latencies, int Failed);
 
     private static void Print(string who, Result r) =>
         Console.WriteLine($"  {who,-12} {r.Rate:F0} messages/s, latency p50 {P(r.Latencies, 0.5):F2} ms, p99 {P(r.Latencies, 0.99):F2} ms, failed {r.Failed}");
 
     private static double P(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
 
-    private static async Task<Result> LoadAsync(IPEndPoint endpoint, int connections, int perConnection, int size, bool pipelined)
+    internal static async Task<Result> LoadAsync(IPEndPoint endpoint, int connections, int perConnection, int size, bool pipelined)
     {
         var body = Encoding.ASCII.GetString(BenchMessages.Content(0, size));
         var latencies = new List<double>();

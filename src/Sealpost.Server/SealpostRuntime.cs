@@ -160,7 +160,13 @@ public sealed class SealpostRuntime : IAsyncDisposable
     /// <summary>The audit trail: its own store (DATA/audit.db, or the audit database beside PostgreSQL), the local spool, the audit key.</summary>
     public static async Task<AuditTrail> OpenAuditAsync(SealpostOptions options, DataFolder folder, Keystore keystore, ILoggerFactory loggerFactory, CancellationToken ct)
     {
-        IAuditStore auditStore = options.Store.Kind == "postgres"
+        if (options.Audit.Store == "discard-benchmark-only" && !folder.IsDev)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "Audit:Store: 'discard-benchmark-only' throws the audit trail away and is refused outside a --dev data folder");
+        }
+
+        IAuditStore auditStore = options.Audit.Store == "discard-benchmark-only" ? new DiscardingAuditStore()
+            : options.Store.Kind == "postgres"
             ? await Sealpost.Store.Postgres.PostgresAuditStore.OpenAsync(AuditConnectionString(options), options.Audit.BusyTimeoutMilliseconds, ct)
             : await SqliteAuditStore.OpenAsync(folder.Path, options.Audit.BusyTimeoutMilliseconds, ct);
         var seed = await keystore.GetOrCreateSecretAsync(Keystore.AuditSigningName, 32, ct);

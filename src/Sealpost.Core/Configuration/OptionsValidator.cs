@@ -38,6 +38,11 @@ public static class OptionsValidator
             errors.Add("Store:ConnectionString: must be set when Store:Kind is 'postgres'");
         }
 
+        if (options.Audit.Store is not ("default" or "discard-benchmark-only"))
+        {
+            errors.Add($"Audit:Store: must be 'default' or 'discard-benchmark-only' (got '{options.Audit.Store}')");
+        }
+
         Range(errors, "Audit:BusyTimeoutMilliseconds", options.Audit.BusyTimeoutMilliseconds, 100, 600_000);
         Range(errors, "Audit:SpoolMaxEvents", options.Audit.SpoolMaxEvents, 1, 100_000_000);
         Range(errors, "Audit:CheckpointIntervalSeconds", options.Audit.CheckpointIntervalSeconds, 1, 86_400);

@@ -335,6 +335,12 @@ public sealed class LoggingOptions
 
 public sealed class AuditOptions
 {
+    /// <summary>
+    /// "default" (DATA/audit.db, or the audit database beside PostgreSQL), or "discard-benchmark-only":
+    /// records are thrown away, for measuring what auditing costs; refused outside a --dev data folder.
+    /// </summary>
+    public string Store { get; set; } = "default";
+
     /// <summary>This node's name in every audit record it appends (default: the machine's host name).</summary>
     public string? Node { get; set; }
 
