@@ -50,6 +50,14 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
         return await HeadAsync(ct);
     }
 
+    /// <summary>The signed head for the server's push to the auditors' collector; null for an empty trail.</summary>
+    [Requires(Operation.AuditPublish)]
+    public async Task<AuditHead?> PublishHeadAsync(Actor actor, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.AuditPublish, Scope.Platform);
+        return await audit.Store.GetHeadAsync(ct) is null ? null : await HeadAsync(ct);
+    }
+
     /// <summary>
     /// Verifies the chain against the stored checkpoints and the given exported heads, then checks
     /// that every stored account public key version has its KeyVersionCreated record.

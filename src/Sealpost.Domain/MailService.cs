@@ -85,10 +85,31 @@ public sealed class MailAccess
         return Remember(await _mailboxes.CreateAsync(AccountId, _keys.Names, path, role, ct))!;
     }
 
-    public Task RenameAsync(string from, string to, CancellationToken ct)
+    /// <summary>
+    /// RFC 9051 §6.3.6: children move with their parent and UIDVALIDITY is kept. Renaming INBOX moves
+    /// its messages to a new mailbox of that name and leaves INBOX empty; nothing is renamed to INBOX.
+    /// </summary>
+    public async Task RenameAsync(string from, string to, CancellationToken ct)
     {
         Write();
-        return _mailboxes.RenameAsync(AccountId, _keys.Names, from, to, ct);
+        if (MailboxService.Normalise(to) == "INBOX")
+        {
+            throw SealpostException.Conflict("INBOX exists");
+        }
+
+        var source = await FindAsync(from, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
+        if (source.Role != MailboxRole.Inbox)
+        {
+            await _mailboxes.RenameAsync(AccountId, _keys.Names, from, to, ct);
+            return;
+        }
+
+        var target = await CreateAsync(to, MailboxRole.None, ct);
+        var uids = (await Mail.ListMessagesAsync(source.Id, UidRange.All, ct)).Select(m => m.Uid).ToList();
+        if (uids.Count > 0)
+        {
+            await Mail.MoveMessagesAsync(source.Id, uids, target.Id, ct);
+        }
     }
 
     public Task DeleteAsync(string path, CancellationToken ct)
@@ -164,6 +185,20 @@ public sealed class MailAccess
         await OwnAsync(sourceMailboxId, ct);
         await OwnAsync(destinationMailboxId, ct);
         return await Mail.MoveMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+    }
+
+    /// <summary>
+    /// Removes the messages flagged \Deleted that <paramref name="include"/> selects (all of them when
+    /// null): EXPUNGE, UID EXPUNGE and CLOSE. Null when there was nothing to remove.
+    /// </summary>
+    public async Task<ExpungeResult?> ExpungeDeletedAsync(long mailboxId, Func<uint, bool>? include, CancellationToken ct)
+    {
+        Write();
+        await OwnAsync(mailboxId, ct);
+        var deleted = (await Mail.ListMessagesAsync(mailboxId, UidRange.All, ct))
+            .Where(m => m.Flags.HasFlag(MessageFlags.Deleted) && (include is null || include(m.Uid)))
+            .Select(m => m.Uid).ToList();
+        return deleted.Count == 0 ? null : await Mail.ExpungeAsync(mailboxId, deleted, ct);
     }
 
     public async Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken ct)

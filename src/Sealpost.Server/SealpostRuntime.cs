@@ -172,7 +172,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         var seed = await keystore.GetOrCreateSecretAsync(Keystore.AuditSigningName, 32, ct);
         return new AuditTrail(auditStore, new AuditSpool(folder.Path, options.Audit.SpoolMaxEvents), new AuditSigner(seed),
             string.IsNullOrWhiteSpace(options.Audit.Node) ? Environment.MachineName : options.Audit.Node,
-            TimeSpan.FromSeconds(options.Audit.CheckpointIntervalSeconds), loggerFactory.CreateLogger<AuditTrail>());
+            TimeSpan.FromSeconds(options.Audit.CheckpointIntervalSeconds), loggerFactory.CreateLogger<AuditTrail>(), TimeSpan.FromMilliseconds(options.Audit.GroupCommitMilliseconds));
     }
 
     /// <summary>Audit:ConnectionString, or the store's with its database name suffixed "_audit".</summary>

@@ -34,7 +34,7 @@ public sealed class SqliteAuditStore : IAuditStore
             await Execute(connection, $"""
                 PRAGMA busy_timeout = {busyTimeoutMilliseconds};
                 PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = FULL;
+                PRAGMA synchronous = NORMAL;
                 CREATE TABLE IF NOT EXISTS audit_records (
                     seq INTEGER PRIMARY KEY,
                     time_ms INTEGER NOT NULL,

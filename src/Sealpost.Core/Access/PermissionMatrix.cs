@@ -50,6 +50,8 @@ public enum Operation
 
     // The audit trail.
     AuditRead,
+    /// <summary>The server pushing the signed chain head to the auditors' collector.</summary>
+    AuditPublish,
 }
 
 /// <summary>How far a role reaches for one operation.</summary>
@@ -176,6 +178,7 @@ public static class PermissionMatrix
         Row(Operation.ConfigurationChange, (PA, Reach.All), (SYS, Reach.All));
 
         Row(Operation.AuditRead, (AU, Reach.All), (SO, Reach.All));
+        Row(Operation.AuditPublish, (SYS, Reach.All));
         return t;
     }
 }

@@ -46,6 +46,18 @@ public static class OptionsValidator
         Range(errors, "Audit:BusyTimeoutMilliseconds", options.Audit.BusyTimeoutMilliseconds, 100, 600_000);
         Range(errors, "Audit:SpoolMaxEvents", options.Audit.SpoolMaxEvents, 1, 100_000_000);
         Range(errors, "Audit:CheckpointIntervalSeconds", options.Audit.CheckpointIntervalSeconds, 1, 86_400);
+        Range(errors, "Audit:GroupCommitMilliseconds", options.Audit.GroupCommitMilliseconds, 0, 1000);
+        Range(errors, "Audit:CollectorIntervalSeconds", options.Audit.CollectorIntervalSeconds, 1, 86_400);
+        if (!string.IsNullOrWhiteSpace(options.Audit.Collector)
+            && (options.Audit.Collector.LastIndexOf(':') is var colon && (colon <= 0 || !int.TryParse(options.Audit.Collector[(colon + 1)..], out var port) || port is < 1 or > 65535)))
+        {
+            errors.Add($"Audit:Collector: must be host:port (got '{options.Audit.Collector}')");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Audit.CollectorCaFile) && !File.Exists(options.Audit.CollectorCaFile))
+        {
+            errors.Add($"Audit:CollectorCaFile: no such file '{options.Audit.CollectorCaFile}'");
+        }
         Range(errors, "Store:BusyTimeoutMilliseconds", options.Store.BusyTimeoutMilliseconds, 0, 600_000);
         Range(errors, "Store:InlineBlobMaxBytes", options.Store.InlineBlobMaxBytes, 0, 16 * 1024 * 1024);
         Range(errors, "Store:GroupCommitMaxOperations", options.Store.GroupCommitMaxOperations, 1, 10_000);

@@ -356,6 +356,21 @@ public sealed class AuditOptions
     /// <summary>Login and delivery events the local spool holds while the audit store is unavailable; past it, logins are refused.</summary>
     public int SpoolMaxEvents { get; set; } = 100_000;
 
+    /// <summary>Shortest time between two audit commits: events arriving meanwhile share the next one (0: commit each at once).</summary>
+    public int GroupCommitMilliseconds { get; set; } = 2;
+
     /// <summary>Seconds between signed checkpoints of the chain head (one is also made at shutdown).</summary>
     public int CheckpointIntervalSeconds { get; set; } = 300;
+
+    /// <summary>host:port of the auditors' syslog collector (RFC 5424 over TLS, RFC 5425); empty: heads are only pulled.</summary>
+    public string? Collector { get; set; }
+
+    /// <summary>Seconds between pushes of the signed chain head to the collector.</summary>
+    public int CollectorIntervalSeconds { get; set; } = 60;
+
+    /// <summary>PEM file of the CA that signs the collector's certificate; empty: the system's trust store.</summary>
+    public string? CollectorCaFile { get; set; }
+
+    /// <summary>Name the collector's certificate must carry; empty: the host part of <see cref="Collector"/>.</summary>
+    public string? CollectorServerName { get; set; }
 }

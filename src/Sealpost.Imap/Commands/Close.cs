@@ -1,4 +1,3 @@
-using Sealpost.Core.Mail;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -13,12 +12,7 @@ public sealed partial class ImapSession
         _selected = null;
         if (expunge && !view.ReadOnly)
         {
-            var deleted = (await _mail!.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
-                .Where(m => m.Flags.HasFlag(MessageFlags.Deleted)).Select(m => m.Uid).ToList();
-            if (deleted.Count > 0)
-            {
-                await _mail!.ExpungeAsync(view.MailboxId, deleted, ct);
-            }
+            await _mail!.ExpungeDeletedAsync(view.MailboxId, null, ct);
         }
 
         Ok(tag, expunge ? "CLOSE completed" : "UNSELECT completed");

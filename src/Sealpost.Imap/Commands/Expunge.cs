@@ -1,4 +1,3 @@
-using Sealpost.Core.Mail;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -22,13 +21,11 @@ public sealed partial class ImapSession
             throw No("Mailbox is read-only", "READ-ONLY");
         }
 
-        var deleted = (await _mail!.ListMessagesAsync(view.MailboxId, UidRange.All, ct))
-            .Where(m => m.Flags.HasFlag(MessageFlags.Deleted) && view.SequenceOf(m.Uid) != 0 && (set is null || set.Contains(m.Uid, view.MaxUid)))
-            .Select(m => m.Uid).ToList();
         await ReportChangesAsync(allowExpunge: true, force: false, ct);
-        if (deleted.Count > 0)
+        // Only messages this session has seen (a message delivered since has no sequence number yet).
+        var result = await _mail!.ExpungeDeletedAsync(view.MailboxId, u => view.SequenceOf(u) != 0 && (set is null || set.Contains(u, view.MaxUid)), ct);
+        if (result is not null)
         {
-            var result = await _mail!.ExpungeAsync(view.MailboxId, deleted, ct);
             AnnounceOwnExpunges(result.ExpungedUids);
         }
 

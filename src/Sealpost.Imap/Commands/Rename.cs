@@ -1,4 +1,3 @@
-using Sealpost.Core.Mail;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -14,26 +13,8 @@ public sealed partial class ImapSession
         p.Space();
         var to = ReadMailbox(p);
         p.End();
-        var source = await RequireMailboxAsync(from, ct);
-        if (to.Equals("INBOX", StringComparison.OrdinalIgnoreCase))
-        {
-            throw No("INBOX exists", "ALREADYEXISTS");
-        }
-
-        if (source.Role == MailboxRole.Inbox)
-        {
-            var target = await _mail!.CreateAsync(to, MailboxRole.None, ct);
-            var uids = (await _mail!.ListMessagesAsync(source.Id, UidRange.All, ct)).Select(m => m.Uid).ToList();
-            if (uids.Count > 0)
-            {
-                await _mail!.MoveMessagesAsync(source.Id, uids, target.Id, ct);
-            }
-        }
-        else
-        {
-            await _mail!.RenameAsync(from, to, ct);
-        }
-
+        await RequireMailboxAsync(from, ct);
+        await _mail!.RenameAsync(from, to, ct);
         Ok(tag, "RENAME completed");
         return After.Next;
     }

@@ -234,6 +234,7 @@ public sealed class SealpostServer : IAsyncDisposable
         LoggingSetup.Configure(builder.Logging, options.Log, logSink);
         builder.Services.AddSingleton(runtime);
         builder.Services.AddHostedService(sp => new OrphanSweeper(runtime, sp.GetRequiredService<ILogger<OrphanSweeper>>()));
+        builder.Services.AddHostedService(sp => new Sealpost.Server.Audit.AuditHeadPublisher(runtime, sp.GetRequiredService<ILogger<Sealpost.Server.Audit.AuditHeadPublisher>>()));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
