@@ -64,7 +64,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
         foreach (var account in expansion.LocalAccounts.Where(a => a.HasQuota))
         {
             var used = await _usage.GetOrLoadAsync(account.Id, async (id, token) => (await store.Mail.GetUsageAsync(id, token)).Bytes, ct);
-            if (used + declaredSize > account.QuotaBytes + quotaGraceBytes)
+            if (!account.QuotaAllows(used, declaredSize, quotaGraceBytes))
             {
                 return new RecipientCheck(RecipientStatus.OverQuota, []);
             }

@@ -229,13 +229,9 @@ public sealed class MailAccess
         Write();
         await OwnAsync(mailboxId, ct);
         var account = await GetAccountAsync(ct);
-        if (account.HasQuota)
+        if (account.HasQuota && !account.QuotaAllows((await Mail.GetUsageAsync(AccountId, ct)).Bytes, messages.Sum(m => (long)m.Content.Length)))
         {
-            var usage = await Mail.GetUsageAsync(AccountId, ct);
-            if (usage.Bytes + messages.Sum(m => (long)m.Content.Length) > account.QuotaBytes)
-            {
-                throw SealpostException.Limit("mailbox is over quota");
-            }
+            throw SealpostException.Limit("mailbox is over quota");
         }
 
         var uids = new List<uint>();

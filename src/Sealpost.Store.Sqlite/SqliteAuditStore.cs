@@ -6,8 +6,11 @@ namespace Sealpost.Store.Sqlite;
 
 /// <summary>
 /// The audit trail of an embedded deployment: DATA/audit.db, its own SQLite file apart from the mail
-/// store (WAL, synchronous=FULL: a commit is on disk when it returns). Appends take the database's
-/// write lock (BEGIN IMMEDIATE), so the server and a CLI command append to one chain without gaps.
+/// store (WAL). A batch that holds an administrative record commits with synchronous=FULL (on disk
+/// when it returns); batches of logins and deliveries commit with synchronous=NORMAL (in the WAL
+/// file: they survive the process being killed, and reach the disk at the next full commit or
+/// checkpoint). Appends take the database's write lock (BEGIN IMMEDIATE), so the server and a CLI
+/// command append to one chain without gaps.
 /// </summary>
 public sealed class SqliteAuditStore : IAuditStore
 {
@@ -15,6 +18,7 @@ public sealed class SqliteAuditStore : IAuditStore
 
     private readonly SqliteConnection _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _full;
 
     private SqliteAuditStore(SqliteConnection connection) => _connection = connection;
 
@@ -35,6 +39,7 @@ public sealed class SqliteAuditStore : IAuditStore
                 PRAGMA busy_timeout = {busyTimeoutMilliseconds};
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = NORMAL;
+                PRAGMA wal_autocheckpoint = 10000;
                 CREATE TABLE IF NOT EXISTS audit_records (
                     seq INTEGER PRIMARY KEY,
                     time_ms INTEGER NOT NULL,
@@ -74,6 +79,13 @@ public sealed class SqliteAuditStore : IAuditStore
         await _gate.WaitAsync(ct);
         try
         {
+            var full = events.Any(e => !IsHighVolume(e.Action));
+            if (full != _full)
+            {
+                await Execute(_connection, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", ct);
+                _full = full;
+            }
+
             // BEGIN IMMEDIATE: the head is read under the write lock, so two writers cannot fork the chain.
             await using var transaction = _connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
             long seq = 0;
@@ -257,6 +269,10 @@ public sealed class SqliteAuditStore : IAuditStore
             _gate.Release();
         }
     }
+
+    /// <summary>Logins, deliveries and refusals: the records that come by the thousand.</summary>
+    private static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
+        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
 
     private static async Task Execute(SqliteConnection connection, string sql, CancellationToken ct)
     {

@@ -112,7 +112,7 @@ internal static class AuditCommands
         var target = new Option<string?>("--target") { Description = "Only this target (an address or domain)" };
         var since = new Option<string?>("--since") { Description = "Only records at or after this time (ISO 8601)" };
         var limit = new Option<int>("--limit") { Description = "Most records shown", DefaultValueFactory = _ => 200 };
-        var search = new Command("search", "Find records") { actor, action, target, since, limit };
+        var search = new Command("search", "Find records: one line each, tab-separated (sequence, time, actor, role, from, protocol, action, target, outcome, detail)") { actor, action, target, since, limit };
         search.SetAction(async (parse, ct) =>
         {
             AuditAction? parsedAction = parse.GetValue(action) is { } a
@@ -126,15 +126,15 @@ internal static class AuditCommands
             var query = new AuditQuery(parse.GetValue(actor), parsedAction, parse.GetValue(target), ParseTime(parse.GetValue(since), "--since"), Limit: parse.GetValue(limit));
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
             var found = await runtime.AuditService.SearchAsync(AuditorAtTerminal, query, ct);
-            var table = new Table().AddColumns("#", "Time (UTC)", "Actor", "Role", "From", "Action", "Target", "Outcome", "Detail");
+            // One line per record (a nine-column table wraps on any terminal): scriptable and greppable.
             foreach (var r in found)
             {
                 var e = r.Event;
-                table.AddRow(r.Sequence.ToString(CultureInfo.InvariantCulture), e.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
-                    Markup.Escape(e.Actor), e.Role, Markup.Escape(e.Source ?? ""), e.Action.ToString(), Markup.Escape(e.Target ?? ""), e.Outcome.ToString(), Markup.Escape(e.Detail ?? ""));
+                await console.Out.WriteLineAsync(string.Join('\t',
+                    r.Sequence.ToString(CultureInfo.InvariantCulture), e.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+                    e.Actor, e.Role, e.Source ?? "-", e.Protocol, e.Action.ToString(), e.Target ?? "-", e.Outcome.ToString(), e.Detail ?? "-"));
             }
 
-            console.Spectre.Write(table);
             return SealpostCli.Ok;
         });
 

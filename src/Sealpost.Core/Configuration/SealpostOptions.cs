@@ -357,7 +357,7 @@ public sealed class AuditOptions
     public int SpoolMaxEvents { get; set; } = 100_000;
 
     /// <summary>Shortest time between two audit commits: events arriving meanwhile share the next one (0: commit each at once).</summary>
-    public int GroupCommitMilliseconds { get; set; } = 2;
+    public int GroupCommitMilliseconds { get; set; } = 5;
 
     /// <summary>Seconds between signed checkpoints of the chain head (one is also made at shutdown).</summary>
     public int CheckpointIntervalSeconds { get; set; } = 300;

@@ -44,6 +44,14 @@ public sealed record Account(
 {
     /// <summary>0 means no quota.</summary>
     public bool HasQuota => QuotaBytes > 0;
+
+    /// <summary>
+    /// The one quota rule (RFC 9208 STORAGE counts what users see): does <paramref name="incomingBytes"/>
+    /// more fit on top of <paramref name="usedBytes"/>? <paramref name="graceBytes"/> lets mail arriving
+    /// by SMTP, whose sender cannot retry into a smaller mailbox, go slightly over; APPEND has none.
+    /// </summary>
+    public bool QuotaAllows(long usedBytes, long incomingBytes, long graceBytes = 0) =>
+        !HasQuota || usedBytes + incomingBytes <= QuotaBytes + graceBytes;
 }
 
 /// <summary>What an address in the directory resolves to. One namespace for all kinds.</summary>

@@ -40,7 +40,7 @@ public sealed class AuditTrail : IAsyncDisposable
 
     public AuditTrail(IAuditStore store, AuditSpool spool, AuditSigner signer, string node, TimeSpan checkpointInterval, ILogger logger, TimeSpan? commitInterval = null)
     {
-        _commitInterval = commitInterval ?? TimeSpan.FromMilliseconds(2);
+        _commitInterval = commitInterval ?? TimeSpan.FromMilliseconds(5);
         _store = store;
         _spool = spool;
         _signer = signer;

@@ -1,15 +1,14 @@
 using Sealpost.Core.Mail;
 using Sealpost.Core.Security;
-using Sealpost.Domain;
 
-namespace Sealpost.Imap;
+namespace Sealpost.Domain;
 
 /// <summary>
-/// An account's keywords ($Forwarded, $Junk, user labels) by id and by name, unsealed once per
+/// An account's keywords (one per session of any protocol) ($Forwarded, $Junk, user labels) by id and by name, unsealed once per
 /// session. Keyword names are sealed like folder names; their lookup key is case-folded because
 /// IMAP flags compare case-insensitively (RFC 9051 §2.3.2).
 /// </summary>
-internal sealed class KeywordNames(MailAccess store, IAccountSession keys)
+public sealed class KeywordNames(MailAccess store, IAccountSession keys)
 {
     private Dictionary<int, string> _byId = [];
     private Dictionary<string, int> _byName = new(StringComparer.OrdinalIgnoreCase);
