@@ -31,7 +31,7 @@ internal static class AuditBenchmark
             IAuditStore store = postgres is null
                 ? await SqliteAuditStore.OpenAsync(folder, 5000)
                 : await PostgresAuditStore.OpenAsync(PostgresAuditStore.DeriveConnectionString(postgres), 5000);
-            var kind = postgres is null ? "sqlite (WAL, synchronous=FULL)" : "postgres (synchronous_commit=on, advisory lock per batch)";
+            var kind = postgres is null ? "sqlite (WAL; login records synchronous=NORMAL, administrative ones FULL)" : "postgres (synchronous_commit=on, advisory lock per batch)";
             await using var trail = new AuditTrail(store, new AuditSpool(folder, 1000), new AuditSigner(new byte[32]), "bench", TimeSpan.FromHours(1), NullLogger.Instance);
             Console.WriteLine($"audit: {events} events, {producers} producers each awaiting its own durable event, store {kind}");
             for (var round = 0; round < 2; round++)

@@ -18,6 +18,8 @@ public sealed class SqliteAuditStore : IAuditStore
 
     private readonly SqliteConnection _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private SqliteCommand? _head;
+    private SqliteCommand? _insert;
     private bool _full;
 
     private SqliteAuditStore(SqliteConnection connection) => _connection = connection;
@@ -90,11 +92,11 @@ public sealed class SqliteAuditStore : IAuditStore
             await using var transaction = _connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
             long seq = 0;
             var previous = AuditRecord.GenesisHash;
-            await using (var head = _connection.CreateCommand())
+            // Both statements stay prepared for the connection's life: a batch pays for rows, not parsing.
+            _head ??= Prepare("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1");
+            _head.Transaction = transaction;
+            await using (var reader = await _head.ExecuteReaderAsync(ct))
             {
-                head.Transaction = transaction;
-                head.CommandText = "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1";
-                await using var reader = await head.ExecuteReaderAsync(ct);
                 if (await reader.ReadAsync(ct))
                 {
                     seq = reader.GetInt64(0);
@@ -103,37 +105,28 @@ public sealed class SqliteAuditStore : IAuditStore
             }
 
             var records = new List<AuditRecord>(events.Count);
-            await using var insert = _connection.CreateCommand();
+            var insert = _insert ??= PrepareInsert();
             insert.Transaction = transaction;
-            insert.CommandText = """
-                INSERT INTO audit_records (seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash)
-                VALUES ($seq, $time, $node, $actor, $role, $source, $protocol, $action, $target, $outcome, $detail, $correlation, $prev, $hash)
-                """;
-            var p = new Dictionary<string, SqliteParameter>();
-            foreach (var name in new[] { "seq", "time", "node", "actor", "role", "source", "protocol", "action", "target", "outcome", "detail", "correlation", "prev", "hash" })
-            {
-                p[name] = insert.Parameters.Add("$" + name, SqliteType.Text);
-            }
-
+            var p = insert.Parameters;
             foreach (var raw in events)
             {
                 var e = raw with { Time = DateTimeOffset.FromUnixTimeMilliseconds(raw.Time.ToUnixTimeMilliseconds()) };
                 seq++;
                 var hash = AuditRecord.ComputeHash(seq, node, e, previous);
-                p["seq"].Value = seq;
-                p["time"].Value = e.Time.ToUnixTimeMilliseconds();
-                p["node"].Value = node;
-                p["actor"].Value = e.Actor;
-                p["role"].Value = e.Role;
-                p["source"].Value = (object?)e.Source ?? DBNull.Value;
-                p["protocol"].Value = e.Protocol;
-                p["action"].Value = e.Action.ToString();
-                p["target"].Value = (object?)e.Target ?? DBNull.Value;
-                p["outcome"].Value = e.Outcome.ToString();
-                p["detail"].Value = (object?)e.Detail ?? DBNull.Value;
-                p["correlation"].Value = e.CorrelationId;
-                p["prev"].Value = previous;
-                p["hash"].Value = hash;
+                p[0].Value = seq;
+                p[1].Value = e.Time.ToUnixTimeMilliseconds();
+                p[2].Value = node;
+                p[3].Value = e.Actor;
+                p[4].Value = e.Role;
+                p[5].Value = (object?)e.Source ?? DBNull.Value;
+                p[6].Value = e.Protocol;
+                p[7].Value = e.Action.ToString();
+                p[8].Value = (object?)e.Target ?? DBNull.Value;
+                p[9].Value = e.Outcome.ToString();
+                p[10].Value = (object?)e.Detail ?? DBNull.Value;
+                p[11].Value = e.CorrelationId;
+                p[12].Value = previous;
+                p[13].Value = hash;
                 await insert.ExecuteNonQueryAsync(ct);
                 records.Add(new AuditRecord(seq, node, e, previous, hash));
                 previous = hash;
@@ -270,6 +263,27 @@ public sealed class SqliteAuditStore : IAuditStore
         }
     }
 
+    private SqliteCommand Prepare(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private SqliteCommand PrepareInsert()
+    {
+        var insert = Prepare("""
+            INSERT INTO audit_records (seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash)
+            VALUES ($seq, $time, $node, $actor, $role, $source, $protocol, $action, $target, $outcome, $detail, $correlation, $prev, $hash)
+            """);
+        foreach (var name in new[] { "seq", "time", "node", "actor", "role", "source", "protocol", "action", "target", "outcome", "detail", "correlation", "prev", "hash" })
+        {
+            insert.Parameters.Add(new SqliteParameter("$" + name, null));
+        }
+
+        return insert;
+    }
+
     /// <summary>Logins, deliveries and refusals: the records that come by the thousand.</summary>
     private static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
         or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
@@ -283,6 +297,8 @@ public sealed class SqliteAuditStore : IAuditStore
 
     public async ValueTask DisposeAsync()
     {
+        _head?.Dispose();
+        _insert?.Dispose();
         await _connection.DisposeAsync();
         _gate.Dispose();
     }

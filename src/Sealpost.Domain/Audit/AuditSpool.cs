@@ -98,22 +98,14 @@ public sealed class AuditSpool
         }
     }
 
-    /// <summary>Empties the spool after its events reached the store.</summary>
-    public void Clear(int drained)
+    /// <summary>
+    /// Empties the spool after its events reached the store. Only the trail's one writer appends and
+    /// drains, so nothing can have been spooled between the read and this.
+    /// </summary>
+    public void Clear()
     {
         lock (_lock)
         {
-            if (drained != _count)
-            {
-                // Events spooled while draining: keep them, drop the drained prefix.
-                var rest = File.ReadLines(_path).Where(l => l.Length > 0).Skip(drained).ToList();
-                File.Delete(_path);
-                _lastHash = AuditRecord.GenesisHash;
-                _count = 0;
-                TryAppend(rest.Select(l => JsonSerializer.Deserialize<SpoolLine>(l)!.Event).ToList());
-                return;
-            }
-
             File.Delete(_path);
             _lastHash = AuditRecord.GenesisHash;
             _count = 0;

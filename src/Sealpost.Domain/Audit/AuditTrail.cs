@@ -26,6 +26,9 @@ public sealed class AuditTrail : IAsyncDisposable
 {
     private const int MaxBatch = 2048;
 
+    /// <summary>A batch this large commits without waiting for the group-commit interval.</summary>
+    private const int FullBatch = 64;
+
     private readonly IAuditStore _store;
     private readonly AuditSpool _spool;
     private readonly AuditSigner _signer;
@@ -128,21 +131,39 @@ public sealed class AuditTrail : IAsyncDisposable
         var lastCommit = 0L;
         while (await _queue.Reader.WaitToReadAsync())
         {
-            // At most one commit per interval: under load, events that arrive meanwhile share it (each
-            // commit costs far more than each row); when idle, the first event commits at once.
-            var since = Stopwatch.GetElapsedTime(lastCommit);
-            if (since < _commitInterval)
+            // Group commit: a batch goes as soon as it is full enough to pay for its commit, or once
+            // the interval since the previous commit has passed. A lone event after a quiet spell
+            // commits at once; a stream of logins shares commits instead of paying one each.
+            batch.Clear();
+            var deadline = lastCommit + (long)(_commitInterval.TotalSeconds * Stopwatch.Frequency);
+            while (true)
             {
-                await Task.Delay(_commitInterval - since);
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+
+                var remaining = deadline - Stopwatch.GetTimestamp();
+                if (batch.Count >= FullBatch || remaining <= 0)
+                {
+                    break;
+                }
+
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency));
+                try
+                {
+                    if (!await _queue.Reader.WaitToReadAsync(wait.Token))
+                    {
+                        break;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
 
             lastCommit = Stopwatch.GetTimestamp();
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
             await WriteBatchAsync(batch);
         }
     }
@@ -227,7 +248,7 @@ public sealed class AuditTrail : IAsyncDisposable
             await _store.AppendAsync(Node, events.Skip(i).Take(MaxBatch).ToList());
         }
 
-        _spool.Clear(events.Count);
+        _spool.Clear();
         DomainLog.AuditSpoolDrained(_logger, events.Count);
     }
 
