@@ -11,14 +11,9 @@ PAIRS="${1:-5}"
 SECONDS_EACH="${2:-10}"
 CLIENTS="${3:-20}"
 bash scripts/deps.sh >/dev/null
-PGPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-DATA="$(mktemp -d /tmp/sealpost-bench-pg.XXXXXX)"
-chown postgres:postgres "$DATA"
-cleanup() { runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$DATA"; }
-trap cleanup EXIT
-runuser -u postgres -- "$BIN/initdb" -D "$DATA" -U sealpost -A trust -E UTF8 --locale C.UTF-8 >/dev/null
-runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -l "$DATA/log" -w -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
+. bench/postgres.sh
+trap stop_bench_postgres EXIT
+start_bench_postgres
 PG="Host=127.0.0.1;Port=$PGPORT;Username=sealpost;Database=postgres;Maximum Pool Size=64"
 dotnet build -c Release bench/Sealpost.Bench >/dev/null
 DLL=bench/Sealpost.Bench/bin/Release/net10.0/Sealpost.Bench.dll

@@ -10,21 +10,17 @@ MESSAGES="${2:-100}"
 PIPELINED="${3:-}"
 bash scripts/deps.sh >/dev/null
 DNSPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-PGPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-DATA="$(mktemp -d /tmp/sealpost-bench-pg.XXXXXX)"
-chown postgres:postgres "$DATA"
+. bench/postgres.sh
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= --user=root --listen-address=127.0.0.1 \
   --bind-interfaces --port="$DNSPORT" --local=/example/ --txt-record="remote.example,v=spf1 ip4:127.0.0.0/8 -all" \
   --txt-record="_dmarc.remote.example,v=DMARC1; p=reject" >/dev/null 2>&1 &
 DNSPID=$!
-cleanup() { kill "$DNSPID" 2>/dev/null || true; runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$DATA"; }
+cleanup() { kill "$DNSPID" 2>/dev/null || true; stop_bench_postgres; }
 trap cleanup EXIT
-runuser -u postgres -- "$BIN/initdb" -D "$DATA" -U sealpost -A trust -E UTF8 --locale C.UTF-8 >/dev/null
-runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -l "$DATA/log" -w -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
+start_bench_postgres
 dotnet build -c Release bench/Sealpost.Bench >/dev/null
 DLL=bench/Sealpost.Bench/bin/Release/net10.0/Sealpost.Bench.dll
 [ "${SMTP_BENCH_ONLY:-}" = postgres ] || dotnet "$DLL" smtp --connections "$CONNECTIONS" --messages "$MESSAGES" --dns "127.0.0.1:$DNSPORT" $PIPELINED
-runuser -u postgres -- "$BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U sealpost -d postgres -qc "CREATE DATABASE smtpbench" >/dev/null
+runuser -u postgres -- "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U sealpost -d postgres -qc "CREATE DATABASE smtpbench" >/dev/null
 dotnet "$DLL" smtp --connections "$CONNECTIONS" --messages "$MESSAGES" --dns "127.0.0.1:$DNSPORT" $PIPELINED \
   --postgres "Host=127.0.0.1;Port=$PGPORT;Username=sealpost;Database=smtpbench;Maximum Pool Size=64"
