@@ -39,6 +39,14 @@ public sealed class AuditCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Throwing_the_audit_trail_away_is_refused_outside_a_dev_folder()
+    {
+        var result = await _cli.RunAsync("user", "suspend", "alice@example.test", "--set", "Audit:Store=discard-benchmark-only");
+        result.AssertCleanError(1, "refused outside a --dev data folder");
+        Assert.DoesNotContain("suspended", (await _cli.OkAsync("user", "list")).Out);
+    }
+
+    [Fact]
     public async Task Roles_are_granted_listed_and_revoked()
     {
         await _cli.OkAsync("role", "grant", "alice@example.test", "auditor");
