@@ -76,6 +76,64 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
             return (result, (string?)(result.Ok ? "ok" : $"failed at {result.BadSequence}"));
         }, ct);
 
+    /// <summary>
+    /// Retention: the records made before <paramref name="before"/> go to an archive that
+    /// <paramref name="writeArchive"/> makes durable (records, then the signed boundary head); only
+    /// then are they removed from the live trail. The boundary checkpoint stays, so the rest still
+    /// verifies, and every archived key version is recorded again so the key check still holds.
+    /// A trail that does not verify is not archived.
+    /// </summary>
+    [Requires(Operation.AuditArchive)]
+    public Task<(long Archived, AuditHead Boundary)> ArchiveAsync(Actor actor, DateTimeOffset before, Func<IReadOnlyList<AuditRecord>, AuditHead, Task> writeArchive, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.AuditArchived, null, async () =>
+        {
+            guard.Require(actor, Operation.AuditArchive, Scope.Platform);
+            var check = await AuditVerifier.VerifyAsync(audit.Store, audit.PublicKey, [], ct);
+            if (!check.Ok)
+            {
+                throw Core.SealpostException.Conflict($"the audit trail does not verify ({check.Message}); it is not archived");
+            }
+
+            var old = new List<AuditRecord>();
+            long after = 0;
+            while (true)
+            {
+                var page = await audit.Store.SearchAsync(new AuditQuery(Until: before, AfterSequence: after, Limit: 5000), ct);
+                old.AddRange(page);
+                if (page.Count < 5000)
+                {
+                    break;
+                }
+
+                after = page[^1].Sequence;
+            }
+
+            if (old.Count == 0)
+            {
+                throw Core.SealpostException.Invalid($"no live record was made before {before:u}");
+            }
+
+            // Everything up to the last old record goes, so the live trail stays one unbroken chain.
+            var through = old[^1].Sequence;
+            var records = new List<AuditRecord>();
+            for (var from = (await audit.Store.ReadAsync(1, 1, ct))[0].Sequence; from <= through;)
+            {
+                var page = await audit.Store.ReadAsync(from, (int)Math.Min(5000, through - from + 1), ct);
+                records.AddRange(page);
+                from = page.Count == 0 ? through + 1 : page[^1].Sequence + 1;
+            }
+
+            var boundary = AuditHead.From(await audit.SignAsync(records[^1], ct));
+            await writeArchive(records, boundary);
+            await audit.Store.PruneThroughAsync(through, ct);
+            foreach (var key in records.Where(r => r.Event.Action == AuditAction.KeyVersionCreated && r.Event.Outcome == AuditOutcome.Success))
+            {
+                await audit.RecordAsync(key.Event with { Time = DateTimeOffset.UtcNow, CorrelationId = actor.CorrelationId }, Audit.AuditDurability.Store);
+            }
+
+            return (((long)records.Count, boundary), (string?)$"records {records[0].Sequence} to {through}; boundary {boundary.Hash}");
+        }, ct);
+
     private async Task<AuditVerification> CheckKeyVersionsAsync(AuditVerification chain, CancellationToken ct)
     {
         var recorded = new HashSet<(string, string)>();

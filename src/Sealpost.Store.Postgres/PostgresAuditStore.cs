@@ -107,7 +107,13 @@ public sealed class PostgresAuditStore : IAuditStore
                 public_key bytea NOT NULL,
                 signature bytea NOT NULL);
             CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
-                $$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+                $$ BEGIN
+                    -- Archiving (sealpost audit archive) deletes archived records inside its own transaction.
+                    IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_records' AND current_setting('sealpost.audit_archive', true) = 'on' THEN
+                        RETURN OLD;
+                    END IF;
+                    RAISE EXCEPTION 'the audit trail is append-only';
+                END $$;
             DROP TRIGGER IF EXISTS audit_records_append_only ON audit_records;
             CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON audit_records FOR EACH ROW EXECUTE FUNCTION audit_append_only();
             DROP TRIGGER IF EXISTS audit_records_no_truncate ON audit_records;
@@ -246,6 +252,31 @@ public sealed class PostgresAuditStore : IAuditStore
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
             throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+    }
+
+    public async Task PruneThroughAsync(long throughSequence, CancellationToken ct = default)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await using (var allow = new NpgsqlCommand("SET LOCAL sealpost.audit_archive = 'on'", connection, transaction))
+            {
+                await allow.ExecuteNonQueryAsync(ct);
+            }
+
+            await using (var delete = new NpgsqlCommand("DELETE FROM audit_records WHERE seq <= $1", connection, transaction))
+            {
+                delete.Parameters.AddWithValue(throughSequence);
+                await delete.ExecuteNonQueryAsync(ct);
+            }
+
+            await transaction.CommitAsync(ct);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable (archiving needs a login allowed to delete)", ex);
         }
     }
 

@@ -214,6 +214,26 @@ public sealed class SqliteAuditStore : IAuditStore
         }
     }
 
+    public async Task PruneThroughAsync(long throughSequence, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            await using var command = _connection.CreateCommand();
+            command.CommandText = "DELETE FROM audit_records WHERE seq <= $s";
+            command.Parameters.AddWithValue("$s", throughSequence);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async Task ProbeAsync(CancellationToken ct = default)
     {
         await _gate.WaitAsync(ct);

@@ -138,7 +138,39 @@ internal static class AuditCommands
             return SealpostCli.Ok;
         });
 
-        return new Command("audit", "Read and verify the audit trail") { verify, heads, export, search };
+        var archiveBefore = new Option<string>("--before") { Description = "Archive the records made before this time (ISO 8601)", Required = true };
+        var archiveOut = new Option<string>("--out") { Description = "Archive file to write (JSON lines ending with the signed boundary head); must not exist", Required = true };
+        var archive = new Command("archive", "Move old records into an archive file behind a signed boundary (retention); the rest still verifies") { archiveBefore, archiveOut };
+        archive.SetAction(async (parse, ct) =>
+        {
+            var before = ParseTime(parse.GetValue(archiveBefore), "--before")!.Value;
+            var path = parse.GetValue(archiveOut)!;
+            if (File.Exists(path))
+            {
+                throw SealpostException.Conflict($"'{path}' exists; archives are never overwritten");
+            }
+
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var (count, boundary) = await runtime.AuditService.ArchiveAsync(SealpostRuntime.LocalAdministrator, before, async (records, head) =>
+            {
+                await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+                await using (var writer = new StreamWriter(file, leaveOpen: true))
+                {
+                    foreach (var r in records)
+                    {
+                        await writer.WriteLineAsync(JsonSerializer.Serialize(ToJson(r)));
+                    }
+
+                    await writer.WriteLineAsync(JsonSerializer.Serialize(new { head }));
+                }
+
+                file.Flush(flushToDisk: true); // durable before the records leave the live trail
+            }, ct);
+            await console.Out.WriteLineAsync($"Archived {count} records to {path}; boundary at record {boundary.Sequence}.");
+            return SealpostCli.Ok;
+        });
+
+        return new Command("audit", "Read and verify the audit trail") { verify, heads, export, search, archive };
     }
 
     /// <summary>The terminal user reading the trail, recorded as an auditor.</summary>

@@ -52,6 +52,8 @@ public enum Operation
     AuditRead,
     /// <summary>The server pushing the signed chain head to the auditors' collector.</summary>
     AuditPublish,
+    /// <summary>Moving old records into an archive file behind a signed boundary (retention).</summary>
+    AuditArchive,
 }
 
 /// <summary>How far a role reaches for one operation.</summary>
@@ -179,6 +181,7 @@ public static class PermissionMatrix
 
         Row(Operation.AuditRead, (AU, Reach.All), (SO, Reach.All));
         Row(Operation.AuditPublish, (SYS, Reach.All));
+        Row(Operation.AuditArchive, (PA, Reach.All), (SO, Reach.All));
         return t;
     }
 }

@@ -42,6 +42,8 @@ public enum AuditAction
     AuditExported,
     AuditSearched,
     AuditVerified,
+    /// <summary>Records up to a signed boundary moved out of the live trail into an archive file.</summary>
+    AuditArchived,
 
     /// <summary>An action the permission matrix refused (the detail names the operation).</summary>
     ActionRefused,
@@ -158,6 +160,12 @@ public interface IAuditStore : IAsyncDisposable
 
     /// <summary>Takes and releases the append lock: throws <see cref="ErrorKind.TemporarilyUnavailable"/> if an append could not happen now.</summary>
     Task ProbeAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// Removes the records up to <paramref name="throughSequence"/> after they were archived; the
+    /// signed checkpoint at that sequence (the boundary) stays, so the rest still verifies.
+    /// </summary>
+    Task PruneThroughAsync(long throughSequence, CancellationToken ct = default);
 }
 
 /// <summary>Reads an audit row in the column order every audit store selects.</summary>

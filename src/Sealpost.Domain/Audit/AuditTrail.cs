@@ -125,6 +125,15 @@ public sealed class AuditTrail : IAsyncDisposable
         return checkpoint;
     }
 
+    /// <summary>Signs and stores a checkpoint at <paramref name="record"/> (an archive boundary).</summary>
+    public async Task<AuditCheckpoint> SignAsync(AuditRecord record, CancellationToken ct = default)
+    {
+        var time = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var checkpoint = new AuditCheckpoint(record.Sequence, record.Hash, time, Node, _signer.PublicKey, _signer.Sign(AuditCheckpoint.SignedBytes(record.Sequence, record.Hash, time)));
+        await _store.AddCheckpointAsync(checkpoint, ct);
+        return checkpoint;
+    }
+
     private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(MaxBatch);

@@ -83,6 +83,34 @@ public static class AuditVerifier
 
         long expected = 1;
         var previous = AuditRecord.GenesisHash;
+        var first = (await store.ReadAsync(1, 1, ct)).FirstOrDefault();
+        long archived = 0;
+        if (first is not null && first.Sequence > 1)
+        {
+            // Records before the first one were archived: a signed checkpoint must stand at the
+            // boundary, and the first record left must follow it.
+            var boundary = first.Sequence - 1;
+            if (!wanted.TryGetValue(boundary, out var atBoundary) || !atBoundary.Any(c => c.Source == "stored checkpoint"))
+            {
+                return new(false, 0, 1, $"records 1 to {boundary} are missing and no signed archive boundary covers them");
+            }
+
+            var boundaryHash = atBoundary.First(c => c.Source == "stored checkpoint").Head.Hash;
+            if (atBoundary.Any(c => !c.Head.Hash.AsSpan().SequenceEqual(boundaryHash)))
+            {
+                return new(false, 0, boundary, $"the exported head at record {boundary} differs from the archive boundary");
+            }
+
+            archived = boundary;
+            expected = first.Sequence;
+            previous = boundaryHash;
+            // Checkpoints and heads inside the archive are checked against the archive file, not here.
+            foreach (var seq in wanted.Keys.Where(k => k <= boundary).ToList())
+            {
+                wanted.Remove(seq);
+            }
+        }
+
         while (true)
         {
             var page = await store.ReadAsync(expected, Page, ct);
@@ -130,6 +158,8 @@ public static class AuditVerifier
             return new(false, expected - 1, expected, $"the trail ends at record {expected - 1} but a {checks[0].Source} names record {seq} (truncated)");
         }
 
-        return new(true, expected - 1, null, $"{expected - 1} records verified");
+        return archived == 0
+            ? new(true, expected - 1, null, $"{expected - 1} records verified")
+            : new(true, expected - 1 - archived, null, $"records {archived + 1} to {expected - 1} verified after the archive boundary at {archived}");
     }
 }

@@ -41,5 +41,7 @@ public sealed class DiscardingAuditStore : IAuditStore
 
     public Task ProbeAsync(CancellationToken ct = default) => Task.CompletedTask;
 
+    public Task PruneThroughAsync(long throughSequence, CancellationToken ct = default) => Task.CompletedTask;
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

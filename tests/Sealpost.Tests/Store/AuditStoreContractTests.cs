@@ -115,6 +115,17 @@ public abstract class AuditStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pruning_after_an_archive_keeps_the_records_past_the_boundary()
+    {
+        var store = await NewAsync();
+        await store.AppendAsync("n", Enumerable.Range(0, 5).Select(i => Event(i)).ToList());
+        await store.PruneThroughAsync(3);
+        Assert.Equal([4L, 5L], (await store.ReadAsync(1, 100)).Select(r => r.Sequence));
+        var next = await store.AppendAsync("n", [Event(9)]);
+        Assert.Equal(6, next[0].Sequence);
+    }
+
+    [Fact]
     public async Task The_probe_answers_while_the_store_is_available()
     {
         var store = await NewAsync();
