@@ -160,8 +160,16 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
             {
                 if (!recorded.Contains((account.Address.ToString(), DirectoryService.KeyVersionDetail(key))))
                 {
-                    return new AuditVerification(false, chain.Records, null, $"key version {key.Version} of {account.Address} has no audit record (a key added outside the services)");
+                    return new AuditVerification(false, chain.Records, null, $"account key version {key.Version} of {account.Address} has no audit record (a key added outside the services)");
                 }
+            }
+        }
+
+        foreach (var key in await directory.ListRecoveryKeysAsync(ct))
+        {
+            if (!recorded.Contains((ConfigurationService.RecoveryTarget, ConfigurationService.RecoveryKeyDetail(key))))
+            {
+                return new AuditVerification(false, chain.Records, null, $"recovery key version {key.Version} has no audit record (a key added outside the services)");
             }
         }
 

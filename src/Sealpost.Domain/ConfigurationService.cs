@@ -15,8 +15,28 @@ namespace Sealpost.Domain;
 /// passwords): each option is remembered as a keyed hash, sealed in the keystore.
 /// </summary>
 [DomainService]
-public sealed class ConfigurationService(Keystore keystore, AccessGuard guard)
+public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, Sealpost.Core.Storage.IDirectoryStore directory)
 {
+    /// <summary>
+    /// Adds a recovery public key version (the officers made the pair offline; only the public half
+    /// comes here), signed by the directory key, with its fingerprint in the audit trail.
+    /// </summary>
+    [Requires(Operation.RecoveryKeyAdd)]
+    public Task AddRecoveryKeyAsync(Actor actor, int version, byte[] publicKey, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.KeyVersionCreated, RecoveryTarget, async () =>
+        {
+            guard.Require(actor, Operation.RecoveryKeyAdd, Scope.Platform);
+            var key = new Sealpost.Core.Directory.RecoveryKey(version, publicKey, keystore.SignRecoveryKey(version, publicKey), DateTimeOffset.UtcNow);
+            await directory.AddRecoveryKeyAsync(key, ct);
+            return (string?)RecoveryKeyDetail(key);
+        }, ct);
+
+    /// <summary>The audit target of recovery key versions.</summary>
+    public const string RecoveryTarget = "recovery";
+
+    public static string RecoveryKeyDetail(Sealpost.Core.Directory.RecoveryKey key) =>
+        $"v{key.Version} sha256:{Convert.ToHexStringLower(SHA256.HashData(key.PublicKey))}";
+
     private const string FingerprintKeyName = "configuration-fingerprint";
     private const string StateName = "configuration-state";
 

@@ -41,7 +41,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory);
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
-        Configuration = new ConfigurationService(keystore, Guard);
+        Configuration = new ConfigurationService(keystore, Guard, store.Directory);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes);
     }
@@ -140,9 +140,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
         try
         {
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
-            await store.Directory.AddRecoveryKeyAsync(new RecoveryKey(1, recoveryPublicKey, keystore.SignRecoveryKey(1, recoveryPublicKey), DateTimeOffset.UtcNow), ct);
             var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct));
+            await runtime.Configuration.AddRecoveryKeyAsync(LocalAdministrator, 1, recoveryPublicKey, ct);
             await runtime.Directory.AddTenantAsync(LocalAdministrator, "default", "Default tenant", ct);
             folder.MarkInitialised();
             return runtime;

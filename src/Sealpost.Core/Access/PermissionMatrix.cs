@@ -43,6 +43,10 @@ public enum Operation
     LockoutList,
     LockoutUnlock,
 
+    // Keys.
+    /// <summary>A new recovery public key version (made offline by the security officers).</summary>
+    RecoveryKeyAdd,
+
     // Operations.
     QueueRead,
     ConfigurationRead,
@@ -174,6 +178,8 @@ public static class PermissionMatrix
         Row(Operation.RoleList, (PA, Reach.All), (SO, Reach.All), (AU, Reach.All));
         Row(Operation.LockoutList, (PA, Reach.All), (OP, Reach.All), (SO, Reach.All), (DA, Reach.Tenant));
         Row(Operation.LockoutUnlock, (PA, Reach.All), (DA, Reach.Tenant));
+
+        Row(Operation.RecoveryKeyAdd, (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
         Row(Operation.ConfigurationRead, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All));

@@ -107,21 +107,24 @@ public sealed class AuditVerifyTests : IAsyncLifetime
         result.AssertCleanError(1, "differs from the stored checkpoint");
     }
 
-    [Fact]
-    public async Task A_key_version_added_outside_the_services_is_found()
+    [Theory]
+    [InlineData("account", "INSERT INTO account_keys SELECT account_id, version + 1, public_key, signature, created_at FROM account_keys WHERE version = (SELECT MAX(version) FROM account_keys) LIMIT 1")]
+    [InlineData("recovery", "INSERT INTO recovery_keys SELECT version + 1, public_key, signature, created_at FROM recovery_keys")]
+    public async Task A_key_version_added_outside_the_services_is_found(string kind, string sql)
     {
-        var copy = Copy("key-added");
+        var copy = Copy("key-added-" + kind);
         // A key version row with no KeyVersionCreated record (what a forged key would look like).
         await using (var connection = new SqliteConnection($"Data Source={Path.Combine(copy.DataDirectory, SqliteStore.DatabaseFileName)};Pooling=False"))
         {
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO account_keys SELECT account_id, version + 1, public_key, signature, created_at FROM account_keys WHERE version = (SELECT MAX(version) FROM account_keys) LIMIT 1";
+            command.CommandText = sql;
             await command.ExecuteNonQueryAsync();
         }
 
         var result = await copy.RunAsync("audit", "verify");
         result.AssertCleanError(1, "has no audit record");
+        Assert.Contains(kind, result.Err);
     }
 
     [Theory]
