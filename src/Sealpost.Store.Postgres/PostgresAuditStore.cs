@@ -131,18 +131,23 @@ public sealed class PostgresAuditStore : IAuditStore
         {
             await using var connection = await _dataSource.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
-            {
-                lockCommand.Parameters.AddWithValue(ChainLock);
-                await lockCommand.ExecuteNonQueryAsync(ct);
-            }
-
             long seq = 0;
             var previous = AuditRecord.GenesisHash;
-            await using (var head = new NpgsqlCommand("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1", connection, transaction))
-            await using (var reader = await head.ExecuteReaderAsync(ct))
+            // One round trip: the chain lock, the commit mode, and the head read under the lock.
+            // Logins, deliveries and refusals commit without waiting for the WAL flush (they survive
+            // this node being killed; PostgreSQL flushes them within wal_writer_delay); a batch with an
+            // administrative record waits for it.
+            await using (var batch = new NpgsqlBatch(connection, transaction))
             {
-                if (await reader.ReadAsync(ct))
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new() { Value = ChainLock } } });
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(events.All(e => IsHighVolume(e.Action)) ? "SET LOCAL synchronous_commit = off" : "SET LOCAL synchronous_commit = on"));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"));
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                while (await reader.NextResultAsync(ct) && reader.FieldCount != 2)
+                {
+                }
+
+                if (reader.FieldCount == 2 && await reader.ReadAsync(ct))
                 {
                     seq = reader.GetInt64(0);
                     previous = (byte[])reader[1];
@@ -190,6 +195,10 @@ public sealed class PostgresAuditStore : IAuditStore
             throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
         }
     }
+
+    /// <summary>Logins, deliveries and refusals: the records that come by the thousand.</summary>
+    private static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
+        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
 
     public Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default) =>
         QueryAsync("WHERE seq >= $1 ORDER BY seq LIMIT $2", [fromSequence, (long)limit], ct);
