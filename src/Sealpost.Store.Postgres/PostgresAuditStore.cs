@@ -140,7 +140,7 @@ public sealed class PostgresAuditStore : IAuditStore
             await using (var batch = new NpgsqlBatch(connection, transaction))
             {
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new() { Value = ChainLock } } });
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(events.All(e => IsHighVolume(e.Action)) ? "SET LOCAL synchronous_commit = off" : "SET LOCAL synchronous_commit = on"));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(events.All(e => AuditActions.IsHighVolume(e.Action)) ? "SET LOCAL synchronous_commit = off" : "SET LOCAL synchronous_commit = on"));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"));
                 await using var reader = await batch.ExecuteReaderAsync(ct);
                 while (await reader.NextResultAsync(ct) && reader.FieldCount != 2)
@@ -195,10 +195,6 @@ public sealed class PostgresAuditStore : IAuditStore
             throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
         }
     }
-
-    /// <summary>Logins, deliveries and refusals: the records that come by the thousand.</summary>
-    private static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
-        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
 
     public Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default) =>
         QueryAsync("WHERE seq >= $1 ORDER BY seq LIMIT $2", [fromSequence, (long)limit], ct);

@@ -81,7 +81,7 @@ public sealed class SqliteAuditStore : IAuditStore
         await _gate.WaitAsync(ct);
         try
         {
-            var full = events.Any(e => !IsHighVolume(e.Action));
+            var full = events.Any(e => !AuditActions.IsHighVolume(e.Action));
             if (full != _full)
             {
                 await Execute(_connection, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", ct);
@@ -303,10 +303,6 @@ public sealed class SqliteAuditStore : IAuditStore
 
         return insert;
     }
-
-    /// <summary>Logins, deliveries and refusals: the records that come by the thousand.</summary>
-    private static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
-        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
 
     private static async Task Execute(SqliteConnection connection, string sql, CancellationToken ct)
     {

@@ -49,6 +49,17 @@ public enum AuditAction
     ActionRefused,
 }
 
+/// <summary>Facts about actions that every audit store applies alike.</summary>
+public static class AuditActions
+{
+    /// <summary>
+    /// Logins, deliveries and refusals: the records that come by the thousand. Stores may commit a
+    /// batch of only these without waiting for the disk; a batch with any other record waits.
+    /// </summary>
+    public static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
+        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
+}
+
 public enum AuditOutcome
 {
     Success,
