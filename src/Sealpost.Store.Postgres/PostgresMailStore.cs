@@ -12,7 +12,6 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
 {
     private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed";
     private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
-    private const int KindAppended = 0, KindFlags = 1, KindExpunged = 2;
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -109,21 +108,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         }, cancellationToken);
 
     public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
-        store.WriteAsync<int>(async (c, notes) =>
-        {
-            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
-            if (await c.Long("SELECT count(*) FROM mailboxes WHERE parent_id = $1", mailboxId) > 0)
-            {
-                throw SealpostException.Conflict("the mailbox has children");
-            }
-
-            var blobs = await c.All("DELETE FROM messages WHERE mailbox_id = $1 RETURNING blob_id", r => r.GetInt64(0), mailboxId);
-            await ReleaseBlobsAsync(c, blobs);
-            await c.Execute("DELETE FROM mail_changes WHERE mailbox_id = $1", mailboxId);
-            await c.Execute("DELETE FROM mailboxes WHERE id = $1", mailboxId);
-            notes.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq + 1, ChangeKinds.MailboxDeleted));
-            return 0;
-        }, cancellationToken);
+        store.WriteAsync(async (c, notes) => await MailRules.DeleteMailboxAsync(new Rows(c, notes), mailboxId), cancellationToken);
 
     public async Task<IReadOnlyList<AppendResult>> DeliverAsync(NewBlob blob, IReadOnlyList<NewMessage> targets, CancellationToken cancellationToken = default)
     {
@@ -235,100 +220,14 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
 
         var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             targets.Count, length, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now());
-        var results = new AppendResult[targets.Count];
-        // Lock order: ascending mailbox id, so overlapping deliveries cannot deadlock.
-        foreach (var i in Enumerable.Range(0, targets.Count).OrderBy(i => targets[i].MailboxId))
-        {
-            var t = targets[i];
-            var (accountId, uid, modseq) = await AllocateUidAsync(c, t.MailboxId, length);
-            await InsertMessageAsync(c, t.MailboxId, uid, blobId, t.Flags, t.KeywordIds, t.InternalDate, length, modseq, t.WrappedKey);
-            results[i] = new AppendResult(t.MailboxId, uid, modseq, blobId);
-            notes.Add(new MailboxChanged(accountId, t.MailboxId, modseq, ChangeKinds.Appended));
-        }
-
-        return results;
-    }
-
-    /// <summary>The row lock taken here is the per-mailbox lock; it is held until commit.</summary>
-    private static async Task<(long AccountId, uint Uid, long ModSeq)> AllocateUidAsync(Cx c, long mailboxId, long size)
-    {
-        var row = await c.One("""
-            UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
-                   message_count = message_count + 1, total_size = total_size + $2
-            WHERE id = $1 RETURNING account_id, uid_next - 1, highest_modseq
-            """, r => new[] { r.GetInt64(0), r.GetInt64(1), r.GetInt64(2) }, mailboxId, size)
-            ?? throw SealpostException.NotFound($"mailbox {mailboxId} does not exist");
-        if (row[1] >= uint.MaxValue)
-        {
-            throw SealpostException.Limit("the mailbox has used up its UID space");
-        }
-
-        return (row[0], (uint)row[1], row[2]);
-    }
-
-    private static async Task InsertMessageAsync(Cx c, long mailboxId, uint uid, long blobId, MessageFlags flags, IReadOnlyList<int> keywords, DateTimeOffset internalDate, long size, long modseq, byte[]? wrappedKey)
-    {
-        await c.Execute("""
-            INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """, mailboxId, (long)uid, blobId, (int)flags, keywords.Distinct().Order().ToArray(), internalDate.ToUnixTimeMilliseconds(), size, modseq,
-            wrappedKey ?? (object)Null(NpgsqlDbType.Bytea));
-        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($1, $2, $3, $4, $5)", mailboxId, modseq, (long)uid, KindAppended, Now());
+        return await MailRules.AppendAsync(new Rows(c, notes), blobId, length, targets);
     }
 
     public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
-        store.WriteAsync((c, notes) => CopyAsync(c, notes, sourceMailboxId, uids, destinationMailboxId, move: false), cancellationToken);
+        store.WriteAsync(async (c, notes) => await MailRules.CopyAsync(new Rows(c, notes), sourceMailboxId, uids, destinationMailboxId, move: false), cancellationToken);
 
     public Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
-        store.WriteAsync((c, notes) => CopyAsync(c, notes, sourceMailboxId, uids, destinationMailboxId, move: true), cancellationToken);
-
-    private static async Task<CopyResult> CopyAsync(Cx c, List<MailboxChanged> notes, long sourceId, IReadOnlyList<uint> uids, long destinationId, bool move)
-    {
-        // Both rows locked in id order.
-        var locked = new Dictionary<long, Mailbox>();
-        foreach (var id in new[] { sourceId, destinationId }.Distinct().Order())
-        {
-            locked[id] = await ReadMailboxAsync(c, id, lockRow: true) ?? throw SealpostException.NotFound(id == sourceId ? "source mailbox does not exist" : "destination mailbox does not exist");
-        }
-
-        var source = locked[sourceId];
-        var destination = locked[destinationId];
-        if (source.AccountId != destination.AccountId)
-        {
-            throw new SealpostException(ErrorKind.Forbidden, "messages can only be copied within one account");
-        }
-
-        if (move && sourceId == destinationId)
-        {
-            throw SealpostException.Invalid("source and destination are the same mailbox");
-        }
-
-        var messages = await SelectMessagesAsync(c, sourceId, uids);
-        var sourceUids = new List<uint>(messages.Count);
-        var destinationUids = new List<uint>(messages.Count);
-        long last = 0;
-        foreach (var m in messages)
-        {
-            var (_, uid, modseq) = await AllocateUidAsync(c, destinationId, m.Size);
-            await InsertMessageAsync(c, destinationId, uid, m.BlobId, m.Flags, m.KeywordIds, m.InternalDate, m.Size, modseq, m.WrappedKey);
-            await c.Execute("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", m.BlobId);
-            sourceUids.Add(m.Uid);
-            destinationUids.Add(uid);
-            last = modseq;
-        }
-
-        if (destinationUids.Count > 0)
-        {
-            notes.Add(new MailboxChanged(destination.AccountId, destinationId, last, ChangeKinds.Appended));
-        }
-
-        if (move && messages.Count > 0)
-        {
-            await ExpungeAsync(c, notes, source, messages);
-        }
-
-        return new CopyResult(sourceUids, destinationUids, destination.UidValidity);
-    }
+        store.WriteAsync(async (c, notes) => await MailRules.CopyAsync(new Rows(c, notes), sourceMailboxId, uids, destinationMailboxId, move: true), cancellationToken);
 
     public Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<MessageRecord>>(async c => await c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid",
@@ -348,63 +247,10 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         store.ReadAsync(c => c.One($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid = $2", MapMessage, mailboxId, (long)uid), cancellationToken);
 
     public Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(async (c, notes) =>
-        {
-            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
-            var messages = await SelectMessagesAsync(c, mailboxId, uids);
-            var (pending, failed) = change.Plan(messages);
-
-            if (pending.Count == 0)
-            {
-                return new FlagChangeResult([], failed, mailbox.HighestModSeq);
-            }
-
-            var modseq = await c.Long("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1 RETURNING highest_modseq", mailboxId);
-            var updated = new List<FlagUpdate>(pending.Count);
-            foreach (var (m, flags, keywords) in pending)
-            {
-                await c.Execute("UPDATE messages SET flags = $1, keywords = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5", (int)flags, keywords, modseq, mailboxId, (long)m.Uid);
-                await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($1, $2, $3, $4, $5)", mailboxId, modseq, (long)m.Uid, KindFlags, Now());
-                updated.Add(new FlagUpdate(m.Uid, flags, keywords, modseq));
-            }
-
-            notes.Add(new MailboxChanged(mailbox.AccountId, mailboxId, modseq, ChangeKinds.FlagsChanged));
-            return new FlagChangeResult(updated, failed, modseq);
-        }, cancellationToken);
+        store.WriteAsync(async (c, notes) => await MailRules.ChangeFlagsAsync(new Rows(c, notes), mailboxId, uids, change), cancellationToken);
 
     public Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(async (c, notes) =>
-        {
-            var mailbox = await ReadMailboxAsync(c, mailboxId, lockRow: true) ?? throw SealpostException.NotFound("mailbox does not exist");
-            var messages = await SelectMessagesAsync(c, mailboxId, uids);
-            return messages.Count == 0 ? new ExpungeResult([], mailbox.HighestModSeq) : await ExpungeAsync(c, notes, mailbox, messages);
-        }, cancellationToken);
-
-    private static async Task<ExpungeResult> ExpungeAsync(Cx c, List<MailboxChanged> notes, Mailbox mailbox, List<MessageRecord> messages)
-    {
-        var modseq = await c.Long("""
-            UPDATE mailboxes SET highest_modseq = highest_modseq + 1, message_count = message_count - $2, total_size = total_size - $3
-            WHERE id = $1 RETURNING highest_modseq
-            """, mailbox.Id, messages.Count, messages.Sum(m => m.Size));
-        var uids = messages.Select(m => (long)m.Uid).ToArray();
-        await c.Execute("DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2)", mailbox.Id, uids);
-        await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $1, $2, u, $3, $5 FROM unnest($4::bigint[]) AS u", mailbox.Id, modseq, KindExpunged, uids, Now());
-        await ReleaseBlobsAsync(c, messages.Select(m => m.BlobId));
-        notes.Add(new MailboxChanged(mailbox.AccountId, mailbox.Id, modseq, ChangeKinds.Expunged));
-        return new ExpungeResult(messages.Select(m => m.Uid).ToList(), modseq);
-    }
-
-    private static async Task ReleaseBlobsAsync(Cx c, IEnumerable<long> blobIds)
-    {
-        foreach (var group in blobIds.GroupBy(id => id).OrderBy(g => g.Key))
-        {
-            var remaining = await c.Scalar("UPDATE blobs SET refcount = refcount - $1 WHERE id = $2 RETURNING refcount", group.Count(), group.Key);
-            if (remaining is int refs && refs <= 0)
-            {
-                await c.Execute("DELETE FROM blobs WHERE id = $1", group.Key);
-            }
-        }
-    }
+        store.WriteAsync(async (c, notes) => await MailRules.ExpungeAsync(new Rows(c, notes), mailboxId, uids), cancellationToken);
 
     public Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, _) =>
@@ -413,7 +259,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             var row = await c.One("SELECT highest_modseq, changes_pruned_modseq FROM mailboxes WHERE id = $1 FOR SHARE", r => new[] { r.GetInt64(0), r.GetInt64(1) }, mailboxId)
                 ?? throw SealpostException.NotFound("mailbox does not exist");
             var changed = await c.All($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", MapMessage, mailboxId, sinceModSeq);
-            var expunged = await c.All("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $1 AND kind = 2 AND modseq > $2 ORDER BY uid", r => (uint)r.GetInt64(0), mailboxId, sinceModSeq);
+            var expunged = await c.All("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $1 AND kind = " + (int)ChangeRowKind.Expunged + " AND modseq > $2 ORDER BY uid", r => (uint)r.GetInt64(0), mailboxId, sinceModSeq);
             return new ChangeSet(mailboxId, sinceModSeq, row[0], changed, expunged, row[1]);
         }, cancellationToken);
 
@@ -493,4 +339,74 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         Time(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7), r.IsDBNull(8) ? null : (byte[])r[8]);
 
     private static Keyword MapKeyword(NpgsqlDataReader r) => new(r.GetInt32(0), r.GetInt64(1), (byte[])r[2], (byte[])r[3]);
+    /// <summary>The rows <see cref="MailRules"/> works on, inside one PostgreSQL transaction; row locks are held until commit.</summary>
+    private sealed class Rows(Cx c, List<MailboxChanged> notes) : IMailRows
+    {
+        public async ValueTask<Mailbox?> LockMailboxAsync(long mailboxId) => await ReadMailboxAsync(c, mailboxId, lockRow: true);
+
+        public async ValueTask<List<MessageRecord>> LockMessagesAsync(long mailboxId, IReadOnlyList<uint> uids) => await SelectMessagesAsync(c, mailboxId, uids);
+
+        public async ValueTask<(long AccountId, long Uid, long ModSeq)?> TakeUidAsync(long mailboxId, long size)
+        {
+            var row = await c.One("""
+                UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                       message_count = message_count + 1, total_size = total_size + $2
+                WHERE id = $1 RETURNING account_id, uid_next - 1, highest_modseq
+                """, r => new[] { r.GetInt64(0), r.GetInt64(1), r.GetInt64(2) }, mailboxId, size);
+            return row is null ? null : (row[0], row[1], row[2]);
+        }
+
+        public async ValueTask<long> NextModSeqAsync(long mailboxId, int removedMessages, long removedSize) =>
+            await c.Long("""
+                UPDATE mailboxes SET highest_modseq = highest_modseq + 1, message_count = message_count - $2, total_size = total_size - $3
+                WHERE id = $1 RETURNING highest_modseq
+                """, mailboxId, removedMessages, removedSize);
+
+        public async ValueTask InsertMessageAsync(long mailboxId, uint uid, long blobId, MessageFlags flags, IReadOnlyList<int> keywords, DateTimeOffset internalDate, long size, long modseq, byte[]? wrappedKey) =>
+            await c.Execute("""
+                INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """, mailboxId, (long)uid, blobId, (int)flags, keywords.Distinct().Order().ToArray(), internalDate.ToUnixTimeMilliseconds(), size, modseq,
+                wrappedKey ?? (object)Null(NpgsqlDbType.Bytea));
+
+        public async ValueTask UpdateFlagsAsync(long mailboxId, uint uid, MessageFlags flags, IReadOnlyList<int> keywords, long modseq) =>
+            await c.Execute("UPDATE messages SET flags = $1, keywords = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5",
+                (int)flags, keywords.Distinct().Order().ToArray(), modseq, mailboxId, (long)uid);
+
+        public async ValueTask DeleteMessagesAsync(long mailboxId, IReadOnlyList<uint> uids) =>
+            await c.Execute("DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2)", mailboxId, uids.Select(u => (long)u).ToArray());
+
+        public async ValueTask<bool> HasChildrenAsync(long mailboxId) =>
+            await c.Long("SELECT count(*) FROM mailboxes WHERE parent_id = $1", mailboxId) > 0;
+
+        public async ValueTask DeleteMailboxRowAsync(long mailboxId)
+        {
+            await c.Execute("DELETE FROM mail_changes WHERE mailbox_id = $1", mailboxId);
+            await c.Execute("DELETE FROM mailboxes WHERE id = $1", mailboxId);
+        }
+
+        public async ValueTask<IReadOnlyList<long>> DeleteAllMessagesAsync(long mailboxId) =>
+            await c.All("DELETE FROM messages WHERE mailbox_id = $1 RETURNING blob_id", r => r.GetInt64(0), mailboxId);
+
+        public async ValueTask LogChangesAsync(long mailboxId, long modseq, IReadOnlyList<uint> uids, ChangeRowKind kind)
+        {
+            if (uids.Count == 1)
+            {
+                await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($1, $2, $3, $4, $5)", mailboxId, modseq, (long)uids[0], (int)kind, Now());
+                return;
+            }
+
+            await c.Execute("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $1, $2, u, $3, $5 FROM unnest($4::bigint[]) AS u",
+                mailboxId, modseq, (int)kind, uids.Select(u => (long)u).ToArray(), Now());
+        }
+
+        public async ValueTask AddBlobReferenceAsync(long blobId) => await c.Execute("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", blobId);
+
+        public async ValueTask<long> DropBlobReferencesAsync(long blobId, int count) =>
+            await c.Scalar("UPDATE blobs SET refcount = refcount - $1 WHERE id = $2 RETURNING refcount", count, blobId) is int refs ? refs : 0;
+
+        public async ValueTask DeleteBlobAsync(long blobId) => await c.Execute("DELETE FROM blobs WHERE id = $1", blobId);
+
+        public void Notify(MailboxChanged change) => notes.Add(change);
+    }
 }

@@ -12,7 +12,6 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
 {
     private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed";
     private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
-    private const int KindAppended = 0, KindFlags = 1, KindExpunged = 2;
 
     public Task<Mailbox> CreateMailboxAsync(long accountId, long parentId, byte[] nameKey, byte[] sealedName, MailboxRole role, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
@@ -117,22 +116,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
         }, cancellationToken);
 
     public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx =>
-        {
-            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
-            if (ctx.Command("SELECT count(*) FROM mailboxes WHERE parent_id = $id").With("$id", mailboxId).Scalar() > 0)
-            {
-                throw SealpostException.Conflict("the mailbox has children");
-            }
-
-            var blobs = ctx.Command("SELECT blob_id FROM messages WHERE mailbox_id = $m").With("$m", mailboxId).ReadAll(r => r.GetInt64(0));
-            ctx.Command("DELETE FROM messages WHERE mailbox_id = $m").With("$m", mailboxId).ExecuteNonQuery();
-            ReleaseBlobs(ctx, blobs);
-            ctx.Command("DELETE FROM mail_changes WHERE mailbox_id = $m").With("$m", mailboxId).ExecuteNonQuery();
-            ctx.Command("DELETE FROM mailboxes WHERE id = $m").With("$m", mailboxId).ExecuteNonQuery();
-            ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, mailbox.HighestModSeq + 1, ChangeKinds.MailboxDeleted));
-            return 0;
-        }, cancellationToken);
+        store.WriteAsync(ctx => MailRules.RunSynchronously(MailRules.DeleteMailboxAsync(new Rows(ctx), mailboxId)), cancellationToken);
 
     public async Task<IReadOnlyList<AppendResult>> DeliverAsync(NewBlob blob, IReadOnlyList<NewMessage> targets, CancellationToken cancellationToken = default)
     {
@@ -174,18 +158,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             {
                 var blobId = ctx.Command("INSERT INTO blobs(refcount, size, inline_data, file_name, metadata, created_at) VALUES ($r, $s, $d, $f, $m, $t) RETURNING id")
                     .With("$r", targets.Count).With("$s", blob.Length).With("$d", inline).With("$f", fileName).With("$m", blob.Metadata).With("$t", Now()).Scalar();
-                var results = new AppendResult[targets.Count];
-                // Lock order: ascending mailbox id, so overlapping deliveries cannot deadlock (PostgreSQL row locks).
-                foreach (var i in Enumerable.Range(0, targets.Count).OrderBy(i => targets[i].MailboxId))
-                {
-                    var t = targets[i];
-                    var (accountId, uid, modseq) = AllocateUid(ctx, t.MailboxId, blob.Length);
-                    InsertMessage(ctx, t.MailboxId, uid, blobId, t.Flags, t.KeywordIds, t.InternalDate, blob.Length, modseq, t.WrappedKey);
-                    results[i] = new AppendResult(t.MailboxId, uid, modseq, blobId);
-                    ctx.Notifications.Add(new MailboxChanged(accountId, t.MailboxId, modseq, ChangeKinds.Appended));
-                }
-
-                return (IReadOnlyList<AppendResult>)results;
+                return MailRules.RunSynchronously(MailRules.AppendAsync(new Rows(ctx), blobId, blob.Length, targets));
             }, cancellationToken);
         }
         catch
@@ -199,92 +172,11 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
         }
     }
 
-    /// <summary>
-    /// Takes the next UID and MODSEQ of a mailbox. Inside the write transaction this row update is
-    /// the per-mailbox lock (SQLite: the database write lock; PostgreSQL: the row lock until commit).
-    /// </summary>
-    private static (long AccountId, uint Uid, long ModSeq) AllocateUid(WriteContext ctx, long mailboxId, long size)
-    {
-        using var command = ctx.Command("""
-            UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
-                   message_count = message_count + 1, total_size = total_size + $s
-            WHERE id = $m RETURNING account_id, uid_next - 1, highest_modseq
-            """).With("$m", mailboxId).With("$s", size);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            throw SealpostException.NotFound($"mailbox {mailboxId} does not exist");
-        }
-
-        var uid = reader.GetInt64(1);
-        if (uid >= uint.MaxValue)
-        {
-            throw SealpostException.Limit("the mailbox has used up its UID space");
-        }
-
-        return (reader.GetInt64(0), (uint)uid, reader.GetInt64(2));
-    }
-
-    private static void InsertMessage(WriteContext ctx, long mailboxId, uint uid, long blobId, MessageFlags flags, IReadOnlyList<int> keywords, DateTimeOffset internalDate, long size, long modseq, byte[]? wrappedKey)
-    {
-        ctx.Command("""
-            INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
-            VALUES ($m, $u, $b, $f, $k, $d, $s, $q, $w)
-            """).With("$m", mailboxId).With("$u", (long)uid).With("$b", blobId).With("$f", (int)flags).With("$k", EncodeKeywords(keywords))
-            .With("$d", internalDate.ToUnixTimeMilliseconds()).With("$s", size).With("$q", modseq).With("$w", wrappedKey).ExecuteNonQuery();
-        AddChange(ctx, mailboxId, modseq, uid, KindAppended);
-    }
-
-    private static void AddChange(WriteContext ctx, long mailboxId, long modseq, uint uid, int kind) =>
-        ctx.Command("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($m, $q, $u, $k, $t)")
-            .With("$m", mailboxId).With("$q", modseq).With("$u", (long)uid).With("$k", kind).With("$t", DateTimeOffset.UtcNow.ToUnixTimeSeconds()).ExecuteNonQuery();
-
     public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx => Copy(ctx, sourceMailboxId, uids, destinationMailboxId, move: false), cancellationToken);
+        store.WriteAsync(ctx => MailRules.RunSynchronously(MailRules.CopyAsync(new Rows(ctx), sourceMailboxId, uids, destinationMailboxId, move: false)), cancellationToken);
 
     public Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx => Copy(ctx, sourceMailboxId, uids, destinationMailboxId, move: true), cancellationToken);
-
-    private static CopyResult Copy(WriteContext ctx, long sourceId, IReadOnlyList<uint> uids, long destinationId, bool move)
-    {
-        var source = ReadMailbox(ctx, sourceId) ?? throw SealpostException.NotFound("source mailbox does not exist");
-        var destination = ReadMailbox(ctx, destinationId) ?? throw SealpostException.NotFound("destination mailbox does not exist");
-        if (source.AccountId != destination.AccountId)
-        {
-            throw new SealpostException(ErrorKind.Forbidden, "messages can only be copied within one account");
-        }
-
-        if (move && sourceId == destinationId)
-        {
-            throw SealpostException.Invalid("source and destination are the same mailbox");
-        }
-
-        var messages = SelectMessages(ctx, sourceId, uids);
-        var sourceUids = new List<uint>(messages.Count);
-        var destinationUids = new List<uint>(messages.Count);
-        long destinationModSeq = 0;
-        foreach (var m in messages)
-        {
-            var (_, uid, modseq) = AllocateUid(ctx, destinationId, m.Size);
-            InsertMessage(ctx, destinationId, uid, m.BlobId, m.Flags, m.KeywordIds, m.InternalDate, m.Size, modseq, m.WrappedKey);
-            ctx.Command("UPDATE blobs SET refcount = refcount + 1 WHERE id = $b").With("$b", m.BlobId).ExecuteNonQuery();
-            sourceUids.Add(m.Uid);
-            destinationUids.Add(uid);
-            destinationModSeq = modseq;
-        }
-
-        if (destinationUids.Count > 0)
-        {
-            ctx.Notifications.Add(new MailboxChanged(destination.AccountId, destinationId, destinationModSeq, ChangeKinds.Appended));
-        }
-
-        if (move && messages.Count > 0)
-        {
-            Expunge(ctx, source, messages);
-        }
-
-        return new CopyResult(sourceUids, destinationUids, destination.UidValidity);
-    }
+        store.WriteAsync(ctx => MailRules.RunSynchronously(MailRules.CopyAsync(new Rows(ctx), sourceMailboxId, uids, destinationMailboxId, move: true)), cancellationToken);
 
     public Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<MessageRecord>>(c =>
@@ -319,74 +211,10 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             .With("$m", mailboxId).With("$u", (long)uid).ReadOne(MapMessage), cancellationToken);
 
     public Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx =>
-        {
-            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
-            var messages = SelectMessages(ctx, mailboxId, uids);
-            var (pending, failed) = change.Plan(messages);
-
-            if (pending.Count == 0)
-            {
-                return new FlagChangeResult([], failed, mailbox.HighestModSeq);
-            }
-
-            // One new MODSEQ for every message this command changed.
-            var modseq = ctx.Command("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $m RETURNING highest_modseq").With("$m", mailboxId).Scalar();
-            var updated = new List<FlagUpdate>(pending.Count);
-            foreach (var (m, flags, keywords) in pending)
-            {
-                ctx.Command("UPDATE messages SET flags = $f, keywords = $k, modseq = $q WHERE mailbox_id = $m AND uid = $u")
-                    .With("$f", (int)flags).With("$k", EncodeKeywords(keywords)).With("$q", modseq).With("$m", mailboxId).With("$u", (long)m.Uid).ExecuteNonQuery();
-                AddChange(ctx, mailboxId, modseq, m.Uid, KindFlags);
-                updated.Add(new FlagUpdate(m.Uid, flags, keywords, modseq));
-            }
-
-            ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailboxId, modseq, ChangeKinds.FlagsChanged));
-            return new FlagChangeResult(updated, failed, modseq);
-        }, cancellationToken);
+        store.WriteAsync(ctx => MailRules.RunSynchronously(MailRules.ChangeFlagsAsync(new Rows(ctx), mailboxId, uids, change)), cancellationToken);
 
     public Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx =>
-        {
-            var mailbox = ReadMailbox(ctx, mailboxId) ?? throw SealpostException.NotFound("mailbox does not exist");
-            var messages = SelectMessages(ctx, mailboxId, uids);
-            return messages.Count == 0 ? new ExpungeResult([], mailbox.HighestModSeq) : Expunge(ctx, mailbox, messages);
-        }, cancellationToken);
-
-    private static ExpungeResult Expunge(WriteContext ctx, Mailbox mailbox, List<MessageRecord> messages)
-    {
-        var modseq = ctx.Command("""
-            UPDATE mailboxes SET highest_modseq = highest_modseq + 1, message_count = message_count - $c, total_size = total_size - $s
-            WHERE id = $m RETURNING highest_modseq
-            """).With("$c", messages.Count).With("$s", messages.Sum(m => m.Size)).With("$m", mailbox.Id).Scalar();
-        foreach (var m in messages)
-        {
-            ctx.Command("DELETE FROM messages WHERE mailbox_id = $m AND uid = $u").With("$m", mailbox.Id).With("$u", (long)m.Uid).ExecuteNonQuery();
-            AddChange(ctx, mailbox.Id, modseq, m.Uid, KindExpunged);
-        }
-
-        ReleaseBlobs(ctx, messages.Select(m => m.BlobId));
-        ctx.Notifications.Add(new MailboxChanged(mailbox.AccountId, mailbox.Id, modseq, ChangeKinds.Expunged));
-        return new ExpungeResult(messages.Select(m => m.Uid).ToList(), modseq);
-    }
-
-    /// <summary>Drops one reference per entry; a blob nobody points to goes, its file after commit.</summary>
-    private static void ReleaseBlobs(WriteContext ctx, IEnumerable<long> blobIds)
-    {
-        foreach (var group in blobIds.GroupBy(id => id))
-        {
-            var remaining = ctx.Command("UPDATE blobs SET refcount = refcount - $n WHERE id = $b RETURNING refcount, file_name")
-                .With("$n", group.Count()).With("$b", group.Key).ReadOne(r => new { Refs = r.GetInt64(0), File = r.IsDBNull(1) ? null : r.GetString(1) });
-            if (remaining is { Refs: <= 0 })
-            {
-                ctx.Command("DELETE FROM blobs WHERE id = $b").With("$b", group.Key).ExecuteNonQuery();
-                if (remaining.File is not null)
-                {
-                    ctx.FilesToDelete.Add(remaining.File);
-                }
-            }
-        }
-    }
+        store.WriteAsync(ctx => MailRules.RunSynchronously(MailRules.ExpungeAsync(new Rows(ctx), mailboxId, uids)), cancellationToken);
 
     public Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c =>
@@ -399,7 +227,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             var (value, pruned) = (row[0], row[1]);
             var changed = c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
             changed.Transaction = tx;
-            var expunged = c.Sql("SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $m AND kind = 2 AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
+            var expunged = c.Sql($"SELECT DISTINCT uid FROM mail_changes WHERE mailbox_id = $m AND kind = {(int)ChangeRowKind.Expunged} AND modseq > $q ORDER BY uid").With("$m", mailboxId).With("$q", sinceModSeq);
             expunged.Transaction = tx;
             var result = new ChangeSet(mailboxId, sinceModSeq, value, changed.ReadAll(MapMessage), expunged.ReadAll(r => (uint)r.GetInt64(0)), pruned);
             tx.Commit();
@@ -532,4 +360,96 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
         Time(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7), r.IsDBNull(8) ? null : r.GetFieldValue<byte[]>(8));
 
     private static Keyword MapKeyword(SqliteDataReader r) => new((int)r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<byte[]>(2), r.GetFieldValue<byte[]>(3));
+    /// <summary>The rows <see cref="MailRules"/> works on, inside the writer's transaction; every call completes synchronously.</summary>
+    private sealed class Rows(WriteContext ctx) : IMailRows
+    {
+        public ValueTask<Mailbox?> LockMailboxAsync(long mailboxId) => new(ReadMailbox(ctx, mailboxId));
+
+        public ValueTask<List<MessageRecord>> LockMessagesAsync(long mailboxId, IReadOnlyList<uint> uids) => new(SelectMessages(ctx, mailboxId, uids));
+
+        public ValueTask<(long AccountId, long Uid, long ModSeq)?> TakeUidAsync(long mailboxId, long size) =>
+            new(ctx.Command("""
+                UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                       message_count = message_count + 1, total_size = total_size + $s
+                WHERE id = $m RETURNING account_id, uid_next - 1, highest_modseq
+                """).With("$m", mailboxId).With("$s", size).ReadAll(r => ((long, long, long)?)(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2))).FirstOrDefault());
+
+        public ValueTask<long> NextModSeqAsync(long mailboxId, int removedMessages, long removedSize) =>
+            new(ctx.Command("""
+                UPDATE mailboxes SET highest_modseq = highest_modseq + 1, message_count = message_count - $c, total_size = total_size - $s
+                WHERE id = $m RETURNING highest_modseq
+                """).With("$c", removedMessages).With("$s", removedSize).With("$m", mailboxId).Scalar());
+
+        public ValueTask InsertMessageAsync(long mailboxId, uint uid, long blobId, MessageFlags flags, IReadOnlyList<int> keywords, DateTimeOffset internalDate, long size, long modseq, byte[]? wrappedKey)
+        {
+            ctx.Command("""
+                INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
+                VALUES ($m, $u, $b, $f, $k, $d, $s, $q, $w)
+                """).With("$m", mailboxId).With("$u", (long)uid).With("$b", blobId).With("$f", (int)flags).With("$k", EncodeKeywords(keywords))
+                .With("$d", internalDate.ToUnixTimeMilliseconds()).With("$s", size).With("$q", modseq).With("$w", wrappedKey).ExecuteNonQuery();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask UpdateFlagsAsync(long mailboxId, uint uid, MessageFlags flags, IReadOnlyList<int> keywords, long modseq)
+        {
+            ctx.Command("UPDATE messages SET flags = $f, keywords = $k, modseq = $q WHERE mailbox_id = $m AND uid = $u")
+                .With("$f", (int)flags).With("$k", EncodeKeywords(keywords)).With("$q", modseq).With("$m", mailboxId).With("$u", (long)uid).ExecuteNonQuery();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DeleteMessagesAsync(long mailboxId, IReadOnlyList<uint> uids)
+        {
+            ctx.Command("DELETE FROM messages WHERE mailbox_id = $m AND uid IN (SELECT value FROM json_each($uids))")
+                .With("$m", mailboxId).With("$uids", JsonSerializer.Serialize(uids)).ExecuteNonQuery();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask<bool> HasChildrenAsync(long mailboxId) =>
+            new(ctx.Command("SELECT count(*) FROM mailboxes WHERE parent_id = $id").With("$id", mailboxId).Scalar() > 0);
+
+        public ValueTask DeleteMailboxRowAsync(long mailboxId)
+        {
+            ctx.Command("DELETE FROM mail_changes WHERE mailbox_id = $m").With("$m", mailboxId).ExecuteNonQuery();
+            ctx.Command("DELETE FROM mailboxes WHERE id = $m").With("$m", mailboxId).ExecuteNonQuery();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask<IReadOnlyList<long>> DeleteAllMessagesAsync(long mailboxId) =>
+            new(ctx.Command("DELETE FROM messages WHERE mailbox_id = $m RETURNING blob_id").With("$m", mailboxId).ReadAll(r => r.GetInt64(0)));
+
+        public ValueTask LogChangesAsync(long mailboxId, long modseq, IReadOnlyList<uint> uids, ChangeRowKind kind)
+        {
+            var at = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            foreach (var uid in uids)
+            {
+                ctx.Command("INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) VALUES ($m, $q, $u, $k, $t)")
+                    .With("$m", mailboxId).With("$q", modseq).With("$u", (long)uid).With("$k", (int)kind).With("$t", at).ExecuteNonQuery();
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask AddBlobReferenceAsync(long blobId)
+        {
+            ctx.Command("UPDATE blobs SET refcount = refcount + 1 WHERE id = $b").With("$b", blobId).ExecuteNonQuery();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask<long> DropBlobReferencesAsync(long blobId, int count) =>
+            new(ctx.Command("UPDATE blobs SET refcount = refcount - $n WHERE id = $b RETURNING refcount")
+                .With("$n", count).With("$b", blobId).ReadAll(r => r.GetInt64(0)).FirstOrDefault());
+
+        public ValueTask DeleteBlobAsync(long blobId)
+        {
+            var file = ctx.Command("DELETE FROM blobs WHERE id = $b RETURNING file_name").With("$b", blobId).ReadAll(r => r.IsDBNull(0) ? null : r.GetString(0)).FirstOrDefault();
+            if (file is not null)
+            {
+                ctx.FilesToDelete.Add(file);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public void Notify(MailboxChanged change) => ctx.Notifications.Add(change);
+    }
 }

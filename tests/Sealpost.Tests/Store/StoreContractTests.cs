@@ -573,6 +573,55 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Move_within_one_mailbox_gives_new_uids_and_expunges_the_old_ones()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("one"u8.ToArray()), [To(inbox.Id)]);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("two"u8.ToArray()), [To(inbox.Id)]);
+
+        var move = await store.Mail.MoveMessagesAsync(inbox.Id, [1], inbox.Id);
+
+        Assert.Equal([1u], move.SourceUids);
+        Assert.Equal([3u], move.DestinationUids);
+        Assert.Equal([2u, 3u], (await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Select(m => m.Uid));
+        Assert.Equal("one", await ReadBlobAsync(store, (await store.Mail.GetMessageAsync(inbox.Id, 3))!.BlobId));
+        Assert.Equal(new QuotaUsage(6, 2), await store.Mail.GetUsageAsync(account.Id));
+    }
+
+    [Fact]
+    public async Task A_shared_blob_goes_only_when_its_last_message_is_expunged()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        var archive = await MailboxAsync(store, account.Id, "Archive", MailboxRole.Archive);
+        var delivered = await store.Mail.DeliverAsync(NewBlob.FromBytes("kept"u8.ToArray()), [To(inbox.Id)]);
+        await store.Mail.CopyMessagesAsync(inbox.Id, [1], archive.Id);
+
+        await store.Mail.ExpungeAsync(inbox.Id, [1]);
+        Assert.Equal("kept", await ReadBlobAsync(store, delivered[0].BlobId));
+
+        await store.Mail.ExpungeAsync(archive.Id, [1]);
+        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => store.Mail.OpenBlobAsync(delivered[0].BlobId))).Kind);
+    }
+
+    [Fact]
+    public async Task A_mailbox_with_children_cannot_be_deleted()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var parent = await MailboxAsync(store, account.Id, "Parent");
+        await MailboxAsync(store, account.Id, "Child", parent: parent.Id);
+
+        var refused = await Assert.ThrowsAsync<SealpostException>(() => store.Mail.DeleteMailboxAsync(parent.Id));
+
+        Assert.Equal(ErrorKind.Conflict, refused.Kind);
+        Assert.NotNull(await store.Mail.GetMailboxAsync(parent.Id));
+    }
+
+    [Fact]
     public async Task Deleting_a_mailbox_releases_its_messages()
     {
         var store = await NewStoreAsync();
