@@ -27,6 +27,7 @@ public sealed class DirectoryService(
     ISealpostStore store,
     IAccountVault vault,
     MailboxService mailboxes,
+    OwnerNotices notices,
     AccessGuard guard,
     LoginThrottle throttle,
     LogRedactor redactor,
@@ -235,6 +236,7 @@ public sealed class DirectoryService(
             {
                 using var session = await vault.ResetPasswordAsync(account, newPassword, ct);
                 await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
+                await notices.PasswordWasResetAsync(account, ct);
             }
 
             CoreLog.CredentialReplaced(logger, account.Id);

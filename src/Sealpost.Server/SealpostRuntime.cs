@@ -33,11 +33,11 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Redactor = redactor;
         Analyzer = new MessageAnalyzer(options.Limits.MaxMimeDepth);
         Delivery = new SealedDelivery(store, keystore, Analyzer, loggerFactory.CreateLogger<SealedDelivery>());
-        Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>(), () => Delivery);
+        Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>());
         Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>(), new MetadataCache(options.Vault.MetadataCacheEntries));
         Mailboxes = new MailboxService(store.Mail);
         LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
-        Directory = new DirectoryService(store, Vault, Mailboxes, Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
+        Directory = new DirectoryService(store, Vault, Mailboxes, new OwnerNotices(store.Mail, Delivery), Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory);
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);

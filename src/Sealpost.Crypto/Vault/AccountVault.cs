@@ -29,19 +29,17 @@ public sealed class AccountVault : IAccountVault
     private readonly CredentialKdf _kdf;
     private readonly VaultOptions _options;
     private readonly ILogger _logger;
-    private readonly Func<SealedDelivery> _delivery;
     private readonly ConcurrentDictionary<string, CachedLogin> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _unlocking = new(StringComparer.Ordinal);
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
 
-    public AccountVault(ISealpostStore store, Keystore keystore, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger, Func<SealedDelivery> delivery)
+    public AccountVault(ISealpostStore store, Keystore keystore, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger)
     {
         _store = store;
         _keystore = keystore;
         _kdf = kdf;
         _options = options;
         _logger = logger;
-        _delivery = delivery;
     }
 
     private IDirectoryStore Dir => _store.Directory;
@@ -266,12 +264,6 @@ public sealed class AccountVault : IAccountVault
         var session = new AccountSession(account.Id, [AccountKeyMaterial.From(version, privateKey)]);
         CryptographicOperations.ZeroMemory(privateKey);
         VaultLog.KeyCreated(_logger, account.Id, version, "password reset");
-        await NotifyOwnerAsync(account,
-            "Your mail password was reset",
-            "An administrator reset the password of this account.\r\n\r\n" +
-            "Mail that arrived before the reset was sealed to your previous key. It stays stored, but it\r\n" +
-            "can be read again only after the security officers recover that key. App passwords were\r\n" +
-            "revoked; create new ones.\r\n\r\nIf you did not ask for this, tell your security officer.\r\n", ct);
         return session;
     }
 
@@ -393,21 +385,6 @@ public sealed class AccountVault : IAccountVault
         var aad = Aead.Context(RecoveryInfo, accountId, version, BitConverter.GetBytes(recovery.Version));
         var (enc, ct2) = Hpke.Seal(recovery.PublicKey, RecoveryInfo, aad, privateKey);
         return [new RecoveryWrap(accountId, version, recovery.Version, [.. enc, .. ct2])];
-    }
-
-    private async Task NotifyOwnerAsync(Account account, string subject, string body, CancellationToken ct)
-    {
-        var inbox = await _store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox, ct);
-        if (inbox is null)
-        {
-            return;
-        }
-
-        var message = Encoding.UTF8.GetBytes(
-            $"From: Sealpost <postmaster@{account.Address.Domain.Ascii}>\r\nTo: <{account.Address.ToAsciiDomainForm()}>\r\n" +
-            $"Subject: {subject}\r\nDate: {DateTimeOffset.UtcNow:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n" +
-            $"Message-ID: <{Guid.NewGuid():N}@{account.Address.Domain.Ascii}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
-        await _delivery().DeliverAsync(message, [new DeliveryTarget(account.Id, inbox.Id)], DateTimeOffset.UtcNow, ct);
     }
 
     private string CacheKey(long accountId, string secret) =>

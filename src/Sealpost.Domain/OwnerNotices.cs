@@ -1,0 +1,37 @@
+using System.Text;
+using Sealpost.Core.Directory;
+using Sealpost.Core.Mail;
+using Sealpost.Core.Storage;
+using Sealpost.Crypto.Vault;
+
+namespace Sealpost.Domain;
+
+/// <summary>
+/// Messages the platform itself puts into an owner's INBOX when something happened to their account
+/// that they did not do themselves. Sealed like any other delivery.
+/// </summary>
+public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
+{
+    public Task PasswordWasResetAsync(Account account, CancellationToken ct) =>
+        SendAsync(account,
+            "Your mail password was reset",
+            "An administrator reset the password of this account.\r\n\r\n" +
+            "Mail that arrived before the reset was sealed to your previous key. It stays stored, but it\r\n" +
+            "can be read again only after the security officers recover that key. App passwords were\r\n" +
+            "revoked; create new ones.\r\n\r\nIf you did not ask for this, tell your security officer.\r\n", ct);
+
+    private async Task SendAsync(Account account, string subject, string body, CancellationToken ct)
+    {
+        var inbox = await mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox, ct);
+        if (inbox is null)
+        {
+            return;
+        }
+
+        var message = Encoding.UTF8.GetBytes(
+            $"From: Sealpost <postmaster@{account.Address.Domain.Ascii}>\r\nTo: <{account.Address.ToAsciiDomainForm()}>\r\n" +
+            $"Subject: {subject}\r\nDate: {DateTimeOffset.UtcNow:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n" +
+            $"Message-ID: <{Guid.NewGuid():N}@{account.Address.Domain.Ascii}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
+        await delivery.DeliverAsync(message, [new DeliveryTarget(account.Id, inbox.Id)], DateTimeOffset.UtcNow, ct);
+    }
+}
