@@ -37,14 +37,14 @@ internal sealed class PostgresDeliveryBatcher : IAsyncDisposable
         _loops = _queues.Select(queue => Task.Run(() => RunAsync(queue.Reader))).ToArray();
     }
 
-    internal sealed record Pending(byte[] Data, byte[]? Metadata, IReadOnlyList<NewMessage> Targets, CancellationToken Cancellation)
+    internal sealed record Pending(byte[] Data, byte[]? Metadata, long ContentLength, IReadOnlyList<NewMessage> Targets, CancellationToken Cancellation)
     {
         public TaskCompletionSource<IReadOnlyList<AppendResult>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public async Task<IReadOnlyList<AppendResult>> SubmitAsync(byte[] data, byte[]? metadata, IReadOnlyList<NewMessage> targets, CancellationToken ct)
+    public async Task<IReadOnlyList<AppendResult>> SubmitAsync(byte[] data, byte[]? metadata, long contentLength, IReadOnlyList<NewMessage> targets, CancellationToken ct)
     {
-        var pending = new Pending(data, metadata, targets, ct);
+        var pending = new Pending(data, metadata, contentLength, targets, ct);
         try
         {
             var shard = (int)((ulong)targets.Min(t => t.MailboxId) % Loops);

@@ -129,7 +129,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             await blob.Content.ReadExactlyAsync(data, cancellationToken);
         }
         // Blob and rows commit in one transaction (shared with other deliveries of this node: group commit).
-        return await store.Deliveries.SubmitAsync(data, blob.Metadata, targets, cancellationToken);
+        return await store.Deliveries.SubmitAsync(data, blob.Metadata, blob.ContentLength, targets, cancellationToken);
     }
 
     // The common case in one statement: blob, UID/MODSEQ allocation (the mailbox row lock), message
@@ -137,10 +137,10 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     private const string SingleTargetDelivery = """
         WITH b AS (INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES (1, $1, $2, $3, $4) RETURNING id),
              m AS (UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
-                          message_count = message_count + 1, total_size = total_size + $1
+                          message_count = message_count + 1, total_size = total_size + $10
                    WHERE id = $5 AND uid_next < 4294967295 RETURNING account_id, uid_next - 1 AS uid, highest_modseq),
              msg AS (INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key)
-                     SELECT $5, m.uid, b.id, $6, $7, $8, $1, m.highest_modseq, $9 FROM b, m),
+                     SELECT $5, m.uid, b.id, $6, $7, $8, $10, m.highest_modseq, $9 FROM b, m),
              ch AS (INSERT INTO mail_changes(mailbox_id, modseq, uid, kind, at) SELECT $5, m.highest_modseq, m.uid, 0, $4 FROM m)
         SELECT b.id, m.account_id, m.uid, m.highest_modseq FROM b, m
         """;
@@ -149,7 +149,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     {
         var t = pending.Targets[0];
         return [pending.Data.LongLength, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now(), t.MailboxId,
-            (int)t.Flags, t.KeywordIds.Distinct().Order().ToArray(), t.InternalDate.ToUnixTimeMilliseconds(), t.WrappedKey ?? (object)Null(NpgsqlDbType.Bytea)];
+            (int)t.Flags, t.KeywordIds.Distinct().Order().ToArray(), t.InternalDate.ToUnixTimeMilliseconds(), t.WrappedKey ?? (object)Null(NpgsqlDbType.Bytea), pending.ContentLength];
     }
 
     private static AppendResult SingleTargetResult(List<MailboxChanged> notes, NewMessage t, NpgsqlDataReader r)
@@ -220,7 +220,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
 
         var blobId = await c.Long("INSERT INTO blobs(refcount, size, data, metadata, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             targets.Count, length, pending.Data, pending.Metadata ?? (object)Null(NpgsqlDbType.Bytea), Now());
-        return await MailRules.AppendAsync(new Rows(c, notes), blobId, length, targets);
+        return await MailRules.AppendAsync(new Rows(c, notes), blobId, pending.ContentLength, targets);
     }
 
     public Task<CopyResult> CopyMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken cancellationToken = default) =>

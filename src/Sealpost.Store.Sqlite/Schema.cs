@@ -164,6 +164,12 @@ internal static class Schema
         CREATE INDEX login_failures_key ON login_failures(key, at);
         CREATE INDEX login_failures_at ON login_failures(at);
         """,
+        // 6: a message's size is its octets as a client sees them (RFC822.SIZE), not its sealed blob's;
+        // every blob so far was sealed with 64 KiB segments: a 30-byte header and a 16-byte tag per segment.
+        """
+        UPDATE messages SET size = (size - 30) - 16 * (((size - 30) + 65551) / 65552) WHERE size >= 46;
+        UPDATE mailboxes SET total_size = (SELECT coalesce(sum(size), 0) FROM messages WHERE messages.mailbox_id = mailboxes.id);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

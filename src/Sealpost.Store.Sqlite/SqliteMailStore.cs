@@ -158,7 +158,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             {
                 var blobId = ctx.Command("INSERT INTO blobs(refcount, size, inline_data, file_name, metadata, created_at) VALUES ($r, $s, $d, $f, $m, $t) RETURNING id")
                     .With("$r", targets.Count).With("$s", blob.Length).With("$d", inline).With("$f", fileName).With("$m", blob.Metadata).With("$t", Now()).Scalar();
-                return MailRules.RunSynchronously(MailRules.AppendAsync(new Rows(ctx), blobId, blob.Length, targets));
+                return MailRules.RunSynchronously(MailRules.AppendAsync(new Rows(ctx), blobId, blob.ContentLength, targets));
             }, cancellationToken);
         }
         catch

@@ -58,18 +58,26 @@ public sealed record MessageRecord(
     byte[]? WrappedKey);
 
 /// <summary>Content to store once, however many mailboxes receive it.</summary>
-public sealed class NewBlob(Stream content, long length, byte[]? metadata = null, byte[]? bytes = null)
+public sealed class NewBlob(Stream content, long length, byte[]? metadata = null, byte[]? bytes = null, long? contentLength = null)
 {
     /// <summary>Read once, from its current position, exactly <see cref="Length"/> bytes.</summary>
     public Stream Content { get; } = content;
     public long Length { get; } = length;
+
+    /// <summary>
+    /// The octets of the message the blob holds, as a client sees them (RFC 9051 RFC822.SIZE: the exact
+    /// size of BODY[]); a sealed blob is longer than its message. Message sizes, mailbox totals and
+    /// quota usage count this, not the blob.
+    /// </summary>
+    public long ContentLength { get; } = contentLength ?? length;
     /// <summary>Parsed metadata stored with the blob (sealed once storage is sealed).</summary>
     public byte[]? Metadata { get; } = metadata;
 
     /// <summary>The whole content as one array when it was made from one (a store may take it without copying).</summary>
     public byte[]? Bytes { get; } = bytes;
 
-    public static NewBlob FromBytes(byte[] bytes, byte[]? metadata = null) => new(new MemoryStream(bytes, writable: false), bytes.Length, metadata, bytes);
+    public static NewBlob FromBytes(byte[] bytes, byte[]? metadata = null, long? contentLength = null) =>
+        new(new MemoryStream(bytes, writable: false), bytes.Length, metadata, bytes, contentLength);
 }
 
 /// <summary>One copy of a message into one mailbox.</summary>

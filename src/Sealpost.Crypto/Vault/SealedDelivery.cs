@@ -43,7 +43,7 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
         var sealedMessage = SealedMessageCodec.Seal(message.Span, metadata, recipients);
         CryptographicOperations.ZeroMemory(metadata);
         var rows = targets.Select((t, i) => new NewMessage(t.MailboxId, t.Flags, t.KeywordIds ?? [], internalDate, sealedMessage.WrappedKeys[i])).ToList();
-        return await store.Mail.DeliverAsync(NewBlob.FromBytes(sealedMessage.Body, sealedMessage.Metadata), rows, ct);
+        return await store.Mail.DeliverAsync(NewBlob.FromBytes(sealedMessage.Body, sealedMessage.Metadata, message.Length), rows, ct);
     }
 
     private async Task<Core.Directory.AccountKey> CurrentKeyAsync(long accountId, CancellationToken ct)

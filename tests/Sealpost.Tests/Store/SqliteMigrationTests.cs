@@ -68,6 +68,48 @@ public sealed class SqliteMigrationTests
         Assert.True(await store.Directory.TryAddKeystoreEntryAsync("probe", [1]));
     }
 
+    /// <summary>Version 6: sizes written as the sealed blob's length become the message's own octets.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(22)]
+    [InlineData(65_536)]
+    [InlineData(65_537)]
+    [InlineData(7_000_000)]
+    public async Task Sealed_sizes_become_message_sizes(long plaintext)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, SqliteStore.DatabaseFileName);
+        var sealedLength = Sealpost.Crypto.Primitives.ChunkedAead.SealedLength(plaintext);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            for (var v = 0; v < 5; v++)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await using var seed = connection.CreateCommand();
+            seed.CommandText = $"""
+                INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
+                INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
+                INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
+                    VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                INSERT INTO mailboxes(id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size)
+                    VALUES (1, 1, 0, x'01', x'01', 1, 1, 2, 2, 1, {sealedLength});
+                INSERT INTO blobs(id, refcount, size, inline_data, created_at) VALUES (1, 1, {sealedLength}, x'00', 0);
+                INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq)
+                    VALUES (1, 1, 1, 0, '', 0, {sealedLength}, 2);
+                """;
+            await seed.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions());
+        Assert.Equal(plaintext, (await store.Mail.GetMessageAsync(1, 1))!.Size);
+        Assert.Equal(plaintext, (await store.Mail.GetMailboxAsync(1))!.TotalSize);
+    }
+
     [Fact]
     public async Task A_database_from_a_newer_program_is_refused_with_a_clear_message()
     {

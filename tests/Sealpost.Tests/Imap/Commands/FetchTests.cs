@@ -11,6 +11,26 @@ public sealed class FetchTests : ImapTestBase
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
         "Caf=C3=A9 au lait\r\n--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\n";
 
+    /// <summary>RFC 9051 §7.5.2: RFC822.SIZE is the exact octet count of BODY[]; STATUS SIZE and QUOTA count the same octets.</summary>
+    [Theory]
+    [InlineData(22)]
+    [InlineData(65_536)]
+    [InlineData(65_537)]
+    [InlineData(300_001)]
+    public async Task Sizes_are_the_octets_a_client_reads_not_the_sealed_blob(int length)
+    {
+        var message = "Subject: s\r\n\r\n" + new string('x', length - 16) + "\r\n";
+        Assert.Equal(length, message.Length);
+        await using var raw = await LoginAsync();
+        Assert.Contains("a OK", await raw.CommandAsync($"a APPEND INBOX {{{length}+}}\r\n{message}"));
+        await raw.CommandAsync("b SELECT INBOX");
+
+        Assert.Contains($"RFC822.SIZE {length})", await raw.CommandAsync("c FETCH 1 (RFC822.SIZE)"));
+        Assert.Contains($"BODY[] {{{length}}}", await raw.CommandAsync("d FETCH 1 BODY.PEEK[]"));
+        Assert.Contains($"(SIZE {length})", await raw.CommandAsync("e STATUS INBOX (SIZE)"));
+        Assert.Contains($"(STORAGE {(length + 1023) / 1024} ", await raw.CommandAsync("f GETQUOTAROOT INBOX"));
+    }
+
     [Fact]
     public async Task Fetch_items_and_sections_from_sealed_metadata()
     {
