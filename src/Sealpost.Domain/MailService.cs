@@ -152,6 +152,13 @@ public sealed class MailAccess
         return await Mail.ListUidsAsync(mailboxId, ct);
     }
 
+    /// <summary>Claims \Recent for this session (see <see cref="IMailStore.ClaimRecentAsync"/>); per-user state, so a read-write open only.</summary>
+    public async Task<uint> ClaimRecentAsync(long mailboxId, uint throughUid, CancellationToken ct)
+    {
+        await OwnAsync(mailboxId, ct);
+        return await Mail.ClaimRecentAsync(mailboxId, throughUid, ct);
+    }
+
     public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long mailboxId, UidRange range, CancellationToken ct)
     {
         await OwnAsync(mailboxId, ct);

@@ -83,10 +83,13 @@ public sealed partial class ImapSession
             if (added.Count > 0)
             {
                 view.Uids.AddRange(added);
-                (view.Recent ??= []).UnionWith(added);
                 Send($"* {view.Count} EXISTS");
                 if (!_rev2)
                 {
+                    var from = view.ReadOnly
+                        ? (await _mail.GetMailboxAsync(view.MailboxId, ct))?.FirstRecentUid ?? added[0]
+                        : await _mail.ClaimRecentAsync(view.MailboxId, added[^1], ct);
+                    (view.Recent ??= []).UnionWith(added.Where(u => u >= from));
                     Send($"* {view.Recent.Count} RECENT");
                 }
             }

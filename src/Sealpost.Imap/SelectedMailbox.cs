@@ -22,7 +22,7 @@ internal sealed class SelectedMailbox(long mailboxId, bool readOnly, uint uidVal
     /// <summary>Flag states this session already sent in answer to its own STORE (uid → MODSEQ), so the change feed does not echo them.</summary>
     public Dictionary<uint, long> SelfReported { get; } = [];
 
-    /// <summary>Messages that arrived while this session had the mailbox selected (\Recent, rev1).</summary>
+    /// <summary>Messages for which this session was the first to see them (\Recent, rev1; RFC 3501 §2.3.2).</summary>
     public HashSet<uint>? Recent { get; set; }
 
     /// <summary>The feed said this mailbox changed since the last look.</summary>

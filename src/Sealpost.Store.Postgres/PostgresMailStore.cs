@@ -10,7 +10,7 @@ namespace Sealpost.Store.Postgres;
 
 internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
 {
-    private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed";
+    private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed, recent_uid";
     private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -243,6 +243,17 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             return (row!.Item1.Select(u => (uint)u).ToArray(), (uint)row.Item2);
         }, cancellationToken);
 
+    public Task<uint> ClaimRecentAsync(long mailboxId, uint throughUid, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            // The old value comes from the locked row read in the same statement.
+            var before = await c.One("""
+                UPDATE mailboxes m SET recent_uid = GREATEST(o.recent_uid, $2) FROM (SELECT id, recent_uid FROM mailboxes WHERE id = $1 FOR UPDATE) o
+                WHERE m.id = o.id RETURNING o.recent_uid
+                """, r => new[] { r.GetInt64(0) }, mailboxId, (long)throughUid + 1) ?? throw SealpostException.NotFound("mailbox does not exist");
+            return (uint)before[0];
+        }, cancellationToken);
+
     public Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.One($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $1 AND uid = $2", MapMessage, mailboxId, (long)uid), cancellationToken);
 
@@ -332,7 +343,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
 
     private static Mailbox MapMailbox(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r[3], (byte[])r[4], (MailboxRole)r.GetInt32(5),
-        (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetBoolean(11));
+        (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetBoolean(11), (uint)r.GetInt64(12));
 
     private static MessageRecord MapMessage(NpgsqlDataReader r) => new(
         r.GetInt64(0), (uint)r.GetInt64(1), r.GetInt64(2), (MessageFlags)r.GetInt32(3), (int[])r[4],

@@ -69,6 +69,12 @@ internal static class PostgresSchema
         UPDATE messages SET size = (size - 30) - 16 * (((size - 30) + 65551) / 65552) WHERE size >= 46;
         UPDATE mailboxes SET total_size = (SELECT coalesce(sum(size), 0) FROM messages WHERE messages.mailbox_id = mailboxes.id);
         """,
+
+        // 6: \Recent: the first UID no session has seen yet (what was there before the upgrade counts as seen).
+        """
+        ALTER TABLE mailboxes ADD COLUMN recent_uid bigint NOT NULL DEFAULT 1;
+        UPDATE mailboxes SET recent_uid = uid_next;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

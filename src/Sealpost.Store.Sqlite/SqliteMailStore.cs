@@ -10,7 +10,7 @@ namespace Sealpost.Store.Sqlite;
 
 internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
 {
-    private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed";
+    private const string MailboxColumns = "id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size, subscribed, recent_uid";
     private const string MessageColumns = "mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq, wrapped_key";
 
     public Task<Mailbox> CreateMailboxAsync(long accountId, long parentId, byte[] nameKey, byte[] sealedName, MailboxRole role, CancellationToken cancellationToken = default) =>
@@ -206,6 +206,19 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             return (uids.ToArray(), first is long f ? (uint)f : 0u);
         }, cancellationToken);
 
+    public Task<uint> ClaimRecentAsync(long mailboxId, uint throughUid, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var before = (uint)(ctx.Command("SELECT recent_uid FROM mailboxes WHERE id = $m").With("$m", mailboxId).ReadAll(r => (long?)r.GetInt64(0)).FirstOrDefault()
+                ?? throw SealpostException.NotFound("mailbox does not exist"));
+            if (before <= throughUid)
+            {
+                ctx.Command("UPDATE mailboxes SET recent_uid = $u WHERE id = $m").With("$u", (long)throughUid + 1).With("$m", mailboxId).ExecuteNonQuery();
+            }
+
+            return before;
+        }, cancellationToken);
+
     public Task<MessageRecord?> GetMessageAsync(long mailboxId, uint uid, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.Sql($"SELECT {MessageColumns} FROM messages WHERE mailbox_id = $m AND uid = $u")
             .With("$m", mailboxId).With("$u", (long)uid).ReadOne(MapMessage), cancellationToken);
@@ -353,7 +366,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
 
     private static Mailbox MapMailbox(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetFieldValue<byte[]>(3), r.GetFieldValue<byte[]>(4), (MailboxRole)r.GetInt32(5),
-        (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetInt64(11) != 0);
+        (uint)r.GetInt64(6), (uint)r.GetInt64(7), r.GetInt64(8), r.GetInt32(9), r.GetInt64(10), r.GetInt64(11) != 0, (uint)r.GetInt64(12));
 
     private static MessageRecord MapMessage(SqliteDataReader r) => new(
         r.GetInt64(0), (uint)r.GetInt64(1), r.GetInt64(2), (MessageFlags)r.GetInt32(3), DecodeKeywords(r.GetString(4)),

@@ -43,7 +43,8 @@ public sealed record Mailbox(
     long HighestModSeq,
     int MessageCount,
     long TotalSize,
-    bool Subscribed);
+    bool Subscribed,
+    uint FirstRecentUid = 1);
 
 /// <summary>A message as the store keeps it: pointers and flags, never content.</summary>
 public sealed record MessageRecord(

@@ -143,6 +143,13 @@ public interface IMailStore
     /// </summary>
     Task<(uint[] Uids, uint FirstUnseen)> ListUidsAsync(long mailboxId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// \Recent (RFC 3501 §2.3.2): a message is recent in exactly one session, the first to see it. Claims
+    /// every UID up to <paramref name="throughUid"/> that no session has claimed yet and returns the first
+    /// UID that was unclaimed before this call (the caller's recent messages are those from it on).
+    /// </summary>
+    Task<uint> ClaimRecentAsync(long mailboxId, uint throughUid, CancellationToken cancellationToken = default);
+
     Task<FlagChangeResult> ChangeFlagsAsync(long mailboxId, IReadOnlyList<uint> uids, FlagChange change, CancellationToken cancellationToken = default);
     Task<ExpungeResult> ExpungeAsync(long mailboxId, IReadOnlyList<uint> uids, CancellationToken cancellationToken = default);
     Task<ChangeSet> GetChangesAsync(long mailboxId, long sinceModSeq, CancellationToken cancellationToken = default);

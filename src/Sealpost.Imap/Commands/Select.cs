@@ -78,6 +78,16 @@ public sealed partial class ImapSession
 
         // The mailbox row was read before the messages: anything newer is picked up as a change later.
         var view = new SelectedMailbox(mailbox.Id, readOnly, mailbox.UidValidity, uids, mailbox.HighestModSeq);
+        if (!_rev2)
+        {
+            // RFC 3501 §2.3.2: recent in the first session that sees it. EXAMINE shows what nobody has
+            // claimed yet but claims nothing (§6.3.2: it must not make messages lose \Recent).
+            var from = !readOnly && uids.Count > 0 && uids[^1] >= mailbox.FirstRecentUid
+                ? await _mail.ClaimRecentAsync(mailbox.Id, uids[^1], ct)
+                : mailbox.FirstRecentUid;
+            view.Recent = uids.Where(u => u >= from).ToHashSet();
+        }
+
         var keywords = string.Concat(_keywords.All.Select(k => " " + k));
         Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
         Send(readOnly
@@ -86,7 +96,7 @@ public sealed partial class ImapSession
         Send($"* {uids.Count} EXISTS");
         if (!_rev2)
         {
-            Send("* 0 RECENT");
+            Send($"* {view.Recent!.Count} RECENT");
             if (firstUnseen != 0)
             {
                 Send($"* OK [UNSEEN {firstUnseen}] First unseen message");

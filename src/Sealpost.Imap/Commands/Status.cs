@@ -59,7 +59,7 @@ public sealed partial class ImapSession
     {
         var fresh = await _mail!.GetMailboxAsync(mailbox.Id, ct) ?? mailbox;
         IReadOnlyList<MessageRecord>? messages = null;
-        if (items.Contains("UNSEEN") || items.Contains("DELETED"))
+        if (items.Contains("UNSEEN") || items.Contains("DELETED") || items.Contains("RECENT"))
         {
             messages = await _mail!.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
         }
@@ -67,7 +67,7 @@ public sealed partial class ImapSession
         var parts = items.Select(item => item + " " + item switch
         {
             "MESSAGES" => fresh.MessageCount.ToString(),
-            "RECENT" => "0",
+            "RECENT" => messages!.Count(m => m.Uid >= fresh.FirstRecentUid).ToString(), // nobody has seen them yet (RFC 3501 §6.3.10)
             "UIDNEXT" => fresh.UidNext.ToString(),
             "UIDVALIDITY" => fresh.UidValidity.ToString(),
             "UNSEEN" => messages!.Count(m => !m.Flags.HasFlag(MessageFlags.Seen)).ToString(),

@@ -58,6 +58,13 @@ public abstract class ImapTestBase : IAsyncLifetime
     protected static string Message(string subject, string body = "Hello.", string from = "carol@example.org", string to = Alice, string? extraHeaders = null) =>
         $"From: Carol <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{Guid.NewGuid():N}@example.org>\r\n{extraHeaders}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n";
 
+    /// <summary>Another session selects the mailbox first, so its messages are no longer \Recent for the test's session.</summary>
+    protected async Task SeenByAnotherSessionAsync(string user = Alice, string password = AlicePassword, string mailbox = "INBOX")
+    {
+        await using var other = await LoginAsync(user, password);
+        Assert.Contains("OK", await other.CommandAsync($"S1 SELECT {mailbox}"));
+    }
+
     /// <summary>Lines of a transcript, without the tagged completion.</summary>
     protected static string[] Lines(string transcript) => transcript.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
 }

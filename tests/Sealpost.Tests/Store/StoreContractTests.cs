@@ -591,6 +591,21 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Recent_is_claimed_once()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        Assert.Equal(1u, (await store.Mail.GetMailboxAsync(inbox.Id))!.FirstRecentUid);
+
+        Assert.Equal(1u, await store.Mail.ClaimRecentAsync(inbox.Id, 2));
+        Assert.Equal(3u, await store.Mail.ClaimRecentAsync(inbox.Id, 2)); // nothing left for a second session
+        Assert.Equal(3u, await store.Mail.ClaimRecentAsync(inbox.Id, 5));
+        Assert.Equal(6u, (await store.Mail.GetMailboxAsync(inbox.Id))!.FirstRecentUid);
+        Assert.Equal(6u, await store.Mail.ClaimRecentAsync(inbox.Id, 4)); // never moves back
+    }
+
+    [Fact]
     public async Task A_shared_blob_goes_only_when_its_last_message_is_expunged()
     {
         var store = await NewStoreAsync();

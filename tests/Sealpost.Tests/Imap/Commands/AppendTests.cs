@@ -26,8 +26,8 @@ public sealed class AppendTests : ImapTestBase
         Assert.Equal("e BAD Bad date-time\r\n", await raw.CommandAsync($"e APPEND INBOX \"31-Feb-1994 21:52:25 -0800\" {{{second.Length}+}}\r\n{second}"));
         await raw.CommandAsync("f SELECT INBOX");
         var fetch = await raw.CommandAsync("g FETCH 1:3 (FLAGS INTERNALDATE)");
-        Assert.Contains("* 1 FETCH (FLAGS (\\Seen $Work) INTERNALDATE \"08-Feb-1994 05:52:25 +0000\")", fetch); // kept as an instant, shown in UTC
-        Assert.Contains("* 3 FETCH (FLAGS (\\Flagged) INTERNALDATE", fetch);
+        Assert.Contains("* 1 FETCH (FLAGS (\\Seen \\Recent $Work) INTERNALDATE \"08-Feb-1994 05:52:25 +0000\")", fetch); // kept as an instant, shown in UTC
+        Assert.Contains("* 3 FETCH (FLAGS (\\Flagged \\Recent) INTERNALDATE", fetch);
         // Binary content: literal8 in APPEND, BINARY fetches it back exactly.
         var binary = "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\0\u0001\u0002\r\n";
         var appended = await raw.CommandAsync($"h APPEND INBOX ~{{{binary.Length}+}}\r\n{binary}");

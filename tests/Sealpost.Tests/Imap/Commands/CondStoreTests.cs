@@ -15,6 +15,7 @@ public sealed class CondStoreTests : ImapTestBase
             await DeliverAsync(Message("m" + i));
         }
 
+        await SeenByAnotherSessionAsync();
         await using var raw = await LoginAsync();
         Assert.Equal("* ENABLED CONDSTORE\r\na OK ENABLE completed\r\n", await raw.CommandAsync("a ENABLE CONDSTORE"));
         var select = await raw.CommandAsync("b SELECT INBOX");
@@ -41,6 +42,7 @@ public sealed class CondStoreTests : ImapTestBase
     public async Task A_changedsince_fetch_enables_condstore_for_the_session()
     {
         await DeliverAsync(Message("m"));
+        await SeenByAnotherSessionAsync();
         await using var raw = await LoginAsync();
         await raw.CommandAsync("a SELECT INBOX (CONDSTORE)");
         await using var other = await LoginAsync();

@@ -35,6 +35,7 @@ public sealed class FetchTests : ImapTestBase
     public async Task Fetch_items_and_sections_from_sealed_metadata()
     {
         await DeliverAsync(Multipart);
+        await SeenByAnotherSessionAsync();
         await using var raw = await LoginAsync();
         await raw.CommandAsync("a SELECT INBOX");
         var structure = await raw.CommandAsync("b FETCH 1 (UID RFC822.SIZE BODYSTRUCTURE ENVELOPE)");

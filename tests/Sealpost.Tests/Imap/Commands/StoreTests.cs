@@ -11,6 +11,7 @@ public sealed class StoreTests : ImapTestBase
     {
         await DeliverAsync(Message("one"));
         await DeliverAsync(Message("two"));
+        await SeenByAnotherSessionAsync();
         await using var raw = await LoginAsync();
         await raw.CommandAsync("a SELECT INBOX");
         Assert.Equal("* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS (\\Seen))\r\nb OK STORE completed\r\n", await raw.CommandAsync("b STORE 1:* +FLAGS (\\Seen)"));
