@@ -13,10 +13,22 @@ public sealed partial class ImapSession
 
     private Core.Security.INameProtector Names => _keys!.Names;
 
-    private string ReadMailbox(ImapParser p)
+    /// <summary>
+    /// A mailbox argument. Liberal in what it looks up: a name that is not valid modified UTF-7 (or
+    /// UTF-8) cannot name an existing mailbox, so it answers NO [NONEXISTENT], not BAD; a new name
+    /// (CREATE, RENAME's target) answers NO [CANNOT].
+    /// </summary>
+    private string ReadMailbox(ImapParser p, bool newName = false)
     {
         var bytes = p.ReadAStringBytes(_utf8);
-        return DecodeMailbox(bytes);
+        try
+        {
+            return DecodeMailbox(bytes);
+        }
+        catch (ImapParseException ex)
+        {
+            throw newName ? No(ex.Message, "CANNOT") : No("No such mailbox", "NONEXISTENT");
+        }
     }
 
     private string DecodeMailbox(byte[] bytes, bool trimSeparator = true)

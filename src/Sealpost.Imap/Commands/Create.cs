@@ -10,7 +10,7 @@ public sealed partial class ImapSession
     private async Task<After> CreateAsync(string tag, ImapParser p, CancellationToken ct)
     {
         p.Space();
-        var name = ReadMailbox(p);
+        var name = ReadMailbox(p, newName: true);
         var role = MailboxRole.None;
         if (p.TrySpace())
         {

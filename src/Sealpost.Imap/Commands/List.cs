@@ -183,7 +183,7 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private string DecodeReference(byte[] bytes) => bytes.Length == 0 ? "" : DecodeMailbox(bytes, trimSeparator: false);
+    private string DecodeReference(byte[] bytes) => DecodePattern(bytes);
 
     private string DecodePattern(byte[] bytes)
     {
@@ -192,7 +192,10 @@ public sealed partial class ImapSession
             return Encoding.UTF8.GetString(bytes);
         }
 
-        return ModifiedUtf7.TryDecode(Encoding.ASCII.GetString(bytes), out var name) ? name : throw new ImapParseException("Pattern is not valid modified UTF-7");
+        // Liberal: a pattern that is not valid modified UTF-7 is matched as the text it is (it names
+        // nothing that exists unless a name holds those very characters), never answered BAD.
+        var text = Encoding.Latin1.GetString(bytes);
+        return ModifiedUtf7.TryDecode(text, out var name) ? name : text;
     }
 
     /// <summary>'*' matches anything, '%' anything but the separator (RFC 9051 §6.3.9); INBOX matches case-insensitively.</summary>

@@ -11,7 +11,7 @@ public sealed partial class ImapSession
         p.Space();
         var from = ReadMailbox(p);
         p.Space();
-        var to = ReadMailbox(p);
+        var to = ReadMailbox(p, newName: true);
         p.End();
         await RequireMailboxAsync(from, ct);
         await _mail!.RenameAsync(from, to, ct);

@@ -143,7 +143,8 @@ public sealed class ImapParser(ReadOnlyMemory<byte> command)
     /// <summary>astring: atom (with ']' allowed), quoted string or literal.</summary>
     public byte[] ReadAStringBytes(bool utf8 = true)
     {
-        if (PeekIs('"') || PeekIs('{') || PeekIs('~'))
+        // '~' is an atom character; it opens a literal8 only when '{' follows (RFC 3516 §4.2).
+        if (PeekIs('"') || PeekLiteral)
         {
             return ReadStringBytes();
         }

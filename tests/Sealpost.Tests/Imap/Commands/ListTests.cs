@@ -43,7 +43,7 @@ public sealed class ListTests : ImapTestBase
     {
         await using var raw = await LoginAsync();
         Assert.Matches(@"^a OK \[MAILBOXID \(F[0-9a-f]+\)\] CREATE completed\r\n$", await raw.CommandAsync("a CREATE Entw&APw-rfe"));
-        Assert.Equal("b BAD Mailbox name is not valid modified UTF-7\r\n", await raw.CommandAsync("b CREATE &AGE-"));
+        Assert.Equal("b NO [CANNOT] Mailbox name is not valid modified UTF-7\r\n", await raw.CommandAsync("b CREATE &AGE-"));
         Assert.Equal("* LIST (\\HasNoChildren) \"/\" Entw&APw-rfe\r\nc OK LIST completed\r\n", await raw.CommandAsync("c LIST \"\" Entw*"));
         await raw.CommandAsync("d ENABLE UTF8=ACCEPT");
         Assert.Equal("* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\ne OK LIST completed\r\n", await raw.CommandAsync("e LIST \"\" Entw*"));
