@@ -7,17 +7,20 @@ namespace Sealpost.Imap.Protocol;
 /// </summary>
 public sealed class SequenceSet
 {
-    /// <summary>Stands for '*' until the set is resolved.</summary>
-    public const uint Star = uint.MaxValue;
+    /// <summary>
+    /// Stands for '*' until the set is resolved: outside the 32-bit range, so an explicit 4294967295
+    /// stays a number (a UID no message has) and never turns into the last message.
+    /// </summary>
+    public const long Star = long.MaxValue;
 
-    private SequenceSet(IReadOnlyList<(uint First, uint Last)> ranges, bool saved)
+    private SequenceSet(IReadOnlyList<(long First, long Last)> ranges, bool saved)
     {
         Ranges = ranges;
         IsSaved = saved;
     }
 
     /// <summary>Ranges as written (First ≤ Last unless one end is '*', which is <see cref="Star"/>).</summary>
-    public IReadOnlyList<(uint First, uint Last)> Ranges { get; }
+    public IReadOnlyList<(long First, long Last)> Ranges { get; }
 
     /// <summary>The set is "$", the result of the last SEARCH ... RETURN (SAVE).</summary>
     public bool IsSaved { get; }
@@ -32,7 +35,7 @@ public sealed class SequenceSet
             return true;
         }
 
-        var ranges = new List<(uint, uint)>();
+        var ranges = new List<(long, long)>();
         foreach (var part in text.Split(','))
         {
             var colon = part.IndexOf(':');
@@ -60,7 +63,7 @@ public sealed class SequenceSet
         return true;
     }
 
-    private static bool TryNumber(string text, out uint n)
+    private static bool TryNumber(string text, out long n)
     {
         n = 0;
         if (text == "*")
@@ -70,7 +73,10 @@ public sealed class SequenceSet
         }
 
         // nz-number: no leading zero, not zero (RFC 9051 §9).
-        return text.Length is > 0 and <= 10 && text[0] != '0' && text.All(char.IsAsciiDigit) && uint.TryParse(text, out n) && n != 0;
+        uint number = 0;
+        var ok = text.Length is > 0 and <= 10 && text[0] != '0' && text.All(char.IsAsciiDigit) && uint.TryParse(text, out number) && number != 0;
+        n = number;
+        return ok;
     }
 
     /// <summary>True if every number is within 1..<paramref name="max"/> once '*' means <paramref name="max"/> (a sequence-number set must be).</summary>
@@ -91,16 +97,12 @@ public sealed class SequenceSet
             .Select(r => (r.First, Last: Math.Min(r.Last, max)))
             .OrderBy(r => r.First)
             .ToList();
-        uint next = 1;
+        long next = 1;
         foreach (var (first, last) in normalised)
         {
             for (var n = Math.Max(first, next); n <= last; n++)
             {
-                yield return n;
-                if (n == uint.MaxValue)
-                {
-                    yield break;
-                }
+                yield return (uint)n;
             }
 
             next = Math.Max(next, last + 1);
@@ -175,5 +177,5 @@ public sealed class SequenceSet
 
     public override string ToString() => IsSaved ? "$" : string.Join(',', Ranges.Select(r => r.First == r.Last ? N(r.First) : N(r.First) + ":" + N(r.Last)));
 
-    private static string N(uint n) => n == Star ? "*" : n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string N(long n) => n == Star ? "*" : n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -11,6 +11,25 @@ public sealed class FetchTests : ImapTestBase
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
         "Caf=C3=A9 au lait\r\n--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\n";
 
+    /// <summary>An explicit 4294967295 is a UID like any other (none has it); only '*' means the last message.</summary>
+    [Theory]
+    [InlineData("UID FETCH 3:4294967295 UID", "")]
+    [InlineData("UID FETCH 4294967295 UID", "")]
+    [InlineData("UID FETCH 3:* UID", "* 2 FETCH (UID 2)")]
+    [InlineData("UID FETCH 2:4294967295 UID", "* 2 FETCH (UID 2)")]
+    [InlineData("UID SEARCH UID 4294967295", "* SEARCH")]
+    [InlineData("UID SEARCH UID *", "* SEARCH 2")]
+    public async Task The_largest_uid_is_not_star(string command, string expected)
+    {
+        await DeliverAsync(Message("one"));
+        await DeliverAsync(Message("two"));
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        var lines = Lines(await raw.CommandAsync("b " + command));
+        Assert.StartsWith("b OK", lines[^1]);
+        Assert.Equal(expected, string.Join("\r\n", lines[..^1]));
+    }
+
     /// <summary>RFC 9051 §7.5.2: RFC822.SIZE is the exact octet count of BODY[]; STATUS SIZE and QUOTA count the same octets.</summary>
     [Theory]
     [InlineData(22)]
