@@ -23,4 +23,21 @@ public sealed class MoveTests : ImapTestBase
         Assert.Equal("f NO [READ-ONLY] Mailbox is read-only\r\n", await raw.CommandAsync("f MOVE 1 Archive"));
         Assert.Contains("(MESSAGES 3)", await raw.CommandAsync("g STATUS Archive (MESSAGES)"));
     }
+
+    /// <summary>RFC 6851 §3.3 lets the target be the selected mailbox: the message gets a new UID and the old one is expunged.</summary>
+    [Fact]
+    public async Task Move_into_the_selected_mailbox_renumbers_the_message()
+    {
+        await DeliverAsync(Message("m1"));
+        await DeliverAsync(Message("m2"));
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a ENABLE IMAP4rev2");
+        await raw.CommandAsync("b SELECT INBOX");
+
+        var moved = Lines(await raw.CommandAsync("c MOVE 1 INBOX"));
+
+        Assert.Matches(@"^\* OK \[COPYUID \d+ 1 3\] Moved$", moved[0]);
+        Assert.Equal(["* 1 EXPUNGE", "* 2 EXISTS", "c OK MOVE completed"], moved[1..]);
+        Assert.Equal("* 1 FETCH (UID 2)\r\n* 2 FETCH (UID 3)\r\nd OK FETCH completed\r\n", await raw.CommandAsync("d FETCH 1:* (UID)"));
+    }
 }
