@@ -188,7 +188,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
         {
             if (!await reader.ReadAsync(c.Token))
             {
-                throw SealpostException.NotFound($"mailbox {pending.Targets[0].MailboxId} cannot take the delivery");
+                throw SealpostException.NotFound("a mailbox cannot take the delivery");
             }
 
             results.Add([SingleTargetResult(notes, pending.Targets[0], reader)]);
@@ -317,7 +317,7 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     public async Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default)
     {
         var data = await store.ReadAsync(async c => await c.Scalar("SELECT data FROM blobs WHERE id = $1", blobId) as byte[], cancellationToken)
-            ?? throw SealpostException.NotFound($"blob {blobId} does not exist");
+            ?? throw SealpostException.NotFound("the message no longer exists"); // expunged meanwhile; no internal id goes out
         return new MemoryStream(data, writable: false);
     }
 

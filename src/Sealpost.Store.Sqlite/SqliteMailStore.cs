@@ -296,7 +296,7 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
     {
         var row = await store.ReadAsync(c => c.Sql("SELECT inline_data, file_name FROM blobs WHERE id = $b").With("$b", blobId)
             .ReadOne(r => new { Data = r.IsDBNull(0) ? null : r.GetFieldValue<byte[]>(0), File = r.IsDBNull(1) ? null : r.GetString(1) }), cancellationToken)
-            ?? throw SealpostException.NotFound($"blob {blobId} does not exist");
+            ?? throw SealpostException.NotFound("the message no longer exists"); // expunged meanwhile; no internal id goes out
         if (row.Data is not null)
         {
             return new MemoryStream(row.Data, writable: false);

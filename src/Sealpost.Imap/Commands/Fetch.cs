@@ -86,6 +86,8 @@ public sealed partial class ImapSession
         }
 
         var records = await RecordsAsync(view.MailboxId, uids, ct);
+        // Messages this view still numbers but another session expunged (RFC 2180 §4.1; RFC 9051 §7.1 EXPUNGEISSUED).
+        var expungedMeanwhile = records.Count < uids.Count;
         if (changedSince is { } since)
         {
             records = records.Where(r => r.ModSeq > since).ToList();
@@ -110,14 +112,25 @@ public sealed partial class ImapSession
             }
         }
 
-        await SendFetchResponsesAsync(records, items, addFlags, ct);
+        expungedMeanwhile |= !await SendFetchResponsesAsync(records, items, addFlags, ct);
+        if (expungedMeanwhile)
+        {
+            // What still exists was sent; the rest is gone, and the EXPUNGE follows at the next command that may say so.
+            Ok(tag, "FETCH completed; some messages were expunged meanwhile", "EXPUNGEISSUED");
+            return After.Next;
+        }
+
         Ok(tag, "FETCH completed");
         return After.Next;
     }
 
-    /// <summary>The untagged FETCH responses for these messages (FETCH, and NOTIFY's MessageNew with fetch attributes).</summary>
-    private async Task SendFetchResponsesAsync(List<MessageRecord> records, List<FetchItem> items, bool addFlags, CancellationToken ct)
+    /// <summary>
+    /// The untagged FETCH responses for these messages (FETCH, and NOTIFY's MessageNew with fetch attributes).
+    /// False when a message was expunged by another session while this ran; it is left out.
+    /// </summary>
+    private async Task<bool> SendFetchResponsesAsync(List<MessageRecord> records, List<FetchItem> items, bool addFlags, CancellationToken ct)
     {
+        var complete = true;
         var view = _selected!;
         var needsMetadata = items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure or FetchKind.Body or FetchKind.Preview or FetchKind.ThreadId
             or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822Header or FetchKind.Rfc822Text
@@ -164,6 +177,11 @@ public sealed partial class ImapSession
                     parts.Add($" FLAGS {await FlagsTextAsync(record, ct)}{ModSeqItem(record.ModSeq)}");
                 }
             }
+            catch (Core.SealpostException ex) when (ex.Kind == Core.ErrorKind.NotFound)
+            {
+                complete = false;
+                continue;
+            }
             finally
             {
                 opened?.Dispose();
@@ -189,6 +207,7 @@ public sealed partial class ImapSession
             }
         }
 
+        return complete;
     }
 
     private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct) =>

@@ -11,6 +11,32 @@ public sealed class FetchTests : ImapTestBase
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
         "Caf=C3=A9 au lait\r\n--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\n";
 
+    /// <summary>RFC 2180 §4.1 / RFC 9051 §7.1: FETCH of a message another session expunged sends what still exists, says EXPUNGEISSUED, leaks nothing internal.</summary>
+    [Theory]
+    [InlineData("FETCH 1:2 BODY.PEEK[]")]
+    [InlineData("FETCH 1:2 (FLAGS ENVELOPE)")]
+    [InlineData("FETCH 1 RFC822.SIZE")]
+    public async Task Fetch_of_a_message_expunged_elsewhere_says_expungeissued(string command)
+    {
+        await DeliverAsync(Message("goes"));
+        await DeliverAsync(Message("stays"));
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        await using (var other = await LoginAsync())
+        {
+            await other.CommandAsync("a SELECT INBOX");
+            await other.CommandAsync("b STORE 1 +FLAGS.SILENT (\\Deleted)");
+            Assert.Contains("b OK", await other.CommandAsync("b EXPUNGE"));
+        }
+
+        var lines = Lines(await raw.CommandAsync("b " + command));
+
+        Assert.StartsWith("b OK [EXPUNGEISSUED] ", lines[^1]);
+        Assert.DoesNotContain(lines, l => l.StartsWith("* 1 FETCH", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("blob", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(command.Contains("1:2") ? 1 : 0, lines.Count(l => l.StartsWith("* 2 FETCH", StringComparison.Ordinal)));
+    }
+
     /// <summary>An explicit 4294967295 is a UID like any other (none has it); only '*' means the last message.</summary>
     [Theory]
     [InlineData("UID FETCH 3:4294967295 UID", "")]
