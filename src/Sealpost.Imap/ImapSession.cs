@@ -533,6 +533,24 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
+    /// <summary>
+    /// Turns CONDSTORE on for the session. The first CONDSTORE-enabling command issued with a mailbox
+    /// selected tells the client the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1), since its SELECT did not.
+    /// </summary>
+    private void EnableCondStore()
+    {
+        if (_condStore)
+        {
+            return;
+        }
+
+        _condStore = true;
+        if (_selected is { } view)
+        {
+            Send($"* OK [HIGHESTMODSEQ {Math.Max(1, view.KnownModSeq)}] Highest");
+        }
+    }
+
     private void Ok(string tag, string text, string code = "") =>
         Send($"{tag} OK {(code.Length > 0 ? "[" + code + "] " : "")}{text}");
 

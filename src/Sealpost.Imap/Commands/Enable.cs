@@ -20,13 +20,13 @@ public sealed partial class ImapSession
                     enabled.Add("IMAP4rev2");
                     break;
                 case "CONDSTORE" when !_condStore:
-                    _condStore = true;
+                    EnableCondStore();
                     enabled.Add("CONDSTORE");
                     break;
                 case "QRESYNC" when !_qresync:
                     // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
                     _qresync = true;
-                    _condStore = true;
+                    EnableCondStore();
                     enabled.Add("QRESYNC");
                     break;
                 case "UTF8=ACCEPT" when !_utf8:

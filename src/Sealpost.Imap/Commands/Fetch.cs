@@ -52,7 +52,7 @@ public sealed partial class ImapSession
 
         if (changedSince is not null || items.Any(i => i.Kind == FetchKind.ModSeq))
         {
-            _condStore = true; // CONDSTORE-enabling (RFC 7162 §3.1)
+            EnableCondStore(); // CONDSTORE-enabling (RFC 7162 §3.1)
         }
 
         if (_condStore && !items.Any(i => i.Kind == FetchKind.ModSeq) && (changedSince is not null || items.Any(i => i.Kind == FetchKind.Flags)))

@@ -24,10 +24,18 @@ public sealed partial class ImapSession
         var withModSeq = Needs(request.Key, k => k is SearchKey.ModSeq);
         if (withModSeq)
         {
-            _condStore = true; // RFC 7162 §3.1.5
+            EnableCondStore(); // RFC 7162 §3.1.5
         }
 
         // RFC 7162 §3.1.5: the highest MODSEQ of the matches, when the search used MODSEQ and matched something.
+        // With only MIN and/or MAX asked for, it is the MODSEQ of those messages (RFC 7162 §3.1.5 on RFC 4731).
+        var onlyEnds = request.Extended && request.Partial is null && (request.Return & (SearchReturn.All | SearchReturn.Count)) == 0
+            && (request.Return & (SearchReturn.Min | SearchReturn.Max)) != 0;
+        if (onlyEnds && matched.Count > 0)
+        {
+            highestModSeq = Math.Max(request.Return.HasFlag(SearchReturn.Min) ? matched[0].ModSeq : 0, request.Return.HasFlag(SearchReturn.Max) ? matched[^1].ModSeq : 0);
+        }
+
         var modseqSuffix = withModSeq && matches.Count > 0 ? highestModSeq.ToString(CultureInfo.InvariantCulture) : null;
         if (request.Return.HasFlag(SearchReturn.Save))
         {

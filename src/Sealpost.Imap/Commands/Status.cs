@@ -44,7 +44,7 @@ public sealed partial class ImapSession
 
         if (items.Contains("HIGHESTMODSEQ"))
         {
-            _condStore = true; // RFC 7162 §3.1
+            EnableCondStore(); // RFC 7162 §3.1
         }
 
         if (items.Count == 0)

@@ -24,7 +24,6 @@ public sealed partial class ImapSession
             unchangedSince = (long)p.ReadNumber64();
             p.Expect(')');
             p.Space();
-            _condStore = true; // a CONDSTORE-enabling command (RFC 7162 §3.1)
         }
 
         var operation = p.TryTake('+') ? FlagOperation.Add : p.TryTake('-') ? FlagOperation.Remove : FlagOperation.Replace;
@@ -51,6 +50,11 @@ public sealed partial class ImapSession
         }
 
         p.End();
+        if (unchangedSince is not null)
+        {
+            EnableCondStore(); // a CONDSTORE-enabling command (RFC 7162 §3.1), once it has parsed
+        }
+
         var view = _selected!;
         if (view.ReadOnly)
         {

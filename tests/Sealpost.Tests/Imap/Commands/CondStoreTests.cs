@@ -50,4 +50,55 @@ public sealed class CondStoreTests : ImapTestBase
         await other.CommandAsync("o2 STORE 1 +FLAGS (\\Flagged)");
         Assert.Matches(@"^\* 1 FETCH \(UID 1 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)\r\nb OK NOOP completed\r\n$", await raw.CommandAsync("b NOOP"));
     }
+
+    /// <summary>RFC 7162 §3.1: the first CONDSTORE-enabling command with a mailbox selected sends HIGHESTMODSEQ, once.</summary>
+    [Theory]
+    [InlineData("FETCH 1 (FLAGS MODSEQ)")]
+    [InlineData("FETCH 1 FLAGS (CHANGEDSINCE 1)")]
+    [InlineData("SEARCH MODSEQ 1")]
+    [InlineData("STATUS INBOX (HIGHESTMODSEQ)")]
+    [InlineData("STORE 1 (UNCHANGEDSINCE 100000) +FLAGS (\\Seen)")]
+    public async Task The_first_enabling_command_reports_highestmodseq(string command)
+    {
+        await DeliverAsync(Message("m"));
+        await using var raw = await LoginAsync();
+        var select = await raw.CommandAsync("a SELECT INBOX");
+        var highest = Regex.Match(select, @"HIGHESTMODSEQ (\d+)").Groups[1].Value;
+
+        Assert.StartsWith($"* OK [HIGHESTMODSEQ {highest}] ", await raw.CommandAsync("b " + command));
+        Assert.DoesNotContain("[HIGHESTMODSEQ", await raw.CommandAsync("c " + command));
+    }
+
+    [Fact]
+    public async Task A_store_that_does_not_parse_enables_nothing()
+    {
+        await DeliverAsync(Message("m"));
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        Assert.StartsWith("b BAD ", await raw.CommandAsync("b STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\\Seen"));
+        Assert.DoesNotContain("MODSEQ", await raw.CommandAsync("c FETCH 1 FLAGS"));
+    }
+
+    /// <summary>RFC 7162 §3.1.5 with RFC 4731: RETURN (MIN) or (MAX) alone gives the MODSEQ of that message, ALL the highest of all.</summary>
+    [Theory]
+    [InlineData("MIN", 0)]
+    [InlineData("MAX", 2)]
+    [InlineData("ALL", 1)]
+    [InlineData("MIN MAX", 2)]
+    public async Task Esearch_modseq_follows_the_returned_messages(string options, int expectedIndex)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await DeliverAsync(Message("m" + i));
+        }
+
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        await raw.CommandAsync("b STORE 2 +FLAGS.SILENT (\\Flagged)"); // message 2 now has the highest MODSEQ
+        var modseqs = Regex.Matches(await raw.CommandAsync("c FETCH 1:3 (MODSEQ)"), @"MODSEQ \((\d+)\)").Select(m => m.Groups[1].Value).ToArray();
+
+        var esearch = await raw.CommandAsync($"d SEARCH RETURN ({options}) MODSEQ 1");
+
+        Assert.Contains($" MODSEQ {modseqs[expectedIndex]}\r\n", esearch);
+    }
 }
