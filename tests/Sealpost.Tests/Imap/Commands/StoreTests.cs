@@ -21,7 +21,7 @@ public sealed class StoreTests : ImapTestBase
         Assert.Equal("* 1 FETCH (FLAGS (\\Answered))\r\n* 2 FETCH (FLAGS (\\Flagged \\Seen))\r\nf OK FETCH completed\r\n", await raw.CommandAsync("f FETCH 1:2 FLAGS"));
         var select = await raw.CommandAsync("g SELECT INBOX");
         Assert.Contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)", select);
-        Assert.StartsWith("h OK [MODIFIED 1:2]", await raw.CommandAsync("h STORE 1,2 (UNCHANGEDSINCE 1) +FLAGS (\\Draft)"));
+        Assert.Matches(@"^\* OK \[HIGHESTMODSEQ \d+\] Highest\r\nh OK \[MODIFIED 1:2\]", await raw.CommandAsync("h STORE 1,2 (UNCHANGEDSINCE 1) +FLAGS (\\Draft)"));
         Assert.DoesNotContain("Draft", await raw.CommandAsync("i FETCH 1:2 FLAGS"));
     }
 }
