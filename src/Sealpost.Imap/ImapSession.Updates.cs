@@ -103,6 +103,7 @@ public sealed partial class ImapSession
                 }
 
                 var names = await _keywords!.NamesAsync(message.KeywordIds, ct);
+                AnnounceNewKeywords();
                 Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {Flags.Format(message.Flags, names, IsRecent(message.Uid))}{ModSeqItem(message.ModSeq)})");
             }
 

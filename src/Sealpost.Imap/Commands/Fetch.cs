@@ -210,8 +210,35 @@ public sealed partial class ImapSession
         return complete;
     }
 
-    private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct) =>
-        Flags.Format(record.Flags, await _keywords!.NamesAsync(record.KeywordIds, ct), IsRecent(record.Uid));
+    private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct)
+    {
+        var names = await _keywords!.NamesAsync(record.KeywordIds, ct);
+        AnnounceNewKeywords(); // before the FETCH that uses one (a FETCH's parts go out after this)
+        return Flags.Format(record.Flags, names, IsRecent(record.Uid));
+    }
+
+    /// <summary>FLAGS and PERMANENTFLAGS for the selected mailbox, listing the account's keywords.</summary>
+    private void SendFlags(SelectedMailbox view)
+    {
+        var keywords = string.Concat(_keywords!.All.Select(k => " " + k));
+        view.AnnouncedKeywords = keywords;
+        Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
+        Send(view.ReadOnly
+            ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
+            : $"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords} \\*)] Flags permitted");
+    }
+
+    /// <summary>
+    /// A keyword this session or another one made since the last FLAGS: every session with the mailbox
+    /// selected gets FLAGS (and PERMANENTFLAGS) again before a FETCH that shows it (RFC 9051 §7.3.5).
+    /// </summary>
+    private void AnnounceNewKeywords()
+    {
+        if (_selected is { } view && !string.Equals(view.AnnouncedKeywords, string.Concat(_keywords!.All.Select(k => " " + k)), StringComparison.Ordinal))
+        {
+            SendFlags(view);
+        }
+    }
 
     private async Task AddItemAsync(List<object> parts, FetchItem item, MessageRecord record, MessageMetadata? meta, OpenedMessage? opened, CancellationToken ct)
     {

@@ -88,11 +88,7 @@ public sealed partial class ImapSession
             view.Recent = uids.Where(u => u >= from).ToHashSet();
         }
 
-        var keywords = string.Concat(_keywords.All.Select(k => " " + k));
-        Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
-        Send(readOnly
-            ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
-            : $"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords} \\*)] Flags permitted");
+        SendFlags(view);
         Send($"* {uids.Count} EXISTS");
         if (!_rev2)
         {

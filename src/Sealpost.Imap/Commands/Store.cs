@@ -89,6 +89,7 @@ public sealed partial class ImapSession
         }
 
         var keywordIds = await _keywords!.IdsAsync(keywords, ct);
+        AnnounceNewKeywords();
         var result = await _mail!.ChangeFlagsAsync(view.MailboxId, uids, new FlagChange(operation, system, keywordIds, unchangedSince), ct);
         foreach (var update in result.Updated)
         {

@@ -15,7 +15,7 @@ public sealed class StoreTests : ImapTestBase
         await using var raw = await LoginAsync();
         await raw.CommandAsync("a SELECT INBOX");
         Assert.Equal("* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS (\\Seen))\r\nb OK STORE completed\r\n", await raw.CommandAsync("b STORE 1:* +FLAGS (\\Seen)"));
-        Assert.Equal("* 2 FETCH (UID 2 FLAGS (\\Flagged \\Seen $Important))\r\nc OK STORE completed\r\n", await raw.CommandAsync("c UID STORE 2 +FLAGS (\\Flagged $Important)"));
+        Assert.EndsWith("\r\n* 2 FETCH (UID 2 FLAGS (\\Flagged \\Seen $Important))\r\nc OK STORE completed\r\n", await raw.CommandAsync("c UID STORE 2 +FLAGS (\\Flagged $Important)")); // after FLAGS naming the new keyword
         Assert.Equal("d OK STORE completed\r\n", await raw.CommandAsync("d STORE 2 -FLAGS.SILENT ($important)"));
         Assert.Equal("* 1 FETCH (FLAGS (\\Answered))\r\ne OK STORE completed\r\n", await raw.CommandAsync("e STORE 1 FLAGS \\Answered \\Recent"));
         Assert.Equal("* 1 FETCH (FLAGS (\\Answered))\r\n* 2 FETCH (FLAGS (\\Flagged \\Seen))\r\nf OK FETCH completed\r\n", await raw.CommandAsync("f FETCH 1:2 FLAGS"));
@@ -23,5 +23,29 @@ public sealed class StoreTests : ImapTestBase
         Assert.Contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)", select);
         Assert.Matches(@"^\* OK \[HIGHESTMODSEQ \d+\] Highest\r\nh OK \[MODIFIED 1:2\]", await raw.CommandAsync("h STORE 1,2 (UNCHANGEDSINCE 1) +FLAGS (\\Draft)"));
         Assert.DoesNotContain("Draft", await raw.CommandAsync("i FETCH 1:2 FLAGS"));
+    }
+
+    /// <summary>RFC 9051 §7.3.5: a new keyword is announced with FLAGS (and PERMANENTFLAGS) before any FETCH shows it, in every session with the mailbox selected.</summary>
+    [Fact]
+    public async Task A_new_keyword_is_announced_before_it_is_used()
+    {
+        await DeliverAsync(Message("one"));
+        await SeenByAnotherSessionAsync();
+        await using var setter = await LoginAsync();
+        await using var watcher = await LoginAsync();
+        await setter.CommandAsync("a SELECT INBOX");
+        await watcher.CommandAsync("a SELECT INBOX");
+
+        var stored = Lines(await setter.CommandAsync("b STORE 1 +FLAGS ($Label1)"));
+        Assert.Equal("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1)", stored[0]);
+        Assert.Equal("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 \\*)] Flags permitted", stored[1]);
+        Assert.Equal("* 1 FETCH (FLAGS ($Label1))", stored[2]);
+
+        var told = Lines(await watcher.CommandAsync("b NOOP"));
+        Assert.Equal("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1)", told[0]);
+        Assert.StartsWith("* OK [PERMANENTFLAGS (", told[1]);
+        Assert.Equal("* 1 FETCH (UID 1 FLAGS ($Label1))", told[2]);
+
+        Assert.DoesNotContain("* FLAGS", await setter.CommandAsync("c STORE 1 -FLAGS ($Label1)")); // known now: not again
     }
 }
