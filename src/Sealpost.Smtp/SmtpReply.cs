@@ -39,6 +39,12 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
     public static SmtpReply LineTooLong => new(500, "5.5.6", "Line too long");
     public static SmtpReply SyntaxError(string what) => new(501, "5.5.4", what);
     public static SmtpReply BadSequence(string what) => new(503, "5.5.1", what);
+
+    /// <summary>RFC 4954 §4: a SASL response that cannot be decoded.</summary>
+    public static SmtpReply SaslMalformed(string what) => new(501, "5.5.2", what);
+
+    /// <summary>RFC 4954 §4: the client cancelled the exchange with "*".</summary>
+    public static SmtpReply SaslCancelled => new(501, "5.0.0", "Authentication cancelled");
     public static SmtpReply NotImplemented => new(502, "5.5.1", "Command not implemented");
     public static SmtpReply AuthRequired => new(530, "5.7.0", "Authentication required");
     public static SmtpReply EncryptionRequired => new(530, "5.7.11", "Must issue a STARTTLS command first");

@@ -14,6 +14,7 @@ using Sealpost.Core.Connections;
 using Sealpost.Core.Access;
 using Sealpost.Core.Security;
 using Sealpost.Domain;
+using Sealpost.Domain.Sasl;
 
 namespace Sealpost.Smtp;
 
@@ -317,7 +318,7 @@ public sealed class SmtpSession
 
         if (AuthAllowed)
         {
-            lines.Add("AUTH PLAIN LOGIN");
+            lines.Add("AUTH " + string.Join(' ', SaslExchange.Mechanisms));
         }
 
         lines.Add("HELP");
@@ -735,7 +736,8 @@ public sealed class SmtpSession
         var parts = argument.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
         var mechanism = parts.Length > 0 ? parts[0].ToUpperInvariant() : "";
         var initial = parts.Length > 1 ? parts[1] : null;
-        if (mechanism is not ("PLAIN" or "LOGIN"))
+        var sasl = SaslExchange.Start(mechanism);
+        if (sasl is null)
         {
             Error(new SmtpReply(504, "5.5.4", "Unrecognised authentication mechanism"));
             return Outcome.Next;
@@ -743,35 +745,30 @@ public sealed class SmtpSession
 
         return Outcome.Then(async ct =>
         {
-            string? user;
-            string? password;
-            if (mechanism == "PLAIN")
+            var step = sasl.Begin(initial);
+            while (step is SaslStep.Challenge challenge)
             {
-                var response = initial ?? await ChallengeAsync("", ct);
-                if (response is null)
+                var line = await ChallengeAsync(challenge.Base64, ct);
+                if (line is null)
                 {
-                    return true;
+                    return true; // the answer was refused (too long): the exchange is over, not one step further on
                 }
 
-                // RFC 4616: [authzid] NUL authcid NUL passwd
-                var decoded = Base64(response)?.Split('\0');
-                if (decoded is not { Length: 3 } || (decoded[0].Length > 0 && decoded[0] != decoded[1]))
-                {
-                    Error(SmtpReply.SyntaxError("Malformed PLAIN response"));
-                    return true;
-                }
-
-                (user, password) = (decoded[1], decoded[2]);
+                step = sasl.Continue(line);
             }
-            else
+
+            string user, password;
+            switch (step)
             {
-                user = initial is not null ? Base64(initial) : Base64(await ChallengeAsync("VXNlcm5hbWU6", ct) ?? "");
-                password = user is null ? null : Base64(await ChallengeAsync("UGFzc3dvcmQ6", ct) ?? "");
-                if (user is null || password is null)
-                {
-                    Error(SmtpReply.SyntaxError("Malformed LOGIN response"));
+                case SaslStep.Credentials credentials:
+                    (user, password) = (credentials.User, credentials.Password);
+                    break;
+                case SaslStep.Malformed malformed:
+                    Error(SmtpReply.SaslMalformed(malformed.Reason));
                     return true;
-                }
+                default:
+                    Error(SmtpReply.SaslCancelled);
+                    return true;
             }
 
             var login = await _context.Authentication.LoginAsync(Actor.Anonymous(IsSubmission ? "submission" : "smtp", ClientAddress, correlationId: _correlationId), user, password, mechanism, ct);
@@ -792,7 +789,7 @@ public sealed class SmtpSession
                         return false;
                     }
 
-                    await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
+                    await Task.Delay(AuthenticationService.FailureDelay(_authFailures), ct); // slow down guessing
                     Error(SmtpReply.AuthFailed);
                     return true;
             }
@@ -805,7 +802,10 @@ public sealed class SmtpSession
         });
     }
 
-    /// <summary>Sends a 334 challenge and reads one response line; null if the client cancelled with "*".</summary>
+    /// <summary>
+    /// Sends a 334 challenge and reads one response line. A line over the limit is answered 500 5.5.6 and
+    /// ends the exchange (null): the client's next line is a command again, never taken as the next answer.
+    /// </summary>
     private async Task<string?> ChallengeAsync(string challenge, CancellationToken ct)
     {
         Send(new SmtpReply(334, null, challenge));
@@ -817,18 +817,11 @@ public sealed class SmtpSession
             var buffer = result.Buffer;
             if (SmtpGrammar.TryTakeLine(ref buffer, Limits.MaxCommandLineBytes, ref discarding, out var line, out var tooLong))
             {
-                var text = tooLong ? "" : Encoding.ASCII.GetString(line); // before AdvanceTo: the line's memory belongs to the pipe
+                var text = tooLong ? null : Encoding.ASCII.GetString(line); // before AdvanceTo: the line's memory belongs to the pipe
                 _input.AdvanceTo(buffer.Start);
-                if (tooLong)
+                if (text is null)
                 {
                     Error(SmtpReply.LineTooLong);
-                    return null;
-                }
-
-                if (text == "*")
-                {
-                    Error(SmtpReply.SyntaxError("Authentication cancelled"));
-                    return null;
                 }
 
                 return text;
@@ -839,18 +832,6 @@ public sealed class SmtpSession
             {
                 throw new SessionClosed();
             }
-        }
-    }
-
-    private static string? Base64(string text)
-    {
-        try
-        {
-            return Encoding.UTF8.GetString(Convert.FromBase64String(text.Trim()));
-        }
-        catch (FormatException)
-        {
-            return null;
         }
     }
 

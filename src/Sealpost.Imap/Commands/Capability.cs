@@ -17,7 +17,8 @@ public sealed partial class ImapSession
 
             if (LoginAllowed)
             {
-                caps.AddRange(["AUTH=PLAIN", "AUTH=LOGIN", "SASL-IR"]);
+                caps.AddRange(Sealpost.Domain.Sasl.SaslExchange.Mechanisms.Select(m => "AUTH=" + m));
+                caps.Add("SASL-IR");
             }
             else
             {

@@ -45,45 +45,33 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        if (mechanism is not ("PLAIN" or "LOGIN"))
+        var sasl = Sealpost.Domain.Sasl.SaslExchange.Start(mechanism);
+        if (sasl is null)
         {
             Send($"{tag} NO [CANNOT] Unsupported authentication mechanism");
             return After.Next;
         }
 
-        string? user;
-        string? password;
-        if (mechanism == "PLAIN")
+        var step = sasl.Begin(initial);
+        while (step is Sealpost.Domain.Sasl.SaslStep.Challenge challenge)
         {
-            // RFC 4959: "=" is an empty initial response.
-            var response = initial is null ? await ChallengeAsync("", ct) : initial == "=" ? "" : initial;
-            if (response is null)
-            {
+            Send("+ " + challenge.Base64);
+            await FlushAsync(ct);
+            step = sasl.Continue(await ReadLineAsync(ct));
+        }
+
+        string user, password;
+        switch (step)
+        {
+            case Sealpost.Domain.Sasl.SaslStep.Credentials credentials:
+                (user, password) = (credentials.User, credentials.Password);
+                break;
+            case Sealpost.Domain.Sasl.SaslStep.Malformed malformed:
+                Send($"{tag} BAD {malformed.Reason}");
+                return After.Next;
+            default:
                 Send($"{tag} BAD Authentication cancelled");
                 return After.Next;
-            }
-
-            // RFC 4616: [authzid] NUL authcid NUL passwd
-            var decoded = Base64(response)?.Split('\0');
-            if (decoded is not { Length: 3 } || (decoded[0].Length > 0 && decoded[0] != decoded[1]))
-            {
-                Send($"{tag} BAD Malformed PLAIN response");
-                return After.Next;
-            }
-
-            (user, password) = (decoded[1], decoded[2]);
-        }
-        else
-        {
-            var first = initial is not null ? initial : await ChallengeAsync("VXNlcm5hbWU6", ct);
-            user = first is null ? null : Base64(first);
-            var second = user is null ? null : await ChallengeAsync("UGFzc3dvcmQ6", ct);
-            password = second is null ? null : Base64(second);
-            if (user is null || password is null)
-            {
-                Send($"{tag} BAD Malformed or cancelled LOGIN exchange");
-                return After.Next;
-            }
         }
 
         return await CompleteLoginAsync(tag, user, password, "AUTHENTICATE " + mechanism, ct);
@@ -110,7 +98,7 @@ public sealed partial class ImapSession
                     return After.Stop;
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(250 * _authFailures), ct); // slow down guessing
+                await Task.Delay(AuthenticationService.FailureDelay(_authFailures), ct); // slow down guessing
                 Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
                 return After.Next;
         }
@@ -132,27 +120,6 @@ public sealed partial class ImapSession
         await _keywords.LoadAsync(ct);
         Ok(tag, "Logged in", "CAPABILITY " + Capabilities());
         return After.Next;
-    }
-
-    private static string? Base64(string text)
-    {
-        try
-        {
-            return Encoding.UTF8.GetString(Convert.FromBase64String(text.Trim()));
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Sends a continuation request and reads one response line; null if the client cancelled with "*".</summary>
-    private async Task<string?> ChallengeAsync(string challenge, CancellationToken ct)
-    {
-        Send("+ " + challenge);
-        await FlushAsync(ct);
-        var line = await ReadLineAsync(ct);
-        return line == "*" ? null : line;
     }
 
     /// <summary>One line outside the command grammar (SASL responses, IDLE's DONE).</summary>
