@@ -30,6 +30,9 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
     // 4xx
     public static SmtpReply ServiceClosing(string why) => new(421, "4.7.0", why);
     public static SmtpReply LocalError => new(451, "4.3.0", "Temporary failure storing the message; try again later");
+
+    /// <summary>Any command whose work failed for a reason on our side (a store, the audit trail): the session goes on (RFC 5321 §4.2.1).</summary>
+    public static SmtpReply CommandFailed => new(451, "4.3.0", "Temporary local problem; try the command again later");
     public static SmtpReply MailboxFull => new(452, "4.2.2", "Mailbox full");
     public static SmtpReply TooManyRecipients => new(452, "4.5.3", "Too many recipients");
     public static SmtpReply TemporaryAuthFailure => new(454, "4.7.0", "Temporary authentication failure; try again later");

@@ -148,7 +148,19 @@ public sealed class SmtpSession
                         continue;
                     }
 
-                    var outcome = await HandleAsync(line.ToArray(), buffer, ct);
+                    Outcome outcome;
+                    try
+                    {
+                        outcome = await HandleAsync(line.ToArray(), buffer, ct);
+                    }
+                    catch (Exception ex) when (IsCommandFault(ex))
+                    {
+                        // A command that has read no further input failed on our side: 451, and the session goes on.
+                        SmtpLog.CommandFailed(_context.Logger, SmtpGrammar.Parse(line.ToArray()).Verb.ToString().ToUpperInvariant(), ClientAddress, ex.GetType().Name);
+                        Error(SmtpReply.CommandFailed);
+                        continue;
+                    }
+
                     if (outcome.Stop)
                     {
                         _input.AdvanceTo(buffer.End);
@@ -209,6 +221,10 @@ public sealed class SmtpSession
     }
 
     private sealed class SessionClosed : Exception;
+
+    /// <summary>A failure of the command's own work, not of the connection or the session's end.</summary>
+    private static bool IsCommandFault(Exception ex) =>
+        ex is not (IOException or OperationCanceledException or SessionClosed or TooManyErrors or System.Security.Authentication.AuthenticationException or ObjectDisposedException);
 
     private readonly record struct Outcome(bool Stop, bool NeedsInput, Func<CancellationToken, Task<bool>>? Continue)
     {
@@ -670,7 +686,7 @@ public sealed class SmtpSession
         }
         catch (SealpostException ex) when (ex.Kind is ErrorKind.Forbidden or ErrorKind.TemporarilyUnavailable)
         {
-            Error(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
+            Error(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.CommandFailed);
         }
     }
 
@@ -771,7 +787,18 @@ public sealed class SmtpSession
                     return true;
             }
 
-            var login = await _context.Authentication.LoginAsync(Actor.Anonymous(IsSubmission ? "submission" : "smtp", ClientAddress, correlationId: _correlationId), user, password, mechanism, ct);
+            LoginResult login;
+            try
+            {
+                login = await _context.Authentication.LoginAsync(Actor.Anonymous(IsSubmission ? "submission" : "smtp", ClientAddress, correlationId: _correlationId), user, password, mechanism, ct);
+            }
+            catch (Exception ex) when (IsCommandFault(ex))
+            {
+                SmtpLog.CommandFailed(_context.Logger, "AUTH", ClientAddress, ex.GetType().Name);
+                Send(SmtpReply.TemporaryAuthFailure); // RFC 4954 §6: 454 4.7.0, the session goes on
+                return true;
+            }
+
             SmtpLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login.Outcome == LoginOutcome.Succeeded, ClientAddress);
             switch (login.Outcome)
             {
