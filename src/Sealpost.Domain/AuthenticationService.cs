@@ -28,15 +28,15 @@ public sealed record LoginResult(LoginOutcome Outcome, Account? Account = null, 
 [DomainService]
 public sealed class AuthenticationService(DirectoryService directory, LoginThrottle throttle, AccessGuard guard)
 {
-    /// <param name="client">The client's actor before authentication: protocol, remote address, correlation id.</param>
-    /// <param name="mechanism">LOGIN, PLAIN, ...: recorded with the outcome.</param>
-    [Requires(Operation.Login)]
     /// <summary>
     /// How long a protocol waits before answering its session's n-th failed login: guessing gets slower
     /// within a connection, on top of the throttle across connections. One rule for every protocol.
     /// </summary>
     public static TimeSpan FailureDelay(int failuresInSession) => TimeSpan.FromMilliseconds(250 * Math.Clamp(failuresInSession, 0, 20));
 
+    /// <param name="client">The client's actor before authentication: protocol, remote address, correlation id.</param>
+    /// <param name="mechanism">LOGIN, PLAIN, ...: recorded with the outcome.</param>
+    [Requires(Operation.Login)]
     public async Task<LoginResult> LoginAsync(Actor client, string user, string secret, string mechanism, CancellationToken ct = default)
     {
         var attempt = client with { Name = DisplayName(user) };

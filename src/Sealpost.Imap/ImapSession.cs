@@ -162,7 +162,13 @@ public sealed partial class ImapSession
                 var executed = false;
                 while (!executed)
                 {
-                    var status = ImapFramer.TryFrame(buffer, ref _framer, _context.Imap.MaxLineBytes, _context.Imap.AppendLimitBytes, out var length, out var literal);
+                    var maxLiteral = Authenticated ? _context.Imap.AppendLimitBytes : _context.Imap.MaxPreAuthLiteralBytes;
+                    var status = ImapFramer.TryFrame(buffer, ref _framer, _context.Imap.MaxLineBytes, maxLiteral, out var length, out var literal);
+                    if (status is FrameStatus.NeedMore or FrameStatus.NeedContinuation && (buffer.Length > 0 || _framer.Scanned > 0))
+                    {
+                        _commandDeadline ??= DateTimeOffset.UtcNow.AddSeconds(_context.Imap.CommandTimeoutSeconds); // a command has begun
+                    }
+
                     if (status is FrameStatus.NeedContinuation or FrameStatus.NeedMore or FrameStatus.Complete && !ReserveLiteralMemory())
                     {
                         // The shared message memory is taken (Limits:MaxMessageMemoryBytes): refuse the command.
@@ -216,14 +222,15 @@ public sealed partial class ImapSession
                             if (!literal.Synchronising)
                             {
                                 // RFC 7888 §4: the octets are on their way and cannot be refused; end the session.
-                                Send($"* BYE [TOOBIG] Literal larger than {_context.Imap.AppendLimitBytes} octets");
+                                Send($"* BYE [TOOBIG] Literal larger than {maxLiteral} octets{(Authenticated ? "" : " before login")}");
                                 await FlushAsync(ct);
                                 await LingerAsync(buffer);
                                 return;
                             }
 
                             buffer = buffer.Slice(length);
-                            Send($"{tag} NO [TOOBIG] Literal larger than {_context.Imap.AppendLimitBytes} octets");
+                            _commandDeadline = null;
+                            Send($"{tag} NO [TOOBIG] Literal larger than {maxLiteral} octets{(Authenticated ? "" : " before login")}");
                             await CountBadAsync(ct);
                             break;
                         }
@@ -234,6 +241,7 @@ public sealed partial class ImapSession
                             var rest = buffer.Slice(length);
                             var nothingBuffered = rest.IsEmpty;
                             _framer.Reset();
+                            _commandDeadline = null;
                             _input.AdvanceTo(rest.Start);
                             try
                             {
@@ -624,7 +632,7 @@ public sealed partial class ImapSession
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes));
+        timeout.CancelAfter(ReadLimit());
         var read = _input.ReadAsync(timeout.Token).AsTask();
         while (true)
         {
@@ -653,8 +661,28 @@ public sealed partial class ImapSession
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Authenticated ? TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes) : TimeSpan.FromSeconds(_context.Imap.PreAuthTimeoutSeconds));
+        timeout.CancelAfter(ReadLimit());
         return await _input.ReadAsync(timeout.Token);
+    }
+
+    private readonly DateTimeOffset _greeted = DateTimeOffset.UtcNow;
+    private DateTimeOffset? _commandDeadline; // set when a command's first octets arrive, cleared when it has all arrived
+
+    /// <summary>
+    /// How long the next read may wait: the inactivity timeout, cut short by the deadlines that bound a
+    /// whole phase rather than one read, so a client sending a byte now and then cannot stay for ever:
+    /// the login phase (Imap:PreAuthTimeoutSeconds from the greeting) and a command in flight (Imap:CommandTimeoutSeconds).
+    /// </summary>
+    private TimeSpan ReadLimit()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var limit = Authenticated ? TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes) : _greeted.AddSeconds(_context.Imap.PreAuthTimeoutSeconds) - now;
+        if (_commandDeadline is { } deadline && deadline - now < limit)
+        {
+            limit = deadline - now;
+        }
+
+        return limit > TimeSpan.Zero ? limit : TimeSpan.FromMilliseconds(1);
     }
 
     private void EndLogin()

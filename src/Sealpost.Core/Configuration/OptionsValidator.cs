@@ -167,6 +167,8 @@ public static class OptionsValidator
         Range(errors, "Imap:MaxBadCommands", options.Imap.MaxBadCommands, 1, 1000);
         Range(errors, "Imap:IdleTimeoutMinutes", options.Imap.IdleTimeoutMinutes, 30, 24 * 60); // RFC 9051 §5.4
         Range(errors, "Imap:PreAuthTimeoutSeconds", options.Imap.PreAuthTimeoutSeconds, 5, 3600);
+        Range(errors, "Imap:CommandTimeoutSeconds", options.Imap.CommandTimeoutSeconds, 5, 7200);
+        Range(errors, "Imap:MaxPreAuthLiteralBytes", options.Imap.MaxPreAuthLiteralBytes, 256, 1024 * 1024);
         Range(errors, "Imap:MaxSessionsPerAccount", options.Imap.MaxSessionsPerAccount, 1, 10_000);
 
         Range(errors, "Store:ChangeLogRetentionDays", options.Store.ChangeLogRetentionDays, 1, 3650);

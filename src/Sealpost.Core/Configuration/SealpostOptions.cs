@@ -233,8 +233,20 @@ public sealed class ImapOptions
     /// <summary>Inactivity before an authenticated session is closed (RFC 9051 §5.4: at least 30 minutes).</summary>
     public int IdleTimeoutMinutes { get; set; } = 30;
 
-    /// <summary>Inactivity before a session that has not logged in is closed.</summary>
+    /// <summary>
+    /// The whole time a connection may take to log in (from its greeting), however it trickles its input:
+    /// a session still unauthenticated after this is closed.
+    /// </summary>
     public int PreAuthTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// The whole time one command may take to arrive once its first octet has (its line and every literal),
+    /// so a client that stalls inside a literal does not hold its share of the message memory for long.
+    /// </summary>
+    public int CommandTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Largest literal before login: enough for a user name and password, nothing a client could park data in.</summary>
+    public int MaxPreAuthLiteralBytes { get; set; } = 8 * 1024;
 
     /// <summary>Concurrent sessions of one account.</summary>
     public int MaxSessionsPerAccount { get; set; } = 50;

@@ -32,6 +32,9 @@ public sealed class ImapRaw : IAsyncDisposable
     /// <summary>Greeting line.</summary>
     public Task<string> GreetingAsync() => LineAsync();
 
+    /// <summary>The connection itself, for tests that pace their own bytes.</summary>
+    public Stream Stream => _stream;
+
     public async Task StartTlsAsync()
     {
         var ssl = new SslStream(_stream, false, (_, _, _, _) => true);
