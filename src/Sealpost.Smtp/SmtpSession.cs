@@ -138,10 +138,16 @@ public sealed class SmtpSession
                     handled = false;
                     if (!SmtpGrammar.TryTakeLine(ref buffer, Limits.MaxCommandLineBytes, ref discarding, out var line, out var tooLong))
                     {
+                        if (!buffer.IsEmpty)
+                        {
+                            _lineDeadline ??= DateTimeOffset.UtcNow.AddSeconds(Smtp.CommandLineSeconds); // a line has begun
+                        }
+
                         break;
                     }
 
                     handled = true;
+                    _lineDeadline = null;
                     if (tooLong)
                     {
                         Error(SmtpReply.LineTooLong);
@@ -844,6 +850,7 @@ public sealed class SmtpSession
             var buffer = result.Buffer;
             if (SmtpGrammar.TryTakeLine(ref buffer, Limits.MaxCommandLineBytes, ref discarding, out var line, out var tooLong))
             {
+                _lineDeadline = null;
                 var text = tooLong ? null : Encoding.ASCII.GetString(line); // before AdvanceTo: the line's memory belongs to the pipe
                 _input.AdvanceTo(buffer.Start);
                 if (text is null)
@@ -852,6 +859,11 @@ public sealed class SmtpSession
                 }
 
                 return text;
+            }
+
+            if (!buffer.IsEmpty)
+            {
+                _lineDeadline ??= DateTimeOffset.UtcNow.AddSeconds(Smtp.CommandLineSeconds);
             }
 
             _input.AdvanceTo(buffer.Start, buffer.End);
@@ -894,10 +906,18 @@ public sealed class SmtpSession
 
     private sealed class TooManyErrors : Exception;
 
+    private DateTimeOffset? _lineDeadline; // set when a command line's first octets arrive, cleared when it is complete
+
     private async Task<ReadResult> ReadAsync(int timeoutSeconds, CancellationToken ct, bool allowEmpty = false)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        var limit = TimeSpan.FromSeconds(timeoutSeconds);
+        if (_lineDeadline is { } deadline)
+        {
+            limit = TimeSpan.FromTicks(Math.Clamp((deadline - DateTimeOffset.UtcNow).Ticks, TimeSpan.TicksPerMillisecond, limit.Ticks));
+        }
+
+        timeout.CancelAfter(limit);
         if (allowEmpty && _input.TryRead(out var ready))
         {
             return ready;

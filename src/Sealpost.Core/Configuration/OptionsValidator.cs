@@ -158,6 +158,7 @@ public static class OptionsValidator
 
         Range(errors, "Smtp:CommandTimeoutSeconds", options.Smtp.CommandTimeoutSeconds, 1, 3600);
         Range(errors, "Smtp:DataTimeoutSeconds", options.Smtp.DataTimeoutSeconds, 1, 7200);
+        Range(errors, "Smtp:CommandLineSeconds", options.Smtp.CommandLineSeconds, 1, 3600);
         Range(errors, "Smtp:MaxErrorsPerSession", options.Smtp.MaxErrorsPerSession, 1, 1000);
         Range(errors, "Smtp:QuotaGraceBytes", options.Smtp.QuotaGraceBytes, 0, long.MaxValue);
         Range(errors, "Smtp:LookupCacheSeconds", options.Smtp.LookupCacheSeconds, 0, 300);

@@ -191,6 +191,13 @@ public sealed class SmtpOptions
     /// <summary>Idle time allowed between commands (seconds; RFC 5321 §4.5.3.2.7 says at least 300).</summary>
     public int CommandTimeoutSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// The whole time one command line may take to arrive once its first octet has (seconds): a line comes
+    /// in one packet from any real client, so one that trickles in a byte at a time is cut here, not at the
+    /// idle timeout that each new byte would restart.
+    /// </summary>
+    public int CommandLineSeconds { get; set; } = 30;
+
     /// <summary>Idle time allowed while receiving message data (seconds).</summary>
     public int DataTimeoutSeconds { get; set; } = 600;
 

@@ -19,6 +19,9 @@ public sealed class SmtpRaw : IAsyncDisposable
         return raw;
     }
 
+    /// <summary>The connection itself, for tests that pace their own bytes.</summary>
+    public Stream Stream => _stream;
+
     public Task SendAsync(string text) => _stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
 
     public Task SendAsync(byte[] bytes) => _stream.WriteAsync(bytes).AsTask();
