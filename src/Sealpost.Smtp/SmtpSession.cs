@@ -86,7 +86,25 @@ public sealed class SmtpSession
     private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
     private bool AuthAllowed => IsSubmission && (_tls || (IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));
 
+    /// <summary>
+    /// Serves the connection to its end. A connection's end is never an error for the host: a client that
+    /// hangs up (the connection's token cancelled) or a transport that breaks ends the session quietly.
+    /// </summary>
     public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            await ServeAsync(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException && ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ServeAsync(CancellationToken ct)
     {
         if (Smtp.ProxyProtocol && !await ReadProxyHeaderAsync(ct))
         {
