@@ -231,7 +231,7 @@ public sealed class MailAccess
     /// Stores messages in one mailbox, all or none (RFC 3502 §6): the quota is checked for all of
     /// them first, and if storing one fails the ones already stored are expunged again.
     /// </summary>
-    public async Task<IReadOnlyList<uint>> AppendAsync(long mailboxId, IReadOnlyList<(MessageFlags Flags, IReadOnlyList<int> KeywordIds, DateTimeOffset Date, ReadOnlyMemory<byte> Content)> messages, CancellationToken ct)
+    public async Task<IReadOnlyList<uint>> AppendAsync(long mailboxId, IReadOnlyList<(MessageFlags Flags, IReadOnlyList<int> KeywordIds, DateTimeOffset Date, ReadOnlyMemory<byte> Content, bool Binary)> messages, CancellationToken ct)
     {
         Write();
         await OwnAsync(mailboxId, ct);
@@ -244,9 +244,9 @@ public sealed class MailAccess
         var uids = new List<uint>();
         try
         {
-            foreach (var (flags, keywordIds, date, content) in messages)
+            foreach (var (flags, keywordIds, date, content, binary) in messages)
             {
-                var stored = await _delivery.DeliverAsync(content, [new DeliveryTarget(AccountId, mailboxId, flags, keywordIds)], date, ct);
+                var stored = await _delivery.DeliverAsync(content, [new DeliveryTarget(AccountId, mailboxId, flags, keywordIds)], date, ct, keepLineEnds: binary);
                 uids.Add(stored[0].Uid);
             }
         }

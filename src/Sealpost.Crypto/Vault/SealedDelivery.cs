@@ -23,7 +23,11 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
     // The key itself is read every time, so a rotation or reset is followed at once.
     private readonly Core.Caching.TtlCache<(long Account, int Version), (byte[] PublicKey, byte[] Signature)> _verified = new(TimeSpan.FromHours(1), 50_000);
 
-    public async Task<IReadOnlyList<AppendResult>> DeliverAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, CancellationToken ct = default)
+    /// <param name="keepLineEnds">
+    /// Store the octets exactly as given: binary content (an IMAP APPEND sent as literal8, RFC 3516) whose
+    /// bare CR and LF are data. Otherwise a bare LF becomes CRLF, the line end IMAP serves.
+    /// </param>
+    public async Task<IReadOnlyList<AppendResult>> DeliverAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, CancellationToken ct = default, bool keepLineEnds = false)
     {
         if (targets.Count == 0)
         {
@@ -37,7 +41,7 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
             publicKeys[accountId] = await CurrentKeyAsync(accountId, ct);
         }
 
-        message = LineEndings.ToCrlf(message); // what IMAP serves, so sizes and offsets are the clients'
+        message = keepLineEnds ? message : LineEndings.ToCrlf(message); // what IMAP serves, so sizes and offsets are the clients'
         var metadata = MetadataCodec.Serialize(analyzer.Analyze(message));
         var recipients = targets.Select(t => publicKeys[t.AccountId]).Select(k => new SealRecipient(k.AccountId, k.Version, k.PublicKey)).ToList();
         var sealedMessage = SealedMessageCodec.Seal(message.Span, metadata, recipients);

@@ -12,7 +12,7 @@ public sealed partial class ImapSession
     {
         p.Space();
         var name = ReadMailbox(p);
-        var messages = new List<(MessageFlags Flags, List<string> Keywords, DateTimeOffset Date, ReadOnlyMemory<byte> Content)>();
+        var messages = new List<(MessageFlags Flags, List<string> Keywords, DateTimeOffset Date, ReadOnlyMemory<byte> Content, bool Binary)>();
         while (p.TrySpace())
         {
             var flags = MessageFlags.None;
@@ -45,6 +45,7 @@ public sealed partial class ImapSession
             }
 
             ReadOnlyMemory<byte> content;
+            var binary = false;
             if (p.TryKeyword("UTF8"))
             {
                 p.Space();
@@ -59,6 +60,7 @@ public sealed partial class ImapSession
             }
             else if (p.PeekLiteral)
             {
+                binary = p.PeekIs('~'); // literal8: binary content, kept octet for octet (RFC 3516 §4.4)
                 content = p.ReadLiteral();
             }
             else
@@ -66,7 +68,7 @@ public sealed partial class ImapSession
                 throw new ImapParseException("APPEND needs the message as a literal");
             }
 
-            messages.Add((flags, keywords, date, content));
+            messages.Add((flags, keywords, date, content, binary));
         }
 
         p.End();
@@ -82,10 +84,10 @@ public sealed partial class ImapSession
         }
 
         // RFC 3502 §6: all or none; the mail service checks the quota for all of them first.
-        var toStore = new List<(MessageFlags, IReadOnlyList<int>, DateTimeOffset, ReadOnlyMemory<byte>)>();
-        foreach (var (flags, keywords, date, content) in messages)
+        var toStore = new List<(MessageFlags, IReadOnlyList<int>, DateTimeOffset, ReadOnlyMemory<byte>, bool)>();
+        foreach (var (flags, keywords, date, content, binary) in messages)
         {
-            toStore.Add((flags, await _keywords!.IdsAsync(keywords, ct), date, content));
+            toStore.Add((flags, await _keywords!.IdsAsync(keywords, ct), date, content, binary));
         }
 
         IReadOnlyList<uint> uids;

@@ -318,6 +318,14 @@ public sealed partial class ImapSession
 
         // RFC 3516 §4.3: BINARY content with NUL goes out as literal8.
         var literal8 = item.Kind == FetchKind.Binary && content.AsSpan().IndexOf((byte)0) >= 0;
+        if (!literal8 && content.AsSpan().IndexOf((byte)0) >= 0)
+        {
+            // A literal may not carry NUL (RFC 9051 §4.3): BODY[] and RFC822 of binary content send 0x80 in
+            // its place, as Dovecot does; BINARY[] is how a client gets the octets exactly.
+            content = content.ToArray();
+            content.AsSpan().Replace((byte)0, (byte)0x80);
+        }
+
         SendText($"{label} {(literal8 ? "~" : "")}{{{content.Length}}}\r\n");
         SendRaw(content);
     }
@@ -356,10 +364,12 @@ public sealed partial class ImapSession
 
         if (item.Kind is FetchKind.Binary or FetchKind.BinarySize)
         {
-            if (part.IsMultipart || part.IsMessage)
+            if (part.IsMultipart)
             {
-                throw No("BINARY applies to leaf parts", "UNKNOWN-CTE");
+                throw No("BINARY applies to leaf parts and enclosed messages", "UNKNOWN-CTE");
             }
+
+            // A message/rfc822 part: its body is the enclosed message, decoded like any part (RFC 3516 §4.2).
 
             return Decode(part.Encoding, await ReadAsync(opened, part.BodyOffset, part.Octets, ct));
         }
@@ -471,8 +481,7 @@ public sealed partial class ImapSession
                 decoder = new MimeKit.Encodings.Base64Decoder();
                 break;
             case "quoted-printable":
-                decoder = new MimeKit.Encodings.QuotedPrintableDecoder();
-                break;
+                return Sealpost.Mime.QuotedPrintable.Decode(body);
             default:
                 throw No("Unknown content transfer encoding", "UNKNOWN-CTE");
         }

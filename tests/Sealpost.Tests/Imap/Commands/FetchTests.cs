@@ -11,6 +11,51 @@ public sealed class FetchTests : ImapTestBase
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
         "Caf=C3=A9 au lait\r\n--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\n";
 
+    private const string BinaryBody = "a\nb\0\rcd";
+
+    private async Task<ImapRaw> AppendBinaryAsync()
+    {
+        var message = "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + BinaryBody;
+        var raw = await LoginAsync();
+        Assert.Contains("a OK", await raw.CommandAsync($"a APPEND INBOX ~{{{message.Length}+}}\r\n{message}"));
+        await raw.CommandAsync("b SELECT INBOX");
+        return raw;
+    }
+
+    /// <summary>RFC 3516 §4.4: APPEND as literal8 keeps binary content octet for octet, bare LF and CR included.</summary>
+    [Fact]
+    public async Task Binary_append_keeps_every_octet()
+    {
+        await using var raw = await AppendBinaryAsync();
+        Assert.Contains($"BINARY.SIZE[1] {BinaryBody.Length})", await raw.CommandAsync("c FETCH 1 BINARY.SIZE[1]"));
+        Assert.Contains($"BINARY[1] ~{{{BinaryBody.Length}}}\r\n{BinaryBody})", await raw.CommandAsync("d FETCH 1 BINARY.PEEK[1]"));
+    }
+
+    /// <summary>RFC 9051 §4.3: no NUL in a literal; BODY[] of binary content sends 0x80 in its place.</summary>
+    [Fact]
+    public async Task Body_of_binary_content_carries_no_nul()
+    {
+        await using var raw = await AppendBinaryAsync();
+        await raw.SendAsync("e FETCH 1 BODY.PEEK[1]\r\n");
+        var answer = await raw.UntilTaggedAsync("e");
+        Assert.DoesNotContain('\0', answer);
+        Assert.Contains($"BODY[1] {{{BinaryBody.Length}}}\r\n", answer);
+    }
+
+    /// <summary>RFC 3516 §4.2: BINARY of a message/rfc822 part is the enclosed message.</summary>
+    [Fact]
+    public async Task Binary_of_an_enclosed_message_is_the_message()
+    {
+        var inner = "Subject: inner\r\n\r\ninner body\r\n";
+        await DeliverAsync("Subject: outer\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst\r\n" +
+            "--b\r\nContent-Type: message/rfc822\r\n\r\n" + inner + "--b--\r\n");
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        var enclosed = inner[..^2]; // the CRLF before the boundary belongs to the boundary (RFC 2046 §5.1.1)
+        Assert.Contains($"BINARY[2] {{{enclosed.Length}}}\r\n{enclosed})", await raw.CommandAsync("b FETCH 1 BINARY.PEEK[2]"));
+        Assert.Contains($"BINARY.SIZE[2] {enclosed.Length})", await raw.CommandAsync("c FETCH 1 BINARY.SIZE[2]"));
+    }
+
     /// <summary>RFC 2180 §4.1 / RFC 9051 §7.1: FETCH of a message another session expunged sends what still exists, says EXPUNGEISSUED, leaks nothing internal.</summary>
     [Theory]
     [InlineData("FETCH 1:2 BODY.PEEK[]")]
