@@ -237,7 +237,8 @@ public sealed partial class MessageAnalyzer(int maxMimeDepth = 32)
                         string.IsNullOrEmpty(mailbox.Name) ? null : mailbox.Name,
                         route,
                         at > 0 ? mailbox.Address[..at] : mailbox.Address,
-                        at > 0 ? mailbox.Address[(at + 1)..] : null));
+                        // A NIL host would read as the start of a group (RFC 9051 §7.5.2); Dovecot's placeholder instead.
+                        at > 0 ? mailbox.Address[(at + 1)..] : EnvelopeAddress.MissingDomain));
                     break;
                 case GroupAddress group:
                     result.Add(new EnvelopeAddress(null, null, group.Name, null));

@@ -59,7 +59,11 @@ public sealed record EnvelopeAddress(
     [property: JsonPropertyName("n")] string? Name,
     [property: JsonPropertyName("a")] string? Adl,
     [property: JsonPropertyName("m")] string? Mailbox,
-    [property: JsonPropertyName("h")] string? Host);
+    [property: JsonPropertyName("h")] string? Host)
+{
+    /// <summary>The host of an address written without a domain (<c>From: d</c>), as Dovecot writes it.</summary>
+    public const string MissingDomain = "MISSING_DOMAIN";
+}
 
 /// <summary>One MIME part, with what BODYSTRUCTURE reports and where its bytes are.</summary>
 public sealed class BodyPart

@@ -298,7 +298,22 @@ public sealed partial class ImapSession
             }
         }
 
-        return h.Text.Length == 0 || Contains(value, h.Text);
+        if (h.Text.Length == 0 || Contains(value, h.Text))
+        {
+            return true;
+        }
+
+        // An address field also matches the addresses as parsed (as ENVELOPE reads them), so a search for
+        // user@domain.org finds "<user (comment)@ (comment) domain.org>" too.
+        var parsed = h.Field switch
+        {
+            "from" => m.Metadata.Envelope.From,
+            "to" => m.Metadata.Envelope.To,
+            "cc" => m.Metadata.Envelope.Cc,
+            "bcc" => m.Metadata.Envelope.Bcc,
+            _ => null,
+        };
+        return parsed is not null && parsed.Any(a => a.Mailbox is not null && Contains(a.Host is null or Sealpost.Mime.EnvelopeAddress.MissingDomain ? a.Mailbox : a.Mailbox + "@" + a.Host, h.Text));
     }
 
     private static readonly HashSet<string> SearchHeaderFields =

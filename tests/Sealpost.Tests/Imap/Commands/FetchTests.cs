@@ -11,6 +11,16 @@ public sealed class FetchTests : ImapTestBase
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
         "Caf=C3=A9 au lait\r\n--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\n";
 
+    /// <summary>A NIL host would start a group (RFC 9051 §7.5.2): an address without a domain gets Dovecot's placeholder.</summary>
+    [Fact]
+    public async Task Envelope_of_an_address_without_a_domain_is_not_a_group()
+    {
+        await DeliverAsync("From: d\r\nTo: alice@example.test\r\nSubject: s\r\n\r\nbody\r\n");
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        Assert.Contains("((NIL NIL \"d\" \"MISSING_DOMAIN\"))", await raw.CommandAsync("b FETCH 1 ENVELOPE"));
+    }
+
     private const string BinaryBody = "a\nb\0\rcd";
 
     private async Task<ImapRaw> AppendBinaryAsync()

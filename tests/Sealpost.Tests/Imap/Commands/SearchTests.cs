@@ -38,4 +38,18 @@ public sealed class SearchTests : ImapTestBase
         await raw.CommandAsync("w ENABLE IMAP4rev2");
         Assert.Equal("* ESEARCH (TAG \"x\") ALL 1,3\r\nx OK SEARCH completed\r\n", await raw.CommandAsync("x SEARCH UNSEEN"));
     }
+
+    /// <summary>An address written with comments inside it is found by its address, as ENVELOPE parses it.</summary>
+    [Theory]
+    [InlineData("FROM user@domain.org", "* SEARCH 1")]
+    [InlineData("FROM domain.org", "* SEARCH 1")]
+    [InlineData("FROM \"Some One\"", "* SEARCH 1")]
+    [InlineData("FROM other@domain.org", "* SEARCH")]
+    public async Task Search_from_matches_an_address_written_with_comments(string criteria, string expected)
+    {
+        await DeliverAsync("From: Some One <user (comment)@ (comment) domain.org>\r\nTo: alice@example.test\r\nSubject: c\r\n\r\nbody\r\n");
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        Assert.Equal(expected, Lines(await raw.CommandAsync("b SEARCH " + criteria))[0]);
+    }
 }
