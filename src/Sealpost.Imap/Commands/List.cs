@@ -126,11 +126,14 @@ public sealed partial class ImapSession
                 continue;
             }
 
-            if (selectSubscribed && !mailbox.Subscribed)
+            if (selectSubscribed)
             {
-                // RFC 5258 §3.5: with RECURSIVEMATCH a parent of a subscribed mailbox is listed with CHILDINFO.
-                childInfo = recursiveMatch && all.Any(o => o.Path.StartsWith(path + MailboxService.Separator, StringComparison.Ordinal) && o.Mailbox.Subscribed);
-                if (!childInfo)
+                // RFC 5258 §3.5: with RECURSIVEMATCH a mailbox gets CHILDINFO when a descendant meets the
+                // selection but no pattern lists that descendant itself (then it is reported on its own).
+                childInfo = recursiveMatch && all.Any(o => o.Mailbox.Subscribed
+                    && o.Path.StartsWith(path + MailboxService.Separator, StringComparison.Ordinal)
+                    && !matchers.Any(m => m.IsMatch(o.Path)));
+                if (!mailbox.Subscribed && !childInfo)
                 {
                     continue;
                 }
@@ -171,12 +174,33 @@ public sealed partial class ImapSession
         var pattern = DecodePattern(p.ReadListMailbox(_utf8));
         p.End();
         var matcher = PatternRegex(reference, pattern);
-        foreach (var (path, mailbox) in await _mail!.ListAsync(ct))
+        var all = await _mail!.ListAsync(ct);
+        var subscribed = all.Where(m => m.Mailbox.Subscribed).Select(m => m.Path).ToHashSet(StringComparer.Ordinal);
+        // RFC 3501 §6.3.9: when "%" stops above a subscribed mailbox, its ancestor at that level is
+        // listed with \Noselect unless it is subscribed itself.
+        var lines = new SortedDictionary<string, bool>(StringComparer.Ordinal); // path -> listed as \Noselect
+        foreach (var path in subscribed)
         {
-            if (mailbox.Subscribed && matcher.IsMatch(path))
+            if (matcher.IsMatch(path))
             {
-                Send($"* LSUB () \"/\" {MailboxOut(path)}");
+                lines[path] = false;
+                continue; // listed itself: its ancestors need no stand-in
             }
+
+            for (var cut = path.IndexOf(MailboxService.Separator); cut > 0; cut = path.IndexOf(MailboxService.Separator, cut + 1))
+            {
+                var ancestor = path[..cut];
+                if (!subscribed.Contains(ancestor) && matcher.IsMatch(ancestor))
+                {
+                    lines.TryAdd(ancestor, true);
+                    break; // the nearest level the pattern stops at
+                }
+            }
+        }
+
+        foreach (var (path, noselect) in lines)
+        {
+            Send($"* LSUB ({(noselect ? "\\Noselect" : "")}) \"/\" {MailboxOut(path)}");
         }
 
         Ok(tag, "LSUB completed");

@@ -50,4 +50,21 @@ public sealed class ListTests : ImapTestBase
         Assert.Matches(@"^f OK \[MAILBOXID \(F[0-9a-f]+\)\] CREATE completed\r\n$", await raw.CommandAsync("f CREATE \"日本語\""));
         Assert.Contains("* STATUS \"日本語\" (MESSAGES 0)", await raw.CommandAsync("g STATUS \"日本語\" (MESSAGES)"));
     }
+
+    /// <summary>RFC 5258 §3.5: CHILDINFO only for a descendant no pattern lists itself.</summary>
+    [Theory]
+    [InlineData("(\"Work\" \"Work/Clients\")", false)]
+    [InlineData("(\"Work\")", true)]
+    [InlineData("\"%\"", true)]
+    public async Task Recursivematch_childinfo_only_for_children_no_pattern_lists(string patterns, bool childInfo)
+    {
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a CREATE Work/Clients");
+        await raw.CommandAsync("b SUBSCRIBE Work/Clients");
+
+        var lines = Lines(await raw.CommandAsync($"c LIST (SUBSCRIBED RECURSIVEMATCH) \"\" {patterns}"));
+
+        Assert.Equal(childInfo, lines.Any(l => l.EndsWith("\"/\" Work (\"CHILDINFO\" (\"SUBSCRIBED\"))", StringComparison.Ordinal)));
+        Assert.Equal(childInfo, lines.Any(l => l.Contains("\"/\" Work ", StringComparison.Ordinal) || l.EndsWith("\"/\" Work", StringComparison.Ordinal)));
+    }
 }
