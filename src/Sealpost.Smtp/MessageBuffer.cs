@@ -6,15 +6,14 @@ namespace Sealpost.Smtp;
 /// Message data as it arrives (DATA or BDAT): 64 KiB segments, so growing never copies what came
 /// before and no large array is made until the whole message is there. Octets past the size limit,
 /// or beyond the shared memory budget, are dropped and noted; the session reads to the end and
-/// then refuses. <paramref name="prepaid"/> octets were already reserved (the SIZE announced at
-/// MAIL); the buffer takes them over and reserves more only past them. Dispose returns it all.
+/// then refuses. Memory is reserved segment by segment as data arrives; Dispose returns it all.
 /// </summary>
-public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, long prepaid = 0) : IDisposable
+public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget) : IDisposable
 {
     private const int SegmentSize = 64 * 1024;
     private readonly List<byte[]> _segments = [];
     private int _used = SegmentSize; // no segment yet: the "current" one is full
-    private long _reserved = budget is null ? 0 : prepaid;
+    private long _reserved;
     private long _allocated;
 
     public long Length { get; private set; }

@@ -66,7 +66,6 @@ public sealed class SmtpSession
     private readonly List<(MailAddress Address, IReadOnlyDictionary<string, string?> Parameters)> _remoteRecipients = [];
     private int RecipientCount => _recipients.Count + _remoteRecipients.Count;
     private MessageBuffer? _chunks;
-    private long _prepaid; // octets of the shared message memory set aside at MAIL (SIZE=), not yet handed to a buffer
     private int _errors;
     private int _authFailures;
 
@@ -240,7 +239,6 @@ public sealed class SmtpSession
         finally
         {
             _chunks?.Dispose(); // a transaction cut off: its share of the memory budget goes back
-            _context.MessageMemory?.Release(TakePrepaid());
         }
     }
 
@@ -445,20 +443,16 @@ public sealed class SmtpSession
             return;
         }
 
-        // RFC 1870 §6.2: a declared size is set aside from the shared message memory now, so that
-        // several large messages arriving together are accepted or deferred whole (452 4.3.1 here)
-        // instead of all running out half-way.
+        // RFC 1870 §6.2: a declared size that the shared message memory cannot take now is deferred at
+        // once (452 4.3.1). Nothing is set aside for it: memory is taken as the data arrives, so a client
+        // that announces a large SIZE and then sends nothing holds none.
         if (_context.MessageMemory is { } memory && path.Parameters.TryGetValue("SIZE", out var sizeText)
-            && long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var announced) && announced > 0)
+            && long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var announced)
+            && announced > memory.Capacity - memory.Used)
         {
-            if (!memory.TryReserve(announced))
-            {
-                SmtpLog.MemoryBudgetExhausted(_context.Logger, memory.Capacity);
-                Send(SmtpReply.InsufficientStorage);
-                return;
-            }
-
-            _prepaid = announced;
+            SmtpLog.MemoryBudgetExhausted(_context.Logger, memory.Capacity);
+            Send(SmtpReply.InsufficientStorage);
+            return;
         }
 
         _mail = path; // DSN (RET, ENVID) and REQUIRETLS are kept with the envelope for the outbound queue
@@ -542,7 +536,7 @@ public sealed class SmtpSession
 
     private async Task<bool> ReceiveDataAsync(CancellationToken ct)
     {
-        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize", _context.MessageMemory, TakePrepaid());
+        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize", _context.MessageMemory);
         while (!reader.Complete)
         {
             var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
@@ -591,7 +585,7 @@ public sealed class SmtpSession
         return Outcome.Then(async ct =>
         {
             // RFC 3030 §2: the chunk is read whatever happens, so the session stays in step.
-            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory, TakePrepaid());
+            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory);
             var remaining = size;
             while (remaining > 0)
             {
@@ -899,14 +893,6 @@ public sealed class SmtpSession
         _remoteRecipients.Clear();
         _chunks?.Dispose();
         _chunks = null;
-        _context.MessageMemory?.Release(TakePrepaid());
-    }
-
-    private long TakePrepaid()
-    {
-        var prepaid = _prepaid;
-        _prepaid = 0;
-        return prepaid;
     }
 
     private void Send(SmtpReply reply) => _output.Write(Encoding.UTF8.GetBytes(reply.Format(_esmtp)));

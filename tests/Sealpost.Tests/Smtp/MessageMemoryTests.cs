@@ -40,23 +40,6 @@ public sealed class MessageBufferTests
 
         Assert.Equal(0, budget.Used);
     }
-
-    [Fact]
-    public void A_prepaid_reservation_is_used_before_asking_for_more()
-    {
-        var budget = new MessageMemoryBudget(300_000);
-        Assert.True(budget.TryReserve(200_000)); // what MAIL FROM SIZE=200000 set aside
-        using (var buffer = new MessageBuffer(1_000_000, budget, prepaid: 200_000))
-        {
-            buffer.Write(new byte[190_000]);
-            Assert.Equal(200_000, budget.Used); // three segments fit in what was prepaid
-            buffer.Write(new byte[20_000]);
-            Assert.Equal(4 * 64 * 1024, budget.Used); // only the fourth segment's excess was added
-            Assert.Equal(210_000, buffer.ToArray().Length);
-        }
-
-        Assert.Equal(0, budget.Used);
-    }
 }
 
 /// <summary>Limits:MaxMessageMemoryBytes over real sessions: refusals are 452 4.3.1 and nothing leaks.</summary>
@@ -83,32 +66,58 @@ public sealed class MessageMemoryTests : IAsyncLifetime
     private static string Body(int size) => "Subject: big\r\n\r\n" + string.Join("\r\n", Enumerable.Repeat(new string('x', 98), size / 100)) + "\r\n.";
 
     [Fact]
-    public async Task Announced_sizes_are_set_aside_at_mail_and_unannounced_data_is_refused_after_its_end()
+    public async Task An_announced_size_holds_nothing_until_data_arrives()
     {
+        // Announcing reserves nothing: two sessions may each announce 200,000 of a 300,000 budget.
         await using var first = await OpenAsync();
         Assert.StartsWith("250", await first.CommandAsync("MAIL FROM:<a@remote.example> SIZE=200000"));
-
-        // 200,000 of 300,000 are set aside: another 200,000 cannot be, and says so at MAIL.
         await using var second = await OpenAsync();
-        Assert.StartsWith("452 4.3.1", await second.CommandAsync("MAIL FROM:<b@remote.example> SIZE=200000"));
+        Assert.StartsWith("250", await second.CommandAsync("MAIL FROM:<b@remote.example> SIZE=200000"));
 
-        // Without SIZE the data is read to its end, then refused; the session stays usable.
+    }
+
+    [Fact]
+    public async Task Data_beyond_the_budget_is_refused_after_its_end_and_the_session_stays_usable()
+    {
+        // The first session's data, not yet ended, holds about 190,000 of the 300,000.
+        await using var first = await OpenAsync();
+        Assert.StartsWith("250", await first.CommandAsync("MAIL FROM:<a@remote.example>"));
+        Assert.StartsWith("250", await first.CommandAsync("RCPT TO:<bob@example.test>"));
+        Assert.StartsWith("354", await first.CommandAsync("DATA"));
+        var body = Body(190_000);
+        await first.SendAsync(Encoding.ASCII.GetBytes(body[..^3]));
+
+        // The second's 150,000 do not fit beside it: read to the end, then 452; the session goes on.
+        await using var second = await OpenAsync();
         Assert.StartsWith("250", await second.CommandAsync("MAIL FROM:<b@remote.example>"));
         Assert.StartsWith("250", await second.CommandAsync("RCPT TO:<bob@example.test>"));
         Assert.StartsWith("354", await second.CommandAsync("DATA"));
-        Assert.StartsWith("452 4.3.1", await second.CommandAsync(Body(150_000)));
+        Assert.StartsWith("452 4.3.1", await WhenHeldAsync(second, Body(150_000)));
         Assert.StartsWith("250", await second.CommandAsync("NOOP"));
 
-        // The first delivers what it announced.
-        Assert.StartsWith("250", await first.CommandAsync("RCPT TO:<bob@example.test>"));
-        Assert.StartsWith("354", await first.CommandAsync("DATA"));
-        Assert.StartsWith("250", await first.CommandAsync(Body(190_000)));
+        // A size that does not fit in what is free now is deferred at MAIL (RFC 1870 §6.2).
+        await using var third = await OpenAsync();
+        Assert.StartsWith("452 4.3.1", await third.CommandAsync("MAIL FROM:<c@remote.example> SIZE=150000"));
 
-        // Everything set aside came back: the second can now announce and send the same.
-        Assert.StartsWith("250", await second.CommandAsync("MAIL FROM:<b@remote.example> SIZE=200000"));
+        // The first ends its message and it is stored; then the memory is free for the second.
+        Assert.StartsWith("250", await first.CommandAsync(body[^3..].TrimEnd('.') + "."));
+        Assert.StartsWith("250", await WhenShareIsFreeAsync(second, "MAIL FROM:<b@remote.example>"));
         Assert.StartsWith("250", await second.CommandAsync("RCPT TO:<bob@example.test>"));
         Assert.StartsWith("354", await second.CommandAsync("DATA"));
-        Assert.StartsWith("250", await second.CommandAsync(Body(190_000)));
+        Assert.StartsWith("250", await second.CommandAsync(Body(150_000)));
+    }
+
+    /// <summary>Sends a message's data once the other session's data is held by the server (its budget use visible), and returns the reply.</summary>
+    private async Task<string> WhenHeldAsync(SmtpRaw session, string data)
+    {
+        var memory = _server.Server.Runtime.MessageMemory;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (memory.Used < 150_000 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return await session.CommandAsync(data);
     }
 
     [Fact]
@@ -118,7 +127,7 @@ public sealed class MessageMemoryTests : IAsyncLifetime
         {
             var gone = await OpenAsync();
             // The previous round's sessions hung up; the server gives their shares back once it notices.
-            Assert.StartsWith("250", await WhenShareIsFreeAsync(gone, "MAIL FROM:<a@remote.example> SIZE=200000"));
+            Assert.StartsWith("250", await WhenShareIsFreeAsync(gone, "MAIL FROM:<a@remote.example>"));
             Assert.StartsWith("250", await gone.CommandAsync("RCPT TO:<bob@example.test>"));
             Assert.StartsWith("354", await gone.CommandAsync("DATA"));
             await gone.SendAsync(Encoding.ASCII.GetBytes("Subject: cut\r\n\r\n" + new string('y', 120_000))); // no end: then the peer is gone
@@ -131,9 +140,10 @@ public sealed class MessageMemoryTests : IAsyncLifetime
             await bdat.DisposeAsync();
         }
 
-        // If any of those had kept its share, 200,000 could not be set aside now.
+        // If any of those had kept its share, a 200,000 announcement would not fit now.
         await using var next = await OpenAsync();
         Assert.StartsWith("250", await WhenShareIsFreeAsync(next, "MAIL FROM:<c@remote.example> SIZE=200000"));
+        Assert.Equal(0, _server.Server.Runtime.MessageMemory.Used);
     }
 
     /// <summary>Sends a MAIL command again while it is answered 452, for up to 10 s (the server noticing hang-ups).</summary>
