@@ -62,7 +62,7 @@ public sealed partial class ImapSession
     {
         _context = context;
         _kind = kind;
-        _remote = remote;
+        _remote = Sealpost.Core.Connections.ClientEndpoint.Normalise(remote);
         _tls = kind == ImapListenerKind.ImplicitTls;
         UseStreams(transport, transport);
     }
@@ -135,7 +135,7 @@ public sealed partial class ImapSession
         }
 
         _proxied = true;
-        _remote = source ?? _remote;
+        _remote = Sealpost.Core.Connections.ClientEndpoint.Normalise(source) ?? _remote;
         return true;
     }
 

@@ -75,7 +75,7 @@ public sealed class SmtpSession
         _kind = kind;
         _input = transport.Input;
         _output = transport.Output;
-        _remote = remote;
+        _remote = ClientEndpoint.Normalise(remote);
         _tls = alreadyTls;
     }
 
@@ -134,7 +134,7 @@ public sealed class SmtpSession
         }
 
         _proxied = true;
-        _remote = source ?? _remote;
+        _remote = ClientEndpoint.Normalise(source) ?? _remote;
         return true;
     }
 
@@ -640,7 +640,7 @@ public sealed class SmtpSession
     {
         var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
         var with = (_esmtp ? "ESMTP" : "SMTP") + (_tls ? "S" : "") + (_account is not null ? "A" : "");
-        var received = $"Received: from {Sanitise(_helo!)} ([{_remote?.Address}]) by {_context.Options.Hostname} with {with} id {id}; " +
+        var received = $"Received: from {Sanitise(_helo!)} ({ClientEndpoint.AddressLiteral(_remote?.Address)}) by {_context.Options.Hostname} with {with} id {id}; " +
                        DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000\r\n";
         var role = Sealpost.Core.Mail.MailboxRole.Inbox;
         if (_kind == SmtpListenerKind.Inbound && _context.SenderAuthentication is { } authenticator && _remote is not null)
