@@ -17,43 +17,13 @@ public sealed class ImapDeadlineTests : ImapTestBase
         options.Imap.MaxPreAuthLiteralBytes = 1024;
     }
 
-    /// <summary>Sends one byte a second (each read is well inside any per-read timeout) until the server hangs up; false if it never does within 40 bytes.</summary>
-    private static async Task<bool> TrickleUntilClosedAsync(Stream stream, byte value)
-    {
-        var buffer = new byte[4096];
-        var read = stream.ReadAsync(buffer).AsTask();
-        for (var i = 0; i < 40; i++)
-        {
-            try
-            {
-                await stream.WriteAsync(new[] { value });
-            }
-            catch (IOException)
-            {
-                return true;
-            }
-
-            if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(1))) == read)
-            {
-                if (await read == 0)
-                {
-                    return true;
-                }
-
-                read = stream.ReadAsync(buffer).AsTask(); // a BYE line; the close follows
-            }
-        }
-
-        return false;
-    }
-
     [Fact]
     public async Task The_login_phase_has_a_deadline_however_slowly_bytes_arrive()
     {
         using var client = new TcpClient();
         await client.ConnectAsync(Plain);
         var stream = client.GetStream();
-        Assert.True(await TrickleUntilClosedAsync(stream, (byte)'a'));
+        Assert.True(await Trickle.UntilClosedAsync(stream, (byte)'a'));
     }
 
     [Fact]
@@ -62,7 +32,7 @@ public sealed class ImapDeadlineTests : ImapTestBase
         await using var raw = await LoginAsync();
         await raw.SendAsync("a APPEND INBOX {100}\r\n");
         Assert.StartsWith("+ ", await raw.LineAsync());
-        Assert.True(await TrickleUntilClosedAsync(raw.Stream, (byte)'x'));
+        Assert.True(await Trickle.UntilClosedAsync(raw.Stream, (byte)'x'));
     }
 
     [Theory]

@@ -17,36 +17,6 @@ public sealed class SmtpDeadlineTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    /// <summary>One byte a second, each well inside the idle timeout; true once the server hangs up, false if it never does within 40 bytes.</summary>
-    private static async Task<bool> TrickleUntilClosedAsync(Stream stream)
-    {
-        var buffer = new byte[4096];
-        var read = stream.ReadAsync(buffer).AsTask();
-        for (var i = 0; i < 40; i++)
-        {
-            try
-            {
-                await stream.WriteAsync("N"u8.ToArray());
-            }
-            catch (IOException)
-            {
-                return true;
-            }
-
-            if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(1))) == read)
-            {
-                if (await read == 0)
-                {
-                    return true;
-                }
-
-                read = stream.ReadAsync(buffer).AsTask(); // the greeting or the 421; the close follows
-            }
-        }
-
-        return false;
-    }
-
     [Theory]
     [InlineData(SmtpListenerKind.Inbound)]
     [InlineData(SmtpListenerKind.Submission)]
@@ -54,7 +24,7 @@ public sealed class SmtpDeadlineTests : IAsyncLifetime
     {
         using var client = new TcpClient();
         await client.ConnectAsync(_server.Server.SmtpEndpoint(kind));
-        Assert.True(await TrickleUntilClosedAsync(client.GetStream()));
+        Assert.True(await Trickle.UntilClosedAsync(client.GetStream(), (byte)'N'));
     }
 
     [Fact]
@@ -64,7 +34,7 @@ public sealed class SmtpDeadlineTests : IAsyncLifetime
         await smtp.ReplyAsync();
         await smtp.CommandAsync("EHLO test");
         Assert.StartsWith("334 ", await smtp.CommandAsync("AUTH LOGIN"));
-        Assert.True(await TrickleUntilClosedAsync(smtp.Stream));
+        Assert.True(await Trickle.UntilClosedAsync(smtp.Stream, (byte)'N'));
     }
 
     /// <summary>The deadline belongs to one line: idling between complete lines past it is the idle timeout's business.</summary>
