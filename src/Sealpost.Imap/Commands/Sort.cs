@@ -114,17 +114,25 @@ public sealed partial class ImapSession
 
     private static int CompareText(string a, string b) => string.Compare(a, b, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address.</summary>
+    /// <summary>
+    /// RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address as ENVELOPE lists it; for a group
+    /// that is the group's name (its start entry), for an address without a domain its local part.
+    /// </summary>
     private static string AddressKey(List<EnvelopeAddress>? list) =>
-        list?.FirstOrDefault(a => a.Host is not null)?.Mailbox ?? "";
+        list?.FirstOrDefault(a => a.Mailbox is not null)?.Mailbox ?? "";
 
-    /// <summary>RFC 5957: the decoded display name of the first address, or its addr-spec when there is none.</summary>
+    /// <summary>RFC 5957: the decoded display name of the first address, or its addr-spec when there is none; a group's name for a group.</summary>
     private static string DisplayKey(List<EnvelopeAddress>? list)
     {
-        var first = list?.FirstOrDefault(a => a.Host is not null);
+        var first = list?.FirstOrDefault(a => a.Mailbox is not null);
         if (first is null)
         {
             return "";
+        }
+
+        if (first.Host is null)
+        {
+            return first.Mailbox!; // a group: its display name is the group's
         }
 
         if (!string.IsNullOrWhiteSpace(first.Name))
@@ -132,6 +140,6 @@ public sealed partial class ImapSession
             return MimeKit.Utils.Rfc2047.DecodeText(System.Text.Encoding.UTF8.GetBytes(first.Name)).Trim();
         }
 
-        return $"{first.Mailbox}@{first.Host}";
+        return first.Host == EnvelopeAddress.MissingDomain ? first.Mailbox! : $"{first.Mailbox}@{first.Host}";
     }
 }
