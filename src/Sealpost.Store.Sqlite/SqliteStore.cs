@@ -138,6 +138,9 @@ public sealed class SqliteStore : ISealpostStore
         remove => _writer.Committed -= value;
     }
 
+    /// <summary>Checkpoint rounds finished beside the writer.</summary>
+    internal long CheckpointRounds => _writer.CheckpointRounds;
+
     /// <summary>A PRAGMA's value as the writer's own connection sees it (e.g. synchronous: 2 is FULL).</summary>
     public Task<long> WriterPragmaAsync(string name) => !name.All(c => c is (>= 'a' and <= 'z') or '_')
         ? throw SealpostException.Invalid("not a pragma name")

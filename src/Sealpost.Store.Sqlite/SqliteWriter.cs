@@ -83,7 +83,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
     }
 
     /// <summary>PASSIVE checkpoints (they never block the writer or readers) four times a second.</summary>
-    private static async Task CheckpointLoopAsync(string connectionString, CancellationToken stop)
+    private long _checkpointRounds;
+
+    /// <summary>Checkpoint rounds the checkpointer has finished (tests wait on it instead of guessing its timing).</summary>
+    internal long CheckpointRounds => Interlocked.Read(ref _checkpointRounds);
+
+    private async Task CheckpointLoopAsync(string connectionString, CancellationToken stop)
     {
         await using var connection = new SqliteConnection(connectionString);
         connection.Open();
@@ -108,6 +113,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
             {
                 // Busy or locked by another process's checkpoint: the next round catches up.
             }
+
+            Interlocked.Increment(ref _checkpointRounds);
         }
     }
 

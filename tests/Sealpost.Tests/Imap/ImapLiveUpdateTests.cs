@@ -147,7 +147,11 @@ public sealed class ImapLiveUpdateTests : ImapTestBase
         inbox.CountChanged += (_, _) => arrived.TrySetResult();
         using var done = new CancellationTokenSource();
         var idle = client.IdleAsync(done.Token);
-        await Task.Delay(200);
+        while (!client.IsIdle)
+        {
+            await Task.Delay(10); // until the client has entered IDLE
+        }
+
         await DeliverAsync(Message("during idle"));
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
         done.Cancel();

@@ -52,7 +52,12 @@ public sealed class SqliteDurabilityTests
                 }
             })));
             largest = Math.Max(largest, new FileInfo(wal).Length);
-            await Task.Delay(600); // the checkpointer runs four times a second
+            // Wait for a checkpoint round that began after this round's writes (the second one from now).
+            var seen = store.CheckpointRounds;
+            while (store.CheckpointRounds < seen + 2)
+            {
+                await Task.Delay(10);
+            }
         }
 
         Assert.Equal(6 * 8 * 64, (await store.Mail.GetMailboxAsync(inbox.Id))!.MessageCount);
