@@ -147,7 +147,8 @@ public sealed class ImapLiveUpdateTests : ImapTestBase
         inbox.CountChanged += (_, _) => arrived.TrySetResult();
         using var done = new CancellationTokenSource();
         var idle = client.IdleAsync(done.Token);
-        while (!client.IsIdle)
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!client.IsIdle && !idle.IsCompleted && DateTime.UtcNow < deadline)
         {
             await Task.Delay(10); // until the client has entered IDLE
         }

@@ -54,8 +54,10 @@ public sealed class SqliteDurabilityTests
             largest = Math.Max(largest, new FileInfo(wal).Length);
             // Wait for a checkpoint round that began after this round's writes (the second one from now).
             var seen = store.CheckpointRounds;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
             while (store.CheckpointRounds < seen + 2)
             {
+                Assert.True(DateTime.UtcNow < deadline, "the checkpointer stopped running");
                 await Task.Delay(10);
             }
         }
