@@ -758,7 +758,13 @@ public abstract class StoreContractTests : IAsyncLifetime
 
         await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(otherInbox.Id)]); // not ours
         var appended = await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]);
+        // PostgreSQL's NOTIFY arrives asynchronously: the creation of the mailbox, made before subscribing, may still come first.
         var first = await subscription.Reader.ReadAsync(cts.Token);
+        while (first.Kinds == ChangeKinds.MailboxCreated)
+        {
+            first = await subscription.Reader.ReadAsync(cts.Token);
+        }
+
         Assert.Equal(inbox.Id, first.MailboxId);
         Assert.Equal(appended[0].ModSeq, first.HighestModSeq);
         Assert.True(first.Kinds.HasFlag(ChangeKinds.Appended));
