@@ -15,6 +15,9 @@ public sealed class KeywordNames(MailAccess store, IAccountSession keys)
 
     public IEnumerable<string> All => _byId.Values.Order(StringComparer.Ordinal);
 
+    /// <summary>How many keywords the account has (they are only ever added): a cheap test for "a new one appeared".</summary>
+    public int Count => _byId.Count;
+
     public async Task LoadAsync(CancellationToken ct)
     {
         var byId = new Dictionary<int, string>();

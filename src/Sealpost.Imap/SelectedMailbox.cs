@@ -25,8 +25,8 @@ internal sealed class SelectedMailbox(long mailboxId, bool readOnly, uint uidVal
     /// <summary>Messages for which this session was the first to see them (\Recent, rev1; RFC 3501 §2.3.2).</summary>
     public HashSet<uint>? Recent { get; set; }
 
-    /// <summary>The keywords this session last listed in FLAGS and PERMANENTFLAGS (each with a leading space).</summary>
-    public string AnnouncedKeywords { get; set; } = "";
+    /// <summary>How many keywords this session last listed in FLAGS and PERMANENTFLAGS.</summary>
+    public int AnnouncedKeywords { get; set; }
 
     /// <summary>The feed said this mailbox changed since the last look.</summary>
     public bool Dirty { get; set; }

@@ -221,7 +221,7 @@ public sealed partial class ImapSession
     private void SendFlags(SelectedMailbox view)
     {
         var keywords = string.Concat(_keywords!.All.Select(k => " " + k));
-        view.AnnouncedKeywords = keywords;
+        view.AnnouncedKeywords = _keywords.Count;
         Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
         Send(view.ReadOnly
             ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
@@ -234,7 +234,7 @@ public sealed partial class ImapSession
     /// </summary>
     private void AnnounceNewKeywords()
     {
-        if (_selected is { } view && !string.Equals(view.AnnouncedKeywords, string.Concat(_keywords!.All.Select(k => " " + k)), StringComparison.Ordinal))
+        if (_selected is { } view && view.AnnouncedKeywords != _keywords!.Count) // checked per FETCH line: a count, not the list
         {
             SendFlags(view);
         }
