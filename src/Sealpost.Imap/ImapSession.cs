@@ -303,7 +303,7 @@ public sealed partial class ImapSession
             return true;
         }
 
-        if (!memory.TryReserve(more))
+        if (!memory.TryReserve(more, ClientAddress))
         {
             return false;
         }
@@ -314,7 +314,7 @@ public sealed partial class ImapSession
 
     private void ReleaseLiteralMemory()
     {
-        _context.MessageMemory?.Release(_literalMemory);
+        _context.MessageMemory?.Release(_literalMemory, ClientAddress);
         _literalMemory = 0;
     }
 

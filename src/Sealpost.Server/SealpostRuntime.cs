@@ -43,7 +43,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
-        MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes);
+        MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
     }
 
     public SealpostOptions Options { get; }

@@ -8,7 +8,7 @@ namespace Sealpost.Smtp;
 /// or beyond the shared memory budget, are dropped and noted; the session reads to the end and
 /// then refuses. Memory is reserved segment by segment as data arrives; Dispose returns it all.
 /// </summary>
-public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget) : IDisposable
+public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, string? holder = null) : IDisposable
 {
     private const int SegmentSize = 64 * 1024;
     private readonly List<byte[]> _segments = [];
@@ -67,7 +67,7 @@ public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget) : 
     public void Dispose()
     {
         _segments.Clear();
-        budget?.Release(_reserved);
+        budget?.Release(_reserved, holder);
         _reserved = 0;
     }
 
@@ -93,7 +93,7 @@ public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget) : 
         if (budget is not null && _allocated + SegmentSize > _reserved)
         {
             var more = _allocated + SegmentSize - _reserved;
-            if (!budget.TryReserve(more))
+            if (!budget.TryReserve(more, holder))
             {
                 OverBudget = true;
                 return false;

@@ -448,7 +448,7 @@ public sealed class SmtpSession
         // that announces a large SIZE and then sends nothing holds none.
         if (_context.MessageMemory is { } memory && path.Parameters.TryGetValue("SIZE", out var sizeText)
             && long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var announced)
-            && announced > memory.Capacity - memory.Used)
+            && (announced > memory.Capacity - memory.Used || announced > memory.PerHolder - memory.HeldBy(ClientAddress)))
         {
             SmtpLog.MemoryBudgetExhausted(_context.Logger, memory.Capacity);
             Send(SmtpReply.InsufficientStorage);
@@ -536,7 +536,7 @@ public sealed class SmtpSession
 
     private async Task<bool> ReceiveDataAsync(CancellationToken ct)
     {
-        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize", _context.MessageMemory);
+        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEnds == "normalize", _context.MessageMemory, ClientAddress);
         while (!reader.Complete)
         {
             var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
@@ -585,7 +585,7 @@ public sealed class SmtpSession
         return Outcome.Then(async ct =>
         {
             // RFC 3030 §2: the chunk is read whatever happens, so the session stays in step.
-            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory);
+            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory, ClientAddress);
             var remaining = size;
             while (remaining > 0)
             {

@@ -178,6 +178,10 @@ public static class OptionsValidator
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);
         Range(errors, "Limits:MaxMessageMemoryBytes", l.MaxMessageMemoryBytes, l.MaxMessageBytes, 1L << 40);
+        if (l.MaxMessageMemoryPerAddressBytes != 0)
+        {
+            Range(errors, "Limits:MaxMessageMemoryPerAddressBytes", l.MaxMessageMemoryPerAddressBytes, l.MaxMessageBytes, l.MaxMessageMemoryBytes);
+        }
         Range(errors, "Limits:MaxRecipients", l.MaxRecipients, 1, 100_000);
         Range(errors, "Limits:MaxCommandLineBytes", l.MaxCommandLineBytes, 512, 1024 * 1024);
         Range(errors, "Limits:MaxMimeDepth", l.MaxMimeDepth, 1, 256);

@@ -270,6 +270,18 @@ public sealed class LimitOptions
     /// </summary>
     public long MaxMessageMemoryBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// The share of <see cref="MaxMessageMemoryBytes"/> the connections of one client address may hold
+    /// together (octets), so one address cannot take the whole budget; 0: a quarter of it, but at least
+    /// MaxMessageBytes.
+    /// </summary>
+    public long MaxMessageMemoryPerAddressBytes { get; set; }
+
+    /// <summary>The per-address share in effect.</summary>
+    public long MessageMemoryPerAddress => MaxMessageMemoryPerAddressBytes > 0
+        ? MaxMessageMemoryPerAddressBytes
+        : Math.Min(MaxMessageMemoryBytes, Math.Max(MaxMessageBytes, MaxMessageMemoryBytes / 4));
+
     /// <summary>Most recipients of one message.</summary>
     public int MaxRecipients { get; set; } = 1000;
 

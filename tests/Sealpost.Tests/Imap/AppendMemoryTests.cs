@@ -14,6 +14,7 @@ public sealed class AppendMemoryTests : ImapTestBase
     {
         options.Limits.MaxMessageBytes = 100_000;
         options.Limits.MaxMessageMemoryBytes = 150_000;
+        options.Limits.MaxMessageMemoryPerAddressBytes = 150_000; // every session here comes from 127.0.0.1
     }
 
     private static string Literal(int size) => "Subject: big\r\n\r\n" + new string('x', size - 18) + "\r\n";

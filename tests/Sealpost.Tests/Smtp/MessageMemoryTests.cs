@@ -51,6 +51,7 @@ public sealed class MessageMemoryTests : IAsyncLifetime
     {
         o.Limits.MaxMessageBytes = 200_000;
         o.Limits.MaxMessageMemoryBytes = 300_000;
+        o.Limits.MaxMessageMemoryPerAddressBytes = 300_000; // every session here comes from 127.0.0.1
     });
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
@@ -157,5 +158,98 @@ public sealed class MessageMemoryTests : IAsyncLifetime
         }
 
         return reply;
+    }
+}
+
+/// <summary>
+/// Limits:MaxMessageMemoryPerAddressBytes: the connections of one client address hold at most their
+/// share of the memory budget, so one address cannot starve the others.
+/// </summary>
+public sealed class MessageMemoryPerAddressTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(o =>
+    {
+        o.Limits.MaxMessageBytes = 200_000;
+        o.Limits.MaxMessageMemoryBytes = 600_000;
+        o.Limits.MaxMessageMemoryPerAddressBytes = 250_000;
+        o.Smtp.InboundListen.Add("[::1]:0");
+    });
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private async Task<SmtpRaw> OpenAsync(System.Net.Sockets.AddressFamily family)
+    {
+        var endpoint = _server.Server.SmtpEndpoints.First(e => e.Kind == SmtpListenerKind.Inbound && e.EndPoint.AddressFamily == family).EndPoint;
+        var smtp = await SmtpRaw.ConnectAsync(endpoint);
+        await smtp.ReplyAsync();
+        await smtp.CommandAsync("EHLO client.example");
+        return smtp;
+    }
+
+    /// <summary>A session from 127.0.0.1 in the middle of a 190,000-octet message: it holds three 64 KiB segments of its address's 250,000.</summary>
+    private async Task<SmtpRaw> HoldAsync()
+    {
+        var first = await OpenAsync(System.Net.Sockets.AddressFamily.InterNetwork);
+        Assert.StartsWith("250", await first.CommandAsync("MAIL FROM:<a@remote.example>"));
+        Assert.StartsWith("250", await first.CommandAsync("RCPT TO:<bob@example.test>"));
+        Assert.StartsWith("354", await first.CommandAsync("DATA"));
+        await first.SendAsync(Encoding.ASCII.GetBytes("Subject: big\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 1900))));
+        var memory = _server.Server.Runtime.MessageMemory;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (memory.HeldBy("127.0.0.1") < 150_000)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the server never held the first session's data");
+            await Task.Delay(20);
+        }
+
+        return first;
+    }
+
+    [Fact]
+    public async Task A_second_session_from_the_same_address_is_deferred_beyond_its_share()
+    {
+        await using var first = await HoldAsync();
+        await using var second = await OpenAsync(System.Net.Sockets.AddressFamily.InterNetwork);
+        Assert.StartsWith("452 4.3.1", await second.CommandAsync("MAIL FROM:<b@remote.example> SIZE=100000"));
+    }
+
+    [Fact]
+    public async Task Another_address_still_gets_memory_while_one_address_holds_its_share()
+    {
+        await using var first = await HoldAsync();
+        await using var other = await OpenAsync(System.Net.Sockets.AddressFamily.InterNetworkV6);
+        Assert.StartsWith("250", await other.CommandAsync("MAIL FROM:<b@remote.example> SIZE=150000"));
+        Assert.StartsWith("250", await other.CommandAsync("RCPT TO:<bob@example.test>"));
+        Assert.StartsWith("354", await other.CommandAsync("DATA"));
+        Assert.StartsWith("250", await other.CommandAsync("Subject: other\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('z', 98) + "\r\n", 1400)) + "."));
+    }
+
+    [Fact]
+    public async Task Data_beyond_the_share_is_refused_after_its_end()
+    {
+        await using var first = await HoldAsync();
+        await using var second = await OpenAsync(System.Net.Sockets.AddressFamily.InterNetwork);
+        Assert.StartsWith("250", await second.CommandAsync("MAIL FROM:<b@remote.example>"));
+        Assert.StartsWith("250", await second.CommandAsync("RCPT TO:<bob@example.test>"));
+        Assert.StartsWith("354", await second.CommandAsync("DATA"));
+        Assert.StartsWith("452 4.3.1", await second.CommandAsync("Subject: more\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('w', 98) + "\r\n", 1000)) + "."));
+        Assert.StartsWith("250", await second.CommandAsync("NOOP"));
+    }
+
+    [Theory]
+    [InlineData(0, 200_000, 600_000, 200_000)]   // a quarter (150,000) is less than one message
+    [InlineData(0, 100_000, 800_000, 200_000)]   // a quarter
+    [InlineData(300_000, 200_000, 600_000, 300_000)] // set
+    public void The_share_in_effect(long configured, long maxMessage, long memory, long expected)
+    {
+        var limits = new Sealpost.Core.Configuration.LimitOptions
+        {
+            MaxMessageBytes = maxMessage,
+            MaxMessageMemoryBytes = memory,
+            MaxMessageMemoryPerAddressBytes = configured,
+        };
+        Assert.Equal(expected, limits.MessageMemoryPerAddress);
     }
 }
