@@ -58,7 +58,7 @@ public static class SealpostCli
         }
         catch (SealpostException ex)
         {
-            await console.Err.WriteLineAsync("error: " + ex.Message);
+            await console.Err.WriteLineAsync("error: " + ex.Message + Cause(ex));
             return Failed;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -76,6 +76,27 @@ public static class SealpostCli
             await console.Err.WriteLineAsync($"error: internal error ({ex.GetType().Name}); please report it");
             return Internal;
         }
+    }
+
+    /// <summary>
+    /// Why a temporary failure happened, on the same line: the innermost cause's first line (a
+    /// database's "database is locked", a refused connection), so an operator can act on it.
+    /// </summary>
+    private static string Cause(SealpostException ex)
+    {
+        if (ex.Kind != ErrorKind.TemporarilyUnavailable || ex.InnerException is null)
+        {
+            return "";
+        }
+
+        var inner = ex.InnerException;
+        while (inner.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+
+        var text = inner.Message.Split('\n')[0].Trim();
+        return text.Length == 0 || ex.Message.Contains(text, StringComparison.Ordinal) ? "" : $" ({text})";
     }
 
     private static IEnumerable<string> Path(CommandResult result)

@@ -11,21 +11,64 @@ namespace Sealpost.Domain.Audit;
 /// local file of JSON lines, each carrying the SHA-256 of the line before it (a changed or removed
 /// line breaks the spool's own chain), fsynced before the event counts as recorded. Bounded by
 /// <c>Audit:SpoolMaxEvents</c>; drained into the store, in order, when it answers again.
+/// <para>
+/// One process owns a data folder's spool at a time: it holds an exclusive lock on
+/// <c>audit-spool.lock</c> for as long as it runs. Another process on the same folder (an
+/// administrator's CLI command beside the running server) neither appends to nor drains a spool it
+/// does not own, so it cannot fork the spool's chain or take the server's lines from under it; it
+/// tries again for ownership each time it would use the spool, so the owner's exit hands it over.
+/// </para>
 /// </summary>
-public sealed class AuditSpool
+public sealed class AuditSpool : IDisposable
 {
     public const string FileName = "audit-spool.jsonl";
+    public const string LockFileName = "audit-spool.lock";
 
     private readonly string _path;
+    private readonly string _lockPath;
     private readonly int _maxEvents;
     private readonly object _lock = new();
+    private FileStream? _owner;
     private byte[] _lastHash = AuditRecord.GenesisHash;
     private int _count;
 
     public AuditSpool(string dataDirectory, int maxEvents)
     {
         _path = Path.Combine(dataDirectory, FileName);
+        _lockPath = Path.Combine(dataDirectory, LockFileName);
         _maxEvents = maxEvents;
+        lock (_lock)
+        {
+            TryOwn();
+        }
+    }
+
+    /// <summary>Whether this process owns the spool now (another process on the folder may).</summary>
+    public bool Owned { get { lock (_lock) { return TryOwn(); } } }
+
+    /// <summary>Events in the spool; 0 while another process owns it.</summary>
+    public int Count { get { lock (_lock) { return TryOwn() ? _count : 0; } } }
+
+    /// <summary>Takes the spool's lock if free and then reads where its chain ends. Under <see cref="_lock"/>.</summary>
+    private bool TryOwn()
+    {
+        if (_owner is not null)
+        {
+            return true;
+        }
+
+        try
+        {
+            // FileShare.None is an exclusive advisory lock (flock) between processes on Unix.
+            _owner = new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+
+        _lastHash = AuditRecord.GenesisHash;
+        _count = 0;
         if (File.Exists(_path))
         {
             foreach (var line in File.ReadLines(_path).Where(l => l.Length > 0))
@@ -34,16 +77,16 @@ public sealed class AuditSpool
                 _count++;
             }
         }
+
+        return true;
     }
 
-    public int Count { get { lock (_lock) { return _count; } } }
-
-    /// <summary>Appends events and fsyncs; false (nothing written) when they would not fit.</summary>
+    /// <summary>Appends events and fsyncs; false (nothing written) when they would not fit or another process owns the spool.</summary>
     public bool TryAppend(IReadOnlyList<AuditEvent> events)
     {
         lock (_lock)
         {
-            if (_count + events.Count > _maxEvents)
+            if (!TryOwn() || _count + events.Count > _maxEvents)
             {
                 return false;
             }
@@ -76,7 +119,7 @@ public sealed class AuditSpool
         lock (_lock)
         {
             var events = new List<AuditEvent>();
-            if (!File.Exists(_path))
+            if (!TryOwn() || !File.Exists(_path))
             {
                 return events;
             }
@@ -106,9 +149,24 @@ public sealed class AuditSpool
     {
         lock (_lock)
         {
+            if (_owner is null)
+            {
+                return;
+            }
+
             File.Delete(_path);
             _lastHash = AuditRecord.GenesisHash;
             _count = 0;
+        }
+    }
+
+    /// <summary>Gives up ownership; the spool file stays for the next owner to drain.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _owner?.Dispose();
+            _owner = null;
         }
     }
 

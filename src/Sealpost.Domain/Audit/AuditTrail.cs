@@ -180,6 +180,7 @@ public sealed class AuditTrail : IAsyncDisposable
     private async Task WriteBatchAsync(List<Pending> batch)
     {
         var events = batch.Where(p => p.Event is not null).Select(p => p.Event!).ToList();
+        Exception cause;
         try
         {
             await DrainSpoolAsync();
@@ -208,9 +209,11 @@ public sealed class AuditTrail : IAsyncDisposable
                 _storeDown = true;
                 DomainLog.AuditStoreDown(_logger, ex.GetType().Name);
             }
+
+            cause = ex;
         }
 
-        var unavailable = new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit trail is unavailable");
+        var unavailable = new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit trail is unavailable", cause);
         var spoolable = batch.Where(p => p.Event is not null && p.Durability == AuditDurability.StoreOrSpool).ToList();
         var spooled = spoolable.Count > 0 && TrySpool(spoolable.Select(p => p.Event!).ToList());
         if (spoolable.Count > 0 && !spooled)
@@ -312,6 +315,7 @@ public sealed class AuditTrail : IAsyncDisposable
             DomainLog.AuditCheckpointFailed(_logger, ex.GetType().Name);
         }
 
+        _spool.Dispose();
         _signer.Dispose();
         _stopping.Dispose();
     }

@@ -50,9 +50,11 @@ public sealed class AuditSpoolTests
         }
 
         Assert.Equal(2, runtime.Audit.Spooled);
-        Assert.True(File.Exists(Path.Combine(data, AuditSpool.FileName)));
+        var spoolFile = Path.Combine(data, AuditSpool.FileName);
+        var spooledBytes = await File.ReadAllBytesAsync(spoolFile);
         var refused = await cli.RunAsync("alias", "add", "sales@example.test", "alice@example.test", "--set", "Audit:BusyTimeoutMilliseconds=300");
         refused.AssertCleanError(1, "audit");
+        Assert.Equal(spooledBytes, await File.ReadAllBytesAsync(spoolFile));
 
         await holder.StandardInput.WriteLineAsync("release");
         await holder.StandardInput.FlushAsync();
@@ -94,6 +96,35 @@ public sealed class AuditSpoolTests
         await holder.StandardInput.WriteLineAsync("release");
         await holder.StandardInput.FlushAsync();
         await holder.WaitForExitAsync();
+    }
+
+    [Fact]
+    public void Another_spool_on_the_folder_neither_appends_to_nor_drains_the_owners_spool()
+    {
+        var folder = Directory.CreateTempSubdirectory("sealpost-spool-").FullName;
+        try
+        {
+            var e = new AuditEvent(DateTimeOffset.UtcNow, "system", "system", null, "smtp", AuditAction.MessageDelivered, "bob@example.test", AuditOutcome.Success, null, "c1");
+            using (var owner = new AuditSpool(folder, 10))
+            {
+                Assert.True(owner.TryAppend([e]));
+                using var other = new AuditSpool(folder, 10);
+                Assert.False(other.Owned);
+                Assert.Equal(0, other.Count);
+                Assert.False(other.TryAppend([e]));
+                Assert.Empty(other.ReadAll());
+                other.Clear();
+                Assert.Single(owner.ReadAll());
+            }
+
+            using var next = new AuditSpool(folder, 10);
+            Assert.True(next.Owned);
+            Assert.Equal(1, next.Count);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     /// <summary>A second process that takes the audit database's write lock and keeps it until told.</summary>
