@@ -7,6 +7,7 @@ using Sealpost.Core.Directory;
 using Sealpost.Core.Mail;
 using Sealpost.Core.Storage;
 using Sealpost.Crypto.Vault;
+using Sealpost.Domain.Queue;
 
 namespace Sealpost.Domain;
 
@@ -25,7 +26,7 @@ public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Accoun
 /// at once. Account keys are not cached: a delivery always seals to the current key.
 /// </summary>
 [DomainService]
-public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl)
+public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null)
 {
     private const int CacheEntries = 50_000;
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
@@ -37,7 +38,8 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     public async Task<long> EnqueueAsync(Actor actor, OutboundMessage message, string messageId, CancellationToken ct)
     {
         await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
-        var id = await store.Queue.EnqueueAsync(queue.Seal(message), ct);
+        var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message), message.Message.Length, DateTimeOffset.UtcNow, ct);
+        wakeup?.Notify();
         await RecordDeliveryAsync(actor, AuditAction.MessageSubmitted, $"id {messageId}; {message.Recipients.Count} remote; {message.Message.Length} bytes");
         return id;
     }

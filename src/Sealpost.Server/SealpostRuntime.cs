@@ -44,7 +44,22 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
+        QueueSealer = new QueueSealer(keystore);
+        Deliveries = new DeliveryService(store, Recipients, Delivery, QueueSealer, Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds), QueueWakeup);
+        Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
     }
+
+    /// <summary>Seals outbound queue entries (the queue key), bound to their rows.</summary>
+    public QueueSealer QueueSealer { get; }
+
+    /// <summary>Wakes this node's outbound workers when mail is queued here.</summary>
+    public Sealpost.Domain.Queue.QueueWakeup QueueWakeup { get; } = new();
+
+    /// <summary>Inbound delivery, submission and the outbound queue's entry.</summary>
+    public DeliveryService Deliveries { get; }
+
+    /// <summary>The outbound queue for operators and the workers.</summary>
+    public Sealpost.Domain.Queue.QueueService Queue { get; }
 
     public SealpostOptions Options { get; }
 

@@ -75,6 +75,18 @@ internal static class PostgresSchema
         ALTER TABLE mailboxes ADD COLUMN recent_uid bigint NOT NULL DEFAULT 1;
         UPDATE mailboxes SET recent_uid = uid_next;
         """,
+
+        // 7: the outbound queue is leased by workers, held by operators, and keeps each recipient's progress (sealed).
+        """
+        ALTER TABLE queue ADD COLUMN state int NOT NULL DEFAULT 0;
+        ALTER TABLE queue ADD COLUMN size bigint NOT NULL DEFAULT 0;
+        ALTER TABLE queue ADD COLUMN progress bytea;
+        ALTER TABLE queue ADD COLUMN lease_owner text;
+        ALTER TABLE queue ADD COLUMN lease_until bigint;
+        ALTER TABLE queue ADD COLUMN seal_version int NOT NULL DEFAULT 1;
+        DROP INDEX queue_next;
+        CREATE INDEX queue_due ON queue(state, next_attempt_at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

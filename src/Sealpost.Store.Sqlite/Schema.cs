@@ -176,6 +176,18 @@ internal static class Schema
         ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;
         UPDATE mailboxes SET recent_uid = uid_next;
         """,
+
+        // 8: the outbound queue is leased by workers, held by operators, and keeps each recipient's progress (sealed).
+        """
+        ALTER TABLE queue ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE queue ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE queue ADD COLUMN progress BLOB;
+        ALTER TABLE queue ADD COLUMN lease_owner TEXT;
+        ALTER TABLE queue ADD COLUMN lease_until INTEGER;
+        ALTER TABLE queue ADD COLUMN seal_version INTEGER NOT NULL DEFAULT 1;
+        DROP INDEX queue_next;
+        CREATE INDEX queue_due ON queue(state, next_attempt_at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

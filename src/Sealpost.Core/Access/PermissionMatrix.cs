@@ -48,7 +48,12 @@ public enum Operation
     RecoveryKeyAdd,
 
     // Operations.
+    /// <summary>Queue metadata: envelopes, sizes, states, errors; never content.</summary>
     QueueRead,
+    /// <summary>Hold, release, retry now or delete a queued message.</summary>
+    QueueManage,
+    /// <summary>The server's outbound workers claiming, attempting and finishing queued messages.</summary>
+    QueueDeliver,
     ConfigurationRead,
     ConfigurationChange,
 
@@ -182,6 +187,8 @@ public static class PermissionMatrix
         Row(Operation.RecoveryKeyAdd, (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
+        Row(Operation.QueueManage, (PA, Reach.All), (OP, Reach.All));
+        Row(Operation.QueueDeliver, (SYS, Reach.All));
         Row(Operation.ConfigurationRead, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All));
         Row(Operation.ConfigurationChange, (PA, Reach.All), (SYS, Reach.All));
 

@@ -12,6 +12,10 @@ public enum AuditAction
     LoginThrottled,
     MessageDelivered,
     MessageSubmitted,
+    /// <summary>A queued message finished: the detail counts recipients delivered and bounced.</summary>
+    MessageSent,
+    /// <summary>A delivery status notification (bounce or delay warning) made for a sender.</summary>
+    MessageBounced,
 
     TenantCreated,
     DomainAdded,
@@ -35,6 +39,11 @@ public enum AuditAction
     RoleRevoked,
     LockoutLifted,
 
+    QueueHeld,
+    QueueReleased,
+    QueueRetried,
+    QueueDeleted,
+
     ConfigurationChanged,
     ServerStarted,
     ServerStopped,
@@ -57,7 +66,7 @@ public static class AuditActions
     /// batch of only these without waiting for the disk; a batch with any other record waits.
     /// </summary>
     public static bool IsHighVolume(AuditAction action) => action is AuditAction.LoginSucceeded or AuditAction.LoginFailed
-        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.ActionRefused;
+        or AuditAction.LoginThrottled or AuditAction.MessageDelivered or AuditAction.MessageSubmitted or AuditAction.MessageSent or AuditAction.MessageBounced or AuditAction.ActionRefused;
 }
 
 public enum AuditOutcome

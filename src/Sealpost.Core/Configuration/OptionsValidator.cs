@@ -216,6 +216,8 @@ public static class OptionsValidator
         Range(errors, "Vault:LoginCacheSeconds", options.Vault.LoginCacheSeconds, 0, 86_400);
         Range(errors, "Vault:LoginCacheMaxEntries", options.Vault.LoginCacheMaxEntries, 1, 10_000_000);
 
+        ValidateDelivery(errors, options);
+
         if (options.Log.Level is not ("Trace" or "Debug" or "Information" or "Warning" or "Error" or "Critical"))
         {
             errors.Add($"Log:Level: must be one of Trace, Debug, Information, Warning, Error, Critical (got '{options.Log.Level}')");
@@ -228,6 +230,61 @@ public static class OptionsValidator
 
         return errors;
     }
+
+    private static void ValidateDelivery(List<string> errors, SealpostOptions options)
+    {
+        var d = options.Delivery;
+        Range(errors, "Delivery:MaxConcurrentDeliveries", d.MaxConcurrentDeliveries, 1, 10_000);
+        Range(errors, "Delivery:MaxConnectionsPerDestination", d.MaxConnectionsPerDestination, 1, 1_000);
+        Range(errors, "Delivery:MaxMessagesPerConnection", d.MaxMessagesPerConnection, 1, 100_000);
+        Range(errors, "Delivery:IdleConnectionSeconds", d.IdleConnectionSeconds, 0, 3_600);
+        Range(errors, "Delivery:LeaseSeconds", d.LeaseSeconds, 10, 86_400);
+        Range(errors, "Delivery:PollSeconds", d.PollSeconds, 1, 3_600);
+        Range(errors, "Delivery:WarnAfterHours", d.WarnAfterHours, 0, 24 * 30);
+        Range(errors, "Delivery:ExpireAfterHours", d.ExpireAfterHours, 1, 24 * 30);
+        Range(errors, "Delivery:ConnectTimeoutSeconds", d.ConnectTimeoutSeconds, 1, 600);
+        Range(errors, "Delivery:CommandTimeoutSeconds", d.CommandTimeoutSeconds, 1, 3_600);
+        Range(errors, "Delivery:TestMxPort", d.TestMxPort, 0, 65_535);
+        for (var i = 0; i < d.RetryMinutes.Count; i++)
+        {
+            Range(errors, $"Delivery:RetryMinutes:{i}", d.RetryMinutes[i], 1, 7 * 24 * 60);
+        }
+
+        if (!string.IsNullOrWhiteSpace(d.SmartHost) && !IsHostPort(d.SmartHost))
+        {
+            errors.Add($"Delivery:SmartHost: must be host:port (got '{d.SmartHost}')");
+        }
+
+        foreach (var (domain, route) in d.Routes)
+        {
+            if (string.IsNullOrWhiteSpace(route.Host))
+            {
+                errors.Add($"Delivery:Routes:{domain}:Host: must be set");
+            }
+
+            Range(errors, $"Delivery:Routes:{domain}:Port", route.Port, 1, 65_535);
+            if (route.Username is not null && (route.PasswordFile is null || !File.Exists(route.PasswordFile)))
+            {
+                errors.Add($"Delivery:Routes:{domain}:PasswordFile: must name an existing file when Username is set");
+            }
+        }
+
+        if (options.PasswordHashing.Profile == ProductionProfile)
+        {
+            if (d.TestMxPort != 0)
+            {
+                errors.Add("Delivery:TestMxPort: test-only; refused with PasswordHashing:Profile 'production'");
+            }
+
+            if (!string.IsNullOrWhiteSpace(d.TestTrustedRootsFile))
+            {
+                errors.Add("Delivery:TestTrustedRootsFile: test-only; refused with PasswordHashing:Profile 'production'");
+            }
+        }
+    }
+
+    private static bool IsHostPort(string text) =>
+        text.LastIndexOf(':') is var colon and > 0 && int.TryParse(text[(colon + 1)..], out var port) && port is >= 1 and <= 65535;
 
     public static bool TryParseEndpoint(string text, out IPEndPoint endpoint) =>
         IPEndPoint.TryParse(text, out endpoint!) && text.Contains(':', StringComparison.Ordinal) && endpoint.Port is >= 0 and <= 65535;

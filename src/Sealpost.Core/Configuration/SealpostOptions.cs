@@ -31,6 +31,8 @@ public sealed class SealpostOptions
 
     public AuditOptions Audit { get; set; } = new();
 
+    public DeliveryOptions Delivery { get; set; } = new();
+
     /// <summary>Fills list defaults that binding left empty.</summary>
     public SealpostOptions WithListDefaults()
     {
@@ -404,4 +406,81 @@ public sealed class AuditOptions
 
     /// <summary>Name the collector's certificate must carry; empty: the host part of <see cref="Collector"/>.</summary>
     public string? CollectorServerName { get; set; }
+}
+
+/// <summary>Outbound delivery: the queue's workers, retries, routes and the connections they make.</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Whether this node's workers deliver queued mail (nodes of one store share the queue; any may deliver).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Messages this node delivers at once.</summary>
+    public int MaxConcurrentDeliveries { get; set; } = 20;
+
+    /// <summary>Connections this node holds open to one destination host at once.</summary>
+    public int MaxConnectionsPerDestination { get; set; } = 10;
+
+    /// <summary>Messages sent over one connection before it is closed (RSET between them).</summary>
+    public int MaxMessagesPerConnection { get; set; } = 100;
+
+    /// <summary>Seconds an idle outbound connection is kept for the next message to the same host.</summary>
+    public int IdleConnectionSeconds { get; set; } = 10;
+
+    /// <summary>How long a worker's claim on a message lasts; a crashed worker's messages go to another after it.</summary>
+    public int LeaseSeconds { get; set; } = 600;
+
+    /// <summary>Seconds between looks at the queue when nothing woke the workers (new mail on this node wakes them at once).</summary>
+    public int PollSeconds { get; set; } = 5;
+
+    /// <summary>Minutes between attempts, in turn; the last repeats. Default 5 minutes rising to 4 hours.</summary>
+    public List<int> RetryMinutes { get; set; } = [];
+
+    public static readonly int[] DefaultRetryMinutes = [5, 10, 20, 40, 80, 160, 240];
+
+    /// <summary>Hours after which the sender is told the message is delayed (RFC 3464 "delayed" report); 0: never.</summary>
+    public int WarnAfterHours { get; set; } = 4;
+
+    /// <summary>Hours after which undelivered recipients are given up and bounced.</summary>
+    public int ExpireAfterHours { get; set; } = 120;
+
+    /// <summary>Seconds to wait for a connection to a mail host.</summary>
+    public int ConnectTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Seconds to wait for any reply from a mail host (RFC 5321 §4.5.3.2 allows minutes; 300 covers DATA).</summary>
+    public int CommandTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>"host:port" all outbound mail is relayed through, unless a domain has a route; empty: MX lookup.</summary>
+    public string? SmartHost { get; set; }
+
+    /// <summary>Per-destination-domain routes, like Postfix's transport map: domain → host, port, TLS, AUTH.</summary>
+    public Dictionary<string, DeliveryRoute> Routes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Always use TLS with a valid certificate, for every destination (otherwise STARTTLS when offered).</summary>
+    public bool RequireTls { get; set; }
+
+    /// <summary>Test-only: the port MX hosts are reached on instead of 25; refused with the production password profile.</summary>
+    public int TestMxPort { get; set; }
+
+    /// <summary>Test-only: a PEM file of extra roots trusted for verified TLS; refused with the production password profile.</summary>
+    public string? TestTrustedRootsFile { get; set; }
+
+    public IReadOnlyList<int> RetrySchedule => RetryMinutes.Count > 0 ? RetryMinutes : DefaultRetryMinutes;
+}
+
+/// <summary>Where mail for one domain goes instead of its MX hosts.</summary>
+public sealed class DeliveryRoute
+{
+    /// <summary>Host name or address.</summary>
+    public string Host { get; set; } = "";
+
+    public int Port { get; set; } = 25;
+
+    /// <summary>Refuse to deliver without TLS and a certificate valid for <see cref="Host"/>.</summary>
+    public bool RequireTls { get; set; }
+
+    /// <summary>AUTH user name, if the route needs one (TLS is then required).</summary>
+    public string? Username { get; set; }
+
+    /// <summary>A file holding the AUTH password (kept out of the configuration file).</summary>
+    public string? PasswordFile { get; set; }
 }

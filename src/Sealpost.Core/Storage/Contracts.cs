@@ -30,15 +30,62 @@ public interface ISealpostStore : IAsyncDisposable
     Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>A message waiting for delivery to another organisation. <see cref="Sealed"/> is opaque (sealed with the queue key).</summary>
-public sealed record QueuedMessage(long Id, byte[] Sealed, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, int Attempts);
+/// <summary>Whether workers may pick a queued message up.</summary>
+public enum QueueState
+{
+    Ready = 0,
+    /// <summary>Held by an operator or the abuse limits: no attempt until released.</summary>
+    Held = 1,
+}
 
-/// <summary>The durable outbound queue. Drained by the outbound delivery issue; delivery is at least once.</summary>
+/// <summary>
+/// A message waiting for delivery to another organisation. <see cref="Sealed"/> (envelope and
+/// message) and <see cref="Progress"/> (each recipient's state, last reply, TLS used) are opaque,
+/// sealed with the queue key and bound to <see cref="Id"/>; <see cref="SealVersion"/> 1 is an entry
+/// from before that binding.
+/// </summary>
+public sealed record QueuedMessage(
+    long Id,
+    byte[] Sealed,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset NextAttemptAt,
+    int Attempts,
+    QueueState State,
+    long Size,
+    byte[]? Progress,
+    string? LeaseOwner,
+    DateTimeOffset? LeaseUntil,
+    int SealVersion);
+
+/// <summary>
+/// The durable outbound queue. Workers on any node <see cref="ClaimAsync"/> due messages with a
+/// lease, so no two send one message at once; a crashed worker's lease runs out and another takes
+/// the message. Delivery is at least once.
+/// </summary>
 public interface IQueueStore
 {
-    /// <summary>Stores a message; returns once it is durable.</summary>
-    Task<long> EnqueueAsync(byte[] sealedMessage, CancellationToken cancellationToken = default);
+    /// <summary>Stores a message sealed by <paramref name="seal"/>, which is given the row's id to bind; returns once durable.</summary>
+    Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<QueuedMessage>> ListAsync(CancellationToken cancellationToken = default);
+
+    Task<QueuedMessage?> GetAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> ready messages that are due at <paramref name="now"/> and
+    /// not leased (or whose lease ran out), to <paramref name="owner"/> until now + <paramref name="lease"/>.
+    /// </summary>
+    Task<IReadOnlyList<QueuedMessage>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>Records an attempt and gives the lease back; false (nothing changed) if the lease is no longer the owner's.</summary>
+    Task<bool> ReleaseAsync(long id, string owner, byte[] progress, int attempts, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a message every recipient of which is done; false if the lease is no longer the owner's.</summary>
+    Task<bool> CompleteAsync(long id, string owner, CancellationToken cancellationToken = default);
+
+    /// <summary>Hold, release or retry now (an operator); <see cref="ErrorKind.NotFound"/> if there is no such message.</summary>
+    Task SetStateAsync(long id, QueueState state, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken = default);
+
     Task RemoveAsync(long id, CancellationToken cancellationToken = default);
 }
 

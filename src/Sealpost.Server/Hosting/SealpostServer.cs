@@ -212,7 +212,7 @@ public sealed class SealpostServer : IAsyncDisposable
     {
         var smtpContext = new SmtpContext(
             options,
-            new DeliveryService(runtime.Store, runtime.Recipients, runtime.Delivery, new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore), runtime.Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds)),
+            runtime.Deliveries,
             serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
@@ -235,6 +235,11 @@ public sealed class SealpostServer : IAsyncDisposable
         builder.Services.AddSingleton(runtime);
         builder.Services.AddHostedService(sp => new OrphanSweeper(runtime, sp.GetRequiredService<ILogger<OrphanSweeper>>()));
         builder.Services.AddHostedService(sp => new Sealpost.Server.Audit.AuditHeadPublisher(runtime, sp.GetRequiredService<ILogger<Sealpost.Server.Audit.AuditHeadPublisher>>()));
+        if (options.Delivery.Enabled)
+        {
+            builder.Services.AddHostedService(sp => new Sealpost.Server.Hosting.OutboundDeliveryHost(runtime));
+        }
+
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -74,7 +74,7 @@ public sealed class PostgresCliTests : IDisposable
         await using var store = await PostgresStore.OpenAsync(connection);
         Assert.Equal(PostgresSchema.CurrentVersion, await store.GetSchemaVersionAsync());
         Assert.NotNull(await store.Directory.FindTenantAsync("old"));
-        Assert.True(await store.Queue.EnqueueAsync([1]) > 0);
+        Assert.True(await store.Queue.EnqueueAsync(_ => [1], 1, DateTimeOffset.UtcNow) > 0);
     }
 
     [Fact]

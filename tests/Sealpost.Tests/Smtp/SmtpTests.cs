@@ -109,7 +109,7 @@ public sealed class SmtpTests : IAsyncLifetime
         Assert.Single(await InboxAsync("bob@example.test", "bob-dev-password"));
         var runtime = _server.Server.Runtime;
         var entry = Assert.Single(await runtime.Store.Queue.ListAsync());
-        var outbound = new Sealpost.Crypto.Vault.QueueSealer(runtime.Keystore).Open(entry.Sealed);
+        var outbound = runtime.QueueSealer.Open(entry);
         Assert.Equal("alice@example.test", outbound.ReturnPath);
         Assert.Equal(["partner@other-org.example"], outbound.Recipients);
         Assert.Contains("QueueMarkerZ7Q2", Encoding.UTF8.GetString(outbound.Message));

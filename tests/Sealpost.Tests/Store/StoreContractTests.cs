@@ -207,19 +207,81 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_outbound_queue_keeps_entries_until_removed()
+    public async Task The_outbound_queue_keeps_entries_until_removed_and_seals_with_the_row_id()
     {
         var store = await NewStoreAsync();
-        var first = await store.Queue.EnqueueAsync([1, 2, 3]);
-        var second = await store.Queue.EnqueueAsync([4]);
+        var now = DateTimeOffset.UtcNow;
+        var first = await store.Queue.EnqueueAsync(id => [1, 2, (byte)id], 3, now);
+        var second = await store.Queue.EnqueueAsync(_ => [4], 1, now);
         Assert.True(second > first);
         var listed = await store.Queue.ListAsync();
         Assert.Equal([first, second], listed.Select(q => q.Id));
-        Assert.Equal([1, 2, 3], listed[0].Sealed);
-        Assert.Equal(0, listed[0].Attempts);
+        Assert.Equal([1, 2, (byte)first], listed[0].Sealed);
+        Assert.Equal((0, 3L, QueueState.Ready, 2), (listed[0].Attempts, listed[0].Size, listed[0].State, listed[0].SealVersion));
         await store.Queue.RemoveAsync(first);
         Assert.Equal(second, Assert.Single(await store.Queue.ListAsync()).Id);
         Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => store.Queue.RemoveAsync(first))).Kind);
+    }
+
+    [Fact]
+    public async Task A_claimed_message_is_not_claimed_again_until_its_lease_runs_out()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        var id = await store.Queue.EnqueueAsync(_ => [1], 1, now);
+        var lease = TimeSpan.FromMinutes(10);
+        Assert.Equal(id, Assert.Single(await store.Queue.ClaimAsync("a", now, lease, 10)).Id);
+        Assert.Empty(await store.Queue.ClaimAsync("b", now.AddMinutes(9), lease, 10));
+        var taken = Assert.Single(await store.Queue.ClaimAsync("b", now.AddMinutes(11), lease, 10));
+        Assert.Equal("b", taken.LeaseOwner);
+        // The first worker's late update no longer counts.
+        Assert.False(await store.Queue.ReleaseAsync(id, "a", [9], 1, now.AddMinutes(20)));
+        Assert.False(await store.Queue.CompleteAsync(id, "a"));
+    }
+
+    [Fact]
+    public async Task A_released_message_waits_for_its_next_attempt_with_its_progress()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        var id = await store.Queue.EnqueueAsync(_ => [1], 1, now);
+        Assert.Single(await store.Queue.ClaimAsync("a", now, TimeSpan.FromMinutes(10), 10));
+        Assert.True(await store.Queue.ReleaseAsync(id, "a", [7, 7], 1, now.AddMinutes(5)));
+        Assert.Empty(await store.Queue.ClaimAsync("a", now.AddMinutes(4), TimeSpan.FromMinutes(10), 10));
+        var again = Assert.Single(await store.Queue.ClaimAsync("a", now.AddMinutes(5), TimeSpan.FromMinutes(10), 10));
+        Assert.Equal(1, again.Attempts);
+        Assert.Equal([7, 7], again.Progress);
+        Assert.True(await store.Queue.CompleteAsync(id, "a"));
+        Assert.Empty(await store.Queue.ListAsync());
+    }
+
+    [Fact]
+    public async Task A_held_message_is_not_claimed_until_released()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        var id = await store.Queue.EnqueueAsync(_ => [1], 1, now);
+        await store.Queue.SetStateAsync(id, QueueState.Held, null);
+        Assert.Empty(await store.Queue.ClaimAsync("a", now.AddHours(1), TimeSpan.FromMinutes(10), 10));
+        await store.Queue.SetStateAsync(id, QueueState.Ready, now);
+        Assert.Single(await store.Queue.ClaimAsync("a", now, TimeSpan.FromMinutes(10), 10));
+        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<SealpostException>(() => store.Queue.SetStateAsync(id + 99, QueueState.Held, null))).Kind);
+    }
+
+    [Fact]
+    public async Task Concurrent_claims_never_hand_one_message_to_two_workers()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 40; i++)
+        {
+            await store.Queue.EnqueueAsync(_ => [1], 1, now);
+        }
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => store.Queue.ClaimAsync($"w{w}", now, TimeSpan.FromMinutes(10), 7)));
+        var ids = claims.SelectMany(c => c.Select(m => m.Id)).ToList();
+        Assert.Equal(40, ids.Count);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
     }
 
     [Fact]

@@ -1,0 +1,155 @@
+using System.Net;
+using DnsClient;
+using DnsClient.Protocol;
+using Sealpost.Core.Configuration;
+
+namespace Sealpost.Delivery;
+
+/// <summary>One host to try for a destination, with the addresses it resolved to.</summary>
+public sealed record MailHost(string Name, IReadOnlyList<IPAddress> Addresses, int Port, bool RequireTls, NetworkCredential? Credential);
+
+/// <summary>
+/// Where a domain's mail goes: hosts in order of preference, or a failure that holds for every
+/// recipient of the domain (permanent: the domain does not exist or accepts no mail; temporary: DNS
+/// did not answer).
+/// </summary>
+public sealed record Route(IReadOnlyList<MailHost> Hosts, DeliveryReply? Failure)
+{
+    public static Route Fail(DeliveryReply reply) => new([], reply);
+}
+
+/// <summary>
+/// Routes a destination domain, in Postfix's order: a static route for the domain (transport map),
+/// else the smart host, else its MX hosts by preference (RFC 5321 §5.1), falling back to the
+/// domain's own A/AAAA when it has no MX; a null MX (RFC 7505) means it accepts no mail.
+/// </summary>
+public sealed class RouteResolver
+{
+    private readonly DeliveryOptions _options;
+    private readonly LookupClient? _dns;
+
+    /// <param name="dnsServers">Resolvers to ask; empty with <paramref name="useSystemDns"/> off: no MX lookups (every MX route fails temporarily).</param>
+    public RouteResolver(DeliveryOptions options, IReadOnlyList<IPEndPoint> dnsServers, bool useSystemDns)
+    {
+        _options = options;
+        if (dnsServers.Count == 0 && !useSystemDns)
+        {
+            return;
+        }
+
+        var lookup = dnsServers.Count > 0 ? new LookupClientOptions(dnsServers.ToArray()) : new LookupClientOptions();
+        lookup.UseCache = true;
+        lookup.Timeout = TimeSpan.FromSeconds(5);
+        lookup.Retries = 2;
+        lookup.ThrowDnsErrors = false;
+        lookup.ContinueOnDnsError = false;
+        _dns = new LookupClient(lookup);
+    }
+
+    public async Task<Route> ResolveAsync(string domain, CancellationToken ct)
+    {
+        if (_options.Routes.TryGetValue(domain, out var route))
+        {
+            return await StaticAsync(route.Host, route.Port, route.RequireTls || route.Username is not null || _options.RequireTls,
+                route.Username is null ? null : new NetworkCredential(route.Username, (await File.ReadAllTextAsync(route.PasswordFile!, ct)).TrimEnd('\r', '\n')), ct);
+        }
+
+        if (!string.IsNullOrWhiteSpace(_options.SmartHost))
+        {
+            var colon = _options.SmartHost.LastIndexOf(':');
+            return await StaticAsync(_options.SmartHost[..colon], int.Parse(_options.SmartHost[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture), _options.RequireTls, null, ct);
+        }
+
+        var port = _options.TestMxPort > 0 ? _options.TestMxPort : 25;
+        var mx = await QueryAsync(domain, QueryType.MX, ct);
+        if (mx.Failure is { } failure)
+        {
+            return Route.Fail(failure);
+        }
+
+        var exchanges = mx.Response!.Answers.MxRecords().ToList();
+        if (exchanges.Count == 0)
+        {
+            // RFC 5321 §5.1: no MX, the domain itself is the implicit MX.
+            var implicitHost = await HostAsync(domain, port, ct);
+            return implicitHost.Addresses.Count > 0
+                ? new Route([implicitHost], null)
+                : Route.Fail(DeliveryReply.Permanent("550 5.1.2 the recipient's domain has no mail host (no MX, A or AAAA record)"));
+        }
+
+        // RFC 7505 §3: a single MX of preference 0 naming the root means "accepts no mail".
+        if (exchanges.Count == 1 && exchanges[0].Exchange.Value is "." or "")
+        {
+            return Route.Fail(DeliveryReply.Permanent("556 5.1.10 the recipient's domain accepts no mail (null MX)"));
+        }
+
+        var hosts = new List<MailHost>();
+        foreach (var group in exchanges.Where(r => r.Exchange.Value is not ("." or "")).GroupBy(r => r.Preference).OrderBy(g => g.Key))
+        {
+            foreach (var record in group.OrderBy(_ => Random.Shared.Next()))
+            {
+                var host = await HostAsync(record.Exchange.Value.TrimEnd('.'), port, ct);
+                if (host.Addresses.Count > 0)
+                {
+                    hosts.Add(host);
+                }
+            }
+        }
+
+        return hosts.Count > 0 ? new Route(hosts, null) : Route.Fail(DeliveryReply.Temporary("451 4.4.4 the recipient's mail hosts have no address"));
+    }
+
+    private async Task<Route> StaticAsync(string host, int port, bool requireTls, NetworkCredential? credential, CancellationToken ct)
+    {
+        if (IPAddress.TryParse(host.Trim('[', ']'), out var literal))
+        {
+            return new Route([new MailHost(host, [literal], port, requireTls, credential)], null);
+        }
+
+        var resolved = await HostAsync(host, port, ct);
+        return resolved.Addresses.Count > 0
+            ? new Route([resolved with { RequireTls = requireTls, Credential = credential }], null)
+            : Route.Fail(DeliveryReply.Temporary($"451 4.4.4 the route's host {host} has no address"));
+    }
+
+    /// <summary>A host's IPv6 and IPv4 addresses (both tried, IPv6 first as RFC 6724 prefers).</summary>
+    private async Task<MailHost> HostAsync(string name, int port, CancellationToken ct)
+    {
+        var addresses = new List<IPAddress>();
+        foreach (var type in new[] { QueryType.AAAA, QueryType.A })
+        {
+            var answer = await QueryAsync(name, type, ct);
+            if (answer.Response is { } response)
+            {
+                addresses.AddRange(response.Answers.OfType<AddressRecord>().Select(a => a.Address));
+            }
+        }
+
+        return new MailHost(name, addresses, port, _options.RequireTls, null);
+    }
+
+    private async Task<(IDnsQueryResponse? Response, DeliveryReply? Failure)> QueryAsync(string name, QueryType type, CancellationToken ct)
+    {
+        if (_dns is null)
+        {
+            return (null, DeliveryReply.Temporary("451 4.4.3 no DNS resolver is configured (Smtp:DnsServers, Smtp:UseSystemDns)"));
+        }
+
+        try
+        {
+            var response = await _dns.QueryAsync(name, type, QueryClass.IN, ct);
+            if (response.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain)
+            {
+                return (null, DeliveryReply.Permanent($"550 5.1.2 the recipient's domain {name} does not exist"));
+            }
+
+            return response.HasError
+                ? (null, DeliveryReply.Temporary($"451 4.4.3 DNS lookup of {name} failed: {response.ErrorMessage}"))
+                : (response, null);
+        }
+        catch (DnsResponseException ex)
+        {
+            return (null, DeliveryReply.Temporary($"451 4.4.3 DNS lookup of {name} failed: {ex.Message.Split('\n')[0]}"));
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core.Configuration;
+using Sealpost.Delivery;
+
+namespace Sealpost.Server.Hosting;
+
+/// <summary>Runs this node's outbound workers for the server's lifetime (Delivery:Enabled).</summary>
+internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedService
+{
+    private OutboundWorker? _worker;
+
+    /// <summary>The worker, built from the runtime's services and the Delivery options.</summary>
+    public static OutboundWorker CreateWorker(SealpostRuntime runtime, TimeProvider time)
+    {
+        var options = runtime.Options;
+        var dns = options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList();
+        var logger = runtime.LoggerFactory.CreateLogger("Sealpost.Delivery");
+        return new OutboundWorker(runtime.Queue, runtime.Deliveries, new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns),
+            new SmtpTransport(options.Delivery, new EgressConnector(), options.Hostname, logger), options.Delivery, options.Hostname,
+            runtime.QueueWakeup, time, logger);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _worker = CreateWorker(runtime, TimeProvider.System);
+        _worker.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync();
+        }
+    }
+}
