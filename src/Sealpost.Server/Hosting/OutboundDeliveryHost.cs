@@ -16,7 +16,7 @@ internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedSer
         var options = runtime.Options;
         var dns = options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList();
         var logger = runtime.LoggerFactory.CreateLogger("Sealpost.Delivery");
-        return new OutboundWorker(runtime.Queue, runtime.Deliveries, new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns),
+        return new OutboundWorker(new Sealpost.Domain.Queue.QueueService(runtime.Store, runtime.QueueSealer, runtime.Guard, time), runtime.Deliveries, new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns),
             new SmtpTransport(options.Delivery, new EgressConnector(), options.Hostname, logger), options.Delivery, options.Hostname,
             runtime.QueueWakeup, time, logger);
     }
