@@ -131,6 +131,7 @@ public static class SealpostCli
         root.Add(DirectoryCommands.Group(console));
         root.Add(AuditCommands.Role(console));
         root.Add(AuditCommands.Audit(console));
+        root.Add(QueueCommands.Queue(console));
         return root;
     }
 }
