@@ -34,7 +34,9 @@ public static class SealpostCli
             var command = string.Join(' ', parse.CommandResult.Command is RootCommand ? ["sealpost"] : Path(parse.CommandResult));
             // An unknown word explains the rest ("command not provided" follows from it), so it goes first.
             var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
-            await console.Err.WriteLineAsync($"error: {error.Message} (see '{command} --help')");
+            // One line: some parser messages list the allowed values on lines of their own.
+            var message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            await console.Err.WriteLineAsync($"error: {message} (see '{command} --help')");
             return Usage;
         }
 
@@ -132,6 +134,7 @@ public static class SealpostCli
         root.Add(AuditCommands.Role(console));
         root.Add(AuditCommands.Audit(console));
         root.Add(QueueCommands.Queue(console));
+        root.Add(DkimCommands.Dkim(console));
         return root;
     }
 }

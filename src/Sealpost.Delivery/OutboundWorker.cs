@@ -271,7 +271,9 @@ public sealed class OutboundWorker : IAsyncDisposable
 
         var report = DeliveryReport.Build(kind, _hostname, original, wanted, claimed.Entry.CreatedAt, retryUntil, _time.GetUtcNow());
         using var buffer = new MemoryStream();
-        await report.WriteToAsync(FormatOptions.Default, buffer, ct);
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        await report.WriteToAsync(format, buffer, ct);
         var bytes = buffer.ToArray();
         var id = $"report-{claimed.Entry.Id}";
         try

@@ -26,18 +26,23 @@ public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Accoun
 /// at once. Account keys are not cached: a delivery always seals to the current key.
 /// </summary>
 [DomainService]
-public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null)
+public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null, DkimService? dkim = null)
 {
     private const int CacheEntries = 50_000;
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
     private readonly TtlCache<long, long> _usage = new(lookupTtl, CacheEntries);
     private readonly TtlCache<(long Account, MailboxRole Role), long> _mailboxes = new(lookupTtl, CacheEntries);
 
-    /// <summary>Queues a message for other organisations; returns once the sealed entry and its audit record are durable.</summary>
+    /// <summary>Queues a message for other organisations, DKIM-signed for its From domain; returns once the sealed entry and its audit record are durable.</summary>
     [Requires(Operation.MailDeliver)]
     public async Task<long> EnqueueAsync(Actor actor, OutboundMessage message, string messageId, CancellationToken ct)
     {
         await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
+        if (dkim is not null)
+        {
+            message = message with { Message = await dkim.SignAsync(message.Message, ct) };
+        }
+
         var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message), message.Message.Length, DateTimeOffset.UtcNow, ct);
         wakeup?.Notify();
         await RecordDeliveryAsync(actor, AuditAction.MessageSubmitted, $"id {messageId}; {message.Recipients.Count} remote; {message.Message.Length} bytes");

@@ -45,9 +45,13 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
         QueueSealer = new QueueSealer(keystore);
-        Deliveries = new DeliveryService(store, Recipients, Delivery, QueueSealer, Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds), QueueWakeup);
+        Dkim = new DkimService(keystore, store.Directory, Guard, TimeProvider.System);
+        Deliveries = new DeliveryService(store, Recipients, Delivery, QueueSealer, Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds), QueueWakeup, Dkim);
         Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
     }
+
+    /// <summary>DKIM keys per domain and the signing of outbound mail.</summary>
+    public DkimService Dkim { get; }
 
     /// <summary>Seals outbound queue entries (the queue key), bound to their rows.</summary>
     public QueueSealer QueueSealer { get; }

@@ -47,6 +47,9 @@ public enum Operation
     /// <summary>A new recovery public key version (made offline by the security officers).</summary>
     RecoveryKeyAdd,
 
+    /// <summary>Create or rotate a domain's DKIM signing key.</summary>
+    DkimManage,
+
     // Operations.
     /// <summary>Queue metadata: envelopes, sizes, states, errors; never content.</summary>
     QueueRead,
@@ -185,6 +188,7 @@ public static class PermissionMatrix
         Row(Operation.LockoutUnlock, (PA, Reach.All), (DA, Reach.Tenant));
 
         Row(Operation.RecoveryKeyAdd, (PA, Reach.All));
+        Row(Operation.DkimManage, (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
         Row(Operation.QueueManage, (PA, Reach.All), (OP, Reach.All));

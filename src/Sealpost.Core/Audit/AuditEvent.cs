@@ -30,6 +30,8 @@ public enum AuditAction
     KeyRotated,
     /// <summary>A public key version created (account, shared mailbox or recovery): the detail holds its fingerprint.</summary>
     KeyVersionCreated,
+    /// <summary>A domain's DKIM key created or rotated: the detail names selector and algorithm.</summary>
+    DkimKeyCreated,
     AliasAdded,
     AliasRemoved,
     GroupCreated,

@@ -19,7 +19,7 @@ public sealed class PermissionMatrixTests
     private static readonly HashSet<Operation> OwnerOnly = [Operation.MailRead, Operation.MailWrite, Operation.MailSubmit, Operation.OwnPasswordChange, Operation.OwnAppPasswordCreate, Operation.OwnKeyRotate];
     private static readonly HashSet<Operation> Reads = [Operation.TenantList, Operation.DomainList, Operation.AccountList, Operation.AliasList, Operation.GroupList, Operation.RoleList, Operation.LockoutList, Operation.QueueRead, Operation.ConfigurationRead, Operation.AuditRead];
     private static readonly HashSet<Operation> OperatorNever = [.. OwnerOnly, Operation.AccountPasswordReset, Operation.AccountCreate, Operation.AccountSetState, Operation.RoleGrant, Operation.RoleRevoke, Operation.AuditRead, Operation.LockoutUnlock, Operation.ConfigurationChange, Operation.MailDeliver];
-    private static readonly HashSet<Operation> PlatformOnly = [Operation.TenantCreate, Operation.DomainAdd, Operation.DomainRemove, Operation.RoleGrant, Operation.RoleRevoke, Operation.ConfigurationChange];
+    private static readonly HashSet<Operation> PlatformOnly = [Operation.TenantCreate, Operation.DkimManage, Operation.DomainAdd, Operation.DomainRemove, Operation.RoleGrant, Operation.RoleRevoke, Operation.ConfigurationChange];
 
     public static TheoryData<Operation, Role, string> Cells()
     {

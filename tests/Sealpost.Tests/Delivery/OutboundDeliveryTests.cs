@@ -116,6 +116,28 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
         Assert.Empty(await _server.Server.Runtime.Store.Queue.ListAsync());
     }
 
+    [Theory]
+    [InlineData("rsa")]
+    [InlineData("ed25519")]
+    public async Task Mail_from_a_domain_with_a_DKIM_key_arrives_signed_and_verifies(string algorithm)
+    {
+        var cli = new CliRunner(_server.Server.Runtime.Options.DataDirectory);
+        var created = (await cli.OkAsync("dkim", "create", "--domain", "example.test", "--algorithm", algorithm, "--selector", "k1")).Out;
+        Assert.Contains("k1._domainkey.example.test. IN TXT", created);
+        var key = (await _server.Server.Runtime.Dkim.ShowAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "example.test", CancellationToken.None)).Active;
+
+        await SubmitAsync("signed on the way out", "carol@partner.test");
+        await Worker().RunOnceAsync(CancellationToken.None);
+
+        var received = Assert.Single(_receiver.Messages);
+        Assert.Contains("d=example.test", received.Headers[HeaderId.DkimSignature]);
+        // The receiver's own X-Envelope-* lines go before the signature, which does not cover them.
+        using var raw = new MemoryStream();
+        await received.WriteToAsync(raw);
+        var (exit, output) = await DkimTests.VerifyWithPythonAsync(raw.ToArray(), key);
+        Assert.True(exit == 0, output);
+    }
+
     [Fact]
     public async Task A_temporary_refusal_is_retried_on_schedule_and_then_delivered()
     {

@@ -1,0 +1,67 @@
+using Sealpost.Core.Audit;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Cli;
+
+/// <summary><c>sealpost dkim</c>: keys made, rotated and shown with the records to publish; mistakes are clean errors; changes audited.</summary>
+public sealed class DkimCliTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+    private CliRunner _cli = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync(o => o.Delivery.Enabled = false);
+        _cli = new CliRunner(_server.Server.Runtime.Options.DataDirectory);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Create_prints_the_record_and_is_audited()
+    {
+        var output = (await _cli.OkAsync("dkim", "create", "--domain", "example.test")).Out;
+        Assert.Matches(@"sp\d{8}r\._domainkey\.example\.test\. IN TXT \( ""v=DKIM1; k=rsa; p=", output);
+        var record = Assert.Single(await _server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.DkimKeyCreated, Limit: 10)));
+        Assert.Equal("example.test", record.Event.Target);
+        Assert.Contains("rsa-sha256", record.Event.Detail);
+    }
+
+    [Fact]
+    public async Task Rotate_keeps_the_previous_record_for_show()
+    {
+        await _cli.OkAsync("dkim", "create", "--domain", "example.test", "--selector", "old");
+        Assert.Contains("k=ed25519", (await _cli.OkAsync("dkim", "rotate", "--domain", "example.test", "--algorithm", "ed25519", "--selector", "new")).Out);
+        var shown = (await _cli.OkAsync("dkim", "show", "--domain", "example.test")).Out;
+        Assert.Contains("Active: selector new, ed25519-sha256", shown);
+        Assert.Contains("selector old, rsa-sha256: v=DKIM1; k=rsa; p=", shown);
+    }
+
+    [Theory]
+    [InlineData("create twice", 1, "already has a DKIM key")]
+    [InlineData("not ours", 1, "is not one of this server's domains")]
+    [InlineData("bad selector", 1, "selector must be one DNS label")]
+    [InlineData("rotate without key", 1, "has no DKIM key to rotate")]
+    [InlineData("show without key", 1, "has no DKIM key")]
+    [InlineData("bad algorithm", 2, "")]
+    [InlineData("no domain", 2, "")]
+    public async Task Mistakes_are_clean_errors(string mistake, int exit, string text)
+    {
+        string[] args = mistake switch
+        {
+            "create twice" => ["dkim", "create", "--domain", "example.test"],
+            "not ours" => ["dkim", "create", "--domain", "elsewhere.example"],
+            "bad selector" => ["dkim", "create", "--domain", "example.test", "--selector", "a.b"],
+            "rotate without key" => ["dkim", "rotate", "--domain", "example.test"],
+            "show without key" => ["dkim", "show", "--domain", "example.test"],
+            "bad algorithm" => ["dkim", "create", "--domain", "example.test", "--algorithm", "dsa"],
+            _ => ["dkim", "create"],
+        };
+        if (mistake == "create twice")
+        {
+            await _cli.OkAsync(args);
+        }
+
+        (await _cli.RunAsync(args)).AssertCleanError(exit, text);
+    }
+}
