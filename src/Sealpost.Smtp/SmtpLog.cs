@@ -33,6 +33,9 @@ internal static partial class SmtpLog
     [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "Message refused with 452 4.3.1: message data held by all sessions reached Limits:MaxMessageMemoryBytes ({Capacity} octets)")]
     public static partial void MemoryBudgetExhausted(ILogger logger, long capacity);
 
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Account {AccountId} submitted a message whose From/Sender header is not its own")]
+    public static partial void HeaderSenderRefused(ILogger logger, long accountId);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Error, Message = "SMTP {Command} from {Remote} answered 451: {Error}")]
     public static partial void CommandFailed(ILogger logger, string command, string remote, string error);
 

@@ -58,6 +58,15 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
     public static SmtpReply MessageTooBig => new(552, "5.3.4", "Message size exceeds the limit");
     public static SmtpReply InsufficientStorage => new(452, "4.3.1", "Insufficient system storage, try again later");
     public static SmtpReply SenderNotOwned(string address) => new(553, "5.7.1", $"Sender address <{address}> does not belong to the authenticated account");
+    public static SmtpReply HeaderSenderNotOwned(string address) =>
+        new(550, "5.7.1", $"Message refused: its From/Sender header names <{Printable(address)}>, which is not an address of the authenticated account");
+    /// <summary>Text from the client fit for a reply line: printable ASCII only, at most 100 characters.</summary>
+    private static string Printable(string text)
+    {
+        var kept = new string(text.Where(c => c is >= ' ' and <= '~' and not '<' and not '>').Take(100).ToArray());
+        return kept.Length == 0 ? "?" : kept;
+    }
+
     public static SmtpReply NotPermitted => new(550, "5.7.1", "Not permitted");
     public static SmtpReply RelayDenied => new(554, "5.7.1", "Relay access denied");
     public static SmtpReply NoValidRecipients => new(554, "5.5.1", "No valid recipients");

@@ -56,6 +56,9 @@ public sealed class SmtpSession
     private string? _helo;
     private bool _esmtp;
     private Account? _account;
+
+    /// <summary>The authenticated account's own addresses (its address and aliases), fetched at MAIL.</summary>
+    private IReadOnlySet<string>? _sendable;
     private Actor? _actor;
     private readonly string _correlationId = Actor.NewCorrelationId();
 
@@ -403,7 +406,7 @@ public sealed class SmtpSession
                 return;
             }
 
-            if (_account is { } account && !(await _context.Agent.SendableAddressesAsync(_actor!, account, ct)).Contains(sender.Key))
+            if (_account is { } account && !(_sendable = await _context.Agent.SendableAddressesAsync(_actor!, account, ct)).Contains(sender.Key))
             {
                 SmtpLog.SenderRefused(_context.Logger, account.Id, _context.Redactor.Address(sender));
                 Error(SmtpReply.SenderNotOwned(path.Address));
@@ -642,6 +645,13 @@ public sealed class SmtpSession
         var with = (_esmtp ? "ESMTP" : "SMTP") + (_tls ? "S" : "") + (_account is not null ? "A" : "");
         var received = $"Received: from {Sanitise(_helo!)} ({ClientEndpoint.AddressLiteral(_remote?.Address)}) by {_context.Options.Hostname} with {with} id {id}; " +
                        DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000\r\n";
+        if (_account is { } owner && _sendable is { } sendable && HeaderSenders(message).FirstOrDefault(a => !sendable.Contains(a)) is { } foreign)
+        {
+            SmtpLog.HeaderSenderRefused(_context.Logger, owner.Id);
+            Send(SmtpReply.HeaderSenderNotOwned(foreign));
+            return;
+        }
+
         var role = Sealpost.Core.Mail.MailboxRole.Inbox;
         if (_kind == SmtpListenerKind.Inbound && _context.SenderAuthentication is { } authenticator && _remote is not null)
         {
@@ -692,6 +702,38 @@ public sealed class SmtpSession
         {
             SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind.ToString());
             Send(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
+        }
+    }
+
+    /// <summary>
+    /// The addresses a message says it is from (every From mailbox and the Sender), as address keys;
+    /// an unparsable header counts as a foreign address ("?"), so it is refused rather than trusted.
+    /// </summary>
+    private static IEnumerable<string> HeaderSenders(byte[] message)
+    {
+        using var stream = new MemoryStream(message);
+        MimeKit.HeaderList headers;
+        try
+        {
+            headers = MimeKit.HeaderList.Load(stream);
+        }
+        catch (FormatException)
+        {
+            yield break;
+        }
+
+        foreach (var header in headers.Where(h => h.Id is MimeKit.HeaderId.From or MimeKit.HeaderId.Sender))
+        {
+            if (!MimeKit.InternetAddressList.TryParse(header.Value, out var list) || !list.Mailboxes.Any())
+            {
+                yield return "?";
+                continue;
+            }
+
+            foreach (var mailbox in list.Mailboxes)
+            {
+                yield return MailAddress.TryParse(mailbox.Address, out var address, out _) ? address.Key : mailbox.Address;
+            }
         }
     }
 
