@@ -34,6 +34,7 @@ public sealed class OutboundWorker : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _inflight = [];
     private Task? _loop;
+    private int _disposed;
 
     public OutboundWorker(QueueService queue, DeliveryService deliveries, RouteResolver routes, SmtpTransport transport, DeliveryOptions options,
         string hostname, QueueWakeup wakeup, TimeProvider time, ILogger logger)
@@ -303,6 +304,11 @@ public sealed class OutboundWorker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         if (_loop is not null)
         {

@@ -80,6 +80,14 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
         return new RecipientCheck(RecipientStatus.Local, expansion.LocalAccounts);
     }
 
+    /// <summary>Whether the domain is one of ours (port 25's own-domain sender policy).</summary>
+    [Requires(Operation.MailDeliver)]
+    public async Task<bool> IsOurDomainAsync(Actor actor, DomainName domain, CancellationToken ct)
+    {
+        await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
+        return await store.Directory.FindDomainAsync(domain, ct) is not null;
+    }
+
     /// <summary>The addresses an account may send as: its own and the aliases that lead to it.</summary>
     [Requires(Operation.MailSubmit)]
     public async Task<IReadOnlySet<string>> SendableAddressesAsync(Actor actor, Account account, CancellationToken ct)

@@ -36,6 +36,9 @@ internal static partial class SmtpLog
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Account {AccountId} submitted a message whose From/Sender header is not its own")]
     public static partial void HeaderSenderRefused(ILogger logger, long accountId);
 
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Message {Id} from {Remote} refused: it claims one of our domains as sender without an aligned DKIM signature")]
+    public static partial void OwnDomainRefused(ILogger logger, string id, string remote);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Error, Message = "SMTP {Command} from {Remote} answered 451: {Error}")]
     public static partial void CommandFailed(ILogger logger, string command, string remote, string error);
 

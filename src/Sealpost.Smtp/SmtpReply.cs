@@ -67,6 +67,9 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
         return kept.Length == 0 ? "?" : kept;
     }
 
+    public static SmtpReply OwnDomainSpoofed(string domain) =>
+        new(550, "5.7.1", $"Message refused: it claims to be from our domain {Printable(domain)} but comes from outside without a DKIM signature of that domain; our users send through submission");
+
     public static SmtpReply NotPermitted => new(550, "5.7.1", "Not permitted");
     public static SmtpReply RelayDenied => new(554, "5.7.1", "Relay access denied");
     public static SmtpReply NoValidRecipients => new(554, "5.5.1", "No valid recipients");

@@ -653,11 +653,13 @@ public sealed class SmtpSession
         }
 
         var role = Sealpost.Core.Mail.MailboxRole.Inbox;
+        string? dkimDomain = null;
         if (_kind == SmtpListenerKind.Inbound && _context.SenderAuthentication is { } authenticator && _remote is not null)
         {
             // RFC 8601 §5: a sender's own Authentication-Results claiming to be ours are removed first.
             message = Authentication.SenderAuthenticator.RemoveOurResults(message, _context.Options.Hostname);
             var verdict = await authenticator.EvaluateAsync(_remote.Address, _helo!, _mail!.Address, message, ct);
+            dkimDomain = verdict.Dkim == "pass" ? verdict.DkimDomain : null;
             received += verdict.Header(_context.Options.Hostname);
             if (verdict.Dmarc == "fail" && verdict.DmarcPolicy is "reject" or "quarantine")
             {
@@ -673,6 +675,14 @@ public sealed class SmtpSession
                     role = Sealpost.Core.Mail.MailboxRole.Junk;
                 }
             }
+        }
+
+        if (_kind == SmtpListenerKind.Inbound && Smtp.OwnDomainSenders == "refuse" && _remote is not null && !TrustedRelay(_remote.Address)
+            && await ClaimedOwnDomainAsync(message, dkimDomain, ct) is { } claimed)
+        {
+            SmtpLog.OwnDomainRefused(_context.Logger, id, ClientEndpoint.AddressLiteral(_remote.Address));
+            Send(SmtpReply.OwnDomainSpoofed(claimed));
+            return;
         }
 
         var withHeaders = TraceHeaders.Add(message, _mail!.Address, received, IsSubmission, _context.Options.Hostname);
@@ -703,6 +713,45 @@ public sealed class SmtpSession
             SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind.ToString());
             Send(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
         }
+    }
+
+    private bool TrustedRelay(System.Net.IPAddress address)
+    {
+        var mapped = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        foreach (var relay in Smtp.TrustedRelays)
+        {
+            if (System.Net.IPNetwork.TryParse(relay, out var network) ? network.Contains(mapped) : System.Net.IPAddress.TryParse(relay, out var one) && one.Equals(mapped))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The first of our own domains the message claims to come from (envelope sender, From and
+    /// Sender headers) without a passing DKIM signature aligned with it; null if none.
+    /// </summary>
+    private async Task<string?> ClaimedOwnDomainAsync(byte[] message, string? dkimDomain, CancellationToken ct)
+    {
+        var claims = HeaderSenders(message).Append(_mail!.Address).Where(a => a.Contains('@', StringComparison.Ordinal)).Select(a => a[(a.LastIndexOf('@') + 1)..]).Distinct(StringComparer.OrdinalIgnoreCase);
+        foreach (var claim in claims)
+        {
+            if (!DomainName.TryParse(claim, out var domain, out _) || !await _context.Agent.IsOurDomainAsync(SessionActor, domain, ct))
+            {
+                continue;
+            }
+
+            var aligned = dkimDomain is not null && (domain.Ascii.Equals(dkimDomain, StringComparison.OrdinalIgnoreCase)
+                || domain.Ascii.EndsWith("." + dkimDomain, StringComparison.OrdinalIgnoreCase) || dkimDomain.EndsWith("." + domain.Ascii, StringComparison.OrdinalIgnoreCase));
+            if (!aligned)
+            {
+                return domain.Ascii;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -218,6 +218,19 @@ public static class OptionsValidator
 
         ValidateDelivery(errors, options);
 
+        if (options.Smtp.OwnDomainSenders is not ("refuse" or "accept"))
+        {
+            errors.Add($"Smtp:OwnDomainSenders: must be 'refuse' or 'accept' (got '{options.Smtp.OwnDomainSenders}')");
+        }
+
+        foreach (var relay in options.Smtp.TrustedRelays)
+        {
+            if (!System.Net.IPNetwork.TryParse(relay, out _) && !IPAddress.TryParse(relay, out _))
+            {
+                errors.Add($"Smtp:TrustedRelays: '{relay}' is not an address or a network (CIDR)");
+            }
+        }
+
         if (options.Log.Level is not ("Trace" or "Debug" or "Information" or "Warning" or "Error" or "Critical"))
         {
             errors.Add($"Log:Level: must be one of Trace, Debug, Information, Warning, Error, Critical (got '{options.Log.Level}')");

@@ -190,6 +190,16 @@ public sealed class SmtpOptions
     /// <summary>"reject" or "normalize": what to do with a bare LF or CR in message data (SMTP smuggling).</summary>
     public string BareLineEnds { get; set; } = "reject";
 
+    /// <summary>
+    /// Port 25 mail whose envelope sender or From header is in one of our own domains: "refuse"
+    /// (550 5.7.1 unless it comes from a trusted relay or carries a passing DKIM signature aligned
+    /// with that domain; our own users send through submission) or "accept".
+    /// </summary>
+    public string OwnDomainSenders { get; set; } = "refuse";
+
+    /// <summary>Addresses or networks (CIDR) of relays trusted to send mail in our own domains on port 25 (e.g. a department's scanner gateway).</summary>
+    public List<string> TrustedRelays { get; set; } = [];
+
     /// <summary>Idle time allowed between commands (seconds; RFC 5321 §4.5.3.2.7 says at least 300).</summary>
     public int CommandTimeoutSeconds { get; set; } = 300;
 

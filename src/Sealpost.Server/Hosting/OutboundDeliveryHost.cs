@@ -30,9 +30,9 @@ internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedSer
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_worker is not null)
+        if (Interlocked.Exchange(ref _worker, null) is { } worker)
         {
-            await _worker.DisposeAsync();
+            await worker.DisposeAsync();
         }
     }
 }
