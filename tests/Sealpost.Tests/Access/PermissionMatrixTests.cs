@@ -153,7 +153,7 @@ public sealed class PermissionMatrixTests
         Assert.True(DomainServiceMethods().Count() > 25);
     }
 
-    public static TheoryData<string> EntryAssemblies() => new() { "Sealpost.Imap", "Sealpost.Smtp", "sealpost" };
+    public static TheoryData<string> EntryAssemblies() => new() { "Sealpost.Imap", "Sealpost.Smtp", "Sealpost.Delivery", "sealpost" };
 
     /// <summary>
     /// Protocols and the CLI reach storage only through the domain services: their compiled code

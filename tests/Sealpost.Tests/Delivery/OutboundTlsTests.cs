@@ -1,0 +1,133 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using Sealpost.Core.Configuration;
+using Sealpost.Server.Hosting;
+using Sealpost.Smtp;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Delivery;
+
+/// <summary>
+/// TLS on the way out, against a real receiver offering STARTTLS with a certificate from a test CA:
+/// opportunistic by default (any certificate), verified where a route requires TLS, and a refusal
+/// to send in clear or to an unverified peer when it is required.
+/// </summary>
+public sealed class OutboundTlsTests : IDisposable
+{
+    private readonly TempFolder _folder = new("sealpost-outbound-tls");
+    private readonly string _caFile, _certFile, _keyFile;
+
+    public OutboundTlsTests()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Sealpost Test Partner CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var leafRequest = new CertificateRequest("CN=mx.partner.test", leafKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("mx.partner.test");
+        leafRequest.CertificateExtensions.Add(san.Build());
+        using var leaf = leafRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), [1, 2, 3, 4]);
+
+        _caFile = _folder.Sub("ca.pem");
+        _certFile = _folder.Sub("cert.pem");
+        _keyFile = _folder.Sub("key.pem");
+        File.WriteAllText(_caFile, ca.ExportCertificatePem());
+        File.WriteAllText(_certFile, leaf.ExportCertificatePem() + "\n" + ca.ExportCertificatePem());
+        File.WriteAllText(_keyFile, leafKey.ExportPkcs8PrivateKeyPem());
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private static async Task<(TestServer Server, ManualTime Time)> StartAsync(DnsServer dns, Action<DeliveryOptions> configure)
+    {
+        var server = await TestServer.StartAsync(o =>
+        {
+            o.Smtp.DnsServers.Add(dns.EndPoint.ToString());
+            o.Delivery.Enabled = false;
+            configure(o.Delivery);
+        });
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("alice@example.test"));
+        message.To.Add(MailboxAddress.Parse("carol@partner.test"));
+        message.Subject = "over TLS";
+        message.Body = new TextPart("plain") { Text = "hello" };
+        await client.SendAsync(message);
+        return (server, new ManualTime(DateTimeOffset.UtcNow));
+    }
+
+    private static Task<DnsServer> DnsAsync() => DnsServer.StartAsync("--mx-host=partner.test,mx.partner.test,10", "--host-record=mx.partner.test,127.0.0.1");
+
+    private static async Task<string?> LastReplyAsync(TestServer server)
+    {
+        var entry = Assert.Single(await server.Server.Runtime.Queue.ListAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, CancellationToken.None));
+        return entry.LastError;
+    }
+
+    [Fact]
+    public async Task STARTTLS_is_used_whenever_offered_whatever_the_certificate()
+    {
+        using var receiver = await SmtpReceiver.StartAsync(_certFile, _keyFile);
+        using var dns = await DnsAsync();
+        var (server, time) = await StartAsync(dns, d => d.TestMxPort = receiver.Port);
+        await using (server)
+        {
+            await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time).RunOnceAsync(CancellationToken.None);
+            Assert.Equal("yes", Assert.Single(receiver.Messages).Headers["X-Receiver-Tls"]);
+            Assert.Matches(@"via mx\.partner\.test \(Tls1[23]", server.Logs.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task A_route_that_requires_TLS_refuses_an_unverified_certificate()
+    {
+        using var receiver = await SmtpReceiver.StartAsync(_certFile, _keyFile);
+        using var dns = await DnsAsync();
+        var (server, time) = await StartAsync(dns, d => d.Routes["partner.test"] = new DeliveryRoute { Host = "mx.partner.test", Port = receiver.Port, RequireTls = true });
+        await using (server)
+        {
+            await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time).RunOnceAsync(CancellationToken.None);
+            Assert.Empty(receiver.Messages);
+            Assert.StartsWith("451 4.7.5", await LastReplyAsync(server));
+        }
+    }
+
+    [Fact]
+    public async Task A_route_that_requires_TLS_delivers_to_a_verified_certificate()
+    {
+        using var receiver = await SmtpReceiver.StartAsync(_certFile, _keyFile);
+        using var dns = await DnsAsync();
+        var (server, time) = await StartAsync(dns, d =>
+        {
+            d.Routes["partner.test"] = new DeliveryRoute { Host = "mx.partner.test", Port = receiver.Port, RequireTls = true };
+            d.TestTrustedRootsFile = _caFile;
+        });
+        await using (server)
+        {
+            await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time).RunOnceAsync(CancellationToken.None);
+            Assert.Equal("yes", Assert.Single(receiver.Messages).Headers["X-Receiver-Tls"]);
+        }
+    }
+
+    [Fact]
+    public async Task A_route_that_requires_TLS_never_sends_in_clear()
+    {
+        using var receiver = await SmtpReceiver.StartAsync();
+        using var dns = await DnsAsync();
+        var (server, time) = await StartAsync(dns, d => d.Routes["partner.test"] = new DeliveryRoute { Host = "mx.partner.test", Port = receiver.Port, RequireTls = true });
+        await using (server)
+        {
+            await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time).RunOnceAsync(CancellationToken.None);
+            Assert.Empty(receiver.Messages);
+            Assert.StartsWith("451 4.7.4", await LastReplyAsync(server));
+        }
+    }
+}
