@@ -82,6 +82,16 @@ public sealed class MarkerScanTests
         await r.Delivery.DeliverAsync(marked, [new DeliveryTarget(alice.Id, aliceInbox), new DeliveryTarget(bob.Id, bobInbox)], DateTimeOffset.UtcNow);
         await r.Delivery.DeliverAsync(big, [new DeliveryTarget(alice.Id, folderId)], DateTimeOffset.UtcNow);
 
+        // The outbound queue: a marked message for another organisation and its per-recipient progress.
+        var system = Sealpost.Core.Access.Actor.System("test");
+        await r.Deliveries.EnqueueAsync(system, new Sealpost.Crypto.Vault.OutboundMessage("alice@example.test", ["QueueRcptMarkerV6@partner.test"],
+            new Dictionary<string, string?>(), [new Dictionary<string, string?>()], marked), "m1", CancellationToken.None);
+        var claimed = Assert.Single(await r.Queue.ClaimAsync(system, "scan", TimeSpan.FromMinutes(5), 10, CancellationToken.None));
+        await r.Queue.RecordAttemptAsync(system, "scan", claimed, claimed.Progress with
+        {
+            Recipients = [claimed.Progress.Recipients[0] with { LastReply = "451 4.7.1 QueueReplyMarkerH2 later" }],
+        }, DateTimeOffset.UtcNow.AddMinutes(5), CancellationToken.None);
+
         // With each credential, every message comes back byte-identical (and the first read re-wraps).
         foreach (var (address, secret, mailbox, expected) in new[]
                  {
@@ -125,7 +135,7 @@ public sealed class MarkerScanTests
 
         await r.Store.DisposeAsync(); // close connections; the WAL stays on disk and is scanned too
 
-        var scanner = new MarkerScanner([.. ContentMarkers, AlicePassword, BobPassword, appPassword, appPassword.Replace("-", "")]);
+        var scanner = new MarkerScanner([.. ContentMarkers, AlicePassword, BobPassword, appPassword, appPassword.Replace("-", ""), "QueueRcptMarkerV6", "QueueReplyMarkerH2"]);
         // Positive control: the same scanner finds the markers in the plaintext we sealed.
         Assert.True(scanner.Scan("control", marked).Count >= 8);
         Assert.NotEmpty(scanner.Scan("control", big));
