@@ -36,8 +36,8 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
 
     /// <summary>A domain's first key; <see cref="ErrorKind.Conflict"/> if it has one (rotate it instead).</summary>
     [Requires(Operation.DkimManage)]
-    public Task<DkimKey> CreateAsync(Actor actor, string domain, string algorithm, string? selector, CancellationToken ct) =>
-        MakeAsync(actor, domain, algorithm, selector, rotate: false, ct);
+    public Task<DkimKey> CreateAsync(Actor actor, string domain, string algorithm, string? selector, CancellationToken ct, string? importPem = null) =>
+        MakeAsync(actor, domain, algorithm, selector, rotate: false, ct, importPem);
 
     /// <summary>A new key (and selector) for the domain; the old one's record is kept for <see cref="ShowAsync"/>.</summary>
     [Requires(Operation.DkimManage)]
@@ -53,7 +53,7 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
         return new DkimKeys(stored.Active, stored.Previous);
     }
 
-    private Task<DkimKey> MakeAsync(Actor actor, string domain, string algorithm, string? selector, bool rotate, CancellationToken ct) =>
+    private Task<DkimKey> MakeAsync(Actor actor, string domain, string algorithm, string? selector, bool rotate, CancellationToken ct, string? importPem = null) =>
         guard.AdministerAsync(actor, AuditAction.DkimKeyCreated, domain, async () =>
         {
             guard.Require(actor, Operation.DkimManage, Scope.Platform);
@@ -86,11 +86,22 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
                 throw new SealpostException(ErrorKind.Conflict, $"selector {chosen} was used before for {name}; choose another with --selector");
             }
 
-            var key = DkimKey.Create(name.Ascii, chosen, algorithm, now);
+            DkimKey key;
+            try
+            {
+                key = importPem is null ? DkimKey.Create(name.Ascii, chosen, algorithm, now)
+                    : algorithm == "rsa" ? DkimKey.ImportRsa(name.Ascii, chosen, importPem, now)
+                    : throw SealpostException.Invalid("only RSA keys can be imported");
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw SealpostException.Invalid("the private key cannot be used: " + ex.Message);
+            }
+
             var previous = existing is null ? [] : existing.Previous.Append(new DkimPublished(existing.Active.Selector, existing.Active.Algorithm, existing.Active.DnsRecord, now)).ToList();
             await keystore.PutSecretAsync(EntryName(name.Ascii), JsonSerializer.SerializeToUtf8Bytes(new Stored(key, previous)), ct);
             _cache.Remove(name.Ascii);
-            return (key, $"selector {chosen}; {key.Algorithm}");
+            return (key, $"selector {chosen}; {key.Algorithm}{(importPem is null ? "" : "; imported")}");
         }, ct);
 
     /// <summary>

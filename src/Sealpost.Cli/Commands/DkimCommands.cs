@@ -15,13 +15,20 @@ internal static class DkimCommands
             var algorithm = new Option<string>("--algorithm") { Description = "rsa (RSA-2048, read by every verifier) or ed25519 (RFC 8463)", DefaultValueFactory = _ => "rsa" };
             algorithm.AcceptOnlyFromAmong("rsa", "ed25519");
             var selector = new Option<string?>("--selector") { Description = "The selector (default: sp<date><r|e>)" };
+            var import = new Option<string?>("--private-key") { Description = "Import this RSA private key (PEM, as OpenDKIM keeps it) instead of making a new one" };
             var command = new Command(name, description) { domain, algorithm, selector };
+            if (!rotate)
+            {
+                command.Add(import);
+            }
+
             command.SetAction(async (parse, ct) =>
             {
                 await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
                 var key = rotate
                     ? await runtime.Dkim.RotateAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(domain)!, parse.GetValue(algorithm)!, parse.GetValue(selector), ct)
-                    : await runtime.Dkim.CreateAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(domain)!, parse.GetValue(algorithm)!, parse.GetValue(selector), ct);
+                    : await runtime.Dkim.CreateAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(domain)!, parse.GetValue(algorithm)!, parse.GetValue(selector), ct,
+                        parse.GetValue(import) is { } file ? await File.ReadAllTextAsync(file, ct) : null);
                 await console.Out.WriteLineAsync($"{(rotate ? "Rotated" : "Created")} the DKIM key of {key.Domain}: selector {key.Selector}, {key.Algorithm}. Publish this TXT record:");
                 await console.Out.WriteLineAsync(key.ZoneLine);
                 if (rotate)

@@ -41,6 +41,27 @@ public sealed record DkimKey(
         }
     }
 
+    /// <summary>An existing RSA key (PEM: PKCS#1 or PKCS#8, as OpenDKIM keeps them), so a domain keeps its published record when it moves here.</summary>
+    public static DkimKey ImportRsa(string domain, string selector, string pem, DateTimeOffset now)
+    {
+        using var rsa = RSA.Create();
+        try
+        {
+            rsa.ImportFromPem(pem);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CryptographicException("not an unencrypted RSA private key in PEM", ex);
+        }
+
+        if (rsa.KeySize < 1024)
+        {
+            throw new CryptographicException($"an RSA key of {rsa.KeySize} bits is too small for DKIM (RFC 8301: at least 1024, 2048 recommended)");
+        }
+
+        return new DkimKey(domain, selector, Rsa, rsa.ExportPkcs8PrivateKey(), now);
+    }
+
     /// <summary>The name the public key is published at.</summary>
     public string DnsName => $"{Selector}._domainkey.{Domain}";
 

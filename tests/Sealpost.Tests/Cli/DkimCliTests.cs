@@ -37,6 +37,29 @@ public sealed class DkimCliTests : IAsyncLifetime
         Assert.Contains("selector old, rsa-sha256: v=DKIM1; k=rsa; p=", shown);
     }
 
+    [Fact]
+    public async Task An_OpenDKIM_key_is_imported_and_keeps_its_published_record()
+    {
+        using var folder = new TempFolder();
+        var keyFile = folder.Sub("opendkim.private");
+        var (exit, output) = await Tools.RunAsync("openssl", ["genrsa", "-traditional", "-out", keyFile, "2048"]);
+        Assert.True(exit == 0, output);
+        var (_, publicPem) = await Tools.RunAsync("openssl", ["rsa", "-in", keyFile, "-pubout"]);
+        var expected = string.Concat(publicPem.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal)).Select(l => l.Trim()));
+
+        var created = (await _cli.OkAsync("dkim", "create", "--domain", "example.test", "--selector", "moved", "--private-key", keyFile)).Out;
+        Assert.Contains("p=" + expected[..200], created.Replace("\" \"", "", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_private_key_is_a_clean_error()
+    {
+        using var folder = new TempFolder();
+        var keyFile = folder.Sub("not-a-key.pem");
+        await File.WriteAllTextAsync(keyFile, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+        (await _cli.RunAsync("dkim", "create", "--domain", "example.test", "--private-key", keyFile)).AssertCleanError(1, "the private key cannot be used");
+    }
+
     [Theory]
     [InlineData("create twice", 1, "already has a DKIM key")]
     [InlineData("not ours", 1, "is not one of this server's domains")]
