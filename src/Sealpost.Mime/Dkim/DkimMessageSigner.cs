@@ -22,6 +22,27 @@ public static class DkimMessageSigner
         HeaderId.InReplyTo, HeaderId.References, HeaderId.MimeVersion, HeaderId.ContentType, HeaderId.ContentTransferEncoding,
     ];
 
+    // A signer per key, made once: reading a key into BouncyCastle costs more than a signature.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<DkimKey, DkimSigner> Signers = new(new KeyIdentity());
+
+    private static DkimSigner Create(DkimKey key)
+    {
+        DkimSigner signer = key.Algorithm == DkimKey.Ed25519
+            ? new DkimSigner(new Ed25519PrivateKeyParameters(key.PrivateKey), key.Domain, key.Selector, DkimSignatureAlgorithm.Ed25519Sha256)
+            : new DotNetRsaDkimSigner(key);
+        signer.HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        signer.BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        return signer;
+    }
+
+    private sealed class KeyIdentity : IEqualityComparer<DkimKey>
+    {
+        public bool Equals(DkimKey? x, DkimKey? y) => x is not null && y is not null && x.Domain == y.Domain && x.Selector == y.Selector
+            && x.Algorithm == y.Algorithm && x.PrivateKey.AsSpan().SequenceEqual(y.PrivateKey);
+
+        public int GetHashCode(DkimKey key) => HashCode.Combine(key.Domain, key.Selector, key.PrivateKey.Length, BitConverter.ToInt32(SHA256.HashData(key.PrivateKey)));
+    }
+
     public static byte[] Sign(byte[] message, DkimKey key)
     {
         MimeMessage parsed;
@@ -30,11 +51,7 @@ public static class DkimMessageSigner
             parsed = MimeMessage.Load(stream);
         }
 
-        DkimSigner signer = key.Algorithm == DkimKey.Ed25519
-            ? new DkimSigner(new Ed25519PrivateKeyParameters(key.PrivateKey), key.Domain, key.Selector, DkimSignatureAlgorithm.Ed25519Sha256)
-            : new DotNetRsaDkimSigner(key);
-        signer.HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
-        signer.BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        var signer = Signers.GetOrAdd(key, Create);
         signer.Sign(parsed, SignedHeaders.Where(h => parsed.Headers.Contains(h)).ToArray());
 
         var raw = Encoding.ASCII.GetString(parsed.Headers.First(h => h.Id == HeaderId.DkimSignature).RawValue);
@@ -46,22 +63,26 @@ public static class DkimMessageSigner
     /// <summary>MimeKit's DKIM signer with the RSA signature made by .NET (PKCS#1 v1.5, SHA-256).</summary>
     private sealed class DotNetRsaDkimSigner : DkimSigner
     {
-        private readonly byte[] _pkcs8;
+        // One RSA per thread: an RSA object is not documented as safe for concurrent use.
+        private readonly ThreadLocal<RSA> _rsa;
 
         public DotNetRsaDkimSigner(DkimKey key)
-            : base(PublicParameters(key.PrivateKey), key.Domain, key.Selector, DkimSignatureAlgorithm.RsaSha256)
+            : base(PrivateKeyFactory.CreateKey(key.PrivateKey), key.Domain, key.Selector, DkimSignatureAlgorithm.RsaSha256)
         {
-            _pkcs8 = key.PrivateKey;
+            var pkcs8 = key.PrivateKey;
+            _rsa = new ThreadLocal<RSA>(() =>
+            {
+                var rsa = RSA.Create();
+                rsa.ImportPkcs8PrivateKey(pkcs8, out _);
+                return rsa;
+            });
         }
 
-        // MimeKit wants a key object; signing itself goes through CreateSigningContext below.
-        private static AsymmetricKeyParameter PublicParameters(byte[] pkcs8) => PrivateKeyFactory.CreateKey(pkcs8);
-
-        protected override ISigner CreateSigningContext() => new RsaSha256Signer(_pkcs8);
+        protected override ISigner CreateSigningContext() => new RsaSha256Signer(_rsa.Value!);
     }
 
     /// <summary>A BouncyCastle ISigner over .NET's RSA: hashes what it is given and signs the hash.</summary>
-    private sealed class RsaSha256Signer(byte[] pkcs8) : ISigner
+    private sealed class RsaSha256Signer(RSA rsa) : ISigner
     {
         private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -79,13 +100,7 @@ public static class DkimMessageSigner
 
         public int GetMaxSignatureSize() => 512;
 
-        public byte[] GenerateSignature()
-        {
-            using var rsa = RSA.Create();
-            rsa.ImportPkcs8PrivateKey(pkcs8, out _);
-            var signature = rsa.SignHash(_hash.GetHashAndReset(), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            return signature;
-        }
+        public byte[] GenerateSignature() => rsa.SignHash(_hash.GetHashAndReset(), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
 
         public bool VerifySignature(byte[] signature) => throw new NotSupportedException("signing only");
 
