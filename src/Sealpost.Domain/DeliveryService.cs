@@ -15,6 +15,9 @@ public enum RecipientStatus { Local, Unknown, Remote, OverQuota }
 
 public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Account> Accounts);
 
+/// <summary>Per-account limits on mail to other organisations (Delivery:MaxMessagesPerAccountPerHour, MaxRecipientsPerAccountPerHour); 0 is no limit.</summary>
+public sealed record SendingLimits(int MessagesPerHour, int RecipientsPerHour);
+
 /// <summary>
 /// Delivery of mail into the organisation and out of it: recipient checks, sender ownership, sealed
 /// delivery, the outbound queue. The actor is the server for inbound SMTP (on behalf of the peer,
@@ -26,7 +29,7 @@ public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Accoun
 /// at once. Account keys are not cached: a delivery always seals to the current key.
 /// </summary>
 [DomainService]
-public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null, DkimService? dkim = null)
+public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null, DkimService? dkim = null, SendingLimits? limits = null, Microsoft.Extensions.Logging.ILogger? logger = null)
 {
     private const int CacheEntries = 50_000;
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
@@ -43,7 +46,37 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
             message = message with { Message = await dkim.SignAsync(message.Message, ct) };
         }
 
-        var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message), message.Message.Length, DateTimeOffset.UtcNow, ct);
+        var now = DateTimeOffset.UtcNow;
+        var state = QueueState.Ready;
+        string? overLimit = null;
+        if (actor.AccountId is { } accountId && limits is { } l && (l.MessagesPerHour > 0 || l.RecipientsPerHour > 0))
+        {
+            var (messages, sent) = await store.Queue.CountSendAsync(accountId, message.Recipients.Count, now, now.AddHours(-1), ct);
+            if ((l.MessagesPerHour > 0 && messages > l.MessagesPerHour) || (l.RecipientsPerHour > 0 && sent > l.RecipientsPerHour))
+            {
+                // A compromised account: its mail is kept, not sent, until an operator looks.
+                state = QueueState.Held;
+                overLimit = $"sending limit: {messages} messages, {sent} outside recipients in the last hour (limits {l.MessagesPerHour}, {l.RecipientsPerHour})";
+            }
+        }
+
+        var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message with { AccountId = actor.AccountId }), message.Message.Length, now, ct, state);
+        if (overLimit is not null)
+        {
+            if (logger is not null)
+            {
+                DomainLog.SendingLimitHeld(logger, actor.AccountId ?? 0, id);
+            }
+
+            try
+            {
+                await guard.RecordAsync(actor, AuditAction.QueueHeld, $"queue {id}", AuditOutcome.Refused, overLimit);
+            }
+            catch (SealpostException ex) when (ex.Kind == ErrorKind.TemporarilyUnavailable)
+            {
+            }
+        }
+
         wakeup?.Notify();
         await RecordDeliveryAsync(actor, AuditAction.MessageSubmitted, $"id {messageId}; {message.Recipients.Count} remote; {message.Message.Length} bytes");
         return id;

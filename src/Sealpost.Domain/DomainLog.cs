@@ -27,6 +27,9 @@ public static partial class DomainLog
     [LoggerMessage(EventId = 1305, Level = LogLevel.Error, Message = "Audit checkpoint failed ({Error})")]
     public static partial void AuditCheckpointFailed(ILogger logger, string error);
 
+    [LoggerMessage(EventId = 7010, Level = LogLevel.Warning, Message = "Account {AccountId} crossed its hourly sending limit: queued message {QueueId} is held until an operator releases or deletes it")]
+    public static partial void SendingLimitHeld(ILogger logger, long accountId, long queueId);
+
     [LoggerMessage(EventId = 1350, Level = LogLevel.Warning, Message = "Refused {Operation} to {Actor} ({Role})")]
     public static partial void Refused(ILogger logger, string operation, RedactedValue actor, string role);
 }

@@ -10,13 +10,25 @@ internal sealed class PostgresQueueStore(PostgresStore store) : IQueueStore
 {
     private const string Columns = "id, sealed, created_at, next_attempt_at, attempts, state, size, progress, lease_owner, lease_until, seal_version";
 
-    public Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+    public Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default, QueueState state = QueueState.Ready) =>
         store.WriteAsync(async (c, _) =>
         {
             var id = await c.Long("SELECT nextval(pg_get_serial_sequence('queue', 'id'))");
-            await c.Execute("INSERT INTO queue(id, sealed, created_at, next_attempt_at, attempts, size, seal_version) VALUES ($1, $2, $3, $3, 0, $4, 2)",
-                id, seal(id), now.ToUnixTimeMilliseconds(), size);
+            await c.Execute("INSERT INTO queue(id, sealed, created_at, next_attempt_at, attempts, size, seal_version, state) VALUES ($1, $2, $3, $3, 0, $4, 2, $5)",
+                id, seal(id), now.ToUnixTimeMilliseconds(), size, (int)state);
             return id;
+        }, cancellationToken);
+
+    public Task<(int Messages, int Recipients)> CountSendAsync(long accountId, int recipients, DateTimeOffset now, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            // One account's counts are serialised, so two nodes cannot both slip under the limit.
+            await c.Execute("SELECT pg_advisory_xact_lock(7141, $1::int)", (int)(accountId & 0x7fffffff));
+            await c.Execute("DELETE FROM send_counts WHERE account_id = $1 AND at < $2", accountId, now.AddDays(-1).ToUnixTimeMilliseconds());
+            await c.Execute("INSERT INTO send_counts(account_id, at, recipients) VALUES ($1, $2, $3)", accountId, now.ToUnixTimeMilliseconds(), recipients);
+            var row = await c.All("SELECT count(*)::int, coalesce(sum(recipients), 0)::int FROM send_counts WHERE account_id = $1 AND at >= $2",
+                r => (r.GetInt32(0), r.GetInt32(1)), accountId, since.ToUnixTimeMilliseconds());
+            return row[0];
         }, cancellationToken);
 
     public Task<IReadOnlyList<QueuedMessage>> ListAsync(CancellationToken cancellationToken = default) =>

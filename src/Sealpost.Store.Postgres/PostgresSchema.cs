@@ -87,6 +87,12 @@ internal static class PostgresSchema
         DROP INDEX queue_next;
         CREATE INDEX queue_due ON queue(state, next_attempt_at);
         """,
+
+        // 8: what each account sent out recently (per-account sending limits, shared by every node).
+        """
+        CREATE TABLE send_counts (account_id bigint NOT NULL, at bigint NOT NULL, recipients int NOT NULL);
+        CREATE INDEX send_counts_account ON send_counts(account_id, at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -188,6 +188,12 @@ internal static class Schema
         DROP INDEX queue_next;
         CREATE INDEX queue_due ON queue(state, next_attempt_at);
         """,
+
+        // 9: what each account sent out recently (per-account sending limits, shared by every process).
+        """
+        CREATE TABLE send_counts (account_id INTEGER NOT NULL, at INTEGER NOT NULL, recipients INTEGER NOT NULL);
+        CREATE INDEX send_counts_account ON send_counts(account_id, at);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

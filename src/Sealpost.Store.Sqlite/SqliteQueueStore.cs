@@ -14,14 +14,25 @@ internal sealed class SqliteQueueStore(SqliteStore store) : IQueueStore
 {
     private const string Columns = "id, sealed, created_at, next_attempt_at, attempts, state, size, progress, lease_owner, lease_until, seal_version";
 
-    public Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+    public Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default, QueueState state = QueueState.Ready) =>
         store.WriteAsync(ctx =>
         {
             var at = now.ToUnixTimeMilliseconds();
-            var id = ctx.Command("INSERT INTO queue(sealed, created_at, next_attempt_at, attempts, size, seal_version) VALUES (x'', $t, $t, 0, $n, 2) RETURNING id")
-                .With("$t", at).With("$n", size).Scalar();
+            var id = ctx.Command("INSERT INTO queue(sealed, created_at, next_attempt_at, attempts, size, seal_version, state) VALUES (x'', $t, $t, 0, $n, 2, $s) RETURNING id")
+                .With("$t", at).With("$n", size).With("$s", (int)state).Scalar();
             ctx.Command("UPDATE queue SET sealed = $s WHERE id = $id").With("$s", seal(id)).With("$id", id).ExecuteNonQuery();
             return id;
+        }, cancellationToken);
+
+    public Task<(int Messages, int Recipients)> CountSendAsync(long accountId, int recipients, DateTimeOffset now, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            ctx.Command("DELETE FROM send_counts WHERE account_id = $a AND at < $old").With("$a", accountId).With("$old", now.AddDays(-1).ToUnixTimeMilliseconds()).ExecuteNonQuery();
+            ctx.Command("INSERT INTO send_counts(account_id, at, recipients) VALUES ($a, $t, $r)").With("$a", accountId).With("$t", now.ToUnixTimeMilliseconds()).With("$r", recipients).ExecuteNonQuery();
+            using var reader = ctx.Command("SELECT count(*), coalesce(sum(recipients), 0) FROM send_counts WHERE account_id = $a AND at >= $since")
+                .With("$a", accountId).With("$since", since.ToUnixTimeMilliseconds()).ExecuteReader();
+            reader.Read();
+            return (reader.GetInt32(0), reader.GetInt32(1));
         }, cancellationToken);
 
     public Task<IReadOnlyList<QueuedMessage>> ListAsync(CancellationToken cancellationToken = default) =>

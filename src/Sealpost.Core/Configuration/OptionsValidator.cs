@@ -258,6 +258,8 @@ public static class OptionsValidator
         Range(errors, "Delivery:ConnectTimeoutSeconds", d.ConnectTimeoutSeconds, 1, 600);
         Range(errors, "Delivery:CommandTimeoutSeconds", d.CommandTimeoutSeconds, 1, 3_600);
         Range(errors, "Delivery:TestMxPort", d.TestMxPort, 0, 65_535);
+        Range(errors, "Delivery:MaxMessagesPerAccountPerHour", d.MaxMessagesPerAccountPerHour, 0, 10_000_000);
+        Range(errors, "Delivery:MaxRecipientsPerAccountPerHour", d.MaxRecipientsPerAccountPerHour, 0, 100_000_000);
         for (var i = 0; i < d.RetryMinutes.Count; i++)
         {
             Range(errors, $"Delivery:RetryMinutes:{i}", d.RetryMinutes[i], 1, 7 * 24 * 60);

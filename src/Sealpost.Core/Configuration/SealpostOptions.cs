@@ -468,6 +468,12 @@ public sealed class DeliveryOptions
     /// <summary>Always use TLS with a valid certificate, for every destination (otherwise STARTTLS when offered).</summary>
     public bool RequireTls { get; set; }
 
+    /// <summary>Messages one account may send to other organisations per hour; past it the account's outbound mail is held for an operator (0: no limit).</summary>
+    public int MaxMessagesPerAccountPerHour { get; set; } = 1000;
+
+    /// <summary>Outside recipients one account may send to per hour; past it the account's outbound mail is held (0: no limit).</summary>
+    public int MaxRecipientsPerAccountPerHour { get; set; } = 5000;
+
     /// <summary>Test-only: the port MX hosts are reached on instead of 25; refused with the production password profile.</summary>
     public int TestMxPort { get; set; }
 

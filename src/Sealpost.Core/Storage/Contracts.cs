@@ -65,7 +65,14 @@ public sealed record QueuedMessage(
 public interface IQueueStore
 {
     /// <summary>Stores a message sealed by <paramref name="seal"/>, which is given the row's id to bind; returns once durable.</summary>
-    Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task<long> EnqueueAsync(Func<long, byte[]> seal, long size, DateTimeOffset now, CancellationToken cancellationToken = default, QueueState state = QueueState.Ready);
+
+    /// <summary>
+    /// Counts one message an account sends out (with its recipients) and returns what the account
+    /// sent since <paramref name="since"/>, this one included, in the same transaction (every node
+    /// sees the same counts). Entries older than a day are dropped as it goes.
+    /// </summary>
+    Task<(int Messages, int Recipients)> CountSendAsync(long accountId, int recipients, DateTimeOffset now, DateTimeOffset since, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<QueuedMessage>> ListAsync(CancellationToken cancellationToken = default);
 

@@ -269,6 +269,31 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sends_are_counted_per_account_over_the_window()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal((1, 3), await store.Queue.CountSendAsync(7, 3, now.AddMinutes(-90), now.AddMinutes(-150)));
+        Assert.Equal((1, 2), await store.Queue.CountSendAsync(7, 2, now, now.AddHours(-1)));
+        Assert.Equal((3, 5), await store.Queue.CountSendAsync(7, 0, now, now.AddHours(-2)));
+        Assert.Equal((1, 4), await store.Queue.CountSendAsync(8, 4, now, now.AddHours(-1)));
+        // A day later the old entries are gone.
+        Assert.Equal((1, 1), await store.Queue.CountSendAsync(7, 1, now.AddDays(2), now.AddDays(-10)));
+    }
+
+    [Fact]
+    public async Task A_message_can_be_queued_held()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        var id = await store.Queue.EnqueueAsync(_ => [1], 1, now, default, QueueState.Held);
+        Assert.Equal(QueueState.Held, Assert.Single(await store.Queue.ListAsync()).State);
+        Assert.Empty(await store.Queue.ClaimAsync("a", now.AddHours(1), TimeSpan.FromMinutes(1), 10));
+        await store.Queue.SetStateAsync(id, QueueState.Ready, now);
+        Assert.Single(await store.Queue.ClaimAsync("a", now, TimeSpan.FromMinutes(1), 10));
+    }
+
+    [Fact]
     public async Task Concurrent_claims_never_hand_one_message_to_two_workers()
     {
         var store = await NewStoreAsync();
