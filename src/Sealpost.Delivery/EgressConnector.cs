@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Sealpost.Delivery;
 
@@ -30,5 +32,39 @@ public sealed class EgressConnector
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// An HTTPS client (MTA-STS policies) whose connections go through <see cref="ConnectAsync"/>, to
+    /// addresses <paramref name="resolve"/> gives for the URL's host; no redirects, no proxy, no cookies.
+    /// </summary>
+    public HttpClient CreateHttpClient(Func<string, CancellationToken, Task<IReadOnlyList<IPAddress>>> resolve,
+        Func<string, X509Certificate?, SslPolicyErrors, bool> validate, TimeSpan timeout)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            ConnectTimeout = timeout,
+            ConnectCallback = async (context, ct) =>
+            {
+                foreach (var address in await resolve(context.DnsEndPoint.Host, ct))
+                {
+                    try
+                    {
+                        return new NetworkStream(await ConnectAsync(address, context.DnsEndPoint.Port, timeout, ct), ownsSocket: true);
+                    }
+                    catch (SocketException)
+                    {
+                    }
+                }
+
+                throw new HttpRequestException($"no address of {context.DnsEndPoint.Host} answered");
+            },
+        };
+        handler.SslOptions.RemoteCertificateValidationCallback = (sender, certificate, _, errors) =>
+            validate(((SslStream)sender).TargetHostName, certificate, errors);
+        return new HttpClient(handler) { Timeout = timeout };
     }
 }

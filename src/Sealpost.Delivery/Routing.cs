@@ -46,6 +46,9 @@ public sealed class RouteResolver
         _dns = new LookupClient(lookup);
     }
 
+    /// <summary>MTA-STS policies of MX-routed domains (RFC 8461), when enabled.</summary>
+    public MtaStsResolver? MtaSts { get; set; }
+
     public async Task<Route> ResolveAsync(string domain, CancellationToken ct)
     {
         if (_options.Routes.TryGetValue(domain, out var route))
@@ -96,8 +99,35 @@ public sealed class RouteResolver
             }
         }
 
-        return hosts.Count > 0 ? new Route(hosts, null) : Route.Fail(DeliveryReply.Temporary("451 4.4.4 the recipient's mail hosts have no address"));
+        if (hosts.Count == 0)
+        {
+            return Route.Fail(DeliveryReply.Temporary("451 4.4.4 the recipient's mail hosts have no address"));
+        }
+
+        // RFC 8461 §5: under an enforced policy only matching MX hosts are used, with verified TLS.
+        if (MtaSts is not null && await MtaSts.GetAsync(domain, ct) is { Enforced: true } policy)
+        {
+            hosts = hosts.Where(h => policy.Matches(h.Name)).Select(h => h with { RequireTls = true }).ToList();
+            if (hosts.Count == 0)
+            {
+                return Route.Fail(DeliveryReply.Temporary("451 4.7.5 no MX host of the recipient's domain matches its MTA-STS policy"));
+            }
+        }
+
+        return new Route(hosts, null);
     }
+
+    /// <summary>A name's TXT strings (each record's strings joined), or null when DNS did not answer.</summary>
+    public async Task<IReadOnlyList<string>?> TxtAsync(string name, CancellationToken ct)
+    {
+        var answer = await QueryAsync(name, QueryType.TXT, ct);
+        return answer.Response is { } response ? response.Answers.TxtRecords().Select(t => string.Concat(t.Text)).ToList()
+            : answer.Failure is { IsPermanent: true } ? [] : null;
+    }
+
+    /// <summary>A host's addresses, IPv6 first.</summary>
+    public async Task<IReadOnlyList<IPAddress>> AddressesAsync(string name, CancellationToken ct) =>
+        IPAddress.TryParse(name.Trim('[', ']'), out var literal) ? [literal] : (await HostAsync(name, 0, ct)).Addresses;
 
     private async Task<Route> StaticAsync(string host, int port, bool requireTls, NetworkCredential? credential, CancellationToken ct)
     {

@@ -40,11 +40,20 @@ public sealed partial class SmtpTransport : IAsyncDisposable
         _connector = connector;
         _heloName = heloName;
         _logger = logger;
-        if (!string.IsNullOrWhiteSpace(options.TestTrustedRootsFile))
+        _extraRoots = ExtraRoots(options);
+    }
+
+    /// <summary>The test-only extra roots (Delivery:TestTrustedRootsFile), or null.</summary>
+    public static X509Certificate2Collection? ExtraRoots(DeliveryOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.TestTrustedRootsFile))
         {
-            _extraRoots = [];
-            _extraRoots.ImportFromPemFile(options.TestTrustedRootsFile);
+            return null;
         }
+
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(options.TestTrustedRootsFile);
+        return roots;
     }
 
     public async Task<AttemptResult> SendAsync(Route route, Transaction transaction, MimeMessage message, CancellationToken ct)
@@ -197,7 +206,7 @@ public sealed partial class SmtpTransport : IAsyncDisposable
                 LocalDomain = _heloName,
                 Timeout = _options.CommandTimeoutSeconds * 1000,
                 CheckCertificateRevocation = false,
-                ServerCertificateValidationCallback = (_, certificate, chain, errors) => !requireTls || Verified(host.Name, certificate, errors),
+                ServerCertificateValidationCallback = (_, certificate, chain, errors) => !requireTls || Verified(host.Name, certificate, errors, _extraRoots),
             };
             try
             {
@@ -237,21 +246,22 @@ public sealed partial class SmtpTransport : IAsyncDisposable
         return (null, failure ?? DeliveryReply.Temporary($"451 4.4.1 {host.Name} has no address"));
     }
 
-    private bool Verified(string hostName, X509Certificate? certificate, SslPolicyErrors errors)
+    /// <summary>A certificate valid for <paramref name="hostName"/> by the system's roots, or by the test-only extra roots.</summary>
+    internal static bool Verified(string hostName, X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection? extraRoots)
     {
         if (errors == SslPolicyErrors.None)
         {
             return true;
         }
 
-        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || _extraRoots is null || certificate is null)
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || extraRoots is null || certificate is null)
         {
             return false;
         }
 
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(_extraRoots);
+        chain.ChainPolicy.CustomTrustStore.AddRange(extraRoots);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         using var leaf = new X509Certificate2(certificate);
         return chain.Build(leaf) && leaf.MatchesHostname(hostName);

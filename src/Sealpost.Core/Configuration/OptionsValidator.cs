@@ -258,6 +258,7 @@ public static class OptionsValidator
         Range(errors, "Delivery:ConnectTimeoutSeconds", d.ConnectTimeoutSeconds, 1, 600);
         Range(errors, "Delivery:CommandTimeoutSeconds", d.CommandTimeoutSeconds, 1, 3_600);
         Range(errors, "Delivery:TestMxPort", d.TestMxPort, 0, 65_535);
+        Range(errors, "Delivery:TestMtaStsPort", d.TestMtaStsPort, 0, 65_535);
         Range(errors, "Delivery:MaxMessagesPerAccountPerHour", d.MaxMessagesPerAccountPerHour, 0, 10_000_000);
         Range(errors, "Delivery:MaxRecipientsPerAccountPerHour", d.MaxRecipientsPerAccountPerHour, 0, 100_000_000);
         for (var i = 0; i < d.RetryMinutes.Count; i++)
@@ -289,6 +290,11 @@ public static class OptionsValidator
             if (d.TestMxPort != 0)
             {
                 errors.Add("Delivery:TestMxPort: test-only; refused with PasswordHashing:Profile 'production'");
+            }
+
+            if (d.TestMtaStsPort != 0)
+            {
+                errors.Add("Delivery:TestMtaStsPort: test-only; refused with PasswordHashing:Profile 'production'");
             }
 
             if (!string.IsNullOrWhiteSpace(d.TestTrustedRootsFile))

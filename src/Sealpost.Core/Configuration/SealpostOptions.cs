@@ -477,6 +477,12 @@ public sealed class DeliveryOptions
     /// <summary>Test-only: the port MX hosts are reached on instead of 25; refused with the production password profile.</summary>
     public int TestMxPort { get; set; }
 
+    /// <summary>Honour destination domains' MTA-STS policies (RFC 8461): under "enforce", only the policy's MX hosts, with verified TLS.</summary>
+    public bool MtaSts { get; set; } = true;
+
+    /// <summary>Test-only: the port MTA-STS policies are fetched from instead of 443; refused with the production password profile.</summary>
+    public int TestMtaStsPort { get; set; }
+
     /// <summary>Test-only: a PEM file of extra roots trusted for verified TLS; refused with the production password profile.</summary>
     public string? TestTrustedRootsFile { get; set; }
 

@@ -16,8 +16,15 @@ internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedSer
         var options = runtime.Options;
         var dns = options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList();
         var logger = runtime.LoggerFactory.CreateLogger("Sealpost.Delivery");
-        return new OutboundWorker(new Sealpost.Domain.Queue.QueueService(runtime.Store, runtime.QueueSealer, runtime.Guard, time), runtime.Deliveries, new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns),
-            new SmtpTransport(options.Delivery, new EgressConnector(), options.Hostname, logger), options.Delivery, options.Hostname,
+        var connector = new EgressConnector();
+        var routes = new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns);
+        if (options.Delivery.MtaSts)
+        {
+            routes.MtaSts = new MtaStsResolver(options.Delivery, routes, connector, SmtpTransport.ExtraRoots(options.Delivery), time);
+        }
+
+        return new OutboundWorker(new Sealpost.Domain.Queue.QueueService(runtime.Store, runtime.QueueSealer, runtime.Guard, time), runtime.Deliveries, routes,
+            new SmtpTransport(options.Delivery, connector, options.Hostname, logger), options.Delivery, options.Hostname,
             runtime.QueueWakeup, time, logger);
     }
 

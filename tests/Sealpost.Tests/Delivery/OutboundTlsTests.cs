@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -17,32 +15,16 @@ namespace Sealpost.Tests.Delivery;
 /// </summary>
 public sealed class OutboundTlsTests : IDisposable
 {
-    private readonly TempFolder _folder = new("sealpost-outbound-tls");
+    private readonly TestCa _ca = new("Sealpost Test Partner CA");
     private readonly string _caFile, _certFile, _keyFile;
 
     public OutboundTlsTests()
     {
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=Sealpost Test Partner CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-
-        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var leafRequest = new CertificateRequest("CN=mx.partner.test", leafKey, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("mx.partner.test");
-        leafRequest.CertificateExtensions.Add(san.Build());
-        using var leaf = leafRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), [1, 2, 3, 4]);
-
-        _caFile = _folder.Sub("ca.pem");
-        _certFile = _folder.Sub("cert.pem");
-        _keyFile = _folder.Sub("key.pem");
-        File.WriteAllText(_caFile, ca.ExportCertificatePem());
-        File.WriteAllText(_certFile, leaf.ExportCertificatePem() + "\n" + ca.ExportCertificatePem());
-        File.WriteAllText(_keyFile, leafKey.ExportPkcs8PrivateKeyPem());
+        _caFile = _ca.RootFile;
+        (_certFile, _keyFile) = _ca.Issue("mx.partner.test");
     }
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => _ca.Dispose();
 
     private static async Task<(TestServer Server, ManualTime Time)> StartAsync(DnsServer dns, Action<DeliveryOptions> configure)
     {
