@@ -13,7 +13,11 @@ namespace Sealpost.Domain;
 
 public enum RecipientStatus { Local, Unknown, Remote, OverQuota }
 
-public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Account> Accounts);
+/// <summary>What RCPT learned: local accounts that receive it, and outside addresses an alias or group forwards it to.</summary>
+public sealed record RecipientCheck(RecipientStatus Status, IReadOnlyList<Account> Accounts)
+{
+    public IReadOnlyList<MailAddress> Forwards { get; init; } = [];
+}
 
 /// <summary>Per-account limits on mail to other organisations (Delivery:MaxMessagesPerAccountPerHour, MaxRecipientsPerAccountPerHour); 0 is no limit.</summary>
 public sealed record SendingLimits(int MessagesPerHour, int RecipientsPerHour);
@@ -29,7 +33,7 @@ public sealed record SendingLimits(int MessagesPerHour, int RecipientsPerHour);
 /// at once. Account keys are not cached: a delivery always seals to the current key.
 /// </summary>
 [DomainService]
-public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null, DkimService? dkim = null, SendingLimits? limits = null, Microsoft.Extensions.Logging.ILogger? logger = null)
+public sealed class DeliveryService(ISealpostStore store, RecipientResolver recipients, SealedDelivery delivery, QueueSealer queue, AccessGuard guard, long quotaGraceBytes, TimeSpan lookupTtl, QueueWakeup? wakeup = null, DkimService? dkim = null, SendingLimits? limits = null, Microsoft.Extensions.Logging.ILogger? logger = null, Srs? srs = null)
 {
     private const int CacheEntries = 50_000;
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
@@ -95,7 +99,17 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
             return new RecipientCheck(RecipientStatus.Remote, []);
         }
 
-        if (!expansion.Known || expansion.LocalAccounts.Count == 0)
+        // A bounce to an address our forwarding rewrote goes back to the original sender.
+        if (srs is not null && address.LocalPart.StartsWith("SRS0=", StringComparison.OrdinalIgnoreCase))
+        {
+            _expansions.Remove(address.Key);
+            return srs.TryReverse(address.LocalPart, out var original) && MailAddress.TryParse(original, out var back, out _)
+                ? new RecipientCheck(RecipientStatus.Local, []) { Forwards = [back] }
+                : new RecipientCheck(RecipientStatus.Unknown, []);
+        }
+
+        var forwards = srs is null ? [] : expansion.RemoteAddresses;
+        if (!expansion.Known || (expansion.LocalAccounts.Count == 0 && forwards.Count == 0))
         {
             _expansions.Remove(address.Key);
             return new RecipientCheck(RecipientStatus.Unknown, []);
@@ -110,8 +124,18 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
             }
         }
 
-        return new RecipientCheck(RecipientStatus.Local, expansion.LocalAccounts);
+        return new RecipientCheck(RecipientStatus.Local, expansion.LocalAccounts) { Forwards = forwards };
     }
+
+    /// <summary>
+    /// Sends a message on to the outside addresses aliases and groups forward it to, with the
+    /// envelope sender rewritten by SRS in <paramref name="viaDomain"/> (ours), so the next hop's SPF
+    /// check sees our server as the sender's domain's agent and bounces come back through us.
+    /// </summary>
+    [Requires(Operation.MailDeliver)]
+    public Task<long> ForwardAsync(Actor actor, string sender, DomainName viaDomain, IReadOnlyList<MailAddress> forwards, byte[] message, IReadOnlyDictionary<string, string?> mailParameters, string messageId, CancellationToken ct) =>
+        EnqueueAsync(actor, new OutboundMessage(srs?.Forward(sender, viaDomain.Ascii) ?? sender, forwards.Select(f => f.ToString()).ToList(), mailParameters,
+            forwards.Select(_ => (IReadOnlyDictionary<string, string?>)new Dictionary<string, string?>()).ToList(), message), messageId, ct);
 
     /// <summary>Whether the domain is one of ours (port 25's own-domain sender policy).</summary>
     [Requires(Operation.MailDeliver)]

@@ -21,7 +21,7 @@ namespace Sealpost.Server;
 /// </summary>
 public sealed class SealpostRuntime : IAsyncDisposable
 {
-    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit)
+    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit, byte[] srsSecret)
     {
         Audit = audit;
         Guard = new AccessGuard(audit, redactor, loggerFactory.CreateLogger<AccessGuard>());
@@ -47,7 +47,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         QueueSealer = new QueueSealer(keystore);
         Dkim = new DkimService(keystore, store.Directory, Guard, TimeProvider.System);
         Deliveries = new DeliveryService(store, Recipients, Delivery, QueueSealer, Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds), QueueWakeup, Dkim,
-            new SendingLimits(options.Delivery.MaxMessagesPerAccountPerHour, options.Delivery.MaxRecipientsPerAccountPerHour), loggerFactory.CreateLogger<DeliveryService>());
+            new SendingLimits(options.Delivery.MaxMessagesPerAccountPerHour, options.Delivery.MaxRecipientsPerAccountPerHour), loggerFactory.CreateLogger<DeliveryService>(),
+            new Srs(srsSecret, TimeProvider.System));
         Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
     }
 
@@ -94,6 +95,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public MailService Mail { get; }
     public ConfigurationService Configuration { get; }
 
+    /// <summary>Keystore entry whose key authenticates SRS addresses of forwarded mail.</summary>
+    public const string SrsSecretName = "srs";
+
     /// <summary>Keystore entry whose key hashes account names in the failed-login table.</summary>
     public const string LoginThrottleSecretName = "login-throttle";
 
@@ -117,7 +121,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         {
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false), ct);
             return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
-                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct));
+                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
+                await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct));
         }
         catch
         {
@@ -161,7 +166,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         {
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
             var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
-                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct));
+                await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
+                await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct));
             await runtime.Configuration.AddRecoveryKeyAsync(LocalAdministrator, 1, recoveryPublicKey, ct);
             await runtime.Directory.AddTenantAsync(LocalAdministrator, "default", "Default tenant", ct);
             folder.MarkInitialised();

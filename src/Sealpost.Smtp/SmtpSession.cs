@@ -67,6 +67,8 @@ public sealed class SmtpSession
     private SmtpPath? _mail;
     private readonly List<(MailAddress Address, IReadOnlyList<Account> Accounts)> _recipients = [];
     private readonly List<(MailAddress Address, IReadOnlyDictionary<string, string?> Parameters)> _remoteRecipients = [];
+    /// <summary>Outside addresses local aliases and groups forward to, with the address that led there.</summary>
+    private readonly List<(MailAddress Via, MailAddress Target)> _forwards = [];
     private int RecipientCount => _recipients.Count + _remoteRecipients.Count;
     private MessageBuffer? _chunks;
     private int _errors;
@@ -500,6 +502,7 @@ public sealed class SmtpSession
         {
             case RecipientStatus.Local:
                 _recipients.Add((recipient, check.Accounts));
+                _forwards.AddRange(check.Forwards.Select(f => (recipient, f)));
                 Send(SmtpReply.RecipientOk);
                 break;
             case RecipientStatus.Unknown:
@@ -690,9 +693,15 @@ public sealed class SmtpSession
         {
             // Both durable before 250. If the second fails the client retries and local recipients may
             // get a duplicate: at least once, never lost.
-            if (_recipients.Count > 0)
+            var accounts = _recipients.SelectMany(r => r.Accounts).ToList();
+            if (accounts.Count > 0)
             {
-                await _context.Agent.DeliverAsync(SessionActor, withHeaders, _recipients.SelectMany(r => r.Accounts).ToList(), id, ct, role);
+                await _context.Agent.DeliverAsync(SessionActor, withHeaders, accounts, id, ct, role);
+            }
+
+            foreach (var via in _forwards.DistinctBy(f => f.Target.Key).GroupBy(f => f.Via.Domain))
+            {
+                await _context.Agent.ForwardAsync(SessionActor, _mail.Address, via.Key, via.Select(f => f.Target).ToList(), withHeaders, _mail.Parameters, id, ct);
             }
 
             if (_remoteRecipients.Count > 0)
@@ -982,6 +991,7 @@ public sealed class SmtpSession
         _mail = null;
         _recipients.Clear();
         _remoteRecipients.Clear();
+        _forwards.Clear();
         _chunks?.Dispose();
         _chunks = null;
     }

@@ -139,6 +139,43 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_alias_forwarding_outside_rewrites_the_sender_with_SRS_and_its_bounce_finds_the_way_back()
+    {
+        await new CliRunner(_server.Server.Runtime.Options.DataDirectory).OkAsync("alias", "add", "fwd@example.test", "carol@partner.test");
+        await using (var smtp = await SmtpRaw.ConnectAsync(_server.Server.SmtpEndpoint(SmtpListenerKind.Inbound)))
+        {
+            await smtp.ReplyAsync();
+            await smtp.CommandAsync("EHLO outside.example");
+            await smtp.CommandAsync("MAIL FROM:<sender@outside.example>");
+            Assert.StartsWith("250", await smtp.CommandAsync("RCPT TO:<fwd@example.test>"));
+            await smtp.CommandAsync("DATA");
+            Assert.StartsWith("250", await smtp.CommandAsync("From: sender@outside.example\r\nSubject: forwarded\r\n\r\nhello\r\n."));
+        }
+
+        _time.Now = DateTimeOffset.UtcNow;
+        await Worker().RunOnceAsync(CancellationToken.None);
+        var forwarded = Assert.Single(_receiver.Messages);
+        Assert.Equal("carol@partner.test", forwarded.Headers["X-Envelope-To"]);
+        var srsAddress = forwarded.Headers["X-Envelope-From"]!.Trim('<', '>');
+        Assert.Matches(@"^SRS0=.{4}=..=outside\.example=sender@example\.test$", srsAddress);
+
+        // The partner bounces to the SRS address: we take it and send it on to the original sender.
+        await using (var smtp = await SmtpRaw.ConnectAsync(_server.Server.SmtpEndpoint(SmtpListenerKind.Inbound)))
+        {
+            await smtp.ReplyAsync();
+            await smtp.CommandAsync("EHLO mx.partner.test");
+            await smtp.CommandAsync("MAIL FROM:<>");
+            Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{srsAddress}>"));
+            Assert.StartsWith("550", await smtp.CommandAsync($"RCPT TO:<{srsAddress.Replace("=sender@", "=other@", StringComparison.Ordinal)}>"));
+            await smtp.CommandAsync("DATA");
+            Assert.StartsWith("250", await smtp.CommandAsync("From: MAILER-DAEMON@partner.test\r\nSubject: bounce\r\n\r\nno\r\n."));
+        }
+
+        var back = Assert.Single(await _server.Server.Runtime.Queue.ListAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, CancellationToken.None));
+        Assert.Equal(("", "sender@outside.example"), (back.ReturnPath, Assert.Single(back.Recipients).Address));
+    }
+
+    [Fact]
     public async Task A_temporary_refusal_is_retried_on_schedule_and_then_delivered()
     {
         await SubmitAsync("retry me", "temp-once@partner.test");
