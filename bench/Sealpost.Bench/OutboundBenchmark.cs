@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 using Sealpost.Mime.Dkim;
 using Sealpost.Server;
@@ -33,26 +32,9 @@ internal static class OutboundBenchmark
         var accepted = 0;
         var load = Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(async () =>
         {
-            using var client = new TcpClient { NoDelay = true };
-            await client.ConnectAsync(submission);
-            var stream = client.GetStream();
-            var reader = new StreamReader(stream, Encoding.ASCII);
-            async Task<string> Reply()
-            {
-                while (true)
-                {
-                    var line = await reader.ReadLineAsync() ?? throw new EndOfStreamException();
-                    if (line.Length < 4 || line[3] == ' ')
-                    {
-                        return line;
-                    }
-                }
-            }
-
-            async Task Send(string text) => await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
-            await Reply();
-            await Send("EHLO load.example\r\n");
-            await Reply();
+            using var smtp = await RawSmtp.OpenAsync(submission);
+            Func<Task<string>> Reply = smtp.ReplyAsync;
+            Func<string, Task> Send = smtp.SendAsync;
             await Send("AUTH PLAIN " + Convert.ToBase64String(Encoding.ASCII.GetBytes("\0alice@example.test\0alice-dev-password")) + "\r\n");
             if (!(await Reply()).StartsWith("235", StringComparison.Ordinal))
             {

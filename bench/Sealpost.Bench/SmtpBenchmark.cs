@@ -122,26 +122,9 @@ internal static class SmtpBenchmark
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(async () =>
         {
-            using var client = new TcpClient { NoDelay = true };
-            await client.ConnectAsync(endpoint);
-            var stream = client.GetStream();
-            var reader = new StreamReader(stream, Encoding.ASCII);
-            async Task<string> Reply()
-            {
-                while (true)
-                {
-                    var line = await reader.ReadLineAsync() ?? throw new EndOfStreamException();
-                    if (line.Length < 4 || line[3] == ' ')
-                    {
-                        return line;
-                    }
-                }
-            }
-
-            async Task Send(string text) => await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
-            await Reply();
-            await Send("EHLO load.example\r\n");
-            await Reply();
+            using var smtp = await RawSmtp.OpenAsync(endpoint);
+            Func<Task<string>> Reply = smtp.ReplyAsync;
+            Func<string, Task> Send = smtp.SendAsync;
             var mine = new List<double>();
             for (var i = 0; i < perConnection; i++)
             {

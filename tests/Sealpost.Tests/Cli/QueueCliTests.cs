@@ -1,5 +1,3 @@
-using MailKit.Net.Smtp;
-using MailKit.Security;
 using MimeKit;
 using Sealpost.Core.Audit;
 using Sealpost.Smtp;
@@ -21,16 +19,9 @@ public sealed class QueueCliTests : IAsyncLifetime
     {
         _server = await TestServer.StartAsync(o => o.Delivery.Enabled = false);
         _cli = new CliRunner(_server.Server.Runtime.Options.DataDirectory);
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", _server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@example.test"));
-        message.To.Add(MailboxAddress.Parse("carol@partner.test"));
-        message.Subject = "QueueCliSubjectMarker";
+        var message = Submitter.Message("QueueCliSubjectMarker", "carol@partner.test");
         message.Body = new TextPart("plain") { Text = "QueueCliBodyMarker" };
-        await client.SendAsync(message);
-        await client.DisconnectAsync(true);
+        await Submitter.SendAsync(_server.Server.SmtpEndpoint(SmtpListenerKind.Submission), [message]);
         _id = Assert.Single(await _server.Server.Runtime.Store.Queue.ListAsync()).Id;
     }
 

@@ -1,7 +1,4 @@
 using System.Net;
-using MailKit.Net.Smtp;
-using MailKit.Security;
-using MimeKit;
 using Sealpost.Core.Configuration;
 using Sealpost.Tests.Support;
 
@@ -29,23 +26,8 @@ public sealed class MultiNodeDeliveryTests
         return IPEndPoint.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
     }
 
-    private static async Task SubmitAsync(IPEndPoint submission, IEnumerable<string> subjects)
-    {
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync(submission.Address.ToString(), submission.Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        foreach (var subject in subjects)
-        {
-            var message = new MimeMessage();
-            message.From.Add(MailboxAddress.Parse("alice@example.test"));
-            message.To.Add(MailboxAddress.Parse("carol@partner.test"));
-            message.Subject = subject;
-            message.Body = new TextPart("plain") { Text = "hello" };
-            await client.SendAsync(message);
-        }
-
-        await client.DisconnectAsync(true);
-    }
+    private static Task SubmitAsync(IPEndPoint submission, IEnumerable<string> subjects) =>
+        Submitter.SendAsync(submission, subjects.Select(s => Submitter.Message(s, "carol@partner.test")));
 
     private static Task<DnsServer> DnsAsync() => DnsServer.StartAsync("--mx-host=partner.test,mx.partner.test,10", "--host-record=mx.partner.test,127.0.0.1");
 

@@ -55,20 +55,7 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
 
     private async Task SubmitAsync(string subject, params string[] to)
     {
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", _server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@example.test"));
-        foreach (var address in to)
-        {
-            message.To.Add(MailboxAddress.Parse(address));
-        }
-
-        message.Subject = subject;
-        message.Body = new TextPart("plain") { Text = "Body of " + subject };
-        await client.SendAsync(message);
-        await client.DisconnectAsync(true);
+        await _server.SendAsAliceAsync(subject, to);
         _time.Now = DateTimeOffset.UtcNow; // the queue stamped it with the real clock
     }
 
@@ -294,18 +281,7 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task NOTIFY_NEVER_suppresses_the_report()
     {
-        using (var client = new NeverNotifyClient { ServerCertificateValidationCallback = (_, _, _, _) => true })
-        {
-            await client.ConnectAsync("127.0.0.1", _server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-            await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-            var message = new MimeMessage();
-            message.From.Add(MailboxAddress.Parse("alice@example.test"));
-            message.To.Add(MailboxAddress.Parse("reject-quiet@partner.test"));
-            message.Subject = "quiet";
-            message.Body = new TextPart("plain") { Text = "hello" };
-            await client.SendAsync(message);
-            await client.DisconnectAsync(true);
-        }
+        await Submitter.SendAsync(_server.Server.SmtpEndpoint(SmtpListenerKind.Submission), [Submitter.Message("quiet", "reject-quiet@partner.test")], new NeverNotifyClient());
 
         _time.Now = DateTimeOffset.UtcNow;
         await Worker().RunOnceAsync(CancellationToken.None);
@@ -321,15 +297,7 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
             o.Smtp.DnsServers.Add(_dns.EndPoint.ToString());
             o.Delivery.TestMxPort = _receiver.Port;
         });
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@example.test"));
-        message.To.Add(MailboxAddress.Parse("erin@partner.test"));
-        message.Subject = "sent by the running worker";
-        message.Body = new TextPart("plain") { Text = "hi" };
-        await client.SendAsync(message);
+        await server.SendAsAliceAsync("sent by the running worker", "erin@partner.test");
 
         var received = await _receiver.WaitForAsync(1);
         Assert.Equal("sent by the running worker", received[0].Subject);

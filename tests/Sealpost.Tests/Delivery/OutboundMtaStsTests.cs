@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using MailKit.Net.Smtp;
-using MailKit.Security;
-using MimeKit;
 using Sealpost.Server.Hosting;
 using Sealpost.Smtp;
 using Sealpost.Tests.Support;
@@ -27,7 +24,6 @@ public sealed class OutboundMtaStsTests : IDisposable
     {
         var (receiverCert, receiverKey) = (receiverTrusted ? _trusted : _untrusted).Issue("mx.partner.test");
         var receiver = await SmtpReceiver.StartAsync(receiverCert, receiverKey);
-        using var folder = new TempFolder();
         var policyFile = Path.Combine(Path.GetTempPath(), $"sealpost-mta-sts-{Guid.NewGuid():N}.txt");
         await File.WriteAllTextAsync(policyFile, $"version: STSv1\r\nmode: {mode}\r\nmx: {mxPattern}\r\nmax_age: 86400\r\n");
         var (policyCert, policyKey) = _trusted.Issue("mta-sts.partner.test");
@@ -52,15 +48,7 @@ public sealed class OutboundMtaStsTests : IDisposable
             o.Delivery.TestMtaStsPort = port;
             o.Delivery.TestTrustedRootsFile = _trusted.RootFile;
         });
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@example.test"));
-        message.To.Add(MailboxAddress.Parse("carol@partner.test"));
-        message.Subject = "under a policy";
-        message.Body = new TextPart("plain") { Text = "hello" };
-        await client.SendAsync(message);
+        await server.SendAsAliceAsync("under a policy", "carol@partner.test");
         return (receiver, server, dns, policy);
     }
 

@@ -1,6 +1,3 @@
-using MailKit.Net.Smtp;
-using MailKit.Security;
-using MimeKit;
 using Sealpost.Core.Configuration;
 using Sealpost.Server.Hosting;
 using Sealpost.Smtp;
@@ -34,15 +31,7 @@ public sealed class OutboundTlsTests : IDisposable
             o.Delivery.Enabled = false;
             configure(o.Delivery);
         });
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@example.test"));
-        message.To.Add(MailboxAddress.Parse("carol@partner.test"));
-        message.Subject = "over TLS";
-        message.Body = new TextPart("plain") { Text = "hello" };
-        await client.SendAsync(message);
+        await server.SendAsAliceAsync("over TLS", "carol@partner.test");
         return (server, new ManualTime(DateTimeOffset.UtcNow));
     }
 

@@ -1,6 +1,3 @@
-using MailKit.Net.Smtp;
-using MailKit.Security;
-using MimeKit;
 using Sealpost.Core.Audit;
 using Sealpost.Core.Storage;
 using Sealpost.Smtp;
@@ -31,21 +28,9 @@ public sealed class SendingLimitTests
                 o.Delivery.MaxRecipientsPerAccountPerHour = 4;
             }
         });
-        using (var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true })
-        {
-            await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.Submission).Port, SecureSocketOptions.StartTls);
-            await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-            for (var i = 1; i <= 3; i++)
-            {
-                var message = new MimeMessage();
-                message.From.Add(MailboxAddress.Parse("alice@example.test"));
-                message.To.Add(MailboxAddress.Parse($"one{i}@partner.test"));
-                message.To.Add(MailboxAddress.Parse($"two{i}@partner.test"));
-                message.Subject = $"bulk {i}";
-                message.Body = new TextPart("plain") { Text = "hello" };
-                await client.SendAsync(message); // every one is accepted: 250
-            }
-        }
+        // Every one is accepted (250), two outside recipients each.
+        await Submitter.SendAsync(server.Server.SmtpEndpoint(SmtpListenerKind.Submission),
+            Enumerable.Range(1, 3).Select(i => Submitter.Message($"bulk {i}", $"one{i}@partner.test", $"two{i}@partner.test")));
 
         var queue = await server.Server.Runtime.Store.Queue.ListAsync();
         Assert.Equal([QueueState.Ready, QueueState.Ready, QueueState.Held], queue.Select(q => q.State));
