@@ -163,6 +163,35 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_later_message_to_the_same_host_reuses_the_idle_connection()
+    {
+        await using var worker = Worker();
+        await SubmitAsync("first of two", "carol@partner.test");
+        Assert.Equal(1, await worker.RunOnceAsync(CancellationToken.None));
+        await SubmitAsync("second of two", "dave@partner.test");
+        Assert.Equal(1, await worker.RunOnceAsync(CancellationToken.None));
+        var received = _receiver.Messages;
+        Assert.Equal(2, received.Count);
+        Assert.Equal(received[0].Headers["X-Receiver-Session"], received[1].Headers["X-Receiver-Session"]);
+    }
+
+    [Fact]
+    public async Task An_MX_host_with_only_an_IPv6_address_is_reached_over_IPv6()
+    {
+        using var receiver6 = await SmtpReceiver.StartAsync(host: "::1");
+        using var dns = await DnsServer.StartAsync("--mx-host=v6.test,mx.v6.test,10", "--host-record=mx.v6.test,::1");
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Smtp.DnsServers.Add(dns.EndPoint.ToString());
+            o.Delivery.Enabled = false;
+            o.Delivery.TestMxPort = receiver6.Port;
+        });
+        await server.SendAsAliceAsync("over IPv6", "frank@v6.test");
+        await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, new ManualTime(DateTimeOffset.UtcNow)).RunOnceAsync(CancellationToken.None);
+        Assert.Equal("::1", Assert.Single(receiver6.Messages).Headers["X-Receiver-Peer"]);
+    }
+
+    [Fact]
     public async Task A_temporary_refusal_is_retried_on_schedule_and_then_delivered()
     {
         await SubmitAsync("retry me", "temp-once@partner.test");

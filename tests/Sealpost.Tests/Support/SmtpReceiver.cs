@@ -23,7 +23,7 @@ public sealed class SmtpReceiver : IDisposable
 
     public int Port { get; }
 
-    public static async Task<SmtpReceiver> StartAsync(string? certificateFile = null, string? keyFile = null)
+    public static async Task<SmtpReceiver> StartAsync(string? certificateFile = null, string? keyFile = null, string host = "127.0.0.1")
     {
         if (!File.Exists(Python) || (await Tools.RunAsync(Python, ["-c", "import aiosmtpd"])).Exit != 0)
         {
@@ -35,11 +35,9 @@ public sealed class SmtpReceiver : IDisposable
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Fixtures", "smtp", "receiver.py"));
         info.ArgumentList.Add(folder.Path);
         info.ArgumentList.Add("0");
-        if (certificateFile is not null)
-        {
-            info.ArgumentList.Add(certificateFile);
-            info.ArgumentList.Add(keyFile!);
-        }
+        info.ArgumentList.Add(certificateFile ?? "");
+        info.ArgumentList.Add(keyFile ?? "");
+        info.ArgumentList.Add(host);
 
         var process = Process.Start(info)!;
         using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20));

@@ -7,7 +7,9 @@ the recipient's local part:
   reject*     550 5.1.1 no such user
   anything else 250
 Each accepted message is written to OUT/N.eml with "X-Envelope-From:" and "X-Envelope-To:" lines
-first. With CERT and KEY, STARTTLS is offered. Stops when stdin closes.
+first. With CERT and KEY, STARTTLS is offered; HOST (default 127.0.0.1) may be ::1. Each file also
+records the session (X-Receiver-Session) and the client address (X-Receiver-Peer). Stops when
+stdin closes.
 """
 import asyncio
 import itertools
@@ -46,6 +48,8 @@ class Handler:
             f.write(f"X-Envelope-From: <{envelope.mail_from}>\r\n".encode())
             f.write(f"X-Envelope-To: {','.join(envelope.rcpt_tos)}\r\n".encode())
             f.write(f"X-Receiver-Tls: {tls}\r\n".encode())
+            f.write(f"X-Receiver-Session: {id(session)}\r\n".encode())
+            f.write(f"X-Receiver-Peer: {session.peer[0]}\r\n".encode())
             data = envelope.original_content or envelope.content
             f.write(data if isinstance(data, bytes) else data.encode())
         os.rename(path + ".tmp", path)
@@ -55,8 +59,9 @@ class Handler:
 def main():
     out = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    cert = sys.argv[3] if len(sys.argv) > 3 else None
-    key = sys.argv[4] if len(sys.argv) > 4 else None
+    cert = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+    key = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
+    host = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
     context = None
     if cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -71,11 +76,11 @@ def main():
 
     import socket
     if port == 0:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        s.bind((host, 0))
         port = s.getsockname()[1]
         s.close()
-    controller = Factory(handler, hostname="127.0.0.1", port=port)
+    controller = Factory(handler, hostname=host, port=port)
     controller.start()
     print(f"port {port}", flush=True)
     sys.stdin.read()
