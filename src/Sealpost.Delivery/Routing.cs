@@ -6,7 +6,11 @@ using Sealpost.Core.Configuration;
 namespace Sealpost.Delivery;
 
 /// <summary>One host to try for a destination, with the addresses it resolved to.</summary>
-public sealed record MailHost(string Name, IReadOnlyList<IPAddress> Addresses, int Port, bool RequireTls, NetworkCredential? Credential);
+public sealed record MailHost(string Name, IReadOnlyList<IPAddress> Addresses, int Port, bool RequireTls, NetworkCredential? Credential)
+{
+    /// <summary>DNSSEC-validated TLSA records (RFC 7672): when present, TLS is required and the certificate must match one of them.</summary>
+    public IReadOnlyList<Tlsa> Tlsa { get; init; } = [];
+}
 
 /// <summary>
 /// Where a domain's mail goes: hosts in order of preference, or a failure that holds for every
@@ -39,6 +43,8 @@ public sealed class RouteResolver
 
         var lookup = dnsServers.Count > 0 ? new LookupClientOptions(dnsServers.ToArray()) : new LookupClientOptions();
         lookup.UseCache = true;
+        // DO bit: a validating resolver then says (AD) which answers DNSSEC proved, which DANE needs.
+        lookup.RequestDnsSecRecords = options.Dane;
         lookup.Timeout = TimeSpan.FromSeconds(5);
         lookup.Retries = 2;
         lookup.ThrowDnsErrors = false;
@@ -86,22 +92,40 @@ public sealed class RouteResolver
             return Route.Fail(DeliveryReply.Permanent("556 5.1.10 the recipient's domain accepts no mail (null MX)"));
         }
 
+        // RFC 7672 §2.2: DANE applies to MX hosts of a DNSSEC-secure MX RRset.
+        var secureMx = _options.Dane && mx.Response!.Header.IsAuthenticData;
         var hosts = new List<MailHost>();
+        DeliveryReply? daneFailure = null;
         foreach (var group in exchanges.Where(r => r.Exchange.Value is not ("." or "")).GroupBy(r => r.Preference).OrderBy(g => g.Key))
         {
             foreach (var record in group.OrderBy(_ => Random.Shared.Next()))
             {
                 var host = await HostAsync(record.Exchange.Value.TrimEnd('.'), port, ct);
-                if (host.Addresses.Count > 0)
+                if (host.Addresses.Count == 0)
                 {
-                    hosts.Add(host);
+                    continue;
                 }
+
+                if (secureMx)
+                {
+                    var tlsa = await TlsaAsync(host.Name, port, ct);
+                    if (tlsa is null)
+                    {
+                        // The TLSA lookup failed (a bogus or unanswered signed zone): this host cannot be used safely.
+                        daneFailure = DeliveryReply.Temporary($"451 4.7.5 the DANE TLSA records of {host.Name} could not be validated");
+                        continue;
+                    }
+
+                    host = tlsa.Count > 0 ? host with { RequireTls = true, Tlsa = tlsa } : host;
+                }
+
+                hosts.Add(host);
             }
         }
 
         if (hosts.Count == 0)
         {
-            return Route.Fail(DeliveryReply.Temporary("451 4.4.4 the recipient's mail hosts have no address"));
+            return Route.Fail(daneFailure ?? DeliveryReply.Temporary("451 4.4.4 the recipient's mail hosts have no address"));
         }
 
         // RFC 8461 §5: under an enforced policy only matching MX hosts are used, with verified TLS.
@@ -115,6 +139,29 @@ public sealed class RouteResolver
         }
 
         return new Route(hosts, null);
+    }
+
+    /// <summary>
+    /// A host's usable TLSA records (RFC 7672 §3: DANE-TA(2) and DANE-EE(3) only), proved by DNSSEC;
+    /// empty when it has none (or they are not signed); null when the lookup failed.
+    /// </summary>
+    private async Task<IReadOnlyList<Tlsa>?> TlsaAsync(string host, int port, CancellationToken ct)
+    {
+        var answer = await QueryAsync($"_{port}._tcp.{host}", QueryType.TLSA, ct);
+        if (answer.Response is not { } response)
+        {
+            return answer.Failure is { IsPermanent: true } ? [] : null;
+        }
+
+        if (!response.Header.IsAuthenticData)
+        {
+            return [];
+        }
+
+        return response.Answers.OfType<TlsaRecord>()
+            .Where(t => (int)t.CertificateUsage is 2 or 3 && (int)t.Selector is 0 or 1 && (int)t.MatchingType is 0 or 1 or 2)
+            .Select(t => new Tlsa((int)t.CertificateUsage, (int)t.Selector, (int)t.MatchingType, t.CertificateAssociationData.ToArray()))
+            .ToList();
     }
 
     /// <summary>A name's TXT strings (each record's strings joined), or null when DNS did not answer.</summary>

@@ -206,7 +206,9 @@ public sealed partial class SmtpTransport : IAsyncDisposable
                 LocalDomain = _heloName,
                 Timeout = _options.CommandTimeoutSeconds * 1000,
                 CheckCertificateRevocation = false,
-                ServerCertificateValidationCallback = (_, certificate, chain, errors) => !requireTls || Verified(host.Name, certificate, errors, _extraRoots),
+                ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
+                    host.Tlsa.Count > 0 ? certificate is not null && Dane.Verified(host.Name, new X509Certificate2(certificate), Presented(chain), host.Tlsa)
+                    : !requireTls || Verified(host.Name, certificate, errors, _extraRoots),
             };
             try
             {
@@ -245,6 +247,9 @@ public sealed partial class SmtpTransport : IAsyncDisposable
 
         return (null, failure ?? DeliveryReply.Temporary($"451 4.4.1 {host.Name} has no address"));
     }
+
+    private static List<X509Certificate2> Presented(X509Chain? chain) =>
+        chain is null ? [] : [.. chain.ChainElements.Select(e => e.Certificate), .. chain.ChainPolicy.ExtraStore];
 
     /// <summary>A certificate valid for <paramref name="hostName"/> by the system's roots, or by the test-only extra roots.</summary>
     internal static bool Verified(string hostName, X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection? extraRoots)

@@ -477,6 +477,13 @@ public sealed class DeliveryOptions
     /// <summary>Test-only: the port MX hosts are reached on instead of 25; refused with the production password profile.</summary>
     public int TestMxPort { get; set; }
 
+    /// <summary>
+    /// DANE for SMTP (RFC 7672): where a destination's MX records and its hosts' TLSA records are
+    /// proved by DNSSEC, TLS is required and the certificate must match a TLSA record. Needs a
+    /// validating resolver in Smtp:DnsServers (its AD bit is trusted, so it must be local or on a trusted path).
+    /// </summary>
+    public bool Dane { get; set; } = true;
+
     /// <summary>Honour destination domains' MTA-STS policies (RFC 8461): under "enforce", only the policy's MX hosts, with verified TLS.</summary>
     public bool MtaSts { get; set; } = true;
 
