@@ -38,6 +38,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     private const int CacheEntries = 50_000;
     private readonly TtlCache<string, Expansion?> _expansions = new(lookupTtl, CacheEntries);
     private readonly TtlCache<long, long> _usage = new(lookupTtl, CacheEntries);
+    private readonly TtlCache<string, bool> _ourDomains = new(lookupTtl, CacheEntries);
     private readonly TtlCache<(long Account, MailboxRole Role), long> _mailboxes = new(lookupTtl, CacheEntries);
 
     /// <summary>Queues a message for other organisations, DKIM-signed for its From domain; returns once the sealed entry and its audit record are durable.</summary>
@@ -142,7 +143,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
     public async Task<bool> IsOurDomainAsync(Actor actor, DomainName domain, CancellationToken ct)
     {
         await guard.RequireAsync(actor, Operation.MailDeliver, Scope.Platform);
-        return await store.Directory.FindDomainAsync(domain, ct) is not null;
+        return await _ourDomains.GetOrLoadAsync(domain.Ascii, async (_, token) => await store.Directory.FindDomainAsync(domain, token) is not null, ct);
     }
 
     /// <summary>The addresses an account may send as: its own and the aliases that lead to it.</summary>

@@ -122,7 +122,16 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
     private static string? FromDomain(byte[] message)
     {
         using var stream = new MemoryStream(message);
-        var headers = HeaderList.Load(stream);
+        HeaderList headers;
+        try
+        {
+            headers = HeaderList.Load(stream);
+        }
+        catch (FormatException)
+        {
+            return null; // no header block to speak of: nothing to sign for
+        }
+
         var from = headers[HeaderId.From];
         if (from is null || !InternetAddressList.TryParse(from, out var list) || list.Mailboxes.Count() != 1)
         {
