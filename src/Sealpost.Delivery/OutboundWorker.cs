@@ -143,6 +143,37 @@ public sealed class OutboundWorker : IAsyncDisposable
 
     private async Task ProcessAsync(ClaimedMessage claimed, CancellationToken ct)
     {
+        // The lease is renewed at a third of its length while the delivery runs, so a slow peer does
+        // not let another worker take the message and send it a second time.
+        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var lease = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        var renewal = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(lease / 3);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(renewing.Token))
+                {
+                    await _queue.RenewLeaseAsync(_actor, Owner, claimed, lease, renewing.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SealpostException)
+            {
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await AttemptAsync(claimed, ct);
+        }
+        finally
+        {
+            await renewing.CancelAsync();
+            await renewal;
+        }
+    }
+
+    private async Task AttemptAsync(ClaimedMessage claimed, CancellationToken ct)
+    {
         var original = claimed.Message;
         var recipients = claimed.Progress.Recipients.ToList();
         var parameters = original.Recipients.Select((r, i) => (r, i)).ToDictionary(

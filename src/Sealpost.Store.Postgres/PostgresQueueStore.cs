@@ -52,6 +52,9 @@ internal sealed class PostgresQueueStore(PostgresStore store) : IQueueStore
                 WHERE id = $4 AND lease_owner = $5
                 """, progress, attempts, nextAttemptAt.ToUnixTimeMilliseconds(), id, owner) == 1, cancellationToken);
 
+    public Task<bool> RenewLeaseAsync(long id, string owner, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("UPDATE queue SET lease_until = $1 WHERE id = $2 AND lease_owner = $3", until.ToUnixTimeMilliseconds(), id, owner) == 1, cancellationToken);
+
     public Task<bool> CompleteAsync(long id, string owner, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, _) => await c.Execute("DELETE FROM queue WHERE id = $1 AND lease_owner = $2", id, owner) == 1, cancellationToken);
 

@@ -59,6 +59,10 @@ internal sealed class SqliteQueueStore(SqliteStore store) : IQueueStore
             .With("$p", progress).With("$a", attempts).With("$n", nextAttemptAt.ToUnixTimeMilliseconds()).With("$id", id).With("$o", owner)
             .ExecuteNonQuery() == 1, cancellationToken);
 
+    public Task<bool> RenewLeaseAsync(long id, string owner, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE queue SET lease_until = $u WHERE id = $id AND lease_owner = $o")
+            .With("$u", until.ToUnixTimeMilliseconds()).With("$id", id).With("$o", owner).ExecuteNonQuery() == 1, cancellationToken);
+
     public Task<bool> CompleteAsync(long id, string owner, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => ctx.Command("DELETE FROM queue WHERE id = $id AND lease_owner = $o").With("$id", id).With("$o", owner).ExecuteNonQuery() == 1,
             cancellationToken);

@@ -84,6 +84,9 @@ public interface IQueueStore
     /// </summary>
     Task<IReadOnlyList<QueuedMessage>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken = default);
 
+    /// <summary>Extends a lease its owner still holds (a delivery taking longer than the lease); false if it is no longer the owner's.</summary>
+    Task<bool> RenewLeaseAsync(long id, string owner, DateTimeOffset until, CancellationToken cancellationToken = default);
+
     /// <summary>Records an attempt and gives the lease back; false (nothing changed) if the lease is no longer the owner's.</summary>
     Task<bool> ReleaseAsync(long id, string owner, byte[] progress, int attempts, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default);
 

@@ -99,6 +99,14 @@ public sealed class QueueService(ISealpostStore store, QueueSealer sealer, Acces
         return claimed;
     }
 
+    /// <summary>Keeps a message leased while its delivery runs; false if another worker has it now.</summary>
+    [Requires(Operation.QueueDeliver)]
+    public Task<bool> RenewLeaseAsync(Actor actor, string owner, ClaimedMessage message, TimeSpan lease, CancellationToken ct)
+    {
+        guard.Require(actor, Operation.QueueDeliver, Scope.Platform);
+        return store.Queue.RenewLeaseAsync(message.Entry.Id, owner, time.GetUtcNow() + lease, ct);
+    }
+
     /// <summary>Records an attempt and gives the lease back; false if another worker has it now.</summary>
     [Requires(Operation.QueueDeliver)]
     public Task<bool> RecordAttemptAsync(Actor actor, string owner, ClaimedMessage message, QueueProgress progress, DateTimeOffset nextAttempt, CancellationToken ct)

@@ -192,6 +192,51 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_slow_delivery_keeps_its_lease_so_no_second_worker_sends_it_again()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Smtp.DnsServers.Add(_dns.EndPoint.ToString());
+            o.Delivery.Enabled = false;
+            o.Delivery.TestMxPort = _receiver.Port;
+            o.Delivery.LeaseSeconds = 10;
+        });
+        await server.SendAsAliceAsync("slow peer", "slow@partner.test");
+        var time = new ManualTime(DateTimeOffset.UtcNow);
+        var store = server.Server.Runtime.Store.Queue;
+        await using var first = OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time);
+        var delivering = first.RunOnceAsync(CancellationToken.None);
+        var leased = await WaitForAsync(async () => (await store.ListAsync()).Single().LeaseUntil);
+
+        // Eight seconds on (the lease has two left), the worker renews it from there.
+        time.Advance(TimeSpan.FromSeconds(8));
+        await WaitForAsync(async () => (await store.ListAsync()).Single().LeaseUntil > leased ? true : (bool?)null);
+        // Past the first lease: without the renewal another worker would take the message now.
+        time.Advance(TimeSpan.FromSeconds(4));
+        await using var second = OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time);
+        Assert.Equal(0, await second.RunOnceAsync(CancellationToken.None));
+
+        await delivering;
+        Assert.Single(_receiver.Messages);
+        Assert.Empty(await store.ListAsync());
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not come");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task A_temporary_refusal_is_retried_on_schedule_and_then_delivered()
     {
         await SubmitAsync("retry me", "temp-once@partner.test");

@@ -240,6 +240,19 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_renewed_lease_keeps_other_workers_away_and_only_its_owner_can_renew()
+    {
+        var store = await NewStoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        var id = await store.Queue.EnqueueAsync(_ => [1], 1, now);
+        Assert.Single(await store.Queue.ClaimAsync("a", now, TimeSpan.FromMinutes(10), 10));
+        Assert.True(await store.Queue.RenewLeaseAsync(id, "a", now.AddMinutes(30)));
+        Assert.False(await store.Queue.RenewLeaseAsync(id, "b", now.AddHours(5)));
+        Assert.Empty(await store.Queue.ClaimAsync("b", now.AddMinutes(20), TimeSpan.FromMinutes(10), 10));
+        Assert.Single(await store.Queue.ClaimAsync("b", now.AddMinutes(31), TimeSpan.FromMinutes(10), 10));
+    }
+
+    [Fact]
     public async Task A_released_message_waits_for_its_next_attempt_with_its_progress()
     {
         var store = await NewStoreAsync();

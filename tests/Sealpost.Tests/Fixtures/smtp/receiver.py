@@ -5,6 +5,7 @@ the recipient's local part:
   temp-once*  451 4.7.1 the first time that address is seen, 250 after
   temp*       451 4.7.1 always
   reject*     550 5.1.1 no such user
+  slow*       250, but the reply to DATA comes after 6 seconds
   anything else 250
 Each accepted message is written to OUT/N.eml with "X-Envelope-From:" and "X-Envelope-To:" lines
 first. With CERT and KEY, STARTTLS is offered; HOST (default 127.0.0.1) may be ::1. Each file also
@@ -41,6 +42,8 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(r.lower().startswith("slow") for r in envelope.rcpt_tos):
+            await asyncio.sleep(6)
         n = next(self.counter)
         tls = "yes" if session.ssl else "no"
         path = os.path.join(self.out, f"{n}.eml")
