@@ -105,7 +105,8 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
         }, ct);
 
     /// <summary>
-    /// The message signed with the key of its From domain, or unchanged when that domain has no key
+    /// The message signed with the key of its From domain (8-bit bodies made 7-bit first, so the
+    /// signature survives a next hop without 8BITMIME), or unchanged when that domain has no key
     /// (or the message has no single From address). Called by delivery for mail leaving the organisation.
     /// </summary>
     internal async Task<byte[]> SignAsync(byte[] message, CancellationToken ct)
@@ -116,7 +117,7 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
             return message;
         }
 
-        return DkimMessageSigner.Sign(message, stored.Active);
+        return DkimMessageSigner.Sign(Sealpost.Mime.SevenBit.Downgrade(message), stored.Active);
     }
 
     private static string? FromDomain(byte[] message)

@@ -62,6 +62,23 @@ public sealed class DkimTests
         Assert.Contains("s=s1", text);
     }
 
+    [Fact]
+    public async Task An_8bit_body_is_made_7bit_before_signing_and_still_reads_the_same()
+    {
+        var key = DkimKey.Create("example.test", "s1", "rsa", DateTimeOffset.UtcNow);
+        var eightBit = Encoding.UTF8.GetBytes("From: alice@example.test\r\nTo: carol@partner.test\r\nSubject: umlauts\r\nMIME-Version: 1.0\r\n" +
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Zürich\r\n");
+        var signed = DkimMessageSigner.Sign(Sealpost.Mime.SevenBit.Downgrade(eightBit), key);
+        Assert.DoesNotContain(signed, b => b >= 0x80);
+        var (exit, output) = await VerifyWithPythonAsync(signed, key);
+        Assert.True(exit == 0, output);
+        var text = Assert.IsType<TextPart>(MimeMessage.Load(new MemoryStream(signed)).Body);
+        Assert.Equal("Grüße aus Zürich", text.Text.TrimEnd());
+    }
+
+    [Fact]
+    public void A_7bit_message_is_left_as_it_is() => Assert.Same(Message, Sealpost.Mime.SevenBit.Downgrade(Message));
+
     internal static async Task<(int Exit, string Output)> VerifyWithPythonAsync(byte[] message, DkimKey key)
     {
         using var folder = new TempFolder("sealpost-dkim");
