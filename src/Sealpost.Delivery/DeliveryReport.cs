@@ -6,7 +6,13 @@ using Sealpost.Crypto.Vault;
 namespace Sealpost.Delivery;
 
 /// <summary>Which kind of delivery status notification: recipients given up on, or still being tried.</summary>
-public enum ReportKind { Failed, Delayed }
+public enum ReportKind
+{
+    Failed,
+    Delayed,
+    /// <summary>Delivered to a next hop that does not offer DSN, for a sender who asked NOTIFY=SUCCESS (RFC 3461 §5.2.2).</summary>
+    Relayed,
+}
 
 /// <summary>
 /// Builds RFC 3464 delivery status notifications: multipart/report (RFC 6522) with a human part, a
@@ -24,16 +30,24 @@ public static class DeliveryReport
         var report = new MimeMessage();
         report.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{reportingMta}"));
         report.To.Add(MailboxAddress.Parse(original.ReturnPath));
-        report.Subject = kind == ReportKind.Failed ? "Undelivered Mail Returned to Sender" : "Delayed Mail (still being retried)";
+        report.Subject = kind switch
+        {
+            ReportKind.Failed => "Undelivered Mail Returned to Sender",
+            ReportKind.Delayed => "Delayed Mail (still being retried)",
+            _ => "Successful Mail Delivery Report",
+        };
         report.Date = now;
         report.MessageId = MimeKit.Utils.MimeUtils.GenerateMessageId(reportingMta);
         report.Headers.Add("Auto-Submitted", "auto-replied");
 
         var human = new StringBuilder();
         human.Append(CultureInfo.InvariantCulture, $"This is the mail system at {reportingMta}.\r\n\r\n");
-        human.Append(kind == ReportKind.Failed
-            ? "Your message could not be delivered to one or more recipients. It is attached below.\r\n\r\n"
-            : $"Your message has not been delivered yet to one or more recipients. Delivery will be tried until {retryUntil:u}; you need not send it again.\r\n\r\n");
+        human.Append(kind switch
+        {
+            ReportKind.Failed => "Your message could not be delivered to one or more recipients. It is attached below.\r\n\r\n",
+            ReportKind.Delayed => $"Your message has not been delivered yet to one or more recipients. Delivery will be tried until {retryUntil:u}; you need not send it again.\r\n\r\n",
+            _ => "Your message was handed to the recipients' mail system, which does not send delivery notifications of its own.\r\n\r\n",
+        });
         foreach (var line in lines)
         {
             human.Append(CultureInfo.InvariantCulture, $"<{line.Recipient.Address}>: {line.Reply}\r\n");
@@ -60,7 +74,7 @@ public static class DeliveryReport
             }
 
             group.Add("Final-Recipient", "rfc822; " + line.Recipient.Address);
-            group.Add("Action", kind == ReportKind.Failed ? "failed" : "delayed");
+            group.Add("Action", kind switch { ReportKind.Failed => "failed", ReportKind.Delayed => "delayed", _ => "relayed" });
             group.Add("Status", line.Reply.Status);
             if (line.Recipient.Host is { } host)
             {
@@ -108,11 +122,11 @@ public static class DeliveryReport
     {
         if (parameters is null || !parameters.TryGetValue("NOTIFY", out var notify) || string.IsNullOrEmpty(notify))
         {
-            return true;
+            return kind != ReportKind.Relayed; // success is reported only when asked for
         }
 
         var keywords = notify.Split(',').Select(k => k.Trim().ToUpperInvariant()).ToHashSet();
-        return !keywords.Contains("NEVER") && keywords.Contains(kind == ReportKind.Failed ? "FAILURE" : "DELAY");
+        return !keywords.Contains("NEVER") && keywords.Contains(kind switch { ReportKind.Failed => "FAILURE", ReportKind.Delayed => "DELAY", _ => "SUCCESS" });
     }
 
     /// <summary>RFC 3461 §4: xtext "+XX" hex escapes.</summary>

@@ -186,6 +186,7 @@ public sealed class OutboundWorker : IAsyncDisposable
 
         var pending = recipients.Select((r, i) => (r, i)).Where(p => p.r.State == RecipientState.Pending).ToList();
         var newlyFailed = new List<DeliveryReport.Line>();
+        var relayed = new List<DeliveryReport.Line>();
         var delivered = 0;
         var deferred = 0;
         string? host = null, tls = null;
@@ -209,6 +210,10 @@ public sealed class OutboundWorker : IAsyncDisposable
                 if (state == RecipientState.Failed)
                 {
                     newlyFailed.Add(new DeliveryReport.Line(recipients[index], OriginalRecipient(parameters, recipient.Address), reply));
+                }
+                else if (state == RecipientState.Delivered && !result.PeerOffersDsn)
+                {
+                    relayed.Add(new DeliveryReport.Line(recipients[index], OriginalRecipient(parameters, recipient.Address), reply));
                 }
 
                 delivered += state == RecipientState.Delivered ? 1 : 0;
@@ -242,6 +247,7 @@ public sealed class OutboundWorker : IAsyncDisposable
         }
 
         await ReportAsync(claimed, ReportKind.Failed, newlyFailed, null, ct);
+        await ReportAsync(claimed, ReportKind.Relayed, relayed, null, ct);
 
         if (deferred == 0)
         {
@@ -324,8 +330,9 @@ public sealed class OutboundWorker : IAsyncDisposable
                     return;
             }
 
-            await _queue.ReportMadeAsync(_actor, claimed.Entry.Id, kind == ReportKind.Failed ? "failure" : "delay", ct);
-            DeliveryLog.ReportMade(_logger, claimed.Entry.Id, kind == ReportKind.Failed ? "failure" : "delay");
+            var name = kind.ToString().ToLowerInvariant();
+            await _queue.ReportMadeAsync(_actor, claimed.Entry.Id, name, ct);
+            DeliveryLog.ReportMade(_logger, claimed.Entry.Id, name);
         }
         catch (SealpostException ex)
         {

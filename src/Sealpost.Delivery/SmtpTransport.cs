@@ -13,7 +13,11 @@ using Sealpost.Core.Configuration;
 namespace Sealpost.Delivery;
 
 /// <summary>The outcome of sending one message to one destination: a reply per recipient, the host and TLS used.</summary>
-public sealed record AttemptResult(IReadOnlyDictionary<string, DeliveryReply> Replies, string? Host, string? Tls);
+public sealed record AttemptResult(IReadOnlyDictionary<string, DeliveryReply> Replies, string? Host, string? Tls)
+{
+    /// <summary>Whether the host that took the message offers DSN (RFC 3461): then it reports success itself.</summary>
+    public bool PeerOffersDsn { get; init; }
+}
 
 /// <summary>What one transaction carries: the envelope sender, the recipients with their RFC 3461 parameters, ENVID, RET, REQUIRETLS.</summary>
 public sealed record Transaction(string ReturnPath, IReadOnlyList<(string Address, IReadOnlyDictionary<string, string?> Parameters)> Recipients, string? EnvelopeId, bool ReturnHeadersOnly, bool RequireTls);
@@ -86,7 +90,7 @@ public sealed partial class SmtpTransport : IAsyncDisposable
                     continue;
                 }
 
-                return new AttemptResult(replies, host.Name, tls);
+                return new AttemptResult(replies, host.Name, tls) { PeerOffersDsn = client.Capabilities.HasFlag(SmtpCapabilities.Dsn) };
             }
             finally
             {

@@ -353,6 +353,20 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NOTIFY_SUCCESS_to_a_peer_without_DSN_gets_a_relayed_report()
+    {
+        await Submitter.SendAsync(_server.Server.SmtpEndpoint(SmtpListenerKind.Submission), [Submitter.Message("tell me", "carol@partner.test")], new SuccessNotifyClient());
+        _time.Now = DateTimeOffset.UtcNow;
+        await Worker().RunOnceAsync(CancellationToken.None);
+
+        Assert.Single(_receiver.Messages);
+        var report = Assert.Single(Reports(await AliceInboxAsync()));
+        Assert.Equal("Successful Mail Delivery Report", report.Subject);
+        var (_, status) = Structure(report);
+        Assert.Equal(("relayed", "2.0.0"), (status.StatusGroups[1]["Action"], status.StatusGroups[1]["Status"]));
+    }
+
+    [Fact]
     public async Task NOTIFY_NEVER_suppresses_the_report()
     {
         await Submitter.SendAsync(_server.Server.SmtpEndpoint(SmtpListenerKind.Submission), [Submitter.Message("quiet", "reject-quiet@partner.test")], new NeverNotifyClient());
@@ -375,6 +389,13 @@ public sealed class OutboundDeliveryTests : IAsyncLifetime
 
         var received = await _receiver.WaitForAsync(1);
         Assert.Equal("sent by the running worker", received[0].Subject);
+    }
+
+    /// <summary>Asks to hear of success and failure (RFC 3461 NOTIFY=SUCCESS,FAILURE).</summary>
+    private sealed class SuccessNotifyClient : SmtpClient
+    {
+        protected override DeliveryStatusNotification? GetDeliveryStatusNotifications(MimeMessage message, MailboxAddress mailbox) =>
+            DeliveryStatusNotification.Success | DeliveryStatusNotification.Failure;
     }
 
     /// <summary>Asks for no delivery status notification at all (RFC 3461 NOTIFY=NEVER).</summary>
