@@ -114,6 +114,12 @@ public sealed partial class SmtpTransport : IAsyncDisposable
     private async Task<(Dictionary<string, DeliveryReply> Replies, DeliveryReply? RetryElsewhere)> TransactAsync(OutboundClient client, Transaction transaction, MimeMessage message, CancellationToken ct)
     {
         var replies = new Dictionary<string, DeliveryReply>(StringComparer.OrdinalIgnoreCase);
+        if (transaction.RequireTls && !client.Capabilities.HasFlag(SmtpCapabilities.RequireTLS))
+        {
+            // RFC 8689 §4.2.2: a message sent with REQUIRETLS goes only to a host that offers it; another MX may.
+            return (replies, DeliveryReply.Permanent("550 5.7.30 REQUIRETLS support required: the recipient's mail host does not offer it"));
+        }
+
         var parameters = transaction.Recipients.ToDictionary(r => r.Address, r => r.Parameters, StringComparer.OrdinalIgnoreCase);
         client.Begin(mailbox => Notify(parameters.GetValueOrDefault(mailbox.Address)), transaction.EnvelopeId,
             transaction.ReturnHeadersOnly ? DeliveryStatusNotificationType.HeadersOnly : DeliveryStatusNotificationType.Full);

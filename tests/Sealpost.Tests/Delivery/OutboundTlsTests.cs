@@ -44,6 +44,28 @@ public sealed class OutboundTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_REQUIRETLS_message_is_not_handed_to_a_host_that_does_not_offer_REQUIRETLS()
+    {
+        using var receiver = await SmtpReceiver.StartAsync(_certFile, _keyFile);
+        using var dns = await DnsAsync();
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Smtp.DnsServers.Add(dns.EndPoint.ToString());
+            o.Delivery.Enabled = false;
+            o.Delivery.TestMxPort = receiver.Port;
+            o.Delivery.TestTrustedRootsFile = _caFile;
+        });
+        // RFC 8689: the sender asks that every hop use verified TLS and REQUIRETLS.
+        await Submitter.SendAsync(server.Server.SmtpEndpoint(SmtpListenerKind.Submission), [Submitter.Message("tls all the way", "carol@partner.test")],
+            new MailKit.Net.Smtp.SmtpClient { RequireTLS = true });
+        await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, new ManualTime(DateTimeOffset.UtcNow)).RunOnceAsync(CancellationToken.None);
+
+        Assert.Empty(receiver.Messages);
+        Assert.Empty(await server.Server.Runtime.Store.Queue.ListAsync()); // failed for good: reported, not retried
+        Assert.Contains("Queue 1: 0 delivered, 1 failed", server.Logs.ToString());
+    }
+
+    [Fact]
     public async Task STARTTLS_is_used_whenever_offered_whatever_the_certificate()
     {
         using var receiver = await SmtpReceiver.StartAsync(_certFile, _keyFile);
