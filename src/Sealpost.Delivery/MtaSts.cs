@@ -70,6 +70,14 @@ public sealed record MtaStsPolicy(string Id, string Mode, IReadOnlyList<string> 
     }
 }
 
+/// <summary>Where policies outlive a restart and are shared by nodes (RFC 8461 §5.1: a cached policy stands until it expires).</summary>
+public interface IMtaStsPolicyStore
+{
+    Task<(MtaStsPolicy Policy, DateTimeOffset Expires)?> LoadAsync(string domain, CancellationToken ct);
+
+    Task SaveAsync(string domain, MtaStsPolicy policy, DateTimeOffset expires, CancellationToken ct);
+}
+
 /// <summary>
 /// Finds and caches destination domains' MTA-STS policies (RFC 8461): the <c>_mta-sts</c> TXT record
 /// names the policy's id; the policy comes over HTTPS from <c>mta-sts.DOMAIN</c> with a certificate
@@ -86,8 +94,11 @@ public sealed class MtaStsResolver : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, (MtaStsPolicy Policy, DateTimeOffset Expires)> _cache = new(StringComparer.OrdinalIgnoreCase);
 
-    public MtaStsResolver(DeliveryOptions options, RouteResolver dns, EgressConnector connector, X509Certificate2Collection? extraRoots, TimeProvider time)
+    private readonly IMtaStsPolicyStore? _persisted;
+
+    public MtaStsResolver(DeliveryOptions options, RouteResolver dns, EgressConnector connector, X509Certificate2Collection? extraRoots, TimeProvider time, IMtaStsPolicyStore? persisted = null)
     {
+        _persisted = persisted;
         _dns = dns;
         _time = time;
         _port = options.TestMtaStsPort > 0 ? options.TestMtaStsPort : 443;
@@ -100,6 +111,11 @@ public sealed class MtaStsResolver : IDisposable
         var now = _time.GetUtcNow();
         var txt = await _dns.TxtAsync("_mta-sts." + domain, ct);
         var record = txt?.FirstOrDefault(t => t.StartsWith("v=STSv1", StringComparison.Ordinal));
+        if (!_cache.ContainsKey(domain) && _persisted is not null && await _persisted.LoadAsync(domain, ct) is { } stored)
+        {
+            _cache.TryAdd(domain, stored);
+        }
+
         var cached = _cache.TryGetValue(domain, out var c) && c.Expires > now ? c.Policy : null;
         if (record is null)
         {
@@ -120,6 +136,11 @@ public sealed class MtaStsResolver : IDisposable
         }
 
         _cache[domain] = (fetched, now + fetched.MaxAge);
+        if (_persisted is not null)
+        {
+            await _persisted.SaveAsync(domain, fetched, now + fetched.MaxAge, ct);
+        }
+
         return fetched;
     }
 

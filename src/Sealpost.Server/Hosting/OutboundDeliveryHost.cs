@@ -20,12 +20,28 @@ internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedSer
         var routes = new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns);
         if (options.Delivery.MtaSts)
         {
-            routes.MtaSts = new MtaStsResolver(options.Delivery, routes, connector, SmtpTransport.ExtraRoots(options.Delivery), time);
+            routes.MtaSts = new MtaStsResolver(options.Delivery, routes, connector, SmtpTransport.ExtraRoots(options.Delivery), time, new KeystorePolicies(runtime.Keystore));
         }
 
         return new OutboundWorker(new Sealpost.Domain.Queue.QueueService(runtime.Store, runtime.QueueSealer, runtime.Guard, time), runtime.Deliveries, routes,
             new SmtpTransport(options.Delivery, connector, options.Hostname, logger), options.Delivery, options.Hostname,
             runtime.QueueWakeup, time, logger);
+    }
+
+    /// <summary>MTA-STS policies kept in the keystore (not secret, but sealed like everything else), so every node and a restart see them.</summary>
+    private sealed class KeystorePolicies(Sealpost.Crypto.Vault.Keystore keystore) : IMtaStsPolicyStore
+    {
+        public async Task<(MtaStsPolicy Policy, DateTimeOffset Expires)?> LoadAsync(string domain, CancellationToken ct) =>
+            await keystore.GetSecretAsync("mta-sts/" + domain.ToLowerInvariant(), ct) is { } bytes
+            && System.Text.Json.JsonSerializer.Deserialize<Stored>(bytes) is { } stored
+                ? (new MtaStsPolicy(stored.Id, stored.Mode, stored.Mx, TimeSpan.FromSeconds(stored.MaxAge)), stored.Expires)
+                : null;
+
+        public Task SaveAsync(string domain, MtaStsPolicy policy, DateTimeOffset expires, CancellationToken ct) =>
+            keystore.PutSecretAsync("mta-sts/" + domain.ToLowerInvariant(),
+                System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Stored(policy.Id, policy.Mode, [.. policy.MxPatterns], (long)policy.MaxAge.TotalSeconds, expires)), ct);
+
+        private sealed record Stored(string Id, string Mode, List<string> Mx, long MaxAge, DateTimeOffset Expires);
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

@@ -114,6 +114,27 @@ public sealed class OutboundMtaStsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fetched_policy_outlives_a_restart_and_its_server_going_away()
+    {
+        var set = await StartAsync("enforce", "mx.elsewhere.test", receiverTrusted: true);
+        try
+        {
+            Assert.Contains("matches its MTA-STS policy", await DeliverOnceAsync(set.Server));
+            // The policy server disappears (an attacker blocking it, say); a new worker starts with an empty memory.
+            set.Policy.Kill(true);
+            await set.Policy.WaitForExitAsync();
+            var retry = Assert.Single(await set.Server.Server.Runtime.Store.Queue.ListAsync()).Id;
+            await set.Server.Server.Runtime.Queue.RetryAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, retry, CancellationToken.None);
+            Assert.Contains("matches its MTA-STS policy", await DeliverOnceAsync(set.Server));
+            Assert.Empty(set.Receiver.Messages);
+        }
+        finally
+        {
+            await StopAsync(set);
+        }
+    }
+
+    [Fact]
     public async Task A_testing_policy_changes_nothing()
     {
         var set = await StartAsync("testing", "mx.elsewhere.test", receiverTrusted: false);
