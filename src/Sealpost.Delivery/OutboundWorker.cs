@@ -87,9 +87,11 @@ public sealed class OutboundWorker : IAsyncDisposable
             {
                 break;
             }
-            catch (SealpostException ex)
+            catch (Exception ex)
             {
-                DeliveryLog.PassFailed(_logger, ex.Kind.ToString());
+                // The worker's boundary: whatever a pass hits (a store outage, a bug), delivery on this
+                // node must not stop for good; the pass is logged by type and tried again.
+                DeliveryLog.PassFailed(_logger, ex is SealpostException se ? se.Kind.ToString() : ex.GetType().Name);
                 await Task.Delay(TimeSpan.FromSeconds(1), _time, CancellationToken.None);
             }
         }
@@ -114,9 +116,9 @@ public sealed class OutboundWorker : IAsyncDisposable
                 {
                     await ProcessAsync(message, ct);
                 }
-                catch (Exception ex) when (ex is SealpostException or OperationCanceledException)
+                catch (Exception ex)
                 {
-                    // The lease runs out and another pass takes it.
+                    // One message's boundary: its lease runs out and a later pass takes it again.
                     DeliveryLog.PassFailed(_logger, ex.GetType().Name);
                 }
                 finally
