@@ -98,6 +98,13 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
     public async Task<SealpostRuntime> OpenRuntimeAsync(CancellationToken ct)
     {
         var options = LoadOptions();
+        // A --dev folder keeps its master key inside (as `serve --dev` does): commands on it find it there.
+        var folder = new DataFolder(options.DataDirectory);
+        if (folder.IsDev && options.Vault.MasterKeyFile == new VaultOptions().MasterKeyFile)
+        {
+            options.Vault.MasterKeyFile = Path.Combine(folder.Path, DataFolder.DevMasterKeyName);
+        }
+
         return await SealpostRuntime.OpenAsync(options, CreateLoggers(options), ct);
     }
 

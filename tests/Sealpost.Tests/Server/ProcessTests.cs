@@ -27,6 +27,14 @@ public sealed class ProcessTests
         var health = await http.GetFromJsonAsync<HealthReport>(url);
         Assert.Equal("ok", health!.Status);
 
+        // Commands on the dev folder find its master key there, as the dev server did (README: queue, users).
+        foreach (var command in new[] { "user list", "queue list" })
+        {
+            using var cli = ChildProcess.Start("sealpost", [.. command.Split(' '), "--data", data]);
+            Assert.True(await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, $"sealpost {command}: {cli.Stderr}");
+            Assert.Contains(cli.Lines, l => l.Contains(command == "user list" ? "alice@example.test" : "message(s) queued", StringComparison.Ordinal));
+        }
+
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("Stopped.", server.Lines);
