@@ -100,9 +100,9 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
         var options = LoadOptions();
         // A --dev folder keeps its master key inside (as `serve --dev` does): commands on it find it there.
         var folder = new DataFolder(options.DataDirectory);
-        if (folder.IsDev && options.Vault.MasterKeyFile == new VaultOptions().MasterKeyFile)
+        if (folder.IsDev)
         {
-            options.Vault.MasterKeyFile = Path.Combine(folder.Path, DataFolder.DevMasterKeyName);
+            DevEnvironment.UseFolderMasterKey(options, folder);
         }
 
         return await SealpostRuntime.OpenAsync(options, CreateLoggers(options), ct);

@@ -22,9 +22,17 @@ public sealed record DeliveryReply(int Code, string Text)
         }
     }
 
-    public static DeliveryReply Permanent(string line) => Parse(line);
+    /// <summary>A 5xx reply we make ourselves; a line of another class is a bug.</summary>
+    public static DeliveryReply Permanent(string line) => OfClass(line, 5);
 
-    public static DeliveryReply Temporary(string line) => Parse(line);
+    /// <summary>A 4xx reply we make ourselves; a line of another class is a bug.</summary>
+    public static DeliveryReply Temporary(string line) => OfClass(line, 4);
+
+    private static DeliveryReply OfClass(string line, int first)
+    {
+        var reply = Parse(line);
+        return reply.Code / 100 == first ? reply : throw new ArgumentException($"'{line}' is not a {first}xx reply", nameof(line));
+    }
 
     /// <summary>"451 4.4.1 text" → (451, "4.4.1 text").</summary>
     public static DeliveryReply Parse(string line)

@@ -31,11 +31,18 @@ public sealed class RouteResolver
 {
     private readonly DeliveryOptions _options;
     private readonly LookupClient? _dns;
+    private readonly Dictionary<string, NetworkCredential> _credentials = new(StringComparer.OrdinalIgnoreCase);
 
     /// <param name="dnsServers">Resolvers to ask; empty with <paramref name="useSystemDns"/> off: no MX lookups (every MX route fails temporarily).</param>
     public RouteResolver(DeliveryOptions options, IReadOnlyList<IPEndPoint> dnsServers, bool useSystemDns)
     {
         _options = options;
+        // Route passwords are read once, at start (the validator made sure each file exists).
+        foreach (var (domain, route) in options.Routes.Where(r => r.Value.Username is not null))
+        {
+            _credentials[domain] = new NetworkCredential(route.Username, File.ReadAllText(route.PasswordFile!).TrimEnd('\r', '\n'));
+        }
+
         if (dnsServers.Count == 0 && !useSystemDns)
         {
             return;
@@ -60,7 +67,7 @@ public sealed class RouteResolver
         if (_options.Routes.TryGetValue(domain, out var route))
         {
             return await StaticAsync(route.Host, route.Port, route.RequireTls || route.Username is not null || _options.RequireTls,
-                route.Username is null ? null : new NetworkCredential(route.Username, (await File.ReadAllTextAsync(route.PasswordFile!, ct)).TrimEnd('\r', '\n')), ct);
+                _credentials.GetValueOrDefault(domain), ct);
         }
 
         if (!string.IsNullOrWhiteSpace(_options.SmartHost))

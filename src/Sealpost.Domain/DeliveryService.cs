@@ -65,7 +65,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
             }
         }
 
-        var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message with { AccountId = actor.AccountId }), message.Message.Length, now, ct, state);
+        var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message), message.Message.Length, now, ct, state);
         if (overLimit is not null)
         {
             if (logger is not null)

@@ -13,7 +13,7 @@ public static class SevenBit
     /// <summary>The message with every 8-bit body part made 7-bit; the same array when nothing needed it.</summary>
     public static byte[] Downgrade(byte[] message)
     {
-        if (!message.Any(b => b >= 0x80))
+        if (message.AsSpan().IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0)
         {
             return message;
         }

@@ -10,12 +10,7 @@ public sealed record OutboundMessage(
     [property: JsonPropertyName("to")] IReadOnlyList<string> Recipients,
     [property: JsonPropertyName("dsn")] IReadOnlyDictionary<string, string?> MailParameters,
     [property: JsonPropertyName("rcptp")] IReadOnlyList<IReadOnlyDictionary<string, string?>> RecipientParameters,
-    [property: JsonPropertyName("msg")] byte[] Message)
-{
-    /// <summary>The account that submitted it (bounces and abuse limits), or null for mail relayed for a peer.</summary>
-    [JsonPropertyName("acct")]
-    public long? AccountId { get; init; }
-}
+    [property: JsonPropertyName("msg")] byte[] Message);
 
 /// <summary>Where one recipient of a queued message stands.</summary>
 public enum RecipientState { Pending, Delivered, Failed, Expired }

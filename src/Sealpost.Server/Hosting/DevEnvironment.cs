@@ -38,15 +38,23 @@ public static class DevEnvironment
         ["Smtp:UseSystemDns"] = "false", // a dev machine may have no DNS: no sender authentication unless Smtp:DnsServers is set
     };
 
+    /// <summary>
+    /// Dev keeps its master key in the data folder (convenient, and exactly why a dev folder never
+    /// serves production): unless a master key file was configured, that is the one used.
+    /// </summary>
+    public static void UseFolderMasterKey(SealpostOptions options, DataFolder folder)
+    {
+        if (options.Vault.MasterKeyFile == new VaultOptions().MasterKeyFile)
+        {
+            options.Vault.MasterKeyFile = Path.Combine(folder.Path, DataFolder.DevMasterKeyName);
+        }
+    }
+
     /// <summary>Makes the data folder on first start, and the certificate whenever it is missing or near expiry.</summary>
     public static async Task<bool> PrepareAsync(SealpostOptions options, ILoggerFactory loggers, CancellationToken ct = default)
     {
         var folder = new DataFolder(options.DataDirectory);
-        if (options.Vault.MasterKeyFile == new VaultOptions().MasterKeyFile)
-        {
-            // Dev keeps its master key in the data folder: convenient, and exactly why a dev folder never serves production.
-            options.Vault.MasterKeyFile = Path.Combine(folder.Path, DataFolder.DevMasterKeyName);
-        }
+        UseFolderMasterKey(options, folder);
 
         var created = false;
         if (!folder.IsInitialised)
