@@ -18,6 +18,21 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
             return (found, (string?)$"{found.Count} records");
         }, ct);
 
+    /// <summary>The caller's own recent logins (successes, failures, throttled attempts) over the last 30 days, newest first.</summary>
+    [Requires(Operation.OwnCredentialsManage)]
+    public async Task<IReadOnlyList<AuditRecord>> OwnLoginsAsync(Actor actor, int limit, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.OwnCredentialsManage, Scope.OfAccount(actor.TenantId ?? -1, actor.AccountId ?? -1));
+        var since = DateTimeOffset.UtcNow.AddDays(-30);
+        var found = new List<AuditRecord>();
+        foreach (var action in new[] { AuditAction.LoginSucceeded, AuditAction.LoginFailed, AuditAction.LoginThrottled })
+        {
+            found.AddRange(await audit.Store.SearchAsync(new AuditQuery(Actor: actor.Name, Action: action, Since: since, Limit: 5000), ct));
+        }
+
+        return found.OrderByDescending(r => r.Sequence).Take(limit).ToList();
+    }
+
     /// <summary>Records of a time range, with the signed head that covers them (made now if needed), so they verify elsewhere.</summary>
     [Requires(Operation.AuditRead)]
     public Task<(IReadOnlyList<AuditRecord> Records, AuditHead Head)> ExportAsync(Actor actor, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default) =>

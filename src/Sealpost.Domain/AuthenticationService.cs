@@ -36,8 +36,12 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
 
     /// <param name="client">The client's actor before authentication: protocol, remote address, correlation id.</param>
     /// <param name="mechanism">LOGIN, PLAIN, ...: recorded with the outcome.</param>
+    /// <param name="secondStep">
+    /// Checked after the password (the admin API's TOTP): null to accept, or why not. A refusal is a
+    /// failed login like a wrong password: counted by the throttle and recorded once, as a failure.
+    /// </param>
     [Requires(Operation.Login)]
-    public async Task<LoginResult> LoginAsync(Actor client, string user, string secret, string mechanism, CancellationToken ct = default)
+    public async Task<LoginResult> LoginAsync(Actor client, string user, string secret, string mechanism, CancellationToken ct = default, Func<Account, Task<string?>>? secondStep = null)
     {
         var attempt = client with { Name = DisplayName(user) };
         var remote = client.RemoteAddress ?? "unknown";
@@ -54,6 +58,13 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
         }
 
         var (account, session) = login.Value;
+        if (secondStep is not null && await secondStep(account) is { } refusal)
+        {
+            session.Dispose();
+            await throttle.FailedAsync(remote, user, ct);
+            return await RecordedAsync(new LoginResult(LoginOutcome.Failed), attempt, AuditAction.LoginFailed, AuditOutcome.Failure, $"{mechanism}; {refusal}");
+        }
+
         try
         {
             await throttle.SucceededAsync(user, ct);

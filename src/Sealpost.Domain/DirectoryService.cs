@@ -34,10 +34,10 @@ public sealed class DirectoryService(
     ILogger<DirectoryService> logger)
 {
     /// <summary>Minimum length of a human password (NIST SP 800-63B §5.1.1.2).</summary>
-    public const int MinimumPasswordLength = 8;
+    public const int MinimumPasswordLength = Administration.PasswordPolicy.MinimumLength;
 
     /// <summary>Longest password accepted, so hashing cost stays bounded.</summary>
-    public const int MaximumPasswordLength = 1024;
+    public const int MaximumPasswordLength = Administration.PasswordPolicy.MaximumLength;
 
     // A domain never changes tenant: its tenant is looked up once.
     private readonly ConcurrentDictionary<long, long> _tenantOfDomain = new();
@@ -154,7 +154,7 @@ public sealed class DirectoryService(
                 guard.Require(actor, Operation.RoleGrant, Scope.Platform);
             }
 
-            CheckPasswordPolicy(password);
+            CheckPasswordPolicy(password, parsed);
             if (quotaBytes < 0)
             {
                 throw SealpostException.Invalid("quota must be 0 (none) or a positive number of bytes");
@@ -204,6 +204,100 @@ public sealed class DirectoryService(
     }
 
     /// <summary>
+    /// One page of the accounts the actor may see, in address order after <paramref name="after"/>
+    /// (an address key from the previous page), optionally of one domain.
+    /// </summary>
+    [Requires(Operation.AccountList)]
+    public async Task<IReadOnlyList<AccountSummary>> ListAccountsPageAsync(Actor actor, string? domain, string? after, int limit, CancellationToken ct = default)
+    {
+        IReadOnlyCollection<long>? domainIds = null;
+        if (domain is not null)
+        {
+            var d = await RequireDomainAsync(DomainName.Parse(domain), ct);
+            await guard.RequireAsync(actor, Operation.AccountList, Scope.OfTenant(d.TenantId), d.Name.Ascii);
+            domainIds = [d.Id];
+        }
+        else if (!guard.Allows(actor, Operation.AccountList, Scope.Platform))
+        {
+            if (guard.Allows(actor, Operation.AccountList, Scope.OfTenant(actor.TenantId ?? -1)))
+            {
+                domainIds = (await Dir.ListDomainsAsync(ct)).Where(d => d.TenantId == actor.TenantId).Select(d => d.Id).ToList();
+            }
+            else
+            {
+                // A user sees its own account and nothing else.
+                await guard.RequireAsync(actor, Operation.AccountList, Scope.OfAccount(actor.TenantId ?? -1, actor.AccountId ?? -1));
+                var own = actor.AccountId is { } id ? await Dir.GetAccountAsync(id, ct) : null;
+                return own is null || (after is not null && string.CompareOrdinal(own.Address.Key, after) <= 0)
+                    ? []
+                    : [await SummaryAsync(own, ct)];
+            }
+        }
+
+        var page = await Dir.ListAccountsPageAsync(domainIds, after, limit, ct);
+        var result = new List<AccountSummary>(page.Count);
+        foreach (var a in page)
+        {
+            result.Add(await SummaryAsync(a, ct));
+        }
+
+        return result;
+    }
+
+    /// <summary>One account as administrators see it.</summary>
+    [Requires(Operation.AccountList)]
+    public async Task<AccountSummary> GetAccountAsync(Actor actor, string address, CancellationToken ct = default)
+    {
+        var account = await RequireAccountAsync(address, ct);
+        await guard.RequireAsync(actor, Operation.AccountList, await ScopeOfAsync(account, ct), account.Address.ToString());
+        return await SummaryAsync(account, ct);
+    }
+
+    /// <summary>
+    /// Changes display name and quota, only if the account is still at <paramref name="expectedVersion"/>
+    /// (the version the caller read): a concurrent change is a <see cref="ErrorKind.Conflict"/>, not a lost update.
+    /// </summary>
+    [Requires(Operation.AccountUpdate)]
+    public Task<Account> UpdateAccountAsync(Actor actor, string address, string? displayName, long? quotaBytes, int expectedVersion, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.AccountUpdated, DomainName.Printable(address.Trim()), async () =>
+        {
+            var account = await RequireAccountAsync(address, ct);
+            guard.Require(actor, Operation.AccountUpdate, await ScopeOfAsync(account, ct));
+            if (account.State == AccountState.Deleted)
+            {
+                throw SealpostException.Conflict($"account '{account.Address}' is deleted");
+            }
+
+            var name = displayName?.Trim() ?? account.DisplayName;
+            if (name.Length is 0 or > 200 || name.Any(char.IsControl))
+            {
+                throw SealpostException.Invalid("displayName: 1 to 200 printable characters");
+            }
+
+            var quota = quotaBytes ?? account.QuotaBytes;
+            if (quota < 0)
+            {
+                throw SealpostException.Invalid("quotaBytes: 0 (none) or a positive number of bytes");
+            }
+
+            if (!await Dir.UpdateAccountAsync(account.Id, name, quota, expectedVersion, ct))
+            {
+                throw SealpostException.Conflict($"account '{account.Address}' changed since it was read; read it again and retry");
+            }
+
+            var changes = new List<string>();
+            if (displayName is not null) changes.Add("display name");
+            if (quotaBytes is not null) changes.Add($"quota {quota}");
+            return ((await Dir.GetAccountAsync(account.Id, ct))!, (string?)string.Join("; ", changes));
+        }, ct);
+
+    private async Task<AccountSummary> SummaryAsync(Account account, CancellationToken ct)
+    {
+        var usage = await store.Mail.GetUsageAsync(account.Id, ct);
+        return new AccountSummary(account, usage.Bytes, usage.Messages);
+    }
+
+    /// <summary>
     /// Changes a password. With the old password the account key is re-wrapped and nothing else
     /// changes (the owner's own operation). Without it this is a reset by an administrator: a new key
     /// pair, mail sealed to the old key readable again only through recovery, every credential
@@ -226,7 +320,7 @@ public sealed class DirectoryService(
                 throw SealpostException.Conflict($"account '{account.Address}' is deleted");
             }
 
-            CheckPasswordPolicy(newPassword);
+            CheckPasswordPolicy(newPassword, account.Address);
             var before = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max();
             if (oldPassword is not null)
             {
@@ -621,21 +715,5 @@ public sealed class DirectoryService(
         return entry;
     }
 
-    private static void CheckPasswordPolicy(string password)
-    {
-        if (password.Length < MinimumPasswordLength)
-        {
-            throw SealpostException.Invalid($"password must be at least {MinimumPasswordLength} characters");
-        }
-
-        if (password.Length > MaximumPasswordLength)
-        {
-            throw SealpostException.Invalid($"password must be at most {MaximumPasswordLength} characters");
-        }
-
-        if (password.Any(char.IsControl))
-        {
-            throw SealpostException.Invalid("password must not contain control characters");
-        }
-    }
+    private static void CheckPasswordPolicy(string password, MailAddress? owner = null) => Administration.PasswordPolicy.Check(password, owner);
 }

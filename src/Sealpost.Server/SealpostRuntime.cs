@@ -21,7 +21,7 @@ namespace Sealpost.Server;
 /// </summary>
 public sealed class SealpostRuntime : IAsyncDisposable
 {
-    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit, byte[] srsSecret)
+    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit, byte[] srsSecret, byte[] apiLookupSecret, byte[] secondFactorSecret)
     {
         Audit = audit;
         Guard = new AccessGuard(audit, redactor, loggerFactory.CreateLogger<AccessGuard>());
@@ -50,6 +50,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
             new SendingLimits(options.Delivery.MaxMessagesPerAccountPerHour, options.Delivery.MaxRecipientsPerAccountPerHour), loggerFactory.CreateLogger<DeliveryService>(),
             new Srs(srsSecret, TimeProvider.System));
         Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
+        AdminAccess = new Sealpost.Domain.Administration.AdminAccessService(store, Authentication, Directory, Guard, apiLookupSecret, secondFactorSecret,
+            "Sealpost " + options.Hostname, TimeSpan.FromMinutes(options.Http.SessionMinutes), TimeSpan.FromDays(options.Http.MaxTokenDays), TimeProvider.System);
     }
 
     /// <summary>DKIM keys per domain and the signing of outbound mail.</summary>
@@ -98,6 +100,15 @@ public sealed class SealpostRuntime : IAsyncDisposable
     /// <summary>Keystore entry whose key authenticates SRS addresses of forwarded mail.</summary>
     public const string SrsSecretName = "srs";
 
+    /// <summary>Keystore secret keying the hash API sessions and tokens are found by.</summary>
+    public const string ApiLookupSecretName = "api-lookup";
+
+    /// <summary>Keystore secret sealing TOTP secrets and keying recovery-code hashes.</summary>
+    public const string SecondFactorSecretName = "second-factor";
+
+    /// <summary>Sign-in, sessions, tokens, TOTP and self-service for the admin API.</summary>
+    public Sealpost.Domain.Administration.AdminAccessService AdminAccess { get; }
+
     /// <summary>Keystore entry whose key hashes account names in the failed-login table.</summary>
     public const string LoginThrottleSecretName = "login-throttle";
 
@@ -122,7 +133,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false), ct);
             return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
-                await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct));
+                await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct),
+                await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct));
         }
         catch
         {
@@ -167,7 +179,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
             var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
             var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
-                await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct));
+                await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct),
+                await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct));
             await runtime.Configuration.AddRecoveryKeyAsync(LocalAdministrator, 1, recoveryPublicKey, ct);
             await runtime.Directory.AddTenantAsync(LocalAdministrator, "default", "Default tenant", ct);
             folder.MarkInitialised();

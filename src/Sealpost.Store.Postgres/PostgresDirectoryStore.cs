@@ -272,6 +272,67 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
 
     private static MailDomain ReadDomain(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), DomainName.Parse(r.GetString(2)), Time(r.GetInt64(3)));
 
+    public Task<IReadOnlyList<Account>> ListAccountsPageAsync(IReadOnlyCollection<long>? domainIds, string? afterKey, int limit, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Account>>(async c => domainIds is null
+            ? await c.All($"SELECT {AccountColumns} FROM accounts WHERE address_key > $1 ORDER BY address_key LIMIT $2", ReadAccount, afterKey ?? "", limit)
+            : await c.All($"SELECT {AccountColumns} FROM accounts WHERE address_key > $1 AND domain_id = ANY($3) ORDER BY address_key LIMIT $2", ReadAccount, afterKey ?? "", limit, domainIds.ToArray()),
+            cancellationToken);
+
+    public Task<bool> UpdateAccountAsync(long accountId, string displayName, long quotaBytes, int expectedVersion, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute(
+            "UPDATE accounts SET display_name = $1, quota_bytes = $2, credential_version = credential_version + 1 WHERE id = $3 AND credential_version = $4",
+            displayName, quotaBytes, accountId, expectedVersion) == 1, cancellationToken);
+
+    private const string ApiCredentialColumns = "id, account_id, kind, label, roles, second_factor, created_at, expires_at, last_used_at, revoked_at";
+
+    public Task<ApiCredential> CreateApiCredentialAsync(NewApiCredential credential, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) =>
+        {
+            var id = await c.Long(
+                "INSERT INTO api_credentials(account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                credential.AccountId, (int)credential.Kind, credential.Label, (int)credential.Roles, credential.SecondFactor, credential.LookupHash,
+                now.ToUnixTimeMilliseconds(), credential.ExpiresAt.ToUnixTimeMilliseconds());
+            return new ApiCredential(id, credential.AccountId, credential.Kind, credential.Label, credential.Roles, credential.SecondFactor,
+                Time(now.ToUnixTimeMilliseconds()), Time(credential.ExpiresAt.ToUnixTimeMilliseconds()), null, null);
+        }, cancellationToken);
+
+    public Task<ApiCredential?> FindApiCredentialAsync(byte[] lookupHash, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One($"SELECT {ApiCredentialColumns} FROM api_credentials WHERE lookup_hash = $1", ReadApiCredential, lookupHash), cancellationToken);
+
+    public Task<IReadOnlyList<ApiCredential>> ListApiCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<ApiCredential>>(async c => await c.All($"SELECT {ApiCredentialColumns} FROM api_credentials WHERE account_id = $1 ORDER BY id", ReadApiCredential, accountId), cancellationToken);
+
+    public Task<int> RevokeApiCredentialsAsync(long accountId, long? id, ApiCredentialKind? kind, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute(
+            "UPDATE api_credentials SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL AND ($3::bigint IS NULL OR id = $3) AND ($4::int IS NULL OR kind = $4)",
+            at.ToUnixTimeMilliseconds(), accountId, id is { } i ? i : Null(NpgsqlDbType.Bigint), kind is { } k ? (int)k : Null(NpgsqlDbType.Integer)), cancellationToken);
+
+    public Task TouchApiCredentialAsync(long id, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute("UPDATE api_credentials SET last_used_at = $1 WHERE id = $2", at.ToUnixTimeMilliseconds(), id), cancellationToken);
+
+    public Task<SecondFactor?> GetSecondFactorAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.One("SELECT account_id, sealed_secret, confirmed, last_step, recovery_codes FROM second_factors WHERE account_id = $1",
+            r => new SecondFactor(r.GetInt64(0), (byte[])r[1], r.GetBoolean(2), r.GetInt64(3), r.GetString(4)), accountId), cancellationToken);
+
+    public Task SetSecondFactorAsync(SecondFactor factor, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute("""
+            INSERT INTO second_factors(account_id, sealed_secret, confirmed, last_step, recovery_codes) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (account_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, confirmed = excluded.confirmed, last_step = excluded.last_step, recovery_codes = excluded.recovery_codes
+            """, factor.AccountId, factor.SealedSecret, factor.Confirmed, factor.LastStep, factor.RecoveryCodes), cancellationToken);
+
+    public Task RemoveSecondFactorAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute("DELETE FROM second_factors WHERE account_id = $1", accountId), cancellationToken);
+
+    public Task<bool> AdvanceTotpStepAsync(long accountId, long step, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("UPDATE second_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1", step, accountId) == 1, cancellationToken);
+
+    public Task<bool> ReplaceRecoveryCodesAsync(long accountId, string expected, string replacement, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("UPDATE second_factors SET recovery_codes = $1 WHERE account_id = $2 AND recovery_codes = $3", replacement, accountId, expected) == 1, cancellationToken);
+
+    private static ApiCredential ReadApiCredential(NpgsqlDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), (ApiCredentialKind)r.GetInt32(2), r.GetString(3), (AccountRoles)r.GetInt32(4), r.GetBoolean(5),
+        Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)));
+
     private static Account ReadAccount(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3), (AccountState)r.GetInt32(4),
         r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)));

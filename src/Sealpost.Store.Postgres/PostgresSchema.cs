@@ -93,6 +93,18 @@ internal static class PostgresSchema
         CREATE TABLE send_counts (account_id bigint NOT NULL, at bigint NOT NULL, recipients int NOT NULL);
         CREATE INDEX send_counts_account ON send_counts(account_id, at);
         """,
+
+        // 9: API sessions and tokens (found by a keyed hash of their secret) and second factors.
+        """
+        CREATE TABLE api_credentials (
+            id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), kind int NOT NULL, label text NOT NULL,
+            roles int NOT NULL, second_factor boolean NOT NULL, lookup_hash bytea NOT NULL UNIQUE, created_at bigint NOT NULL,
+            expires_at bigint NOT NULL, last_used_at bigint, revoked_at bigint);
+        CREATE INDEX api_credentials_account ON api_credentials(account_id);
+        CREATE TABLE second_factors (
+            account_id bigint PRIMARY KEY REFERENCES accounts(id), sealed_secret bytea NOT NULL, confirmed boolean NOT NULL,
+            last_step bigint NOT NULL, recovery_codes text NOT NULL);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -194,6 +194,29 @@ internal static class Schema
         CREATE TABLE send_counts (account_id INTEGER NOT NULL, at INTEGER NOT NULL, recipients INTEGER NOT NULL);
         CREATE INDEX send_counts_account ON send_counts(account_id, at);
         """,
+
+        // 10: API sessions and tokens (found by a keyed hash of their secret) and second factors.
+        """
+        CREATE TABLE api_credentials (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            kind INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            roles INTEGER NOT NULL,
+            second_factor INTEGER NOT NULL,
+            lookup_hash BLOB NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at INTEGER);
+        CREATE INDEX api_credentials_account ON api_credentials(account_id);
+        CREATE TABLE second_factors (
+            account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+            sealed_secret BLOB NOT NULL,
+            confirmed INTEGER NOT NULL,
+            last_step INTEGER NOT NULL,
+            recovery_codes TEXT NOT NULL);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

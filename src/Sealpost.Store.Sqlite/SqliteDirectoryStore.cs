@@ -355,6 +355,77 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
             .With("$k", address.Key).With("$a", address.ToString()).With("$d", domainId).ExecuteNonQuery();
     }
 
+    public Task<IReadOnlyList<Account>> ListAccountsPageAsync(IReadOnlyCollection<long>? domainIds, string? afterKey, int limit, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<Account>>(c =>
+        {
+            if (domainIds is { Count: 0 })
+            {
+                return [];
+            }
+
+            var filter = domainIds is null ? "" : $" AND domain_id IN ({string.Join(',', domainIds.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)))})";
+            return c.Sql($"SELECT {AccountColumns} FROM accounts WHERE address_key > $after{filter} ORDER BY address_key LIMIT $n")
+                .With("$after", afterKey ?? "").With("$n", limit).ReadAll(ReadAccount);
+        }, cancellationToken);
+
+    public Task<bool> UpdateAccountAsync(long accountId, string displayName, long quotaBytes, int expectedVersion, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE accounts SET display_name = $n, quota_bytes = $q, credential_version = credential_version + 1 WHERE id = $id AND credential_version = $v")
+            .With("$n", displayName).With("$q", quotaBytes).With("$id", accountId).With("$v", expectedVersion).ExecuteNonQuery() == 1, cancellationToken);
+
+    private const string ApiCredentialColumns = "id, account_id, kind, label, roles, second_factor, created_at, expires_at, last_used_at, revoked_at";
+
+    public Task<ApiCredential> CreateApiCredentialAsync(NewApiCredential credential, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            var id = ctx.Command("INSERT INTO api_credentials(account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at) VALUES ($a, $k, $l, $r, $s, $h, $c, $e) RETURNING id")
+                .With("$a", credential.AccountId).With("$k", (int)credential.Kind).With("$l", credential.Label).With("$r", (int)credential.Roles)
+                .With("$s", credential.SecondFactor ? 1 : 0).With("$h", credential.LookupHash).With("$c", now.ToUnixTimeMilliseconds())
+                .With("$e", credential.ExpiresAt.ToUnixTimeMilliseconds()).Scalar();
+            return new ApiCredential(id, credential.AccountId, credential.Kind, credential.Label, credential.Roles, credential.SecondFactor,
+                Time(now.ToUnixTimeMilliseconds()), Time(credential.ExpiresAt.ToUnixTimeMilliseconds()), null, null);
+        }, cancellationToken);
+
+    public Task<ApiCredential?> FindApiCredentialAsync(byte[] lookupHash, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {ApiCredentialColumns} FROM api_credentials WHERE lookup_hash = $h").With("$h", lookupHash).ReadOne(ReadApiCredential), cancellationToken);
+
+    public Task<IReadOnlyList<ApiCredential>> ListApiCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<ApiCredential>>(c => c.Sql($"SELECT {ApiCredentialColumns} FROM api_credentials WHERE account_id = $a ORDER BY id")
+            .With("$a", accountId).ReadAll(ReadApiCredential), cancellationToken);
+
+    public Task<int> RevokeApiCredentialsAsync(long accountId, long? id, ApiCredentialKind? kind, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE api_credentials SET revoked_at = $t WHERE account_id = $a AND revoked_at IS NULL AND ($id IS NULL OR id = $id) AND ($k IS NULL OR kind = $k)")
+            .With("$t", at.ToUnixTimeMilliseconds()).With("$a", accountId).With("$id", id).With("$k", kind is { } k ? (int)k : null).ExecuteNonQuery(), cancellationToken);
+
+    public Task TouchApiCredentialAsync(long id, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE api_credentials SET last_used_at = $t WHERE id = $id").With("$t", at.ToUnixTimeMilliseconds()).With("$id", id).ExecuteNonQuery(), cancellationToken);
+
+    public Task<SecondFactor?> GetSecondFactorAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql("SELECT account_id, sealed_secret, confirmed, last_step, recovery_codes FROM second_factors WHERE account_id = $a")
+            .With("$a", accountId).ReadOne(r => new SecondFactor(r.GetInt64(0), (byte[])r[1], r.GetInt64(2) != 0, r.GetInt64(3), r.GetString(4))), cancellationToken);
+
+    public Task SetSecondFactorAsync(SecondFactor factor, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("""
+                INSERT INTO second_factors(account_id, sealed_secret, confirmed, last_step, recovery_codes) VALUES ($a, $s, $c, $l, $r)
+                ON CONFLICT(account_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, confirmed = excluded.confirmed, last_step = excluded.last_step, recovery_codes = excluded.recovery_codes
+                """)
+            .With("$a", factor.AccountId).With("$s", factor.SealedSecret).With("$c", factor.Confirmed ? 1 : 0).With("$l", factor.LastStep).With("$r", factor.RecoveryCodes)
+            .ExecuteNonQuery(), cancellationToken);
+
+    public Task RemoveSecondFactorAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("DELETE FROM second_factors WHERE account_id = $a").With("$a", accountId).ExecuteNonQuery(), cancellationToken);
+
+    public Task<bool> AdvanceTotpStepAsync(long accountId, long step, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE second_factors SET last_step = $s WHERE account_id = $a AND last_step < $s")
+            .With("$s", step).With("$a", accountId).ExecuteNonQuery() == 1, cancellationToken);
+
+    public Task<bool> ReplaceRecoveryCodesAsync(long accountId, string expected, string replacement, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE second_factors SET recovery_codes = $r WHERE account_id = $a AND recovery_codes = $e")
+            .With("$r", replacement).With("$a", accountId).With("$e", expected).ExecuteNonQuery() == 1, cancellationToken);
+
+    private static ApiCredential ReadApiCredential(SqliteDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), (ApiCredentialKind)r.GetInt32(2), r.GetString(3), (AccountRoles)r.GetInt32(4), r.GetInt64(5) != 0,
+        Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)));
+
     private static Tenant ReadTenant(SqliteDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetString(2), Time(r.GetInt64(3)));
 
     private static MailDomain ReadDomain(SqliteDataReader r) => new(r.GetInt64(0), r.GetInt64(1), DomainName.Parse(r.GetString(2)), Time(r.GetInt64(3)));

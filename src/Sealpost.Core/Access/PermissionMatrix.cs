@@ -16,6 +16,10 @@ public enum Operation
     OwnPasswordChange,
     OwnAppPasswordCreate,
     OwnKeyRotate,
+    /// <summary>One's own app passwords, API tokens, sessions and recent logins: list and revoke.</summary>
+    OwnCredentialsManage,
+    /// <summary>Enrol one's own TOTP second factor.</summary>
+    OwnSecondFactorEnrol,
 
     // Inbound delivery and other work the server does for itself.
     MailDeliver,
@@ -30,6 +34,10 @@ public enum Operation
     AccountCreate,
     AccountList,
     AccountSetState,
+    /// <summary>Display name and quota.</summary>
+    AccountUpdate,
+    /// <summary>Remove an account's TOTP so its owner can enrol again (a lost phone).</summary>
+    AccountSecondFactorReset,
     AccountPasswordReset,
     AliasAdd,
     AliasRemove,
@@ -161,6 +169,8 @@ public static class PermissionMatrix
         Row(Operation.OwnPasswordChange, (U, Reach.Own));
         Row(Operation.OwnAppPasswordCreate, (U, Reach.Own));
         Row(Operation.OwnKeyRotate, (U, Reach.Own));
+        Row(Operation.OwnCredentialsManage, (U, Reach.Own), (DA, Reach.Own), (PA, Reach.Own), (OP, Reach.Own), (SO, Reach.Own), (AU, Reach.Own));
+        Row(Operation.OwnSecondFactorEnrol, (U, Reach.Own), (DA, Reach.Own), (PA, Reach.Own), (OP, Reach.Own), (SO, Reach.Own), (AU, Reach.Own));
 
         // Anyone logged in may send to local recipients; the server delivers for unauthenticated peers.
         Row(Operation.MailDeliver, (SYS, Reach.All), (U, Reach.All));
@@ -175,6 +185,8 @@ public static class PermissionMatrix
         Row(Operation.AccountList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant), (U, Reach.Own));
         Row(Operation.AccountSetState, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AccountPasswordReset, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccountUpdate, (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccountSecondFactorReset, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AliasAdd, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AliasRemove, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AliasList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));

@@ -58,6 +58,21 @@ public enum AuditAction
 
     /// <summary>An action the permission matrix refused (the detail names the operation).</summary>
     ActionRefused,
+
+    /// <summary>Display name or quota changed.</summary>
+    AccountUpdated,
+    AppPasswordRevoked,
+    /// <summary>An API token made (the detail: label, roles, expiry; never the secret).</summary>
+    ApiTokenCreated,
+    /// <summary>API sessions or tokens revoked (sign-out, sign-out everywhere, a token withdrawn).</summary>
+    ApiCredentialRevoked,
+    SecondFactorEnrolled,
+    /// <summary>An administrator removed an account's TOTP (a lost phone); the owner enrols again.</summary>
+    SecondFactorRemoved,
+    /// <summary>A one-time recovery code was spent instead of a TOTP code.</summary>
+    RecoveryCodeUsed,
+    /// <summary>The first platform administrator made offline with <c>sealpost admin bootstrap</c>.</summary>
+    AdministratorBootstrapped,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

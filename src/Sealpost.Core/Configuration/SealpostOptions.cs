@@ -150,6 +150,18 @@ public sealed class HttpOptions
     /// <summary>HTTPS listeners for health, console and API, as "address:port". Default 0.0.0.0:443.</summary>
     /// <remarks>Starts empty: the configuration binder appends to lists, so defaults are applied after binding.</remarks>
     public List<string> Listen { get; set; } = [];
+
+    /// <summary>Largest request body the admin API reads, in bytes; larger ones get 413.</summary>
+    public int MaxRequestBodyBytes { get; set; } = 256 * 1024;
+
+    /// <summary>How long a sign-in session (browser cookie or `sealpost login`) lasts, in minutes.</summary>
+    public int SessionMinutes { get; set; } = 480;
+
+    /// <summary>Longest lifetime an API token may be given, in days.</summary>
+    public int MaxTokenDays { get; set; } = 365;
+
+    /// <summary>Largest page a list endpoint returns (the default page is 100).</summary>
+    public int MaxPageSize { get; set; } = 500;
 }
 
 public sealed class SmtpOptions

@@ -108,3 +108,31 @@ public sealed record KeyRingChange(long AccountId)
 }
 
 public sealed record NewAccount(long DomainId, MailAddress Address, string DisplayName, long QuotaBytes, AccountRoles Roles);
+
+public enum ApiCredentialKind
+{
+    /// <summary>A browser or CLI sign-in (password and, above <c>user</c>, TOTP): short-lived.</summary>
+    Session = 0,
+    /// <summary>A token for automation, scoped to some of its owner's roles, with an expiry.</summary>
+    Token = 1,
+}
+
+/// <summary>
+/// An API session or token as stored: never its secret, only the keyed hash it is found by.
+/// <see cref="SecondFactor"/> false marks a session that passed the password only (it may enrol TOTP, nothing else).
+/// </summary>
+public sealed record ApiCredential(
+    long Id, long AccountId, ApiCredentialKind Kind, string Label, AccountRoles Roles, bool SecondFactor,
+    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
+{
+    public bool IsLive(DateTimeOffset now) => RevokedAt is null && ExpiresAt > now;
+}
+
+public sealed record NewApiCredential(long AccountId, ApiCredentialKind Kind, string Label, AccountRoles Roles, bool SecondFactor, byte[] LookupHash, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// An account's TOTP secret (sealed by the keystore, bound to the account id) and its recovery
+/// codes (keyed hashes, space-separated). <see cref="LastStep"/> is the last time step used, so a code
+/// cannot be replayed within its window.
+/// </summary>
+public sealed record SecondFactor(long AccountId, byte[] SealedSecret, bool Confirmed, long LastStep, string RecoveryCodes);

@@ -153,6 +153,34 @@ public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
     Task AddGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default);
     Task RemoveGroupMemberAsync(long groupId, MailAddress member, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MailAddress>> ListGroupMembersAsync(long groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of accounts in address-key order, after <paramref name="afterKey"/> (exclusive),
+    /// optionally only of <paramref name="domainIds"/> (an empty set: none).
+    /// </summary>
+    Task<IReadOnlyList<Account>> ListAccountsPageAsync(IReadOnlyCollection<long>? domainIds, string? afterKey, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes the display name and quota; false if the account's credential version is no longer <paramref name="expectedVersion"/> (a lost update).</summary>
+    Task<bool> UpdateAccountAsync(long accountId, string displayName, long quotaBytes, int expectedVersion, CancellationToken cancellationToken = default);
+
+    // ---- API sessions and tokens, second factors (administration over HTTPS) ----
+
+    /// <summary>Stores a session or token by the keyed hash of its secret (the secret itself never reaches the store).</summary>
+    Task<ApiCredential> CreateApiCredentialAsync(NewApiCredential credential, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task<ApiCredential?> FindApiCredentialAsync(byte[] lookupHash, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ApiCredential>> ListApiCredentialsAsync(long accountId, CancellationToken cancellationToken = default);
+    /// <summary>Revokes one (<paramref name="id"/>) or all of an account's live sessions/tokens (of <paramref name="kind"/>, or every kind); returns how many.</summary>
+    Task<int> RevokeApiCredentialsAsync(long accountId, long? id, ApiCredentialKind? kind, DateTimeOffset at, CancellationToken cancellationToken = default);
+    Task TouchApiCredentialAsync(long id, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    Task<SecondFactor?> GetSecondFactorAsync(long accountId, CancellationToken cancellationToken = default);
+    /// <summary>Adds or replaces the account's second factor.</summary>
+    Task SetSecondFactorAsync(SecondFactor factor, CancellationToken cancellationToken = default);
+    Task RemoveSecondFactorAsync(long accountId, CancellationToken cancellationToken = default);
+    /// <summary>Records that TOTP time step <paramref name="step"/> was used; false if it or a later one already was (a replay).</summary>
+    Task<bool> AdvanceTotpStepAsync(long accountId, long step, CancellationToken cancellationToken = default);
+    /// <summary>Replaces the recovery code list only if it is still <paramref name="expected"/> (one code, one use, across nodes).</summary>
+    Task<bool> ReplaceRecoveryCodesAsync(long accountId, string expected, string replacement, CancellationToken cancellationToken = default);
 }
 
 /// <summary>

@@ -241,6 +241,7 @@ public sealed class SealpostServer : IAsyncDisposable
         }
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        Sealpost.Web.AdminApi.AddServices(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -301,6 +302,15 @@ public sealed class SealpostServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", HealthAsync);
+        Sealpost.Web.AdminApi.Map(app, new Sealpost.Web.ApiContext(
+            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, Version,
+            async ct =>
+            {
+                var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+                var report = await HealthReportAsync(runtime, loggers, ct);
+                return (report.Status == "ok" ? 200 : 503, report);
+            },
+            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes), runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
         return app;
     }
 
@@ -318,15 +328,21 @@ public sealed class SealpostServer : IAsyncDisposable
     /// <summary>Liveness and readiness: the store answers. Never reveals data, only state.</summary>
     private static async Task<IResult> HealthAsync(SealpostRuntime runtime, ILoggerFactory loggers, CancellationToken ct)
     {
+        var report = await HealthReportAsync(runtime, loggers, ct);
+        return Results.Json(report, statusCode: report.Status == "ok" ? 200 : 503);
+    }
+
+    private static async Task<HealthReport> HealthReportAsync(SealpostRuntime runtime, ILoggerFactory loggers, CancellationToken ct)
+    {
         try
         {
             var schema = await runtime.Store.GetSchemaVersionAsync(ct);
-            return Results.Json(new HealthReport("ok", Version, runtime.Store.Kind, schema, runtime.Folder.IsDev ? "development" : "production", runtime.SealState));
+            return new HealthReport("ok", Version, runtime.Store.Kind, schema, runtime.Folder.IsDev ? "development" : "production", runtime.SealState);
         }
         catch (SealpostException ex)
         {
             ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), ex.Kind.ToString());
-            return Results.Json(new HealthReport("unavailable", Version, runtime.Store.Kind, 0, runtime.Folder.IsDev ? "development" : "production", runtime.SealState), statusCode: 503);
+            return new HealthReport("unavailable", Version, runtime.Store.Kind, 0, runtime.Folder.IsDev ? "development" : "production", runtime.SealState);
         }
     }
 

@@ -134,7 +134,9 @@ public sealed class PermissionMatrixTests
         typeof(DirectoryService).Assembly.GetTypes()
             .Where(t => t.GetCustomAttribute<DomainServiceAttribute>() is not null)
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
-            .Where(m => !m.IsSpecialName && m.ReturnType.IsAssignableTo(typeof(Task)) && m.GetParameters().FirstOrDefault()?.ParameterType == typeof(Actor));
+            .Where(m => !m.IsSpecialName && m.ReturnType.IsAssignableTo(typeof(Task))
+                && m.GetParameters().FirstOrDefault()?.ParameterType is { } first
+                && (first == typeof(Actor) || first == typeof(Sealpost.Domain.Administration.ApiPrincipal)));
 
     [Theory]
     [MemberData(nameof(ServiceMethods))]
@@ -153,7 +155,7 @@ public sealed class PermissionMatrixTests
         Assert.True(DomainServiceMethods().Count() > 25);
     }
 
-    public static TheoryData<string> EntryAssemblies() => new() { "Sealpost.Imap", "Sealpost.Smtp", "Sealpost.Delivery", "sealpost" };
+    public static TheoryData<string> EntryAssemblies() => new() { "Sealpost.Imap", "Sealpost.Smtp", "Sealpost.Delivery", "Sealpost.Web", "sealpost" };
 
     /// <summary>
     /// Protocols and the CLI reach storage only through the domain services: their compiled code

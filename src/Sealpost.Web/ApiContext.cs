@@ -1,0 +1,17 @@
+using Sealpost.Domain;
+using Sealpost.Domain.Administration;
+using Sealpost.Domain.Queue;
+
+namespace Sealpost.Web;
+
+/// <summary>The domain services the API calls, and the few host facts it reports. Nothing here reaches a store.</summary>
+public sealed record ApiContext(
+    DirectoryService Directory,
+    AdminAccessService Access,
+    AuditService Audit,
+    QueueService Queue,
+    string Version,
+    Func<CancellationToken, Task<(int Status, object Report)>> Health,
+    int MaxRequestBodyBytes,
+    int MaxPageSize,
+    long DefaultQuotaBytes);

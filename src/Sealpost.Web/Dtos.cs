@@ -1,0 +1,61 @@
+using Sealpost.Core.Access;
+using Sealpost.Core.Audit;
+using Sealpost.Core.Directory;
+using Sealpost.Domain;
+using Sealpost.Domain.Administration;
+
+namespace Sealpost.Web;
+
+// Requests: every field the API accepts; anything else is refused (400).
+public sealed record SignInRequest(string Address, string Password, string? Code = null);
+public sealed record SignOutRequest(bool Everywhere = false);
+public sealed record CodeRequest(string Code);
+public sealed record PasswordChangeRequest(string CurrentPassword, string NewPassword);
+public sealed record AppPasswordRequest(string Label, string Password);
+public sealed record TokenRequest(string Label, IReadOnlyList<string> Roles, int ExpiresInDays = 90);
+public sealed record TenantRequest(string Name, string? DisplayName = null);
+public sealed record DomainRequest(string Name, string Tenant = "default");
+public sealed record AccountRequest(string Address, string Password, string? DisplayName = null, long? QuotaBytes = null);
+public sealed record AccountPatch(string? DisplayName = null, long? QuotaBytes = null);
+public sealed record PasswordResetRequest(string NewPassword);
+public sealed record AliasRequest(string Alias, string Target);
+public sealed record GroupRequest(string Address, string? DisplayName = null);
+
+// Responses.
+public sealed record SignInResponse(string Token, DateTimeOffset ExpiresAt, bool SecondFactorPassed, string Next);
+public sealed record MeResponse(string Address, string DisplayName, IReadOnlyList<string> Roles, bool SecondFactorEnrolled, string CredentialKind, bool Restricted, DateTimeOffset ExpiresAt);
+public sealed record TotpEnrolmentResponse(string Secret, string Uri, string QrSvg);
+public sealed record RecoveryCodesResponse(IReadOnlyList<string> RecoveryCodes);
+public sealed record AppPasswordResponse(long Id, string Label, DateTimeOffset CreatedAt, string? Secret = null);
+public sealed record CredentialResponse(long Id, string Kind, string Label, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? LastUsedAt, string? Secret = null);
+public sealed record LoginResponse(DateTimeOffset Time, string Outcome, string? Protocol, string? RemoteAddress, string? Detail);
+public sealed record TenantResponse(string Name, string DisplayName, DateTimeOffset CreatedAt);
+public sealed record DomainResponse(string Name, string Tenant, DateTimeOffset CreatedAt);
+public sealed record AccountResponse(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes, long Messages, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, int Version);
+public sealed record AliasResponse(string Alias, string? Target);
+public sealed record GroupResponse(string Address, string DisplayName, IReadOnlyList<string> Members);
+public sealed record LockoutResponse(string Kind, string Subject, int Failures, DateTimeOffset Until);
+public sealed record VersionResponse(string Product, string Version, string Api);
+public sealed record AuditRecordResponse(long Sequence, string Node, DateTimeOffset Time, string Actor, string Role, string Action, string? Target, string Outcome, string? Detail, string? Source, string Protocol, string CorrelationId, string Hash);
+
+/// <summary>A page of a list and the cursor of the next one (null on the last page).</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+internal static class Dto
+{
+    public static IReadOnlyList<string> Roles(AccountRoles roles) =>
+        Enum.GetValues<Role>().Where(r => r != Role.System && roles.HasFlag(RoleNames.Flag(r))).Select(RoleNames.Of).ToList();
+
+    public static AccountResponse Account(AccountSummary s) => new(
+        s.Account.Address.ToString(), s.Account.DisplayName, s.Account.State.ToString().ToLowerInvariant(), s.Account.QuotaBytes, s.UsedBytes, s.Messages,
+        Roles(s.Account.Roles), s.Account.CreatedAt, s.Account.CredentialVersion);
+
+    public static CredentialResponse Credential(ApiCredential c, string? secret = null) => new(
+        c.Id, c.Kind == ApiCredentialKind.Token ? "token" : "session", c.Label, Roles(c.Roles), c.CreatedAt, c.ExpiresAt, c.LastUsedAt, secret);
+
+    public static AuditRecordResponse Audit(AuditRecord r) => new(
+        r.Sequence, r.Node, r.Event.Time, r.Event.Actor, r.Event.Role, r.Event.Action.ToString(), r.Event.Target,
+        r.Event.Outcome.ToString(), r.Event.Detail, r.Event.Source, r.Event.Protocol, r.Event.CorrelationId, Convert.ToHexStringLower(r.Hash));
+
+    public static string ETag(int version) => $"\"v{version}\"";
+}
