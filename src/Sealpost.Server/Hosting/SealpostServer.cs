@@ -68,6 +68,10 @@ public sealed class SealpostServer : IAsyncDisposable
     /// <summary>Bound HTTPS endpoints (real ports, also when configured with port 0).</summary>
     public IReadOnlyList<Uri> HttpsEndpoints { get; }
 
+    /// <summary>Every HTTP endpoint mapped (tests check each against the permission matrix).</summary>
+    internal IEnumerable<Microsoft.AspNetCore.Http.Endpoint> HttpEndpoints =>
+        _app.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints;
+
     public static string Version =>
         typeof(SealpostServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 

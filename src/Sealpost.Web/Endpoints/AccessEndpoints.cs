@@ -50,7 +50,7 @@ internal static class AccessEndpoints
         }).Requires(Operation.OwnCredentialsManage).AllowRestricted().Accepts<SignOutRequest>("application/json");
 
         var me = api.MapGroup("/me");
-        me.MapGet("", async (HttpContext http, CancellationToken _) =>
+        api.MapGet("/me", async (HttpContext http, CancellationToken _) =>
         {
             var p = http.Principal();
             return Results.Json(new MeResponse(p.Account.Address.ToString(), p.Account.DisplayName, Dto.Roles(p.Account.Roles), await ctx.Access.HasSecondFactorAsync(p.Account, http.RequestAborted),

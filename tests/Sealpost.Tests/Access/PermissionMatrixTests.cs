@@ -19,6 +19,8 @@ public sealed class PermissionMatrixTests
     private static readonly HashSet<Operation> OwnerOnly = [Operation.MailRead, Operation.MailWrite, Operation.MailSubmit, Operation.OwnPasswordChange, Operation.OwnAppPasswordCreate, Operation.OwnKeyRotate];
     private static readonly HashSet<Operation> Reads = [Operation.TenantList, Operation.DomainList, Operation.AccountList, Operation.AliasList, Operation.GroupList, Operation.RoleList, Operation.LockoutList, Operation.QueueRead, Operation.ConfigurationRead, Operation.AuditRead];
     private static readonly HashSet<Operation> OperatorNever = [.. OwnerOnly, Operation.AccountPasswordReset, Operation.AccountCreate, Operation.AccountSetState, Operation.RoleGrant, Operation.RoleRevoke, Operation.AuditRead, Operation.LockoutUnlock, Operation.ConfigurationChange, Operation.MailDeliver];
+    /// <summary>One's own sign-in credentials (sessions, tokens, TOTP): every role, own account only.</summary>
+    private static readonly HashSet<Operation> OwnSignIn = [Operation.OwnCredentialsManage, Operation.OwnSecondFactorEnrol];
     private static readonly HashSet<Operation> PlatformOnly = [Operation.TenantCreate, Operation.DkimManage, Operation.DomainAdd, Operation.DomainRemove, Operation.RoleGrant, Operation.RoleRevoke, Operation.ConfigurationChange];
 
     public static TheoryData<Operation, Role, string> Cells()
@@ -57,6 +59,13 @@ public sealed class PermissionMatrixTests
         if (op == Operation.Login)
         {
             Assert.True(allowed);
+            return;
+        }
+
+        if (OwnSignIn.Contains(op))
+        {
+            // Everyone who signs in looks after their own credentials, and nobody else's.
+            Assert.Equal(role != Role.System && target == "own account", allowed);
             return;
         }
 
