@@ -220,6 +220,26 @@ public static partial class ApiPipeline
         }
     }
 
+    /// <summary>Runs a service call whose password-policy errors ("password must ...") are about one request field.</summary>
+    public static async Task<T> ForField<T>(string field, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (SealpostException ex) when (ex.Kind == ErrorKind.InvalidInput && ex.Message.StartsWith("password ", StringComparison.Ordinal))
+        {
+            throw new ApiInputException(StatusCodes.Status422UnprocessableEntity, "invalid", "Invalid value", $"{field}: {ex.Message}",
+                new Dictionary<string, string[]> { [field] = [ex.Message] });
+        }
+    }
+
+    public static Task ForField(string field, Func<Task> call) => ForField(field, async () =>
+    {
+        await call();
+        return true;
+    });
+
     private static ApiInputException TooLarge(int maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge, "too-large", "Request body too large", $"the body may be at most {maxBytes} bytes");
 

@@ -76,7 +76,7 @@ internal static class AccessEndpoints
         me.MapPut("/password", async (HttpContext http, CancellationToken _) =>
         {
             var request = await http.Body<PasswordChangeRequest>(ctx.MaxRequestBodyBytes);
-            await ctx.Access.ChangeOwnPasswordAsync(http.Principal(), request.CurrentPassword, request.NewPassword, http.RequestAborted);
+            await ApiPipeline.ForField("newPassword", () => ctx.Access.ChangeOwnPasswordAsync(http.Principal(), request.CurrentPassword, request.NewPassword, http.RequestAborted));
             return Results.NoContent();
         }).Requires(Operation.OwnPasswordChange).Accepts<PasswordChangeRequest>("application/json");
 

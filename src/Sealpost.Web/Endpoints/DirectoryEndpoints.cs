@@ -65,7 +65,7 @@ internal static class DirectoryEndpoints
         {
             var request = await http.Body<AccountRequest>(ctx.MaxRequestBodyBytes);
             var actor = http.Principal().Actor;
-            var account = await ctx.Directory.AddUserAsync(actor, request.Address, request.Password, request.DisplayName, request.QuotaBytes ?? ctx.DefaultQuotaBytes, ct: http.RequestAborted);
+            var account = await ApiPipeline.ForField("password", () => ctx.Directory.AddUserAsync(actor, request.Address, request.Password, request.DisplayName, request.QuotaBytes ?? ctx.DefaultQuotaBytes, ct: http.RequestAborted));
             var summary = await ctx.Directory.GetAccountAsync(actor, account.Address.ToString(), http.RequestAborted);
             http.Response.Headers.ETag = Dto.ETag(summary.Account.CredentialVersion);
             http.Response.Headers.Location = "/api/v1/accounts/" + Uri.EscapeDataString(account.Address.ToString());
@@ -114,7 +114,7 @@ internal static class DirectoryEndpoints
         api.MapPost("/accounts/{address}/password-reset", async (HttpContext http, string address) =>
         {
             var request = await http.Body<PasswordResetRequest>(ctx.MaxRequestBodyBytes);
-            await ctx.Directory.SetPasswordAsync(http.Principal().Actor, address, request.NewPassword, null, http.RequestAborted);
+            await ApiPipeline.ForField("newPassword", () => ctx.Directory.SetPasswordAsync(http.Principal().Actor, address, request.NewPassword, null, http.RequestAborted));
             return Results.NoContent();
         }).Requires(Operation.AccountPasswordReset).Accepts<PasswordResetRequest>("application/json");
 

@@ -25,6 +25,9 @@ public sealed class ApiClient : IDisposable
 
     public TestServer Server { get; }
 
+    /// <summary>The TOTP code the last <see cref="AdministratorAsync"/> signed in with.</summary>
+    public string? LastCode { get; private set; }
+
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? token = null, string? ifMatch = null, string? rawBody = null, string contentType = "application/json")
     {
         using var request = new HttpRequestMessage(method, path);
@@ -90,7 +93,8 @@ public sealed class ApiClient : IDisposable
         Assert.Equal(HttpStatusCode.OK, status);
         var restricted = body.GetProperty("token").GetString()!;
         var (secret, codes) = await EnrolAsync(restricted);
-        var (full, signedIn) = await SignInAsync(address, password, NextCode(secret));
+        LastCode = NextCode(secret);
+        var (full, signedIn) = await SignInAsync(address, password, LastCode);
         Assert.True(full == HttpStatusCode.OK, signedIn.ToString());
         Assert.True(signedIn.GetProperty("secondFactorPassed").GetBoolean());
         return (signedIn.GetProperty("token").GetString()!, secret, codes);

@@ -1,0 +1,167 @@
+using System.Net;
+using MailKit.Net.Imap;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Sealpost.Core.Audit;
+using Sealpost.Imap;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Web;
+
+/// <summary>
+/// A person looks after their own credentials over the API, never on an operator's terminal: the
+/// change takes effect on IMAP and SMTP at once, and no secret reaches storage or logs.
+/// </summary>
+public sealed class SelfServiceTests
+{
+    private const string Old = "alice-dev-password";
+    private const string New = "a-brand-new-passphrase-for-alice";
+
+    private static async Task<bool> ImapLoginAsync(TestServer server, string user, string secret)
+    {
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        try
+        {
+            await client.AuthenticateAsync(new SaslMechanismPlain(user, secret));
+            return true;
+        }
+        catch (AuthenticationException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> SmtpLoginAsync(TestServer server, string user, string secret)
+    {
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.SubmissionImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        try
+        {
+            await client.AuthenticateAsync(new SaslMechanismPlain(user, secret));
+            return true;
+        }
+        catch (AuthenticationException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<string> SignInAsync(ApiClient api, string password = Old)
+    {
+        var (status, body) = await api.SignInAsync("alice@example.test", password);
+        Assert.Equal(HttpStatusCode.OK, status);
+        return body.GetProperty("token").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_password_changed_over_the_api_works_at_once_on_imap_and_smtp_and_the_old_one_stops()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        await api.JsonAsync(HttpMethod.Put, "/api/v1/me/password", new { currentPassword = Old, newPassword = New }, token, HttpStatusCode.NoContent);
+
+        Assert.False(await ImapLoginAsync(server, "alice@example.test", Old));
+        Assert.False(await SmtpLoginAsync(server, "alice@example.test", Old));
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", New));
+        Assert.True(await SmtpLoginAsync(server, "alice@example.test", New));
+        using var ended = await api.SendAsync(HttpMethod.Get, "/api/v1/me", token: token);
+        Assert.Equal(HttpStatusCode.Unauthorized, ended.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_wrong_current_password_changes_nothing()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        using var response = await api.SendAsync(HttpMethod.Put, "/api/v1/me/password", new { currentPassword = "not-it-at-all", newPassword = New }, token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", Old));
+    }
+
+    public static TheoryData<string> ListedPasswords() => ["password1", "Welcome2024!", "qwertyuiop", "aaaaaaaaaaaa", "12345678901", "Sunshine!!"];
+
+    [Theory]
+    [MemberData(nameof(ListedPasswords))]
+    public async Task A_common_password_is_refused_with_a_message_naming_the_field(string listed)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        using var response = await api.SendAsync(HttpMethod.Put, "/api/v1/me/password", new { currentPassword = Old, newPassword = listed }, token);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("\"newPassword\"", body);
+        Assert.Contains("choose a longer phrase", body);
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", Old));
+    }
+
+    [Fact]
+    public async Task App_passwords_are_made_listed_and_revoked_one_by_one_and_a_revoked_one_stops_at_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        var phone = await api.JsonAsync(HttpMethod.Post, "/api/v1/me/app-passwords", new { label = "phone", password = Old }, token, HttpStatusCode.Created);
+        var laptop = await api.JsonAsync(HttpMethod.Post, "/api/v1/me/app-passwords", new { label = "laptop", password = Old }, token, HttpStatusCode.Created);
+        var phoneSecret = phone.GetProperty("secret").GetString()!;
+        var laptopSecret = laptop.GetProperty("secret").GetString()!;
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", phoneSecret));
+        Assert.True(await SmtpLoginAsync(server, "alice@example.test", phoneSecret));
+
+        var listed = await api.JsonAsync(HttpMethod.Get, "/api/v1/me/app-passwords", token: token);
+        Assert.Equal(["phone", "laptop"], listed.EnumerateArray().Select(a => a.GetProperty("label").GetString()!).ToArray());
+        Assert.DoesNotContain(phoneSecret, listed.ToString());
+
+        await api.JsonAsync(HttpMethod.Delete, $"/api/v1/me/app-passwords/{phone.GetProperty("id").GetInt64()}", token: token, expected: HttpStatusCode.NoContent);
+        Assert.False(await ImapLoginAsync(server, "alice@example.test", phoneSecret));
+        Assert.False(await SmtpLoginAsync(server, "alice@example.test", phoneSecret));
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", laptopSecret));
+        Assert.Single(await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.AppPasswordRevoked)));
+    }
+
+    [Fact]
+    public async Task An_app_password_needs_the_owners_password()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        using var response = await api.SendAsync(HttpMethod.Post, "/api/v1/me/app-passwords", new { label = "phone", password = "a-guess-at-it" }, token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Recent_logins_show_the_owners_own_imap_and_api_logins()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        Assert.False(await ImapLoginAsync(server, "alice@example.test", "wrong-one"));
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", Old));
+        Assert.True(await ImapLoginAsync(server, "bob@example.test", "bob-dev-password"));
+        var token = await SignInAsync(api);
+        var logins = (await api.JsonAsync(HttpMethod.Get, "/api/v1/me/logins", token: token)).EnumerateArray().ToList();
+        Assert.Equal(3, logins.Count);
+        Assert.Equal("api", logins[0].GetProperty("protocol").GetString());
+        Assert.Contains(logins, l => l.GetProperty("outcome").GetString() == "LoginFailed" && l.GetProperty("protocol").GetString() == "imap");
+    }
+
+    [Fact]
+    public async Task No_password_app_password_or_session_secret_reaches_the_data_folder_or_the_logs()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        var app = await api.JsonAsync(HttpMethod.Post, "/api/v1/me/app-passwords", new { label = "phone", password = Old }, token, HttpStatusCode.Created);
+        var made = await api.JsonAsync(HttpMethod.Post, "/api/v1/me/tokens", new { label = "script", roles = new[] { "user" } }, token, HttpStatusCode.Created);
+        await api.JsonAsync(HttpMethod.Post, "/api/v1/me/totp", token: token);
+        await api.JsonAsync(HttpMethod.Put, "/api/v1/me/password", new { currentPassword = Old, newPassword = New }, token, HttpStatusCode.NoContent);
+
+        var secrets = new[] { New, app.GetProperty("secret").GetString()!, made.GetProperty("secret").GetString()!, token };
+        var scanner = new MarkerScanner(secrets);
+        var hits = scanner.ScanTree(server.Server.Runtime.Options.DataDirectory).ToList();
+        hits.AddRange(scanner.Scan("server log", System.Text.Encoding.UTF8.GetBytes(server.Logs.ToString())));
+        Assert.Empty(hits);
+    }
+}
