@@ -76,9 +76,23 @@ public static partial class ApiPipeline
         try
         {
             var endpoint = http.GetEndpoint();
-            if (endpoint is null)
+            if (endpoint?.Metadata.GetMetadata<RequiresAttribute>() is null)
             {
-                await Problem(http, StatusCodes.Status404NotFound, "not-found", "No such endpoint", $"{http.Request.Method} {Printable(http.Request.Path)} is not part of the API (see /openapi/v1.json)");
+                // No endpoint, or one routing made to reject the request (wrong method, wrong media type).
+                var display = endpoint?.DisplayName ?? "";
+                if (display.Contains("405", StringComparison.Ordinal))
+                {
+                    await Problem(http, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed", $"{http.Request.Method} is not allowed on {Printable(http.Request.Path)}");
+                }
+                else if (display.Contains("415", StringComparison.Ordinal))
+                {
+                    await Problem(http, StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send JSON", "the body must be application/json");
+                }
+                else
+                {
+                    await Problem(http, StatusCodes.Status404NotFound, "not-found", "No such endpoint", $"{http.Request.Method} {Printable(http.Request.Path)} is not part of the API (see /openapi/v1.json)");
+                }
+
                 return;
             }
 

@@ -19,8 +19,16 @@ public sealed class ApiClient : IDisposable
     {
         Server = server;
         var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(server.DevCertificateFile));
-        _http = server.HttpClient(certificate);
-        _http.BaseAddress = server.Https;
+        // No cookie jar: each request carries exactly the credentials the test gives it.
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            UseCookies = false,
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == certificate.GetCertHashString(),
+            },
+        })
+        { BaseAddress = server.Https, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public TestServer Server { get; }
