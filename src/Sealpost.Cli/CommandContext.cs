@@ -31,6 +31,18 @@ internal static class GlobalOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
+    public static readonly Option<string?> Server = new("--server")
+    {
+        Description = "Run the command through this server's admin API (https://host:port), as the administrator signed in with 'sealpost login'",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> Credentials = new("--credentials")
+    {
+        Description = "Where 'sealpost login' keeps its session (default: $SEALPOST_CREDENTIALS or ~/.config/sealpost/credentials.json)",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose")
     {
         Description = "Show informational log lines on standard error",
@@ -59,6 +71,14 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
         }
 
         var data = Parse.GetValue(GlobalOptions.Data);
+        if (data is null && modeDefaults is null && !overrides.ContainsKey("DataDirectory")
+            && Environment.GetEnvironmentVariable(ConfigurationLoader.EnvironmentPrefix + "DataDirectory") is null
+            && new DataFolder(Path.GetFullPath(DevEnvironment.DefaultDataDirectory)).IsDev)
+        {
+            // In the folder where `serve --dev` runs, commands work on its data folder without --data.
+            data = DevEnvironment.DefaultDataDirectory;
+        }
+
         if (data is not null)
         {
             overrides["DataDirectory"] = Path.GetFullPath(data);
@@ -94,6 +114,46 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
             }
         });
     }
+
+    /// <summary>The credentials file this command uses.</summary>
+    public string CredentialsPath => Parse.GetValue(GlobalOptions.Credentials) ?? ApiLoginFile.DefaultPath();
+
+    /// <summary>
+    /// Who carries out a directory command: the signed-in administrator through the server's API when
+    /// --server is given (or a sign-in is stored and no data folder is named), otherwise the local
+    /// administrator on the data folder.
+    /// </summary>
+    public async Task<IAdministration> OpenAdministrationAsync(CancellationToken ct)
+    {
+        var server = Parse.GetValue(GlobalOptions.Server);
+        var useApi = server is not null
+            || (Parse.GetValue(GlobalOptions.Data) is null
+                && Environment.GetEnvironmentVariable(ConfigurationLoader.EnvironmentPrefix + "DataDirectory") is null
+                && !new DataFolder(Path.GetFullPath(DevEnvironment.DefaultDataDirectory)).IsDev
+                && File.Exists(CredentialsPath));
+        if (!useApi)
+        {
+            return new LocalAdministration(await OpenRuntimeAsync(ct));
+        }
+
+        var login = ApiLoginFile.Load(CredentialsPath)
+            ?? throw new SealpostException(ErrorKind.Forbidden, $"not signed in: run 'sealpost login --server {server ?? "https://HOST:PORT"}'");
+        if (server is not null && !SameServer(login.Server, server))
+        {
+            throw new SealpostException(ErrorKind.Forbidden, $"signed in to {login.Server}, not {server}: run 'sealpost login --server {server}'");
+        }
+
+        if (login.ExpiresAt <= DateTimeOffset.UtcNow)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, $"the session with {login.Server} ended at {login.ExpiresAt:yyyy-MM-dd HH:mm} UTC: run 'sealpost login --server {login.Server}'");
+        }
+
+        return new ApiAdministration(login);
+    }
+
+    private static bool SameServer(string a, string b) =>
+        Uri.TryCreate(a, UriKind.Absolute, out var x) && Uri.TryCreate(b, UriKind.Absolute, out var y)
+        && string.Equals(x.GetLeftPart(UriPartial.Authority), y.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase);
 
     public async Task<SealpostRuntime> OpenRuntimeAsync(CancellationToken ct)
     {

@@ -119,6 +119,8 @@ public static class SealpostCli
             GlobalOptions.Data,
             GlobalOptions.Config,
             GlobalOptions.Set,
+            GlobalOptions.Server,
+            GlobalOptions.Credentials,
             GlobalOptions.Verbose,
         };
         root.Add(ServeCommands.Init(console));
@@ -135,6 +137,9 @@ public static class SealpostCli
         root.Add(AuditCommands.Audit(console));
         root.Add(QueueCommands.Queue(console));
         root.Add(DkimCommands.Dkim(console));
+        root.Add(LoginCommands.Login(console));
+        root.Add(LoginCommands.Logout(console));
+        root.Add(LoginCommands.Admin(console));
         return root;
     }
 }

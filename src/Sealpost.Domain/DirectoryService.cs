@@ -172,6 +172,31 @@ public sealed class DirectoryService(
             return ((await Dir.GetAccountAsync(account.Id, ct))!, (string?)$"roles {RolesText(roles | AccountRoles.User)}");
         }, ct);
 
+    /// <summary>
+    /// The first platform administrator, made offline on the data folder (<c>sealpost admin bootstrap</c>)
+    /// with a generated one-time password; refused once any platform administrator exists. Its domain
+    /// is added to the default tenant if missing.
+    /// </summary>
+    [Requires(Operation.RoleGrant)]
+    public Task<Account> BootstrapAdministratorAsync(Actor actor, string address, string oneTimePassword, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.AdministratorBootstrapped, DomainName.Printable(address.Trim()), async () =>
+        {
+            guard.Require(actor, Operation.RoleGrant, Scope.Platform);
+            if ((await Dir.ListAccountsAsync(null, ct)).Any(a => a.Roles.HasFlag(AccountRoles.PlatformAdmin) && a.State != AccountState.Deleted))
+            {
+                throw SealpostException.Conflict("a platform administrator exists already: sign in as one and grant roles with 'sealpost role grant'");
+            }
+
+            var parsed = MailAddress.Parse(address);
+            if (await Dir.FindDomainAsync(parsed.Domain, ct) is null)
+            {
+                await AddDomainAsync(actor, parsed.Domain.Ascii, "default", ct);
+            }
+
+            var account = await AddUserAsync(actor, parsed.ToString(), oneTimePassword, null, 0, AccountRoles.User | AccountRoles.PlatformAdmin, ct);
+            return (account, (string?)"platform-admin");
+        }, ct);
+
     public async Task<Account> RequireAccountAsync(string address, CancellationToken ct = default) =>
         await Dir.FindAccountAsync(MailAddress.Parse(address), ct)
         ?? throw SealpostException.NotFound($"no account '{DomainName.Printable(address)}'");

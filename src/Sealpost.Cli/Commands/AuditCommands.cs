@@ -23,14 +23,14 @@ internal static class AuditCommands
             command.SetAction(async (parse, ct) =>
             {
                 var parsedRole = RoleNames.Parse(parse.GetValue(role)!);
-                await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+                await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
                 if (grant)
                 {
-                    await runtime.Directory.GrantRoleAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(address)!, parsedRole, ct);
+                    await admin.GrantRoleAsync(parse.GetValue(address)!, parsedRole, ct);
                 }
                 else
                 {
-                    await runtime.Directory.RevokeRoleAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(address)!, parsedRole, ct);
+                    await admin.RevokeRoleAsync(parse.GetValue(address)!, parsedRole, ct);
                 }
 
                 await console.Out.WriteLineAsync($"{(grant ? "Granted" : "Revoked")} {RoleNames.Of(parsedRole)} {(grant ? "to" : "from")} {Core.Addressing.MailAddress.Parse(parse.GetValue(address)!)}.");
@@ -42,11 +42,11 @@ internal static class AuditCommands
         var list = new Command("list", "Accounts that hold a role beyond user");
         list.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             var table = new Table().AddColumns("Account", "Roles");
-            foreach (var a in await runtime.Directory.ListRoleHoldersAsync(SealpostRuntime.LocalAdministrator, ct))
+            foreach (var a in await admin.ListRoleHoldersAsync(ct))
             {
-                table.AddRow(Markup.Escape(a.Address.ToString()), string.Join(", ", Actor.RolesOf(a.Roles).Order().Select(RoleNames.Of)));
+                table.AddRow(Markup.Escape(a.Address), string.Join(", ", a.Roles));
             }
 
             console.Spectre.Write(table);

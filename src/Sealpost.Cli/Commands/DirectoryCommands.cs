@@ -14,8 +14,8 @@ internal static class DirectoryCommands
         var add = new Command("add", "Add a tenant (department)") { name, display };
         add.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var tenant = await runtime.Directory.AddTenantAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(name)!, parse.GetValue(display), ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var tenant = await admin.AddTenantAsync(parse.GetValue(name)!, parse.GetValue(display), ct);
             await console.Out.WriteLineAsync($"Added tenant {tenant.Name}.");
             return SealpostCli.Ok;
         });
@@ -23,9 +23,9 @@ internal static class DirectoryCommands
         var list = new Command("list", "List tenants");
         list.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             var table = new Table().AddColumns("Tenant", "Display name", "Created");
-            foreach (var t in await runtime.Directory.ListTenantsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, ct))
+            foreach (var t in await admin.ListTenantsAsync(ct))
             {
                 table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DisplayName), t.CreatedAt.ToString("yyyy-MM-dd"));
             }
@@ -44,23 +44,21 @@ internal static class DirectoryCommands
         var add = new Command("add", "Add a mail domain") { name, tenant };
         add.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var domain = await runtime.Directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(name)!, parse.GetValue(tenant)!, ct);
-            await console.Out.WriteLineAsync($"Added domain {domain.Name.Unicode}" + (domain.Name.Unicode != domain.Name.Ascii ? $" ({domain.Name.Ascii})." : "."));
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var domain = DomainName.Parse((await admin.AddDomainAsync(parse.GetValue(name)!, parse.GetValue(tenant)!, ct)).Name);
+            await console.Out.WriteLineAsync($"Added domain {domain.Unicode}" + (domain.Unicode != domain.Ascii ? $" ({domain.Ascii})." : "."));
             return SealpostCli.Ok;
         });
 
         var list = new Command("list", "List mail domains");
         list.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var actor = Sealpost.Server.SealpostRuntime.LocalAdministrator;
-            var tenants = (await runtime.Directory.ListTenantsAsync(actor, ct)).ToDictionary(t => t.Id, t => t.Name);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             var table = new Table().AddColumns("Domain", "A-label", "Tenant", "Accounts");
-            foreach (var d in await runtime.Directory.ListDomainsAsync(actor, ct))
+            foreach (var d in await admin.ListDomainsAsync(ct))
             {
-                var accounts = await runtime.Directory.ListAccountsAsync(actor, d.Name.Ascii, ct);
-                table.AddRow(Markup.Escape(d.Name.Unicode), d.Name.Ascii, Markup.Escape(tenants.GetValueOrDefault(d.TenantId, "?")), accounts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var name = DomainName.Parse(d.Name);
+                table.AddRow(Markup.Escape(name.Unicode), name.Ascii, Markup.Escape(d.Tenant), d.Accounts?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
             }
 
             console.Spectre.Write(table);
@@ -71,8 +69,8 @@ internal static class DirectoryCommands
         var remove = new Command("remove", "Remove an empty mail domain") { removeName };
         remove.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.RemoveDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(removeName)!, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            await admin.RemoveDomainAsync(parse.GetValue(removeName)!, ct);
             await console.Out.WriteLineAsync($"Removed domain {DomainName.Parse(parse.GetValue(removeName)!).Unicode}.");
             return SealpostCli.Ok;
         });
@@ -87,8 +85,8 @@ internal static class DirectoryCommands
         var add = new Command("add", "Add an alias") { alias, target };
         add.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.AddAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(alias)!, parse.GetValue(target)!, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            await admin.AddAliasAsync(parse.GetValue(alias)!, parse.GetValue(target)!, ct);
             await console.Out.WriteLineAsync($"Added alias {MailAddress.Parse(parse.GetValue(alias)!)} -> {MailAddress.Parse(parse.GetValue(target)!)}.");
             return SealpostCli.Ok;
         });
@@ -97,8 +95,8 @@ internal static class DirectoryCommands
         var remove = new Command("remove", "Remove an alias") { removeAlias };
         remove.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.RemoveAliasAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(removeAlias)!, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            await admin.RemoveAliasAsync(parse.GetValue(removeAlias)!, ct);
             await console.Out.WriteLineAsync($"Removed alias {MailAddress.Parse(parse.GetValue(removeAlias)!)}.");
             return SealpostCli.Ok;
         });
@@ -106,11 +104,11 @@ internal static class DirectoryCommands
         var list = new Command("list", "List aliases");
         list.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             var table = new Table().AddColumns("Alias", "Target");
-            foreach (var a in await runtime.Directory.ListAliasesAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, ct))
+            foreach (var a in await admin.ListAliasesAsync(ct))
             {
-                table.AddRow(Markup.Escape(a.Address.ToString()), Markup.Escape(a.AliasTarget?.ToString() ?? ""));
+                table.AddRow(Markup.Escape(a.Alias), Markup.Escape(a.Target ?? ""));
             }
 
             console.Spectre.Write(table);

@@ -17,10 +17,10 @@ internal static class UserCommands
         {
             var context = new CommandContext(parse, console);
             var parsedAddress = MailAddress.Parse(parse.GetValue(address)!); // fail on a bad address before asking for a password
-            await using var runtime = await context.OpenRuntimeAsync(ct);
-            var quotaBytes = parse.GetValue(quota) is { } q ? CommandContext.ParseSize(q) : runtime.Options.Limits.DefaultQuotaBytes;
+            long? quotaBytes = parse.GetValue(quota) is { } q ? CommandContext.ParseSize(q) : null;
+            await using var admin = await context.OpenAdministrationAsync(ct);
             var password = console.ReadSecret("password");
-            var account = await runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parsedAddress.ToString(), password, parse.GetValue(display), quotaBytes, ct: ct);
+            var account = await admin.AddUserAsync(parsedAddress.ToString(), password, parse.GetValue(display), quotaBytes, ct);
             await console.Out.WriteLineAsync($"Added account {account.Address} (quota {CommandContext.FormatSize(account.QuotaBytes)}).");
             return SealpostCli.Ok;
         });
@@ -29,12 +29,12 @@ internal static class UserCommands
         var list = new Command("list", "List accounts") { domain };
         list.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             var table = new Table().AddColumns("Address", "Name", "State", "Quota", "Used");
-            foreach (var (a, used, _) in await runtime.Directory.ListAccountsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(domain), ct))
+            foreach (var a in await admin.ListAccountsAsync(parse.GetValue(domain), ct))
             {
-                table.AddRow(Markup.Escape(a.Address.ToString()), Markup.Escape(a.DisplayName), a.State.ToString().ToLowerInvariant(),
-                    CommandContext.FormatSize(a.QuotaBytes), used.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B");
+                table.AddRow(Markup.Escape(a.Address), Markup.Escape(a.DisplayName), a.State,
+                    CommandContext.FormatSize(a.QuotaBytes), a.UsedBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B");
             }
 
             console.Spectre.Write(table);
@@ -138,8 +138,8 @@ internal static class UserCommands
         var command = new Command(name, description) { address };
         command.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.SetStateAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(address)!, state, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            await admin.SetStateAsync(parse.GetValue(address)!, state, ct);
             await console.Out.WriteLineAsync($"{done} {MailAddress.Parse(parse.GetValue(address)!)}.");
             return SealpostCli.Ok;
         });

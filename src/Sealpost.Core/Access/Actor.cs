@@ -81,7 +81,19 @@ public sealed record Actor(
     public bool Has(Role role) => Roles.Contains(role);
 
     /// <summary>The role recorded in the audit trail: the strongest one held.</summary>
-    public string PrimaryRole => Roles.Count == 0 ? "none" : RoleNames.Of(Roles.Min());
+    public string PrimaryRole => Roles.Count == 0 ? "none" : RoleNames.Of(Roles.OrderBy(Strength).First());
+
+    // Every account holds `user`; the record names the role that gave the right, the strongest.
+    private static int Strength(Role role) => role switch
+    {
+        Role.System => 0,
+        Role.PlatformAdmin => 1,
+        Role.SecurityOfficer => 2,
+        Role.DomainAdmin => 3,
+        Role.Operator => 4,
+        Role.Auditor => 5,
+        _ => 6,
+    };
 }
 
 /// <summary>Role names as the CLI, the API and the audit trail spell them.</summary>

@@ -1,0 +1,353 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Sealpost.Core;
+using Sealpost.Core.Access;
+using Sealpost.Core.Directory;
+using Sealpost.Server;
+
+namespace Sealpost.Cli;
+
+public sealed record TenantRow(string Name, string DisplayName, DateTimeOffset CreatedAt);
+public sealed record DomainRow(string Name, string Tenant, int? Accounts);
+public sealed record AccountRow(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes);
+public sealed record AliasRow(string Alias, string? Target);
+public sealed record RoleHolderRow(string Address, IReadOnlyList<string> Roles);
+
+/// <summary>
+/// What the directory commands do, whoever does it: a signed-in administrator through a running
+/// server's API (authorised and audited as that person), or, offline on the data folder, the local
+/// administrator (a --dev folder, bootstrap, recovery).
+/// </summary>
+internal interface IAdministration : IAsyncDisposable
+{
+    Task<TenantRow> AddTenantAsync(string name, string? displayName, CancellationToken ct);
+    Task<IReadOnlyList<TenantRow>> ListTenantsAsync(CancellationToken ct);
+    Task<DomainRow> AddDomainAsync(string name, string tenant, CancellationToken ct);
+    Task<IReadOnlyList<DomainRow>> ListDomainsAsync(CancellationToken ct);
+    Task RemoveDomainAsync(string name, CancellationToken ct);
+    Task<AccountRow> AddUserAsync(string address, string password, string? displayName, long? quotaBytes, CancellationToken ct);
+    Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct);
+    Task SetStateAsync(string address, AccountState state, CancellationToken ct);
+    Task AddAliasAsync(string alias, string target, CancellationToken ct);
+    Task RemoveAliasAsync(string alias, CancellationToken ct);
+    Task<IReadOnlyList<AliasRow>> ListAliasesAsync(CancellationToken ct);
+    Task GrantRoleAsync(string address, Role role, CancellationToken ct);
+    Task RevokeRoleAsync(string address, Role role, CancellationToken ct);
+    Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct);
+}
+
+/// <summary>Offline, on the data folder, as the local administrator.</summary>
+internal sealed class LocalAdministration(SealpostRuntime runtime) : IAdministration
+{
+    private static readonly Actor Admin = SealpostRuntime.LocalAdministrator;
+
+    public SealpostRuntime Runtime => runtime;
+
+    public async Task<TenantRow> AddTenantAsync(string name, string? displayName, CancellationToken ct)
+    {
+        var t = await runtime.Directory.AddTenantAsync(Admin, name, displayName, ct);
+        return new TenantRow(t.Name, t.DisplayName, t.CreatedAt);
+    }
+
+    public async Task<IReadOnlyList<TenantRow>> ListTenantsAsync(CancellationToken ct) =>
+        (await runtime.Directory.ListTenantsAsync(Admin, ct)).Select(t => new TenantRow(t.Name, t.DisplayName, t.CreatedAt)).ToList();
+
+    public async Task<DomainRow> AddDomainAsync(string name, string tenant, CancellationToken ct)
+    {
+        var d = await runtime.Directory.AddDomainAsync(Admin, name, tenant, ct);
+        return new DomainRow(d.Name.ToString(), tenant, 0);
+    }
+
+    public async Task<IReadOnlyList<DomainRow>> ListDomainsAsync(CancellationToken ct)
+    {
+        var tenants = (await runtime.Directory.ListTenantsAsync(Admin, ct)).ToDictionary(t => t.Id, t => t.Name);
+        var rows = new List<DomainRow>();
+        foreach (var d in await runtime.Directory.ListDomainsAsync(Admin, ct))
+        {
+            rows.Add(new DomainRow(d.Name.ToString(), tenants.GetValueOrDefault(d.TenantId, "?"), (await runtime.Directory.ListAccountsAsync(Admin, d.Name.Ascii, ct)).Count));
+        }
+
+        return rows;
+    }
+
+    public Task RemoveDomainAsync(string name, CancellationToken ct) => runtime.Directory.RemoveDomainAsync(Admin, name, ct);
+
+    public async Task<AccountRow> AddUserAsync(string address, string password, string? displayName, long? quotaBytes, CancellationToken ct)
+    {
+        var a = await runtime.Directory.AddUserAsync(Admin, address, password, displayName, quotaBytes ?? runtime.Options.Limits.DefaultQuotaBytes, ct: ct);
+        return new AccountRow(a.Address.ToString(), a.DisplayName, a.State.ToString().ToLowerInvariant(), a.QuotaBytes, 0);
+    }
+
+    public async Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct) =>
+        (await runtime.Directory.ListAccountsAsync(Admin, domain, ct))
+            .Select(s => new AccountRow(s.Account.Address.ToString(), s.Account.DisplayName, s.Account.State.ToString().ToLowerInvariant(), s.Account.QuotaBytes, s.UsedBytes)).ToList();
+
+    public Task SetStateAsync(string address, AccountState state, CancellationToken ct) => runtime.Directory.SetStateAsync(Admin, address, state, ct);
+
+    public Task AddAliasAsync(string alias, string target, CancellationToken ct) => runtime.Directory.AddAliasAsync(Admin, alias, target, ct);
+
+    public Task RemoveAliasAsync(string alias, CancellationToken ct) => runtime.Directory.RemoveAliasAsync(Admin, alias, ct);
+
+    public async Task<IReadOnlyList<AliasRow>> ListAliasesAsync(CancellationToken ct) =>
+        (await runtime.Directory.ListAliasesAsync(Admin, ct)).Select(a => new AliasRow(a.Address.ToString(), a.AliasTarget?.ToString())).ToList();
+
+    public Task GrantRoleAsync(string address, Role role, CancellationToken ct) => runtime.Directory.GrantRoleAsync(Admin, address, role, ct);
+
+    public Task RevokeRoleAsync(string address, Role role, CancellationToken ct) => runtime.Directory.RevokeRoleAsync(Admin, address, role, ct);
+
+    public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) =>
+        (await runtime.Directory.ListRoleHoldersAsync(Admin, ct)).Select(a => new RoleHolderRow(a.Address.ToString(), Actor.RolesOf(a.Roles).Order().Select(RoleNames.Of).ToList())).ToList();
+
+    public ValueTask DisposeAsync() => runtime.DisposeAsync();
+}
+
+/// <summary>Through a running server's admin API, with the session or token of <c>sealpost login</c>.</summary>
+internal sealed class ApiAdministration : IAdministration
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly HttpClient _http;
+
+    public ApiAdministration(ApiLogin login)
+    {
+        _http = Client(login.Server, login.CaFile);
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.Token);
+    }
+
+    /// <summary>An HTTPS client for <paramref name="server"/>: the system's trust store, or only the CA (or certificate) in <paramref name="caFile"/>.</summary>
+    public static HttpClient Client(string server, string? caFile)
+    {
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw SealpostException.Invalid($"--server: '{server}' is not an https:// URL");
+        }
+
+        var handler = new SocketsHttpHandler { UseCookies = false };
+        if (caFile is not null)
+        {
+            var trusted = X509CertificateLoader.LoadCertificateFromFile(caFile);
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    if (certificate is null)
+                    {
+                        return false;
+                    }
+
+                    if (errors == SslPolicyErrors.None || certificate.GetCertHashString() == trusted.GetCertHashString())
+                    {
+                        return true;
+                    }
+
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(trusted);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return chain.Build(new X509Certificate2(certificate));
+                },
+            };
+        }
+
+        return new HttpClient(handler) { BaseAddress = uri, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public async Task<TenantRow> AddTenantAsync(string name, string? displayName, CancellationToken ct) =>
+        await SendAsync<TenantRow>(HttpMethod.Post, "/api/v1/tenants", new { name, displayName }, ct);
+
+    public async Task<IReadOnlyList<TenantRow>> ListTenantsAsync(CancellationToken ct) =>
+        await SendAsync<List<TenantRow>>(HttpMethod.Get, "/api/v1/tenants", null, ct);
+
+    public async Task<DomainRow> AddDomainAsync(string name, string tenant, CancellationToken ct) =>
+        await SendAsync<DomainRow>(HttpMethod.Post, "/api/v1/domains", new { name, tenant }, ct);
+
+    public async Task<IReadOnlyList<DomainRow>> ListDomainsAsync(CancellationToken ct) =>
+        await SendAsync<List<DomainRow>>(HttpMethod.Get, "/api/v1/domains", null, ct);
+
+    public Task RemoveDomainAsync(string name, CancellationToken ct) => SendAsync(HttpMethod.Delete, "/api/v1/domains/" + Uri.EscapeDataString(name), null, ct);
+
+    public async Task<AccountRow> AddUserAsync(string address, string password, string? displayName, long? quotaBytes, CancellationToken ct) =>
+        await SendAsync<AccountRow>(HttpMethod.Post, "/api/v1/accounts", new { address, password, displayName, quotaBytes }, ct);
+
+    public async Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct)
+    {
+        var rows = new List<AccountRow>();
+        string? cursor = null;
+        do
+        {
+            var query = "?limit=500" + (domain is null ? "" : "&domain=" + Uri.EscapeDataString(domain)) + (cursor is null ? "" : "&cursor=" + cursor);
+            var page = await SendAsync<AccountPage>(HttpMethod.Get, "/api/v1/accounts" + query, null, ct);
+            rows.AddRange(page.Items);
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+
+        return rows;
+    }
+
+    public Task SetStateAsync(string address, AccountState state, CancellationToken ct)
+    {
+        var path = "/api/v1/accounts/" + Uri.EscapeDataString(address);
+        return state switch
+        {
+            AccountState.Deleted => SendAsync(HttpMethod.Delete, path, null, ct),
+            AccountState.Suspended => SendAsync(HttpMethod.Post, path + "/suspend", null, ct),
+            _ => SendAsync(HttpMethod.Post, path + "/activate", null, ct),
+        };
+    }
+
+    public Task AddAliasAsync(string alias, string target, CancellationToken ct) => SendAsync(HttpMethod.Post, "/api/v1/aliases", new { alias, target }, ct);
+
+    public Task RemoveAliasAsync(string alias, CancellationToken ct) => SendAsync(HttpMethod.Delete, "/api/v1/aliases/" + Uri.EscapeDataString(alias), null, ct);
+
+    public async Task<IReadOnlyList<AliasRow>> ListAliasesAsync(CancellationToken ct) => await SendAsync<List<AliasRow>>(HttpMethod.Get, "/api/v1/aliases", null, ct);
+
+    public Task GrantRoleAsync(string address, Role role, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/roles/{RoleNames.Of(role)}", null, ct);
+
+    public Task RevokeRoleAsync(string address, Role role, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/roles/{RoleNames.Of(role)}", null, ct);
+
+    public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) => await SendAsync<List<RoleHolderRow>>(HttpMethod.Get, "/api/v1/roles", null, ct);
+
+    private sealed record AccountPage(List<AccountRow> Items, string? Next);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(_http, method, path, body, ct);
+        return await response.Content.ReadFromJsonAsync<T>(Json, ct) ?? throw SealpostException.Invalid("the server answered with an empty body");
+    }
+
+    private async Task SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(_http, method, path, body, ct);
+    }
+
+    /// <summary>Sends a request; a problem answer becomes the one-line error the CLI prints.</summary>
+    public static async Task<HttpResponseMessage> SendRawAsync(HttpClient http, HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, options: Json);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"cannot reach {http.BaseAddress}: {ex.Message}", ex);
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var detail = $"the server answered {(int)response.StatusCode}";
+            try
+            {
+                var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json, ct);
+                if (problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("detail", out var d) && d.GetString() is { Length: > 0 } text)
+                {
+                    detail = text;
+                }
+            }
+            catch (JsonException)
+            {
+                // Not a problem document: the status says it.
+            }
+
+            throw response.StatusCode switch
+            {
+                HttpStatusCode.Unauthorized => new SealpostException(ErrorKind.Forbidden, $"not signed in, or the session has ended: run 'sealpost login --server {http.BaseAddress}' ({detail})"),
+                HttpStatusCode.Forbidden => new SealpostException(ErrorKind.Forbidden, detail),
+                HttpStatusCode.NotFound => SealpostException.NotFound(detail),
+                HttpStatusCode.Conflict or HttpStatusCode.PreconditionFailed => SealpostException.Conflict(detail),
+                HttpStatusCode.TooManyRequests => SealpostException.Limit(detail),
+                HttpStatusCode.ServiceUnavailable => new SealpostException(ErrorKind.TemporarilyUnavailable, detail),
+                _ => SealpostException.Invalid(detail),
+            };
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A stored sign-in: the server, the session or token, and the CA to trust for it.</summary>
+public sealed record ApiLogin(string Server, string Token, DateTimeOffset ExpiresAt, string? CaFile, string Address);
+
+/// <summary>
+/// Where <c>sealpost login</c> keeps its session: $SEALPOST_CREDENTIALS, else
+/// $XDG_CONFIG_HOME/sealpost/credentials.json (~/.config/...), written with mode 0600.
+/// </summary>
+internal static class ApiLoginFile
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static string DefaultPath()
+    {
+        if (Environment.GetEnvironmentVariable("SEALPOST_CREDENTIALS") is { Length: > 0 } explicitPath)
+        {
+            return explicitPath;
+        }
+
+        var config = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
+        return Path.Combine(config, "sealpost", "credentials.json");
+    }
+
+    public static ApiLogin? Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<ApiLogin>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException)
+        {
+            throw SealpostException.Invalid($"{path} is not a credentials file sealpost wrote; remove it and run 'sealpost login' again");
+        }
+    }
+
+    public static void Save(string path, ApiLogin login)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Created 0600: the session is a credential.
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, options))
+        {
+            JsonSerializer.Serialize(stream, login, Json);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+}
