@@ -25,6 +25,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench audit [--events 200000] [--producers 64] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench outbound --sink-port PORT --sink-counter FILE --dkim-key PEM [--connections 20] [--messages 100] [--size 5120]  (bench/outbound.sh runs it)");
+    Console.WriteLine("       Sealpost.Bench api [--accounts 10000] [--seconds 15] [--clients 20]  (bench/api.sh runs it)");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
     return argsList.Count == 0 ? 2 : 0;
 }
@@ -41,6 +42,12 @@ if (argsList[0] == "smtp")
     var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
     var dnsServer = argsList.IndexOf("--dns") is var d and >= 0 && d + 1 < argsList.Count ? argsList[d + 1] : null;
     return await SmtpBenchmark.RunAsync(Arg("--connections", 20), Arg("--messages", 100), Arg("--size", 5120), argsList.Contains("--pipelined"), pg, dnsServer, Arg("--warmup-seconds", 15));
+}
+
+if (argsList[0] == "api")
+{
+    int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
+    return await ApiBenchmark.RunAsync(Arg("--accounts", 10_000), Arg("--seconds", 15), Arg("--clients", 20));
 }
 
 if (argsList[0] == "outbound")

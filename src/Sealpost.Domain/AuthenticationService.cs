@@ -67,7 +67,7 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
 
         try
         {
-            await throttle.SucceededAsync(user, ct);
+            await throttle.SucceededAsync(user, remote, ct);
             var actor = await directory.ActorForAsync(account, client.Protocol, client.RemoteAddress, client.CorrelationId, ct);
             var result = await RecordedAsync(new LoginResult(LoginOutcome.Succeeded, account, session, actor), actor, AuditAction.LoginSucceeded, AuditOutcome.Success, mechanism);
             if (result.Outcome != LoginOutcome.Succeeded)

@@ -36,7 +36,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>());
         Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>(), new MetadataCache(options.Vault.MetadataCacheEntries));
         Mailboxes = new MailboxService(store.Mail);
-        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes));
+        LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes),
+            familiarFor: TimeSpan.FromDays(options.Limits.FamiliarAddressDays));
         Directory = new DirectoryService(store, Vault, Mailboxes, new OwnerNotices(store.Mail, Delivery), Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory);

@@ -254,8 +254,9 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
         store.ReadAsync<IReadOnlyList<LoginFailureCount>>(async c => await c.All("SELECT key, count(*)::int, max(at) FROM login_failures WHERE at >= $1 GROUP BY key ORDER BY key",
             r => new LoginFailureCount(r.GetString(0), r.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))), since.ToUnixTimeMilliseconds()), cancellationToken);
 
-    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
-        store.WriteAsync<int>(async (c, _) => await c.Execute("DELETE FROM login_failures WHERE at < $1", before.ToUnixTimeMilliseconds()), cancellationToken);
+    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, string? keepPrefix = null, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) => await c.Execute("DELETE FROM login_failures WHERE at < $1 AND ($2::text IS NULL OR left(key, length($2)) <> $2)",
+            before.ToUnixTimeMilliseconds(), keepPrefix is null ? Null(NpgsqlDbType.Text) : keepPrefix), cancellationToken);
 
     private static async Task ClaimAddressAsync(Cx c, MailAddress address, long domainId)
     {

@@ -338,8 +338,9 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
         store.ReadAsync<IReadOnlyList<LoginFailureCount>>(c => c.Sql("SELECT key, count(*), max(at) FROM login_failures WHERE at >= $t GROUP BY key ORDER BY key")
             .With("$t", since.ToUnixTimeMilliseconds()).ReadAll(r => new LoginFailureCount(r.GetString(0), r.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)))), cancellationToken);
 
-    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(ctx => ctx.Command("DELETE FROM login_failures WHERE at < $t").With("$t", before.ToUnixTimeMilliseconds()).ExecuteNonQuery(), cancellationToken);
+    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, string? keepPrefix = null, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("DELETE FROM login_failures WHERE at < $t AND ($p IS NULL OR substr(key, 1, length($p)) <> $p)")
+            .With("$t", before.ToUnixTimeMilliseconds()).With("$p", keepPrefix).ExecuteNonQuery(), cancellationToken);
 
     /// <summary>Takes an address in the shared namespace, or fails with a conflict naming what holds it.</summary>
     private static void ClaimAddress(WriteContext ctx, MailAddress address, long domainId)

@@ -336,6 +336,13 @@ public sealed class LimitOptions
     /// <summary>The window over which failed logins are counted (minutes).</summary>
     public int AuthFailureWindowMinutes { get; set; } = 15;
 
+    /// <summary>
+    /// Days a client address stays familiar after a good login to an account: past the account's
+    /// failure limit, a familiar address is still let through on its own count, so guessing from
+    /// elsewhere cannot lock the owner out.
+    /// </summary>
+    public int FamiliarAddressDays { get; set; } = 30;
+
     /// <summary>Concurrent connections per protocol in total.</summary>
     public int MaxConnections { get; set; } = 10_000;
 

@@ -14,7 +14,8 @@ public interface ILoginFailureLog
     Task ClearLoginFailuresAsync(string key, CancellationToken cancellationToken = default);
     /// <summary>Keys with failures since <paramref name="since"/>: how many, and the latest.</summary>
     Task<IReadOnlyList<LoginFailureCount>> ListLoginFailuresAsync(DateTimeOffset since, CancellationToken cancellationToken = default);
-    Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default);
+    /// <summary>Removes entries older than <paramref name="before"/>, except keys starting with <paramref name="keepPrefix"/>.</summary>
+    Task<int> PruneLoginFailuresAsync(DateTimeOffset before, string? keepPrefix = null, CancellationToken cancellationToken = default);
 }
 
 public readonly record struct LoginFailureCount(string Key, int Failures, DateTimeOffset Last);
@@ -31,11 +32,27 @@ public readonly record struct Lockout(string Kind, string Subject, int Failures,
 /// <para>Account names are stored as a keyed hash (<paramref name="accountKeySecret"/>, shared by every
 /// node through the keystore): what a client typed as a user name may be a mistyped password, and must
 /// not sit in the database in plaintext.</para>
-public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret, int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null)
+/// <para>An account's limit does not lock out its owner: a client address the account logged in from
+/// successfully within <paramref name="familiarFor"/> is counted on its own (account and address
+/// together), so a guesser elsewhere who exhausts the account's limit does not stop the owner's
+/// own devices ("smart lockout"). Only that address's own failures can stop it.</para>
+public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret, int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null, TimeSpan? familiarFor = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly TimeSpan _familiarFor = familiarFor ?? TimeSpan.FromDays(30);
+
+    private const string FamiliarPrefix = "known:";
 
     private static string AddressKey(string clientAddress) => "ip:" + clientAddress;
+
+    private string PairHash(string account, string clientAddress) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(accountKeySecret,
+            System.Text.Encoding.UTF8.GetBytes(account.Trim().ToLowerInvariant() + "\n" + clientAddress)).AsSpan(0, 16));
+
+    // A success from this address for this account (kept for familiarFor) and its failures (kept for the window).
+    private string FamiliarKey(string account, string clientAddress) => FamiliarPrefix + PairHash(account, clientAddress);
+
+    private string PairKey(string account, string clientAddress) => "pair:" + PairHash(account, clientAddress);
 
     private string AccountKey(string account) =>
         "acct:" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(accountKeySecret, System.Text.Encoding.UTF8.GetBytes(account.Trim().ToLowerInvariant())).AsSpan(0, 16));
@@ -49,7 +66,20 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
             return "too many failed logins from this address";
         }
 
-        return await log.CountLoginFailuresAsync(AccountKey(account), since, ct) >= maxPerAccount ? "too many failed logins for this account" : null;
+        if (await log.CountLoginFailuresAsync(AccountKey(account), since, ct) < maxPerAccount)
+        {
+            return null;
+        }
+
+        // Past the account's limit: an address the owner has used lately keeps its own count.
+        var now = _time.GetUtcNow();
+        if (await log.CountLoginFailuresAsync(FamiliarKey(account, clientAddress), now - _familiarFor, ct) > 0
+            && await log.CountLoginFailuresAsync(PairKey(account, clientAddress), since, ct) < maxPerAccount)
+        {
+            return null;
+        }
+
+        return "too many failed logins for this account";
     }
 
     public async Task FailedAsync(string clientAddress, string account, CancellationToken ct = default)
@@ -57,9 +87,20 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
         var now = _time.GetUtcNow();
         await log.RecordLoginFailureAsync(AddressKey(clientAddress), now, ct);
         await log.RecordLoginFailureAsync(AccountKey(account), now, ct);
+        await log.RecordLoginFailureAsync(PairKey(account, clientAddress), now, ct);
     }
 
-    public Task SucceededAsync(string account, CancellationToken ct = default) => log.ClearLoginFailuresAsync(AccountKey(account), ct);
+    /// <summary>A good login: the account's count starts again, and the address becomes (or stays) familiar, one mark a day.</summary>
+    public async Task SucceededAsync(string account, string clientAddress, CancellationToken ct = default)
+    {
+        await log.ClearLoginFailuresAsync(AccountKey(account), ct);
+        var now = _time.GetUtcNow();
+        var familiar = FamiliarKey(account, clientAddress);
+        if (await log.CountLoginFailuresAsync(familiar, now - TimeSpan.FromDays(1), ct) == 0)
+        {
+            await log.RecordLoginFailureAsync(familiar, now, ct);
+        }
+    }
 
     /// <summary>
     /// Accounts and addresses refused right now (for admins: `sealpost user lockouts`). Account entries
@@ -71,6 +112,11 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
         var result = new List<Lockout>();
         foreach (var entry in await log.ListLoginFailuresAsync(_time.GetUtcNow() - window, ct))
         {
+            if (!entry.Key.StartsWith("ip:", StringComparison.Ordinal) && !entry.Key.StartsWith("acct:", StringComparison.Ordinal))
+            {
+                continue; // familiar addresses and per-address counts of an account are not lockouts of their own
+            }
+
             var isAddress = entry.Key.StartsWith("ip:", StringComparison.Ordinal);
             if (entry.Failures >= (isAddress ? maxPerAddress : maxPerAccount))
             {
@@ -85,8 +131,10 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
     /// <summary>Lifts an account's lockout (an admin who has checked with its owner).</summary>
     public Task UnlockAccountAsync(string account, CancellationToken ct = default) => log.ClearLoginFailuresAsync(AccountKey(account), ct);
 
-    /// <summary>Forgets failures older than the window.</summary>
-    public Task<int> PruneAsync(CancellationToken ct = default) => log.PruneLoginFailuresAsync(_time.GetUtcNow() - window, ct);
+    /// <summary>Forgets failures older than the window, and familiar addresses not used for <c>familiarFor</c>.</summary>
+    public async Task<int> PruneAsync(CancellationToken ct = default) =>
+        await log.PruneLoginFailuresAsync(_time.GetUtcNow() - window, FamiliarPrefix, ct)
+        + await log.PruneLoginFailuresAsync(_time.GetUtcNow() - (_familiarFor > window ? _familiarFor : window), null, ct);
 }
 
 /// <summary>Failed logins in this process only (tests, tools).</summary>
@@ -146,11 +194,16 @@ public sealed class InMemoryLoginFailures : ILoginFailureLog
         return Task.FromResult<IReadOnlyList<LoginFailureCount>>(result);
     }
 
-    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    public Task<int> PruneLoginFailuresAsync(DateTimeOffset before, string? keepPrefix = null, CancellationToken cancellationToken = default)
     {
         var removed = 0;
-        foreach (var list in _failures.Values)
+        foreach (var (key, list) in _failures)
         {
+            if (keepPrefix is not null && key.StartsWith(keepPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             lock (list)
             {
                 removed += list.RemoveAll(t => t < before);

@@ -41,9 +41,38 @@ public sealed class SmtpLimitTests
         clock.Now += TimeSpan.FromMinutes(16);
         Assert.Null(await throttle.RefusalAsync("10.0.0.1", "bob@example.test"));
         await throttle.FailedAsync("10.0.0.3", "carol@example.test");
-        await throttle.SucceededAsync("carol@example.test");
+        await throttle.SucceededAsync("carol@example.test", "10.0.0.3");
         Assert.Null(await throttle.RefusalAsync("10.0.0.4", "carol@example.test"));
         Assert.True(await throttle.PruneAsync() >= 6);
+    }
+
+    [Fact]
+    public async Task Guessing_from_elsewhere_does_not_lock_the_owner_out_of_an_address_they_use()
+    {
+        var clock = new ManualClock();
+        var failures = new InMemoryLoginFailures();
+        var throttle = new LoginThrottle(failures, new byte[32], maxPerAddress: 100, maxPerAccount: 3, TimeSpan.FromMinutes(15), clock, TimeSpan.FromDays(30));
+        await throttle.SucceededAsync("minister@example.test", "10.1.1.1"); // the owner's own device, last week
+        clock.Now += TimeSpan.FromDays(7);
+        foreach (var attacker in new[] { "203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4" })
+        {
+            await throttle.FailedAsync(attacker, "minister@example.test");
+        }
+
+        Assert.Contains("account", await throttle.RefusalAsync("203.0.113.5", "minister@example.test"));
+        Assert.Null(await throttle.RefusalAsync("10.1.1.1", "minister@example.test"));
+        // The familiar address keeps a count of its own: guessing from it is stopped too.
+        for (var i = 0; i < 3; i++)
+        {
+            await throttle.FailedAsync("10.1.1.1", "minister@example.test");
+        }
+
+        Assert.Contains("account", await throttle.RefusalAsync("10.1.1.1", "minister@example.test"));
+        // Familiarity fades: after the familiar period an address is like any other.
+        clock.Now += TimeSpan.FromDays(31);
+        await throttle.PruneAsync();
+        Assert.Empty(await failures.ListLoginFailuresAsync(DateTimeOffset.MinValue));
+        Assert.Empty(await throttle.LockedAsync(["minister@example.test"]));
     }
 
     [Fact]
