@@ -32,6 +32,7 @@ internal interface IAdministration : IAsyncDisposable
     Task<AccountRow> AddUserAsync(string address, string password, string? displayName, long? quotaBytes, CancellationToken ct);
     Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct);
     Task SetStateAsync(string address, AccountState state, CancellationToken ct);
+    Task ShredAsync(string address, CancellationToken ct);
     Task AddAliasAsync(string alias, string target, CancellationToken ct);
     Task RemoveAliasAsync(string alias, CancellationToken ct);
     Task<IReadOnlyList<AliasRow>> ListAliasesAsync(CancellationToken ct);
@@ -87,6 +88,8 @@ internal sealed class LocalAdministration(SealpostRuntime runtime) : IAdministra
             .Select(s => new AccountRow(s.Account.Address.ToString(), s.Account.DisplayName, s.Account.State.ToString().ToLowerInvariant(), s.Account.QuotaBytes, s.UsedBytes)).ToList();
 
     public Task SetStateAsync(string address, AccountState state, CancellationToken ct) => runtime.Directory.SetStateAsync(Admin, address, state, ct);
+
+    public Task ShredAsync(string address, CancellationToken ct) => runtime.Directory.ShredAccountAsync(Admin, address, ct);
 
     public Task AddAliasAsync(string alias, string target, CancellationToken ct) => runtime.Directory.AddAliasAsync(Admin, alias, target, ct);
 
@@ -198,6 +201,8 @@ internal sealed class ApiAdministration : IAdministration
             _ => SendAsync(HttpMethod.Post, path + "/activate", null, ct),
         };
     }
+
+    public Task ShredAsync(string address, CancellationToken ct) => SendAsync(HttpMethod.Post, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/shred", null, ct);
 
     public Task AddAliasAsync(string alias, string target, CancellationToken ct) => SendAsync(HttpMethod.Post, "/api/v1/aliases", new { alias, target }, ct);
 

@@ -87,6 +87,16 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
         return id;
     }
 
+    /// <summary>
+    /// Forgets what this node cached about recipients (an account suspended, deleted or shredded here):
+    /// other nodes notice within <c>Smtp:LookupCacheSeconds</c>.
+    /// </summary>
+    public void ForgetRecipients()
+    {
+        _expansions.Clear();
+        _usage.Clear();
+    }
+
     /// <summary>RFC 5321 §3.3 RCPT: is the address ours, who receives it, and is there room (declared size + grace)?</summary>
     [Requires(Operation.MailDeliver)]
     public async Task<RecipientCheck> CheckRecipientAsync(Actor actor, MailAddress address, long declaredSize, CancellationToken ct)

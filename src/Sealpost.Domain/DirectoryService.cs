@@ -39,6 +39,9 @@ public sealed class DirectoryService(
     /// <summary>Longest password accepted, so hashing cost stays bounded.</summary>
     public const int MaximumPasswordLength = Administration.PasswordPolicy.MaximumLength;
 
+    /// <summary>Raised after an account's state changed or it was shredded (the host clears recipient caches).</summary>
+    public event Action? AccountsChanged;
+
     // A domain never changes tenant: its tenant is looked up once.
     private readonly ConcurrentDictionary<long, long> _tenantOfDomain = new();
 
@@ -406,9 +409,85 @@ public sealed class DirectoryService(
             }
 
             await Dir.SetAccountStateAsync(account.Id, state, ct);
+            AccountsChanged?.Invoke();
             CoreLog.AccountStateChanged(logger, account.Id, state);
             return (string?)null;
         }, ct);
+
+    /// <summary>
+    /// Crypto-shreds a suspended or deleted account: every wrap of its private keys (credentials and
+    /// recovery) is removed first, so nothing sealed to it can be opened again; then its folders and
+    /// messages are deleted (a blob nobody else references goes with its file), its sessions and second
+    /// factor are dropped, and it stays deleted with its address reserved. Not undoable.
+    /// </summary>
+    [Requires(Operation.AccountShred)]
+    public Task ShredAccountAsync(Actor actor, string address, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.AccountShredded, DomainName.Printable(address.Trim()), async () =>
+        {
+            var account = await RequireAccountAsync(address, ct);
+            guard.Require(actor, Operation.AccountShred, await ScopeOfAsync(account, ct));
+            if (account.State == AccountState.Active)
+            {
+                throw SealpostException.Conflict($"account '{account.Address}' is active: suspend or delete it first");
+            }
+
+            var (mailboxes, messages) = await ShredAsync(account, ct);
+            CoreLog.AccountStateChanged(logger, account.Id, AccountState.Deleted);
+            return (string?)$"{mailboxes} folders, {messages} messages";
+        }, ct);
+
+    /// <summary>Shreds every deleted account whose retention has passed (the server's sweep); returns how many.</summary>
+    [Requires(Operation.AccountShred)]
+    public async Task<int> ShredExpiredAsync(Actor actor, TimeSpan retention, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.AccountShred, Scope.Platform);
+        var shredded = 0;
+        foreach (var account in await Dir.ListAccountsAsync(null, ct))
+        {
+            if (account.State == AccountState.Deleted && account.StateChangedAt + retention <= now && !await IsShreddedAsync(account, ct))
+            {
+                await ShredAccountAsync(actor, account.Address.ToString(), ct);
+                shredded++;
+            }
+        }
+
+        return shredded;
+    }
+
+    private async Task<bool> IsShreddedAsync(Account account, CancellationToken ct) =>
+        (await Dir.ListCredentialsAsync(account.Id, ct)).Count == 0
+        && (await Dir.ListRecoveryWrapsAsync(account.Id, ct)).Count == 0
+        && (await store.Mail.ListMailboxesAsync(account.Id, ct)).Count == 0;
+
+    private async Task<(int Mailboxes, long Messages)> ShredAsync(Account account, CancellationToken ct)
+    {
+        // Keys first: once no wrap is left, whatever remains is unreadable even if the rest fails.
+        await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveAllCredentials = true, RemoveAllRecoveryWraps = true }, ct);
+        await Dir.RevokeApiCredentialsAsync(account.Id, null, null, DateTimeOffset.UtcNow, ct);
+        await Dir.RemoveSecondFactorAsync(account.Id, ct);
+        var usage = await store.Mail.GetUsageAsync(account.Id, ct);
+        var removed = 0;
+        while ((await store.Mail.ListMailboxesAsync(account.Id, ct)) is { Count: > 0 } left)
+        {
+            // Leaves first: a folder with children cannot go.
+            var parents = left.Select(m => m.ParentId).ToHashSet();
+            foreach (var leaf in left.Where(m => !parents.Contains(m.Id)))
+            {
+                await store.Mail.DeleteMailboxAsync(leaf.Id, ct);
+                removed++;
+            }
+        }
+
+        if (account.State != AccountState.Deleted)
+        {
+            await Dir.SetAccountStateAsync(account.Id, AccountState.Deleted, ct);
+        }
+
+        AccountsChanged?.Invoke();
+        await store.Mail.SweepOrphansAsync(TimeSpan.FromHours(1), ct);
+        await store.ScrubAsync(ct);
+        return (removed, usage.Messages);
+    }
 
     // ---- roles ----
 

@@ -11,7 +11,7 @@ namespace Sealpost.Store.Postgres;
 
 internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectoryStore
 {
-    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at";
+    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at, state_changed_at";
 
     private static async Task<T> Unique<T>(Func<Task<T>> action, string conflict)
     {
@@ -97,7 +97,8 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
 
     public Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default) =>
         store.WriteAsync<int>(async (c, _) =>
-            await c.Execute("UPDATE accounts SET state = $1, credential_version = credential_version + 1 WHERE id = $2", (int)state, accountId) == 0
+            await c.Execute("UPDATE accounts SET state = $1, state_changed_at = CASE WHEN state = $1 THEN state_changed_at ELSE $3 END, credential_version = credential_version + 1 WHERE id = $2",
+                (int)state, accountId, Now()) == 0
                 ? throw SealpostException.NotFound("no such account")
                 : 0, cancellationToken);
 
@@ -121,6 +122,11 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
             if (change.RemoveAllCredentials)
             {
                 await c.Execute("DELETE FROM credentials WHERE account_id = $1", id);
+            }
+
+            if (change.RemoveAllRecoveryWraps)
+            {
+                await c.Execute("DELETE FROM recovery_wraps WHERE account_id = $1", id);
             }
 
             foreach (var kind in change.RemoveCredentialKinds)
@@ -336,7 +342,10 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
 
     private static Account ReadAccount(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3), (AccountState)r.GetInt32(4),
-        r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)));
+        r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)))
+    {
+        StateChangedAt = Time(r.GetInt64(9) == 0 ? r.GetInt64(8) : r.GetInt64(9)),
+    };
 
     private static DistributionGroup ReadGroup(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3));
 

@@ -105,6 +105,11 @@ internal static class PostgresSchema
             account_id bigint PRIMARY KEY REFERENCES accounts(id), sealed_secret bytea NOT NULL, confirmed boolean NOT NULL,
             last_step bigint NOT NULL, recovery_codes text NOT NULL);
         """,
+
+        // 10: when an account's state changed (retention of deleted accounts counts from it).
+        """
+        ALTER TABLE accounts ADD COLUMN state_changed_at bigint NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -35,6 +35,8 @@ public sealed class PostgresStore : ISealpostStore
 
     public string Kind => "postgres";
 
+    public Task<bool> ScrubAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
+
     /// <summary>As configured (it may hold a password: never log it).</summary>
     public string ConnectionString { get; }
 

@@ -217,6 +217,11 @@ internal static class Schema
             last_step INTEGER NOT NULL,
             recovery_codes TEXT NOT NULL);
         """,
+
+        // 11: when an account's state changed (retention of deleted accounts counts from it).
+        """
+        ALTER TABLE accounts ADD COLUMN state_changed_at INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

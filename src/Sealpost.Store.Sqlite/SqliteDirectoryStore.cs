@@ -11,7 +11,7 @@ namespace Sealpost.Store.Sqlite;
 
 internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
 {
-    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at";
+    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at, state_changed_at";
 
     public Task<Tenant> CreateTenantAsync(string name, string displayName, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
@@ -117,8 +117,8 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
         store.WriteAsync(ctx =>
         {
             // A state change invalidates cached logins the same way a credential change does.
-            if (ctx.Command("UPDATE accounts SET state = $s, credential_version = credential_version + 1 WHERE id = $id")
-                    .With("$s", (int)state).With("$id", accountId).ExecuteNonQuery() == 0)
+            if (ctx.Command("UPDATE accounts SET state = $s, state_changed_at = CASE WHEN state = $s THEN state_changed_at ELSE $t END, credential_version = credential_version + 1 WHERE id = $id")
+                    .With("$s", (int)state).With("$t", Now()).With("$id", accountId).ExecuteNonQuery() == 0)
             {
                 throw SealpostException.NotFound("no such account");
             }
@@ -152,6 +152,11 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
             if (change.RemoveAllCredentials)
             {
                 ctx.Command("DELETE FROM credentials WHERE account_id = $a").With("$a", id).ExecuteNonQuery();
+            }
+
+            if (change.RemoveAllRecoveryWraps)
+            {
+                ctx.Command("DELETE FROM recovery_wraps WHERE account_id = $a").With("$a", id).ExecuteNonQuery();
             }
 
             foreach (var kind in change.RemoveCredentialKinds)
@@ -433,7 +438,10 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
 
     private static Account ReadAccount(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3), (AccountState)r.GetInt32(4),
-        r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)));
+        r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)))
+    {
+        StateChangedAt = Time(r.GetInt64(9) == 0 ? r.GetInt64(8) : r.GetInt64(9)),
+    };
 
     private static DistributionGroup ReadGroup(SqliteDataReader r) => new(r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3));
 

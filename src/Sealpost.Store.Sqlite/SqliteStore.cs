@@ -40,6 +40,28 @@ public sealed class SqliteStore : ISealpostStore
 
     public string Kind => "sqlite";
 
+    public async Task<bool> ScrubAsync(CancellationToken cancellationToken = default)
+    {
+        // On a connection of its own, like the checkpointer: TRUNCATE waits for readers and the writer
+        // (busy timeout), copies every frame into the database and empties the WAL file.
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout=10000; PRAGMA wal_checkpoint(TRUNCATE);";
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == 0)
+            {
+                return true;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        return false;
+    }
+
     public string DataDirectory { get; }
 
     internal StoreOptions Options { get; }
@@ -80,7 +102,8 @@ public sealed class SqliteStore : ISealpostStore
     {
         using var command = connection.CreateCommand();
         command.CommandText = writer
-            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+            // secure_delete: deleted rows (a removed key wrap, a shredded account's mail) are overwritten, not left in free pages.
+            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;"
             : "PRAGMA busy_timeout=10000;";
         command.ExecuteNonQuery();
     }

@@ -128,8 +128,23 @@ internal static class UserCommands
             appPassword,
             StateCommand(console, "suspend", "Suspend an account: no logins, mail still accepted", AccountState.Suspended, "Suspended"),
             StateCommand(console, "activate", "Re-activate a suspended account", AccountState.Active, "Activated"),
-            StateCommand(console, "delete", "Delete an account: no logins, mail refused, address kept reserved", AccountState.Deleted, "Deleted"),
+            StateCommand(console, "delete", "Delete an account: no logins, mail refused, address kept reserved; shredded after Limits:DeletedAccountRetentionDays", AccountState.Deleted, "Deleted"),
+            Shred(console),
         };
+    }
+
+    private static Command Shred(CliConsole console)
+    {
+        var address = new Argument<string>("address") { Description = "A suspended or deleted account" };
+        var command = new Command("shred", "Crypto-shred a suspended or deleted account now: every key wrap removed, its mail deleted (not undoable)") { address };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            await admin.ShredAsync(parse.GetValue(address)!, ct);
+            await console.Out.WriteLineAsync($"Shredded {MailAddress.Parse(parse.GetValue(address)!)}: its keys and mail are gone; the address stays reserved.");
+            return SealpostCli.Ok;
+        });
+        return command;
     }
 
     private static Command StateCommand(CliConsole console, string name, string description, AccountState state, string done)

@@ -38,6 +38,8 @@ public enum Operation
     AccountUpdate,
     /// <summary>Remove an account's TOTP so its owner can enrol again (a lost phone).</summary>
     AccountSecondFactorReset,
+    /// <summary>Crypto-shred a suspended or deleted account: every key wrap removed, its mail deleted.</summary>
+    AccountShred,
     AccountPasswordReset,
     AliasAdd,
     AliasRemove,
@@ -187,6 +189,8 @@ public static class PermissionMatrix
         Row(Operation.AccountPasswordReset, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AccountUpdate, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AccountSecondFactorReset, (PA, Reach.All), (DA, Reach.Tenant));
+        // The server shreds deleted accounts whose retention has passed.
+        Row(Operation.AccountShred, (PA, Reach.All), (DA, Reach.Tenant), (SYS, Reach.All));
         Row(Operation.AliasAdd, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AliasRemove, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AliasList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));

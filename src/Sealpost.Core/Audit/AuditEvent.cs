@@ -73,6 +73,8 @@ public enum AuditAction
     RecoveryCodeUsed,
     /// <summary>The first platform administrator made offline with <c>sealpost admin bootstrap</c>.</summary>
     AdministratorBootstrapped,
+    /// <summary>An account crypto-shredded: every key wrap removed, its mail and folders deleted (the detail counts them).</summary>
+    AccountShredded,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

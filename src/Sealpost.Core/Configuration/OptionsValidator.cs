@@ -193,6 +193,7 @@ public static class OptionsValidator
         Range(errors, "Limits:MaxAuthFailuresPerAccount", l.MaxAuthFailuresPerAccount, 1, 100_000);
         Range(errors, "Limits:AuthFailureWindowMinutes", l.AuthFailureWindowMinutes, 1, 24 * 60);
         Range(errors, "Limits:FamiliarAddressDays", l.FamiliarAddressDays, 0, 365);
+        Range(errors, "Limits:DeletedAccountRetentionDays", l.DeletedAccountRetentionDays, 0, 3650);
         Range(errors, "Http:MaxRequestBodyBytes", options.Http.MaxRequestBodyBytes, 1024, 16 * 1024 * 1024);
         Range(errors, "Http:SessionMinutes", options.Http.SessionMinutes, 5, 7 * 24 * 60);
         Range(errors, "Http:MaxTokenDays", options.Http.MaxTokenDays, 1, 3650);

@@ -343,6 +343,12 @@ public sealed class LimitOptions
     /// </summary>
     public int FamiliarAddressDays { get; set; } = 30;
 
+    /// <summary>
+    /// Days a deleted account's mail and keys are kept (for a hand-over through recovery) before the
+    /// server crypto-shreds it; 0: never automatically (shred with DELETE ?shred=true or `user shred`).
+    /// </summary>
+    public int DeletedAccountRetentionDays { get; set; } = 30;
+
     /// <summary>Concurrent connections per protocol in total.</summary>
     public int MaxConnections { get; set; } = 10_000;
 

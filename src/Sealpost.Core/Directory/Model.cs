@@ -42,6 +42,9 @@ public sealed record Account(
     int CredentialVersion,
     DateTimeOffset CreatedAt)
 {
+    /// <summary>When the state last changed (a deleted account's retention counts from here).</summary>
+    public DateTimeOffset StateChangedAt { get; init; }
+
     /// <summary>0 means no quota.</summary>
     public bool HasQuota => QuotaBytes > 0;
 
@@ -100,6 +103,8 @@ public sealed record KeyRingChange(long AccountId)
 {
     public AccountKey? NewKey { get; init; }
     public bool RemoveAllCredentials { get; init; }
+    /// <summary>Removes every recovery wrap too: with the credentials, the last copies of the private key (crypto-shredding).</summary>
+    public bool RemoveAllRecoveryWraps { get; init; }
     public IReadOnlyList<CredentialKind> RemoveCredentialKinds { get; init; } = [];
     public IReadOnlyList<long> RemoveCredentialIds { get; init; } = [];
     public IReadOnlyList<int> RemoveCredentialWrapsOfKeyVersions { get; init; } = [];

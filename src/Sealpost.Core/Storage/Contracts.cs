@@ -28,6 +28,14 @@ public interface ISealpostStore : IAsyncDisposable
 
     /// <summary>Current schema version, 0 for an empty database.</summary>
     Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// After deleting what must not be recoverable (a shredded account): makes the store's own files
+    /// forget it as far as the store can. SQLite: deleted pages are zeroed (secure_delete) and the WAL is
+    /// checkpointed and truncated, so no older page image remains; false if readers kept it busy.
+    /// PostgreSQL keeps dead tuples until VACUUM reuses their space: the operator's schedule.
+    /// </summary>
+    Task<bool> ScrubAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Whether workers may pick a queued message up.</summary>

@@ -397,6 +397,12 @@ internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweep
                 var pruned = await runtime.Store.Mail.PruneChangesAsync(DateTimeOffset.UtcNow.AddDays(-runtime.Options.Store.ChangeLogRetentionDays), stoppingToken);
                 Core.Logging.CoreLog.ChangesPruned(logger, pruned);
                 await runtime.LoginThrottle.PruneAsync(stoppingToken);
+                if (runtime.Options.Limits.DeletedAccountRetentionDays > 0)
+                {
+                    // Deleted accounts past their retention are crypto-shredded (audited as the server).
+                    await runtime.Directory.ShredExpiredAsync(Sealpost.Core.Access.Actor.System("sweep"),
+                        TimeSpan.FromDays(runtime.Options.Limits.DeletedAccountRetentionDays), DateTimeOffset.UtcNow, stoppingToken);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

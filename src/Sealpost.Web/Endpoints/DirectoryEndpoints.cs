@@ -111,6 +111,12 @@ internal static class DirectoryEndpoints
         api.MapDelete("/accounts/{address}", (HttpContext http, string address) => SetState(ctx, http, address, AccountState.Deleted))
             .Requires(Operation.AccountSetState);
 
+        api.MapPost("/accounts/{address}/shred", async (HttpContext http, string address) =>
+        {
+            await ctx.Directory.ShredAccountAsync(http.Principal().Actor, address, http.RequestAborted);
+            return Results.NoContent();
+        }).Requires(Operation.AccountShred);
+
         api.MapPost("/accounts/{address}/password-reset", async (HttpContext http, string address) =>
         {
             var request = await http.Body<PasswordResetRequest>(ctx.MaxRequestBodyBytes);

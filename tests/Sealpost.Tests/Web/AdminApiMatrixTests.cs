@@ -105,6 +105,13 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
             await t.Runtime.Directory.AddUserAsync(SealpostRuntime.LocalAdministrator, address, Password, null, 0);
             return new Request("DELETE", "/api/v1/accounts/" + E(address));
         }),
+        new("POST", "/api/v1/accounts/{address}/shred", Operation.AccountShred, true, async (t, s) =>
+        {
+            var address = t.Fresh("shred") + "@" + s.Domain;
+            await t.Runtime.Directory.AddUserAsync(SealpostRuntime.LocalAdministrator, address, Password, null, 0);
+            await t.Runtime.Directory.SetStateAsync(SealpostRuntime.LocalAdministrator, address, Sealpost.Core.Directory.AccountState.Suspended);
+            return new Request("POST", $"/api/v1/accounts/{E(address)}/shred");
+        }),
         new("POST", "/api/v1/accounts/{address}/password-reset", Operation.AccountPasswordReset, true,
             (_, s) => R("POST", $"/api/v1/accounts/{E(s.Account)}/password-reset", new { newPassword = "a-fresh-reset-passphrase" })),
         new("DELETE", "/api/v1/accounts/{address}/second-factor", Operation.AccountSecondFactorReset, true, (_, s) => R("DELETE", $"/api/v1/accounts/{E(s.Account)}/second-factor")),
