@@ -204,10 +204,46 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
 
         foreach (var target in targets)
         {
-            _usage.Update(target.AccountId, used => used + message.Length);
+            if (_usage.TryGet(target.AccountId, out var before))
+            {
+                _usage.Update(target.AccountId, used => used + message.Length);
+                var account = accounts.First(a => a.Id == target.AccountId);
+                await WarnIfQuotaCrossedAsync(account, before, before + message.Length, ct);
+            }
         }
 
         await RecordDeliveryAsync(actor, AuditAction.MessageDelivered, $"id {messageId}; {targets.Count} local; {message.Length} bytes");
+    }
+
+    /// <summary>The thresholds at which an owner is told their mailbox is filling up.</summary>
+    public static readonly int[] QuotaWarningPercents = [95, 80];
+
+    // The usage the RCPT check cached before this delivery, and after it: a threshold crossed between
+    // them is told once (another node may tell it too, within the cache's lifetime).
+    private async Task WarnIfQuotaCrossedAsync(Account account, long before, long after, CancellationToken ct)
+    {
+        if (!account.HasQuota)
+        {
+            return;
+        }
+
+        foreach (var percent in QuotaWarningPercents)
+        {
+            var threshold = account.QuotaBytes * percent / 100;
+            if (before < threshold && after >= threshold)
+            {
+                try
+                {
+                    await new OwnerNotices(store.Mail, delivery).QuotaCrossedAsync(account, percent, after, ct);
+                }
+                catch (SealpostException)
+                {
+                    // The mail itself is delivered; a missed warning is not worth failing it for.
+                }
+
+                return;
+            }
+        }
     }
 
     /// <summary>

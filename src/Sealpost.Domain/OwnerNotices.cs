@@ -20,6 +20,14 @@ public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
             "can be read again only after the security officers recover that key. App passwords were\r\n" +
             "revoked; create new ones.\r\n\r\nIf you did not ask for this, tell your security officer.\r\n", ct);
 
+    /// <summary>Tells the owner their mailbox crossed <paramref name="percent"/>% of its quota.</summary>
+    public Task QuotaCrossedAsync(Account account, int percent, long usedBytes, CancellationToken ct) =>
+        SendAsync(account,
+            $"Your mailbox is {percent}% full",
+            $"Your mailbox holds {usedBytes / 1024:N0} KiB of its {account.QuotaBytes / 1024:N0} KiB quota ({percent}% or more).\r\n\r\n" +
+            "When it is full, new mail is refused and returned to its senders. Delete or archive old mail,\r\n" +
+            "or ask your department's administrator for a larger quota.\r\n", ct);
+
     private async Task SendAsync(Account account, string subject, string body, CancellationToken ct)
     {
         var inbox = await mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox, ct);

@@ -144,4 +144,24 @@ public sealed class AccountLifecycleTests
         var record = Assert.Single(await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.AccountShredded)));
         Assert.Equal("system", record.Event.Role);
     }
+
+    [Fact]
+    public async Task Owners_are_told_once_when_their_mailbox_crosses_80_and_95_percent_of_its_quota()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.Server.Runtime.Directory.AddUserAsync(SealpostRuntime.LocalAdministrator, "full@example.test", "quota-test-passphrase", null, 200_000);
+        await DeliverAsync(server, "full@example.test", "HALF", 100_000);
+        await DeliverAsync(server, "full@example.test", "EIGHTYFIVE", 65_000);
+        await DeliverAsync(server, "full@example.test", "SMALL", 1_000);
+        await DeliverAsync(server, "full@example.test", "NINETYEIGHT", 25_000);
+
+        using var imap = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await imap.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await imap.AuthenticateAsync("full@example.test", "quota-test-passphrase");
+        await imap.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
+        var subjects = (await imap.Inbox.FetchAsync(0, -1, new MailKit.FetchRequest(MailKit.MessageSummaryItems.Envelope))).Select(m => m.Envelope!.Subject).ToList();
+        Assert.Single(subjects, s => s == "Your mailbox is 80% full");
+        Assert.Single(subjects, s => s == "Your mailbox is 95% full");
+        Assert.Equal(6, subjects.Count);
+    }
 }
