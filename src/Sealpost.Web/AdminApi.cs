@@ -11,7 +11,35 @@ public static class AdminApi
 {
     public const string OpenApiPath = "/openapi/v1.json";
 
-    public static void AddServices(IServiceCollection services) => services.AddOpenApi("v1");
+    public static void AddServices(IServiceCollection services) => services.AddOpenApi("v1", options =>
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new Microsoft.OpenApi.OpenApiInfo
+            {
+                Title = "Sealpost admin API",
+                Version = "v1",
+                Description = "Administration and self-service. Sign in at /api/v1/sign-in (password, and a TOTP code for every role above user); "
+                    + "send the session cookie or 'Authorization: Bearer TOKEN'. Errors are RFC 9457 problem documents.",
+            };
+            document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["bearer"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "A session (sps_...) from sign-in, or an API token (spt_...)",
+            };
+            document.Components.SecuritySchemes["cookie"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.ApiKey,
+                In = Microsoft.OpenApi.ParameterLocation.Cookie,
+                Name = ApiPipeline.CookieName,
+                Description = "The session cookie set by sign-in",
+            };
+            document.Security ??= [];
+            document.Security.Add(new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", document)] = [] });
+            return Task.CompletedTask;
+        }));
 
     public static void Map(WebApplication app, ApiContext context, ILogger logger)
     {

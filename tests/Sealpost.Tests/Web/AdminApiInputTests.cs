@@ -152,6 +152,8 @@ public sealed class AdminApiInputTests : IAsyncLifetime
         var document = result.Document!;
         var errors = document.Validate(Microsoft.OpenApi.ValidationRuleSet.GetDefaultRuleSet())?.ToList() ?? [];
         Assert.Empty(errors);
+        Assert.True(document.Components?.SecuritySchemes?.ContainsKey("bearer"), "no bearer security scheme");
+        Assert.Equal("Sealpost admin API", document.Info.Title);
         foreach (var path in new[] { "/api/v1/sign-in", "/api/v1/accounts", "/api/v1/accounts/{address}", "/api/v1/me/tokens", "/api/v1/audit", "/api/v1/queue/{id}" })
         {
             Assert.True(document.Paths.ContainsKey(path), $"{path} is not in the OpenAPI document");
