@@ -42,9 +42,9 @@ internal interface IAdministration : IAsyncDisposable
 }
 
 /// <summary>Offline, on the data folder, as the local administrator.</summary>
-internal sealed class LocalAdministration(SealpostRuntime runtime) : IAdministration
+internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) : IAdministration
 {
-    private static readonly Actor Admin = SealpostRuntime.LocalAdministrator;
+    private Actor Admin { get; } = admin;
 
     public SealpostRuntime Runtime => runtime;
 

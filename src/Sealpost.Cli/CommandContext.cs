@@ -43,6 +43,12 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<bool> Recovery = new("--recovery")
+    {
+        Description = "Change the directory offline on a production data folder (recovery, when no administrator can sign in); audited as a recovery step",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose")
     {
         Description = "Show informational log lines on standard error",
@@ -133,7 +139,22 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
                 && File.Exists(CredentialsPath));
         if (!useApi)
         {
-            return new LocalAdministration(await OpenRuntimeAsync(ct));
+            var runtime = await OpenRuntimeAsync(ct);
+            if (runtime.Folder.IsDev)
+            {
+                return new LocalAdministration(runtime, SealpostRuntime.LocalAdministrator);
+            }
+
+            if (!Parse.GetValue(GlobalOptions.Recovery))
+            {
+                await runtime.DisposeAsync();
+                throw new SealpostException(ErrorKind.Forbidden,
+                    "a production data folder is administered through the server: 'sealpost login --server https://HOST:PORT ADDRESS' "
+                    + "(the first administrator: 'sealpost admin bootstrap'); offline changes need --recovery");
+            }
+
+            // Offline on a production folder: a recovery step, recorded as one.
+            return new LocalAdministration(runtime, SealpostRuntime.LocalAdministrator with { Protocol = "cli-recovery" });
         }
 
         var login = ApiLoginFile.Load(CredentialsPath)

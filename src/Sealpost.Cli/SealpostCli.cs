@@ -121,6 +121,7 @@ public static class SealpostCli
             GlobalOptions.Set,
             GlobalOptions.Server,
             GlobalOptions.Credentials,
+            GlobalOptions.Recovery,
             GlobalOptions.Verbose,
         };
         root.Add(ServeCommands.Init(console));

@@ -146,4 +146,26 @@ public sealed class CliOverApiTests
         Assert.DoesNotContain("Exception", run.Err);
         Assert.False(File.Exists(credentials));
     }
+
+    [Fact]
+    public async Task A_production_folder_refuses_offline_directory_changes_unless_they_are_a_recovery_step()
+    {
+        using var folder = new TempFolder();
+        var data = folder.Sub("data");
+        var cli = new CliRunner(data);
+        await cli.InitAsync();
+        await cli.OkAsync("domain", "add", "gov.test");
+
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var args = new[] { "user", "add", "someone@gov.test", "--data", data, "--set", "PasswordHashing:Profile=" + Sealpost.Core.Configuration.OptionsValidator.TestProfile,
+            "--set", "Vault:MasterKeyFile=" + TestOptions.MasterKeyFile(data) };
+        var exit = await SealpostCli.RunAsync(args, new CliConsole(new StringReader("a-colleague-passphrase\n"), output, error, inputIsTerminal: false));
+        new CliResult(exit, output.ToString(), error.ToString()).AssertCleanError(1, "sealpost login --server");
+
+        await cli.OkWithInputAsync("a-colleague-passphrase\n", "user", "add", "someone@gov.test");
+        await using var audit = await Sealpost.Store.Sqlite.SqliteAuditStore.OpenAsync(data, 5000);
+        var record = Assert.Single(await audit.SearchAsync(new AuditQuery(Action: AuditAction.AccountCreated)));
+        Assert.Equal("cli-recovery", record.Event.Protocol);
+    }
 }

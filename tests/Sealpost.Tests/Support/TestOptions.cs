@@ -37,9 +37,12 @@ public static class TestOptions
 
     public static string MasterKeyFile(string dataDirectory) => dataDirectory.TrimEnd('/') + ".master.key";
 
-    /// <summary>--set arguments that give the CLI the same test settings.</summary>
+    /// <summary>
+    /// --set arguments that give the CLI the same test settings. Directory commands on a production
+    /// folder run offline only as a recovery step (--recovery); the tests of those commands are that path.
+    /// </summary>
     public static string[] CliArgs(string dataDirectory) =>
-        ["--data", dataDirectory, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile, "--set", "Vault:MasterKeyFile=" + MasterKeyFile(dataDirectory)];
+        ["--data", dataDirectory, "--recovery", "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile, "--set", "Vault:MasterKeyFile=" + MasterKeyFile(dataDirectory)];
 
     /// <summary>A recovery key pair as the officers would make it: the public half in a file, the private half returned.</summary>
     public static (string PublicFile, byte[] PrivateKey) RecoveryKey(string folder)
