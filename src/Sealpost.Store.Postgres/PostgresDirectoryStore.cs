@@ -290,17 +290,20 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
             "UPDATE accounts SET display_name = $1, quota_bytes = $2, credential_version = credential_version + 1 WHERE id = $3 AND credential_version = $4",
             displayName, quotaBytes, accountId, expectedVersion) == 1, cancellationToken);
 
-    private const string ApiCredentialColumns = "id, account_id, kind, label, roles, second_factor, created_at, expires_at, last_used_at, revoked_at";
+    private const string ApiCredentialColumns = "id, account_id, kind, label, roles, second_factor, created_at, expires_at, last_used_at, revoked_at, domains";
 
     public Task<ApiCredential> CreateApiCredentialAsync(NewApiCredential credential, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, _) =>
         {
             var id = await c.Long(
-                "INSERT INTO api_credentials(account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                "INSERT INTO api_credentials(account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, domains) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 credential.AccountId, (int)credential.Kind, credential.Label, (int)credential.Roles, credential.SecondFactor, credential.LookupHash,
-                now.ToUnixTimeMilliseconds(), credential.ExpiresAt.ToUnixTimeMilliseconds());
+                now.ToUnixTimeMilliseconds(), credential.ExpiresAt.ToUnixTimeMilliseconds(), string.Join(' ', credential.Domains));
             return new ApiCredential(id, credential.AccountId, credential.Kind, credential.Label, credential.Roles, credential.SecondFactor,
-                Time(now.ToUnixTimeMilliseconds()), Time(credential.ExpiresAt.ToUnixTimeMilliseconds()), null, null);
+                Time(now.ToUnixTimeMilliseconds()), Time(credential.ExpiresAt.ToUnixTimeMilliseconds()), null, null)
+            {
+                Domains = credential.Domains,
+            };
         }, cancellationToken);
 
     public Task<ApiCredential?> FindApiCredentialAsync(byte[] lookupHash, CancellationToken cancellationToken = default) =>
@@ -338,7 +341,10 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
 
     private static ApiCredential ReadApiCredential(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), (ApiCredentialKind)r.GetInt32(2), r.GetString(3), (AccountRoles)r.GetInt32(4), r.GetBoolean(5),
-        Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)));
+        Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)))
+    {
+        Domains = r.GetString(10).Split(' ', StringSplitOptions.RemoveEmptyEntries),
+    };
 
     private static Account ReadAccount(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3), (AccountState)r.GetInt32(4),

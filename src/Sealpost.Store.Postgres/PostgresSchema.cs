@@ -110,6 +110,11 @@ internal static class PostgresSchema
         """
         ALTER TABLE accounts ADD COLUMN state_changed_at bigint NOT NULL DEFAULT 0;
         """,
+
+        // 11: the domains an API token is limited to (space-separated A-labels; empty: no limit).
+        """
+        ALTER TABLE api_credentials ADD COLUMN domains text NOT NULL DEFAULT '';
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

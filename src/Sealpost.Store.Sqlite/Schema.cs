@@ -222,6 +222,11 @@ internal static class Schema
         """
         ALTER TABLE accounts ADD COLUMN state_changed_at INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 12: the domains an API token is limited to (space-separated A-labels; empty: no limit).
+        """
+        ALTER TABLE api_credentials ADD COLUMN domains TEXT NOT NULL DEFAULT '';
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -378,17 +378,21 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
         store.WriteAsync(ctx => ctx.Command("UPDATE accounts SET display_name = $n, quota_bytes = $q, credential_version = credential_version + 1 WHERE id = $id AND credential_version = $v")
             .With("$n", displayName).With("$q", quotaBytes).With("$id", accountId).With("$v", expectedVersion).ExecuteNonQuery() == 1, cancellationToken);
 
-    private const string ApiCredentialColumns = "id, account_id, kind, label, roles, second_factor, created_at, expires_at, last_used_at, revoked_at";
+    private const string ApiCredentialColumns = "id, account_id, kind, label, roles, second_factor, created_at, expires_at, last_used_at, revoked_at, domains";
 
     public Task<ApiCredential> CreateApiCredentialAsync(NewApiCredential credential, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
         {
-            var id = ctx.Command("INSERT INTO api_credentials(account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at) VALUES ($a, $k, $l, $r, $s, $h, $c, $e) RETURNING id")
+            var id = ctx.Command("INSERT INTO api_credentials(account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, domains) VALUES ($a, $k, $l, $r, $s, $h, $c, $e, $d) RETURNING id")
+                .With("$d", string.Join(' ', credential.Domains))
                 .With("$a", credential.AccountId).With("$k", (int)credential.Kind).With("$l", credential.Label).With("$r", (int)credential.Roles)
                 .With("$s", credential.SecondFactor ? 1 : 0).With("$h", credential.LookupHash).With("$c", now.ToUnixTimeMilliseconds())
                 .With("$e", credential.ExpiresAt.ToUnixTimeMilliseconds()).Scalar();
             return new ApiCredential(id, credential.AccountId, credential.Kind, credential.Label, credential.Roles, credential.SecondFactor,
-                Time(now.ToUnixTimeMilliseconds()), Time(credential.ExpiresAt.ToUnixTimeMilliseconds()), null, null);
+                Time(now.ToUnixTimeMilliseconds()), Time(credential.ExpiresAt.ToUnixTimeMilliseconds()), null, null)
+            {
+                Domains = credential.Domains,
+            };
         }, cancellationToken);
 
     public Task<ApiCredential?> FindApiCredentialAsync(byte[] lookupHash, CancellationToken cancellationToken = default) =>
@@ -430,7 +434,10 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
 
     private static ApiCredential ReadApiCredential(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), (ApiCredentialKind)r.GetInt32(2), r.GetString(3), (AccountRoles)r.GetInt32(4), r.GetInt64(5) != 0,
-        Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)));
+        Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)))
+    {
+        Domains = r.GetString(10).Split(' ', StringSplitOptions.RemoveEmptyEntries),
+    };
 
     private static Tenant ReadTenant(SqliteDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetString(2), Time(r.GetInt64(3)));
 

@@ -115,6 +115,14 @@ public static partial class ApiPipeline
                     return;
                 }
 
+                if (principal.Domains.Count > 0 && endpoint is Microsoft.AspNetCore.Routing.RouteEndpoint routed
+                    && await DomainLimit.RefusalAsync(http, routed, principal.Domains, api.MaxRequestBodyBytes) is { } outside)
+                {
+                    await api.Access.RecordOutsideDomainsAsync(endpoint.Metadata.GetMetadata<RequiresAttribute>()!.Operation, principal, Printable(http.Request.Path));
+                    await Problem(http, StatusCodes.Status403Forbidden, "forbidden", "Not permitted", outside);
+                    return;
+                }
+
                 http.Items[PrincipalKey] = principal;
             }
 

@@ -12,7 +12,7 @@ public sealed record SignOutRequest(bool Everywhere = false);
 public sealed record CodeRequest(string Code);
 public sealed record PasswordChangeRequest(string CurrentPassword, string NewPassword);
 public sealed record AppPasswordRequest(string Label, string Password);
-public sealed record TokenRequest(string Label, IReadOnlyList<string> Roles, int ExpiresInDays = 90);
+public sealed record TokenRequest(string Label, IReadOnlyList<string> Roles, int ExpiresInDays = 90, IReadOnlyList<string>? Domains = null);
 public sealed record TenantRequest(string Name, string? DisplayName = null);
 public sealed record DomainRequest(string Name, string Tenant = "default");
 public sealed record AccountRequest(string Address, string Password, string? DisplayName = null, long? QuotaBytes = null);
@@ -27,7 +27,7 @@ public sealed record MeResponse(string Address, string DisplayName, IReadOnlyLis
 public sealed record TotpEnrolmentResponse(string Secret, string Uri, string QrSvg);
 public sealed record RecoveryCodesResponse(IReadOnlyList<string> RecoveryCodes);
 public sealed record AppPasswordResponse(long Id, string Label, DateTimeOffset CreatedAt, string? Secret = null);
-public sealed record CredentialResponse(long Id, string Kind, string Label, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? LastUsedAt, string? Secret = null);
+public sealed record CredentialResponse(long Id, string Kind, string Label, IReadOnlyList<string> Roles, IReadOnlyList<string> Domains, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? LastUsedAt, string? Secret = null);
 public sealed record LoginResponse(DateTimeOffset Time, string Outcome, string? Protocol, string? RemoteAddress, string? Detail);
 public sealed record TenantResponse(string Name, string DisplayName, DateTimeOffset CreatedAt);
 public sealed record DomainResponse(string Name, string Tenant, DateTimeOffset CreatedAt);
@@ -51,7 +51,7 @@ internal static class Dto
         Roles(s.Account.Roles), s.Account.CreatedAt, s.Account.CredentialVersion);
 
     public static CredentialResponse Credential(ApiCredential c, string? secret = null) => new(
-        c.Id, c.Kind == ApiCredentialKind.Token ? "token" : "session", c.Label, Roles(c.Roles), c.CreatedAt, c.ExpiresAt, c.LastUsedAt, secret);
+        c.Id, c.Kind == ApiCredentialKind.Token ? "token" : "session", c.Label, Roles(c.Roles), c.Domains, c.CreatedAt, c.ExpiresAt, c.LastUsedAt, secret);
 
     public static AuditRecordResponse Audit(AuditRecord r) => new(
         r.Sequence, r.Node, r.Event.Time, r.Event.Actor, r.Event.Role, r.Event.Action.ToString(), r.Event.Target,

@@ -130,10 +130,16 @@ public sealed record ApiCredential(
     long Id, long AccountId, ApiCredentialKind Kind, string Label, AccountRoles Roles, bool SecondFactor,
     DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
 {
+    /// <summary>Domains (A-labels) a token is limited to; empty: every domain its roles reach.</summary>
+    public IReadOnlyList<string> Domains { get; init; } = [];
+
     public bool IsLive(DateTimeOffset now) => RevokedAt is null && ExpiresAt > now;
 }
 
-public sealed record NewApiCredential(long AccountId, ApiCredentialKind Kind, string Label, AccountRoles Roles, bool SecondFactor, byte[] LookupHash, DateTimeOffset ExpiresAt);
+public sealed record NewApiCredential(long AccountId, ApiCredentialKind Kind, string Label, AccountRoles Roles, bool SecondFactor, byte[] LookupHash, DateTimeOffset ExpiresAt)
+{
+    public IReadOnlyList<string> Domains { get; init; } = [];
+}
 
 /// <summary>
 /// An account's TOTP secret (sealed by the keystore, bound to the account id) and its recovery

@@ -29,6 +29,9 @@ public sealed record ApiPrincipal(Actor Actor, Account Account, ApiCredential Cr
 {
     /// <summary>A session that passed the password but not a second factor its account needs: it may enrol TOTP, nothing else.</summary>
     public bool Restricted => !Credential.SecondFactor;
+
+    /// <summary>The domains (A-labels) a token is limited to; empty: no limit beyond its roles.</summary>
+    public IReadOnlyList<string> Domains => Credential.Domains;
 }
 
 /// <summary>What an authenticator app needs: the secret (base32) and the otpauth:// URI of Google's Key URI format.</summary>
@@ -181,7 +184,8 @@ public sealed class AdminAccessService(
 
     /// <summary>Makes a token with some of the caller's roles, from a signed-in session; its secret is returned once.</summary>
     [Requires(Operation.OwnCredentialsManage)]
-    public Task<ApiTokenIssued> CreateTokenAsync(ApiPrincipal principal, string label, IReadOnlyCollection<Role> roles, TimeSpan lifetime, CancellationToken ct = default) =>
+    public Task<ApiTokenIssued> CreateTokenAsync(ApiPrincipal principal, string label, IReadOnlyCollection<Role> roles, TimeSpan lifetime, CancellationToken ct = default,
+        IReadOnlyCollection<string>? domains = null) =>
         guard.AdministerAsync(principal.Actor, AuditAction.ApiTokenCreated, principal.Account.Address.ToString(), async () =>
         {
             RequireOwn(principal, Operation.OwnCredentialsManage);
@@ -212,8 +216,26 @@ public sealed class AdminAccessService(
                 throw SealpostException.Invalid($"expiresInDays: a token lives between 5 minutes and {maxTokenLifetime.TotalDays:0} days");
             }
 
-            var (secret, token) = await IssueAsync(principal.Account, ApiCredentialKind.Token, name, flags, true, time.GetUtcNow() + lifetime, ct);
-            return (new ApiTokenIssued(token, secret), (string?)$"token {token.Id} '{DomainName.Printable(name)}' roles {string.Join(',', roles.Select(RoleNames.Of))} until {token.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}");
+            var limit = new List<string>();
+            if (domains is { Count: > 0 })
+            {
+                // Only domains the maker can see: a token narrows its maker's reach, never widens it.
+                var visible = (await directory.ListDomainsAsync(principal.Actor, ct)).Select(d => d.Name.Ascii).ToHashSet(StringComparer.Ordinal);
+                foreach (var text in domains)
+                {
+                    var domain = DomainName.TryParse(text, out var parsed, out _) ? parsed.Ascii : throw SealpostException.Invalid($"domains: '{DomainName.Printable(text)}' is not a domain name");
+                    if (!visible.Contains(domain))
+                    {
+                        throw new SealpostException(ErrorKind.Forbidden, $"domains: '{domain}' is not a domain you administer");
+                    }
+
+                    limit.Add(domain);
+                }
+            }
+
+            var (secret, token) = await IssueAsync(principal.Account, ApiCredentialKind.Token, name, flags, true, time.GetUtcNow() + lifetime, ct, limit.Distinct().ToList());
+            return (new ApiTokenIssued(token, secret), (string?)$"token {token.Id} '{DomainName.Printable(name)}' roles {string.Join(',', roles.Select(RoleNames.Of))}"
+                + (limit.Count > 0 ? $" domains {string.Join(',', limit)}" : "") + $" until {token.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}");
         }, ct);
 
     /// <summary>The caller's live sessions and tokens (never their secrets).</summary>
@@ -238,6 +260,13 @@ public sealed class AdminAccessService(
 
             return (string?)$"credential {id}";
         }, ct);
+
+    /// <summary>
+    /// Records a request a domain-limited token made outside its domains, refused by the API before any
+    /// service ran. Not an operation of its own: the record names the operation that was refused.
+    /// </summary>
+    public Task RecordOutsideDomainsAsync(Operation operation, ApiPrincipal principal, string target) =>
+        guard.RecordRefusalAsync(principal.Actor, operation, target);
 
     // ---- TOTP ----
 
@@ -408,10 +437,12 @@ public sealed class AdminAccessService(
         return await Dir.ReplaceRecoveryCodesAsync(factor.AccountId, factor.RecoveryCodes, string.Join(' ', codes), ct) ? CodeCheck.Recovery : CodeCheck.Wrong;
     }
 
-    private async Task<(string Secret, ApiCredential Credential)> IssueAsync(Account account, ApiCredentialKind kind, string label, AccountRoles roles, bool secondFactor, DateTimeOffset expires, CancellationToken ct)
+    private async Task<(string Secret, ApiCredential Credential)> IssueAsync(Account account, ApiCredentialKind kind, string label, AccountRoles roles, bool secondFactor, DateTimeOffset expires, CancellationToken ct,
+        IReadOnlyList<string>? domains = null)
     {
         var secret = (kind == ApiCredentialKind.Session ? SessionPrefix : TokenPrefix) + Base64Url(RandomNumberGenerator.GetBytes(32));
-        var credential = await Dir.CreateApiCredentialAsync(new NewApiCredential(account.Id, kind, label, roles | AccountRoles.User, secondFactor, Lookup(secret), expires), time.GetUtcNow(), ct);
+        var credential = await Dir.CreateApiCredentialAsync(
+            new NewApiCredential(account.Id, kind, label, roles | AccountRoles.User, secondFactor, Lookup(secret), expires) { Domains = domains ?? [] }, time.GetUtcNow(), ct);
         return (secret, credential);
     }
 

@@ -107,7 +107,7 @@ internal static class AccessEndpoints
         {
             var request = await http.Body<TokenRequest>(ctx.MaxRequestBodyBytes);
             var roles = request.Roles.Select(ParseRole).ToList();
-            var issued = await ctx.Access.CreateTokenAsync(http.Principal(), request.Label, roles, TimeSpan.FromDays(request.ExpiresInDays), http.RequestAborted);
+            var issued = await ctx.Access.CreateTokenAsync(http.Principal(), request.Label, roles, TimeSpan.FromDays(request.ExpiresInDays), http.RequestAborted, request.Domains);
             return Results.Json(Dto.Credential(issued.Token, issued.Secret), ApiPipeline.Json, statusCode: 201);
         }).Requires(Operation.OwnCredentialsManage).Accepts<TokenRequest>("application/json").Produces<CredentialResponse>(201);
 

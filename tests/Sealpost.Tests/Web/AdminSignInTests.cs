@@ -283,4 +283,56 @@ public sealed class AdminSignInTests
         Assert.False(body.GetProperty("secondFactorPassed").GetBoolean());
         Assert.Single(await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.SecondFactorRemoved)));
     }
+
+    [Fact]
+    public async Task A_token_limited_to_a_domain_reaches_only_that_domain()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var directory = server.Server.Runtime.Directory;
+        await directory.AddTenantAsync(SealpostRuntime.LocalAdministrator, "health", null);
+        await directory.AddDomainAsync(SealpostRuntime.LocalAdministrator, "clinic.test", "health");
+        await directory.AddDomainAsync(SealpostRuntime.LocalAdministrator, "hospital.test", "health");
+        await directory.AddUserAsync(SealpostRuntime.LocalAdministrator, "nurse@hospital.test", Password, null, 0);
+        var (session, _, _) = await api.AdministratorAsync("it@clinic.test", Password, Role.DomainAdmin);
+        var made = await api.JsonAsync(HttpMethod.Post, "/api/v1/me/tokens",
+            new { label = "clinic provisioning", roles = new[] { "domain-admin" }, domains = new[] { "CLINIC.test" } }, session, HttpStatusCode.Created);
+        Assert.Equal(["clinic.test"], made.GetProperty("domains").EnumerateArray().Select(d => d.GetString()!).ToArray());
+        var token = made.GetProperty("secret").GetString()!;
+
+        await api.JsonAsync(HttpMethod.Post, "/api/v1/accounts", new { address = "doctor@clinic.test", password = Password }, token, HttpStatusCode.Created);
+        await api.JsonAsync(HttpMethod.Get, "/api/v1/accounts?domain=clinic.test", token: token);
+        await api.JsonAsync(HttpMethod.Get, "/api/v1/me", token: token);
+        foreach (var (method, path, body) in new (HttpMethod, string, object?)[]
+                 {
+                     (HttpMethod.Post, "/api/v1/accounts", new { address = "porter@hospital.test", password = Password }),
+                     (HttpMethod.Get, "/api/v1/accounts/nurse%40hospital.test", null),
+                     (HttpMethod.Post, "/api/v1/accounts/nurse%40hospital.test/suspend", null),
+                     (HttpMethod.Get, "/api/v1/accounts", null),
+                     (HttpMethod.Get, "/api/v1/accounts?domain=hospital.test", null),
+                     (HttpMethod.Get, "/api/v1/aliases", null),
+                 })
+        {
+            using var refused = await api.SendAsync(method, path, body, token);
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{method} {path}: {(int)refused.StatusCode}");
+        }
+
+        // The department's own session (not limited) still reaches both of its domains.
+        await api.JsonAsync(HttpMethod.Get, "/api/v1/accounts/nurse%40hospital.test", token: session);
+        Assert.Null(await server.Server.Runtime.Store.Directory.FindAccountAsync(Sealpost.Core.Addressing.MailAddress.Parse("porter@hospital.test")));
+    }
+
+    [Fact]
+    public async Task A_token_cannot_be_limited_to_a_domain_its_maker_does_not_administer()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var directory = server.Server.Runtime.Directory;
+        await directory.AddTenantAsync(SealpostRuntime.LocalAdministrator, "health", null);
+        await directory.AddDomainAsync(SealpostRuntime.LocalAdministrator, "clinic.test", "health");
+        var (session, _, _) = await api.AdministratorAsync("it@clinic.test", Password, Role.DomainAdmin);
+        using var response = await api.SendAsync(HttpMethod.Post, "/api/v1/me/tokens",
+            new { label = "x", roles = new[] { "domain-admin" }, domains = new[] { "example.test" } }, session);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
 }
