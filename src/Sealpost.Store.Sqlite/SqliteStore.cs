@@ -46,8 +46,14 @@ public sealed class SqliteStore : ISealpostStore
         // (busy timeout), copies every frame into the database and empties the WAL file.
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
+        await using (var timeout = connection.CreateCommand())
+        {
+            timeout.CommandText = "PRAGMA busy_timeout=10000";
+            await timeout.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout=10000; PRAGMA wal_checkpoint(TRUNCATE);";
+        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)"; // one row: busy (0 when done), WAL frames, frames checkpointed
         for (var attempt = 0; attempt < 5; attempt++)
         {
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -578,6 +578,107 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pruning_failed_logins_can_keep_one_prefix()
+    {
+        await using var store = await NewStoreAsync();
+        var old = DateTimeOffset.UtcNow.AddDays(-2);
+        await store.Directory.RecordLoginFailureAsync("known:abc", old);
+        await store.Directory.RecordLoginFailureAsync("acct:abc", old);
+        Assert.Equal(1, await store.Directory.PruneLoginFailuresAsync(DateTimeOffset.UtcNow.AddDays(-1), "known:"));
+        Assert.Equal(1, await store.Directory.CountLoginFailuresAsync("known:abc", DateTimeOffset.MinValue));
+        Assert.Equal(1, await store.Directory.PruneLoginFailuresAsync(DateTimeOffset.UtcNow.AddDays(-1)));
+    }
+
+    [Fact]
+    public async Task Api_credentials_are_found_by_their_hash_listed_touched_and_revoked()
+    {
+        await using var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var hash = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        var made = await store.Directory.CreateApiCredentialAsync(
+            new NewApiCredential(account.Id, ApiCredentialKind.Token, "ci", AccountRoles.User | AccountRoles.Operator, true, hash, now.AddDays(1)) { Domains = ["a.test", "b.test"] }, now);
+        var session = await store.Directory.CreateApiCredentialAsync(new NewApiCredential(account.Id, ApiCredentialKind.Session, "sign-in", AccountRoles.User, false, [9, 9, 9], now.AddHours(1)), now);
+
+        var found = await store.Directory.FindApiCredentialAsync(hash);
+        Assert.NotNull(found);
+        Assert.Equal((made.Id, ApiCredentialKind.Token, "ci", AccountRoles.User | AccountRoles.Operator, true), (found!.Id, found.Kind, found.Label, found.Roles, found.SecondFactor));
+        Assert.Equal(["a.test", "b.test"], found.Domains);
+        Assert.Null(await store.Directory.FindApiCredentialAsync([1, 2, 3]));
+
+        await store.Directory.TouchApiCredentialAsync(made.Id, now.AddMinutes(5));
+        Assert.Equal(now.AddMinutes(5), (await store.Directory.FindApiCredentialAsync(hash))!.LastUsedAt);
+        Assert.Equal(2, (await store.Directory.ListApiCredentialsAsync(account.Id)).Count);
+
+        Assert.Equal(1, await store.Directory.RevokeApiCredentialsAsync(account.Id, null, ApiCredentialKind.Session, now));
+        Assert.False((await store.Directory.FindApiCredentialAsync([9, 9, 9]))!.IsLive(now));
+        Assert.True((await store.Directory.FindApiCredentialAsync(hash))!.IsLive(now));
+        Assert.Equal(0, await store.Directory.RevokeApiCredentialsAsync(account.Id, session.Id, null, now));
+        Assert.Equal(1, await store.Directory.RevokeApiCredentialsAsync(account.Id, made.Id, null, now));
+        Assert.False((await store.Directory.FindApiCredentialAsync(hash))!.IsLive(now));
+    }
+
+    [Fact]
+    public async Task A_totp_step_and_a_recovery_code_list_advance_only_once()
+    {
+        await using var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        Assert.Null(await store.Directory.GetSecondFactorAsync(account.Id));
+        await store.Directory.SetSecondFactorAsync(new SecondFactor(account.Id, [1, 2, 3], false, 0, ""));
+        await store.Directory.SetSecondFactorAsync(new SecondFactor(account.Id, [4, 5, 6], true, 10, "a b c"));
+        var factor = await store.Directory.GetSecondFactorAsync(account.Id);
+        Assert.Equal([4, 5, 6], factor!.SealedSecret);
+        Assert.Equal((true, 10L, "a b c"), (factor.Confirmed, factor.LastStep, factor.RecoveryCodes));
+
+        Assert.True(await store.Directory.AdvanceTotpStepAsync(account.Id, 11));
+        Assert.False(await store.Directory.AdvanceTotpStepAsync(account.Id, 11));
+        Assert.False(await store.Directory.AdvanceTotpStepAsync(account.Id, 5));
+        Assert.True(await store.Directory.ReplaceRecoveryCodesAsync(account.Id, "a b c", "a c"));
+        Assert.False(await store.Directory.ReplaceRecoveryCodesAsync(account.Id, "a b c", "a c"));
+        await store.Directory.RemoveSecondFactorAsync(account.Id);
+        Assert.Null(await store.Directory.GetSecondFactorAsync(account.Id));
+    }
+
+    [Fact]
+    public async Task Accounts_come_in_pages_after_a_key_and_update_only_at_the_version_read()
+    {
+        await using var store = await NewStoreAsync();
+        var (first, domain) = await AccountAsync(store, "a1@example.test");
+        for (var i = 2; i <= 5; i++)
+        {
+            await AccountAsync(store, $"a{i}@example.test");
+        }
+
+        var other = await AccountAsync(store, "z@other.test");
+        var page = await store.Directory.ListAccountsPageAsync(null, null, 2);
+        Assert.Equal(["a1@example.test", "a2@example.test"], page.Select(a => a.Address.ToString()));
+        page = await store.Directory.ListAccountsPageAsync([domain.Id], page[^1].Address.Key, 10);
+        Assert.Equal(["a3@example.test", "a4@example.test", "a5@example.test"], page.Select(a => a.Address.ToString()));
+        Assert.Empty(await store.Directory.ListAccountsPageAsync([], null, 10));
+        Assert.Single(await store.Directory.ListAccountsPageAsync([other.Domain.Id], null, 10));
+
+        Assert.True(await store.Directory.UpdateAccountAsync(first.Id, "First", 1000, first.CredentialVersion));
+        Assert.False(await store.Directory.UpdateAccountAsync(first.Id, "Again", 2000, first.CredentialVersion));
+        var updated = await store.Directory.GetAccountAsync(first.Id);
+        Assert.Equal(("First", 1000L, first.CredentialVersion + 1), (updated!.DisplayName, updated.QuotaBytes, updated.CredentialVersion));
+    }
+
+    [Fact]
+    public async Task A_state_change_is_dated_and_recovery_wraps_can_all_go()
+    {
+        await using var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await store.Directory.SetAccountStateAsync(account.Id, AccountState.Deleted);
+        Assert.True((await store.Directory.GetAccountAsync(account.Id))!.StateChangedAt >= before);
+        await store.Directory.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { AddRecoveryWraps = [new RecoveryWrap(account.Id, 1, 1, [1, 2])] });
+        Assert.Single(await store.Directory.ListRecoveryWrapsAsync(account.Id));
+        await store.Directory.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveAllRecoveryWraps = true });
+        Assert.Empty(await store.Directory.ListRecoveryWrapsAsync(account.Id));
+        Assert.True(await store.ScrubAsync());
+    }
+
+    [Fact]
     public async Task Uid_listing_gives_every_uid_in_order_and_the_first_unseen()
     {
         var store = await NewStoreAsync();
