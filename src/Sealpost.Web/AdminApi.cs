@@ -11,7 +11,14 @@ public static class AdminApi
 {
     public const string OpenApiPath = "/openapi/v1.json";
 
-    public static void AddServices(IServiceCollection services) => services.AddOpenApi("v1", options =>
+    public static void AddServices(IServiceCollection services)
+    {
+        // A query or route value that does not bind (limit=abc) throws, so the API's one catch answers it as a problem.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        AddOpenApi(services);
+    }
+
+    private static void AddOpenApi(IServiceCollection services) => services.AddOpenApi("v1", options =>
         options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new Microsoft.OpenApi.OpenApiInfo

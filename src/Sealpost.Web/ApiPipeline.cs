@@ -108,6 +108,14 @@ public static partial class ApiPipeline
                     return;
                 }
 
+                if (secret is not null && http.Request.Headers.Authorization.Count == 0 && !IsSafe(http.Request.Method) && !SameOrigin(http))
+                {
+                    // A cookie sent along by another site's page (SameSite=Strict should already stop it).
+                    await Problem(http, StatusCodes.Status403Forbidden, "cross-origin", "Cross-origin request refused",
+                        "a change made with the session cookie must come from this server's own pages");
+                    return;
+                }
+
                 if (principal.Restricted && endpoint.Metadata.GetMetadata<RestrictedSessionAllowedAttribute>() is null)
                 {
                     await Problem(http, StatusCodes.Status403Forbidden, "second-factor-required", "Enrol a second factor first",
@@ -138,8 +146,20 @@ public static partial class ApiPipeline
         }
         catch (BadHttpRequestException ex)
         {
-            await Problem(http, ex.StatusCode, ex.StatusCode == 413 ? "too-large" : "bad-request",
-                ex.StatusCode == 413 ? "Request body too large" : "Bad request", ex.StatusCode == 413 ? $"the body may be at most {api.MaxRequestBodyBytes} bytes" : "the request could not be read");
+            if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                await Problem(http, ex.StatusCode, "too-large", "Request body too large", $"the body may be at most {api.MaxRequestBodyBytes} bytes");
+            }
+            else if (BindFailure().Match(ex.Message) is { Success: true } bind)
+            {
+                var field = bind.Groups[1].Value;
+                await Problem(http, StatusCodes.Status400BadRequest, "malformed", "Malformed request", $"{field}: not a valid value",
+                    new Dictionary<string, string[]> { [field] = ["not a valid value"] });
+            }
+            else
+            {
+                await Problem(http, StatusCodes.Status400BadRequest, "bad-request", "Bad request", "the request could not be read");
+            }
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -154,6 +174,21 @@ public static partial class ApiPipeline
                 $"the server failed; quote correlation id {http.CorrelationId()} to its operators");
         }
     };
+
+    private static bool IsSafe(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
+
+    // Origin (or, without it, Sec-Fetch-Site) must name this server when a browser sends one; scripts send neither.
+    private static bool SameOrigin(HttpContext http)
+    {
+        var origin = http.Request.Headers.Origin.ToString();
+        if (origin.Length > 0)
+        {
+            return Uri.TryCreate(origin, UriKind.Absolute, out var o) && string.Equals(o.Authority, http.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var site = http.Request.Headers["Sec-Fetch-Site"].ToString();
+        return site.Length == 0 || site is "same-origin" or "none";
+    }
 
     private static string? BearerOrCookie(HttpContext http)
     {
@@ -295,6 +330,9 @@ public static partial class ApiPipeline
         var clean = new string(value.Where(c => !char.IsControl(c)).Take(200).ToArray());
         return clean;
     }
+
+    [GeneratedRegex(@"parameter ""[^""]*?(\w+)"" from", RegexOptions.Singleline)]
+    private static partial Regex BindFailure();
 
     [GeneratedRegex(@"^([a-zA-Z]+): (.+)$", RegexOptions.Singleline)]
     private static partial Regex FieldMessage();

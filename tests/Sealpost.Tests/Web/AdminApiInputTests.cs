@@ -60,6 +60,8 @@ public sealed class AdminApiInputTests : IAsyncLifetime
         { "a change against an old version", new("PATCH", "/api/v1/accounts/alice%40example.test", "{\"displayName\":\"A\"}", 412, "changed since") },
         { "a negative quota", new("POST", "/api/v1/accounts", "{\"address\":\"n5@example.test\",\"password\":\"" + Password + "\",\"quotaBytes\":-1}", 422, "quota") },
         { "a page too large", new("GET", "/api/v1/accounts?limit=100000", null, 400, "limit") },
+        { "a page size that is not a number", new("GET", "/api/v1/accounts?limit=lots", null, 400, "limit") },
+        { "a date that is not a date", new("GET", "/api/v1/audit?since=yesterday", null, 400, "since") },
         { "a forged cursor", new("GET", "/api/v1/accounts?cursor=%25%25", null, 400, "cursor") },
         { "a bad audit action", new("GET", "/api/v1/audit?action=Everything", null, 400, "action") },
         { "no credentials", new("GET", "/api/v1/accounts", null, 401, "unauthenticated", As: "nobody") },

@@ -134,6 +134,37 @@ public sealed class AdminSignInTests
         Assert.Equal(HttpStatusCode.OK, me.StatusCode);
     }
 
+    [Theory]
+    [InlineData("https://evil.example", null, HttpStatusCode.Forbidden)]
+    [InlineData(null, "cross-site", HttpStatusCode.Forbidden)]
+    [InlineData(null, "same-origin", HttpStatusCode.Created)]
+    [InlineData(null, null, HttpStatusCode.Created)]
+    public async Task A_change_made_with_the_cookie_must_come_from_the_same_origin(string? origin, string? fetchSite, HttpStatusCode expected)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var (_, body) = await api.SignInAsync("alice@example.test", "alice-dev-password");
+        var cookie = "__Host-sealpost=" + body.GetProperty("token").GetString();
+        using var http = server.HttpClient(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(server.DevCertificateFile)));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Https, "/api/v1/me/app-passwords"))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { label = "phone", password = "alice-dev-password" }),
+        };
+        request.Headers.Add("Cookie", cookie);
+        if (origin is not null)
+        {
+            request.Headers.Add("Origin", origin);
+        }
+
+        if (fetchSite is not null)
+        {
+            request.Headers.Add("Sec-Fetch-Site", fetchSite);
+        }
+
+        using var response = await http.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+    }
+
     [Fact]
     public async Task Sign_out_ends_the_session_at_once()
     {
