@@ -16,6 +16,17 @@ public sealed record DomainRow(string Name, string Tenant, int? Accounts);
 public sealed record AccountRow(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes);
 public sealed record AliasRow(string Alias, string? Target);
 public sealed record RoleHolderRow(string Address, IReadOnlyList<string> Roles);
+public sealed record QueueRecipientRow(string Address, string State, string? LastReply, string? Host, string? Tls);
+public sealed record QueueRow(long Id, string State, string ReturnPath, long Size, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, IReadOnlyList<QueueRecipientRow> Recipients);
+
+/// <summary>What an operator may do to a queued message.</summary>
+public enum QueueAction
+{
+    Retry,
+    Hold,
+    Release,
+    Delete,
+}
 
 /// <summary>
 /// What the directory commands do, whoever does it: a signed-in administrator through a running
@@ -39,6 +50,9 @@ internal interface IAdministration : IAsyncDisposable
     Task GrantRoleAsync(string address, Role role, CancellationToken ct);
     Task RevokeRoleAsync(string address, Role role, CancellationToken ct);
     Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct);
+    Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct);
+    Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct);
+    Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct);
 }
 
 /// <summary>Offline, on the data folder, as the local administrator.</summary>
@@ -104,6 +118,22 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
 
     public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) =>
         (await runtime.Directory.ListRoleHoldersAsync(Admin, ct)).Select(a => new RoleHolderRow(a.Address.ToString(), Actor.RolesOf(a.Roles).Order().Select(RoleNames.Of).ToList())).ToList();
+
+    public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => (await runtime.Queue.ListAsync(Admin, ct)).Select(Row).ToList();
+
+    public async Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct) => Row(await runtime.Queue.ShowAsync(Admin, id, ct));
+
+    public Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct) => action switch
+    {
+        QueueAction.Retry => runtime.Queue.RetryAsync(Admin, id, ct),
+        QueueAction.Hold => runtime.Queue.HoldAsync(Admin, id, ct),
+        QueueAction.Release => runtime.Queue.ReleaseAsync(Admin, id, ct),
+        _ => runtime.Queue.DeleteAsync(Admin, id, ct),
+    };
+
+    private static QueueRow Row(Sealpost.Domain.Queue.QueueEntryView e) => new(
+        e.Id, e.StateName(DateTimeOffset.UtcNow), e.ReturnPath, e.Size, e.Attempts, e.CreatedAt, e.NextAttemptAt,
+        e.Recipients.Select(r => new QueueRecipientRow(r.Address, r.State.ToString().ToLowerInvariant(), r.LastReply, r.Host, r.Tls)).ToList());
 
     public ValueTask DisposeAsync() => runtime.DisposeAsync();
 }
@@ -217,6 +247,14 @@ internal sealed class ApiAdministration : IAdministration
         SendAsync(HttpMethod.Delete, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/roles/{RoleNames.Of(role)}", null, ct);
 
     public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) => await SendAsync<List<RoleHolderRow>>(HttpMethod.Get, "/api/v1/roles", null, ct);
+
+    public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => await SendAsync<List<QueueRow>>(HttpMethod.Get, "/api/v1/queue", null, ct);
+
+    public async Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct) => await SendAsync<QueueRow>(HttpMethod.Get, $"/api/v1/queue/{id}", null, ct);
+
+    public Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct) => action == QueueAction.Delete
+        ? SendAsync(HttpMethod.Delete, $"/api/v1/queue/{id}", null, ct)
+        : SendAsync(HttpMethod.Post, $"/api/v1/queue/{id}/{action.ToString().ToLowerInvariant()}", null, ct);
 
     private sealed record AccountPage(List<AccountRow> Items, string? Next);
 

@@ -38,6 +38,10 @@ public sealed record LockoutResponse(string Kind, string Subject, int Failures, 
 public sealed record VersionResponse(string Product, string Version, string Api);
 public sealed record AuditRecordResponse(long Sequence, string Node, DateTimeOffset Time, string Actor, string Role, string Action, string? Target, string Outcome, string? Detail, string? Source, string Protocol, string CorrelationId, string Hash);
 
+public sealed record QueueRecipientResponse(string Address, string State, string? LastReply, string? Host, string? Tls, DateTimeOffset? At);
+public sealed record QueueEntryResponse(long Id, string State, string ReturnPath, long Size, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt,
+    string? LastError, IReadOnlyList<QueueRecipientResponse> Recipients);
+
 /// <summary>A page of a list and the cursor of the next one (null on the last page).</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 
@@ -58,4 +62,8 @@ internal static class Dto
         r.Event.Outcome.ToString(), r.Event.Detail, r.Event.Source, r.Event.Protocol, r.Event.CorrelationId, Convert.ToHexStringLower(r.Hash));
 
     public static string ETag(int version) => $"\"v{version}\"";
+
+    public static QueueEntryResponse Queue(Sealpost.Domain.Queue.QueueEntryView e) => new(
+        e.Id, e.StateName(DateTimeOffset.UtcNow), e.ReturnPath, e.Size, e.Attempts, e.CreatedAt, e.NextAttemptAt, e.LastError,
+        e.Recipients.Select(r => new QueueRecipientResponse(r.Address, r.State.ToString().ToLowerInvariant(), r.LastReply, r.Host, r.Tls, r.At)).ToList());
 }

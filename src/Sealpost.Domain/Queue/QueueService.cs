@@ -20,7 +20,12 @@ public sealed record QueueEntryView(
     QueueState State,
     string? LeaseOwner,
     DateTimeOffset? LeaseUntil,
-    string? LastError);
+    string? LastError)
+{
+    /// <summary>What mailq would say: held, sending (a worker holds its lease) or queued.</summary>
+    public string StateName(DateTimeOffset now) =>
+        State == QueueState.Held ? "held" : LeaseUntil is { } until && until > now ? "sending" : "queued";
+}
 
 /// <summary>A message a worker holds the lease on, opened.</summary>
 public sealed record ClaimedMessage(QueuedMessage Entry, OutboundMessage Message, QueueProgress Progress);

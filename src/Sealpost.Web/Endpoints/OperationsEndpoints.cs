@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Sealpost.Core.Access;
 using Sealpost.Core.Audit;
-using Sealpost.Domain.Queue;
 
 namespace Sealpost.Web.Endpoints;
 
@@ -23,12 +22,12 @@ internal static class OperationsEndpoints
             .Anonymous().Requires(Operation.Login).Produces<VersionResponse>();
 
         api.MapGet("/queue", async (HttpContext http, CancellationToken _) =>
-            Results.Json(await ctx.Queue.ListAsync(http.Principal().Actor, http.RequestAborted), ApiPipeline.Json))
-            .Requires(Operation.QueueRead).Produces<List<QueueEntryView>>();
+            Results.Json((await ctx.Queue.ListAsync(http.Principal().Actor, http.RequestAborted)).Select(Dto.Queue).ToList(), ApiPipeline.Json))
+            .Requires(Operation.QueueRead).Produces<List<QueueEntryResponse>>();
 
         api.MapGet("/queue/{id:long}", async (HttpContext http, long id) =>
-            Results.Json(await ctx.Queue.ShowAsync(http.Principal().Actor, id, http.RequestAborted), ApiPipeline.Json))
-            .Requires(Operation.QueueRead).Produces<QueueEntryView>();
+            Results.Json(Dto.Queue(await ctx.Queue.ShowAsync(http.Principal().Actor, id, http.RequestAborted)), ApiPipeline.Json))
+            .Requires(Operation.QueueRead).Produces<QueueEntryResponse>();
 
         api.MapPost("/queue/{id:long}/hold", (HttpContext http, long id) => Run(() => ctx.Queue.HoldAsync(http.Principal().Actor, id, http.RequestAborted)))
             .Requires(Operation.QueueManage);

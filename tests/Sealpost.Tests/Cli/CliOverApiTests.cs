@@ -168,4 +168,32 @@ public sealed class CliOverApiTests
         var record = Assert.Single(await audit.SearchAsync(new AuditQuery(Action: AuditAction.AccountCreated)));
         Assert.Equal("cli-recovery", record.Event.Protocol);
     }
+
+    [Fact]
+    public async Task An_operator_manages_the_queue_through_the_server_and_sees_no_content()
+    {
+        await using var server = await TestServer.StartAsync(o => o.Delivery.Enabled = false);
+        using var api = new ApiClient(server);
+        using var folder = new TempFolder();
+        var credentials = Path.Combine(folder.Path, "credentials.json");
+        await server.SendAsAliceAsync("QUEUEDSUBJECTMARK", "someone@outside.example");
+        await server.Server.Runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "op@example.test", "operator-passphrase", null, 0);
+        await server.Server.Runtime.Directory.GrantRoleAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "op@example.test", Role.Operator);
+        var (_, restricted) = await api.SignInAsync("op@example.test", "operator-passphrase");
+        var (secret, _) = await api.EnrolAsync(restricted.GetProperty("token").GetString()!);
+        Assert.Equal(0, (await CliAsync(server, credentials, Lines("operator-passphrase", ApiClient.NextCode(secret)), "login", "op@example.test")).Exit);
+
+        var list = await CliAsync(server, credentials, Lines(), "queue", "list");
+        Assert.True(list.Exit == 0, list.Err);
+        Assert.Contains("someone@outside.example (pending)", list.Out);
+        Assert.Contains("<alice@example.test>", list.Out);
+        Assert.DoesNotContain("QUEUEDSUBJECTMARK", list.Out);
+        var id = Regex.Match(list.Out, @"^(\d+)\s", RegexOptions.Multiline).Groups[1].Value;
+
+        var hold = await CliAsync(server, credentials, Lines(), "queue", "hold", id);
+        Assert.True(hold.Exit == 0, hold.Err);
+        Assert.Contains("held", (await CliAsync(server, credentials, Lines(), "queue", "show", id)).Out);
+        var record = Assert.Single(await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.QueueHeld)));
+        Assert.Equal(("op@example.test", "operator", "api"), (record.Event.Actor, record.Event.Role, record.Event.Protocol));
+    }
 }
