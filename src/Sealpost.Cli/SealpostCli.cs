@@ -140,6 +140,7 @@ public static class SealpostCli
         root.Add(DkimCommands.Dkim(console));
         root.Add(LoginCommands.Login(console));
         root.Add(LoginCommands.Logout(console));
+        root.Add(MeCommands.Me(console));
         root.Add(LoginCommands.Admin(console));
         return root;
     }
