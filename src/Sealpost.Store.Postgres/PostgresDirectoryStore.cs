@@ -167,8 +167,14 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
 
     public Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<Credential>>(async c => await c.All(
-            "SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at FROM credentials WHERE account_id = $1 ORDER BY id",
-            r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), (byte[])r[6], Time(r.GetInt64(7))), accountId), cancellationToken);
+            "SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at, last_used_at FROM credentials WHERE account_id = $1 ORDER BY id",
+            r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), (byte[])r[6], Time(r.GetInt64(7)))
+            {
+                LastUsedAt = r.IsDBNull(8) ? null : Time(r.GetInt64(8)),
+            }, accountId), cancellationToken);
+
+    public Task TouchCredentialAsync(long credentialId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => c.Execute("UPDATE credentials SET last_used_at = $1 WHERE id = $2", at.ToUnixTimeMilliseconds(), credentialId), cancellationToken);
 
     public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<AccountKey>>(async c => await c.All(

@@ -115,6 +115,11 @@ internal static class PostgresSchema
         """
         ALTER TABLE api_credentials ADD COLUMN domains text NOT NULL DEFAULT '';
         """,
+
+        // 12: when a login last used a credential (app passwords show it to their owner).
+        """
+        ALTER TABLE credentials ADD COLUMN last_used_at bigint;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

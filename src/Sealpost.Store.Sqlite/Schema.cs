@@ -227,6 +227,11 @@ internal static class Schema
         """
         ALTER TABLE api_credentials ADD COLUMN domains TEXT NOT NULL DEFAULT '';
         """,
+
+        // 13: when a login last used a credential (app passwords show it to their owner).
+        """
+        ALTER TABLE credentials ADD COLUMN last_used_at INTEGER;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -198,9 +198,15 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
 
     public Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<Credential>>(c =>
-            c.Sql("SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at FROM credentials WHERE account_id = $a ORDER BY id").With("$a", accountId)
-                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetFieldValue<byte[]>(6), Time(r.GetInt64(7)))),
+            c.Sql("SELECT id, account_id, kind, label, verifier, key_version, wrapped_key, created_at, last_used_at FROM credentials WHERE account_id = $a ORDER BY id").With("$a", accountId)
+                .ReadAll(r => new Credential(r.GetInt64(0), r.GetInt64(1), (CredentialKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetFieldValue<byte[]>(6), Time(r.GetInt64(7)))
+                {
+                    LastUsedAt = r.IsDBNull(8) ? null : Time(r.GetInt64(8)),
+                }),
             cancellationToken);
+
+    public Task TouchCredentialAsync(long credentialId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE credentials SET last_used_at = $t WHERE id = $id").With("$t", at.ToUnixTimeMilliseconds()).With("$id", credentialId).ExecuteNonQuery(), cancellationToken);
 
     public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<AccountKey>>(c =>

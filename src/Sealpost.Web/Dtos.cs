@@ -26,7 +26,7 @@ public sealed record SignInResponse(string Token, DateTimeOffset ExpiresAt, bool
 public sealed record MeResponse(string Address, string DisplayName, IReadOnlyList<string> Roles, bool SecondFactorEnrolled, string CredentialKind, bool Restricted, DateTimeOffset ExpiresAt);
 public sealed record TotpEnrolmentResponse(string Secret, string Uri, string QrSvg);
 public sealed record RecoveryCodesResponse(IReadOnlyList<string> RecoveryCodes);
-public sealed record AppPasswordResponse(long Id, string Label, DateTimeOffset CreatedAt, string? Secret = null);
+public sealed record AppPasswordResponse(long Id, string Label, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, string? Secret = null);
 public sealed record CredentialResponse(long Id, string Kind, string Label, IReadOnlyList<string> Roles, IReadOnlyList<string> Domains, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? LastUsedAt, string? Secret = null);
 public sealed record LoginResponse(DateTimeOffset Time, string Outcome, string? Protocol, string? RemoteAddress, string? Detail);
 public sealed record TenantResponse(string Name, string DisplayName, DateTimeOffset CreatedAt);

@@ -52,11 +52,12 @@ internal static class MeCommands
         appList.SetAction((parse, ct) => WithApiAsync(parse, console, ct, async http =>
         {
             using var response = await ApiAdministration.SendRawAsync(http, HttpMethod.Get, "/api/v1/me/app-passwords", null, ct);
-            var table = new Table().AddColumns("Id", "Label", "Created");
+            var table = new Table().AddColumns("Id", "Label", "Created", "Last used");
             foreach (var a in (await response.Content.ReadFromJsonAsync<JsonElement>(Json, ct)).EnumerateArray())
             {
                 table.AddRow(a.GetProperty("id").GetInt64().ToString(CultureInfo.InvariantCulture), Markup.Escape(a.GetProperty("label").GetString() ?? ""),
-                    a.GetProperty("createdAt").GetDateTimeOffset().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
+                    a.GetProperty("createdAt").GetDateTimeOffset().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+                    a.TryGetProperty("lastUsedAt", out var used) ? used.GetDateTimeOffset().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : "never");
             }
 
             console.Spectre.Write(table);

@@ -81,7 +81,11 @@ public enum CredentialKind
 /// A way to log in, and the account private key (of <see cref="KeyVersion"/>) wrapped under a key
 /// derived from that credential. <see cref="Verifier"/> and <see cref="WrappedKey"/> are opaque to the store.
 /// </summary>
-public sealed record Credential(long Id, long AccountId, CredentialKind Kind, string Label, string Verifier, int KeyVersion, byte[] WrappedKey, DateTimeOffset CreatedAt);
+public sealed record Credential(long Id, long AccountId, CredentialKind Kind, string Label, string Verifier, int KeyVersion, byte[] WrappedKey, DateTimeOffset CreatedAt)
+{
+    /// <summary>When a login last used it (kept to the hour, so logins do not each write).</summary>
+    public DateTimeOffset? LastUsedAt { get; init; }
+}
 
 /// <summary>A public key of an account's key ring, signed by the directory key. The highest version is current.</summary>
 public sealed record AccountKey(long AccountId, int Version, byte[] PublicKey, byte[] Signature, DateTimeOffset CreatedAt);

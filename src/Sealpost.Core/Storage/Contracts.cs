@@ -133,6 +133,8 @@ public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
     /// <returns>The credentials added, with their ids.</returns>
     Task<IReadOnlyList<Credential>> ApplyKeyRingChangeAsync(KeyRingChange change, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<Credential>> ListCredentialsAsync(long accountId, CancellationToken cancellationToken = default);
+    /// <summary>Notes that a login used the credential.</summary>
+    Task TouchCredentialAsync(long credentialId, DateTimeOffset at, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<RecoveryWrap>> ListRecoveryWrapsAsync(long accountId, CancellationToken cancellationToken = default);
 

@@ -211,9 +211,29 @@ public sealed class AccountVault : IAccountVault
 
             result.Add(AccountKeyMaterial.From(credential.KeyVersion, privateKey));
             CryptographicOperations.ZeroMemory(privateKey);
+            await NoteUseAsync(credential, ct);
         }
 
         return result;
+    }
+
+    // Owners see when each app password was last used; to the hour, so a login storm does not write per login.
+    private async Task NoteUseAsync(Credential credential, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (credential.LastUsedAt is { } used && now - used < TimeSpan.FromHours(1))
+        {
+            return;
+        }
+
+        try
+        {
+            await Dir.TouchCredentialAsync(credential.Id, now, ct);
+        }
+        catch (SealpostException)
+        {
+            // The login stands; the note is best effort.
+        }
     }
 
     public async Task ChangePasswordAsync(Account account, string oldPassword, string newPassword, CancellationToken ct = default)

@@ -39,7 +39,7 @@ public sealed record TotpEnrolment(string Secret, string Uri);
 
 public sealed record ApiTokenIssued(ApiCredential Token, string Secret);
 
-public sealed record AppPasswordView(long Id, string Label, DateTimeOffset CreatedAt);
+public sealed record AppPasswordView(long Id, string Label, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
 /// <summary>
 /// Administration over HTTPS: sign-in with password and TOTP (RFC 6238, mandatory for every role above
@@ -374,7 +374,7 @@ public sealed class AdminAccessService(
         await guard.RequireAsync(principal.Actor, Operation.OwnCredentialsManage, OwnScope(principal));
         return (await Dir.ListCredentialsAsync(principal.Account.Id, ct))
             .Where(c => c.Kind == CredentialKind.AppPassword)
-            .Select(c => new AppPasswordView(c.Id, c.Label, c.CreatedAt))
+            .Select(c => new AppPasswordView(c.Id, c.Label, c.CreatedAt, c.LastUsedAt))
             .ToList();
     }
 

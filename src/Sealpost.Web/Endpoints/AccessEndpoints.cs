@@ -81,7 +81,7 @@ internal static class AccessEndpoints
         }).Requires(Operation.OwnPasswordChange).Accepts<PasswordChangeRequest>("application/json");
 
         me.MapGet("/app-passwords", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Access.ListAppPasswordsAsync(http.Principal(), http.RequestAborted)).Select(a => new AppPasswordResponse(a.Id, a.Label, a.CreatedAt)).ToList(), ApiPipeline.Json))
+            Results.Json((await ctx.Access.ListAppPasswordsAsync(http.Principal(), http.RequestAborted)).Select(a => new AppPasswordResponse(a.Id, a.Label, a.CreatedAt, a.LastUsedAt)).ToList(), ApiPipeline.Json))
             .Requires(Operation.OwnCredentialsManage).Produces<List<AppPasswordResponse>>();
 
         me.MapPost("/app-passwords", async (HttpContext http, CancellationToken _) =>
@@ -90,7 +90,7 @@ internal static class AccessEndpoints
             var principal = http.Principal();
             var secret = await ctx.Access.CreateAppPasswordAsync(principal, request.Password, request.Label, http.RequestAborted);
             var made = (await ctx.Access.ListAppPasswordsAsync(principal, http.RequestAborted)).Last();
-            return Results.Json(new AppPasswordResponse(made.Id, made.Label, made.CreatedAt, secret), ApiPipeline.Json, statusCode: 201);
+            return Results.Json(new AppPasswordResponse(made.Id, made.Label, made.CreatedAt, null, secret), ApiPipeline.Json, statusCode: 201);
         }).Requires(Operation.OwnAppPasswordCreate).Accepts<AppPasswordRequest>("application/json").Produces<AppPasswordResponse>(201);
 
         me.MapDelete("/app-passwords/{id:long}", async (HttpContext http, long id) =>

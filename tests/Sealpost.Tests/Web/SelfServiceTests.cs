@@ -113,6 +113,8 @@ public sealed class SelfServiceTests
 
         var listed = await api.JsonAsync(HttpMethod.Get, "/api/v1/me/app-passwords", token: token);
         Assert.Equal(["phone", "laptop"], listed.EnumerateArray().Select(a => a.GetProperty("label").GetString()!).ToArray());
+        Assert.True(listed[0].TryGetProperty("lastUsedAt", out _), "the phone's app password was used and says so");
+        Assert.False(listed[1].TryGetProperty("lastUsedAt", out _), "the laptop's was never used");
         Assert.DoesNotContain(phoneSecret, listed.ToString());
 
         await api.JsonAsync(HttpMethod.Delete, $"/api/v1/me/app-passwords/{phone.GetProperty("id").GetInt64()}", token: token, expected: HttpStatusCode.NoContent);
