@@ -16,6 +16,11 @@ public sealed record DomainRow(string Name, string Tenant, int? Accounts);
 public sealed record AccountRow(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes);
 public sealed record AliasRow(string Alias, string? Target);
 public sealed record RoleHolderRow(string Address, IReadOnlyList<string> Roles);
+public sealed record GroupMemberRow(string Address, string Kind);
+public sealed record GroupRow(string Address, string DisplayName, IReadOnlyList<GroupMemberRow> Members);
+public sealed record LockoutRow(string Kind, string Subject, int Failures, DateTimeOffset Until);
+public sealed record DkimPublishedRow(string Selector, string Algorithm, string DnsRecord, DateTimeOffset Retired);
+public sealed record DkimRow(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedRow> Previous);
 public sealed record QueueRecipientRow(string Address, string State, string? LastReply, string? Host, string? Tls);
 public sealed record QueueRow(long Id, string State, string ReturnPath, long Size, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, IReadOnlyList<QueueRecipientRow> Recipients);
 
@@ -50,6 +55,13 @@ internal interface IAdministration : IAsyncDisposable
     Task GrantRoleAsync(string address, Role role, CancellationToken ct);
     Task RevokeRoleAsync(string address, Role role, CancellationToken ct);
     Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct);
+    Task<GroupRow> AddGroupAsync(string address, string? displayName, CancellationToken ct);
+    Task ChangeGroupMembersAsync(string group, IReadOnlyList<string> add, IReadOnlyList<string> remove, CancellationToken ct);
+    Task<IReadOnlyList<GroupRow>> ListGroupsAsync(CancellationToken ct);
+    Task<IReadOnlyList<LockoutRow>> ListLockoutsAsync(CancellationToken ct);
+    Task UnlockAsync(string address, CancellationToken ct);
+    Task<DkimRow> MakeDkimAsync(string domain, string algorithm, string? selector, bool rotate, string? privateKeyPem, CancellationToken ct);
+    Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct);
     Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct);
     Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct);
     Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct);
@@ -118,6 +130,49 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
 
     public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) =>
         (await runtime.Directory.ListRoleHoldersAsync(Admin, ct)).Select(a => new RoleHolderRow(a.Address.ToString(), Actor.RolesOf(a.Roles).Order().Select(RoleNames.Of).ToList())).ToList();
+
+    public async Task<GroupRow> AddGroupAsync(string address, string? displayName, CancellationToken ct)
+    {
+        var g = await runtime.Directory.AddGroupAsync(Admin, address, displayName, ct);
+        return new GroupRow(g.Address.ToString(), g.DisplayName, []);
+    }
+
+    public async Task ChangeGroupMembersAsync(string group, IReadOnlyList<string> add, IReadOnlyList<string> remove, CancellationToken ct)
+    {
+        foreach (var m in add)
+        {
+            await runtime.Directory.AddGroupMemberAsync(Admin, group, m, ct);
+        }
+
+        foreach (var m in remove)
+        {
+            await runtime.Directory.RemoveGroupMemberAsync(Admin, group, m, ct);
+        }
+    }
+
+    public async Task<IReadOnlyList<GroupRow>> ListGroupsAsync(CancellationToken ct) =>
+        (await runtime.Directory.ListGroupsAsync(Admin, null, ct)).Select(g => new GroupRow(g.Group.Address.ToString(), g.Group.DisplayName,
+            g.Members.Select(m => new GroupMemberRow(m.Address.ToString(), m.Kind?.ToString().ToLowerInvariant() ?? "remote")).ToList())).ToList();
+
+    public async Task<IReadOnlyList<LockoutRow>> ListLockoutsAsync(CancellationToken ct) =>
+        (await runtime.Directory.ListLockoutsAsync(Admin, ct)).Select(l => new LockoutRow(l.Kind, l.Subject, l.Failures, l.Until)).ToList();
+
+    public Task UnlockAsync(string address, CancellationToken ct) => runtime.Directory.UnlockAsync(Admin, address, ct);
+
+    public async Task<DkimRow> MakeDkimAsync(string domain, string algorithm, string? selector, bool rotate, string? privateKeyPem, CancellationToken ct)
+    {
+        var key = rotate
+            ? await runtime.Dkim.RotateAsync(Admin, domain, algorithm, selector, ct)
+            : await runtime.Dkim.CreateAsync(Admin, domain, algorithm, selector, ct, privateKeyPem);
+        return new DkimRow(key.Domain, key.Selector, key.Algorithm, key.Created, key.DnsRecord, key.ZoneLine, []);
+    }
+
+    public async Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct)
+    {
+        var keys = await runtime.Dkim.ShowAsync(Admin, domain, ct);
+        return new DkimRow(keys.Active.Domain, keys.Active.Selector, keys.Active.Algorithm, keys.Active.Created, keys.Active.DnsRecord, keys.Active.ZoneLine,
+            keys.Previous.Select(p => new DkimPublishedRow(p.Selector, p.Algorithm, p.DnsRecord, p.Retired)).ToList());
+    }
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => (await runtime.Queue.ListAsync(Admin, ct)).Select(Row).ToList();
 
@@ -247,6 +302,33 @@ internal sealed class ApiAdministration : IAdministration
         SendAsync(HttpMethod.Delete, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/roles/{RoleNames.Of(role)}", null, ct);
 
     public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) => await SendAsync<List<RoleHolderRow>>(HttpMethod.Get, "/api/v1/roles", null, ct);
+
+    public async Task<GroupRow> AddGroupAsync(string address, string? displayName, CancellationToken ct) =>
+        await SendAsync<GroupRow>(HttpMethod.Post, "/api/v1/groups", new { address, displayName }, ct);
+
+    public async Task ChangeGroupMembersAsync(string group, IReadOnlyList<string> add, IReadOnlyList<string> remove, CancellationToken ct)
+    {
+        foreach (var m in add)
+        {
+            await SendAsync(HttpMethod.Put, $"/api/v1/groups/{Uri.EscapeDataString(group)}/members/{Uri.EscapeDataString(m)}", null, ct);
+        }
+
+        foreach (var m in remove)
+        {
+            await SendAsync(HttpMethod.Delete, $"/api/v1/groups/{Uri.EscapeDataString(group)}/members/{Uri.EscapeDataString(m)}", null, ct);
+        }
+    }
+
+    public async Task<IReadOnlyList<GroupRow>> ListGroupsAsync(CancellationToken ct) => await SendAsync<List<GroupRow>>(HttpMethod.Get, "/api/v1/groups", null, ct);
+
+    public async Task<IReadOnlyList<LockoutRow>> ListLockoutsAsync(CancellationToken ct) => await SendAsync<List<LockoutRow>>(HttpMethod.Get, "/api/v1/lockouts", null, ct);
+
+    public Task UnlockAsync(string address, CancellationToken ct) => SendAsync(HttpMethod.Delete, "/api/v1/lockouts/" + Uri.EscapeDataString(address), null, ct);
+
+    public async Task<DkimRow> MakeDkimAsync(string domain, string algorithm, string? selector, bool rotate, string? privateKeyPem, CancellationToken ct) =>
+        await SendAsync<DkimRow>(HttpMethod.Post, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dkim", new { algorithm, selector, rotate, privateKeyPem }, ct);
+
+    public async Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct) => await SendAsync<DkimRow>(HttpMethod.Get, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dkim", null, ct);
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => await SendAsync<List<QueueRow>>(HttpMethod.Get, "/api/v1/queue", null, ct);
 

@@ -10,6 +10,7 @@ public sealed record ApiContext(
     AdminAccessService Access,
     AuditService Audit,
     QueueService Queue,
+    DkimService Dkim,
     string Version,
     Func<CancellationToken, Task<(int Status, object Report)>> Health,
     int MaxRequestBodyBytes,

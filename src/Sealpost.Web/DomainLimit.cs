@@ -33,7 +33,7 @@ internal static class DomainLimit
             }
         }
 
-        if (route == "/api/v1/domains/{name}" && http.Request.RouteValues.TryGetValue("name", out var name) && name is string domainText)
+        if (route.StartsWith("/api/v1/domains/{name}", StringComparison.Ordinal) && http.Request.RouteValues.TryGetValue("name", out var name) && name is string domainText)
         {
             named.Add(DomainName.TryParse(domainText, out var d, out _) ? d.Ascii : domainText);
         }

@@ -33,7 +33,11 @@ public sealed record TenantResponse(string Name, string DisplayName, DateTimeOff
 public sealed record DomainResponse(string Name, string Tenant, DateTimeOffset CreatedAt);
 public sealed record AccountResponse(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes, long Messages, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, int Version);
 public sealed record AliasResponse(string Alias, string? Target);
-public sealed record GroupResponse(string Address, string DisplayName, IReadOnlyList<string> Members);
+public sealed record GroupMemberResponse(string Address, string Kind);
+public sealed record GroupResponse(string Address, string DisplayName, IReadOnlyList<GroupMemberResponse> Members);
+public sealed record DkimRequest(string Algorithm = "rsa", string? Selector = null, bool Rotate = false, string? PrivateKeyPem = null);
+public sealed record DkimPublishedResponse(string Selector, string Algorithm, string DnsRecord, DateTimeOffset Retired);
+public sealed record DkimResponse(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedResponse> Previous);
 public sealed record LockoutResponse(string Kind, string Subject, int Failures, DateTimeOffset Until);
 public sealed record VersionResponse(string Product, string Version, string Api);
 public sealed record AuditRecordResponse(long Sequence, string Node, DateTimeOffset Time, string Actor, string Role, string Action, string? Target, string Outcome, string? Detail, string? Source, string Protocol, string CorrelationId, string Hash);
@@ -60,6 +64,11 @@ internal static class Dto
     public static AuditRecordResponse Audit(AuditRecord r) => new(
         r.Sequence, r.Node, r.Event.Time, r.Event.Actor, r.Event.Role, r.Event.Action.ToString(), r.Event.Target,
         r.Event.Outcome.ToString(), r.Event.Detail, r.Event.Source, r.Event.Protocol, r.Event.CorrelationId, Convert.ToHexStringLower(r.Hash));
+
+    /// <summary>A DKIM key as administrators see it: selector, algorithm and the DNS record, never the private key.</summary>
+    public static DkimResponse Dkim(Sealpost.Mime.Dkim.DkimKey key, IReadOnlyList<Sealpost.Domain.DkimPublished> previous) => new(
+        key.Domain, key.Selector, key.Algorithm, key.Created, key.DnsRecord, key.ZoneLine,
+        previous.Select(p => new DkimPublishedResponse(p.Selector, p.Algorithm, p.DnsRecord, p.Retired)).ToList());
 
     public static string ETag(int version) => $"\"v{version}\"";
 

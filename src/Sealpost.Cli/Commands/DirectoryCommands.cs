@@ -125,8 +125,8 @@ internal static class DirectoryCommands
         var add = new Command("add", "Add a distribution group") { address, display };
         add.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var group = await runtime.Directory.AddGroupAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(address)!, parse.GetValue(display), ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var group = await admin.AddGroupAsync(parse.GetValue(address)!, parse.GetValue(display), ct);
             await console.Out.WriteLineAsync($"Added group {group.Address}.");
             return SealpostCli.Ok;
         });
@@ -137,23 +137,15 @@ internal static class DirectoryCommands
         var members = new Command("members", "Show a group's members, after adding or removing some") { group, addMember, removeMember };
         members.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var groupAddress = parse.GetValue(group)!;
-            foreach (var m in parse.GetValue(addMember) ?? [])
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var groupAddress = MailAddress.Parse(parse.GetValue(group)!);
+            await admin.ChangeGroupMembersAsync(groupAddress.ToString(), parse.GetValue(addMember) ?? [], parse.GetValue(removeMember) ?? [], ct);
+            var found = (await admin.ListGroupsAsync(ct)).FirstOrDefault(g => MailAddress.Parse(g.Address).Equals(groupAddress))
+                ?? throw Sealpost.Core.SealpostException.NotFound($"no group '{groupAddress}'");
+            var table = new Table().AddColumns($"Members of {Markup.Escape(found.Address)}", "Kind");
+            foreach (var m in found.Members)
             {
-                await runtime.Directory.AddGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, groupAddress, m, ct);
-            }
-
-            foreach (var m in parse.GetValue(removeMember) ?? [])
-            {
-                await runtime.Directory.RemoveGroupMemberAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, groupAddress, m, ct);
-            }
-
-            var (found, groupMembers) = (await runtime.Directory.ListGroupsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, groupAddress, ct))[0];
-            var table = new Table().AddColumns($"Members of {Markup.Escape(found.Address.ToString())}", "Kind");
-            foreach (var (m, kind) in groupMembers)
-            {
-                table.AddRow(Markup.Escape(m.ToString()), kind?.ToString().ToLowerInvariant() ?? "remote");
+                table.AddRow(Markup.Escape(m.Address), m.Kind);
             }
 
             console.Spectre.Write(table);
@@ -163,12 +155,11 @@ internal static class DirectoryCommands
         var list = new Command("list", "List groups");
         list.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             var table = new Table().AddColumns("Group", "Display name", "Members");
-            foreach (var (g, groupMembers) in await runtime.Directory.ListGroupsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, null, ct))
+            foreach (var g in await admin.ListGroupsAsync(ct))
             {
-                var count = groupMembers.Count;
-                table.AddRow(Markup.Escape(g.Address.ToString()), Markup.Escape(g.DisplayName), count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                table.AddRow(Markup.Escape(g.Address), Markup.Escape(g.DisplayName), g.Members.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
             console.Spectre.Write(table);

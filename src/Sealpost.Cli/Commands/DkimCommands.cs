@@ -24,11 +24,9 @@ internal static class DkimCommands
 
             command.SetAction(async (parse, ct) =>
             {
-                await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-                var key = rotate
-                    ? await runtime.Dkim.RotateAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(domain)!, parse.GetValue(algorithm)!, parse.GetValue(selector), ct)
-                    : await runtime.Dkim.CreateAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(domain)!, parse.GetValue(algorithm)!, parse.GetValue(selector), ct,
-                        parse.GetValue(import) is { } file ? await File.ReadAllTextAsync(file, ct) : null);
+                var pem = !rotate && parse.GetValue(import) is { } file ? await File.ReadAllTextAsync(file, ct) : null;
+                await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+                var key = await admin.MakeDkimAsync(parse.GetValue(domain)!, parse.GetValue(algorithm)!, parse.GetValue(selector), rotate, pem, ct);
                 await console.Out.WriteLineAsync($"{(rotate ? "Rotated" : "Created")} the DKIM key of {key.Domain}: selector {key.Selector}, {key.Algorithm}. Publish this TXT record:");
                 await console.Out.WriteLineAsync(key.ZoneLine);
                 if (rotate)
@@ -45,10 +43,10 @@ internal static class DkimCommands
         var show = new Command("show", "The domain's DKIM key and the TXT records to publish") { showDomain };
         show.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var keys = await runtime.Dkim.ShowAsync(SealpostRuntime.LocalAdministrator, parse.GetValue(showDomain)!, ct);
-            await console.Out.WriteLineAsync($"Active: selector {keys.Active.Selector}, {keys.Active.Algorithm}, created {keys.Active.Created.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
-            await console.Out.WriteLineAsync(keys.Active.ZoneLine);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var keys = await admin.ShowDkimAsync(parse.GetValue(showDomain)!, ct);
+            await console.Out.WriteLineAsync($"Active: selector {keys.Selector}, {keys.Algorithm}, created {keys.Created.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
+            await console.Out.WriteLineAsync(keys.ZoneLine);
             foreach (var old in keys.Previous)
             {
                 await console.Out.WriteLineAsync($"Retired {old.Retired.UtcDateTime:yyyy-MM-dd HH:mm} UTC: selector {old.Selector}, {old.Algorithm}: {old.DnsRecord}");

@@ -89,8 +89,8 @@ internal static class UserCommands
         var lockouts = new Command("lockouts", "List accounts and client addresses refused logins now (too many failures), on every node");
         lockouts.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var locked = await runtime.Directory.ListLockoutsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var locked = await admin.ListLockoutsAsync(ct);
             if (locked.Count == 0)
             {
                 await console.Out.WriteLineAsync("No lockouts.");
@@ -111,8 +111,8 @@ internal static class UserCommands
         var unlock = new Command("unlock", "Lift an account's login lockout (after checking with its owner)") { unlockAddress };
         unlock.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.UnlockAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(unlockAddress)!, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            await admin.UnlockAsync(parse.GetValue(unlockAddress)!, ct);
             await console.Out.WriteLineAsync($"Unlocked {Sealpost.Core.Addressing.MailAddress.Parse(parse.GetValue(unlockAddress)!)}.");
             return SealpostCli.Ok;
         });

@@ -307,7 +307,7 @@ public sealed class SealpostServer : IAsyncDisposable
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", HealthAsync);
         Sealpost.Web.AdminApi.Map(app, new Sealpost.Web.ApiContext(
-            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, Version,
+            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, Version,
             async ct =>
             {
                 var loggers = app.Services.GetRequiredService<ILoggerFactory>();

@@ -39,6 +39,23 @@ internal static class DirectoryEndpoints
             return Results.Json(new DomainResponse(domain.Name.ToString(), request.Tenant, domain.CreatedAt), ApiPipeline.Json, statusCode: 201);
         }).Requires(Operation.DomainAdd).Accepts<DomainRequest>("application/json").Produces<DomainResponse>(201);
 
+        api.MapGet("/domains/{name}/dkim", async (HttpContext http, string name) =>
+        {
+            var keys = await ctx.Dkim.ShowAsync(http.Principal().Actor, name, http.RequestAborted);
+            return Results.Json(Dto.Dkim(keys.Active, keys.Previous), ApiPipeline.Json);
+        }).Requires(Operation.DkimManage).Produces<DkimResponse>();
+
+        api.MapPost("/domains/{name}/dkim", async (HttpContext http, string name) =>
+        {
+            var request = await http.Body<DkimRequest>(ctx.MaxRequestBodyBytes);
+            var actor = http.Principal().Actor;
+            var key = request.Rotate
+                ? await ctx.Dkim.RotateAsync(actor, name, request.Algorithm, request.Selector, http.RequestAborted)
+                : await ctx.Dkim.CreateAsync(actor, name, request.Algorithm, request.Selector, http.RequestAborted, request.PrivateKeyPem);
+            var keys = await ctx.Dkim.ShowAsync(actor, name, http.RequestAborted);
+            return Results.Json(Dto.Dkim(key, keys.Previous), ApiPipeline.Json, statusCode: 201);
+        }).Requires(Operation.DkimManage).Accepts<DkimRequest>("application/json").Produces<DkimResponse>(201);
+
         api.MapDelete("/domains/{name}", async (HttpContext http, string name) =>
         {
             await ctx.Directory.RemoveDomainAsync(http.Principal().Actor, name, http.RequestAborted);
@@ -171,7 +188,8 @@ internal static class DirectoryEndpoints
 
         api.MapGet("/groups", async (HttpContext http, CancellationToken _) =>
             Results.Json((await ctx.Directory.ListGroupsAsync(http.Principal().Actor, null, http.RequestAborted))
-                .Select(g => new GroupResponse(g.Group.Address.ToString(), g.Group.DisplayName, g.Members.Select(m => m.Address.ToString()).ToList())).ToList(), ApiPipeline.Json))
+                .Select(g => new GroupResponse(g.Group.Address.ToString(), g.Group.DisplayName,
+                    g.Members.Select(m => new GroupMemberResponse(m.Address.ToString(), m.Kind?.ToString().ToLowerInvariant() ?? "remote")).ToList())).ToList(), ApiPipeline.Json))
             .Requires(Operation.GroupList).Produces<List<GroupResponse>>();
 
         api.MapPost("/groups", async (HttpContext http, CancellationToken _) =>

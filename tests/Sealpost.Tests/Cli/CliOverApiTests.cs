@@ -73,9 +73,14 @@ public sealed class CliOverApiTests
         Assert.Equal(0, (await CliAsync(server, credentials, Lines(), "role", "grant", "carol@example.test", "domain-admin")).Exit);
         var list = await CliAsync(server, credentials, Lines(), "user", "list", "--domain", "example.test");
         Assert.Contains("carol@example.test", list.Out);
+        Assert.Equal(0, (await CliAsync(server, credentials, Lines(), "group", "members", "team@example.test", "--add", "carol@example.test")).Exit);
+        var dkim = await CliAsync(server, credentials, Lines(), "dkim", "create", "--domain", "example.test", "--algorithm", "ed25519");
+        Assert.True(dkim.Exit == 0, dkim.Err);
+        Assert.Contains("v=DKIM1", dkim.Out);
+        Assert.DoesNotContain("PRIVATE", dkim.Out);
 
         var records = await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Actor: "root@gov.test"));
-        foreach (var action in new[] { AuditAction.AccountCreated, AuditAction.AliasAdded, AuditAction.RoleGranted })
+        foreach (var action in new[] { AuditAction.AccountCreated, AuditAction.AliasAdded, AuditAction.RoleGranted, AuditAction.GroupMemberAdded, AuditAction.DkimKeyCreated })
         {
             var record = Assert.Single(records, r => r.Event.Action == action);
             Assert.Equal("api", record.Event.Protocol);

@@ -88,6 +88,13 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
             return new Request("DELETE", "/api/v1/domains/" + E(name));
         }),
 
+        new("POST", "/api/v1/domains/{name}/dkim", Operation.DkimManage, true, (_, s) => R("POST", $"/api/v1/domains/{E(s.Domain)}/dkim", new { algorithm = "ed25519" })),
+        new("GET", "/api/v1/domains/{name}/dkim", Operation.DkimManage, true, async (t, s) =>
+        {
+            await t.Runtime.Dkim.CreateAsync(SealpostRuntime.LocalAdministrator, s.Domain, "ed25519", null, CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            return new Request("GET", $"/api/v1/domains/{E(s.Domain)}/dkim");
+        }),
+
         // Accounts.
         new("GET", "/api/v1/accounts", Operation.AccountList, false, (_, _) => R("GET", "/api/v1/accounts")),
         new("POST", "/api/v1/accounts", Operation.AccountCreate, true, (t, s) => R("POST", "/api/v1/accounts", new { address = t.Fresh("new") + "@" + s.Domain, password = Password })),
