@@ -247,13 +247,13 @@ internal sealed class ApiAdministration : IAdministration
         await SendAsync<TenantRow>(HttpMethod.Post, "/api/v1/tenants", new { name, displayName }, ct);
 
     public async Task<IReadOnlyList<TenantRow>> ListTenantsAsync(CancellationToken ct) =>
-        await SendAsync<List<TenantRow>>(HttpMethod.Get, "/api/v1/tenants", null, ct);
+        await AllPagesAsync<TenantRow>("/api/v1/tenants", ct);
 
     public async Task<DomainRow> AddDomainAsync(string name, string tenant, CancellationToken ct) =>
         await SendAsync<DomainRow>(HttpMethod.Post, "/api/v1/domains", new { name, tenant }, ct);
 
     public async Task<IReadOnlyList<DomainRow>> ListDomainsAsync(CancellationToken ct) =>
-        await SendAsync<List<DomainRow>>(HttpMethod.Get, "/api/v1/domains", null, ct);
+        await AllPagesAsync<DomainRow>("/api/v1/domains", ct);
 
     public Task RemoveDomainAsync(string name, CancellationToken ct) => SendAsync(HttpMethod.Delete, "/api/v1/domains/" + Uri.EscapeDataString(name), null, ct);
 
@@ -293,7 +293,7 @@ internal sealed class ApiAdministration : IAdministration
 
     public Task RemoveAliasAsync(string alias, CancellationToken ct) => SendAsync(HttpMethod.Delete, "/api/v1/aliases/" + Uri.EscapeDataString(alias), null, ct);
 
-    public async Task<IReadOnlyList<AliasRow>> ListAliasesAsync(CancellationToken ct) => await SendAsync<List<AliasRow>>(HttpMethod.Get, "/api/v1/aliases", null, ct);
+    public async Task<IReadOnlyList<AliasRow>> ListAliasesAsync(CancellationToken ct) => await AllPagesAsync<AliasRow>("/api/v1/aliases", ct);
 
     public Task GrantRoleAsync(string address, Role role, CancellationToken ct) =>
         SendAsync(HttpMethod.Put, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/roles/{RoleNames.Of(role)}", null, ct);
@@ -301,7 +301,7 @@ internal sealed class ApiAdministration : IAdministration
     public Task RevokeRoleAsync(string address, Role role, CancellationToken ct) =>
         SendAsync(HttpMethod.Delete, $"/api/v1/accounts/{Uri.EscapeDataString(address)}/roles/{RoleNames.Of(role)}", null, ct);
 
-    public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) => await SendAsync<List<RoleHolderRow>>(HttpMethod.Get, "/api/v1/roles", null, ct);
+    public async Task<IReadOnlyList<RoleHolderRow>> ListRoleHoldersAsync(CancellationToken ct) => await AllPagesAsync<RoleHolderRow>("/api/v1/roles", ct);
 
     public async Task<GroupRow> AddGroupAsync(string address, string? displayName, CancellationToken ct) =>
         await SendAsync<GroupRow>(HttpMethod.Post, "/api/v1/groups", new { address, displayName }, ct);
@@ -319,9 +319,9 @@ internal sealed class ApiAdministration : IAdministration
         }
     }
 
-    public async Task<IReadOnlyList<GroupRow>> ListGroupsAsync(CancellationToken ct) => await SendAsync<List<GroupRow>>(HttpMethod.Get, "/api/v1/groups", null, ct);
+    public async Task<IReadOnlyList<GroupRow>> ListGroupsAsync(CancellationToken ct) => await AllPagesAsync<GroupRow>("/api/v1/groups", ct);
 
-    public async Task<IReadOnlyList<LockoutRow>> ListLockoutsAsync(CancellationToken ct) => await SendAsync<List<LockoutRow>>(HttpMethod.Get, "/api/v1/lockouts", null, ct);
+    public async Task<IReadOnlyList<LockoutRow>> ListLockoutsAsync(CancellationToken ct) => await AllPagesAsync<LockoutRow>("/api/v1/lockouts", ct);
 
     public Task UnlockAsync(string address, CancellationToken ct) => SendAsync(HttpMethod.Delete, "/api/v1/lockouts/" + Uri.EscapeDataString(address), null, ct);
 
@@ -330,7 +330,7 @@ internal sealed class ApiAdministration : IAdministration
 
     public async Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct) => await SendAsync<DkimRow>(HttpMethod.Get, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dkim", null, ct);
 
-    public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => await SendAsync<List<QueueRow>>(HttpMethod.Get, "/api/v1/queue", null, ct);
+    public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => await AllPagesAsync<QueueRow>("/api/v1/queue", ct);
 
     public async Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct) => await SendAsync<QueueRow>(HttpMethod.Get, $"/api/v1/queue/{id}", null, ct);
 
@@ -339,6 +339,24 @@ internal sealed class ApiAdministration : IAdministration
         : SendAsync(HttpMethod.Post, $"/api/v1/queue/{id}/{action.ToString().ToLowerInvariant()}", null, ct);
 
     private sealed record AccountPage(List<AccountRow> Items, string? Next);
+
+    private sealed record ListPage<T>(List<T> Items, string? Next);
+
+    // Follows the cursor to the end of a list.
+    private async Task<IReadOnlyList<T>> AllPagesAsync<T>(string path, CancellationToken ct)
+    {
+        var all = new List<T>();
+        string? cursor = null;
+        do
+        {
+            var page = await SendAsync<ListPage<T>>(HttpMethod.Get, path + "?limit=500" + (cursor is null ? "" : "&cursor=" + cursor), null, ct);
+            all.AddRange(page.Items);
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+
+        return all;
+    }
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {

@@ -38,6 +38,7 @@ public sealed record GroupResponse(string Address, string DisplayName, IReadOnly
 public sealed record DkimRequest(string Algorithm = "rsa", string? Selector = null, bool Rotate = false, string? PrivateKeyPem = null);
 public sealed record DkimPublishedResponse(string Selector, string Algorithm, string DnsRecord, DateTimeOffset Retired);
 public sealed record DkimResponse(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedResponse> Previous);
+public sealed record RoleHolderResponse(string Address, IReadOnlyList<string> Roles);
 public sealed record LockoutResponse(string Kind, string Subject, int Failures, DateTimeOffset Until);
 public sealed record VersionResponse(string Product, string Version, string Api);
 public sealed record AuditRecordResponse(long Sequence, string Node, DateTimeOffset Time, string Actor, string Role, string Action, string? Target, string Outcome, string? Detail, string? Source, string Protocol, string CorrelationId, string Hash);

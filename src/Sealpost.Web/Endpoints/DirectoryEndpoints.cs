@@ -14,8 +14,9 @@ internal static class DirectoryEndpoints
     public static void Map(RouteGroupBuilder api, ApiContext ctx)
     {
         api.MapGet("/tenants", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Directory.ListTenantsAsync(http.Principal().Actor, http.RequestAborted)).Select(t => new TenantResponse(t.Name, t.DisplayName, t.CreatedAt)).ToList(), ApiPipeline.Json))
-            .Requires(Operation.TenantList).Produces<List<TenantResponse>>();
+            Results.Json(Paging.Of(await ctx.Directory.ListTenantsAsync(http.Principal().Actor, http.RequestAborted), t => t.Name,
+                t => new TenantResponse(t.Name, t.DisplayName, t.CreatedAt), http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.TenantList).Produces<Page<TenantResponse>>();
 
         api.MapPost("/tenants", async (HttpContext http, CancellationToken _) =>
         {
@@ -29,8 +30,9 @@ internal static class DirectoryEndpoints
             var actor = http.Principal().Actor;
             var domains = await ctx.Directory.ListDomainsAsync(actor, http.RequestAborted);
             var tenants = await TenantNamesAsync(ctx, actor, http.RequestAborted);
-            return Results.Json(domains.Select(d => new DomainResponse(d.Name.ToString(), tenants.GetValueOrDefault(d.TenantId, ""), d.CreatedAt)).ToList(), ApiPipeline.Json);
-        }).Requires(Operation.DomainList).Produces<List<DomainResponse>>();
+            return Results.Json(Paging.Of(domains, d => d.Name.Ascii, d => new DomainResponse(d.Name.ToString(), tenants.GetValueOrDefault(d.TenantId, ""), d.CreatedAt), http, ctx.MaxPageSize),
+                ApiPipeline.Json);
+        }).Requires(Operation.DomainList).Produces<Page<DomainResponse>>();
 
         api.MapPost("/domains", async (HttpContext http, CancellationToken _) =>
         {
@@ -72,9 +74,9 @@ internal static class DirectoryEndpoints
                 throw ApiInputException.Field("limit", $"between 1 and {ctx.MaxPageSize}");
             }
 
-            var after = DecodeCursor(cursor);
+            var after = cursor is null ? null : Paging.Decode(cursor);
             var page = await ctx.Directory.ListAccountsPageAsync(http.Principal().Actor, domain, after, size, http.RequestAborted);
-            var next = page.Count == size ? EncodeCursor(page[^1].Account.Address.Key) : null;
+            var next = page.Count == size ? Paging.Encode(page[^1].Account.Address.Key) : null;
             return Results.Json(new Page<AccountResponse>(page.Select(Dto.Account).ToList(), next), ApiPipeline.Json);
         }).Requires(Operation.AccountList).Produces<Page<AccountResponse>>();
 
@@ -150,9 +152,9 @@ internal static class DirectoryEndpoints
         // ---- roles ----
 
         api.MapGet("/roles", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Directory.ListRoleHoldersAsync(http.Principal().Actor, http.RequestAborted))
-                .Select(a => new { address = a.Address.ToString(), roles = Dto.Roles(a.Roles) }).ToList(), ApiPipeline.Json))
-            .Requires(Operation.RoleList);
+            Results.Json(Paging.Of(await ctx.Directory.ListRoleHoldersAsync(http.Principal().Actor, http.RequestAborted), a => a.Address.Key,
+                a => new RoleHolderResponse(a.Address.ToString(), Dto.Roles(a.Roles)), http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.RoleList).Produces<Page<RoleHolderResponse>>();
 
         api.MapPut("/accounts/{address}/roles/{role}", async (HttpContext http, string address, string role) =>
         {
@@ -169,9 +171,9 @@ internal static class DirectoryEndpoints
         // ---- aliases and groups ----
 
         api.MapGet("/aliases", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Directory.ListAliasesAsync(http.Principal().Actor, http.RequestAborted))
-                .Select(a => new AliasResponse(a.Address.ToString(), a.AliasTarget?.ToString())).ToList(), ApiPipeline.Json))
-            .Requires(Operation.AliasList).Produces<List<AliasResponse>>();
+            Results.Json(Paging.Of(await ctx.Directory.ListAliasesAsync(http.Principal().Actor, http.RequestAborted), a => a.Address.Key,
+                a => new AliasResponse(a.Address.ToString(), a.AliasTarget?.ToString()), http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.AliasList).Produces<Page<AliasResponse>>();
 
         api.MapPost("/aliases", async (HttpContext http, CancellationToken _) =>
         {
@@ -187,10 +189,10 @@ internal static class DirectoryEndpoints
         }).Requires(Operation.AliasRemove);
 
         api.MapGet("/groups", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Directory.ListGroupsAsync(http.Principal().Actor, null, http.RequestAborted))
-                .Select(g => new GroupResponse(g.Group.Address.ToString(), g.Group.DisplayName,
-                    g.Members.Select(m => new GroupMemberResponse(m.Address.ToString(), m.Kind?.ToString().ToLowerInvariant() ?? "remote")).ToList())).ToList(), ApiPipeline.Json))
-            .Requires(Operation.GroupList).Produces<List<GroupResponse>>();
+            Results.Json(Paging.Of(await ctx.Directory.ListGroupsAsync(http.Principal().Actor, null, http.RequestAborted), g => g.Group.Address.Key,
+                g => new GroupResponse(g.Group.Address.ToString(), g.Group.DisplayName,
+                    g.Members.Select(m => new GroupMemberResponse(m.Address.ToString(), m.Kind?.ToString().ToLowerInvariant() ?? "remote")).ToList()), http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.GroupList).Produces<Page<GroupResponse>>();
 
         api.MapPost("/groups", async (HttpContext http, CancellationToken _) =>
         {
@@ -214,9 +216,9 @@ internal static class DirectoryEndpoints
         // ---- lockouts ----
 
         api.MapGet("/lockouts", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Directory.ListLockoutsAsync(http.Principal().Actor, http.RequestAborted))
-                .Select(l => new LockoutResponse(l.Kind, l.Subject, l.Failures, l.Until)).ToList(), ApiPipeline.Json))
-            .Requires(Operation.LockoutList).Produces<List<LockoutResponse>>();
+            Results.Json(Paging.Of(await ctx.Directory.ListLockoutsAsync(http.Principal().Actor, http.RequestAborted), l => l.Kind + ":" + l.Subject,
+                l => new LockoutResponse(l.Kind, l.Subject, l.Failures, l.Until), http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.LockoutList).Produces<Page<LockoutResponse>>();
 
         api.MapDelete("/lockouts/{address}", async (HttpContext http, string address) =>
         {
@@ -240,27 +242,6 @@ internal static class DirectoryEndpoints
         catch (Sealpost.Core.SealpostException ex) when (ex.Kind == Sealpost.Core.ErrorKind.Forbidden)
         {
             return [];
-        }
-    }
-
-    // A cursor is opaque to clients: the last address key of the page, base64url.
-    private static string EncodeCursor(string key) => Convert.ToBase64String(Encoding.UTF8.GetBytes(key)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static string? DecodeCursor(string? cursor)
-    {
-        if (cursor is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            var b64 = cursor.Replace('-', '+').Replace('_', '/');
-            return Encoding.UTF8.GetString(Convert.FromBase64String(b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=')));
-        }
-        catch (FormatException)
-        {
-            throw ApiInputException.Field("cursor", "not a cursor this API gave out");
         }
     }
 }

@@ -22,8 +22,9 @@ internal static class OperationsEndpoints
             .Anonymous().Requires(Operation.Login).Produces<VersionResponse>();
 
         api.MapGet("/queue", async (HttpContext http, CancellationToken _) =>
-            Results.Json((await ctx.Queue.ListAsync(http.Principal().Actor, http.RequestAborted)).Select(Dto.Queue).ToList(), ApiPipeline.Json))
-            .Requires(Operation.QueueRead).Produces<List<QueueEntryResponse>>();
+            Results.Json(Paging.Of(await ctx.Queue.ListAsync(http.Principal().Actor, http.RequestAborted), e => e.Id.ToString("D19", System.Globalization.CultureInfo.InvariantCulture),
+                Dto.Queue, http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.QueueRead).Produces<Page<QueueEntryResponse>>();
 
         api.MapGet("/queue/{id:long}", async (HttpContext http, long id) =>
             Results.Json(Dto.Queue(await ctx.Queue.ShowAsync(http.Principal().Actor, id, http.RequestAborted)), ApiPipeline.Json))

@@ -144,6 +144,33 @@ public sealed class AdminApiInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Alias_pages_follow_the_cursor_to_the_end_without_repeats()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _api.JsonAsync(HttpMethod.Post, "/api/v1/aliases", new { alias = $"a{i}@example.test", target = "alice@example.test" }, _admin, HttpStatusCode.Created);
+        }
+
+        var seen = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await _api.JsonAsync(HttpMethod.Get, "/api/v1/aliases?limit=2" + (cursor is null ? "" : "&cursor=" + cursor), token: _admin);
+            var items = page.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("alias").GetString()!).ToList();
+            Assert.True(items.Count <= 2);
+            seen.AddRange(items);
+            cursor = page.TryGetProperty("next", out var next) ? next.GetString() : null;
+            pages++;
+        }
+        while (cursor is not null && pages < 20);
+
+        Assert.Equal(seen.Distinct().Count(), seen.Count);
+        Assert.Equal(6, seen.Count); // the five and the dev folder's postmaster@
+        Assert.Equal(3, pages);
+    }
+
+    [Fact]
     public async Task The_openapi_document_is_valid_and_lists_every_api_path()
     {
         using var response = await _api.SendAsync(HttpMethod.Get, "/openapi/v1.json");

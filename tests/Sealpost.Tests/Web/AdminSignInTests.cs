@@ -192,7 +192,7 @@ public sealed class AdminSignInTests
         Assert.Equal(HttpStatusCode.TooManyRequests, throttled.StatusCode);
         Assert.True(throttled.Headers.RetryAfter is not null);
         var lockouts = await api.JsonAsync(HttpMethod.Get, "/api/v1/lockouts", token: admin);
-        Assert.Contains(lockouts.EnumerateArray(), l => l.GetProperty("subject").GetString() == "alice@example.test");
+        Assert.Contains(lockouts.GetProperty("items").EnumerateArray(), l => l.GetProperty("subject").GetString() == "alice@example.test");
         await api.JsonAsync(HttpMethod.Delete, "/api/v1/lockouts/alice%40example.test", token: admin, expected: HttpStatusCode.NoContent);
         Assert.Equal(HttpStatusCode.OK, (await api.SignInAsync("alice@example.test", "alice-dev-password")).Status);
     }
