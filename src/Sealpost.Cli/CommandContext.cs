@@ -139,22 +139,8 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
                 && File.Exists(CredentialsPath));
         if (!useApi)
         {
-            var runtime = await OpenRuntimeAsync(ct);
-            if (runtime.Folder.IsDev)
-            {
-                return new LocalAdministration(runtime, SealpostRuntime.LocalAdministrator);
-            }
-
-            if (!Parse.GetValue(GlobalOptions.Recovery))
-            {
-                await runtime.DisposeAsync();
-                throw new SealpostException(ErrorKind.Forbidden,
-                    "a production data folder is administered through the server: 'sealpost login --server https://HOST:PORT ADDRESS' "
-                    + "(the first administrator: 'sealpost admin bootstrap'); offline changes need --recovery");
-            }
-
-            // Offline on a production folder: a recovery step, recorded as one.
-            return new LocalAdministration(runtime, SealpostRuntime.LocalAdministrator with { Protocol = "cli-recovery" });
+            var (runtime, actor) = await OpenOfflineAsync(ct);
+            return new LocalAdministration(runtime, actor);
         }
 
         var login = ApiLoginFile.Load(CredentialsPath)
@@ -170,6 +156,29 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
         }
 
         return new ApiAdministration(login);
+    }
+
+    /// <summary>
+    /// The data folder for a change made offline, and who makes it: anyone on a --dev folder; on a
+    /// production folder only with --recovery (no administrator can sign in), recorded as a recovery step.
+    /// </summary>
+    public async Task<(SealpostRuntime Runtime, Sealpost.Core.Access.Actor Actor)> OpenOfflineAsync(CancellationToken ct)
+    {
+        var runtime = await OpenRuntimeAsync(ct);
+        if (runtime.Folder.IsDev)
+        {
+            return (runtime, SealpostRuntime.LocalAdministrator);
+        }
+
+        if (!Parse.GetValue(GlobalOptions.Recovery))
+        {
+            await runtime.DisposeAsync();
+            throw new SealpostException(ErrorKind.Forbidden,
+                "a production data folder is administered through the server: 'sealpost login --server https://HOST:PORT ADDRESS' "
+                + "(the first administrator: 'sealpost admin bootstrap'; people change their own passwords with 'sealpost me'); offline changes need --recovery");
+        }
+
+        return (runtime, SealpostRuntime.LocalAdministrator with { Protocol = "cli-recovery" });
     }
 
     private static bool SameServer(string a, string b) =>

@@ -49,7 +49,8 @@ internal static class UserCommands
         var passwd = new Command("passwd", "Change a password: standard input gives the old password, then the new one (with --reset, only the new one)") { passwdAddress, reset };
         passwd.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
+            await using var _ = runtime;
             var account = await runtime.Directory.RequireAccountAsync(parse.GetValue(passwdAddress)!, ct);
             if (account.State == Sealpost.Core.Directory.AccountState.Deleted)
             {
@@ -58,7 +59,7 @@ internal static class UserCommands
 
             var isReset = parse.GetValue(reset);
             var oldPassword = isReset ? null : console.ReadSecret("old password");
-            await runtime.Directory.SetPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, account.Address.ToString(), console.ReadSecret("new password"), oldPassword, ct);
+            await runtime.Directory.SetPasswordAsync(actor, account.Address.ToString(), console.ReadSecret("new password"), oldPassword, ct);
             await console.Out.WriteLineAsync(isReset
                 ? $"Password of {account.Address} reset: new keys made, app passwords revoked, owner notified."
                 : $"Password of {account.Address} changed.");
@@ -69,8 +70,9 @@ internal static class UserCommands
         var rotate = new Command("rotate-key", "Give an account a new key pair and re-wrap everything to it (the owner's password on standard input)") { rotateAddress };
         rotate.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await runtime.Directory.RotateKeyAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(rotateAddress)!, console.ReadSecret("password"), ct);
+            var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
+            await using var _ = runtime;
+            await runtime.Directory.RotateKeyAsync(actor, parse.GetValue(rotateAddress)!, console.ReadSecret("password"), ct);
             await console.Out.WriteLineAsync($"Key of {MailAddress.Parse(parse.GetValue(rotateAddress)!)} rotated; app passwords must be issued again.");
             return SealpostCli.Ok;
         });
@@ -80,8 +82,9 @@ internal static class UserCommands
         var appPassword = new Command("app-password", "Issue an app password for a mail client (the owner's password on standard input); shown once") { appAddress, label };
         appPassword.SetAction(async (parse, ct) =>
         {
-            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            var secret = await runtime.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, parse.GetValue(appAddress)!, console.ReadSecret("password"), parse.GetValue(label)!, ct);
+            var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
+            await using var _ = runtime;
+            var secret = await runtime.Directory.CreateAppPasswordAsync(actor, parse.GetValue(appAddress)!, console.ReadSecret("password"), parse.GetValue(label)!, ct);
             await console.Out.WriteLineAsync(secret);
             return SealpostCli.Ok;
         });

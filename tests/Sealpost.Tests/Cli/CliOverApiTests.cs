@@ -169,6 +169,12 @@ public sealed class CliOverApiTests
         new CliResult(exit, output.ToString(), error.ToString()).AssertCleanError(1, "sealpost login --server");
 
         await cli.OkWithInputAsync("a-colleague-passphrase\n", "user", "add", "someone@gov.test");
+        // The owner's password never goes into an operator's terminal on a production folder either.
+        var appArgs = new[] { "user", "app-password", "someone@gov.test", "--label", "phone" }.Concat(args[3..]).ToArray();
+        output = new StringWriter();
+        error = new StringWriter();
+        exit = await SealpostCli.RunAsync(appArgs, new CliConsole(new StringReader("a-colleague-passphrase\n"), output, error, inputIsTerminal: false));
+        new CliResult(exit, output.ToString(), error.ToString()).AssertCleanError(1, "sealpost me");
         await using var audit = await Sealpost.Store.Sqlite.SqliteAuditStore.OpenAsync(data, 5000);
         var record = Assert.Single(await audit.SearchAsync(new AuditQuery(Action: AuditAction.AccountCreated)));
         Assert.Equal("cli-recovery", record.Event.Protocol);
