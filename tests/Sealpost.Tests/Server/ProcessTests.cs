@@ -13,7 +13,7 @@ public sealed class ProcessTests
     public async Task Serve_dev_prints_its_connection_details_serves_health_and_stops_on_sigterm()
     {
         using var folder = new TempFolder();
-        var data = folder.Sub("dev");
+        var data = folder.Sub(".dev-data");
         using var server = ChildProcess.Start("sealpost",
             ["serve", "--dev", "--data", data, .. TestOptions.LoopbackListeners, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile]);
         await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
@@ -33,6 +33,13 @@ public sealed class ProcessTests
             using var cli = ChildProcess.Start("sealpost", [.. command.Split(' '), "--data", data]);
             Assert.True(await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, $"sealpost {command}: {cli.Stderr}");
             Assert.Contains(cli.Lines, l => l.Contains(command == "user list" ? "alice@example.test" : "message(s) queued", StringComparison.Ordinal));
+        }
+
+        // From the folder where `serve --dev` runs, no --data is needed.
+        using (var here = ChildProcess.Start("sealpost", ["user", "list"], workingDirectory: folder.Path))
+        {
+            Assert.True(await here.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, $"sealpost user list: {here.Stderr}");
+            Assert.Contains(here.Lines, l => l.Contains("bob@example.test", StringComparison.Ordinal));
         }
 
         server.Terminate();

@@ -19,7 +19,7 @@ public sealed class ChildProcess : IDisposable
         _process = process;
     }
 
-    public static ChildProcess Start(string assemblyName, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    public static ChildProcess Start(string assemblyName, IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, assemblyName + ".dll");
         if (!File.Exists(dll))
@@ -33,6 +33,7 @@ public sealed class ChildProcess : IDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         info.ArgumentList.Add(dll);
         foreach (var arg in args)
