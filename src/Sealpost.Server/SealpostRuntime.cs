@@ -53,7 +53,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
         Directory.AccountsChanged += Deliveries.ForgetRecipients;
         AdminAccess = new Sealpost.Domain.Administration.AdminAccessService(store, Authentication, Directory, Guard, apiLookupSecret, secondFactorSecret,
-            "Sealpost " + options.Hostname, TimeSpan.FromMinutes(options.Http.SessionMinutes), TimeSpan.FromDays(options.Http.MaxTokenDays), TimeProvider.System);
+            "Sealpost " + options.Hostname, TimeSpan.FromMinutes(options.Http.SessionMinutes), TimeSpan.FromDays(options.Http.MaxTokenDays), TimeProvider.System,
+            TimeSpan.FromMinutes(options.Http.SessionIdleMinutes));
     }
 
     /// <summary>DKIM keys per domain and the signing of outbound mail.</summary>

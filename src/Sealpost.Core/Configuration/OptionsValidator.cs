@@ -196,6 +196,7 @@ public static class OptionsValidator
         Range(errors, "Limits:DeletedAccountRetentionDays", l.DeletedAccountRetentionDays, 0, 3650);
         Range(errors, "Http:MaxRequestBodyBytes", options.Http.MaxRequestBodyBytes, 1024, 16 * 1024 * 1024);
         Range(errors, "Http:SessionMinutes", options.Http.SessionMinutes, 5, 7 * 24 * 60);
+        Range(errors, "Http:SessionIdleMinutes", options.Http.SessionIdleMinutes, 5, 7 * 24 * 60);
         Range(errors, "Http:MaxTokenDays", options.Http.MaxTokenDays, 1, 3650);
         Range(errors, "Http:MaxPageSize", options.Http.MaxPageSize, 10, 10_000);
         Range(errors, "Limits:MaxConnections", l.MaxConnections, 1, 1_000_000);

@@ -157,6 +157,9 @@ public sealed class HttpOptions
     /// <summary>How long a sign-in session (browser cookie or `sealpost login`) lasts, in minutes.</summary>
     public int SessionMinutes { get; set; } = 480;
 
+    /// <summary>A sign-in session not used for this many minutes ends (tokens are not affected).</summary>
+    public int SessionIdleMinutes { get; set; } = 60;
+
     /// <summary>Longest lifetime an API token may be given, in days.</summary>
     public int MaxTokenDays { get; set; } = 365;
 

@@ -59,7 +59,8 @@ public sealed class AdminAccessService(
     string issuer,
     TimeSpan sessionLifetime,
     TimeSpan maxTokenLifetime,
-    TimeProvider time)
+    TimeProvider time,
+    TimeSpan? sessionIdle = null)
 {
     /// <summary>Prefixes make a leaked secret recognisable to secret scanners, and tell sessions from tokens.</summary>
     public const string SessionPrefix = "sps_";
@@ -148,6 +149,12 @@ public sealed class AdminAccessService(
         var credential = await Dir.FindApiCredentialAsync(Lookup(secret), ct);
         var now = time.GetUtcNow();
         if (credential is null || !credential.IsLive(now))
+        {
+            return null;
+        }
+
+        // A session left unused ends (last use is noted to the minute); tokens are for unattended use.
+        if (credential.Kind == ApiCredentialKind.Session && sessionIdle is { } idle && now - (credential.LastUsedAt ?? credential.CreatedAt) > idle + TouchInterval)
         {
             return null;
         }

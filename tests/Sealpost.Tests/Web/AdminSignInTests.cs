@@ -289,6 +289,25 @@ public sealed class AdminSignInTests
     }
 
     [Fact]
+    public async Task A_session_left_idle_ends_but_a_token_does_not()
+    {
+        await using var server = await TestServer.StartAsync(o => o.Http.SessionIdleMinutes = 30);
+        using var api = new ApiClient(server);
+        var session = await api.UserAsync("idle@example.test", Password);
+        var token = (await api.JsonAsync(HttpMethod.Post, "/api/v1/me/tokens", new { label = "cron", roles = new[] { "user" } }, session, HttpStatusCode.Created)).GetProperty("secret").GetString()!;
+        var account = await server.Server.Runtime.Directory.RequireAccountAsync("idle@example.test");
+        // Both were last used 40 minutes ago, as the server notes it.
+        foreach (var credential in await server.Server.Runtime.Store.Directory.ListApiCredentialsAsync(account.Id))
+        {
+            await server.Server.Runtime.Store.Directory.TouchApiCredentialAsync(credential.Id, DateTimeOffset.UtcNow.AddMinutes(-40));
+        }
+
+        using var idle = await api.SendAsync(HttpMethod.Get, "/api/v1/me", token: session);
+        Assert.Equal(HttpStatusCode.Unauthorized, idle.StatusCode);
+        await api.JsonAsync(HttpMethod.Get, "/api/v1/me", token: token);
+    }
+
+    [Fact]
     public async Task A_suspended_accounts_session_stops_working()
     {
         await using var server = await TestServer.StartAsync();
