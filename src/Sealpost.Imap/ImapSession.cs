@@ -58,11 +58,13 @@ public sealed partial class ImapSession
     /// A session over a connected stream (the socket's, or TLS over it for the implicit-TLS port). The
     /// session reads with zero-byte reads first, so an idle session holds no read buffer (STACK.md).
     /// </summary>
-    public ImapSession(ImapContext context, ImapListenerKind kind, Stream transport, IPEndPoint? remote)
+    /// <param name="proxiedFrom">The client a PROXY header read before TLS named (implicit TLS behind a load balancer).</param>
+    public ImapSession(ImapContext context, ImapListenerKind kind, Stream transport, IPEndPoint? remote, IPEndPoint? proxiedFrom = null)
     {
         _context = context;
         _kind = kind;
-        _remote = Sealpost.Core.Connections.ClientEndpoint.Normalise(remote);
+        _remote = Sealpost.Core.Connections.ClientEndpoint.Normalise(proxiedFrom ?? remote);
+        _proxied = proxiedFrom is not null;
         _tls = kind == ImapListenerKind.ImplicitTls;
         UseStreams(transport, transport);
     }
@@ -93,7 +95,7 @@ public sealed partial class ImapSession
 
     public async Task RunAsync(CancellationToken ct)
     {
-        if (_context.Imap.ProxyProtocol && !await ReadProxyHeaderAsync(ct))
+        if (_context.Imap.ProxyProtocol && !_tls && !await ReadProxyHeaderAsync(ct))
         {
             await _input.CompleteAsync();
             await _output.CompleteAsync();
@@ -124,6 +126,10 @@ public sealed partial class ImapSession
             }
         }
     }
+
+    /// <summary>Logs a connection refused for a missing or broken PROXY header read before TLS (event 5003).</summary>
+    public static void RefusedProxyHeader(ImapContext context, string remote, string error) =>
+        ImapLog.ConnectionRefused(context.Logger, remote, "PROXY header: " + error);
 
     private async Task<bool> ReadProxyHeaderAsync(CancellationToken ct)
     {

@@ -53,6 +53,42 @@ public static class ProxyProtocol
     }
 
     /// <summary>
+    /// Reads the header from a stream without reading one byte past it: for an implicit-TLS port, where
+    /// the load balancer sends the header in clear and the client's TLS handshake follows at once.
+    /// </summary>
+    public static async Task<(bool Ok, IPEndPoint? Source, string Error)> ReadExactlyAsync(Stream stream, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            var fixedPart = new byte[16];
+            await stream.ReadExactlyAsync(fixedPart, timeout.Token);
+            // Bytes 15-16: the length of the addresses that follow (RFC-less, haproxy's proxy-protocol.txt §2.2).
+            var length = (fixedPart[14] << 8) | fixedPart[15];
+            var header = new byte[16 + length];
+            fixedPart.CopyTo(header, 0);
+            if (TryParse(new ReadOnlySequence<byte>(fixedPart), out _, out _, out var early) == Status.Invalid)
+            {
+                return (false, null, early);
+            }
+
+            await stream.ReadExactlyAsync(header.AsMemory(16), timeout.Token);
+            return TryParse(new ReadOnlySequence<byte>(header), out _, out var source, out var error) == Status.Parsed
+                ? (true, source, "")
+                : (false, null, error.Length > 0 ? error : "incomplete header");
+        }
+        catch (EndOfStreamException)
+        {
+            return (false, null, "connection closed before the header");
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, null, "no header within 10 s");
+        }
+    }
+
+    /// <summary>
     /// Parses a header at the start of <paramref name="buffer"/>. On success <paramref name="consumed"/>
     /// is the header's length and <paramref name="source"/> the client's address (null for LOCAL, a
     /// health check by the proxy itself, or for address families other than TCP over IPv4/IPv6).

@@ -93,6 +93,20 @@ internal sealed class ImapListener : IAsyncDisposable
         try
         {
             Stream transport = network;
+            IPEndPoint? proxiedFrom = null;
+            if (_kind == ImapListenerKind.ImplicitTls && _context.Imap.ProxyProtocol)
+            {
+                // The load balancer's header comes in clear, before the client's TLS handshake.
+                var (ok, source, error) = await Sealpost.Core.Connections.ProxyProtocol.ReadExactlyAsync(network, _stopping.Token);
+                if (!ok)
+                {
+                    ImapSession.RefusedProxyHeader(_context, remote?.Address.ToString() ?? "unknown", error);
+                    return;
+                }
+
+                proxiedFrom = source ?? remote;
+            }
+
             if (_kind == ImapListenerKind.ImplicitTls)
             {
                 ssl = new SslStream(network, leaveInnerStreamOpen: true);
@@ -103,7 +117,7 @@ internal sealed class ImapListener : IAsyncDisposable
                 transport = ssl;
             }
 
-            await new ImapSession(_context, _kind, transport, remote).RunAsync(_stopping.Token);
+            await new ImapSession(_context, _kind, transport, remote, proxiedFrom).RunAsync(_stopping.Token);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
         {
