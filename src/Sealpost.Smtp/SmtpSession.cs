@@ -74,14 +74,32 @@ public sealed class SmtpSession
     private int _errors;
     private int _authFailures;
 
-    public SmtpSession(SmtpContext context, SmtpListenerKind kind, IDuplexPipe transport, IPEndPoint? remote, bool alreadyTls)
+    /// <param name="proxiedFrom">The client a PROXY header read before TLS named (port 465 behind a load balancer).</param>
+    public SmtpSession(SmtpContext context, SmtpListenerKind kind, IDuplexPipe transport, IPEndPoint? remote, bool alreadyTls, IPEndPoint? proxiedFrom = null)
     {
         _context = context;
         _kind = kind;
         _input = transport.Input;
         _output = transport.Output;
-        _remote = ClientEndpoint.Normalise(remote);
+        _remote = ClientEndpoint.Normalise(proxiedFrom ?? remote);
+        _proxied = proxiedFrom is not null;
         _tls = alreadyTls;
+    }
+
+    /// <summary>
+    /// For an implicit-TLS listener behind a load balancer: reads the PROXY v2 header from the raw
+    /// connection before the TLS handshake (the header comes in clear). Null if missing or broken (logged).
+    /// </summary>
+    public static async Task<IPEndPoint?> ReadProxyBeforeTlsAsync(SmtpContext context, PipeReader raw, IPEndPoint? remote, CancellationToken ct)
+    {
+        var (ok, source, error) = await ProxyProtocol.ReadAsync(raw, ct);
+        if (!ok)
+        {
+            SmtpLog.ConnectionRefused(context.Logger, remote?.Address.ToString() ?? "unknown", "PROXY header: " + error);
+            return null;
+        }
+
+        return source ?? remote;
     }
 
     private SmtpOptions Smtp => _context.Options.Smtp;
@@ -110,7 +128,7 @@ public sealed class SmtpSession
 
     private async Task ServeAsync(CancellationToken ct)
     {
-        if (Smtp.ProxyProtocol && !await ReadProxyHeaderAsync(ct))
+        if (Smtp.ProxyProtocol && !_proxied && !await ReadProxyHeaderAsync(ct))
         {
             return;
         }

@@ -284,6 +284,22 @@ public sealed class SealpostServer : IAsyncDisposable
                     kestrel.Listen(endpoint, listen =>
                     {
                         var implicitTls = kind == SmtpListenerKind.SubmissionImplicitTls;
+                        if (implicitTls && options.Smtp.ProxyProtocol)
+                        {
+                            // The load balancer's header comes in clear, before the client's TLS handshake.
+                            listen.Use(next => async connection =>
+                            {
+                                var source = await SmtpSession.ReadProxyBeforeTlsAsync(smtpContext, connection.Transport.Input, connection.RemoteEndPoint as IPEndPoint, connection.ConnectionClosed);
+                                if (source is null)
+                                {
+                                    return;
+                                }
+
+                                connection.Items[ProxiedFromKey] = source;
+                                await next(connection);
+                            });
+                        }
+
                         if (implicitTls)
                         {
                             listen.UseHttps(new TlsHandshakeCallbackOptions
@@ -294,7 +310,8 @@ public sealed class SealpostServer : IAsyncDisposable
                             listen.Use(ReleaseIdleTlsBuffers);
                         }
 
-                        listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls)
+                        listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls,
+                                connection.Items.TryGetValue(ProxiedFromKey, out var proxied) ? proxied as IPEndPoint : null)
                             .RunAsync(connection.ConnectionClosed));
                         smtpListeners.Add((kind, listen));
                     });
@@ -317,6 +334,8 @@ public sealed class SealpostServer : IAsyncDisposable
             options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes), runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
         return app;
     }
+
+    private const string ProxiedFromKey = "sealpost.proxied-from";
 
     // After Kestrel's TLS handshake: let OpenSSL free the connection's record buffers while it is idle.
     private static ConnectionDelegate ReleaseIdleTlsBuffers(ConnectionDelegate next) => connection =>

@@ -69,3 +69,33 @@ public sealed class ProxyProtocolTests
         Assert.Contains("PROXY header", server.Logs.ToString());
     }
 }
+
+/// <summary>Port 465 behind a load balancer: the PROXY v2 header comes in clear, before the TLS handshake.</summary>
+public sealed class ImplicitTlsProxyTests
+{
+    [Fact]
+    public async Task Submission_over_implicit_tls_reads_the_header_before_the_handshake()
+    {
+        await using var server = await TestServer.StartAsync(o => o.Smtp.ProxyProtocol = true);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.SubmissionImplicitTls).Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(ProxyProtocolTests.V4Header("198.51.100.8", 40000));
+        await using var tls = new System.Net.Security.SslStream(stream, false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = "localhost" });
+        using var reader = new StreamReader(tls, System.Text.Encoding.ASCII);
+        Assert.StartsWith("220", await reader.ReadLineAsync());
+        var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0alice@example.test\0alice-dev-password"));
+        await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"EHLO client.example\r\nAUTH PLAIN {auth}\r\n"));
+        string? line;
+        do
+        {
+            line = await reader.ReadLineAsync();
+        }
+        while (line is not null && !line.StartsWith("235", StringComparison.Ordinal) && !line.StartsWith('5'));
+
+        Assert.StartsWith("235", line);
+        var logins = await server.Server.Runtime.Audit.Store.SearchAsync(new Sealpost.Core.Audit.AuditQuery(Action: Sealpost.Core.Audit.AuditAction.LoginSucceeded));
+        Assert.Contains(logins, r => r.Event.Source == "198.51.100.8" && r.Event.Protocol == "submission");
+    }
+}
