@@ -220,31 +220,16 @@ public sealed class CliOverApiTests
         Assert.True(made.Exit == 0, made.Err);
         var secret = Regex.Match(made.Out, @"^\s+(\S+)\s*$", RegexOptions.Multiline).Groups[1].Value;
         var id = Regex.Match(made.Out, @"App password (\d+)").Groups[1].Value;
-        Assert.True(await ImapLoginAsync(server, "alice@example.test", secret));
+        Assert.True(await Sealpost.Tests.Web.SelfServiceTests.ImapLoginAsync(server, "alice@example.test", secret));
         Assert.Contains("phone", (await CliAsync(server, credentials, Lines(), "me", "app-password", "list")).Out);
 
         Assert.Equal(0, (await CliAsync(server, credentials, Lines(), "me", "app-password", "revoke", id)).Exit);
-        Assert.False(await ImapLoginAsync(server, "alice@example.test", secret));
+        Assert.False(await Sealpost.Tests.Web.SelfServiceTests.ImapLoginAsync(server, "alice@example.test", secret));
 
         var changed = await CliAsync(server, credentials, Lines("alice-dev-password", "alice-new-long-passphrase"), "me", "password");
         Assert.True(changed.Exit == 0, changed.Err);
         Assert.False(File.Exists(credentials));
-        Assert.False(await ImapLoginAsync(server, "alice@example.test", "alice-dev-password"));
-        Assert.True(await ImapLoginAsync(server, "alice@example.test", "alice-new-long-passphrase"));
-    }
-
-    private static async Task<bool> ImapLoginAsync(TestServer server, string user, string secret)
-    {
-        using var client = new MailKit.Net.Imap.ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(Sealpost.Imap.ImapListenerKind.ImplicitTls).Port, MailKit.Security.SecureSocketOptions.SslOnConnect);
-        try
-        {
-            await client.AuthenticateAsync(new MailKit.Security.SaslMechanismPlain(user, secret));
-            return true;
-        }
-        catch (MailKit.Security.AuthenticationException)
-        {
-            return false;
-        }
+        Assert.False(await Sealpost.Tests.Web.SelfServiceTests.ImapLoginAsync(server, "alice@example.test", "alice-dev-password"));
+        Assert.True(await Sealpost.Tests.Web.SelfServiceTests.ImapLoginAsync(server, "alice@example.test", "alice-new-long-passphrase"));
     }
 }

@@ -17,7 +17,8 @@ public sealed class SelfServiceTests
     private const string Old = "alice-dev-password";
     private const string New = "a-brand-new-passphrase-for-alice";
 
-    private static async Task<bool> ImapLoginAsync(TestServer server, string user, string secret)
+    /// <summary>Whether an IMAP login over implicit TLS (MailKit) with this secret succeeds.</summary>
+    internal static async Task<bool> ImapLoginAsync(TestServer server, string user, string secret)
     {
         using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
         await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
