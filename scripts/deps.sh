@@ -5,14 +5,27 @@
 set -euo pipefail
 
 PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync mutt dovecot-imapd publicsuffix python3-aiosmtpd python3-dkim opendkim bc nsd unbound ldnsutils strace iproute2 wrk)
+# Node.js for tests/js: Debian's packages, unless a Node.js with npm is already installed (Debian's npm conflicts with others).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# Independent implementations the tests cross-check against (npm; tests/js).
+js_packages() {
+  local here
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ ! -d "$here/tests/js/node_modules/shamir-secret-sharing" ]; then
+    echo "deps: npm packages for tests/js"
+    (cd "$here/tests/js" && npm ci --no-audit --no-fund --silent)
+  fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "deps: all present (${PACKAGES[*]})"
+  js_packages
   exit 0
 fi
 
@@ -34,3 +47,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+js_packages

@@ -195,6 +195,20 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
             DevEnvironment.UseFolderMasterKey(options, folder);
         }
 
+        if (folder.IsInitialised && Sealpost.Server.Unseal.ShareSet.Load(folder.Path) is { } shares)
+        {
+            // Sealed by officers' shares: an offline command needs k of them, as the server does.
+            var key = Commands.UnsealCommands.ReadMasterKey(Console, shares);
+            try
+            {
+                return await SealpostRuntime.OpenAsync(options, CreateLoggers(options), ct, key);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(key);
+            }
+        }
+
         return await SealpostRuntime.OpenAsync(options, CreateLoggers(options), ct);
     }
 

@@ -66,6 +66,22 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
         await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ServerStarted, null, AuditOutcome.Success, $"version {version}; {mode}; store {options.Store.Kind}"), Audit.AuditDurability.StoreOrSpool);
     }
 
+    /// <summary>The master key was rebuilt from officers' shares (which ones, how many were refused).</summary>
+    [Requires(Operation.ServerLifecycle)]
+    public async Task RecordUnsealAsync(Actor actor, string detail, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.ServerLifecycle, Scope.Platform);
+        await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.ServerUnsealed, null, AuditOutcome.Success, detail), Audit.AuditDurability.Store);
+    }
+
+    /// <summary>The officers split the same master key anew (k of the old shares were given).</summary>
+    [Requires(Operation.UnsealSharesRotate)]
+    public async Task RecordSharesRotatedAsync(Actor actor, string detail, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.UnsealSharesRotate, Scope.Platform);
+        await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.UnsealSharesRotated, null, AuditOutcome.Success, detail), Audit.AuditDurability.Store);
+    }
+
     [Requires(Operation.ServerLifecycle)]
     public async Task RecordStopAsync(Actor actor, CancellationToken ct = default)
     {

@@ -119,10 +119,13 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public Sealpost.Core.Security.LoginThrottle LoginThrottle { get; }
 
     /// <summary>What health reports about the keystore.</summary>
-    public string SealState => Keystore.SealState;
+    public string SealState { get; private set; } = "master key from file: not sealed";
 
-    /// <summary>Opens an initialised data folder.</summary>
-    public static async Task<SealpostRuntime> OpenAsync(SealpostOptions options, ILoggerFactory loggerFactory, CancellationToken ct = default)
+    /// <summary>
+    /// Opens an initialised data folder with its master key: <paramref name="masterKey"/> where the
+    /// officers' shares gave it (the caller zeroes it), else the folder's key file.
+    /// </summary>
+    public static async Task<SealpostRuntime> OpenAsync(SealpostOptions options, ILoggerFactory loggerFactory, CancellationToken ct = default, byte[]? masterKey = null)
     {
         var folder = new DataFolder(options.DataDirectory);
         if (!folder.IsInitialised)
@@ -130,14 +133,36 @@ public sealed class SealpostRuntime : IAsyncDisposable
             throw SealpostException.NotFound($"'{folder.Path}' is not an initialised data folder; run 'sealpost init --data {folder.Path}' first");
         }
 
+        var shares = Unseal.ShareSet.Load(folder.Path);
+        if (shares is not null && masterKey is null)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, $"'{folder.Path}' is sealed by {shares.Describe()}; they unseal it");
+        }
+
         var store = await OpenStoreAsync(options, folder, ct);
         try
         {
-            var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false), ct);
+            var key = masterKey ?? KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: false);
+            Keystore keystore;
+            try
+            {
+                keystore = await Keystore.OpenAsync(store.Directory, key, ct);
+            }
+            finally
+            {
+                if (masterKey is null)
+                {
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(key);
+                }
+            }
+
             return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
                 await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct),
-                await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct));
+                await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct))
+            {
+                SealState = shares is null ? "master key from file: not sealed" : "unsealed with " + shares.Describe(),
+            };
         }
         catch
         {
@@ -150,7 +175,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
     /// Creates a new data folder: layout, schema, keystore (master key file made if missing), the
     /// recovery public key, the default tenant. A dev folder makes its own recovery key pair.
     /// </summary>
-    public static async Task<SealpostRuntime> InitialiseAsync(SealpostOptions options, ILoggerFactory loggerFactory, bool dev, string? recoveryPublicKeyFile, CancellationToken ct = default)
+    public static async Task<SealpostRuntime> InitialiseAsync(SealpostOptions options, ILoggerFactory loggerFactory, bool dev, string? recoveryPublicKeyFile, CancellationToken ct = default, UnsealSetup? unseal = null)
     {
         var folder = new DataFolder(options.DataDirectory);
         byte[] recoveryPublicKey;
@@ -179,13 +204,25 @@ public sealed class SealpostRuntime : IAsyncDisposable
         var store = await OpenStoreAsync(options, folder, ct);
         try
         {
-            var keystore = await Keystore.OpenAsync(store.Directory, KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true), ct);
+            var masterKey = unseal?.MasterKey ?? KeyFiles.LoadOrCreateMasterKey(options.Vault.MasterKeyFile, create: true);
+            var keystore = await Keystore.OpenAsync(store.Directory, masterKey, ct);
+            if (unseal is null)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(masterKey);
+            }
+
             var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
                 await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct),
                 await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct));
             await runtime.Configuration.AddRecoveryKeyAsync(LocalAdministrator, 1, recoveryPublicKey, ct);
             await runtime.Directory.AddTenantAsync(LocalAdministrator, "default", "Default tenant", ct);
+            if (unseal is not null)
+            {
+                unseal.Set.Save(folder.Path);
+                runtime.SealState = "unsealed with " + unseal.Set.Describe();
+            }
+
             folder.MarkInitialised();
             return runtime;
         }
@@ -195,6 +232,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>A master key made by init and the officers' share set that will unseal it from then on.</summary>
+    public sealed record UnsealSetup(byte[] MasterKey, Unseal.ShareSet Set);
 
     /// <summary>Who runs a command at this machine's terminal: a platform administrator named by OS user and host.</summary>
     public static Actor LocalAdministrator { get; } = Actor.LocalAdministrator(Environment.UserName, Environment.MachineName);

@@ -15,7 +15,18 @@ internal static class ServeCommands
         {
             Description = "The recovery public key file the security officers made offline ('sealpost recovery-key generate')",
         };
-        var command = new Command("init", "Create a new data folder: database, keystore, recovery key, default tenant") { hostname, recovery };
+        var unseal = new Option<string>("--unseal")
+        {
+            Description = "How the master key is kept: 'shamir' (split among security officers; it never touches disk) or 'file' (Vault:MasterKeyFile; test rigs only: whoever reads the file holds the keystore)",
+            DefaultValueFactory = _ => "shamir",
+        };
+        unseal.AcceptOnlyFromAmong("shamir", "file");
+        var shares = new Option<int>("--shares") { Description = "With --unseal shamir: how many officers get a share", DefaultValueFactory = _ => 5 };
+        var threshold = new Option<int>("--threshold") { Description = "With --unseal shamir: how many of them unseal together (at least 2)", DefaultValueFactory = _ => 3 };
+        var command = new Command("init", "Create a new data folder: database, keystore, recovery key, default tenant; split the master key among the security officers")
+        {
+            hostname, recovery, unseal, shares, threshold,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CommandContext(parse, console);
@@ -25,15 +36,41 @@ internal static class ServeCommands
                 options.Hostname = name;
             }
 
-            var masterExisted = File.Exists(options.Vault.MasterKeyFile);
-            await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, parse.GetValue(recovery), ct);
-            if (!masterExisted)
+            SealpostRuntime.UnsealSetup? setup = null;
+            IReadOnlyList<string> shareTexts = [];
+            if (parse.GetValue(unseal) == "shamir")
             {
-                await console.Out.WriteLineAsync($"Made the master key {options.Vault.MasterKeyFile}: keep it off the data disk and out of its backups.");
+                var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+                var (set, texts) = Sealpost.Server.Unseal.ShareSet.Create(key, parse.GetValue(shares), parse.GetValue(threshold), DateTimeOffset.UtcNow);
+                setup = new SealpostRuntime.UnsealSetup(key, set);
+                shareTexts = texts;
             }
 
-            await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.StoreKind}, schema {await runtime.GetSchemaVersionAsync(ct)}).");
-            await console.Out.WriteLineAsync("Next: configure Tls:Certificates in sealpost.json, add a domain and users, then 'sealpost serve'.");
+            var masterExisted = File.Exists(options.Vault.MasterKeyFile);
+            try
+            {
+                await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, parse.GetValue(recovery), ct, setup);
+                if (setup is null && !masterExisted)
+                {
+                    await console.Out.WriteLineAsync($"Made the master key {options.Vault.MasterKeyFile}: whoever reads it holds the keystore; for test rigs only.");
+                }
+
+                await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.StoreKind}, schema {await runtime.GetSchemaVersionAsync(ct)}).");
+                if (setup is not null)
+                {
+                    await UnsealCommands.PrintSharesAsync(console, setup.Set, shareTexts);
+                    await console.Out.WriteLineAsync("The master key is not written anywhere: 'sealpost serve' starts sealed until that many officers run 'sealpost unseal'.");
+                }
+            }
+            finally
+            {
+                if (setup is not null)
+                {
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(setup.MasterKey);
+                }
+            }
+
+            await console.Out.WriteLineAsync("Next: configure Tls:Certificates in sealpost.json, 'sealpost admin bootstrap', then 'sealpost serve'.");
             return SealpostCli.Ok;
         });
         return command;
@@ -111,7 +148,11 @@ internal static class ServeCommands
                 created = await DevEnvironment.PrepareAsync(options, loggers, ct);
             }
 
-            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, isDev), ct);
+            await using var server = await SealpostServer.StartAsync(new ServerStartOptions(options, isDev, Announce: line =>
+            {
+                console.Out.WriteLine(line);
+                console.Out.Flush();
+            }), ct);
             PrintConnectionDetails(console.Out, server, isDev, created);
             try
             {

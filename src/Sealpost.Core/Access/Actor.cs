@@ -78,6 +78,10 @@ public sealed record Actor(
     public static Actor LocalAdministrator(string osUser, string host) =>
         new(ActorKind.LocalAdministrator, $"{osUser}@{host}", new HashSet<Role> { Role.PlatformAdmin }, null, null, "local", "cli", NewCorrelationId());
 
+    /// <summary>Security officers at a terminal who proved their presence by giving k of their shares.</summary>
+    public static Actor Officers(string osUser, string host) =>
+        new(ActorKind.LocalAdministrator, $"officers at {osUser}@{host}", new HashSet<Role> { Role.SecurityOfficer }, null, null, "local", "cli-shares", NewCorrelationId());
+
     public bool Has(Role role) => Roles.Contains(role);
 
     /// <summary>The role recorded in the audit trail: the strongest one held.</summary>

@@ -57,6 +57,9 @@ public enum Operation
     /// <summary>A new recovery public key version (made offline by the security officers).</summary>
     RecoveryKeyAdd,
 
+    /// <summary>Split the master key anew among the security officers (k of the old shares present).</summary>
+    UnsealSharesRotate,
+
     /// <summary>Create or rotate a domain's DKIM signing key.</summary>
     DkimManage,
 
@@ -204,6 +207,7 @@ public static class PermissionMatrix
         Row(Operation.LockoutUnlock, (PA, Reach.All), (DA, Reach.Tenant));
 
         Row(Operation.RecoveryKeyAdd, (PA, Reach.All));
+        Row(Operation.UnsealSharesRotate, (SO, Reach.All));
         Row(Operation.DkimManage, (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));

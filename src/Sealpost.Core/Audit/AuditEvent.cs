@@ -75,6 +75,10 @@ public enum AuditAction
     AdministratorBootstrapped,
     /// <summary>An account crypto-shredded: every key wrap removed, its mail and folders deleted (the detail counts them).</summary>
     AccountShredded,
+    /// <summary>The server's master key rebuilt from officers' shares (the detail: which share numbers, how many were refused).</summary>
+    ServerUnsealed,
+    /// <summary>The officers' shares replaced by a new split of the same master key (the detail: old and new set, k of n).</summary>
+    UnsealSharesRotated,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

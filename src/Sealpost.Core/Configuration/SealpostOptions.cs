@@ -377,10 +377,13 @@ public sealed class PasswordHashingOptions
 public sealed class VaultOptions
 {
     /// <summary>
-    /// File holding the master key that seals the keystore (made by init if missing). Keep it off the
-    /// data disk and out of its backups; k-of-n unsealing by security officers replaces it later.
+    /// File holding the master key that seals the keystore, for folders made with <c>init --unseal file</c>
+    /// (and --dev folders, which keep it inside). Folders made with officers' shares (the default) ignore it.
     /// </summary>
     public string MasterKeyFile { get; set; } = "/etc/sealpost/master.key";
+
+    /// <summary>Unix socket (mode 0600) where a sealed server takes officers' shares; default DATA/unseal.sock.</summary>
+    public string? UnsealSocket { get; set; }
 
     /// <summary>How long an unlocked login is cached (seconds); every hit re-checks credential version and account state. 0 disables.</summary>
     public int LoginCacheSeconds { get; set; } = 300;

@@ -17,14 +17,14 @@ namespace Sealpost.Crypto.Vault;
 /// <item><c>audit-signing</c>: Ed25519; signs audit checkpoints.</item>
 /// </list>
 /// DKIM and TLS private keys join with their issues through <see cref="GetOrCreateSecretAsync"/>.
-/// Until k-of-n unsealing exists the master key comes from a file; health says so.
+/// The master key comes from the security officers' shares (production) or a key file (--dev, test rigs);
+/// health says which.
 /// </summary>
 public sealed class Keystore : IDisposable
 {
     public const string DirectorySigningName = "directory-signing";
     public const string QueueName = "queue";
     public const string AuditSigningName = "audit-signing";
-    public const string SealState = "master key from file: not sealed";
 
     private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
     private readonly byte[] _masterKey;

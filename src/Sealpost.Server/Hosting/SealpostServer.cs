@@ -25,7 +25,8 @@ using Sealpost.Server.Tls;
 namespace Sealpost.Server.Hosting;
 
 /// <summary>How to start a server.</summary>
-public sealed record ServerStartOptions(SealpostOptions Options, bool Dev, TextWriter? LogSink = null);
+/// <param name="Announce">Lines for the operator's terminal while the server waits sealed.</param>
+public sealed record ServerStartOptions(SealpostOptions Options, bool Dev, TextWriter? LogSink = null, Action<string>? Announce = null);
 
 /// <summary>
 /// One process, every listener: today the HTTPS endpoint (health; console and API later). SMTP
@@ -112,7 +113,26 @@ public sealed class SealpostServer : IAsyncDisposable
 
         var loggerFactory = Hosting.LoggingSetup.CreateFactory(options.Log, start.LogSink);
         var logger = loggerFactory.CreateLogger("Sealpost.Server");
-        var runtime = await SealpostRuntime.OpenAsync(options, loggerFactory, ct);
+        Unseal.Unsealer? unsealed = null;
+        if (!start.Dev && Unseal.ShareSet.Load(folder.Path) is { } shareSet)
+        {
+            unsealed = await Unseal.SealedGate.WaitAsync(options, shareSet, loggerFactory, start.Announce, ct);
+        }
+
+        SealpostRuntime runtime;
+        var masterKey = unsealed is null ? null : await unsealed.MasterKey;
+        try
+        {
+            runtime = await SealpostRuntime.OpenAsync(options, loggerFactory, ct, masterKey);
+        }
+        finally
+        {
+            if (masterKey is not null)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(masterKey);
+            }
+        }
+
         CertificateStore certificates;
         try
         {
@@ -129,6 +149,12 @@ public sealed class SealpostServer : IAsyncDisposable
         {
             ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.StoreKind);
             await runtime.Configuration.RecordStartAsync(Sealpost.Core.Access.Actor.System(), options, Version, start.Dev ? "development" : "production", ct);
+            if (unsealed is not null)
+            {
+                await runtime.Configuration.RecordUnsealAsync(Sealpost.Core.Access.Actor.System("unseal"),
+                    $"shares {string.Join(", ", unsealed.UsedShares)} of set {unsealed.Set.SetId} ({unsealed.Set.Threshold} of {unsealed.Set.Shares}); {unsealed.Refused} refused", ct);
+            }
+
             if (start.Dev)
             {
                 ServerLog.DevelopmentMode(logger);

@@ -25,7 +25,7 @@ public sealed class PostgresCliTests : IDisposable
         Assert.Contains($"schema version {PostgresSchema.CurrentVersion}", again.Out);
 
         var (recovery, _) = TestOptions.RecoveryKey(_folder.Path);
-        await cli.OkAsync(["init", "--recovery-public-key", recovery, .. pg]);
+        await cli.OkAsync(["init", "--recovery-public-key", recovery, "--unseal", "file", .. pg]);
         await cli.OkAsync(["domain", "add", "example.test", .. pg]);
         await cli.OkWithInputAsync("correct horse battery\n", ["user", "add", "alice@example.test", .. pg]);
         Assert.Contains("alice@example.test", (await cli.OkAsync(["user", "list", .. pg])).Out);

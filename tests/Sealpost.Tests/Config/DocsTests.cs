@@ -5,18 +5,7 @@ namespace Sealpost.Tests.Config;
 /// <summary>Docs check themselves: every log event id the code defines is in docs/operations.md.</summary>
 public sealed partial class DocsTests
 {
-    private static string Root()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Sealpost.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Sealpost.slnx) was not found above the test binaries");
-    }
+    private static string Root() => Sealpost.Tests.Support.Repository.Root;
 
     public static TheoryData<int> EventIds()
     {

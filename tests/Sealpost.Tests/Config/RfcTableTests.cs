@@ -5,18 +5,7 @@ namespace Sealpost.Tests.Config;
 /// <summary>docs/rfc.md: one row per RFC, a status from a fixed vocabulary, and a row for every RFC the code cites.</summary>
 public sealed partial class RfcTableTests
 {
-    private static readonly string Root = FindRoot();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sealpost.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
+    private static readonly string Root = Sealpost.Tests.Support.Repository.Root;
 
     private static List<(string Rfc, string Status)> Rows() =>
         File.ReadAllLines(Path.Combine(Root, "docs", "rfc.md"))

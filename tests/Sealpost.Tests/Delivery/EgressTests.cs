@@ -15,14 +15,7 @@ public sealed partial class EgressTests
     [Fact]
     public void Only_the_egress_connector_opens_connections_in_delivery()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sealpost.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        var offenders = Directory.GetFiles(Path.Combine(dir.FullName, "src", "Sealpost.Delivery"), "*.cs", SearchOption.AllDirectories)
+        var offenders = Directory.GetFiles(Path.Combine(Sealpost.Tests.Support.Repository.Root, "src", "Sealpost.Delivery"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && Path.GetFileName(f) != "EgressConnector.cs")
             .SelectMany(f => File.ReadAllLines(f).Select((line, i) => (File: Path.GetFileName(f), Line: i + 1, Text: line)))
             .Where(l => Connecting().IsMatch(l.Text))

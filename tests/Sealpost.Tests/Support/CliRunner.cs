@@ -46,6 +46,6 @@ public sealed class CliRunner(string dataDirectory)
     public Task<CliResult> InitAsync()
     {
         var (publicFile, _) = TestOptions.RecoveryKey(Path.GetDirectoryName(DataDirectory.TrimEnd('/'))!);
-        return OkAsync("init", "--recovery-public-key", publicFile);
+        return OkAsync("init", "--recovery-public-key", publicFile, "--unseal", "file");
     }
 }

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Security;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core.Configuration;
+using Sealpost.Server.Hosting;
+using Sealpost.Server.Tls;
+
+namespace Sealpost.Server.Unseal;
+
+/// <summary>A share as the unseal endpoints take it.</summary>
+public sealed record ShareRequest(string? Share);
+
+/// <summary>What the unseal endpoints answer: how far the officers are, never anything of the key.</summary>
+public sealed record UnsealStatus(bool Sealed, int Received, int Threshold, int Missing, string ShareSet);
+
+/// <summary>
+/// A production server before the officers' shares arrive. It holds no key, so it serves only what
+/// needs none: the unseal endpoint on a mode-0600 Unix socket (and on HTTPS where every certificate is
+/// a plain file), health answering "sealed", and the STARTTLS ports, which greet with IMAP
+/// <c>BYE [UNAVAILABLE]</c> or SMTP <c>421 4.3.0</c> so clients retry later. Implicit-TLS ports stay
+/// unbound until unseal, because their keys may be in the keystore. When the threshold is reached the
+/// gate closes and the real listeners bind the same ports.
+/// </summary>
+public static class SealedGate
+{
+    public const string SocketName = "unseal.sock";
+
+    public static string SocketPath(SealpostOptions options) =>
+        string.IsNullOrWhiteSpace(options.Vault.UnsealSocket) ? Path.Combine(options.DataDirectory, SocketName) : options.Vault.UnsealSocket;
+
+    /// <summary>Serves the sealed listeners until k good shares arrive; returns the unsealer holding the master key.</summary>
+    public static async Task<Unsealer> WaitAsync(SealpostOptions options, ShareSet set, ILoggerFactory loggers, Action<string>? announce, CancellationToken ct)
+    {
+        var logger = loggers.CreateLogger("Sealpost.Unseal");
+        var unsealer = new Unsealer(set);
+        var socket = SocketPath(options);
+        if (File.Exists(socket))
+        {
+            File.Delete(socket); // left by a killed process; a running server holds the data folder's audit lock first
+        }
+
+        CertificateStore? certificates = null;
+        if (options.Tls.Certificates.Count > 0 && options.Tls.Certificates.All(c => c.Keystore is null))
+        {
+            certificates = new CertificateStore(options.Tls.Certificates, TimeSpan.FromDays(1), loggers.CreateLogger<CertificateStore>());
+        }
+
+        var bound = new List<(List<string> List, int Index, ListenOptions Listen, string Label)>();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 4096;
+            kestrel.ListenUnixSocket(socket);
+            if (certificates is not null)
+            {
+                for (var i = 0; i < options.Http.Listen.Count; i++)
+                {
+                    OptionsValidator.TryParseEndpoint(options.Http.Listen[i], out var endpoint);
+                    var index = i;
+                    kestrel.Listen(endpoint, listen =>
+                    {
+                        listen.UseHttps(new TlsHandshakeCallbackOptions
+                        {
+                            HandshakeTimeout = TimeSpan.FromSeconds(10),
+                            OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls,
+                                [SslApplicationProtocol.Http11])),
+                        });
+                        bound.Add((options.Http.Listen, index, listen, "https (sealed: health, unseal)"));
+                    });
+                }
+            }
+
+            var greeting = $"421 4.3.0 {options.Hostname} is sealed until its security officers unseal it; try again later\r\n";
+            foreach (var (list, label, text) in new[]
+                     {
+                         (options.Smtp.InboundListen, "smtp inbound (sealed: 421)", greeting),
+                         (options.Smtp.SubmissionListen, "smtp submission (sealed: 421)", greeting),
+                         (options.Imap.Listen, "imap starttls (sealed: BYE)", "* BYE [UNAVAILABLE] Sealpost is sealed until its security officers unseal it; try again later\r\n"),
+                     })
+            {
+                var bytes = Encoding.ASCII.GetBytes(text);
+                for (var i = 0; i < list.Count; i++)
+                {
+                    OptionsValidator.TryParseEndpoint(list[i], out var endpoint);
+                    var index = i;
+                    kestrel.Listen(endpoint, listen =>
+                    {
+                        listen.Run(async connection =>
+                        {
+                            await connection.Transport.Output.WriteAsync(bytes, connection.ConnectionClosed);
+                            await connection.Transport.Output.CompleteAsync();
+                        });
+                        bound.Add((list, index, listen, label));
+                    });
+                }
+            }
+        });
+
+        var app = builder.Build();
+        UnsealStatus Status()
+        {
+            var progress = unsealer.Status;
+            return new UnsealStatus(!progress.Unsealed, progress.Received, progress.Threshold, progress.Missing, set.SetId);
+        }
+
+        app.MapGet("/health", () => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",
+            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})"), statusCode: 503));
+        app.MapGet("/v1/unseal", () => Results.Json(Status()));
+        app.MapPost("/v1/unseal", async (HttpContext http) =>
+        {
+            ShareRequest? request;
+            try
+            {
+                request = await http.Request.ReadFromJsonAsync<ShareRequest>(http.RequestAborted);
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or Microsoft.AspNetCore.Http.BadHttpRequestException)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: "send {\"share\": \"sealpost-share-v1:...\"} as JSON");
+            }
+
+            var progress = unsealer.Submit(request?.Share ?? "");
+            var from = http.Connection.RemoteIpAddress is { } address ? "https from " + address : "unix socket";
+            if (progress.Error is { } error)
+            {
+                UnsealLog.ShareRefused(logger, from, error);
+                return Results.Problem(statusCode: 422, title: "Share refused", detail: error);
+            }
+
+            UnsealLog.ShareAccepted(logger, from, progress.Received, progress.Threshold);
+            return Results.Json(Status());
+        });
+        app.MapFallback(() => Results.Problem(statusCode: 503, title: "Sealed", detail: "the server is sealed until its security officers unseal it"));
+
+        await app.StartAsync(ct);
+        try
+        {
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            UnsealLog.Sealed(logger, set.Threshold, set.Shares, set.SetId);
+            announce?.Invoke($"Sealed: waiting for {set.Threshold} of {set.Shares} security officers' shares (set {set.SetId}).");
+            announce?.Invoke($"  Each officer runs: sealpost unseal --data {options.DataDirectory}   (socket {socket})");
+            foreach (var (list, index, listen, label) in bound)
+            {
+                var endpoint = listen.IPEndPoint!;
+                list[index] = endpoint.ToString(); // the real listeners bind the same port, also where 0 was configured
+                announce?.Invoke($"  {label,-34} {endpoint}");
+            }
+
+            await unsealer.MasterKey.WaitAsync(ct);
+            UnsealLog.Unsealed(logger, string.Join(", ", unsealer.UsedShares), unsealer.Refused);
+            return unsealer;
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            certificates?.Dispose();
+            File.Delete(socket);
+        }
+    }
+}
+
+/// <summary>Unseal log events, ids 2200-2219. They name share numbers and counts, never share values.</summary>
+internal static partial class UnsealLog
+{
+    [LoggerMessage(EventId = 2200, Level = LogLevel.Warning, Message = "Sealed: waiting for {Threshold} of {Shares} officers' shares (set {SetId})")]
+    public static partial void Sealed(ILogger logger, int threshold, int shares, string setId);
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Unseal share accepted ({From}): {Received} of {Threshold}")]
+    public static partial void ShareAccepted(ILogger logger, string from, int received, int threshold);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Unseal share refused ({From}): {Reason}")]
+    public static partial void ShareRefused(ILogger logger, string from, string reason);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Information, Message = "Unsealed with shares {Shares}; {Refused} refused on the way")]
+    public static partial void Unsealed(ILogger logger, string shares, int refused);
+}
