@@ -175,18 +175,18 @@ public static class SealedGate
     }
 }
 
-/// <summary>Unseal log events, ids 2200-2219. They name share numbers and counts, never share values.</summary>
+/// <summary>Unseal log events, ids 2300-2319. They name share numbers and counts, never share values.</summary>
 internal static partial class UnsealLog
 {
-    [LoggerMessage(EventId = 2200, Level = LogLevel.Warning, Message = "Sealed: waiting for {Threshold} of {Shares} officers' shares (set {SetId})")]
+    [LoggerMessage(EventId = 2300, Level = LogLevel.Warning, Message = "Sealed: waiting for {Threshold} of {Shares} officers' shares (set {SetId})")]
     public static partial void Sealed(ILogger logger, int threshold, int shares, string setId);
 
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Unseal share accepted ({From}): {Received} of {Threshold}")]
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Unseal share accepted ({From}): {Received} of {Threshold}")]
     public static partial void ShareAccepted(ILogger logger, string from, int received, int threshold);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Unseal share refused ({From}): {Reason}")]
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Unseal share refused ({From}): {Reason}")]
     public static partial void ShareRefused(ILogger logger, string from, string reason);
 
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Information, Message = "Unsealed with shares {Shares}; {Refused} refused on the way")]
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Information, Message = "Unsealed with shares {Shares}; {Refused} refused on the way")]
     public static partial void Unsealed(ILogger logger, string shares, int refused);
 }
