@@ -326,8 +326,9 @@ public sealed class DirectoryService(
     }
 
     /// <summary>
-    /// Changes a password. With the old password the account key is re-wrapped and nothing else
-    /// changes (the owner's own operation). Without it this is a reset by an administrator: a new key
+    /// Changes a password. With the old password the account key is re-wrapped (the owner's own
+    /// operation, or an administrator's who was told it; then the new password is provisional), except
+    /// that the owner's replacing a provisional password makes a new key version. Without it this is a reset by an administrator: a new key
     /// pair, mail sealed to the old key readable again only through recovery, every credential
     /// replaced, and the owner told in their inbox.
     /// </summary>
@@ -350,9 +351,18 @@ public sealed class DirectoryService(
 
             CheckPasswordPolicy(newPassword, account.Address);
             var before = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max();
+            string? detail = null;
             if (oldPassword is not null)
             {
-                await vault.ChangePasswordAsync(account, oldPassword, newPassword, ct);
+                var byOwner = actor.Kind == ActorKind.Account && actor.AccountId == account.Id;
+                if (await vault.ChangePasswordAsync(account, oldPassword, newPassword, byOwner, ct))
+                {
+                    detail = "the owner replaced a provisional password: new key version";
+                }
+                else if (!byOwner)
+                {
+                    detail = "set by someone other than the owner: provisional";
+                }
             }
             else
             {
@@ -363,7 +373,7 @@ public sealed class DirectoryService(
 
             CoreLog.CredentialReplaced(logger, account.Id);
             await RecordKeyVersionsAsync(actor, account, before, ct);
-            return (string?)null;
+            return detail;
         }, ct);
 
     /// <summary>Replaces the account's key pair; the owner's password proves the right to.</summary>

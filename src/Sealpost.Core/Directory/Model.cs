@@ -73,8 +73,15 @@ public sealed record DistributionGroup(long Id, long DomainId, MailAddress Addre
 
 public enum CredentialKind
 {
+    /// <summary>A password only its owner knows (the owner set it).</summary>
     Password = 0,
     AppPassword = 1,
+    /// <summary>
+    /// A password someone else set (an administrator at creation or reset): it works like a password,
+    /// but the owner's first change of it makes a new key version, so whoever set it cannot open mail
+    /// delivered afterwards.
+    /// </summary>
+    ProvisionalPassword = 2,
 }
 
 /// <summary>

@@ -37,14 +37,20 @@ public interface IAccountSession : IDisposable
 /// </summary>
 public interface IAccountVault
 {
-    /// <summary>Makes the key pair of a new account, wrapped to its password and to the recovery key.</summary>
+    /// <summary>Makes the key pair of a new account, wrapped to its (provisional) password and to the recovery key.</summary>
     Task<IAccountSession> ProvisionAsync(Account account, string password, CancellationToken ct = default);
 
     /// <summary>Unlocks with a password or app password; null if it matches no credential.</summary>
     Task<IAccountSession?> UnlockAsync(Account account, string secret, CancellationToken ct = default);
 
-    /// <summary>Re-wraps the key under a new password; the old one must be right.</summary>
-    Task ChangePasswordAsync(Account account, string oldPassword, string newPassword, CancellationToken ct = default);
+    /// <summary>
+    /// Replaces the password; the old one must be right. The key is re-wrapped, except when the owner
+    /// (<paramref name="byOwner"/>) replaces a provisional password: then the account gets a new key
+    /// version wrapped only under the new password, everything is re-wrapped to it and the old wraps
+    /// (app passwords issued under them too) go. A password set by anyone else is provisional.
+    /// </summary>
+    /// <returns>True if a new key version was made.</returns>
+    Task<bool> ChangePasswordAsync(Account account, string oldPassword, string newPassword, bool byOwner, CancellationToken ct = default);
 
     /// <summary>
     /// Reset without the old password: a new key pair; the old private key stays wrapped only to the

@@ -54,7 +54,7 @@ public sealed class AccountVault : IAccountVault
             await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
             {
                 NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
-                AddCredentials = [new NewCredential(CredentialKind.Password, "password", verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
+                AddCredentials = [new NewCredential(CredentialKind.ProvisionalPassword, "password", verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
                 AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
             }, ct);
         }
@@ -72,7 +72,7 @@ public sealed class AccountVault : IAccountVault
         var cacheKey = _options.LoginCacheSeconds > 0 ? CacheKey(account.Id, secret) : null;
         if (cacheKey is null || account.State != AccountState.Active)
         {
-            var materials = await UnlockKeysAsync(account, secret, null, ct);
+            var materials = await UnlockKeysAsync(account, secret, false, ct);
             return materials.Count == 0 ? null : new AccountSession(account.Id, materials);
         }
 
@@ -95,7 +95,7 @@ public sealed class AccountVault : IAccountVault
         }
 
         // Evicted already (a full cache) or the account changed meanwhile: unlock for this caller alone.
-        var own = await UnlockKeysAsync(account, secret, null, ct);
+        var own = await UnlockKeysAsync(account, secret, false, ct);
         return own.Count == 0 ? null : new AccountSession(account.Id, own);
     }
 
@@ -137,7 +137,7 @@ public sealed class AccountVault : IAccountVault
             return true; // a flight that ended just before this one began already did the work
         }
 
-        var materials = await UnlockKeysAsync(account, secret, null, CancellationToken.None);
+        var materials = await UnlockKeysAsync(account, secret, false, CancellationToken.None);
         if (materials.Count == 0)
         {
             return false;
@@ -165,17 +165,23 @@ public sealed class AccountVault : IAccountVault
         return true;
     }
 
+    private static bool IsPassword(CredentialKind kind) => kind is CredentialKind.Password or CredentialKind.ProvisionalPassword;
+
     /// <summary>Every key version <paramref name="secret"/> unlocks, each checked against its signed public key.</summary>
-    private async Task<List<AccountKeyMaterial>> UnlockKeysAsync(Account account, string secret, CredentialKind? onlyKind, CancellationToken ct)
+    private async Task<List<AccountKeyMaterial>> UnlockKeysAsync(Account account, string secret, bool passwordsOnly, CancellationToken ct) =>
+        (await UnlockCredentialsAsync(account, secret, passwordsOnly, ct)).Keys;
+
+    private async Task<(List<AccountKeyMaterial> Keys, List<Credential> Used)> UnlockCredentialsAsync(Account account, string secret, bool passwordsOnly, CancellationToken ct)
     {
         var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
         var publicKeys = (await Dir.ListAccountKeysAsync(account.Id, ct)).ToDictionary(k => k.Version);
         var appFirst = CredentialKdf.LooksLikeAppPassword(secret);
         var ordered = credentials
-            .Where(c => onlyKind is null || c.Kind == onlyKind)
-            .Where(c => appFirst || c.Kind == CredentialKind.Password) // a password never matches an app-password verifier: skip the work
+            .Where(c => !passwordsOnly || IsPassword(c.Kind))
+            .Where(c => appFirst || IsPassword(c.Kind)) // a password never matches an app-password verifier: skip the work
             .OrderBy(c => appFirst == (c.Kind == CredentialKind.AppPassword) ? 0 : 1);
         var result = new List<AccountKeyMaterial>();
+        var used = new List<Credential>();
         foreach (var credential in ordered)
         {
             if (result.Any(m => m.Version == credential.KeyVersion))
@@ -210,11 +216,12 @@ public sealed class AccountVault : IAccountVault
             }
 
             result.Add(AccountKeyMaterial.From(credential.KeyVersion, privateKey));
+            used.Add(credential);
             CryptographicOperations.ZeroMemory(privateKey);
             await NoteUseAsync(credential, ct);
         }
 
-        return result;
+        return (result, used);
     }
 
     // Owners see when each app password was last used; to the hour, so a login storm does not write per login.
@@ -236,27 +243,38 @@ public sealed class AccountVault : IAccountVault
         }
     }
 
-    public async Task ChangePasswordAsync(Account account, string oldPassword, string newPassword, CancellationToken ct = default)
+    public async Task<bool> ChangePasswordAsync(Account account, string oldPassword, string newPassword, bool byOwner, CancellationToken ct = default)
     {
-        var materials = await UnlockKeysAsync(account, oldPassword, CredentialKind.Password, ct);
+        var (materials, used) = await UnlockCredentialsAsync(account, oldPassword, true, ct);
         if (materials.Count == 0)
         {
             throw new SealpostException(ErrorKind.Forbidden, "the old password is wrong");
         }
 
+        // Someone else set the old password and so could unwrap every key it wraps, from any copy of
+        // the database taken before now: the owner's own password must not wrap those keys.
+        if (byOwner && used.Any(c => c.Kind == CredentialKind.ProvisionalPassword))
+        {
+            using var old = new AccountSession(account.Id, materials);
+            await RotateAsync(account, old, newPassword, CredentialKind.Password, "owner replaced a provisional password", ct);
+            return true;
+        }
+
         try
         {
+            var kind = byOwner ? CredentialKind.Password : CredentialKind.ProvisionalPassword;
             var added = new List<NewCredential>();
             foreach (var material in materials)
             {
                 var (verifier, keys) = _kdf.NewPassword(newPassword);
                 using (keys)
                 {
-                    added.Add(new NewCredential(CredentialKind.Password, "password", verifier, material.Version, WrapPrivateKey(keys.WrapKey, account.Id, material.Version, material.PrivateKey)));
+                    added.Add(new NewCredential(kind, "password", verifier, material.Version, WrapPrivateKey(keys.WrapKey, account.Id, material.Version, material.PrivateKey)));
                 }
             }
 
-            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialKinds = [CredentialKind.Password], AddCredentials = added }, ct);
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialKinds = [CredentialKind.Password, CredentialKind.ProvisionalPassword], AddCredentials = added }, ct);
+            return false;
         }
         finally
         {
@@ -276,7 +294,7 @@ public sealed class AccountVault : IAccountVault
             {
                 NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
                 RemoveAllCredentials = true,
-                AddCredentials = [new NewCredential(CredentialKind.Password, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
+                AddCredentials = [new NewCredential(CredentialKind.ProvisionalPassword, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
                 AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
             }, ct);
         }
@@ -289,13 +307,26 @@ public sealed class AccountVault : IAccountVault
 
     public async Task RotateKeyAsync(Account account, string password, CancellationToken ct = default)
     {
-        var old = await UnlockKeysAsync(account, password, CredentialKind.Password, ct);
+        var (old, used) = await UnlockCredentialsAsync(account, password, true, ct);
         if (old.Count == 0)
         {
             throw new SealpostException(ErrorKind.Forbidden, "the password is wrong");
         }
 
+        // The same password wraps the new key: if someone else set it, it stays provisional.
+        var kind = used.Any(c => c.Kind == CredentialKind.ProvisionalPassword) ? CredentialKind.ProvisionalPassword : CredentialKind.Password;
         using var oldSession = new AccountSession(account.Id, old);
+        await RotateAsync(account, oldSession, password, kind, "rotation", ct);
+    }
+
+    /// <summary>
+    /// A new key version wrapped under <paramref name="password"/> and to recovery; content keys, folder
+    /// names and keywords re-wrapped from <paramref name="oldSession"/>; then the old versions' credential
+    /// wraps removed (app passwords with them: they must be re-issued).
+    /// </summary>
+    private async Task RotateAsync(Account account, AccountSession oldSession, string password, CredentialKind kind, string reason, CancellationToken ct)
+    {
+        var oldVersions = oldSession.KeyVersions.ToList();
         var version = (await Dir.ListAccountKeysAsync(account.Id, ct)).Max(k => k.Version) + 1;
         var (privateKey, publicKey) = Hpke.GenerateKeyPair();
         using var newSession = new AccountSession(account.Id, [AccountKeyMaterial.From(version, privateKey)]);
@@ -308,7 +339,7 @@ public sealed class AccountVault : IAccountVault
             await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
             {
                 NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
-                AddCredentials = [new NewCredential(CredentialKind.Password, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
+                AddCredentials = [new NewCredential(kind, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
                 AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
             }, ct);
         }
@@ -354,8 +385,8 @@ public sealed class AccountVault : IAccountVault
         }
 
         // 3. Only now do the old credential wraps go (app passwords with them: they must be re-issued).
-        await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialWrapsOfKeyVersions = old.Select(m => m.Version).ToList() }, ct);
-        VaultLog.KeyCreated(_logger, account.Id, version, "rotation");
+        await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialWrapsOfKeyVersions = oldVersions }, ct);
+        VaultLog.KeyCreated(_logger, account.Id, version, reason);
         VaultLog.Rewrapped(_logger, account.Id, count, version);
     }
 

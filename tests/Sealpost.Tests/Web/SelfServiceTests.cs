@@ -71,6 +71,48 @@ public sealed class SelfServiceTests
         Assert.Equal(HttpStatusCode.Unauthorized, ended.StatusCode);
     }
 
+    /// <summary>
+    /// The dev seed set alice's password, so it is provisional: her own first change makes key
+    /// version 2, recorded with its fingerprint, and the mail from before still reads with the new password.
+    /// </summary>
+    [Fact]
+    public async Task The_owners_first_change_over_the_api_makes_a_new_key_version_and_earlier_mail_still_reads()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.SendAsAliceAsync("Sent before the change", "alice@example.test");
+        await InboxCountAsync(server, Old, atLeast: 1);
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        await api.JsonAsync(HttpMethod.Put, "/api/v1/me/password", new { currentPassword = Old, newPassword = New }, token, HttpStatusCode.NoContent);
+
+        var versions = await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.KeyVersionCreated, Target: "alice@example.test"));
+        Assert.Contains(versions, r => r.Event.Detail?.StartsWith("v2 sha256:", StringComparison.Ordinal) == true);
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", New);
+        await client.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
+        Assert.Contains(await client.Inbox.FetchAsync(0, -1, new MailKit.FetchRequest(MailKit.MessageSummaryItems.Envelope)), m => m.Envelope?.Subject == "Sent before the change");
+    }
+
+    private static async Task InboxCountAsync(TestServer server, string password, int atLeast)
+    {
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", password);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            await client.Inbox.StatusAsync(MailKit.StatusItems.Count);
+            if (client.Inbox.Count >= atLeast)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the message never reached the inbox");
+            await Task.Delay(50);
+        }
+    }
+
     [Fact]
     public async Task A_wrong_current_password_changes_nothing()
     {
