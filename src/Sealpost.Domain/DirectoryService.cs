@@ -372,6 +372,7 @@ public sealed class DirectoryService(
             }
 
             CoreLog.CredentialReplaced(logger, account.Id);
+            await store.ScrubAsync(ct); // the old wraps: out of free pages and the WAL
             await RecordKeyVersionsAsync(actor, account, before, ct);
             return detail;
         }, ct);
@@ -386,6 +387,7 @@ public sealed class DirectoryService(
             var before = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max();
             await vault.RotateKeyAsync(account, password, ct);
             CoreLog.CredentialReplaced(logger, account.Id);
+            await store.ScrubAsync(ct);
             await RecordKeyVersionsAsync(actor, account, before, ct);
             return (string?)null;
         }, ct);

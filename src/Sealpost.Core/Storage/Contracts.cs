@@ -30,7 +30,7 @@ public interface ISealpostStore : IAsyncDisposable
     Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// After deleting what must not be recoverable (a shredded account): makes the store's own files
+    /// After deleting what must not be recoverable (a removed key wrap, a shredded account): makes the store's own files
     /// forget it as far as the store can. SQLite: deleted pages are zeroed (secure_delete) and the WAL is
     /// checkpointed and truncated, so no older page image remains; false if readers kept it busy.
     /// PostgreSQL keeps dead tuples until VACUUM reuses their space: the operator's schedule.

@@ -394,6 +394,7 @@ public sealed class AdminAccessService(
             var credential = (await Dir.ListCredentialsAsync(principal.Account.Id, ct)).FirstOrDefault(c => c.Id == id && c.Kind == CredentialKind.AppPassword)
                 ?? throw SealpostException.NotFound($"no app password {id} of yours");
             await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(principal.Account.Id) { RemoveCredentialIds = [credential.Id] }, ct);
+            await store.ScrubAsync(ct);
             return (string?)$"app password {id} '{DomainName.Printable(credential.Label)}'";
         }, ct);
 
