@@ -82,10 +82,12 @@ public sealed class CredentialKdf
     public long Runs => Interlocked.Read(ref _runs);
 
     /// <summary>A new password verifier and the keys it yields.</summary>
+    /// <exception cref="Core.SealpostException">The password is disallowed by RFC 8265's OpaqueString profile.</exception>
     public (string Verifier, CredentialKeys Keys) NewPassword(string password)
     {
+        var prepared = Primitives.OpaqueString.Enforce(password);
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        var keys = Split(Gated(() => Argon2id(password, salt, _memoryKiB, _iterations)));
+        var keys = Split(Gated(() => Argon2id(prepared, salt, _memoryKiB, _iterations)));
         return (string.Create(CultureInfo.InvariantCulture, $"$sp-argon2id$v=1$m={_memoryKiB},t={_iterations}${B64(salt)}${B64(keys.Auth)}"), keys);
     }
 
@@ -163,7 +165,17 @@ public sealed class CredentialKdf
                     return null;
                 }
 
-                return Match(Split(Argon2id(secret, FromB64(parts[4]), memory, iterations)), FromB64(parts[5]));
+                // Hashed as RFC 8265 prepares it. A verifier made before passwords were prepared holds the
+                // password as typed then: only when preparing changes the text is the second hash spent.
+                var salt = FromB64(parts[4]);
+                var expected = FromB64(parts[5]);
+                var prepared = Primitives.OpaqueString.Prepare(secret, out _);
+                if (prepared is not null && Match(Split(Argon2id(prepared, salt, memory, iterations)), expected) is { } keys)
+                {
+                    return keys;
+                }
+
+                return prepared == secret ? null : Match(Split(Argon2id(secret, salt, memory, iterations)), expected);
             }
 
             if (parts.Length == 5 && parts[1] == "sp-hkdf" && parts[2] == "v=1")

@@ -6,7 +6,7 @@ namespace Sealpost.Domain.Administration;
 
 /// <summary>
 /// What a human password must be, checked at every set (NIST SP 800-63B §5.1.1.2): long enough, not
-/// absurdly long, no control characters, not a password every breach list starts with (the bundled
+/// absurdly long, allowed by RFC 8265's OpaqueString profile (no control or invisible characters), not a password every breach list starts with (the bundled
 /// list, also with digits and punctuation tacked on), not a run or a keyboard sequence, and not the
 /// account's own name. No composition rules and no forced periodic change.
 /// </summary>
@@ -40,9 +40,9 @@ public static class PasswordPolicy
             throw SealpostException.Invalid($"password must be at most {MaximumLength} characters");
         }
 
-        if (password.Any(char.IsControl))
+        if (Crypto.Primitives.OpaqueString.Prepare(password, out var reason) is null)
         {
-            throw SealpostException.Invalid("password must not contain control characters");
+            throw SealpostException.Invalid($"password is not allowed: {reason}");
         }
 
         var lower = password.ToLowerInvariant();

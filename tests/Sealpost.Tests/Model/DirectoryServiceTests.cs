@@ -72,6 +72,8 @@ public sealed class DirectoryServiceTests : IAsyncLifetime
     [Theory]
     [InlineData("short", "at least 8")]
     [InlineData("has\u0007bell!", "control")]
+    [InlineData("zero\u200Bwidth space", "invisible")]
+    [InlineData("private \uE000 use here", "private-use")]
     public async Task Weak_or_malformed_passwords_are_refused(string password, string fragment)
     {
         var ex = await Assert.ThrowsAsync<SealpostException>(() => _directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "dave@example.test", password, null, 0));

@@ -94,6 +94,17 @@ public sealed class SelfServiceTests
         Assert.Contains(await client.Inbox.FetchAsync(0, -1, new MailKit.FetchRequest(MailKit.MessageSummaryItems.Envelope)), m => m.Envelope?.Subject == "Sent before the change");
     }
 
+    /// <summary>RFC 8265: a password set with a composed é logs in over IMAP typed with e + combining acute.</summary>
+    [Fact]
+    public async Task A_password_set_in_one_unicode_form_logs_in_over_imap_typed_in_the_other()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var token = await SignInAsync(api);
+        await api.JsonAsync(HttpMethod.Put, "/api/v1/me/password", new { currentPassword = Old, newPassword = "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e" }, token, HttpStatusCode.NoContent);
+        Assert.True(await ImapLoginAsync(server, "alice@example.test", "cafe\u0301 cre\u0300me bru\u0302le\u0301e"));
+    }
+
     private static async Task InboxCountAsync(TestServer server, string password, int atLeast)
     {
         using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
