@@ -59,7 +59,14 @@ public sealed class Hpke
     }
 
     /// <summary>Seals <paramref name="plaintext"/> to <paramref name="recipientPublicKey"/>: returns enc (32 bytes) and the ciphertext (plaintext + 16).</summary>
-    public (byte[] Enc, byte[] Ciphertext) Seal(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ephemeralPrivateKey = default)
+    public (byte[] Enc, byte[] Ciphertext) Seal(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext) =>
+        Seal(recipientPublicKey, info, aad, plaintext, default);
+
+    /// <summary>
+    /// <see cref="Seal(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> with a
+    /// chosen ephemeral key: only test vectors may choose it (a reused ephemeral key reuses the AEAD key and nonce).
+    /// </summary>
+    internal (byte[] Enc, byte[] Ciphertext) Seal(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ephemeralPrivateKey)
     {
         // One ephemeral key object: its public half is enc, and it does the DH (no re-import, no second scalar multiplication).
         using var ephemeral = ephemeralPrivateKey.IsEmpty

@@ -117,18 +117,7 @@ public sealed class ShamirTests
         Assert.Equal(secret, Shamir.Combine([shares[1], shares[3], shares[4]]));
     }
 
-    private static async Task<string> NodeAsync(params string[] args)
-    {
-        var folder = Path.Combine(Repository.Root, "tests", "js");
-        if (!Directory.Exists(Path.Combine(folder, "node_modules", "shamir-secret-sharing")))
-        {
-            throw new InvalidOperationException("tests/js has no node_modules; run scripts/deps.sh (it installs everything the tests need)");
-        }
-
-        var (exit, output) = await Tools.RunAsync("node", [Path.Combine(folder, "shamir.mjs"), .. args], timeout: TimeSpan.FromSeconds(60));
-        Assert.True(exit == 0, output);
-        return output;
-    }
+    private static Task<string> NodeAsync(params string[] args) => IndependentJs.RunAsync("shamir.mjs", "shamir-secret-sharing", args);
 
     private static IEnumerable<int[]> Subsets(int n, int k)
     {
