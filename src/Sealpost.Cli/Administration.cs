@@ -46,6 +46,7 @@ internal interface IAdministration : IAsyncDisposable
     Task<IReadOnlyList<DomainRow>> ListDomainsAsync(CancellationToken ct);
     Task RemoveDomainAsync(string name, CancellationToken ct);
     Task<AccountRow> AddUserAsync(string address, string password, string? displayName, long? quotaBytes, CancellationToken ct);
+    Task<(AccountRow Account, string Token, DateTimeOffset ExpiresAt)> AddUserForEnrolmentAsync(string address, string? displayName, long? quotaBytes, CancellationToken ct);
     Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct);
     Task SetStateAsync(string address, AccountState state, CancellationToken ct);
     Task ShredAsync(string address, CancellationToken ct);
@@ -107,6 +108,12 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
     {
         var a = await runtime.Directory.AddUserAsync(Admin, address, password, displayName, quotaBytes ?? runtime.Options.Limits.DefaultQuotaBytes, ct: ct);
         return new AccountRow(a.Address.ToString(), a.DisplayName, a.State.ToString().ToLowerInvariant(), a.QuotaBytes, 0);
+    }
+
+    public async Task<(AccountRow Account, string Token, DateTimeOffset ExpiresAt)> AddUserForEnrolmentAsync(string address, string? displayName, long? quotaBytes, CancellationToken ct)
+    {
+        var (a, token, expires) = await runtime.Directory.AddUserForEnrolmentAsync(Admin, address, displayName, quotaBytes ?? runtime.Options.Limits.DefaultQuotaBytes, ct: ct);
+        return (new AccountRow(a.Address.ToString(), a.DisplayName, a.State.ToString().ToLowerInvariant(), a.QuotaBytes, 0), token, expires);
     }
 
     public async Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct) =>
@@ -259,6 +266,16 @@ internal sealed class ApiAdministration : IAdministration
 
     public async Task<AccountRow> AddUserAsync(string address, string password, string? displayName, long? quotaBytes, CancellationToken ct) =>
         await SendAsync<AccountRow>(HttpMethod.Post, "/api/v1/accounts", new { address, password, displayName, quotaBytes }, ct);
+
+    public async Task<(AccountRow Account, string Token, DateTimeOffset ExpiresAt)> AddUserForEnrolmentAsync(string address, string? displayName, long? quotaBytes, CancellationToken ct)
+    {
+        var created = await SendAsync<EnrolledAccountRow>(HttpMethod.Post, "/api/v1/accounts", new { address, displayName, quotaBytes, enrol = true }, ct);
+        return (new AccountRow(created.Address, created.DisplayName, created.State, created.QuotaBytes, created.UsedBytes), created.Enrolment.Token, created.Enrolment.ExpiresAt);
+    }
+
+    private sealed record EnrolmentRow(string Token, DateTimeOffset ExpiresAt);
+
+    private sealed record EnrolledAccountRow(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes, EnrolmentRow Enrolment);
 
     public async Task<IReadOnlyList<AccountRow>> ListAccountsAsync(string? domain, CancellationToken ct)
     {

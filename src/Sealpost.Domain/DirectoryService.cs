@@ -149,31 +149,104 @@ public sealed class DirectoryService(
     public Task<Account> AddUserAsync(Actor actor, string address, string password, string? displayName, long quotaBytes, AccountRoles roles = AccountRoles.User, CancellationToken ct = default) =>
         guard.AdministerAsync(actor, AuditAction.AccountCreated, DomainName.Printable(address.Trim()), async () =>
         {
-            var parsed = MailAddress.Parse(address);
-            var domain = await RequireDomainAsync(parsed.Domain, ct);
-            guard.Require(actor, Operation.AccountCreate, Scope.OfTenant(domain.TenantId));
-            if ((roles & ~AccountRoles.User) != AccountRoles.None)
-            {
-                guard.Require(actor, Operation.RoleGrant, Scope.Platform);
-            }
-
-            CheckPasswordPolicy(password, parsed);
-            if (quotaBytes < 0)
-            {
-                throw SealpostException.Invalid("quota must be 0 (none) or a positive number of bytes");
-            }
-
-            var account = await Dir.CreateAccountAsync(
-                new NewAccount(domain.Id, parsed, string.IsNullOrWhiteSpace(displayName) ? parsed.LocalPart : displayName.Trim(), quotaBytes, roles | AccountRoles.User), ct);
-            using (var session = await vault.ProvisionAsync(account, password, ct))
-            {
-                await mailboxes.EnsureSpecialMailboxesAsync(account.Id, session.Names, ct);
-            }
-
-            CoreLog.AccountCreated(logger, account.Id, redactor.Address(parsed));
-            await RecordKeyVersionsAsync(actor, account, 0, ct);
-            return ((await Dir.GetAccountAsync(account.Id, ct))!, (string?)$"roles {RolesText(roles | AccountRoles.User)}");
+            var (account, detail) = await CreateAccountAsync(actor, address, displayName, quotaBytes, roles, parsed => CheckPasswordPolicy(password, parsed),
+                created => vault.ProvisionAsync(created, password, ct), ct);
+            return (account, (string?)detail);
         }, ct);
+
+    /// <summary>
+    /// An account its owner enrols later: key version 1 at once (mail and migration can arrive before
+    /// the person enrols), wrapped to a one-time token returned here (shown once, expiring after
+    /// Vault:EnrolmentTokenHours) and to recovery. The person redeems it with a password of their own.
+    /// </summary>
+    [Requires(Operation.AccountCreate)]
+    public Task<(Account Account, string Token, DateTimeOffset ExpiresAt)> AddUserForEnrolmentAsync(Actor actor, string address, string? displayName, long quotaBytes, AccountRoles roles = AccountRoles.User, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.AccountCreated, DomainName.Printable(address.Trim()), async () =>
+        {
+            string? token = null;
+            var expires = DateTimeOffset.MinValue;
+            var (account, detail) = await CreateAccountAsync(actor, address, displayName, quotaBytes, roles, _ => { },
+                async created =>
+                {
+                    var (session, issued, until) = await vault.ProvisionForEnrolmentAsync(created, ct);
+                    (token, expires) = (issued, until);
+                    return session;
+                }, ct);
+            return ((account, token!, expires), (string?)$"{detail}; enrolment token issued, expires {expires:yyyy-MM-ddTHH:mm}Z");
+        }, ct);
+
+    private async Task<(Account Account, string Detail)> CreateAccountAsync(Actor actor, string address, string? displayName, long quotaBytes, AccountRoles roles,
+        Action<MailAddress> checkCredential, Func<Account, Task<IAccountSession>> provision, CancellationToken ct)
+    {
+        var parsed = MailAddress.Parse(address);
+        var domain = await RequireDomainAsync(parsed.Domain, ct);
+        guard.Require(actor, Operation.AccountCreate, Scope.OfTenant(domain.TenantId));
+        if ((roles & ~AccountRoles.User) != AccountRoles.None)
+        {
+            guard.Require(actor, Operation.RoleGrant, Scope.Platform);
+        }
+
+        checkCredential(parsed);
+        if (quotaBytes < 0)
+        {
+            throw SealpostException.Invalid("quota must be 0 (none) or a positive number of bytes");
+        }
+
+        var account = await Dir.CreateAccountAsync(
+            new NewAccount(domain.Id, parsed, string.IsNullOrWhiteSpace(displayName) ? parsed.LocalPart : displayName.Trim(), quotaBytes, roles | AccountRoles.User), ct);
+        using (var session = await provision(account))
+        {
+            await mailboxes.EnsureSpecialMailboxesAsync(account.Id, session.Names, ct);
+        }
+
+        CoreLog.AccountCreated(logger, account.Id, redactor.Address(parsed));
+        await RecordKeyVersionsAsync(actor, account, 0, ct);
+        return ((await Dir.GetAccountAsync(account.Id, ct))!, $"roles {RolesText(roles | AccountRoles.User)}");
+    }
+
+    /// <summary>
+    /// A person redeems their enrolment token with a password of their own (no sign-in: the token is the
+    /// proof). Wrong, expired and already-used tokens are told apart, so that someone whose token was
+    /// used by another can report it; an unknown address answers as a wrong token does.
+    /// </summary>
+    [Requires(Operation.Login)]
+    public Task<EnrolmentRecord> RedeemEnrolmentAsync(Actor client, string address, string token, string newPassword, CancellationToken ct = default) =>
+        guard.AdministerAsync(client, AuditAction.AccountEnrolled, DomainName.Printable(address.Trim()), async () =>
+        {
+            var account = MailAddress.TryParse(address.Trim(), out var parsed, out _) ? await Dir.FindAccountAsync(parsed, ct) : null;
+            if (account is null || account.State != AccountState.Active)
+            {
+                throw new SealpostException(ErrorKind.Forbidden, "the enrolment token is wrong (check the address and the token as you were given them)");
+            }
+
+            CheckPasswordPolicy(newPassword, account.Address);
+            var before = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max();
+            var result = await vault.RedeemEnrolmentAsync(account, token, newPassword, client.RemoteAddress ?? "unknown", ct);
+            switch (result.Outcome)
+            {
+                case EnrolmentOutcome.AlreadyUsed:
+                    CoreLog.EnrolmentTokenReused(logger, account.Id);
+                    throw SealpostException.Conflict($"this enrolment token was already used at {result.Earlier!.At:yyyy-MM-dd HH:mm} UTC from {result.Earlier.From}; if that was not you, report it to your administrator now");
+                case EnrolmentOutcome.Expired:
+                    throw SealpostException.Conflict("this enrolment token has expired; ask your administrator for a new one");
+                case EnrolmentOutcome.Wrong:
+                    throw new SealpostException(ErrorKind.Forbidden, "the enrolment token is wrong (check the address and the token as you were given them)");
+            }
+
+            CoreLog.CredentialReplaced(logger, account.Id);
+            await store.ScrubAsync(ct); // the token's wrap: out of free pages and the WAL
+            await RecordKeyVersionsAsync(client, account, before, ct);
+            return (result.Earlier!, (string?)$"enrolled from {result.Earlier!.From}");
+        }, ct);
+
+    /// <summary>When and from where the account's enrolment token was redeemed (its owner sees it after signing in).</summary>
+    [Requires(Operation.OwnCredentialsManage)]
+    public async Task<EnrolmentRecord?> GetEnrolmentAsync(Actor actor, string address, CancellationToken ct = default)
+    {
+        var account = await RequireAccountAsync(address, ct);
+        RequireOwnerOrAdministrator(actor, Operation.OwnCredentialsManage, await ScopeOfAsync(account, ct));
+        return await vault.GetEnrolmentAsync(account, ct);
+    }
 
     /// <summary>
     /// The first platform administrator, made offline on the data folder (<c>sealpost admin bootstrap</c>)

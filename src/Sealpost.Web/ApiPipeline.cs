@@ -49,8 +49,8 @@ public static partial class ApiPipeline
 
     public static string CorrelationId(this HttpContext http) => http.TraceIdentifier;
 
-    public static Actor ClientActor(this HttpContext http) =>
-        Actor.Anonymous("api", http.Connection.RemoteIpAddress?.ToString(), correlationId: http.CorrelationId());
+    public static Actor ClientActor(this HttpContext http, string? claimedName = null) =>
+        Actor.Anonymous("api", http.Connection.RemoteIpAddress?.ToString(), claimedName?.Trim(), correlationId: http.CorrelationId());
 
     /// <summary>Marks an endpoint with the operation of the permission matrix it performs.</summary>
     public static TBuilder Requires<TBuilder>(this TBuilder builder, Operation operation)

@@ -15,7 +15,11 @@ public sealed record AppPasswordRequest(string Label, string Password);
 public sealed record TokenRequest(string Label, IReadOnlyList<string> Roles, int ExpiresInDays = 90, IReadOnlyList<string>? Domains = null);
 public sealed record TenantRequest(string Name, string? DisplayName = null);
 public sealed record DomainRequest(string Name, string Tenant = "default");
-public sealed record AccountRequest(string Address, string Password, string? DisplayName = null, long? QuotaBytes = null);
+public sealed record AccountRequest(string Address, string? Password = null, string? DisplayName = null, long? QuotaBytes = null, bool Enrol = false);
+public sealed record EnrolRequest(string Address, string Token, string Password);
+public sealed record EnrolResponse(string Address, DateTimeOffset EnrolledAt, string From);
+/// <summary>An enrolment token, shown once, in the answer to the account's creation.</summary>
+public sealed record EnrolmentTokenResponse(string Token, DateTimeOffset ExpiresAt);
 public sealed record AccountPatch(string? DisplayName = null, long? QuotaBytes = null);
 public sealed record PasswordResetRequest(string NewPassword);
 public sealed record AliasRequest(string Alias, string Target);
@@ -23,7 +27,7 @@ public sealed record GroupRequest(string Address, string? DisplayName = null);
 
 // Responses.
 public sealed record SignInResponse(string Token, DateTimeOffset ExpiresAt, bool SecondFactorPassed, string Next);
-public sealed record MeResponse(string Address, string DisplayName, IReadOnlyList<string> Roles, bool SecondFactorEnrolled, string CredentialKind, bool Restricted, DateTimeOffset ExpiresAt);
+public sealed record MeResponse(string Address, string DisplayName, IReadOnlyList<string> Roles, bool SecondFactorEnrolled, string CredentialKind, bool Restricted, DateTimeOffset ExpiresAt, DateTimeOffset? EnrolledAt = null, string? EnrolledFrom = null);
 public sealed record TotpEnrolmentResponse(string Secret, string Uri, string QrSvg);
 public sealed record RecoveryCodesResponse(IReadOnlyList<string> RecoveryCodes);
 public sealed record AppPasswordResponse(long Id, string Label, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, string? Secret = null);
@@ -31,7 +35,7 @@ public sealed record CredentialResponse(long Id, string Kind, string Label, IRea
 public sealed record LoginResponse(DateTimeOffset Time, string Outcome, string? Protocol, string? RemoteAddress, string? Detail);
 public sealed record TenantResponse(string Name, string DisplayName, DateTimeOffset CreatedAt);
 public sealed record DomainResponse(string Name, string Tenant, DateTimeOffset CreatedAt);
-public sealed record AccountResponse(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes, long Messages, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, int Version);
+public sealed record AccountResponse(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes, long Messages, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, int Version, EnrolmentTokenResponse? Enrolment = null);
 public sealed record AliasResponse(string Alias, string? Target);
 public sealed record GroupMemberResponse(string Address, string Kind);
 public sealed record GroupResponse(string Address, string DisplayName, IReadOnlyList<GroupMemberResponse> Members);

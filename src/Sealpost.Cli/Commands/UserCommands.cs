@@ -12,13 +12,26 @@ internal static class UserCommands
         var address = new Argument<string>("address") { Description = "The account's address" };
         var display = new Option<string?>("--display-name") { Description = "Full name" };
         var quota = new Option<string?>("--quota") { Description = "Storage quota, e.g. 2G (default: Limits:DefaultQuotaBytes; 0 for none)" };
-        var add = new Command("add", "Add an account; the password is read from standard input (or prompted for)") { address, display, quota };
+        var enrol = new Option<bool>("--enrol")
+        {
+            Description = "No password: print a one-time enrolment token (shown once, expiring) that the person redeems with a password of their own",
+        };
+        var add = new Command("add", "Add an account; the password (provisional until its owner changes it) is read from standard input (or prompted for)") { address, display, quota, enrol };
         add.SetAction(async (parse, ct) =>
         {
             var context = new CommandContext(parse, console);
             var parsedAddress = MailAddress.Parse(parse.GetValue(address)!); // fail on a bad address before asking for a password
             long? quotaBytes = parse.GetValue(quota) is { } q ? CommandContext.ParseSize(q) : null;
             await using var admin = await context.OpenAdministrationAsync(ct);
+            if (parse.GetValue(enrol))
+            {
+                var (created, token, expires) = await admin.AddUserForEnrolmentAsync(parsedAddress.ToString(), parse.GetValue(display), quotaBytes, ct);
+                await console.Out.WriteLineAsync($"Added account {created.Address} (quota {CommandContext.FormatSize(created.QuotaBytes)}); mail to it is accepted now.");
+                await console.Out.WriteLineAsync($"Enrolment token (shown once; give it to the person only; redeem before {expires:yyyy-MM-dd HH:mm} UTC with POST /api/v1/enrol):");
+                await console.Out.WriteLineAsync(token);
+                return SealpostCli.Ok;
+            }
+
             var password = console.ReadSecret("password");
             var account = await admin.AddUserAsync(parsedAddress.ToString(), password, parse.GetValue(display), quotaBytes, ct);
             await console.Out.WriteLineAsync($"Added account {account.Address} (quota {CommandContext.FormatSize(account.QuotaBytes)}).");

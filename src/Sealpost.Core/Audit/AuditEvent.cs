@@ -79,6 +79,8 @@ public enum AuditAction
     ServerUnsealed,
     /// <summary>The officers' shares replaced by a new split of the same master key (the detail: old and new set, k of n).</summary>
     UnsealSharesRotated,
+    /// <summary>A person redeemed their enrolment token with a password of their own (the detail: from where).</summary>
+    AccountEnrolled,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

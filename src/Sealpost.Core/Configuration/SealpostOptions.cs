@@ -393,6 +393,9 @@ public sealed class VaultOptions
 
     /// <summary>Decrypted message metadata kept in memory for SEARCH, SORT and ENVELOPE (0: none).</summary>
     public int MetadataCacheEntries { get; set; } = 200_000;
+
+    /// <summary>How long an enrolment token can be redeemed after it was issued (hours).</summary>
+    public int EnrolmentTokenHours { get; set; } = 14 * 24;
 }
 
 public sealed class LoggingOptions

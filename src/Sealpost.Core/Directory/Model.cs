@@ -82,6 +82,16 @@ public enum CredentialKind
     /// delivered afterwards.
     /// </summary>
     ProvisionalPassword = 2,
+    /// <summary>
+    /// A one-time enrolment token (shown once to whoever creates the account): wraps key version 1
+    /// until the person redeems it with a password of their own. Never a login secret.
+    /// </summary>
+    EnrolmentToken = 3,
+    /// <summary>
+    /// What stays of a redeemed enrolment token: its verifier (so a second use is recognised and the
+    /// person told to report it), no key wrap; the label says when and from where it was redeemed.
+    /// </summary>
+    EnrolmentRedeemed = 4,
 }
 
 /// <summary>

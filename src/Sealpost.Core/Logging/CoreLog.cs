@@ -30,6 +30,9 @@ public static partial class CoreLog
     [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Login failed for {Address}: {Reason}")]
     public static partial void LoginFailed(ILogger logger, RedactedValue address, string reason);
 
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Security: the enrolment token of account {AccountId} was presented again after it was redeemed")]
+    public static partial void EnrolmentTokenReused(ILogger logger, long accountId);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Alias {Alias} added")]
     public static partial void AliasAdded(ILogger logger, RedactedValue alias);
 

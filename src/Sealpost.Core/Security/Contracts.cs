@@ -40,6 +40,22 @@ public interface IAccountVault
     /// <summary>Makes the key pair of a new account, wrapped to its (provisional) password and to the recovery key.</summary>
     Task<IAccountSession> ProvisionAsync(Account account, string password, CancellationToken ct = default);
 
+    /// <summary>
+    /// Makes the key pair (version 1) of an account its owner has not enrolled yet: wrapped to a
+    /// one-time enrolment token (returned, shown once; it expires at the time returned) and to the recovery key. Mail can arrive at once.
+    /// </summary>
+    Task<(IAccountSession Session, string Token, DateTimeOffset ExpiresAt)> ProvisionForEnrolmentAsync(Account account, CancellationToken ct = default);
+
+    /// <summary>
+    /// Redeems an enrolment token: the owner's own password gets a new key version that the token never
+    /// wrapped, everything is re-wrapped to it, and the token is spent (its verifier kept to recognise a
+    /// second use). <paramref name="from"/> (the client address) is kept with the redemption.
+    /// </summary>
+    Task<EnrolmentResult> RedeemEnrolmentAsync(Account account, string token, string newPassword, string from, CancellationToken ct = default);
+
+    /// <summary>When and from where the account's enrolment token was redeemed, if it was.</summary>
+    Task<EnrolmentRecord?> GetEnrolmentAsync(Account account, CancellationToken ct = default);
+
     /// <summary>Unlocks with a password or app password; null if it matches no credential.</summary>
     Task<IAccountSession?> UnlockAsync(Account account, string secret, CancellationToken ct = default);
 
@@ -67,3 +83,18 @@ public interface IAccountVault
     /// <summary>Spends the work of one password check, so unknown users cost what known ones do.</summary>
     Task SpendPasswordWorkAsync(string secret, CancellationToken ct = default);
 }
+
+public enum EnrolmentOutcome
+{
+    Enrolled,
+    /// <summary>The token matches no live token of the account (mistyped, or another account's).</summary>
+    Wrong,
+    Expired,
+    /// <summary>The token was redeemed before: the person should report it if that was not them.</summary>
+    AlreadyUsed,
+}
+
+/// <summary>A redemption: when and from which client address.</summary>
+public sealed record EnrolmentRecord(DateTimeOffset At, string From);
+
+public sealed record EnrolmentResult(EnrolmentOutcome Outcome, EnrolmentRecord? Earlier = null);

@@ -64,6 +64,116 @@ public sealed class AccountVault : IAccountVault
         return new AccountSession(account.Id, [material.Clone()]);
     }
 
+    public async Task<(IAccountSession Session, string Token, DateTimeOffset ExpiresAt)> ProvisionForEnrolmentAsync(Account account, CancellationToken ct = default)
+    {
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        using var material = AccountKeyMaterial.From(1, privateKey);
+        var (token, verifier, keys) = CredentialKdf.NewEnrolmentToken();
+        var now = DateTimeOffset.UtcNow;
+        using (keys)
+        {
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+            {
+                NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
+                AddCredentials = [new NewCredential(CredentialKind.EnrolmentToken, "enrolment", verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
+                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
+            }, ct);
+        }
+
+        CryptographicOperations.ZeroMemory(privateKey);
+        VaultLog.KeyCreated(_logger, account.Id, 1, "new account awaiting enrolment");
+        return (new AccountSession(account.Id, [material.Clone()]), token, now.AddHours(_options.EnrolmentTokenHours));
+    }
+
+    public async Task<EnrolmentResult> RedeemEnrolmentAsync(Account account, string token, string newPassword, string from, CancellationToken ct = default)
+    {
+        var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
+        foreach (var spent in credentials.Where(c => c.Kind == CredentialKind.EnrolmentRedeemed))
+        {
+            using var match = CredentialKdf.VerifyEnrolmentToken(token, spent.Verifier);
+            if (match is not null)
+            {
+                return new EnrolmentResult(EnrolmentOutcome.AlreadyUsed, ParseRedemption(spent));
+            }
+        }
+
+        var publicKeys = (await Dir.ListAccountKeysAsync(account.Id, ct)).ToDictionary(k => k.Version);
+        foreach (var live in credentials.Where(c => c.Kind == CredentialKind.EnrolmentToken))
+        {
+            using var keys = CredentialKdf.VerifyEnrolmentToken(token, live.Verifier);
+            if (keys is null)
+            {
+                continue;
+            }
+
+            if (live.CreatedAt.AddHours(_options.EnrolmentTokenHours) <= DateTimeOffset.UtcNow)
+            {
+                return new EnrolmentResult(EnrolmentOutcome.Expired);
+            }
+
+            if (OpenEnrolmentWrap(live, keys) is not { } privateKey)
+            {
+                VaultLog.PrivateKeyMismatch(_logger, account.Id, live.KeyVersion);
+                return new EnrolmentResult(EnrolmentOutcome.Wrong);
+            }
+
+            if (!publicKeys.TryGetValue(live.KeyVersion, out var publicKey)
+                || !CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey)
+                || !_keystore.VerifyAccountKey(account.Id, publicKey.Version, publicKey.PublicKey, publicKey.Signature))
+            {
+                VaultLog.PrivateKeyMismatch(_logger, account.Id, live.KeyVersion);
+                CryptographicOperations.ZeroMemory(privateKey);
+                return new EnrolmentResult(EnrolmentOutcome.Wrong);
+            }
+
+            // Whoever saw the token can unwrap version 1 from any copy of the database: the owner's
+            // password wraps only a new version, and everything moves to it.
+            using (var old = new AccountSession(account.Id, [AccountKeyMaterial.From(live.KeyVersion, privateKey)]))
+            {
+                CryptographicOperations.ZeroMemory(privateKey);
+                await RotateAsync(account, old, newPassword, CredentialKind.Password, "enrolment", ct);
+            }
+
+            var record = new EnrolmentRecord(DateTimeOffset.UtcNow, from);
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+            {
+                RemoveCredentialIds = credentials.Where(c => c.Kind == CredentialKind.EnrolmentToken).Select(c => c.Id).ToList(),
+                AddCredentials = [new NewCredential(CredentialKind.EnrolmentRedeemed, RedemptionLabel(record), live.Verifier, 0, [])],
+            }, ct);
+            return new EnrolmentResult(EnrolmentOutcome.Enrolled, record);
+        }
+
+        return new EnrolmentResult(EnrolmentOutcome.Wrong);
+    }
+
+    /// <summary>The private key an enrolment token's wrap holds, or null (what a token's holder can get, and all).</summary>
+    internal static byte[]? OpenEnrolmentWrap(Credential token, CredentialKeys keys)
+    {
+        try
+        {
+            return Aead.Open(keys.WrapKey, token.WrappedKey, Aead.Context(WrapLabel, token.AccountId, token.KeyVersion));
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<EnrolmentRecord?> GetEnrolmentAsync(Account account, CancellationToken ct = default) =>
+        (await Dir.ListCredentialsAsync(account.Id, ct)).Where(c => c.Kind == CredentialKind.EnrolmentRedeemed).Select(ParseRedemption).FirstOrDefault();
+
+    // "redeemed <ISO 8601> from <address>": the label of a spent token.
+    private static string RedemptionLabel(EnrolmentRecord record) =>
+        $"redeemed {record.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture)} from {record.From}";
+
+    private static EnrolmentRecord ParseRedemption(Credential spent)
+    {
+        var parts = spent.Label.Split(' ', 4);
+        return parts.Length == 4 && DateTimeOffset.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
+            ? new EnrolmentRecord(at, parts[3])
+            : new EnrolmentRecord(spent.CreatedAt, "unknown");
+    }
+
     /// <summary>The password hashing this vault does (its gauges: runs, peak concurrency).</summary>
     public CredentialKdf Kdf => _kdf;
 
@@ -177,6 +287,7 @@ public sealed class AccountVault : IAccountVault
         var publicKeys = (await Dir.ListAccountKeysAsync(account.Id, ct)).ToDictionary(k => k.Version);
         var appFirst = CredentialKdf.LooksLikeAppPassword(secret);
         var ordered = credentials
+            .Where(c => c.Kind is CredentialKind.Password or CredentialKind.ProvisionalPassword or CredentialKind.AppPassword) // an enrolment token is never a login secret
             .Where(c => !passwordsOnly || IsPassword(c.Kind))
             .Where(c => appFirst || IsPassword(c.Kind)) // a password never matches an app-password verifier: skip the work
             .OrderBy(c => appFirst == (c.Kind == CredentialKind.AppPassword) ? 0 : 1);

@@ -95,11 +95,44 @@ public sealed class CredentialKdf
     public (string Secret, string Verifier, CredentialKeys Keys) NewAppPassword()
     {
         var secretBytes = RandomNumberGenerator.GetBytes(20); // 160 bits
-        var secret = FormatAppPassword(secretBytes);
+        var secret = FormatBase32(secretBytes);
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
         var keys = Split(HKDF.Extract(HashAlgorithmName.SHA256, Encoding.ASCII.GetBytes(NormaliseAppPassword(secret)!), salt));
         CryptographicOperations.ZeroMemory(secretBytes);
         return (secret, $"$sp-hkdf$v=1${B64(salt)}${B64(keys.Auth)}", keys);
+    }
+
+    /// <summary>
+    /// A new enrolment token (200 bits, base32 in groups of four: never the shape of an app password),
+    /// its verifier and the keys it yields. HKDF is enough for a secret of that entropy.
+    /// </summary>
+    public static (string Token, string Verifier, CredentialKeys Keys) NewEnrolmentToken()
+    {
+        var secretBytes = RandomNumberGenerator.GetBytes(25);
+        var token = FormatBase32(secretBytes);
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        var keys = Split(HKDF.Extract(HashAlgorithmName.SHA256, Encoding.ASCII.GetBytes(NormaliseGenerated(token, 40)!), salt));
+        CryptographicOperations.ZeroMemory(secretBytes);
+        return (token, $"$sp-enrol$v=1${B64(salt)}${B64(keys.Auth)}", keys);
+    }
+
+    /// <summary>Checks an enrolment token against its verifier; the keys if it matches, else null. Never throws on bad input.</summary>
+    public static CredentialKeys? VerifyEnrolmentToken(string token, string verifier)
+    {
+        var parts = verifier.Split('$');
+        if (parts.Length != 5 || parts[1] != "sp-enrol" || parts[2] != "v=1" || NormaliseGenerated(token, 40) is not { } normalised)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Match(Split(HKDF.Extract(HashAlgorithmName.SHA256, Encoding.ASCII.GetBytes(normalised), FromB64(parts[3]))), FromB64(parts[4]));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Checks a secret against a verifier; the keys if it matches, else null. Never throws on bad input.</summary>
@@ -232,7 +265,7 @@ public sealed class CredentialKdf
     }
 
     // Base32 (RFC 4648 alphabet) in groups of four: easy to read out, unambiguous to type.
-    private static string FormatAppPassword(byte[] bytes)
+    private static string FormatBase32(byte[] bytes)
     {
         const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         var text = new StringBuilder();
@@ -251,10 +284,18 @@ public sealed class CredentialKdf
         return string.Join('-', text.ToString().Chunk(4).Select(c => new string(c)));
     }
 
-    private static string? NormaliseAppPassword(string secret)
+    private static string? NormaliseAppPassword(string secret) => NormaliseGenerated(secret, 32);
+
+    // A generated base32 secret as typed: any grouping, any case.
+    private static string? NormaliseGenerated(string secret, int length)
     {
+        if (secret.Length > 4 * length)
+        {
+            return null;
+        }
+
         var cleaned = new string(secret.Where(c => c is not ('-' or ' ')).Select(char.ToUpperInvariant).ToArray());
-        return cleaned.Length == 32 && cleaned.All(c => c is >= 'A' and <= 'Z' or >= '2' and <= '7') ? cleaned : null;
+        return cleaned.Length == length && cleaned.All(c => c is >= 'A' and <= 'Z' or >= '2' and <= '7') ? cleaned : null;
     }
 
     private static bool TryParseParameters(string text, out int memory, out int iterations)

@@ -41,6 +41,14 @@ internal static class AccessEndpoints
             return Results.Json(new SignInResponse(result.Secret!, session.ExpiresAt, result.Outcome == SignInOutcome.Succeeded, next), ApiPipeline.Json);
         }).Anonymous().Requires(Operation.Login).Accepts<SignInRequest>("application/json").Produces<SignInResponse>();
 
+        // Enrolment: the token is the proof, so no sign-in; wrong, expired and used tokens are told apart.
+        api.MapPost("/enrol", async (HttpContext http, CancellationToken _) =>
+        {
+            var request = await http.Body<EnrolRequest>(ctx.MaxRequestBodyBytes);
+            var record = await ApiPipeline.ForField("password", () => ctx.Directory.RedeemEnrolmentAsync(http.ClientActor(request.Address), request.Address, request.Token, request.Password, http.RequestAborted));
+            return Results.Json(new EnrolResponse(request.Address.Trim(), record.At, record.From), ApiPipeline.Json);
+        }).Anonymous().Requires(Operation.Login).Accepts<EnrolRequest>("application/json").Produces<EnrolResponse>();
+
         api.MapPost("/sign-out", async (HttpContext http, CancellationToken _) =>
         {
             var request = http.Request.ContentLength is > 0 ? await http.Body<SignOutRequest>(ctx.MaxRequestBodyBytes) : new SignOutRequest();
@@ -53,8 +61,9 @@ internal static class AccessEndpoints
         api.MapGet("/me", async (HttpContext http, CancellationToken _) =>
         {
             var p = http.Principal();
+            var enrolled = await ctx.Directory.GetEnrolmentAsync(p.Actor, p.Account.Address.ToString(), http.RequestAborted);
             return Results.Json(new MeResponse(p.Account.Address.ToString(), p.Account.DisplayName, Dto.Roles(p.Account.Roles), await ctx.Access.HasSecondFactorAsync(p.Account, http.RequestAborted),
-                p.Credential.Kind.ToString().ToLowerInvariant(), p.Restricted, p.Credential.ExpiresAt), ApiPipeline.Json);
+                p.Credential.Kind.ToString().ToLowerInvariant(), p.Restricted, p.Credential.ExpiresAt, enrolled?.At, enrolled?.From), ApiPipeline.Json);
         }).Requires(Operation.OwnCredentialsManage).AllowRestricted().Produces<MeResponse>();
 
         me.MapPost("/totp", async (HttpContext http, CancellationToken _) =>

@@ -84,11 +84,30 @@ internal static class DirectoryEndpoints
         {
             var request = await http.Body<AccountRequest>(ctx.MaxRequestBodyBytes);
             var actor = http.Principal().Actor;
-            var account = await ApiPipeline.ForField("password", () => ctx.Directory.AddUserAsync(actor, request.Address, request.Password, request.DisplayName, request.QuotaBytes ?? ctx.DefaultQuotaBytes, ct: http.RequestAborted));
+            if (request.Enrol == (request.Password is not null))
+            {
+                throw new ApiInputException(StatusCodes.Status422UnprocessableEntity, "invalid", "Invalid value",
+                    "give either a password (provisional until the owner changes it) or \"enrol\": true (a one-time token the person redeems)",
+                    new Dictionary<string, string[]> { ["password"] = ["give a password or \"enrol\": true, not both"] });
+            }
+
+            Core.Directory.Account account;
+            EnrolmentTokenResponse? enrolment = null;
+            if (request.Enrol)
+            {
+                var (created, token, expires) = await ctx.Directory.AddUserForEnrolmentAsync(actor, request.Address, request.DisplayName, request.QuotaBytes ?? ctx.DefaultQuotaBytes, ct: http.RequestAborted);
+                (account, enrolment) = (created, new EnrolmentTokenResponse(token, expires));
+            }
+            else
+            {
+                account = await ApiPipeline.ForField("password", () => ctx.Directory.AddUserAsync(actor, request.Address, request.Password!, request.DisplayName, request.QuotaBytes ?? ctx.DefaultQuotaBytes, ct: http.RequestAborted));
+            }
+
             var summary = await ctx.Directory.GetAccountAsync(actor, account.Address.ToString(), http.RequestAborted);
             http.Response.Headers.ETag = Dto.ETag(summary.Account.CredentialVersion);
             http.Response.Headers.Location = "/api/v1/accounts/" + Uri.EscapeDataString(account.Address.ToString());
-            return Results.Json(Dto.Account(summary), ApiPipeline.Json, statusCode: 201);
+            http.Response.Headers.CacheControl = "no-store"; // it may carry the enrolment token
+            return Results.Json(Dto.Account(summary) with { Enrolment = enrolment }, ApiPipeline.Json, statusCode: 201);
         }).Requires(Operation.AccountCreate).Accepts<AccountRequest>("application/json").Produces<AccountResponse>(201);
 
         api.MapGet("/accounts/{address}", async (HttpContext http, string address) =>

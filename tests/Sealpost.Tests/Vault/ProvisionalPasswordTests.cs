@@ -179,7 +179,8 @@ public sealed class ProvisionalPasswordTests : IAsyncLifetime
         Assert.Null(await R.Directory.LoginAsync("alice@example.test", AdminSet));
     }
 
-    private static void CopyFolder(string from, string to)
+    /// <summary>A copy of a live data folder as an operator would take it (sockets and process locks are not data).</summary>
+    internal static void CopyFolder(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
