@@ -168,7 +168,7 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("POST", "/api/v1/sign-out", Operation.OwnCredentialsManage, false, (_, _) => R("POST", "/api/v1/sign-out")),
     ];
 
-    private static readonly HashSet<string> AnonymousRoutes = ["POST /api/v1/sign-in", "GET /api/v1/health", "GET /api/v1/version"];
+    private static readonly HashSet<string> AnonymousRoutes = ["POST /api/v1/sign-in", "POST /api/v1/enrol", "GET /api/v1/health", "GET /api/v1/version"];
 
     public async Task InitializeAsync()
     {
