@@ -4,7 +4,7 @@
 # tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync mutt dovecot-imapd publicsuffix python3-aiosmtpd python3-dkim opendkim bc nsd unbound ldnsutils strace iproute2 wrk)
+PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync mutt dovecot-imapd publicsuffix python3-aiosmtpd python3-dkim opendkim bc nsd unbound ldnsutils strace iproute2 wrk softhsm2)
 # Node.js for tests/js: Debian's packages, unless a Node.js with npm is already installed (Debian's npm conflicts with others).
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
@@ -17,7 +17,7 @@ done
 js_packages() {
   local here
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  if [ ! -d "$here/tests/js/node_modules/shamir-secret-sharing" ]; then
+  if [ ! -d "$here/tests/js/node_modules/shamir-secret-sharing" ] || [ ! -d "$here/tests/js/node_modules/@hpke/core" ]; then
     echo "deps: npm packages for tests/js"
     (cd "$here/tests/js" && npm ci --no-audit --no-fund --silent)
   fi

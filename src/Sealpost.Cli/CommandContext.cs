@@ -197,8 +197,9 @@ internal sealed class CommandContext(ParseResult parse, CliConsole console)
 
         if (folder.IsInitialised && Sealpost.Server.Unseal.ShareSet.Load(folder.Path) is { } shares)
         {
-            // Sealed by officers' shares: an offline command needs k of them, as the server does.
-            var key = Commands.UnsealCommands.ReadMasterKey(Console, shares);
+            // Sealed by officers' shares: an offline command needs k of them, as the server does, unless
+            // the folder's HSM unwraps the master key.
+            var key = Commands.UnsealCommands.AutoUnseal(Console, options, shares) ?? Commands.UnsealCommands.ReadMasterKey(Console, shares);
             try
             {
                 return await SealpostRuntime.OpenAsync(options, CreateLoggers(options), ct, key);

@@ -119,7 +119,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public Sealpost.Core.Security.LoginThrottle LoginThrottle { get; }
 
     /// <summary>What health reports about the keystore.</summary>
-    public string SealState { get; private set; } = "master key from file: not sealed";
+    public string SealState { get; internal set; } = "master key from file: not sealed";
 
     /// <summary>
     /// Opens an initialised data folder with its master key: <paramref name="masterKey"/> where the

@@ -60,6 +60,7 @@ internal static class UnsealCommands
             try
             {
                 var (fresh, texts) = ShareSet.Create(masterKey, parse.GetValue(shares), parse.GetValue(threshold), DateTimeOffset.UtcNow);
+                fresh.Auto = set.Auto; // the same master key: the HSM's wrap of it stays good
                 await using (var runtime = await SealpostRuntime.OpenAsync(options, context.CreateLoggers(options), ct, masterKey))
                 {
                     // Audited before the new set replaces the old: a failure leaves the old shares valid.
@@ -89,6 +90,33 @@ internal static class UnsealCommands
         {
             await console.Out.WriteLineAsync($"  share {i + 1}: {texts[i]}");
         }
+    }
+
+    /// <summary>The master key from the folder's auto-unseal provider, or null (with the reason on standard error) if it has none or it fails.</summary>
+    public static byte[]? AutoUnseal(CliConsole console, Core.Configuration.SealpostOptions options, ShareSet set)
+    {
+        if (set.Auto is not { } auto)
+        {
+            return null;
+        }
+
+        try
+        {
+            var key = Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, auto);
+            if (set.OpensWith(key))
+            {
+                return key;
+            }
+
+            CryptographicOperations.ZeroMemory(key);
+            console.Err.WriteLine($"{auto.Provider}: the HSM's key does not open this folder; give {set.Threshold} shares instead");
+        }
+        catch (SealpostException ex)
+        {
+            console.Err.WriteLine($"{auto.Provider}: {ex.Message}; give {set.Threshold} shares instead");
+        }
+
+        return null;
     }
 
     /// <summary>The master key of a sealed folder from k shares (standard input, one per line; or hidden prompts).</summary>

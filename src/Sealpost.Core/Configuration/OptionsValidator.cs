@@ -175,6 +175,7 @@ public static class OptionsValidator
         Range(errors, "Store:ChangeLogRetentionDays", options.Store.ChangeLogRetentionDays, 1, 3650);
         Range(errors, "Vault:MetadataCacheEntries", options.Vault.MetadataCacheEntries, 0, 10_000_000);
         Range(errors, "Vault:EnrolmentTokenHours", options.Vault.EnrolmentTokenHours, 0, 24 * 90);
+        Range(errors, "Vault:AutoUnsealRetrySeconds", options.Vault.AutoUnsealRetrySeconds, 1, 3600);
 
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);

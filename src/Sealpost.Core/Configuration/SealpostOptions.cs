@@ -394,8 +394,32 @@ public sealed class VaultOptions
     /// <summary>Decrypted message metadata kept in memory for SEARCH, SORT and ENVELOPE (0: none).</summary>
     public int MetadataCacheEntries { get; set; } = 200_000;
 
+    /// <summary>
+    /// An HSM that auto-unseals the server (a folder made with <c>init --unseal pkcs11</c>): the master key
+    /// is kept wrapped by a non-extractable AES key inside it.
+    /// </summary>
+    public Pkcs11Options Pkcs11 { get; set; } = new();
+
+    /// <summary>How often a sealed server retries its auto-unseal provider after a failure (seconds).</summary>
+    public int AutoUnsealRetrySeconds { get; set; } = 30;
+
     /// <summary>How long an enrolment token can be redeemed after it was issued (hours).</summary>
     public int EnrolmentTokenHours { get; set; } = 14 * 24;
+}
+
+public sealed class Pkcs11Options
+{
+    /// <summary>The PKCS#11 module of the HSM (e.g. /usr/lib/softhsm/libsofthsm2.so).</summary>
+    public string? Library { get; set; }
+
+    /// <summary>The label of the token holding the wrapping key.</summary>
+    public string? TokenLabel { get; set; }
+
+    /// <summary>A file (mode 0600) holding the token's user PIN.</summary>
+    public string? PinFile { get; set; }
+
+    /// <summary>The label of the AES key that wraps the master key (made by init).</summary>
+    public string KeyLabel { get; set; } = "sealpost-master-wrap";
 }
 
 public sealed class LoggingOptions

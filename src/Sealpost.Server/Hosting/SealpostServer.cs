@@ -124,6 +124,10 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             runtime = await SealpostRuntime.OpenAsync(options, loggerFactory, ct, masterKey);
+            if (unsealed?.Provider is { } provider)
+            {
+                runtime.SealState = $"unsealed by {provider}; {unsealed.Set.Describe()} can unseal it too";
+            }
         }
         finally
         {
@@ -151,8 +155,7 @@ public sealed class SealpostServer : IAsyncDisposable
             await runtime.Configuration.RecordStartAsync(Sealpost.Core.Access.Actor.System(), options, Version, start.Dev ? "development" : "production", ct);
             if (unsealed is not null)
             {
-                await runtime.Configuration.RecordUnsealAsync(Sealpost.Core.Access.Actor.System("unseal"),
-                    $"shares {string.Join(", ", unsealed.UsedShares)} of set {unsealed.Set.SetId} ({unsealed.Set.Threshold} of {unsealed.Set.Shares}); {unsealed.Refused} refused", ct);
+                await runtime.Configuration.RecordUnsealAsync(Sealpost.Core.Access.Actor.System("unseal"), unsealed.Describe(), ct);
             }
 
             if (start.Dev)

@@ -116,7 +116,7 @@ public static class SealedGate
         }
 
         app.MapGet("/health", () => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",
-            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})"), statusCode: 503));
+            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})" + (set.Auto is { } a ? $"; waiting for {a.Provider} token '{a.Token}'" : "")), statusCode: 503));
         app.MapGet("/v1/unseal", () => Results.Json(Status()));
         app.MapPost("/v1/unseal", async (HttpContext http) =>
         {
@@ -161,8 +161,14 @@ public static class SealedGate
                 announce?.Invoke($"  {label,-34} {endpoint}");
             }
 
+            if (set.Auto is { } auto)
+            {
+                announce?.Invoke($"  Auto-unseal: {auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}' (tried every {options.Vault.AutoUnsealRetrySeconds} s; shares are accepted meanwhile)");
+                _ = AutoUnsealAsync(options, auto, unsealer, logger, ct);
+            }
+
             await unsealer.MasterKey.WaitAsync(ct);
-            UnsealLog.Unsealed(logger, string.Join(", ", unsealer.UsedShares), unsealer.Refused);
+            UnsealLog.Unsealed(logger, unsealer.Describe());
             return unsealer;
         }
         finally
@@ -171,6 +177,45 @@ public static class SealedGate
             await app.DisposeAsync();
             certificates?.Dispose();
             File.Delete(socket);
+        }
+    }
+
+    /// <summary>Asks the auto-unseal provider for the master key until it yields one this folder accepts, or shares unseal first.</summary>
+    private static async Task AutoUnsealAsync(SealpostOptions options, AutoUnsealRecord auto, Unsealer unsealer, ILogger logger, CancellationToken ct)
+    {
+        var source = $"{auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}'";
+        while (!unsealer.MasterKey.IsCompleted && !ct.IsCancellationRequested)
+        {
+            try
+            {
+                var key = await Task.Run(() => Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, auto), ct);
+                if (unsealer.SubmitMasterKey(key, source))
+                {
+                    return;
+                }
+
+                UnsealLog.AutoUnsealFailed(logger, source, "it yielded a key this folder's share set does not accept (was unseal.json replaced?)");
+            }
+            catch (Core.SealpostException ex)
+            {
+                UnsealLog.AutoUnsealFailed(logger, source, ex.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                await unsealer.MasterKey.WaitAsync(TimeSpan.FromSeconds(options.Vault.AutoUnsealRetrySeconds), ct);
+            }
+            catch (TimeoutException)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 }
@@ -187,6 +232,9 @@ internal static partial class UnsealLog
     [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Unseal share refused ({From}): {Reason}")]
     public static partial void ShareRefused(ILogger logger, string from, string reason);
 
-    [LoggerMessage(EventId = 2303, Level = LogLevel.Information, Message = "Unsealed with shares {Shares}; {Refused} refused on the way")]
-    public static partial void Unsealed(ILogger logger, string shares, int refused);
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Information, Message = "Unsealed: {How}")]
+    public static partial void Unsealed(ILogger logger, string how);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Error, Message = "Auto-unseal by {Provider} failed: {Reason}; still sealed, retrying")]
+    public static partial void AutoUnsealFailed(ILogger logger, string provider, string reason);
 }

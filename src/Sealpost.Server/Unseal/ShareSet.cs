@@ -30,6 +30,12 @@ public sealed class ShareSet
     public string MasterCheck { get; init; } = "";
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>
+    /// An auto-unseal provider's wrap of the same master key (an HSM over PKCS#11), tried before waiting
+    /// for shares; the shares stay the way in if the provider is lost. Kept when the shares are rotated.
+    /// </summary>
+    public AutoUnsealRecord? Auto { get; set; }
+
     public static string PathIn(string folder) => System.IO.Path.Combine(folder, FileName);
 
     /// <summary>The folder's share set, or null where the master key comes from a file (dev folders, test rigs).</summary>
@@ -172,6 +178,40 @@ public sealed class Unsealer(ShareSet set)
 
     /// <summary>The share numbers that unsealed, for the audit record.</summary>
     public IReadOnlyList<int> UsedShares { get; private set; } = [];
+
+    /// <summary>Which provider unsealed instead of shares (e.g. "pkcs11 token 'T' key 'K'"), if one did.</summary>
+    public string? Provider { get; private set; }
+
+    /// <summary>What unsealed, for the log and the audit record.</summary>
+    public string Describe() => Provider is { } provider
+        ? $"{provider} ({Refused} shares refused on the way)"
+        : $"shares {string.Join(", ", UsedShares)} of set {Set.SetId} ({Set.Threshold} of {Set.Shares}); {Refused} refused";
+
+    /// <summary>
+    /// A master key an auto-unseal provider yielded: accepted only if this folder's set opens with it
+    /// (zeroed and refused otherwise). True once unsealed.
+    /// </summary>
+    public bool SubmitMasterKey(byte[] key, string provider)
+    {
+        lock (_lock)
+        {
+            if (_key.Task.IsCompleted)
+            {
+                CryptographicOperations.ZeroMemory(key);
+                return true;
+            }
+
+            if (key.Length != 32 || !Set.OpensWith(key))
+            {
+                CryptographicOperations.ZeroMemory(key);
+                return false;
+            }
+
+            Provider = provider;
+            _key.TrySetResult(key);
+            return true;
+        }
+    }
 
     /// <summary>Completes with the master key when the threshold is reached.</summary>
     public Task<byte[]> MasterKey => _key.Task;

@@ -25,7 +25,7 @@ internal static class SealedFolders
         output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("share ", StringComparison.Ordinal))
             .Select(l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..]).ToList();
 
-    public static ChildProcess Serve(TempFolder folder, string data)
+    public static ChildProcess Serve(TempFolder folder, string data, IEnumerable<string>? extra = null)
     {
         var cert = folder.Sub("cert.pem");
         var key = folder.Sub("key.pem");
@@ -37,7 +37,7 @@ internal static class SealedFolders
         return ChildProcess.Start("sealpost",
         [
             "serve", "--data", data, .. TestOptions.LoopbackListeners,
-            "--set", "Tls:Certificates:0:CertificateFile=" + cert, "--set", "Tls:Certificates:0:KeyFile=" + key,
+            "--set", "Tls:Certificates:0:CertificateFile=" + cert, "--set", "Tls:Certificates:0:KeyFile=" + key, .. extra ?? [],
         ]);
     }
 

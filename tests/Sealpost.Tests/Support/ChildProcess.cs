@@ -121,6 +121,21 @@ public sealed class ChildProcess : IDisposable
         throw new TimeoutException($"no matching line within {timeout.TotalSeconds} s; exited={_process.HasExited}; stdout:\n{string.Join('\n', Lines.TakeLast(20))}\nstderr:\n{Stderr}");
     }
 
+    /// <summary>Waits up to <paramref name="timeout"/> for <paramref name="fragment"/> on standard error (where the server logs).</summary>
+    public async Task WaitForStderrAsync(string fragment, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Stderr.Contains(fragment, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow >= deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"'{fragment}' not logged within {timeout.TotalSeconds} s; exited={_process.HasExited}; stderr:\n{Stderr}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
