@@ -129,6 +129,7 @@ public static class SealpostCli
         root.Add(ServeCommands.RecoveryKey(console));
         root.Add(ServeCommands.Tls(console));
         root.Add(UnsealCommands.Unseal(console));
+        root.Add(UnsealCommands.Peer(console));
         root.Add(ServeCommands.Migrate(console));
         root.Add(DirectoryCommands.Tenant(console));
         root.Add(DirectoryCommands.Domain(console));

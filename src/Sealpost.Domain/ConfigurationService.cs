@@ -82,6 +82,88 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
         await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.UnsealSharesRotated, null, AuditOutcome.Success, detail), Audit.AuditDurability.Store);
     }
 
+    // ---- peer unseal ----
+
+    private const string PeersName = "peer-approvals";
+
+    /// <summary>A node certificate approved for peer unseal; kept sealed in the keystore, so nobody without the master key can add one.</summary>
+    public sealed record PeerApproval(string Fingerprint, string Label, string ApprovedBy, DateTimeOffset ApprovedAt);
+
+    /// <summary>The SHA-256 fingerprint of a DER certificate as approvals name it (lower-case hex).</summary>
+    public static string Fingerprint(byte[] certificate) => Convert.ToHexStringLower(SHA256.HashData(certificate));
+
+    /// <summary>Approves a node certificate (by its SHA-256 fingerprint: hex, with or without colons).</summary>
+    [Requires(Operation.PeerApprove)]
+    public Task ApprovePeerAsync(Actor actor, string fingerprint, string label, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.PeerApproved, "peer", async () =>
+        {
+            guard.Require(actor, Operation.PeerApprove, Scope.Platform);
+            var normalised = NormaliseFingerprint(fingerprint);
+            if (string.IsNullOrWhiteSpace(label) || label.Length > 64 || label.Any(char.IsControl))
+            {
+                throw Core.SealpostException.Invalid("--label: 1-64 printable characters naming the node");
+            }
+
+            var peers = (await LoadPeersAsync(ct)).Where(p => p.Fingerprint != normalised).ToList();
+            peers.Add(new PeerApproval(normalised, label.Trim(), actor.Name, DateTimeOffset.UtcNow));
+            await keystore.PutSecretAsync(PeersName, JsonSerializer.SerializeToUtf8Bytes(peers), ct);
+            return $"sha256:{normalised} '{label.Trim()}'";
+        }, ct);
+
+    [Requires(Operation.PeerApprove)]
+    public Task RevokePeerAsync(Actor actor, string fingerprint, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.PeerRevoked, "peer", async () =>
+        {
+            guard.Require(actor, Operation.PeerApprove, Scope.Platform);
+            var normalised = NormaliseFingerprint(fingerprint);
+            var peers = await LoadPeersAsync(ct);
+            if (peers.All(p => p.Fingerprint != normalised))
+            {
+                throw Core.SealpostException.NotFound($"no approved peer has fingerprint {normalised}");
+            }
+
+            await keystore.PutSecretAsync(PeersName, JsonSerializer.SerializeToUtf8Bytes(peers.Where(p => p.Fingerprint != normalised).ToList()), ct);
+            return $"sha256:{normalised}";
+        }, ct);
+
+    [Requires(Operation.PeerApprove)]
+    public async Task<IReadOnlyList<PeerApproval>> ListPeersAsync(Actor actor, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.PeerApprove, Scope.Platform);
+        return await LoadPeersAsync(ct);
+    }
+
+    /// <summary>
+    /// A node presenting <paramref name="fingerprint"/> over mutual TLS asks for the master key: a copy
+    /// if the officers approved that certificate (the caller zeroes it), else null. Either way audited.
+    /// Like a login, anyone may ask; the approvals decide.
+    /// </summary>
+    [Requires(Operation.Login)]
+    public async Task<byte[]?> ReleaseMasterKeyToPeerAsync(Actor peer, string fingerprint, CancellationToken ct = default)
+    {
+        await guard.Audit.EnsureWritableAsync(ct);
+        var approval = (await LoadPeersAsync(ct)).FirstOrDefault(p => p.Fingerprint == fingerprint);
+        await guard.Audit.RecordAsync(AuditEvent.Of(peer, AuditAction.PeerUnseal, "peer", approval is null ? AuditOutcome.Refused : AuditOutcome.Success,
+            approval is null ? $"sha256:{fingerprint} is not approved" : $"sha256:{fingerprint} '{approval.Label}'"), Audit.AuditDurability.Store);
+        return approval is null ? null : keystore.CopyMasterKeyForPeer();
+    }
+
+    private async Task<List<PeerApproval>> LoadPeersAsync(CancellationToken ct) =>
+        await keystore.GetSecretAsync(PeersName, ct) is { } bytes ? JsonSerializer.Deserialize<List<PeerApproval>>(bytes) ?? [] : [];
+
+    private static string NormaliseFingerprint(string text)
+    {
+        var hex = text.Trim().Replace(":", "", StringComparison.Ordinal).ToLowerInvariant();
+        if (hex.StartsWith("sha256", StringComparison.Ordinal))
+        {
+            hex = hex[6..].TrimStart('=', ' ');
+        }
+
+        return hex.Length == 64 && hex.All(Uri.IsHexDigit)
+            ? hex
+            : throw Core.SealpostException.Invalid("a fingerprint is the certificate's SHA-256 in hex (openssl x509 -noout -fingerprint -sha256 -in node.pem)");
+    }
+
     [Requires(Operation.ServerLifecycle)]
     public async Task RecordStopAsync(Actor actor, CancellationToken ct = default)
     {

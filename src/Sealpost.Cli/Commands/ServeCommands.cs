@@ -215,6 +215,11 @@ internal static class ServeCommands
                 : $"  IMAPS        {endpoint} (implicit TLS)");
         }
 
+        if (server.PeerEndPoint is { } peer)
+        {
+            output.WriteLine($"  peer unseal  {peer} (mutual TLS; approved node certificates only)");
+        }
+
         output.WriteLine("Ready. Ctrl+C stops the server.");
         output.Flush();
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Sealpost.Core;
+using Sealpost.Core.Access;
 using Sealpost.Server;
 using Sealpost.Server.Unseal;
 
@@ -43,6 +44,69 @@ internal static class UnsealCommands
         });
         command.Add(statusCommand);
         command.Add(Rotate(console));
+        return command;
+    }
+
+    /// <summary>
+    /// Node certificates that may fetch the master key from an unsealed peer. Approving one is the
+    /// officers' act: it opens the folder offline with k shares (or its HSM), like every keystore change.
+    /// </summary>
+    public static Command Peer(CliConsole console)
+    {
+        var command = new Command("peer", "Node certificates approved for peer unseal (a node fetches the master key from an unsealed node over mutual TLS)");
+        var fingerprint = new Argument<string>("fingerprint") { Description = "The node certificate's SHA-256 (openssl x509 -noout -fingerprint -sha256 -in node.pem, or 'sealpost peer fingerprint')" };
+        var label = new Option<string>("--label") { Description = "Which node this is (e.g. node-b.dc2)", Required = true };
+        var approve = new Command("approve", "Approve a node certificate (k officers' shares on standard input, or the folder's HSM)") { fingerprint, label };
+        approve.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Configuration.ApprovePeerAsync(Actor.Officers(Environment.UserName, Environment.MachineName), parse.GetValue(fingerprint)!, parse.GetValue(label)!, ct);
+            await console.Out.WriteLineAsync($"Approved: a node with that certificate may now fetch the master key from any unsealed node serving Vault:Peer:Listen.");
+            return SealpostCli.Ok;
+        });
+
+        var revokeFingerprint = new Argument<string>("fingerprint") { Description = "The approved certificate's SHA-256" };
+        var revoke = new Command("revoke", "Withdraw a node certificate's approval") { revokeFingerprint };
+        revoke.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            await runtime.Configuration.RevokePeerAsync(Actor.Officers(Environment.UserName, Environment.MachineName), parse.GetValue(revokeFingerprint)!, ct);
+            await console.Out.WriteLineAsync("Revoked.");
+            return SealpostCli.Ok;
+        });
+
+        var list = new Command("list", "Approved node certificates");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
+            foreach (var peer in await runtime.Configuration.ListPeersAsync(Actor.Officers(Environment.UserName, Environment.MachineName), ct))
+            {
+                await console.Out.WriteLineAsync($"{peer.Fingerprint}  {peer.Label}  approved {peer.ApprovedAt:yyyy-MM-dd HH:mm} by {peer.ApprovedBy}");
+            }
+
+            return SealpostCli.Ok;
+        });
+
+        var certificate = new Option<string>("--certificate") { Description = "A PEM certificate file", Required = true };
+        var print = new Command("fingerprint", "Print a certificate's SHA-256 as 'peer approve' takes it") { certificate };
+        print.SetAction(async (parse, _) =>
+        {
+            try
+            {
+                using var cert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(parse.GetValue(certificate)!));
+                await console.Out.WriteLineAsync(Sealpost.Domain.ConfigurationService.Fingerprint(cert.RawData));
+                return SealpostCli.Ok;
+            }
+            catch (Exception ex) when (ex is CryptographicException or IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                throw SealpostException.Invalid($"--certificate: cannot read a PEM certificate from '{parse.GetValue(certificate)}'");
+            }
+        });
+
+        command.Add(approve);
+        command.Add(revoke);
+        command.Add(list);
+        command.Add(print);
         return command;
     }
 

@@ -60,6 +60,9 @@ public enum Operation
     /// <summary>Split the master key anew among the security officers (k of the old shares present).</summary>
     UnsealSharesRotate,
 
+    /// <summary>Approve or withdraw a node certificate that may fetch the master key from an unsealed peer.</summary>
+    PeerApprove,
+
     /// <summary>Create or rotate a domain's DKIM signing key.</summary>
     DkimManage,
 
@@ -208,6 +211,7 @@ public static class PermissionMatrix
 
         Row(Operation.RecoveryKeyAdd, (PA, Reach.All));
         Row(Operation.UnsealSharesRotate, (SO, Reach.All));
+        Row(Operation.PeerApprove, (SO, Reach.All));
         Row(Operation.DkimManage, (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));

@@ -81,6 +81,11 @@ public enum AuditAction
     UnsealSharesRotated,
     /// <summary>A person redeemed their enrolment token with a password of their own (the detail: from where).</summary>
     AccountEnrolled,
+    /// <summary>Security officers approved a node certificate for peer unseal (the detail: fingerprint, label).</summary>
+    PeerApproved,
+    PeerRevoked,
+    /// <summary>A node asked this one for the master key over mutual TLS (refused unless its certificate is approved).</summary>
+    PeerUnseal,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

@@ -176,6 +176,21 @@ public static class OptionsValidator
         Range(errors, "Vault:MetadataCacheEntries", options.Vault.MetadataCacheEntries, 0, 10_000_000);
         Range(errors, "Vault:EnrolmentTokenHours", options.Vault.EnrolmentTokenHours, 0, 24 * 90);
         Range(errors, "Vault:AutoUnsealRetrySeconds", options.Vault.AutoUnsealRetrySeconds, 1, 3600);
+        if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Listen) && !TryParseEndpoint(options.Vault.Peer.Listen, out _))
+        {
+            errors.Add($"Vault:Peer:Listen: '{options.Vault.Peer.Listen}' is not host:port");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Url) && !(Uri.TryCreate(options.Vault.Peer.Url, UriKind.Absolute, out var peer) && peer.Scheme == "https"))
+        {
+            errors.Add($"Vault:Peer:Url: '{options.Vault.Peer.Url}' is not an https:// URL");
+        }
+
+        if ((!string.IsNullOrWhiteSpace(options.Vault.Peer.Listen) || !string.IsNullOrWhiteSpace(options.Vault.Peer.Url))
+            && (string.IsNullOrWhiteSpace(options.Vault.Peer.CertificateFile) || string.IsNullOrWhiteSpace(options.Vault.Peer.KeyFile)))
+        {
+            errors.Add("Vault:Peer: CertificateFile and KeyFile are needed to serve or use peer unseal");
+        }
 
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);

@@ -400,11 +400,32 @@ public sealed class VaultOptions
     /// </summary>
     public Pkcs11Options Pkcs11 { get; set; } = new();
 
+    /// <summary>Peer unseal: a node fetches the master key from an unsealed node over mutual TLS.</summary>
+    public PeerOptions Peer { get; set; } = new();
+
     /// <summary>How often a sealed server retries its auto-unseal provider after a failure (seconds).</summary>
     public int AutoUnsealRetrySeconds { get; set; } = 30;
 
     /// <summary>How long an enrolment token can be redeemed after it was issued (hours).</summary>
     public int EnrolmentTokenHours { get; set; } = 14 * 24;
+}
+
+public sealed class PeerOptions
+{
+    /// <summary>
+    /// An unsealed node hands its master key, over mutual TLS on this address, to nodes whose certificate
+    /// the security officers approved (<c>sealpost peer approve</c>). Empty: not served.
+    /// </summary>
+    public string? Listen { get; set; }
+
+    /// <summary>A sealed node asks this unsealed peer (https://host:port) for the master key. Empty: not asked.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>This node's certificate (PEM): its identity as a client, and the peer listener's certificate.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>The private key of <see cref="CertificateFile"/> (PEM, mode 0600).</summary>
+    public string? KeyFile { get; set; }
 }
 
 public sealed class Pkcs11Options

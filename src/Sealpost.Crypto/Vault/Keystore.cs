@@ -93,6 +93,12 @@ public sealed class Keystore : IDisposable
     public Task PutSecretAsync(string name, byte[] value, CancellationToken ct = default) =>
         _store.SetKeystoreEntryAsync(name, Aead.Seal(_masterKey, value, Encoding.ASCII.GetBytes("sealpost/keystore/v1/" + name)), ct);
 
+    /// <summary>
+    /// A copy of the master key, for one purpose only: handing it to an officer-approved peer node over
+    /// mutual TLS (peer unseal). The caller zeroes it.
+    /// </summary>
+    public byte[] CopyMasterKeyForPeer() => _masterKey.ToArray();
+
     /// <summary>A named secret, or null if there is none.</summary>
     public async Task<byte[]?> GetSecretAsync(string name, CancellationToken ct = default)
     {

@@ -40,6 +40,11 @@ public sealed class SealpostServer : IAsyncDisposable
 
     private readonly IReadOnlyList<ImapListener> _imap;
 
+    private Unseal.PeerUnsealListener? _peer;
+
+    /// <summary>Where this node serves peer unseal (mutual TLS), if it does.</summary>
+    public IPEndPoint? PeerEndPoint => _peer?.EndPoint;
+
     private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<ImapListener> imap, PosixSignalRegistration? sighup)
     {
         _imap = imap;
@@ -219,7 +224,22 @@ public sealed class SealpostServer : IAsyncDisposable
                 });
             }
 
-            return new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup);
+            var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup);
+            if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Listen))
+            {
+                try
+                {
+                    server._peer = await Unseal.PeerUnsealListener.StartAsync(options, runtime, ct);
+                    ServerLog.Listening(logger, server._peer.EndPoint.ToString(), "peer unseal");
+                }
+                catch
+                {
+                    await server.DisposeAsync();
+                    throw;
+                }
+            }
+
+            return server;
         }
         catch
         {
@@ -403,6 +423,11 @@ public sealed class SealpostServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sighup?.Dispose();
+        if (_peer is not null)
+        {
+            await _peer.DisposeAsync();
+        }
+
         foreach (var listener in _imap)
         {
             await listener.DisposeAsync();

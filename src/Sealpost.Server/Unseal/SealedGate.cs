@@ -116,7 +116,8 @@ public static class SealedGate
         }
 
         app.MapGet("/health", () => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",
-            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})" + (set.Auto is { } a ? $"; waiting for {a.Provider} token '{a.Token}'" : "")), statusCode: 503));
+            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})" + (set.Auto is { } a ? $"; waiting for {a.Provider} token '{a.Token}'" : "")
+            + (string.IsNullOrWhiteSpace(options.Vault.Peer.Url) ? "" : $"; asking peer {options.Vault.Peer.Url}")), statusCode: 503));
         app.MapGet("/v1/unseal", () => Results.Json(Status()));
         app.MapPost("/v1/unseal", async (HttpContext http) =>
         {
@@ -164,7 +165,14 @@ public static class SealedGate
             if (set.Auto is { } auto)
             {
                 announce?.Invoke($"  Auto-unseal: {auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}' (tried every {options.Vault.AutoUnsealRetrySeconds} s; shares are accepted meanwhile)");
-                _ = AutoUnsealAsync(options, auto, unsealer, logger, ct);
+                _ = AutoUnsealAsync(options, $"{auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}'",
+                    token => Task.Run(() => Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, auto), token), unsealer, logger, ct);
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Url))
+            {
+                announce?.Invoke($"  Peer unseal: asking {options.Vault.Peer.Url} (every {options.Vault.AutoUnsealRetrySeconds} s; shares are accepted meanwhile)");
+                _ = AutoUnsealAsync(options, $"peer {options.Vault.Peer.Url}", token => PeerUnsealListener.FetchAsync(options.Vault.Peer, token), unsealer, logger, ct);
             }
 
             await unsealer.MasterKey.WaitAsync(ct);
@@ -181,20 +189,19 @@ public static class SealedGate
     }
 
     /// <summary>Asks the auto-unseal provider for the master key until it yields one this folder accepts, or shares unseal first.</summary>
-    private static async Task AutoUnsealAsync(SealpostOptions options, AutoUnsealRecord auto, Unsealer unsealer, ILogger logger, CancellationToken ct)
+    private static async Task AutoUnsealAsync(SealpostOptions options, string source, Func<CancellationToken, Task<byte[]>> fetch, Unsealer unsealer, ILogger logger, CancellationToken ct)
     {
-        var source = $"{auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}'";
         while (!unsealer.MasterKey.IsCompleted && !ct.IsCancellationRequested)
         {
             try
             {
-                var key = await Task.Run(() => Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, auto), ct);
+                var key = await fetch(ct);
                 if (unsealer.SubmitMasterKey(key, source))
                 {
                     return;
                 }
 
-                UnsealLog.AutoUnsealFailed(logger, source, "it yielded a key this folder's share set does not accept (was unseal.json replaced?)");
+                UnsealLog.AutoUnsealFailed(logger, source, "it yielded a key this folder's share set does not accept (another deployment, or unseal.json replaced?)");
             }
             catch (Core.SealpostException ex)
             {
@@ -237,4 +244,10 @@ internal static partial class UnsealLog
 
     [LoggerMessage(EventId = 2304, Level = LogLevel.Error, Message = "Auto-unseal by {Provider} failed: {Reason}; still sealed, retrying")]
     public static partial void AutoUnsealFailed(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Information, Message = "Peer unseal: master key handed to {Address} (certificate sha256 {Fingerprint})")]
+    public static partial void PeerServed(ILogger logger, string address, string fingerprint);
+
+    [LoggerMessage(EventId = 2306, Level = LogLevel.Warning, Message = "Peer unseal refused to {Address}: certificate sha256 {Fingerprint} is not approved")]
+    public static partial void PeerRefused(ILogger logger, string address, string fingerprint);
 }
