@@ -17,10 +17,10 @@ internal static class ServeCommands
         };
         var unseal = new Option<string>("--unseal")
         {
-            Description = "How the master key is kept: 'shamir' (split among security officers; it never touches disk), 'pkcs11' (also wrapped by a key inside an HSM, Vault:Pkcs11:*, so restarts need no officer; the shares stay the way in) or 'file' (Vault:MasterKeyFile; test rigs only: whoever reads the file holds the keystore)",
+            Description = "How the master key is kept: 'shamir' (split among security officers; it never touches disk), 'pkcs11' (also wrapped by a key inside an HSM, Vault:Pkcs11:*, so restarts need no officer; the shares stay the way in), 'tpm2' (also sealed by this machine's TPM, Vault:Tpm2:Tcti) or 'file' (Vault:MasterKeyFile; test rigs only: whoever reads the file holds the keystore)",
             DefaultValueFactory = _ => "shamir",
         };
-        unseal.AcceptOnlyFromAmong("shamir", "pkcs11", "file");
+        unseal.AcceptOnlyFromAmong("shamir", "pkcs11", "tpm2", "file");
         var shares = new Option<int>("--shares") { Description = "With --unseal shamir: how many officers get a share", DefaultValueFactory = _ => 5 };
         var threshold = new Option<int>("--threshold") { Description = "With --unseal shamir: how many of them unseal together (at least 2)", DefaultValueFactory = _ => 3 };
         var command = new Command("init", "Create a new data folder: database, keystore, recovery key, default tenant; split the master key among the security officers")
@@ -38,14 +38,16 @@ internal static class ServeCommands
 
             SealpostRuntime.UnsealSetup? setup = null;
             IReadOnlyList<string> shareTexts = [];
-            if (parse.GetValue(unseal) is "shamir" or "pkcs11")
+            if (parse.GetValue(unseal) is "shamir" or "pkcs11" or "tpm2")
             {
                 var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
                 var (set, texts) = Sealpost.Server.Unseal.ShareSet.Create(key, parse.GetValue(shares), parse.GetValue(threshold), DateTimeOffset.UtcNow);
-                if (parse.GetValue(unseal) == "pkcs11")
+                set.Auto = parse.GetValue(unseal) switch
                 {
-                    set.Auto = Sealpost.Server.Unseal.Pkcs11Unseal.Wrap(options.Vault.Pkcs11, key);
-                }
+                    "pkcs11" => Sealpost.Server.Unseal.Pkcs11Unseal.Wrap(options.Vault.Pkcs11, key),
+                    "tpm2" => Sealpost.Server.Unseal.Tpm2Unseal.Wrap(options.Vault.Tpm2, key),
+                    _ => null,
+                };
 
                 setup = new SealpostRuntime.UnsealSetup(key, set);
                 shareTexts = texts;
@@ -65,7 +67,7 @@ internal static class ServeCommands
                 {
                     await UnsealCommands.PrintSharesAsync(console, setup.Set, shareTexts);
                     await console.Out.WriteLineAsync(setup.Set.Auto is { } auto
-                        ? $"The master key is wrapped by key '{auto.KeyLabel}' inside token '{auto.Token}': 'sealpost serve' unseals itself through it. The shares unseal if the HSM is lost."
+                        ? $"The master key is also kept by {auto}: 'sealpost serve' unseals itself through it. The shares unseal if it is lost."
                         : "The master key is not written anywhere: 'sealpost serve' starts sealed until that many officers run 'sealpost unseal'.");
                 }
             }

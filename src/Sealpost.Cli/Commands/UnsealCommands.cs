@@ -166,7 +166,7 @@ internal static class UnsealCommands
 
         try
         {
-            var key = Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, auto);
+            var key = auto.Unwrap(options);
             if (set.OpensWith(key))
             {
                 return key;

@@ -400,6 +400,9 @@ public sealed class VaultOptions
     /// </summary>
     public Pkcs11Options Pkcs11 { get; set; } = new();
 
+    /// <summary>A TPM 2.0 that auto-unseals the server (a folder made with <c>init --unseal tpm2</c>).</summary>
+    public Tpm2Options Tpm2 { get; set; } = new();
+
     /// <summary>Peer unseal: a node fetches the master key from an unsealed node over mutual TLS.</summary>
     public PeerOptions Peer { get; set; } = new();
 
@@ -408,6 +411,12 @@ public sealed class VaultOptions
 
     /// <summary>How long an enrolment token can be redeemed after it was issued (hours).</summary>
     public int EnrolmentTokenHours { get; set; } = 14 * 24;
+}
+
+public sealed class Tpm2Options
+{
+    /// <summary>How tpm2-tools reach the TPM (TPM2TOOLS_TCTI): the kernel's resource manager by default.</summary>
+    public string Tcti { get; set; } = "device:/dev/tpmrm0";
 }
 
 public sealed class PeerOptions

@@ -8,7 +8,18 @@ using Sealpost.Core.Configuration;
 namespace Sealpost.Server.Unseal;
 
 /// <summary>What a folder's auto-unseal provider keeps in unseal.json: never a key, only the master key as the provider wrapped it.</summary>
-public sealed record AutoUnsealRecord(string Provider, string Token, string KeyLabel, string Wrapped);
+public sealed record AutoUnsealRecord(string Provider, string Token, string KeyLabel, string Wrapped)
+{
+    /// <summary>The master key, unwrapped by the provider that wrapped it; a one-line reason if it cannot.</summary>
+    public byte[] Unwrap(SealpostOptions options) => Provider switch
+    {
+        Pkcs11Unseal.Provider => Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, this),
+        Tpm2Unseal.Provider => Tpm2Unseal.Unwrap(options.Vault.Tpm2, this),
+        _ => throw SealpostException.Invalid($"unseal.json names an unknown auto-unseal provider '{Provider}'"),
+    };
+
+    public override string ToString() => Provider == Pkcs11Unseal.Provider ? $"pkcs11 token '{Token}' key '{KeyLabel}'" : $"{Provider} ({Token}, {KeyLabel})";
+}
 
 /// <summary>
 /// The <c>pkcs11</c> auto-unseal provider: an AES-256 key generated inside the HSM (sensitive, not

@@ -116,7 +116,7 @@ public static class SealedGate
         }
 
         app.MapGet("/health", () => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",
-            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})" + (set.Auto is { } a ? $"; waiting for {a.Provider} token '{a.Token}'" : "")
+            $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})" + (set.Auto is { } a ? $"; waiting for {a}" : "")
             + (string.IsNullOrWhiteSpace(options.Vault.Peer.Url) ? "" : $"; asking peer {options.Vault.Peer.Url}")), statusCode: 503));
         app.MapGet("/v1/unseal", () => Results.Json(Status()));
         app.MapPost("/v1/unseal", async (HttpContext http) =>
@@ -164,9 +164,8 @@ public static class SealedGate
 
             if (set.Auto is { } auto)
             {
-                announce?.Invoke($"  Auto-unseal: {auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}' (tried every {options.Vault.AutoUnsealRetrySeconds} s; shares are accepted meanwhile)");
-                _ = AutoUnsealAsync(options, $"{auto.Provider} token '{auto.Token}' key '{auto.KeyLabel}'",
-                    token => Task.Run(() => Pkcs11Unseal.Unwrap(options.Vault.Pkcs11, auto), token), unsealer, logger, ct);
+                announce?.Invoke($"  Auto-unseal: {auto} (tried every {options.Vault.AutoUnsealRetrySeconds} s; shares are accepted meanwhile)");
+                _ = AutoUnsealAsync(options, auto.ToString(), token => Task.Run(() => auto.Unwrap(options), token), unsealer, logger, ct);
             }
 
             if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Url))

@@ -93,7 +93,7 @@ public sealed class Pkcs11UnsealTests(SoftHsmFixture hsm) : IClassFixture<SoftHs
         using var folder = new TempFolder();
         var (cli, shares, output) = await InitAsync(folder);
         Assert.Equal(3, shares.Count);
-        Assert.Contains($"inside token '{SoftHsmFixture.Token}'", output);
+        Assert.Contains($"kept by pkcs11 token '{SoftHsmFixture.Token}'", output);
 
         using var server = Serve(folder, cli.DataDirectory);
         await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
