@@ -232,6 +232,76 @@ internal static class Schema
         """
         ALTER TABLE credentials ADD COLUMN last_used_at INTEGER;
         """,
+
+        // 14: key material moves to keys.db (attached as 'keys', secure_delete on), so removed wraps are
+        // overwritten there while the mail database stays fast to expunge. The old tables are dropped with
+        // secure_delete on for this one statement; the store truncates the WAL after migrating.
+        // (No foreign keys across the two files: SQLite does not enforce them between databases.)
+        """
+        PRAGMA main.secure_delete = ON;
+        CREATE TABLE keys.credentials (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            verifier TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            key_version INTEGER NOT NULL DEFAULT 0,
+            wrapped_key BLOB NOT NULL DEFAULT x'',
+            last_used_at INTEGER);
+        CREATE INDEX keys.credentials_account ON credentials(account_id);
+        INSERT INTO keys.credentials (id, account_id, kind, label, verifier, created_at, key_version, wrapped_key, last_used_at)
+            SELECT id, account_id, kind, label, verifier, created_at, key_version, wrapped_key, last_used_at FROM main.credentials;
+        DROP TABLE main.credentials;
+        CREATE TABLE keys.account_keys (
+            account_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            public_key BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, version)) WITHOUT ROWID;
+        INSERT INTO keys.account_keys SELECT account_id, version, public_key, signature, created_at FROM main.account_keys;
+        DROP TABLE main.account_keys;
+        CREATE TABLE keys.recovery_wraps (
+            account_id INTEGER NOT NULL,
+            key_version INTEGER NOT NULL,
+            recovery_key_version INTEGER NOT NULL,
+            wrapped_key BLOB NOT NULL,
+            PRIMARY KEY (account_id, key_version, recovery_key_version)) WITHOUT ROWID;
+        INSERT INTO keys.recovery_wraps SELECT account_id, key_version, recovery_key_version, wrapped_key FROM main.recovery_wraps;
+        DROP TABLE main.recovery_wraps;
+        CREATE TABLE keys.keystore (
+            name TEXT PRIMARY KEY,
+            sealed_value BLOB NOT NULL) WITHOUT ROWID;
+        INSERT INTO keys.keystore SELECT name, sealed_value FROM main.keystore;
+        DROP TABLE main.keystore;
+        CREATE TABLE keys.second_factors (
+            account_id INTEGER PRIMARY KEY,
+            sealed_secret BLOB NOT NULL,
+            confirmed INTEGER NOT NULL,
+            last_step INTEGER NOT NULL,
+            recovery_codes TEXT NOT NULL);
+        INSERT INTO keys.second_factors SELECT account_id, sealed_secret, confirmed, last_step, recovery_codes FROM main.second_factors;
+        DROP TABLE main.second_factors;
+        CREATE TABLE keys.api_credentials (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            roles INTEGER NOT NULL,
+            second_factor INTEGER NOT NULL,
+            lookup_hash BLOB NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at INTEGER,
+            domains TEXT NOT NULL DEFAULT '');
+        CREATE INDEX keys.api_credentials_account ON api_credentials(account_id);
+        INSERT INTO keys.api_credentials (id, account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, last_used_at, revoked_at, domains)
+            SELECT id, account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, last_used_at, revoked_at, domains FROM main.api_credentials;
+        DROP TABLE main.api_credentials;
+        PRAGMA main.secure_delete = OFF;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -52,6 +52,8 @@ public sealed class SqliteStore : ISealpostStore
             await timeout.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        AttachKeys(connection); // without a schema name, the checkpoint below takes every attached database
+
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)"; // one row: busy (0 when done), WAL frames, frames checkpointed
         for (var attempt = 0; attempt < 5; attempt++)
@@ -98,7 +100,12 @@ public sealed class SqliteStore : ISealpostStore
 
         if (migrate)
         {
+            var before = await store.GetSchemaVersionAsync(ct);
             await store.MigrateAsync(ct);
+            if (before is > 0 and < KeysFileSchemaVersion)
+            {
+                await store.ScrubAsync(ct); // the moved key wraps' old pages: out of the WAL too
+            }
         }
 
         return store;
@@ -108,11 +115,43 @@ public sealed class SqliteStore : ISealpostStore
     {
         using var command = connection.CreateCommand();
         command.CommandText = writer
-            // secure_delete: deleted rows (a removed key wrap, a shredded account's mail) are overwritten, not left in free pages.
-            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;"
+            // The mail database holds only sealed content: what an expunge frees may stay in free pages, and
+            // not overwriting it keeps expunges fast. Key wraps live in keys.db, where deletes are overwritten.
+            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA main.secure_delete=OFF;"
             : "PRAGMA busy_timeout=10000;";
         command.ExecuteNonQuery();
+        AttachKeys(connection);
     }
+
+    /// <summary>
+    /// Attaches DATA/keys.db as schema <c>keys</c> (once per connection; pooled connections keep it):
+    /// credentials with their key wraps, account key versions, recovery wraps, the keystore, second
+    /// factors and API credentials, with <c>secure_delete</c> on, so a removed wrap is overwritten in
+    /// the file instead of lingering in a free page. Queries name the tables unqualified.
+    /// </summary>
+    internal static void AttachKeys(SqliteConnection connection)
+    {
+        using var attached = connection.CreateCommand();
+        attached.CommandText = "SELECT count(*) FROM pragma_database_list WHERE name = 'keys'";
+        if (Convert.ToInt64(attached.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+        {
+            return;
+        }
+
+        using var attach = connection.CreateCommand();
+        attach.CommandText = "ATTACH DATABASE $path AS keys";
+        attach.Parameters.AddWithValue("$path", Path.Combine(Path.GetDirectoryName(connection.DataSource)!, KeysFileName));
+        attach.ExecuteNonQuery();
+        using var pragmas = connection.CreateCommand();
+        pragmas.CommandText = "PRAGMA keys.journal_mode=WAL; PRAGMA keys.synchronous=FULL; PRAGMA keys.secure_delete=ON;";
+        pragmas.ExecuteNonQuery();
+    }
+
+    /// <summary>The file of key material beside the mail database (see <see cref="AttachKeys"/>).</summary>
+    public const string KeysFileName = "keys.db";
+
+    /// <summary>The schema version that moved key material into <see cref="KeysFileName"/>.</summary>
+    private const int KeysFileSchemaVersion = 14;
 
     public Task MigrateAsync(CancellationToken cancellationToken = default) =>
         WriteAsync(ctx =>
@@ -171,7 +210,7 @@ public sealed class SqliteStore : ISealpostStore
     internal long CheckpointRounds => _writer.CheckpointRounds;
 
     /// <summary>A PRAGMA's value as the writer's own connection sees it (e.g. synchronous: 2 is FULL).</summary>
-    public Task<long> WriterPragmaAsync(string name) => !name.All(c => c is (>= 'a' and <= 'z') or '_')
+    public Task<long> WriterPragmaAsync(string name) => !name.All(c => c is (>= 'a' and <= 'z') or '_' or '.')
         ? throw SealpostException.Invalid("not a pragma name")
         : _writer.WriteAsync(ctx => Convert.ToInt64(ctx.Command("PRAGMA " + name).ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
 
@@ -185,6 +224,7 @@ public sealed class SqliteStore : ISealpostStore
             using var pragma = connection.CreateCommand();
             pragma.CommandText = "PRAGMA mmap_size=268435456";
             pragma.ExecuteNonQuery();
+            AttachKeys(connection);
             return connection;
         }
         catch (Exception ex)

@@ -92,6 +92,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         await using var connection = new SqliteConnection(connectionString);
         connection.Open();
+        SqliteStore.AttachKeys(connection); // so keys.db's WAL is checkpointed too
         await using var checkpoint = connection.CreateCommand();
         checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         while (!stop.IsCancellationRequested)

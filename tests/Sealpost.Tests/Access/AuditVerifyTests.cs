@@ -114,9 +114,8 @@ public sealed class AuditVerifyTests : IAsyncLifetime
     {
         var copy = Copy("key-added-" + kind);
         // A key version row with no KeyVersionCreated record (what a forged key would look like).
-        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(copy.DataDirectory, SqliteStore.DatabaseFileName)};Pooling=False"))
+        await using (var connection = await SqliteFiles.OpenAsync(copy.DataDirectory))
         {
-            await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
             await command.ExecuteNonQueryAsync();

@@ -68,6 +68,54 @@ public sealed class SqliteMigrationTests
         Assert.True(await store.Directory.TryAddKeystoreEntryAsync("probe", [1]));
     }
 
+    /// <summary>
+    /// Version 14: key material moves to keys.db (secure_delete on); the mail database keeps no copy of a
+    /// moved wrap, in its pages or its WAL, and no longer overwrites what it frees (expunges stay fast).
+    /// </summary>
+    [Fact]
+    public async Task Key_wraps_move_to_the_keys_file_and_leave_nothing_in_the_mail_database()
+    {
+        using var folder = new TempFolder();
+        var wrap = System.Security.Cryptography.RandomNumberGenerator.GetBytes(60);
+        const string Verifier = "$sp-argon2id$v=1$m=1024,t=1$moved-verifier-marker";
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(folder.Path, SqliteStore.DatabaseFileName)};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            for (var v = 0; v < 13; v++)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await using var seed = connection.CreateCommand();
+            seed.CommandText = """
+                PRAGMA journal_mode=WAL;
+                INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
+                INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
+                INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
+                    VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                INSERT INTO credentials(account_id, kind, label, verifier, created_at, key_version, wrapped_key) VALUES (1, 0, 'password', $verifier, 0, 1, $wrap);
+                """;
+            seed.Parameters.AddWithValue("$verifier", Verifier);
+            seed.Parameters.AddWithValue("$wrap", wrap);
+            await seed.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions());
+        Assert.Equal(wrap, Assert.Single(await store.Directory.ListCredentialsAsync(1)).WrappedKey);
+        Assert.Equal(1L, await store.WriterPragmaAsync("keys.secure_delete"));
+        Assert.Equal(0L, await store.WriterPragmaAsync("main.secure_delete"));
+
+        byte[][] patterns = [wrap, System.Text.Encoding.UTF8.GetBytes(Verifier)];
+        bool Holds(string file) => File.Exists(file) && patterns.Any(p => File.ReadAllBytes(file).AsSpan().IndexOf(p) >= 0);
+        var mail = Path.Combine(folder.Path, SqliteStore.DatabaseFileName);
+        Assert.False(Holds(mail), "the mail database still holds the moved wrap");
+        Assert.False(Holds(mail + "-wal"), "the mail database's WAL still holds the moved wrap");
+        var keys = Path.Combine(folder.Path, SqliteStore.KeysFileName);
+        Assert.True(Holds(keys) || Holds(keys + "-wal"), "the wrap should be in keys.db");
+    }
+
     /// <summary>Version 6: sizes written as the sealed blob's length become the message's own octets.</summary>
     [Theory]
     [InlineData(0)]

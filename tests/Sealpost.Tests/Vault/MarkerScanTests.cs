@@ -204,8 +204,7 @@ public sealed class MarkerScanTests
 
     private static async Task<List<(string What, byte[] Value)>> SealedValuesFromSqliteAsync(string dataDirectory)
     {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, SqliteStore.DatabaseFileName)};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
+        await using var connection = await SqliteFiles.OpenAsync(dataDirectory, readOnly: true);
         var sealedValues = new List<(string What, byte[] Value)>();
         foreach (var (table, column) in SealedColumns.Append(("blobs", "inline_data")))
         {
