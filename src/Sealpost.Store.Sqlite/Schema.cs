@@ -233,9 +233,9 @@ internal static class Schema
         ALTER TABLE credentials ADD COLUMN last_used_at INTEGER;
         """,
 
-        // 14: key material moves to keys.db (attached as 'keys', secure_delete on), so removed wraps are
-        // overwritten there while the mail database stays fast to expunge. The old tables are dropped with
-        // secure_delete on for this one statement; the store truncates the WAL after migrating.
+        // 14: key material moves to keys.db (attached as 'keys', secure_delete always on), so removed wraps
+        // are overwritten whatever Store:EraseDeletedMail says for the mail database. The old tables are
+        // dropped with secure_delete on; the store truncates the WAL after migrating.
         // (No foreign keys across the two files: SQLite does not enforce them between databases.)
         """
         PRAGMA main.secure_delete = ON;
@@ -300,7 +300,6 @@ internal static class Schema
         INSERT INTO keys.api_credentials (id, account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, last_used_at, revoked_at, domains)
             SELECT id, account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, last_used_at, revoked_at, domains FROM main.api_credentials;
         DROP TABLE main.api_credentials;
-        PRAGMA main.secure_delete = OFF;
         """,
     ];
 

@@ -32,7 +32,7 @@ public sealed class SqliteStore : ISealpostStore
             Pooling = true,
             DefaultTimeout = Math.Max(1, options.BusyTimeoutMilliseconds / 1000),
         }.ToString();
-        _writer = new SqliteWriter(_connectionString, options.GroupCommitMaxOperations, feed, Files);
+        _writer = new SqliteWriter(_connectionString, options.GroupCommitMaxOperations, feed, Files, options.EraseDeletedMail);
         Directory = new SqliteDirectoryStore(this);
         Mail = new SqliteMailStore(this);
         Queue = new SqliteQueueStore(this);
@@ -111,13 +111,13 @@ public sealed class SqliteStore : ISealpostStore
         return store;
     }
 
-    internal static void ConfigureConnection(SqliteConnection connection, bool writer)
+    internal static void ConfigureConnection(SqliteConnection connection, bool writer, bool eraseDeletedMail = true)
     {
         using var command = connection.CreateCommand();
         command.CommandText = writer
-            // The mail database holds only sealed content: what an expunge frees may stay in free pages, and
-            // not overwriting it keeps expunges fast. Key wraps live in keys.db, where deletes are overwritten.
-            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA main.secure_delete=OFF;"
+            // secure_delete: what the mail database deletes (an expunged or shredded message's sealed rows) is
+            // overwritten unless Store:EraseDeletedMail is off; key material in keys.db always is.
+            ? $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA main.secure_delete={(eraseDeletedMail ? "ON" : "OFF")};"
             : "PRAGMA busy_timeout=10000;";
         command.ExecuteNonQuery();
         AttachKeys(connection);
@@ -170,6 +170,12 @@ public sealed class SqliteStore : ISealpostStore
                 using var set = ctx.Command("INSERT INTO meta(key, value) VALUES ('schema_version', $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
                 set.Parameters.AddWithValue("$v", (v + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 set.ExecuteNonQuery();
+            }
+
+            // A migration may have changed it (14 drops tables with it on): back to what the options say.
+            using (var erase = ctx.Command($"PRAGMA main.secure_delete={(Options.EraseDeletedMail ? "ON" : "OFF")}"))
+            {
+                erase.ExecuteNonQuery();
             }
 
             return 0;

@@ -61,11 +61,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stopCheckpoints = new();
     private readonly Task _checkpoints;
 
-    public SqliteWriter(string connectionString, int maxBatch, IChangeFeed feed, BlobFiles files)
+    public SqliteWriter(string connectionString, int maxBatch, IChangeFeed feed, BlobFiles files, bool eraseDeletedMail = true)
     {
         _connection = new SqliteConnection(connectionString);
         _connection.Open();
-        SqliteStore.ConfigureConnection(_connection, writer: true);
+        SqliteStore.ConfigureConnection(_connection, writer: true, eraseDeletedMail);
         // The writer never checkpoints itself: SQLite would do it inside a COMMIT every 1,000 WAL pages,
         // copying them into the database and fsyncing it while every writer of that group waits (the
         // p99 of SMTP deliveries). A checkpointer on its own connection does it instead, beside the writes.

@@ -87,6 +87,13 @@ public sealed class StoreOptions
     /// <summary>How long a writer waits for another process's write lock (SQLite).</summary>
     public int BusyTimeoutMilliseconds { get; set; } = 10_000;
 
+    /// <summary>
+    /// SQLite: overwrite what the mail database deletes (secure_delete), so an expunged or shredded
+    /// message's ciphertext does not stay in free pages. Off makes expunges cheaper; key material is
+    /// always overwritten (keys.db).
+    /// </summary>
+    public bool EraseDeletedMail { get; set; } = true;
+
     /// <summary>Blobs up to this size live inside the database, so one WAL fsync covers a group commit.</summary>
     public int InlineBlobMaxBytes { get; set; } = 64 * 1024;
 

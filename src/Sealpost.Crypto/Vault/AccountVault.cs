@@ -532,7 +532,10 @@ public sealed class AccountVault : IAccountVault
     }
 
     private static byte[] WrapPrivateKey(byte[] wrapKey, long accountId, int version, byte[] privateKey) =>
-        Aead.Seal(wrapKey, privateKey, Aead.Context(WrapLabel, accountId, version));
+        Aead.Seal(wrapKey, privateKey, WrapContext(accountId, version));
+
+    /// <summary>The associated data of a credential's wrap of key version <paramref name="version"/> (tests try keys on it).</summary>
+    internal static byte[] WrapContext(long accountId, int version) => Aead.Context(WrapLabel, accountId, version);
 
     private async Task<IReadOnlyList<RecoveryWrap>> RecoveryWrapsAsync(long accountId, int version, byte[] privateKey, CancellationToken ct)
     {

@@ -68,9 +68,21 @@ public sealed class SqliteMigrationTests
         Assert.True(await store.Directory.TryAddKeystoreEntryAsync("probe", [1]));
     }
 
+    /// <summary>With Store:EraseDeletedMail off the mail database stops overwriting what it frees; keys.db never does.</summary>
+    [Theory]
+    [InlineData(true, 1L)]
+    [InlineData(false, 0L)]
+    public async Task Erasing_deleted_mail_is_an_option_and_key_material_is_always_erased(bool erase, long mail)
+    {
+        using var folder = new TempFolder();
+        await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions { EraseDeletedMail = erase });
+        Assert.Equal(mail, await store.WriterPragmaAsync("main.secure_delete"));
+        Assert.Equal(1L, await store.WriterPragmaAsync("keys.secure_delete"));
+    }
+
     /// <summary>
-    /// Version 14: key material moves to keys.db (secure_delete on); the mail database keeps no copy of a
-    /// moved wrap, in its pages or its WAL, and no longer overwrites what it frees (expunges stay fast).
+    /// Version 14: key material moves to keys.db (secure_delete always on); the mail database keeps no copy
+    /// of a moved wrap, in its pages or its WAL.
     /// </summary>
     [Fact]
     public async Task Key_wraps_move_to_the_keys_file_and_leave_nothing_in_the_mail_database()
@@ -105,7 +117,7 @@ public sealed class SqliteMigrationTests
         await using var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions());
         Assert.Equal(wrap, Assert.Single(await store.Directory.ListCredentialsAsync(1)).WrappedKey);
         Assert.Equal(1L, await store.WriterPragmaAsync("keys.secure_delete"));
-        Assert.Equal(0L, await store.WriterPragmaAsync("main.secure_delete"));
+        Assert.Equal(1L, await store.WriterPragmaAsync("main.secure_delete")); // Store:EraseDeletedMail, on by default
 
         byte[][] patterns = [wrap, System.Text.Encoding.UTF8.GetBytes(Verifier)];
         bool Holds(string file) => File.Exists(file) && patterns.Any(p => File.ReadAllBytes(file).AsSpan().IndexOf(p) >= 0);
