@@ -46,43 +46,37 @@ public sealed class AccountVault : IAccountVault
 
     public async Task<IAccountSession> ProvisionAsync(Account account, string password, CancellationToken ct = default)
     {
-        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
-        using var material = AccountKeyMaterial.From(1, privateKey);
         var (verifier, keys) = _kdf.NewPassword(password);
         using (keys)
         {
-            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
-            {
-                NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
-                AddCredentials = [new NewCredential(CredentialKind.ProvisionalPassword, "password", verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
-                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
-            }, ct);
+            return await ProvisionFirstKeyAsync(account, CredentialKind.ProvisionalPassword, "password", verifier, keys, "new account", ct);
         }
+    }
 
+    /// <summary>Key version 1 of a new account, wrapped under one credential's keys and to recovery.</summary>
+    private async Task<IAccountSession> ProvisionFirstKeyAsync(Account account, CredentialKind kind, string label, string verifier, CredentialKeys keys, string reason, CancellationToken ct)
+    {
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        using var material = AccountKeyMaterial.From(1, privateKey);
+        await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+        {
+            NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
+            AddCredentials = [new NewCredential(kind, label, verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
+            AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
+        }, ct);
         CryptographicOperations.ZeroMemory(privateKey);
-        VaultLog.KeyCreated(_logger, account.Id, 1, "new account");
+        VaultLog.KeyCreated(_logger, account.Id, 1, reason);
         return new AccountSession(account.Id, [material.Clone()]);
     }
 
     public async Task<(IAccountSession Session, string Token, DateTimeOffset ExpiresAt)> ProvisionForEnrolmentAsync(Account account, CancellationToken ct = default)
     {
-        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
-        using var material = AccountKeyMaterial.From(1, privateKey);
         var (token, verifier, keys) = CredentialKdf.NewEnrolmentToken();
-        var now = DateTimeOffset.UtcNow;
+        var expires = DateTimeOffset.UtcNow.AddHours(_options.EnrolmentTokenHours);
         using (keys)
         {
-            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
-            {
-                NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
-                AddCredentials = [new NewCredential(CredentialKind.EnrolmentToken, "enrolment", verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
-                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
-            }, ct);
+            return (await ProvisionFirstKeyAsync(account, CredentialKind.EnrolmentToken, "enrolment", verifier, keys, "new account awaiting enrolment", ct), token, expires);
         }
-
-        CryptographicOperations.ZeroMemory(privateKey);
-        VaultLog.KeyCreated(_logger, account.Id, 1, "new account awaiting enrolment");
-        return (new AccountSession(account.Id, [material.Clone()]), token, now.AddHours(_options.EnrolmentTokenHours));
     }
 
     public async Task<EnrolmentResult> RedeemEnrolmentAsync(Account account, string token, string newPassword, string from, CancellationToken ct = default)

@@ -43,7 +43,7 @@ public sealed class MultiNodeDeliveryTests
         using var a = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("a"), dns, receiver, pg));
         var submitA = await SubmissionAsync(a);
         // A second node is the first one's data folder (its keys) on another machine.
-        CopyFolder(folder.Sub("a"), folder.Sub("b"));
+        DataFolders.Copy(folder.Sub("a"), folder.Sub("b"));
         using var b = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("b"), dns, receiver, [.. pg, "--set", "Audit:Node=node-b"]));
         var submitB = await SubmissionAsync(b);
 
@@ -132,18 +132,6 @@ public sealed class MultiNodeDeliveryTests
 
             Assert.True(DateTime.UtcNow < deadline, $"only {seen.Distinct().Count()} of {subjects.Count} messages arrived");
             await Task.Delay(100);
-        }
-    }
-
-    private static void CopyFolder(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        // The running node's lock on its audit spool is its own (advisory, empty): not copied.
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != Sealpost.Domain.Audit.AuditSpool.LockFileName))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
         }
     }
 }

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using Sealpost.Server.Hosting;
 using Sealpost.Tests.Support;
-using Sealpost.Tests.Vault;
 
 namespace Sealpost.Tests.Server;
 
@@ -43,7 +42,7 @@ public sealed class PeerClusterFixture : IAsyncLifetime
         await Cli.OkWithInputAsync(Shares[0] + "\n" + Shares[2] + "\n", "peer", "approve", fingerprint, "--label", "node-b");
         foreach (var node in new[] { "b", "c" })
         {
-            ProvisionalPasswordTests.CopyFolder(Cli.DataDirectory, Folder.Sub("data-" + node));
+            DataFolders.Copy(Cli.DataDirectory, Folder.Sub("data-" + node));
         }
 
         NodeA = SealedFolders.Serve(Folder, Cli.DataDirectory, PeerSettings(NodeCertificate("node-a"), "Listen", "127.0.0.1:0"));

@@ -25,9 +25,7 @@ public sealed class EnrolmentTokenTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _test.DisposeAsync();
 
-    private static byte[] Message(string subject) => Encoding.UTF8.GetBytes(
-        $"From: <sender@remote.example>\r\nTo: <carol@example.test>\r\nSubject: {subject}\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n" +
-        $"Message-ID: <{Guid.NewGuid():N}@remote.example>\r\n\r\n{subject} body\r\n");
+    private static byte[] Message(string subject) => RawMessages.Plain("carol@example.test", subject);
 
     private static Actor Client => Actor.Anonymous("api", "192.0.2.7", "carol@example.test");
 
@@ -37,9 +35,7 @@ public sealed class EnrolmentTokenTests : IAsyncLifetime
         var (carol, token, _) = await R.Directory.AddUserForEnrolmentAsync(SealpostRuntime.LocalAdministrator, "carol@example.test", null, 0);
         var inbox = (await R.Store.Mail.FindMailboxByRoleAsync(carol.Id, MailboxRole.Inbox))!.Id;
         await R.Delivery.DeliverAsync(Message("Before enrolment"), [new DeliveryTarget(carol.Id, inbox)], DateTimeOffset.UtcNow);
-        var copy = Path.Combine(_test.Root, "copy-before-redemption");
-        ProvisionalPasswordTests.CopyFolder(_test.DataDirectory, copy);
-        File.Copy(TestOptions.MasterKeyFile(_test.DataDirectory), TestOptions.MasterKeyFile(copy));
+        var copy = DataFolders.CopyWithMasterKey(_test, "copy-before-redemption");
 
         await R.Directory.RedeemEnrolmentAsync(Client, "carol@example.test", token, "carol's very own passphrase");
         await R.Delivery.DeliverAsync(Message("After enrolment"), [new DeliveryTarget(carol.Id, inbox)], DateTimeOffset.UtcNow);

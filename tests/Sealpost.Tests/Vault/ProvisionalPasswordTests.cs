@@ -28,9 +28,7 @@ public sealed class ProvisionalPasswordTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _test.DisposeAsync();
 
-    private static byte[] Message(string subject) => Encoding.UTF8.GetBytes(
-        $"From: <sender@remote.example>\r\nTo: <alice@example.test>\r\nSubject: {subject}\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n" +
-        $"Message-ID: <{Guid.NewGuid():N}@remote.example>\r\n\r\n{subject} body\r\n");
+    private static byte[] Message(string subject) => RawMessages.Plain("alice@example.test", subject);
 
     private async Task<(Account Alice, long Inbox)> AliceAsync()
     {
@@ -153,9 +151,7 @@ public sealed class ProvisionalPasswordTests : IAsyncLifetime
     {
         var (alice, inbox) = await AliceAsync();
         await DeliverAsync(alice.Id, inbox, Message("Before the change"));
-        var copy = Path.Combine(_test.Root, "copy-before-change");
-        CopyFolder(_test.DataDirectory, copy);
-        File.Copy(TestOptions.MasterKeyFile(_test.DataDirectory), TestOptions.MasterKeyFile(copy));
+        var copy = DataFolders.CopyWithMasterKey(_test, "copy-before-change");
 
         await R.Directory.SetPasswordAsync(await OwnerAsync(alice), "alice@example.test", OwnerSet, AdminSet);
         await DeliverAsync(alice.Id, inbox, Message("After the change"));
@@ -177,22 +173,5 @@ public sealed class ProvisionalPasswordTests : IAsyncLifetime
         var rewrapped = (await R.Store.Mail.GetMessageAsync(inbox, 1))!;
         Assert.Equal(ErrorKind.Forbidden, (await Assert.ThrowsAsync<SealpostException>(() => R.Reader.OpenAsync(attacker, rewrapped))).Kind);
         Assert.Null(await R.Directory.LoginAsync("alice@example.test", AdminSet));
-    }
-
-    /// <summary>A copy of a live data folder as an operator would take it (sockets and process locks are not data).</summary>
-    internal static void CopyFolder(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            if (file.EndsWith(".sock", StringComparison.Ordinal) || file.EndsWith(".lock", StringComparison.Ordinal)) // live sockets and process locks are not data
-            {
-                continue;
-            }
-
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
     }
 }
