@@ -56,6 +56,15 @@ internal static class SealedFolders
         return await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)) ?? "";
     }
 
+    /// <summary>The master key k of the printed shares rebuild (checked against the folder's set).</summary>
+    public static byte[] MasterKey(string data, params string[] shares)
+    {
+        var set = ShareSet.Load(data)!;
+        var masterKey = Shamir.Combine(shares.Select(set.Check).ToList());
+        Assert.True(set.OpensWith(masterKey));
+        return masterKey;
+    }
+
     public static HttpClient Https() => new(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
 }
 
@@ -215,11 +224,8 @@ public sealed class UnsealTests
         Assert.False(File.Exists(TestOptions.MasterKeyFile(cli.DataDirectory)));
         await cli.OkWithInputAsync(shares[0] + "\n" + shares[1] + "\n", "audit", "verify");
 
-        var set = ShareSet.Load(cli.DataDirectory)!;
-        var masterKey = Shamir.Combine([set.Check(shares[0]), set.Check(shares[2])]);
-        Assert.True(set.OpensWith(masterKey));
         // Raw, base64 and hex, in every file of the folder and beside it.
-        Assert.Empty(DataFolders.FilesHolding(folder.Path, masterKey));
+        Assert.Empty(DataFolders.FilesHolding(folder.Path, SealedFolders.MasterKey(cli.DataDirectory, shares[0], shares[2])));
     }
 
     [Theory]

@@ -101,9 +101,7 @@ public sealed class Tpm2UnsealTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtu
     {
         using var folder = new TempFolder();
         var (cli, shares, _) = await InitAsync(folder);
-        var set = ShareSet.Load(cli.DataDirectory)!;
-        Assert.Equal("tpm2", set.Auto!.Provider);
-        var masterKey = Shamir.Combine([set.Check(shares[0]), set.Check(shares[2])]);
-        Assert.Empty(DataFolders.FilesHolding(folder.Path, masterKey));
+        Assert.Equal("tpm2", ShareSet.Load(cli.DataDirectory)!.Auto!.Provider);
+        Assert.Empty(DataFolders.FilesHolding(folder.Path, SealedFolders.MasterKey(cli.DataDirectory, shares[0], shares[2])));
     }
 }
