@@ -131,9 +131,8 @@ public sealed class SqliteStore : ISealpostStore
     /// </summary>
     internal static void AttachKeys(SqliteConnection connection)
     {
-        using var attached = connection.CreateCommand();
-        attached.CommandText = "SELECT count(*) FROM pragma_database_list WHERE name = 'keys'";
-        if (Convert.ToInt64(attached.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+        // Pooled handles come back attached: a C call tells, without preparing a statement on every read.
+        if (!string.IsNullOrEmpty(SQLitePCL.raw.sqlite3_db_filename(connection.Handle, "keys").utf8_to_string()))
         {
             return;
         }
