@@ -450,6 +450,37 @@ public sealed class DirectoryService(
             return detail;
         }, ct);
 
+    /// <summary>
+    /// A reset in which the administrator never knows a password: a new key version wrapped to a one-time
+    /// enrolment token (returned, shown once) and to recovery; every credential replaced; mail sealed to the
+    /// old key readable again only through recovery; the owner told in their inbox. Also how an expired
+    /// enrolment token is replaced.
+    /// </summary>
+    [Requires(Operation.AccountPasswordReset)]
+    public Task<(string Token, DateTimeOffset ExpiresAt)> ResetForEnrolmentAsync(Actor actor, string address, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.PasswordReset, DomainName.Printable(address.Trim()), async () =>
+        {
+            var account = await RequireAccountAsync(address, ct);
+            guard.Require(actor, Operation.AccountPasswordReset, await ScopeOfAsync(account, ct));
+            if (account.State == AccountState.Deleted)
+            {
+                throw SealpostException.Conflict($"account '{account.Address}' is deleted");
+            }
+
+            var before = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max();
+            var (session, token, expires) = await vault.ResetForEnrolmentAsync(account, ct);
+            using (session)
+            {
+                await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
+            }
+
+            await notices.PasswordWasResetAsync(account, ct);
+            CoreLog.CredentialReplaced(logger, account.Id);
+            await store.ScrubAsync(ct);
+            await RecordKeyVersionsAsync(actor, account, before, ct);
+            return ((token, expires), (string?)$"enrolment token issued, expires {expires:yyyy-MM-ddTHH:mm}Z");
+        }, ct);
+
     /// <summary>Replaces the account's key pair; the owner's password proves the right to.</summary>
     [Requires(Operation.OwnKeyRotate)]
     public Task RotateKeyAsync(Actor actor, string address, string password, CancellationToken ct = default) =>

@@ -21,7 +21,7 @@ public sealed record EnrolResponse(string Address, DateTimeOffset EnrolledAt, st
 /// <summary>An enrolment token, shown once, in the answer to the account's creation.</summary>
 public sealed record EnrolmentTokenResponse(string Token, DateTimeOffset ExpiresAt);
 public sealed record AccountPatch(string? DisplayName = null, long? QuotaBytes = null);
-public sealed record PasswordResetRequest(string NewPassword);
+public sealed record PasswordResetRequest(string? NewPassword = null, bool Enrol = false);
 public sealed record AliasRequest(string Alias, string Target);
 public sealed record GroupRequest(string Address, string? DisplayName = null);
 

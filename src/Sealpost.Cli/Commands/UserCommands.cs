@@ -59,7 +59,11 @@ internal static class UserCommands
         {
             Description = "Reset without the old password: new keys; older mail readable again only through recovery; the owner is told",
         };
-        var passwd = new Command("passwd", "Change a password: standard input gives the old password, then the new one (with --reset, only the new one)") { passwdAddress, reset };
+        var resetEnrol = new Option<bool>("--enrol")
+        {
+            Description = "With --reset: no password at all; print a one-time enrolment token the person redeems with a password of their own",
+        };
+        var passwd = new Command("passwd", "Change a password: standard input gives the old password, then the new one (with --reset, only the new one)") { passwdAddress, reset, resetEnrol };
         passwd.SetAction(async (parse, ct) =>
         {
             var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
@@ -71,6 +75,20 @@ internal static class UserCommands
             }
 
             var isReset = parse.GetValue(reset);
+            if (parse.GetValue(resetEnrol))
+            {
+                if (!isReset)
+                {
+                    throw Sealpost.Core.SealpostException.Invalid("--enrol goes with --reset");
+                }
+
+                var (token, expires) = await runtime.Directory.ResetForEnrolmentAsync(actor, account.Address.ToString(), ct);
+                await console.Out.WriteLineAsync($"Password of {account.Address} reset: new keys made, every credential revoked, owner notified.");
+                await console.Out.WriteLineAsync($"Enrolment token (shown once; give it to the person only; redeem before {expires:yyyy-MM-dd HH:mm} UTC with POST /api/v1/enrol):");
+                await console.Out.WriteLineAsync(token);
+                return SealpostCli.Ok;
+            }
+
             var oldPassword = isReset ? null : console.ReadSecret("old password");
             await runtime.Directory.SetPasswordAsync(actor, account.Address.ToString(), console.ReadSecret("new password"), oldPassword, ct);
             await console.Out.WriteLineAsync(isReset

@@ -74,6 +74,12 @@ public interface IAccountVault
     /// </summary>
     Task<IAccountSession> ResetPasswordAsync(Account account, string newPassword, CancellationToken ct = default);
 
+    /// <summary>
+    /// A reset in which nobody but the owner ever knows a password: as <see cref="ResetPasswordAsync"/>, but
+    /// the new key version is wrapped to a one-time enrolment token (returned, shown once) instead.
+    /// </summary>
+    Task<(IAccountSession Session, string Token, DateTimeOffset ExpiresAt)> ResetForEnrolmentAsync(Account account, CancellationToken ct = default);
+
     /// <summary>A new key pair for an account whose owner proves the password; everything re-wrapped to it.</summary>
     Task RotateKeyAsync(Account account, string password, CancellationToken ct = default);
 

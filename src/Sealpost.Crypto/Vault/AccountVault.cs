@@ -389,24 +389,41 @@ public sealed class AccountVault : IAccountVault
 
     public async Task<IAccountSession> ResetPasswordAsync(Account account, string newPassword, CancellationToken ct = default)
     {
-        var version = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max() + 1;
-        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
         var (verifier, keys) = _kdf.NewPassword(newPassword);
         using (keys)
         {
-            // Every credential goes: they wrap the old key, which now opens only with the recovery key.
-            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
-            {
-                NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
-                RemoveAllCredentials = true,
-                AddCredentials = [new NewCredential(CredentialKind.ProvisionalPassword, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
-                AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
-            }, ct);
+            return await ResetCoreAsync(account, CredentialKind.ProvisionalPassword, "password", verifier, keys, "password reset", ct);
         }
+    }
 
+    public async Task<(IAccountSession Session, string Token, DateTimeOffset ExpiresAt)> ResetForEnrolmentAsync(Account account, CancellationToken ct = default)
+    {
+        var (token, verifier, keys) = CredentialKdf.NewEnrolmentToken();
+        var expires = DateTimeOffset.UtcNow.AddHours(_options.EnrolmentTokenHours);
+        using (keys)
+        {
+            return (await ResetCoreAsync(account, CredentialKind.EnrolmentToken, "enrolment", verifier, keys, "reset to enrolment", ct), token, expires);
+        }
+    }
+
+    /// <summary>
+    /// A new key version wrapped under one credential and to recovery; every other credential goes (they
+    /// wrap the old key, which now opens only with the recovery key).
+    /// </summary>
+    private async Task<IAccountSession> ResetCoreAsync(Account account, CredentialKind kind, string label, string verifier, CredentialKeys keys, string reason, CancellationToken ct)
+    {
+        var version = (await Dir.ListAccountKeysAsync(account.Id, ct)).Select(k => k.Version).DefaultIfEmpty(0).Max() + 1;
+        var (privateKey, publicKey) = Hpke.GenerateKeyPair();
+        await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
+        {
+            NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
+            RemoveAllCredentials = true,
+            AddCredentials = [new NewCredential(kind, label, verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
+            AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
+        }, ct);
         var session = new AccountSession(account.Id, [AccountKeyMaterial.From(version, privateKey)]);
         CryptographicOperations.ZeroMemory(privateKey);
-        VaultLog.KeyCreated(_logger, account.Id, version, "password reset");
+        VaultLog.KeyCreated(_logger, account.Id, version, reason);
         return session;
     }
 

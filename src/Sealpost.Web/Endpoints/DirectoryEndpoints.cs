@@ -158,7 +158,21 @@ internal static class DirectoryEndpoints
         api.MapPost("/accounts/{address}/password-reset", async (HttpContext http, string address) =>
         {
             var request = await http.Body<PasswordResetRequest>(ctx.MaxRequestBodyBytes);
-            await ApiPipeline.ForField("newPassword", () => ctx.Directory.SetPasswordAsync(http.Principal().Actor, address, request.NewPassword, null, http.RequestAborted));
+            if (request.Enrol == (request.NewPassword is not null))
+            {
+                throw new ApiInputException(StatusCodes.Status422UnprocessableEntity, "invalid", "Invalid value",
+                    "give either a newPassword (provisional until the owner changes it) or \"enrol\": true (a one-time token the person redeems)",
+                    new Dictionary<string, string[]> { ["newPassword"] = ["give a newPassword or \"enrol\": true, not both"] });
+            }
+
+            if (request.Enrol)
+            {
+                var (token, expires) = await ctx.Directory.ResetForEnrolmentAsync(http.Principal().Actor, address, http.RequestAborted);
+                http.Response.Headers.CacheControl = "no-store";
+                return Results.Json(new EnrolmentTokenResponse(token, expires), ApiPipeline.Json);
+            }
+
+            await ApiPipeline.ForField("newPassword", () => ctx.Directory.SetPasswordAsync(http.Principal().Actor, address, request.NewPassword!, null, http.RequestAborted));
             return Results.NoContent();
         }).Requires(Operation.AccountPasswordReset).Accepts<PasswordResetRequest>("application/json");
 

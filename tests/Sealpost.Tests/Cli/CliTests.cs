@@ -135,6 +135,19 @@ public sealed class CliTests : IDisposable
         (await _cli.RunWithInputAsync("new password here\n", "user", "passwd", "alice@example.test")).AssertCleanError(1, "deleted");
     }
 
+    [Fact]
+    public async Task Accounts_made_or_reset_for_enrolment_print_a_token_and_read_no_password()
+    {
+        await InitWithDomainAsync();
+        var added = await _cli.OkAsync("user", "add", "carol@example.test", "--enrol");
+        Assert.Matches("(?m)^([A-Z2-7]{4}-){9}[A-Z2-7]{4}$", added.Out);
+        Assert.Contains("mail to it is accepted now", added.Out);
+        var reset = await _cli.OkAsync("user", "passwd", "carol@example.test", "--reset", "--enrol");
+        Assert.Matches("(?m)^([A-Z2-7]{4}-){9}[A-Z2-7]{4}$", reset.Out);
+        Assert.Contains("owner notified", reset.Out);
+        (await _cli.RunAsync("user", "passwd", "carol@example.test", "--enrol")).AssertCleanError(1, "--enrol goes with --reset");
+    }
+
     [Theory]
     [InlineData("good password\n", new[] { "user", "add", "not-an-address" }, "local-part@domain")]
     [InlineData("good password\n", new[] { "user", "add", "x@unknown.example" }, "not a local domain")]

@@ -182,6 +182,50 @@ public sealed class EnrolmentApiTests
         Assert.Equal(HttpStatusCode.OK, good.StatusCode);
     }
 
+    /// <summary>A reset in which the administrator never knows a password: the owner enrols again with the token.</summary>
+    [Fact]
+    public async Task A_reset_to_enrolment_gives_a_token_the_old_password_stops_and_the_owner_reads_the_notice()
+    {
+        var (server, api, admin) = await StartAsync();
+        await using var ownedServer = server;
+        using var ownedApi = api;
+        var reset = await api.JsonAsync(HttpMethod.Post, "/api/v1/accounts/alice%40example.test/password-reset", new { enrol = true }, admin);
+        var token = reset.GetProperty("token").GetString()!;
+        Assert.False(await SelfServiceTests.ImapLoginAsync(server, "alice@example.test", "alice-dev-password"));
+        Assert.False(await SelfServiceTests.ImapLoginAsync(server, "alice@example.test", token));
+
+        using (var redeemed = await RedeemAsync(api, token, address: "alice@example.test"))
+        {
+            Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
+        }
+
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", Own);
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        Assert.Contains(await client.Inbox.FetchAsync(0, -1, new FetchRequest(MessageSummaryItems.Envelope)), m => m.Envelope?.Subject == "Your mail password was reset");
+        var records = await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.PasswordReset, Target: "alice@example.test"));
+        Assert.Contains(records, r => r.Event.Detail?.StartsWith("enrolment token issued", StringComparison.Ordinal) == true);
+    }
+
+    public static TheoryData<string> BadResets => new()
+    {
+        "{}",
+        """{"newPassword":"a fine long passphrase","enrol":true}""",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadResets))]
+    public async Task A_reset_needs_a_password_or_enrolment_but_not_both(string body)
+    {
+        var (server, api, admin) = await StartAsync();
+        await using var ownedServer = server;
+        using var ownedApi = api;
+        using var response = await api.SendAsync(HttpMethod.Post, "/api/v1/accounts/alice%40example.test/password-reset", token: admin, rawBody: body);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("\"newPassword\"", await response.Content.ReadAsStringAsync());
+    }
+
     public static TheoryData<string> BadCreations => new()
     {
         """{"address":"dave@example.test"}""",
