@@ -40,6 +40,11 @@ internal static class UnsealCommands
             using var response = await http.GetAsync("v1/unseal", ct);
             var status = await ReadStatusAsync(response, ct);
             await console.Out.WriteLineAsync($"Sealed: {status.Received} of {status.Threshold} shares given (set {status.ShareSet}); {status.Missing} more needed.");
+            if (status.AlsoWaitingFor is { } providers)
+            {
+                await console.Out.WriteLineAsync($"Also waiting for: {providers} (its errors are in the server's log, event 2304).");
+            }
+
             return SealpostCli.Ok;
         });
         command.Add(statusCommand);

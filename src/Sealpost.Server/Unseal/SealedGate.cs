@@ -20,7 +20,11 @@ namespace Sealpost.Server.Unseal;
 public sealed record ShareRequest(string? Share);
 
 /// <summary>What the unseal endpoints answer: how far the officers are, never anything of the key.</summary>
-public sealed record UnsealStatus(bool Sealed, int Received, int Threshold, int Missing, string ShareSet);
+public sealed record UnsealStatus(bool Sealed, int Received, int Threshold, int Missing, string ShareSet)
+{
+    /// <summary>The auto-unseal providers this server is waiting for besides shares (HSM, TPM, peer), if any.</summary>
+    public string? AlsoWaitingFor { get; init; }
+}
 
 /// <summary>
 /// A production server before the officers' shares arrive. It holds no key, so it serves only what
@@ -112,7 +116,11 @@ public static class SealedGate
         UnsealStatus Status()
         {
             var progress = unsealer.Status;
-            return new UnsealStatus(!progress.Unsealed, progress.Received, progress.Threshold, progress.Missing, set.SetId);
+            var providers = new[] { set.Auto?.ToString(), string.IsNullOrWhiteSpace(options.Vault.Peer.Url) ? null : "peer " + options.Vault.Peer.Url }.OfType<string>().ToList();
+            return new UnsealStatus(!progress.Unsealed, progress.Received, progress.Threshold, progress.Missing, set.SetId)
+            {
+                AlsoWaitingFor = providers.Count == 0 ? null : string.Join("; ", providers),
+            };
         }
 
         app.MapGet("/health", () => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",

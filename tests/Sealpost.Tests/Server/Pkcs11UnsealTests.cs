@@ -124,6 +124,7 @@ public sealed class Pkcs11UnsealTests(SoftHsmFixture hsm) : IClassFixture<SoftHs
             Assert.Contains($"waiting for pkcs11 token '{SoftHsmFixture.Token}'", report.Keystore);
         }
 
+        Assert.Contains($"Also waiting for: pkcs11 token '{SoftHsmFixture.Token}'", (await cli.OkAsync("unseal", "status")).Out);
         await cli.OkWithInputAsync(shares[0] + "\n", "unseal");
         await cli.OkWithInputAsync(shares[2] + "\n", "unseal");
         await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
