@@ -280,6 +280,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Audit.DisposeAsync();
+        Vault.Dispose();
         Keystore.Dispose();
         await Store.DisposeAsync();
     }

@@ -18,7 +18,7 @@ namespace Sealpost.Crypto.Vault;
 /// a key derived from the credential) and once to the recovery public key (HPKE). Public keys are
 /// signed by the directory key; at login the unwrapped private key must match its signed public key.
 /// </summary>
-public sealed class AccountVault : IAccountVault
+public sealed class AccountVault : IAccountVault, IDisposable
 {
     private static readonly byte[] WrapLabel = "sealpost/account-key-wrap/v1\0"u8.ToArray();
     private static readonly byte[] RecoveryInfo = "sealpost/recovery/v1"u8.ToArray();
@@ -33,6 +33,12 @@ public sealed class AccountVault : IAccountVault
     private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _unlocking = new(StringComparer.Ordinal);
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
 
+    // Unlocked private keys leave memory when their cache entry expires, not only at a later hit: a sweep
+    // zeroes entries expired for longer than the grace (so a hit that passed its expiry check just before
+    // never clones keys being zeroed).
+    private static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(5);
+    private readonly Timer? _sweep;
+
     public AccountVault(ISealpostStore store, Keystore keystore, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger)
     {
         _store = store;
@@ -40,6 +46,33 @@ public sealed class AccountVault : IAccountVault
         _kdf = kdf;
         _options = options;
         _logger = logger;
+        if (options.LoginCacheSeconds > 0)
+        {
+            var period = TimeSpan.FromSeconds(Math.Min(options.LoginCacheSeconds, 30));
+            _sweep = new Timer(_ => SweepExpired(), null, period, period);
+        }
+    }
+
+    /// <summary>Logins held unlocked in memory right now.</summary>
+    internal int CachedLogins => _cache.Count;
+
+    private void SweepExpired()
+    {
+        var cutoff = DateTimeOffset.UtcNow - SweepGrace;
+        foreach (var key in _cache.Where(e => e.Value.Expires <= cutoff).Select(e => e.Key).ToList())
+        {
+            Evict(key);
+        }
+    }
+
+    /// <summary>Stops the sweep and zeroes every cached key.</summary>
+    public void Dispose()
+    {
+        _sweep?.Dispose();
+        foreach (var key in _cache.Keys.ToList())
+        {
+            Evict(key);
+        }
     }
 
     private IDirectoryStore Dir => _store.Directory;

@@ -166,6 +166,27 @@ public sealed class VaultTests : IAsyncLifetime
         Assert.NotNull(session);
     }
 
+    /// <summary>Unlocked private keys leave memory when their cache entry expires, not only at a later login.</summary>
+    [Fact]
+    public async Task An_expired_cached_login_is_swept_from_memory_without_another_login()
+    {
+        await using var test = await TestRuntime.CreateAsync(o => o.Vault.LoginCacheSeconds = 1);
+        var r = test.Runtime;
+        await r.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "alice@example.test", "correct horse battery", null, 0);
+        using (var session = (await r.Directory.LoginAsync("alice@example.test", "correct horse battery"))?.Session)
+        {
+            Assert.NotNull(session);
+        }
+
+        Assert.Equal(1, r.Vault.CachedLogins);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (r.Vault.CachedLogins > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the expired login is still cached");
+            await Task.Delay(100);
+        }
+    }
+
     [Fact]
     public async Task A_suspended_account_is_refused_even_with_a_cached_login()
     {
