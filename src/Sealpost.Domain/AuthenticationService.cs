@@ -34,6 +34,9 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
     /// </summary>
     public static TimeSpan FailureDelay(int failuresInSession) => TimeSpan.FromMilliseconds(250 * Math.Clamp(failuresInSession, 0, 20));
 
+    /// <summary>Whether a protocol session opened by a login may go on (see <see cref="DirectoryService.SessionStandsAsync"/>).</summary>
+    public Task<bool> SessionStandsAsync(Account loggedIn, CancellationToken ct = default) => directory.SessionStandsAsync(loggedIn, ct);
+
     /// <param name="client">The client's actor before authentication: protocol, remote address, correlation id.</param>
     /// <param name="mechanism">LOGIN, PLAIN, ...: recorded with the outcome.</param>
     /// <param name="secondStep">

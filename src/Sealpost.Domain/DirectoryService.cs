@@ -273,6 +273,14 @@ public sealed class DirectoryService(
             return (account, (string?)"platform-admin");
         }, ct);
 
+    /// <summary>
+    /// Whether a session that <paramref name="loggedIn"/> opened may go on: the account still active and
+    /// its credentials unchanged since (a password change, reset, rotation, enrolment or a new or revoked
+    /// app password bumps the credential version; a suspension or deletion changes the state).
+    /// </summary>
+    public async Task<bool> SessionStandsAsync(Account loggedIn, CancellationToken ct = default) =>
+        await Dir.GetAccountAsync(loggedIn.Id, ct) is { State: AccountState.Active } now && now.CredentialVersion == loggedIn.CredentialVersion;
+
     public async Task<Account> RequireAccountAsync(string address, CancellationToken ct = default) =>
         await Dir.FindAccountAsync(MailAddress.Parse(address), ct)
         ?? throw SealpostException.NotFound($"no account '{DomainName.Printable(address)}'");

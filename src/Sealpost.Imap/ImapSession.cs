@@ -298,6 +298,24 @@ public sealed partial class ImapSession
 
     private enum After { Next, Stop }
 
+    private long _standingCheckedAt;
+
+    /// <summary>
+    /// A password change, reset, suspension or deletion ends sessions opened before it: checked before a
+    /// command at most once a second (one point read), so a busy session pays almost nothing.
+    /// </summary>
+    private async Task<bool> StillStandsAsync(CancellationToken ct)
+    {
+        var now = Environment.TickCount64;
+        if (now - _standingCheckedAt < 1000)
+        {
+            return true;
+        }
+
+        _standingCheckedAt = now;
+        return await _context.Authentication.SessionStandsAsync(_account!, ct);
+    }
+
     private long _literalMemory; // octets of the shared message memory this command's literals hold
 
     /// <summary>Sets aside the literals announced so far in this command; false when they do not fit.</summary>
@@ -416,6 +434,13 @@ public sealed partial class ImapSession
                 await CountBadAsync(ct);
                 return After.Next;
             }
+        }
+
+        if (Authenticated && name != "LOGOUT" && !await StillStandsAsync(ct))
+        {
+            // RFC 5530 EXPIRED: access is no longer permitted with what this session logged in with.
+            Send("* BYE [EXPIRED] This session's credentials changed or the account was suspended; log in again");
+            return After.Stop;
         }
 
         try

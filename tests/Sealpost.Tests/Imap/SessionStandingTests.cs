@@ -1,0 +1,80 @@
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Sealpost.Core.Directory;
+using Sealpost.Imap;
+using Sealpost.Server;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Imap;
+
+/// <summary>
+/// An IMAP session opened before a suspension, a reset or a password change does not go on (the review
+/// saw a suspended account's open session still fetch a subject): its next command gets BYE [EXPIRED].
+/// </summary>
+public sealed class SessionStandingTests
+{
+    public static TheoryData<string> Changes => new() { "suspension", "reset", "password change" };
+
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task A_session_opened_before_the_change_is_ended_at_its_next_command(string change)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+
+        var directory = server.Server.Runtime.Directory;
+        switch (change)
+        {
+            case "suspension":
+                await directory.SetStateAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", AccountState.Suspended);
+                break;
+            case "reset":
+                await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a reset passphrase here", null);
+                break;
+            default:
+                await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a changed passphrase here", "alice-dev-password");
+                break;
+        }
+
+        // The check runs at most once a second per session: commands go on until it does, then BYE.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        Exception? ended = null;
+        while (ended is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the session was never ended");
+            try
+            {
+                await client.NoOpAsync(); // always a round trip (a FETCH of an empty mailbox sends nothing)
+            }
+            catch (Exception ex) when (ex is ImapProtocolException or ServiceNotConnectedException or IOException)
+            {
+                ended = ex;
+            }
+        }
+
+        Assert.False(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_session_whose_account_did_not_change_goes_on()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        await server.Server.Runtime.Directory.SetStateAsync(SealpostRuntime.LocalAdministrator, "bob@example.test", AccountState.Suspended); // someone else's
+
+        var until = DateTime.UtcNow.AddSeconds(2.5); // past two checks
+        while (DateTime.UtcNow < until)
+        {
+            await client.NoOpAsync();
+        }
+
+        Assert.True(client.IsConnected);
+    }
+}
