@@ -302,6 +302,12 @@ public sealed class SmtpSession
                 Send(_esmtp ? EhloReply() : new SmtpReply(250, null, _context.Options.Hostname));
                 return Outcome.Next;
             case SmtpVerb.Mail:
+                if (_account is { } owner && !await StillStandsAsync(owner, ct))
+                {
+                    Send(SmtpReply.ServiceClosing("This session's credentials changed or the account was suspended; authenticate again"));
+                    return Outcome.Close;
+                }
+
                 await AnsweringDomainErrorsAsync(() => MailAsync(command.Argument, ct));
                 return Outcome.Next;
             case SmtpVerb.Rcpt:
@@ -384,6 +390,22 @@ public sealed class SmtpSession
 
         lines.Add("HELP");
         return new SmtpReply(250, null, string.Join('\n', lines));
+    }
+
+    /// <summary>
+    /// A suspension, deletion, reset or password change ends submission sessions opened before it: checked
+    /// at each transaction's MAIL (one point read). Store trouble counts as standing; MAIL answers it itself.
+    /// </summary>
+    private async Task<bool> StillStandsAsync(Account owner, CancellationToken ct)
+    {
+        try
+        {
+            return await _context.Authentication.SessionStandsAsync(owner, ct);
+        }
+        catch (SealpostException)
+        {
+            return true;
+        }
     }
 
     private async Task MailAsync(string argument, CancellationToken ct)

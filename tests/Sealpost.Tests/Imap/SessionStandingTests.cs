@@ -1,5 +1,6 @@
 using MailKit;
 using MailKit.Net.Imap;
+using MailKit.Net.Smtp;
 using MailKit.Security;
 using Sealpost.Core.Directory;
 using Sealpost.Imap;
@@ -56,6 +57,36 @@ public sealed class SessionStandingTests
             }
         }
 
+        Assert.False(client.IsConnected);
+    }
+
+    /// <summary>Submission too: the next transaction of a session opened before the change gets 421 and the connection closes.</summary>
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task A_submission_session_opened_before_the_change_is_closed_at_its_next_message(string change)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.SubmissionImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        await client.SendAsync(Submitter.Message("before the change", "bob@example.test"));
+
+        var directory = server.Server.Runtime.Directory;
+        switch (change)
+        {
+            case "suspension":
+                await directory.SetStateAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", AccountState.Suspended);
+                break;
+            case "reset":
+                await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a reset passphrase here", null);
+                break;
+            default:
+                await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a changed passphrase here", "alice-dev-password");
+                break;
+        }
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Submitter.Message("after the change", "bob@example.test")));
+        Assert.True(refused is SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable } or SmtpProtocolException or ServiceNotConnectedException, refused.ToString());
         Assert.False(client.IsConnected);
     }
 
