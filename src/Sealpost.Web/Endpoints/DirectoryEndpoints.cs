@@ -84,12 +84,7 @@ internal static class DirectoryEndpoints
         {
             var request = await http.Body<AccountRequest>(ctx.MaxRequestBodyBytes);
             var actor = http.Principal().Actor;
-            if (request.Enrol == (request.Password is not null))
-            {
-                throw new ApiInputException(StatusCodes.Status422UnprocessableEntity, "invalid", "Invalid value",
-                    "give either a password (provisional until the owner changes it) or \"enrol\": true (a one-time token the person redeems)",
-                    new Dictionary<string, string[]> { ["password"] = ["give a password or \"enrol\": true, not both"] });
-            }
+            PasswordOrEnrolment(request.Password, request.Enrol, "password");
 
             Core.Directory.Account account;
             EnrolmentTokenResponse? enrolment = null;
@@ -158,12 +153,7 @@ internal static class DirectoryEndpoints
         api.MapPost("/accounts/{address}/password-reset", async (HttpContext http, string address) =>
         {
             var request = await http.Body<PasswordResetRequest>(ctx.MaxRequestBodyBytes);
-            if (request.Enrol == (request.NewPassword is not null))
-            {
-                throw new ApiInputException(StatusCodes.Status422UnprocessableEntity, "invalid", "Invalid value",
-                    "give either a newPassword (provisional until the owner changes it) or \"enrol\": true (a one-time token the person redeems)",
-                    new Dictionary<string, string[]> { ["newPassword"] = ["give a newPassword or \"enrol\": true, not both"] });
-            }
+            PasswordOrEnrolment(request.NewPassword, request.Enrol, "newPassword");
 
             if (request.Enrol)
             {
@@ -275,6 +265,17 @@ internal static class DirectoryEndpoints
         catch (Sealpost.Core.SealpostException ex) when (ex.Kind == Sealpost.Core.ErrorKind.Forbidden)
         {
             return [];
+        }
+    }
+
+    /// <summary>An account gets a password (provisional until its owner changes it) or an enrolment token: exactly one.</summary>
+    private static void PasswordOrEnrolment(string? password, bool enrol, string field)
+    {
+        if (enrol == (password is not null))
+        {
+            throw new ApiInputException(StatusCodes.Status422UnprocessableEntity, "invalid", "Invalid value",
+                $"give either a {field} (provisional until the owner changes it) or \"enrol\": true (a one-time token the person redeems)",
+                new Dictionary<string, string[]> { [field] = [$"give a {field} or \"enrol\": true, not both"] });
         }
     }
 }
