@@ -17,16 +17,8 @@ public sealed class SessionStandingTests
 {
     public static TheoryData<string> Changes => new() { "suspension", "reset", "password change" };
 
-    [Theory]
-    [MemberData(nameof(Changes))]
-    public async Task A_session_opened_before_the_change_is_ended_at_its_next_command(string change)
+    private static async Task ChangeAliceAsync(TestServer server, string change)
     {
-        await using var server = await TestServer.StartAsync();
-        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
-        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
-        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
-
         var directory = server.Server.Runtime.Directory;
         switch (change)
         {
@@ -40,6 +32,19 @@ public sealed class SessionStandingTests
                 await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a changed passphrase here", "alice-dev-password");
                 break;
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task A_session_opened_before_the_change_is_ended_at_its_next_command(string change)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+
+        await ChangeAliceAsync(server, change);
 
         // The check runs at most once a second per session: commands go on until it does, then BYE.
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -71,19 +76,7 @@ public sealed class SessionStandingTests
         await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
         await client.SendAsync(Submitter.Message("before the change", "bob@example.test"));
 
-        var directory = server.Server.Runtime.Directory;
-        switch (change)
-        {
-            case "suspension":
-                await directory.SetStateAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", AccountState.Suspended);
-                break;
-            case "reset":
-                await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a reset passphrase here", null);
-                break;
-            default:
-                await directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "a changed passphrase here", "alice-dev-password");
-                break;
-        }
+        await ChangeAliceAsync(server, change);
 
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Submitter.Message("after the change", "bob@example.test")));
         Assert.True(refused is SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable } or SmtpProtocolException or ServiceNotConnectedException, refused.ToString());
