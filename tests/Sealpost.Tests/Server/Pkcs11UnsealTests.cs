@@ -66,13 +66,8 @@ public sealed class SoftHsmFixture : IAsyncLifetime
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class Pkcs11UnsealTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmFixture>
 {
-    private async Task<(CliRunner Cli, IReadOnlyList<string> Shares, string Output)> InitAsync(TempFolder folder)
-    {
-        var cli = new CliRunner(folder.Sub("prod"));
-        var (publicFile, _) = TestOptions.RecoveryKey(folder.Path);
-        var result = await cli.OkAsync(["init", "--recovery-public-key", publicFile, "--unseal", "pkcs11", "--shares", "3", "--threshold", "2", .. hsm.Settings()]);
-        return (cli, SealedFolders.SharesIn(result.Out), result.Out);
-    }
+    private Task<(CliRunner Cli, IReadOnlyList<string> Shares, string Output)> InitAsync(TempFolder folder) =>
+        SealedFolders.InitAsync(folder, 3, 2, "pkcs11", hsm.Settings());
 
     private ChildProcess Serve(TempFolder folder, string data, string? pinFile = null)
     {

@@ -15,10 +15,17 @@ internal static class SealedFolders
     /// <summary>A production folder sealed by k-of-n shares made by the real init command; the shares as printed.</summary>
     public static async Task<(CliRunner Cli, IReadOnlyList<string> Shares)> InitAsync(TempFolder folder, int shares, int threshold)
     {
+        var (cli, printed, _) = await InitAsync(folder, shares, threshold, "shamir");
+        return (cli, printed);
+    }
+
+    /// <summary>The same with an auto-unseal provider (its settings in <paramref name="settings"/>); init's whole output too.</summary>
+    public static async Task<(CliRunner Cli, IReadOnlyList<string> Shares, string Output)> InitAsync(TempFolder folder, int shares, int threshold, string provider, params string[] settings)
+    {
         var cli = new CliRunner(folder.Sub("prod"));
         var (publicFile, _) = TestOptions.RecoveryKey(folder.Path);
-        var result = await cli.OkAsync("init", "--recovery-public-key", publicFile, "--unseal", "shamir", "--shares", shares.ToString(), "--threshold", threshold.ToString());
-        return (cli, SharesIn(result.Out));
+        var result = await cli.OkAsync(["init", "--recovery-public-key", publicFile, "--unseal", provider, "--shares", shares.ToString(), "--threshold", threshold.ToString(), .. settings]);
+        return (cli, SharesIn(result.Out), result.Out);
     }
 
     public static IReadOnlyList<string> SharesIn(string output) =>

@@ -59,13 +59,8 @@ public sealed class SwtpmFixture : IAsyncLifetime
 /// <summary>init --unseal tpm2: the master key sealed by the machine's TPM; the server unseals itself, the shares stay the way in.</summary>
 public sealed class Tpm2UnsealTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixture>
 {
-    private async Task<(CliRunner Cli, IReadOnlyList<string> Shares, string Output)> InitAsync(TempFolder folder)
-    {
-        var cli = new CliRunner(folder.Sub("prod"));
-        var (publicFile, _) = TestOptions.RecoveryKey(folder.Path);
-        var result = await cli.OkAsync(["init", "--recovery-public-key", publicFile, "--unseal", "tpm2", "--shares", "3", "--threshold", "2", .. tpm.Settings()]);
-        return (cli, SealedFolders.SharesIn(result.Out), result.Out);
-    }
+    private Task<(CliRunner Cli, IReadOnlyList<string> Shares, string Output)> InitAsync(TempFolder folder) =>
+        SealedFolders.InitAsync(folder, 3, 2, "tpm2", tpm.Settings());
 
     [Fact]
     public async Task The_server_unseals_itself_through_the_tpm()
