@@ -62,11 +62,33 @@ public static class Pkcs11Unseal
     });
 
     /// <summary>The master key, unwrapped inside the HSM; a one-line reason if the HSM cannot or will not.</summary>
-    public static byte[] Unwrap(Pkcs11Options options, AutoUnsealRecord record) => WithSession(options, (factories, session) =>
+    public static byte[] Unwrap(Pkcs11Options options, AutoUnsealRecord record)
     {
-        var key = FindKey(factories, session, record.KeyLabel)
-            ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"the token '{record.Token}' has no key labelled '{record.KeyLabel}'");
-        var wrapped = Convert.FromBase64String(record.Wrapped);
+        var wrapped = Wrapped(record);
+        return WithSession(options, (factories, session) =>
+        {
+            var key = FindKey(factories, session, record.KeyLabel)
+                ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"the token '{record.Token}' has no key labelled '{record.KeyLabel}'");
+            return Decrypt(factories, session, key, wrapped, record);
+        });
+    }
+
+    // IV (12) + ciphertext of a 32-byte key + tag (16): anything else is a damaged unseal.json.
+    private static byte[] Wrapped(AutoUnsealRecord record)
+    {
+        try
+        {
+            var wrapped = Convert.FromBase64String(record.Wrapped);
+            return wrapped.Length == 12 + 32 + 16 ? wrapped : throw SealpostException.Invalid("unseal.json: the pkcs11 wrap is damaged");
+        }
+        catch (FormatException)
+        {
+            throw SealpostException.Invalid("unseal.json: the pkcs11 wrap is damaged");
+        }
+    }
+
+    private static byte[] Decrypt(Pkcs11InteropFactories factories, ISession session, IObjectHandle key, byte[] wrapped, AutoUnsealRecord record)
+    {
         try
         {
             return session.Decrypt(Gcm(factories, wrapped[..12]), key, wrapped[12..]);
@@ -75,7 +97,7 @@ public static class Pkcs11Unseal
         {
             throw new SealpostException(ErrorKind.Forbidden, $"the token's key '{record.KeyLabel}' does not open this folder's master key ({ex.RV})");
         }
-    });
+    }
 
     private static IMechanism Gcm(Pkcs11InteropFactories factories, byte[] iv) =>
         factories.MechanismFactory.Create(CKM.CKM_AES_GCM, factories.MechanismParamsFactory.CreateCkGcmParams(iv, 96, Aad, 128));

@@ -218,6 +218,11 @@ public static class SealedGate
             {
                 return;
             }
+            catch (Exception ex)
+            {
+                // Never a silent end of the loop: say so, and keep trying (shares still unseal meanwhile).
+                UnsealLog.AutoUnsealFailed(logger, source, "unexpected " + ex.GetType().Name);
+            }
 
             try
             {

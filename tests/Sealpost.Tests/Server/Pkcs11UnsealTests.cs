@@ -147,6 +147,29 @@ public sealed class Pkcs11UnsealTests(SoftHsmFixture hsm) : IClassFixture<SoftHs
         Assert.Empty(DataFolders.FilesHolding(folder.Path, SealedFolders.MasterKey(cli.DataDirectory, shares[0], shares[1])));
     }
 
+    [Theory]
+    [InlineData("not base64!")]
+    [InlineData("AAAA")]
+    public async Task A_damaged_wrap_in_unseal_json_is_named_and_the_server_stays_sealed_saying_so(string wrapped)
+    {
+        using var folder = new TempFolder();
+        var (cli, shares, _) = await InitAsync(folder);
+        var set = ShareSet.Load(cli.DataDirectory)!;
+        set.Auto = set.Auto! with { Wrapped = wrapped };
+        set.Save(cli.DataDirectory);
+
+        // Offline: the HSM path says why and falls back to shares on standard input.
+        var offline = await cli.RunAsync(["audit", "verify", .. hsm.Settings()]);
+        Assert.Contains("pkcs11 wrap is damaged", offline.Err);
+        Assert.DoesNotContain("internal error", offline.Err);
+
+        using var server = Serve(folder, cli.DataDirectory);
+        await server.WaitForStderrAsync("pkcs11 wrap is damaged", TimeSpan.FromSeconds(60));
+        await cli.OkWithInputAsync(shares[0] + "\n", "unseal");
+        await cli.OkWithInputAsync(shares[1] + "\n", "unseal");
+        await server.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+    }
+
     [Fact]
     public async Task A_pin_file_others_can_read_is_refused_with_one_line()
     {
