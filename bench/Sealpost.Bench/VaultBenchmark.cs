@@ -66,7 +66,7 @@ internal static class VaultBenchmark
             var app = await runtime.Directory.CreateAppPasswordAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "user@bench.example", "correct horse battery", "bench");
 
             var uncachedOptions = new VaultOptions { LoginCacheSeconds = 0 };
-            var uncached = new AccountVault(runtime.Store, runtime.Keystore, new CredentialKdf(options.PasswordHashing), uncachedOptions, NullLogger<AccountVault>.Instance);
+            var uncached = new AccountVault(runtime.Store, runtime.Trust, new CredentialKdf(options.PasswordHashing), uncachedOptions, NullLogger<AccountVault>.Instance);
             var appLatency = await LatenciesAsync(200, async () => (await uncached.UnlockAsync(account, app))!.Dispose());
             Console.WriteLine($"  {"app-password login (HKDF, unwrap, key check, store reads)",-58} p50 {appLatency[appLatency.Length / 2]:F3} ms, p99 {appLatency[(int)(appLatency.Length * 0.99)]:F3} ms");
             (await runtime.Directory.LoginAsync("user@bench.example", "correct horse battery"))!.Value.Session.Dispose();

@@ -16,6 +16,9 @@ public sealed class DataFolder(string path)
     public const string DevMasterKeyName = "dev-master.key";
     public const string DevRecoveryPrivateKeyName = "dev-recovery-private.key";
 
+    /// <summary>Test rigs and --dev: two officer keys that endorse every new key version at once (one machine, so not the two-person rule).</summary>
+    public const string LocalOfficersName = "local-officers.key";
+
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 
     public string ConfigFile => System.IO.Path.Combine(Path, Configuration.ConfigurationLoader.FileName);

@@ -21,8 +21,9 @@ namespace Sealpost.Server;
 /// </summary>
 public sealed class SealpostRuntime : IAsyncDisposable
 {
-    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit, byte[] srsSecret, byte[] apiLookupSecret, byte[] secondFactorSecret)
+    private SealpostRuntime(SealpostOptions options, DataFolder folder, ISealpostStore store, Keystore keystore, KeyTrust trust, ILoggerFactory loggerFactory, LogRedactor redactor, byte[] loginThrottleSecret, AuditTrail audit, byte[] srsSecret, byte[] apiLookupSecret, byte[] secondFactorSecret)
     {
+        Trust = trust;
         Audit = audit;
         Guard = new AccessGuard(audit, redactor, loggerFactory.CreateLogger<AccessGuard>());
         Options = options;
@@ -32,8 +33,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         LoggerFactory = loggerFactory;
         Redactor = redactor;
         Analyzer = new MessageAnalyzer(options.Limits.MaxMimeDepth);
-        Delivery = new SealedDelivery(store, keystore, Analyzer, loggerFactory.CreateLogger<SealedDelivery>());
-        Vault = new AccountVault(store, keystore, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>());
+        Delivery = new SealedDelivery(store, trust, Analyzer, loggerFactory.CreateLogger<SealedDelivery>());
+        Vault = new AccountVault(store, trust, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>());
         Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>(), new MetadataCache(options.Vault.MetadataCacheEntries));
         Mailboxes = new MailboxService(store.Mail);
         LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes),
@@ -43,6 +44,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         AuditService = new AuditService(audit, Guard, store.Directory);
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
+        KeyCustody = new KeyCustodyService(store, trust, Guard);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
         QueueSealer = new QueueSealer(keystore);
@@ -56,6 +58,12 @@ public sealed class SealpostRuntime : IAsyncDisposable
             "Sealpost " + options.Hostname, TimeSpan.FromMinutes(options.Http.SessionMinutes), TimeSpan.FromDays(options.Http.MaxTokenDays), TimeProvider.System,
             TimeSpan.FromMinutes(options.Http.SessionIdleMinutes));
     }
+
+    /// <summary>The officers' trust anchor: which account key versions mail may be sealed to.</summary>
+    public KeyTrust Trust { get; }
+
+    /// <summary>Key versions awaiting endorsement, endorsements, and changes to the trust anchor.</summary>
+    public KeyCustodyService KeyCustody { get; }
 
     /// <summary>DKIM keys per domain and the signing of outbound mail.</summary>
     public DkimService Dkim { get; }
@@ -156,13 +164,22 @@ public sealed class SealpostRuntime : IAsyncDisposable
                 }
             }
 
-            return new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
+            // A folder made before trust anchors (test rigs, --dev) gets a local officer pair pinned with its recovery key.
+            var legacyRecovery = (await store.Directory.ListRecoveryKeysAsync(ct)).MaxBy(k => k.Version)?.PublicKey;
+            var trust = await KeyTrust.OpenAsync(keystore, LocalOfficersFile(options, folder), legacyRecovery, loggerFactory.CreateLogger<KeyTrust>(), ct);
+            var runtime = new SealpostRuntime(options, folder, store, keystore, trust, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
                 await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct),
                 await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct))
             {
                 SealState = shares is null ? "master key from file: not sealed" : "unsealed with " + shares.Describe(),
             };
+            if (trust.EndorsesLocally)
+            {
+                await runtime.KeyCustody.EndorsePendingLocallyAsync(Actor.System(), ct);
+            }
+
+            return runtime;
         }
         catch
         {
@@ -175,19 +192,33 @@ public sealed class SealpostRuntime : IAsyncDisposable
     /// Creates a new data folder: layout, schema, keystore (master key file made if missing), the
     /// recovery public key, the default tenant. A dev folder makes its own recovery key pair.
     /// </summary>
-    public static async Task<SealpostRuntime> InitialiseAsync(SealpostOptions options, ILoggerFactory loggerFactory, bool dev, string? recoveryPublicKeyFile, CancellationToken ct = default, UnsealSetup? unseal = null)
+    public static async Task<SealpostRuntime> InitialiseAsync(SealpostOptions options, ILoggerFactory loggerFactory, bool dev, string? recoveryPublicKeyFile, CancellationToken ct = default, UnsealSetup? unseal = null, TrustAnchor? anchor = null)
     {
         var folder = new DataFolder(options.DataDirectory);
-        byte[] recoveryPublicKey;
-        if (dev)
+        byte[]? recoveryPublicKey = null;
+        if (anchor is not null)
         {
-            recoveryPublicKey = null!;
+            if (TrustAnchor.CheckChain([anchor]) is { } problem)
+            {
+                throw SealpostException.Invalid("the trust anchor is refused: " + problem);
+            }
+
+            recoveryPublicKey = anchor.CurrentRecoveryKey.PublicKey;
+            if (recoveryPublicKeyFile is not null && !KeyFiles.Read(recoveryPublicKeyFile, KeyFiles.RecoveryPublicLabel, 32).AsSpan().SequenceEqual(recoveryPublicKey))
+            {
+                throw SealpostException.Invalid("--recovery-public-key is not the trust anchor's current recovery key (give only --trust-anchor)");
+            }
         }
-        else
+        else if (!dev)
         {
             if (recoveryPublicKeyFile is null)
             {
-                throw SealpostException.Invalid("init needs --recovery-public-key FILE (the security officers make the pair offline with 'sealpost recovery-key generate')");
+                throw SealpostException.Invalid("init needs --trust-anchor FILE (the security officers' signed anchor, 'sealpost trust-anchor new') or, on a test rig, --recovery-public-key FILE");
+            }
+
+            if (LocalOfficersFile(options, folder) is null)
+            {
+                throw SealpostException.Invalid("init needs --trust-anchor FILE: the security officers' signed anchor ('sealpost trust-anchor new'); only test rigs and --dev endorse key versions with a local officer pair");
             }
 
             recoveryPublicKey = KeyFiles.Read(recoveryPublicKeyFile, KeyFiles.RecoveryPublicLabel, 32);
@@ -211,11 +242,22 @@ public sealed class SealpostRuntime : IAsyncDisposable
                 System.Security.Cryptography.CryptographicOperations.ZeroMemory(masterKey);
             }
 
-            var runtime = new SealpostRuntime(options, folder, store, keystore, loggerFactory, new LogRedactor(folder.ReadLogKey()),
+            if (anchor is not null)
+            {
+                await KeyTrust.PinAsync(keystore, anchor, ct);
+            }
+
+            var trust = await KeyTrust.OpenAsync(keystore, anchor is null ? LocalOfficersFile(options, folder) : null, recoveryPublicKey, loggerFactory.CreateLogger<KeyTrust>(), ct);
+            var runtime = new SealpostRuntime(options, folder, store, keystore, trust, loggerFactory, new LogRedactor(folder.ReadLogKey()),
                 await keystore.GetOrCreateSecretAsync(LoginThrottleSecretName, 32, ct), await OpenAuditAsync(options, folder, keystore, loggerFactory, ct),
                 await keystore.GetOrCreateSecretAsync(SrsSecretName, 32, ct),
                 await keystore.GetOrCreateSecretAsync(ApiLookupSecretName, 32, ct), await keystore.GetOrCreateSecretAsync(SecondFactorSecretName, 32, ct));
-            await runtime.Configuration.AddRecoveryKeyAsync(LocalAdministrator, 1, recoveryPublicKey, ct);
+            await runtime.KeyCustody.RecordPinnedAsync(LocalAdministrator, ct);
+            foreach (var key in trust.Current.RecoveryKeys)
+            {
+                await runtime.Configuration.AddRecoveryKeyAsync(LocalAdministrator, key.Version, key.PublicKey, ct);
+            }
+
             await runtime.Directory.AddTenantAsync(LocalAdministrator, "default", "Default tenant", ct);
             if (unseal is not null)
             {
@@ -232,6 +274,13 @@ public sealed class SealpostRuntime : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Where a local officer pair is kept that endorses key versions at once: only in --dev folders and
+    /// under the test-only password profile (production has the officers' own keys); otherwise null.
+    /// </summary>
+    public static string? LocalOfficersFile(SealpostOptions options, DataFolder folder) =>
+        folder.IsDev || options.PasswordHashing.Profile == OptionsValidator.TestProfile ? Path.Combine(folder.Path, DataFolder.LocalOfficersName) : null;
 
     /// <summary>A master key made by init and the officers' share set that will unseal it from then on.</summary>
     public sealed record UnsealSetup(byte[] MasterKey, Unseal.ShareSet Set);

@@ -17,6 +17,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Development mode: demo users and a self-signed certificate; not for production")]
     public static partial void DevelopmentMode(ILogger logger);
 
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Trust anchor {Fingerprint} (generation {Generation}): {Rule}")]
+    public static partial void TrustAnchor(ILogger logger, string fingerprint, int generation, string rule);
+
     [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Health check failed: {Reason}")]
     public static partial void HealthFailed(ILogger logger, string reason);
 

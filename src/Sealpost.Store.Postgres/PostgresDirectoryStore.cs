@@ -176,6 +176,9 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
     public Task TouchCredentialAsync(long credentialId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         store.WriteAsync((c, _) => c.Execute("UPDATE credentials SET last_used_at = $1 WHERE id = $2", at.ToUnixTimeMilliseconds(), credentialId), cancellationToken);
 
+    public Task<bool> ReplaceAccountKeyProofAsync(long accountId, int version, byte[] expected, byte[] proof, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("UPDATE account_keys SET signature = $1 WHERE account_id = $2 AND version = $3 AND signature = $4", proof, accountId, version, expected) == 1, cancellationToken);
+
     public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<AccountKey>>(async c => await c.All(
             "SELECT account_id, version, public_key, signature, created_at FROM account_keys WHERE account_id = $1 ORDER BY version",

@@ -208,6 +208,10 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
     public Task TouchCredentialAsync(long credentialId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => ctx.Command("UPDATE credentials SET last_used_at = $t WHERE id = $id").With("$t", at.ToUnixTimeMilliseconds()).With("$id", credentialId).ExecuteNonQuery(), cancellationToken);
 
+    public Task<bool> ReplaceAccountKeyProofAsync(long accountId, int version, byte[] expected, byte[] proof, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE account_keys SET signature = $p WHERE account_id = $a AND version = $v AND signature = $e")
+            .With("$p", proof).With("$a", accountId).With("$v", version).With("$e", expected).ExecuteNonQuery() == 1, cancellationToken);
+
     public Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<AccountKey>>(c =>
             c.Sql("SELECT account_id, version, public_key, signature, created_at FROM account_keys WHERE account_id = $a ORDER BY version").With("$a", accountId)

@@ -66,6 +66,15 @@ public enum Operation
     /// <summary>Create or rotate a domain's DKIM signing key.</summary>
     DkimManage,
 
+    /// <summary>Account key versions with their fingerprints and endorsement state (never a key).</summary>
+    KeyVersionList,
+
+    /// <summary>Hand in a requester's or an approver's signature over a key version (made on the signer's own machine).</summary>
+    KeyVersionEndorse,
+
+    /// <summary>Pin the officers' trust anchor or hand in its next generation (signed by the threshold of officers).</summary>
+    TrustAnchorChange,
+
     // Operations.
     /// <summary>Queue metadata: envelopes, sizes, states, errors; never content.</summary>
     QueueRead,
@@ -213,6 +222,10 @@ public static class PermissionMatrix
         Row(Operation.UnsealSharesRotate, (SO, Reach.All));
         Row(Operation.PeerApprove, (SO, Reach.All));
         Row(Operation.DkimManage, (PA, Reach.All));
+        Row(Operation.KeyVersionList, (PA, Reach.All), (SO, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        // The signature is what counts (checked against the trust anchor); the role only says who may hand it in.
+        Row(Operation.KeyVersionEndorse, (PA, Reach.All), (SO, Reach.All), (DA, Reach.Tenant), (SYS, Reach.All));
+        Row(Operation.TrustAnchorChange, (SO, Reach.All), (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
         Row(Operation.QueueManage, (PA, Reach.All), (OP, Reach.All));

@@ -86,6 +86,10 @@ public enum AuditAction
     PeerRevoked,
     /// <summary>A node asked this one for the master key over mutual TLS (refused unless its certificate is approved).</summary>
     PeerUnseal,
+    /// <summary>The officers' trust anchor pinned or its next generation taken (the detail: generation, fingerprint, threshold).</summary>
+    TrustAnchorChanged,
+    /// <summary>A requester's or approver's signature over an account key version handed in (the detail: version, fingerprint, signer, resulting state).</summary>
+    KeyVersionEndorsed,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

@@ -136,6 +136,12 @@ public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
     /// <summary>Notes that a login used the credential.</summary>
     Task TouchCredentialAsync(long credentialId, DateTimeOffset at, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<AccountKey>> ListAccountKeysAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a key version's proof (its endorsements) if it still is <paramref name="expected"/>;
+    /// false if it changed meanwhile (another endorsement landed first) or the version does not exist.
+    /// </summary>
+    Task<bool> ReplaceAccountKeyProofAsync(long accountId, int version, byte[] expected, byte[] proof, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<RecoveryWrap>> ListRecoveryWrapsAsync(long accountId, CancellationToken cancellationToken = default);
 
     /// <summary>Adds a recovery public key (a new version); <see cref="ErrorKind.Conflict"/> if the version exists.</summary>

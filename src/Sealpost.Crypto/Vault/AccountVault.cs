@@ -15,8 +15,10 @@ namespace Sealpost.Crypto.Vault;
 /// <summary>
 /// Account key rings (ARCHITECTURE §3). Each account has X25519 key pairs (versions); the current
 /// one receives mail. A private key is stored only wrapped: once per credential (AES-256-GCM under
-/// a key derived from the credential) and once to the recovery public key (HPKE). Public keys are
-/// signed by the directory key; at login the unwrapped private key must match its signed public key.
+/// a key derived from the credential) and once to the recovery public key (HPKE). Each version
+/// carries a proof (<see cref="KeyVersionProof"/>): signed by the version before it where its owner
+/// made it, otherwise waiting for two people of the trust anchor (<see cref="KeyTrust"/>). At login
+/// the unwrapped private key must match its stored public key.
 /// </summary>
 public sealed class AccountVault : IAccountVault, IDisposable
 {
@@ -25,7 +27,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
     private static readonly Hpke Hpke = new();
 
     private readonly ISealpostStore _store;
-    private readonly Keystore _keystore;
+    private readonly KeyTrust _trust;
     private readonly CredentialKdf _kdf;
     private readonly VaultOptions _options;
     private readonly ILogger _logger;
@@ -39,10 +41,10 @@ public sealed class AccountVault : IAccountVault, IDisposable
     private static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(5);
     private readonly Timer? _sweep;
 
-    public AccountVault(ISealpostStore store, Keystore keystore, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger)
+    public AccountVault(ISealpostStore store, KeyTrust trust, CredentialKdf kdf, VaultOptions options, ILogger<AccountVault> logger)
     {
         _store = store;
-        _keystore = keystore;
+        _trust = trust;
         _kdf = kdf;
         _options = options;
         _logger = logger;
@@ -93,7 +95,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         using var material = AccountKeyMaterial.From(1, privateKey);
         await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
         {
-            NewKey = new AccountKey(account.Id, 1, publicKey, _keystore.SignAccountKey(account.Id, 1, publicKey), DateTimeOffset.UtcNow),
+            NewKey = NewKeyVersion(account.Id, 1, publicKey, privateKey, null),
             AddCredentials = [new NewCredential(kind, label, verifier, 1, WrapPrivateKey(keys.WrapKey, account.Id, 1, privateKey))],
             AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, 1, privateKey, ct),
         }, ct);
@@ -145,8 +147,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
             }
 
             if (!publicKeys.TryGetValue(live.KeyVersion, out var publicKey)
-                || !CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey)
-                || !_keystore.VerifyAccountKey(account.Id, publicKey.Version, publicKey.PublicKey, publicKey.Signature))
+                || !CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey))
             {
                 VaultLog.PrivateKeyMismatch(_logger, account.Id, live.KeyVersion);
                 CryptographicOperations.ZeroMemory(privateKey);
@@ -345,8 +346,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
             }
 
             if (!publicKeys.TryGetValue(credential.KeyVersion, out var publicKey)
-                || !CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey)
-                || !_keystore.VerifyAccountKey(account.Id, publicKey.Version, publicKey.PublicKey, publicKey.Signature))
+                || !CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey))
             {
                 VaultLog.PrivateKeyMismatch(_logger, account.Id, credential.KeyVersion);
                 CryptographicOperations.ZeroMemory(privateKey);
@@ -449,7 +449,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         var (privateKey, publicKey) = Hpke.GenerateKeyPair();
         await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
         {
-            NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
+            NewKey = NewKeyVersion(account.Id, version, publicKey, privateKey, null),
             RemoveAllCredentials = true,
             AddCredentials = [new NewCredential(kind, label, verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
             AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
@@ -493,7 +493,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         {
             await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
             {
-                NewKey = new AccountKey(account.Id, version, publicKey, _keystore.SignAccountKey(account.Id, version, publicKey), DateTimeOffset.UtcNow),
+                NewKey = NewKeyVersion(account.Id, version, publicKey, privateKey, oldSession.Key(version - 1)),
                 AddCredentials = [new NewCredential(kind, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
                 AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
             }, ct);
@@ -581,14 +581,31 @@ public sealed class AccountVault : IAccountVault, IDisposable
     /// <summary>The associated data of a credential's wrap of key version <paramref name="version"/> (tests try keys on it).</summary>
     internal static byte[] WrapContext(long accountId, int version) => Aead.Context(WrapLabel, accountId, version);
 
+    /// <summary>
+    /// A new version's row: its proof signed by <paramref name="previous"/> (the version before it, which
+    /// its owner's credential unwrapped), else waiting for two people (endorsed at once by a local officer pair).
+    /// </summary>
+    private AccountKey NewKeyVersion(long accountId, int version, byte[] publicKey, byte[] privateKey, AccountKeyMaterial? previous)
+    {
+        var proof = previous is not null && previous.Version == version - 1
+            ? KeyVersionProof.SignedByPrevious(accountId, version, publicKey, privateKey, previous.Version, previous.PrivateKey)
+            : _trust.NewProof(accountId, version, publicKey, KeyVersionProof.SigningPublicKeyOf(accountId, version, privateKey));
+        return new AccountKey(accountId, version, publicKey, proof.Encode(), DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// Wraps to the trust anchor's current recovery key. A recovery key that only the database names
+    /// (not the officers' anchor) is refused and logged: it would hand every new key to whoever made it.
+    /// </summary>
     private async Task<IReadOnlyList<RecoveryWrap>> RecoveryWrapsAsync(long accountId, int version, byte[] privateKey, CancellationToken ct)
     {
-        var recovery = (await Dir.ListRecoveryKeysAsync(ct)).OrderByDescending(k => k.Version).FirstOrDefault()
-            ?? throw new SealpostException(ErrorKind.Conflict, "no recovery public key is configured (init --recovery-public-key)");
-        if (!_keystore.VerifyRecoveryKey(recovery.Version, recovery.PublicKey, recovery.Signature))
+        var recovery = _trust.IsPinned ? _trust.Current.CurrentRecoveryKey : throw KeyTrust.NotPinned();
+        foreach (var listed in await Dir.ListRecoveryKeysAsync(ct))
         {
-            VaultLog.RecoveryKeySignatureMismatch(_logger, recovery.Version);
-            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the recovery key fails its signature check");
+            if (_trust.Chain.SelectMany(a => a.RecoveryKeys).All(k => k.Version != listed.Version || !k.PublicKey.AsSpan().SequenceEqual(listed.PublicKey)))
+            {
+                VaultLog.RecoveryKeyNotAnchored(_logger, listed.Version);
+            }
         }
 
         var aad = Aead.Context(RecoveryInfo, accountId, version, BitConverter.GetBytes(recovery.Version));

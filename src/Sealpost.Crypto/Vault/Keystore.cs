@@ -12,7 +12,9 @@ namespace Sealpost.Crypto.Vault;
 /// Server secrets, each sealed under the master key (AES-256-GCM, the entry name in the associated
 /// data so entries cannot be swapped) before it reaches the store:
 /// <list type="bullet">
-/// <item><c>directory-signing</c>: Ed25519; signs every public key the server seals to.</item>
+/// <item><c>directory-signing</c>: Ed25519; signs the recovery keys' listing. Sealing trusts nothing it
+/// signs: account key versions chain to the officers' trust anchor instead (<see cref="KeyTrust"/>).</item>
+/// <item><c>trust-anchors</c>: the officers' trust anchor chain (public, sealed here so a node without the master key cannot swap it).</item>
 /// <item><c>queue</c>: seals the outbound queue.</item>
 /// <item><c>audit-signing</c>: Ed25519; signs audit checkpoints.</item>
 /// </list>
@@ -118,13 +120,9 @@ public sealed class Keystore : IDisposable
         }
     }
 
-    public byte[] SignAccountKey(long accountId, int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, AccountKeyPayload(accountId, version, publicKey));
-
     public byte[] SignRecoveryKey(int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, RecoveryKeyPayload(version, publicKey));
 
     /// <summary>Checks a directory signature (results cached by the exact bytes, so a changed row is checked again).</summary>
-    public bool VerifyAccountKey(long accountId, int version, byte[] publicKey, byte[] signature) => Verify(AccountKeyPayload(accountId, version, publicKey), signature);
-
     public bool VerifyRecoveryKey(int version, byte[] publicKey, byte[] signature) => Verify(RecoveryKeyPayload(version, publicKey), signature);
 
     private bool Verify(byte[] payload, byte[] signature)
@@ -144,16 +142,6 @@ public sealed class Keystore : IDisposable
 
         _verified[cacheKey] = ok;
         return ok;
-    }
-
-    private static byte[] AccountKeyPayload(long accountId, int version, byte[] publicKey)
-    {
-        var payload = new byte[24 + 12 + publicKey.Length];
-        "sealpost/account-key/v1\0"u8.CopyTo(payload);
-        BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(24), accountId);
-        BinaryPrimitives.WriteInt32BigEndian(payload.AsSpan(32), version);
-        publicKey.CopyTo(payload, 36);
-        return payload;
     }
 
     private static byte[] RecoveryKeyPayload(int version, byte[] publicKey)

@@ -14,15 +14,12 @@ public sealed record DeliveryTarget(long AccountId, long MailboxId, MessageFlags
 /// <summary>
 /// Seals a message once, however many local recipients it has: a random content key; the body in
 /// AEAD segments (<see cref="ChunkedAead"/>) and the parsed metadata under keys derived from it;
-/// the content key wrapped with HPKE to each recipient's current public key, after checking that
-/// key's directory signature. The store then commits blob and rows in one transaction.
+/// the content key wrapped with HPKE to each recipient's newest endorsed key version (one that chains
+/// to the officers' trust anchor, <see cref="KeyTrust"/>). The store then commits blob and rows in one
+/// transaction.
 /// </summary>
-public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, MessageAnalyzer analyzer, ILogger<SealedDelivery> logger)
+public sealed class SealedDelivery(ISealpostStore store, KeyTrust trust, MessageAnalyzer analyzer, ILogger<SealedDelivery> logger)
 {
-    // Keys whose directory signature was already checked (an Ed25519 verification per delivery otherwise).
-    // The key itself is read every time, so a rotation or reset is followed at once.
-    private readonly Core.Caching.TtlCache<(long Account, int Version), (byte[] PublicKey, byte[] Signature)> _verified = new(TimeSpan.FromHours(1), 50_000);
-
     /// <param name="keepLineEnds">
     /// Store the octets exactly as given: binary content (an IMAP APPEND sent as literal8, RFC 3516) whose
     /// bare CR and LF are data. Otherwise a bare LF becomes CRLF, the line end IMAP serves.
@@ -50,23 +47,21 @@ public sealed class SealedDelivery(ISealpostStore store, Keystore keystore, Mess
         return await store.Mail.DeliverAsync(NewBlob.FromBytes(sealedMessage.Body, sealedMessage.Metadata, message.Length), rows, ct);
     }
 
+    // The ring is read every time, so a rotation or reset is followed at once; the trust check is cached by the ring's bytes.
     private async Task<Core.Directory.AccountKey> CurrentKeyAsync(long accountId, CancellationToken ct)
     {
-        var key = (await store.Directory.ListAccountKeysAsync(accountId, ct)).OrderByDescending(k => k.Version).FirstOrDefault()
-            ?? throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"account {accountId} has no key");
-        if (_verified.TryGet((accountId, key.Version), out var verified)
-            && verified.PublicKey.AsSpan().SequenceEqual(key.PublicKey) && verified.Signature.AsSpan().SequenceEqual(key.Signature))
+        var ring = await store.Directory.ListAccountKeysAsync(accountId, ct);
+        if (ring.Count == 0)
         {
-            return key;
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, $"account {accountId} has no key");
         }
 
-        if (!keystore.VerifyAccountKey(accountId, key.Version, key.PublicKey, key.Signature))
+        if (await trust.SealingKeyAsync(accountId, ring, ct) is not { } key)
         {
-            VaultLog.PublicKeySignatureMismatch(logger, accountId, key.Version);
-            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "a recipient key failed its integrity check; delivery deferred");
+            VaultLog.NoEndorsedKey(logger, accountId);
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the recipient's key is not endorsed yet; delivery deferred");
         }
 
-        _verified.Set((accountId, key.Version), (key.PublicKey, key.Signature));
         return key;
     }
 }

@@ -5,14 +5,20 @@ namespace Sealpost.Crypto.Vault;
 /// <summary>Vault events, ids 3000-3099. Security events (tampering) are Critical: operators alert on them.</summary>
 internal static partial class VaultLog
 {
-    [LoggerMessage(EventId = 3000, Level = LogLevel.Critical, Message = "Security: the public key of account {AccountId} (version {Version}) fails its directory signature; sealing to it refused")]
-    public static partial void PublicKeySignatureMismatch(ILogger logger, long accountId, int version);
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Critical, Message = "Security: key version {Version} of account {AccountId} is refused ({Reason}); nothing is sealed to it")]
+    public static partial void KeyVersionRefused(ILogger logger, long accountId, int version, string reason);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Critical, Message = "Security: the private key unwrapped for account {AccountId} (version {Version}) does not match its public key; login refused")]
     public static partial void PrivateKeyMismatch(ILogger logger, long accountId, int version);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Security: the recovery public key (version {Version}) fails its directory signature")]
-    public static partial void RecoveryKeySignatureMismatch(ILogger logger, int version);
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Security: recovery key version {Version} in the database is not in the officers' trust anchor; ignored")]
+    public static partial void RecoveryKeyNotAnchored(ILogger logger, int version);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "Security: trust anchor generation {Generation} fails its officers' signatures; the chain before it stays in force")]
+    public static partial void TrustAnchorRefused(ILogger logger, int generation);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Account {AccountId} has no endorsed key version: delivery to it is deferred until two people endorse one")]
+    public static partial void NoEndorsedKey(ILogger logger, long accountId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Critical, Message = "Security: a message of account {AccountId} in mailbox {MailboxId} (UID {Uid}) failed authentication; refusing to serve it")]
     public static partial void MessageTampered(ILogger logger, long accountId, long mailboxId, uint uid);

@@ -142,6 +142,12 @@ public sealed class SealpostServer : IAsyncDisposable
             }
         }
 
+        if (!runtime.Trust.IsPinned)
+        {
+            await runtime.DisposeAsync();
+            throw Sealpost.Crypto.Vault.KeyTrust.NotPinned();
+        }
+
         CertificateStore certificates;
         try
         {
@@ -157,6 +163,8 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.StoreKind);
+            ServerLog.TrustAnchor(logger, runtime.Trust.PinnedFingerprint, runtime.Trust.Current.Generation, runtime.Trust.EndorsesLocally
+                ? "key versions are endorsed by this folder's local officer pair (test rig or --dev): not the two-person rule" : "key versions need two people of the anchor or the previous version's signature");
             await runtime.Configuration.RecordStartAsync(Sealpost.Core.Access.Actor.System(), options, Version, start.Dev ? "development" : "production", ct);
             if (unsealed is not null)
             {
