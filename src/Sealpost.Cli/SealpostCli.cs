@@ -130,6 +130,9 @@ public static class SealpostCli
         root.Add(ServeCommands.Tls(console));
         root.Add(UnsealCommands.Unseal(console));
         root.Add(UnsealCommands.Peer(console));
+        root.Add(KeyCommands.PersonalKey(console));
+        root.Add(KeyCommands.TrustAnchor(console));
+        root.Add(KeyCommands.Keys(console));
         root.Add(ServeCommands.Migrate(console));
         root.Add(DirectoryCommands.Tenant(console));
         root.Add(DirectoryCommands.Domain(console));

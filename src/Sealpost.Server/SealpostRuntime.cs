@@ -174,7 +174,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
             {
                 SealState = shares is null ? "master key from file: not sealed" : "unsealed with " + shares.Describe(),
             };
-            if (trust.EndorsesLocally)
+            if (trust.PinnedLocallyNow)
             {
                 await runtime.KeyCustody.EndorsePendingLocallyAsync(Actor.System(), ct);
             }

@@ -15,6 +15,10 @@ internal static class ServeCommands
         {
             Description = "The recovery public key file the security officers made offline ('sealpost recovery-key generate')",
         };
+        var trustAnchor = new Option<string?>("--trust-anchor")
+        {
+            Description = "The officers' signed trust anchor ('sealpost trust-anchor new' and 'sign'): who requests and approves account key versions, and the recovery public key",
+        };
         var unseal = new Option<string>("--unseal")
         {
             Description = "How the master key is kept: 'shamir' (split among security officers; it never touches disk), 'pkcs11' (also wrapped by a key inside an HSM, Vault:Pkcs11:*, so restarts need no officer; the shares stay the way in), 'tpm2' (also sealed by this machine's TPM, Vault:Tpm2:Tcti) or 'file' (Vault:MasterKeyFile; test rigs only: whoever reads the file holds the keystore)",
@@ -25,7 +29,7 @@ internal static class ServeCommands
         var threshold = new Option<int>("--threshold") { Description = "With --unseal shamir: how many of them unseal together (at least 2)", DefaultValueFactory = _ => 3 };
         var command = new Command("init", "Create a new data folder: database, keystore, recovery key, default tenant; split the master key among the security officers")
         {
-            hostname, recovery, unseal, shares, threshold,
+            hostname, recovery, trustAnchor, unseal, shares, threshold,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -56,13 +60,17 @@ internal static class ServeCommands
             var masterExisted = File.Exists(options.Vault.MasterKeyFile);
             try
             {
-                await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, parse.GetValue(recovery), ct, setup);
+                var anchor = parse.GetValue(trustAnchor) is { } anchorFile ? Sealpost.Crypto.Vault.TrustAnchor.ReadFile(anchorFile) : null;
+                await using var runtime = await SealpostRuntime.InitialiseAsync(options, context.CreateLoggers(options), dev: false, parse.GetValue(recovery), ct, setup, anchor);
                 if (setup is null && !masterExisted)
                 {
                     await console.Out.WriteLineAsync($"Made the master key {options.Vault.MasterKeyFile}: whoever reads it holds the keystore; for test rigs only.");
                 }
 
                 await console.Out.WriteLineAsync($"Initialised {runtime.Folder.Path} (store {runtime.StoreKind}, schema {await runtime.GetSchemaVersionAsync(ct)}).");
+                await console.Out.WriteLineAsync(runtime.Trust.EndorsesLocally
+                    ? $"Trust anchor {runtime.Trust.PinnedFingerprint}: a local officer pair in the data folder endorses key versions (test rigs only)."
+                    : $"Trust anchor pinned: {runtime.Trust.PinnedFingerprint}. Officers: compare it with the one you signed; it is in the audit trail.");
                 if (setup is not null)
                 {
                     await UnsealCommands.PrintSharesAsync(console, setup.Set, shareTexts);

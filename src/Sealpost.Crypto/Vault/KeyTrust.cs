@@ -95,12 +95,14 @@ public sealed class KeyTrust
         }
 
         var chain = await LoadChainAsync(keystore, logger, ct);
+        var pinnedNow = false;
         if (chain.Count == 0 && local is not null && recoveryPublicKey is not null)
         {
             var genesis = new TrustAnchor(1, 2, [new TrustPerson("local officer 1", TrustPerson.Officer, local[0].PublicKey), new TrustPerson("local officer 2", TrustPerson.Officer, local[1].PublicKey)],
                 [new TrustedRecoveryKey(1, recoveryPublicKey)], null, []).SignedBy(local[0]).SignedBy(local[1]);
             await PinAsync(keystore, genesis, ct);
             chain = [genesis];
+            pinnedNow = true;
         }
 
         if (local is not null && (chain.Count == 0 || !local.All(k => chain[^1].Find(k.PublicKey) is { Role: TrustPerson.Officer })))
@@ -108,8 +110,11 @@ public sealed class KeyTrust
             local = null; // the officers pinned their own anchor: the local pair vouches for nothing
         }
 
-        return new KeyTrust(keystore, chain, local, logger);
+        return new KeyTrust(keystore, chain, local, logger) { PinnedLocallyNow = pinnedNow };
     }
+
+    /// <summary>True when this open pinned a local officer pair's anchor (a folder made before trust anchors: its versions wait for it).</summary>
+    public bool PinnedLocallyNow { get; private init; }
 
     /// <summary>Pins generation 1 in a data folder that has none; refuses a folder that has one.</summary>
     public static async Task PinAsync(Keystore keystore, TrustAnchor genesis, CancellationToken ct = default)

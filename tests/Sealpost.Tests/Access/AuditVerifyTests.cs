@@ -88,9 +88,9 @@ public sealed class AuditVerifyTests : IAsyncLifetime
     public async Task A_chain_recomputed_after_the_export_is_found_by_the_exported_head()
     {
         var copy = Copy("recomputed");
-        // The attacker rewrites record 2 (a domain added), recomputes every later hash and removes the signed
+        // The attacker rewrites record 3 (the default tenant made), recomputes every later hash and removes the signed
         // checkpoints it cannot forge: only the head kept outside the deployment can tell.
-        await RecomputeAsync(copy, 2);
+        await RecomputeAsync(copy, 3);
         await SqlAsync(copy, "DELETE FROM audit_checkpoints");
         var withoutHeads = await copy.RunAsync("audit", "verify");
         Assert.Equal(0, withoutHeads.ExitCode);
@@ -102,7 +102,7 @@ public sealed class AuditVerifyTests : IAsyncLifetime
     public async Task A_chain_recomputed_under_a_stored_checkpoint_is_found_by_the_checkpoint()
     {
         var copy = Copy("recomputed-checkpoint");
-        await RecomputeAsync(copy, 2);
+        await RecomputeAsync(copy, 3);
         var result = await copy.RunAsync("audit", "verify");
         result.AssertCleanError(1, "differs from the stored checkpoint");
     }

@@ -17,7 +17,7 @@ public sealed class PermissionMatrixTests
     private const long OwnAccount = 10, OtherAccount = 20, OwnTenant = 1, OtherTenant = 2;
 
     private static readonly HashSet<Operation> OwnerOnly = [Operation.MailRead, Operation.MailWrite, Operation.MailSubmit, Operation.OwnPasswordChange, Operation.OwnAppPasswordCreate, Operation.OwnKeyRotate];
-    private static readonly HashSet<Operation> Reads = [Operation.TenantList, Operation.DomainList, Operation.AccountList, Operation.AliasList, Operation.GroupList, Operation.RoleList, Operation.LockoutList, Operation.QueueRead, Operation.ConfigurationRead, Operation.AuditRead];
+    private static readonly HashSet<Operation> Reads = [Operation.TenantList, Operation.DomainList, Operation.AccountList, Operation.AliasList, Operation.GroupList, Operation.RoleList, Operation.LockoutList, Operation.QueueRead, Operation.ConfigurationRead, Operation.AuditRead, Operation.KeyVersionList];
     private static readonly HashSet<Operation> OperatorNever = [.. OwnerOnly, Operation.AccountPasswordReset, Operation.AccountCreate, Operation.AccountSetState, Operation.RoleGrant, Operation.RoleRevoke, Operation.AuditRead, Operation.LockoutUnlock, Operation.ConfigurationChange, Operation.MailDeliver];
     /// <summary>One's own sign-in credentials (sessions, tokens, TOTP): every role, own account only.</summary>
     private static readonly HashSet<Operation> OwnSignIn = [Operation.OwnCredentialsManage, Operation.OwnSecondFactorEnrol];

@@ -1,0 +1,43 @@
+using Sealpost.Crypto.Primitives;
+using Sealpost.Crypto.Vault;
+
+namespace Sealpost.Tests.Support;
+
+/// <summary>
+/// A trust anchor made the way officers make one, on their own machines: personal keys for two
+/// security officers (Alice, Bob) and a third (Erin) who did not sign it, one administrator (Dan), a
+/// recovery key pair; signed by Alice and Bob (threshold 2). Nothing of it is in any data folder.
+/// </summary>
+public sealed record TestOfficers(string AnchorFile, string AliceKey, string BobKey, string ErinKey, string DanKey, string RecoveryPublicFile, byte[] RecoveryPrivateKey, TrustAnchor Anchor)
+{
+    public static TestOfficers Create(string folder)
+    {
+        var keys = Path.Combine(folder, "officers-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(keys);
+        string Key(string name)
+        {
+            PersonalKey.Generate(Path.Combine(keys, name + ".key"), Path.Combine(keys, name + ".pub"));
+            return Path.Combine(keys, name + ".key");
+        }
+
+        var alice = Key("alice");
+        var bob = Key("bob");
+        var erin = Key("erin");
+        var dan = Key("dan");
+        var (recoveryPrivate, recoveryPublic) = Hpke.GenerateKeyPair();
+        var recoveryFile = Path.Combine(keys, "recovery.pub");
+        KeyFiles.Write(recoveryFile, KeyFiles.RecoveryPublicLabel, recoveryPublic);
+        TrustPerson Person(string name, string role) => new(name, role, PersonalKey.ReadPublic(Path.Combine(keys, name.ToLowerInvariant() + ".pub")));
+        var anchor = new TrustAnchor(1, 2, [Person("Alice", TrustPerson.Officer), Person("Bob", TrustPerson.Officer), Person("Erin", TrustPerson.Officer), Person("Dan", TrustPerson.Admin)],
+            [new TrustedRecoveryKey(1, recoveryPublic)], null, []);
+        using (var a = PersonalKey.Load(alice))
+        using (var b = PersonalKey.Load(bob))
+        {
+            anchor = anchor.SignedBy(a).SignedBy(b);
+        }
+
+        var anchorFile = Path.Combine(keys, "anchor.json");
+        File.WriteAllText(anchorFile, anchor.ToJson());
+        return new TestOfficers(anchorFile, alice, bob, erin, dan, recoveryFile, recoveryPrivate, anchor);
+    }
+}
