@@ -7,7 +7,7 @@ namespace Sealpost.Domain;
 
 /// <summary>The audit trail as auditors use it: search, export, the chain heads, and verification. Reading it is itself recorded.</summary>
 [DomainService]
-public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectoryStore directory)
+public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectoryStore directory, Sealpost.Crypto.Vault.KeyTrust? trust = null)
 {
     [Requires(Operation.AuditRead)]
     public Task<IReadOnlyList<AuditRecord>> SearchAsync(Actor actor, AuditQuery query, CancellationToken ct = default) =>
@@ -141,7 +141,7 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
             var boundary = AuditHead.From(await audit.SignAsync(records[^1], ct));
             await writeArchive(records, boundary);
             await audit.Store.PruneThroughAsync(through, ct);
-            foreach (var key in records.Where(r => r.Event.Action == AuditAction.KeyVersionCreated && r.Event.Outcome == AuditOutcome.Success))
+            foreach (var key in records.Where(r => (r.Event.Action is AuditAction.KeyVersionCreated or AuditAction.TrustAnchorChanged) && r.Event.Outcome == AuditOutcome.Success))
             {
                 await audit.RecordAsync(key.Event with { Time = DateTimeOffset.UtcNow, CorrelationId = actor.CorrelationId }, Audit.AuditDurability.Store);
             }
@@ -188,7 +188,40 @@ public sealed class AuditService(AuditTrail audit, AccessGuard guard, IDirectory
             }
         }
 
-        return chain with { Message = chain.Message + "; every key version has its record" };
+        // The officers' trust anchor: every generation in force has its record, and no generation was
+        // recorded with two different fingerprints (a substitution appended to the trail).
+        var anchors = new HashSet<string>(StringComparer.Ordinal);
+        after = 0;
+        while (true)
+        {
+            var page = await audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.TrustAnchorChanged, AfterSequence: after, Limit: 5000), ct);
+            foreach (var r in page.Where(r => r.Event.Outcome == AuditOutcome.Success && r.Event.Detail is not null && r.Event.Detail.StartsWith("generation ", StringComparison.Ordinal)))
+            {
+                anchors.Add(string.Join(' ', r.Event.Detail!.Split(';')[0].Split(' ').Take(3)));
+            }
+
+            if (page.Count < 5000)
+            {
+                break;
+            }
+
+            after = page[^1].Sequence;
+        }
+
+        foreach (var generation in anchors.GroupBy(a => a.Split(' ')[1]).Where(g => g.Count() > 1))
+        {
+            return new AuditVerification(false, chain.Records, null, $"trust anchor generation {generation.Key} was recorded with {generation.Count()} different fingerprints");
+        }
+
+        foreach (var anchor in trust?.Chain ?? [])
+        {
+            if (!anchors.Contains($"generation {anchor.Generation} {anchor.Fingerprint}"))
+            {
+                return new AuditVerification(false, chain.Records, null, $"trust anchor generation {anchor.Generation} {anchor.Fingerprint} has no audit record (an anchor put in place outside the services)");
+            }
+        }
+
+        return chain with { Message = chain.Message + "; every key version has its record; so has every trust anchor generation" };
     }
 
     private async Task<AuditHead> HeadAsync(CancellationToken ct)

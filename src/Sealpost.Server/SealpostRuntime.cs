@@ -41,7 +41,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
             familiarFor: TimeSpan.FromDays(options.Limits.FamiliarAddressDays));
         Directory = new DirectoryService(store, Vault, Mailboxes, new OwnerNotices(store.Mail, Delivery), Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
-        AuditService = new AuditService(audit, Guard, store.Directory);
+        AuditService = new AuditService(audit, Guard, store.Directory, trust);
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
         KeyCustody = new KeyCustodyService(store, trust, Guard);

@@ -183,10 +183,13 @@ public sealed class KeyTrust
         throw new SealpostException(ErrorKind.Forbidden, "the pinned trust anchor fails its officers' signatures");
     }
 
-    /// <summary>Reads the chain again if another node may have updated it (at most every 30 seconds).</summary>
+    /// <summary>How often the chain is read again (another node may have taken a new generation).</summary>
+    internal TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Reads the chain again if another node may have updated it (at most every <see cref="RefreshInterval"/>).</summary>
     private async Task RefreshAsync(CancellationToken ct)
     {
-        if (DateTimeOffset.UtcNow - _loadedAt < TimeSpan.FromSeconds(30))
+        if (DateTimeOffset.UtcNow - _loadedAt < RefreshInterval)
         {
             return;
         }

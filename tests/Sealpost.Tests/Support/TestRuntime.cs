@@ -25,7 +25,8 @@ public sealed class TestRuntime : IAsyncDisposable
     public string DataDirectory => Runtime.Folder.Path;
     public string Root => _folder.Path;
 
-    public static async Task<TestRuntime> CreateAsync(Action<SealpostOptions>? configure = null)
+    /// <param name="anchor">The officers' trust anchor to pin (its recovery key replaces the generated one); default: the test rig's local officer pair.</param>
+    public static async Task<TestRuntime> CreateAsync(Action<SealpostOptions>? configure = null, TestOfficers? officers = null)
     {
         var folder = new TempFolder("sealpost-runtime");
         var options = TestOptions.For(folder.Sub("data"));
@@ -33,7 +34,10 @@ public sealed class TestRuntime : IAsyncDisposable
         var (publicFile, privateKey) = TestOptions.RecoveryKey(folder.Path);
         var logs = new StringWriter();
         var loggers = LoggingSetup.CreateFactory(new LoggingOptions { Level = "Information" }, TextWriter.Synchronized(logs));
-        var runtime = await SealpostRuntime.InitialiseAsync(options, loggers, dev: false, publicFile);
+        var runtime = officers is null
+            ? await SealpostRuntime.InitialiseAsync(options, loggers, dev: false, publicFile)
+            : await SealpostRuntime.InitialiseAsync(options, loggers, dev: false, null, anchor: officers.Anchor);
+        privateKey = officers?.RecoveryPrivateKey ?? privateKey;
         await runtime.Directory.AddDomainAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "example.test", "default");
         return new TestRuntime(folder, runtime, privateKey, logs);
     }
