@@ -166,13 +166,12 @@ internal static class KeyCommands
         {
             var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
             await using var _ = runtime;
-            var table = new Table().AddColumns("Account", "Version", "State", "Fingerprint", "Why");
+            // One line per version (fingerprints are long; a table would wrap them): what officers compare and scripts read.
             foreach (var v in await runtime.KeyCustody.ListKeyVersionsAsync(actor, parse.GetValue(account), parse.GetValue(pending), ct))
             {
-                table.AddRow(Markup.Escape(v.Address), v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), v.State.ToString().ToLowerInvariant(), v.Fingerprint, Markup.Escape(v.Reason));
+                await console.Out.WriteLineAsync($"{v.Address} v{v.Version} {v.State.ToString().ToLowerInvariant()} {v.Fingerprint} {v.CreatedAt:yyyy-MM-dd HH:mm} ({v.Reason})");
             }
 
-            console.Spectre.Write(table);
             return SealpostCli.Ok;
         });
 

@@ -27,14 +27,28 @@ public sealed class TestServer : IAsyncDisposable
 
     public Uri Https => Server.HttpsEndpoints[0];
 
-    public static async Task<TestServer> StartAsync(Action<SealpostOptions>? configure = null, bool dev = true)
+    /// <param name="officers">
+    /// A folder initialised with the officers' trust anchor instead (no local officer pair: key versions
+    /// wait for two people); <paramref name="prepare"/> runs on it before the server starts.
+    /// </param>
+    public static async Task<TestServer> StartAsync(Action<SealpostOptions>? configure = null, bool dev = true, TestOfficers? officers = null, Func<SealpostRuntime, Task>? prepare = null)
     {
         var folder = new TempFolder("sealpost-server");
         var options = TestOptions.For(folder.Sub("data"));
         options.Tls.ReloadCheckSeconds = 1;
         configure?.Invoke(options);
         var logs = new StringWriter();
-        if (dev)
+        if (officers is not null)
+        {
+            await using (var runtime = await SealpostRuntime.InitialiseAsync(options, NullLoggerFactory.Instance, dev: false, null, anchor: officers.Anchor))
+            {
+                await runtime.Directory.AddDomainAsync(SealpostRuntime.LocalAdministrator, DevEnvironment.DemoDomain, "default");
+                await (prepare?.Invoke(runtime) ?? Task.CompletedTask);
+            }
+
+            options.Tls.Certificates.Add(DevCertificate.Ensure(new DataFolder(options.DataDirectory).TlsFolder, options.Hostname));
+        }
+        else if (dev)
         {
             await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
         }
