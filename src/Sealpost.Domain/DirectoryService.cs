@@ -449,7 +449,7 @@ public sealed class DirectoryService(
             {
                 using var session = await vault.ResetPasswordAsync(account, newPassword, ct);
                 await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
-                await notices.PasswordWasResetAsync(account, ct);
+                await notices.PasswordWasResetAsync(account, session, ct);
             }
 
             CoreLog.CredentialReplaced(logger, account.Id);
@@ -480,9 +480,9 @@ public sealed class DirectoryService(
             using (session)
             {
                 await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
+                await notices.PasswordWasResetAsync(account, session, ct);
             }
 
-            await notices.PasswordWasResetAsync(account, ct);
             CoreLog.CredentialReplaced(logger, account.Id);
             await store.ScrubAsync(ct);
             await RecordKeyVersionsAsync(actor, account, before, ct);

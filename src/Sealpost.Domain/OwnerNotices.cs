@@ -1,6 +1,7 @@
 using System.Text;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Mail;
+using Sealpost.Core.Security;
 using Sealpost.Core.Storage;
 using Sealpost.Crypto.Vault;
 
@@ -12,8 +13,9 @@ namespace Sealpost.Domain;
 /// </summary>
 public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
 {
-    public Task PasswordWasResetAsync(Account account, CancellationToken ct) =>
-        SendAsync(account,
+    /// <summary>Sealed to the new key version <paramref name="session"/> holds (it may still wait for its endorsement).</summary>
+    public Task PasswordWasResetAsync(Account account, IAccountSession session, CancellationToken ct) =>
+        SendAsync(account, session,
             "Your mail password was reset",
             "An administrator reset the password of this account.\r\n\r\n" +
             "Mail that arrived before the reset was sealed to your previous key. It stays stored, but it\r\n" +
@@ -22,13 +24,13 @@ public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
 
     /// <summary>Tells the owner their mailbox crossed <paramref name="percent"/>% of its quota.</summary>
     public Task QuotaCrossedAsync(Account account, int percent, long usedBytes, CancellationToken ct) =>
-        SendAsync(account,
+        SendAsync(account, null,
             $"Your mailbox is {percent}% full",
             $"Your mailbox holds {usedBytes / 1024:N0} KiB of its {account.QuotaBytes / 1024:N0} KiB quota ({percent}% or more).\r\n\r\n" +
             "When it is full, new mail is refused and returned to its senders. Delete or archive old mail,\r\n" +
             "or ask your department's administrator for a larger quota.\r\n", ct);
 
-    private async Task SendAsync(Account account, string subject, string body, CancellationToken ct)
+    private async Task SendAsync(Account account, IAccountSession? session, string subject, string body, CancellationToken ct)
     {
         var inbox = await mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox, ct);
         if (inbox is null)
@@ -40,6 +42,7 @@ public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
             $"From: Sealpost <postmaster@{account.Address.Domain.Ascii}>\r\nTo: <{account.Address.ToAsciiDomainForm()}>\r\n" +
             $"Subject: {subject}\r\nDate: {DateTimeOffset.UtcNow:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n" +
             $"Message-ID: <{Guid.NewGuid():N}@{account.Address.Domain.Ascii}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
-        await delivery.DeliverAsync(message, [new DeliveryTarget(account.Id, inbox.Id)], DateTimeOffset.UtcNow, ct);
+        var target = new DeliveryTarget(account.Id, inbox.Id);
+        await (session is null ? delivery.DeliverAsync(message, [target], DateTimeOffset.UtcNow, ct) : delivery.DeliverToSessionAsync(message, target, session, ct));
     }
 }

@@ -482,7 +482,18 @@ public sealed class AccountVault : IAccountVault, IDisposable
     private async Task RotateAsync(Account account, AccountSession oldSession, string password, CredentialKind kind, string reason, CancellationToken ct)
     {
         var oldVersions = oldSession.KeyVersions.ToList();
-        var version = (await Dir.ListAccountKeysAsync(account.Id, ct)).Max(k => k.Version) + 1;
+        var ring = await Dir.ListAccountKeysAsync(account.Id, ct);
+        var version = ring.Max(k => k.Version) + 1;
+
+        // The new version chains to the one before it only where that one has a signing key of its own
+        // (a version made before endorsements has none): otherwise it waits for two people.
+        var previous = oldSession.Key(version - 1);
+        if (previous is not null && !(KeyVersionProof.Decode(ring.First(k => k.Version == previous.Version).Signature)?.SigningPublicKey
+                .AsSpan().SequenceEqual(KeyVersionProof.SigningPublicKeyOf(account.Id, previous.Version, previous.PrivateKey)) ?? false))
+        {
+            previous = null;
+        }
+
         var (privateKey, publicKey) = Hpke.GenerateKeyPair();
         using var newSession = new AccountSession(account.Id, [AccountKeyMaterial.From(version, privateKey)]);
 
@@ -493,7 +504,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         {
             await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id)
             {
-                NewKey = NewKeyVersion(account.Id, version, publicKey, privateKey, oldSession.Key(version - 1)),
+                NewKey = NewKeyVersion(account.Id, version, publicKey, privateKey, previous),
                 AddCredentials = [new NewCredential(kind, "password", verifier, version, WrapPrivateKey(keys.WrapKey, account.Id, version, privateKey))],
                 AddRecoveryWraps = await RecoveryWrapsAsync(account.Id, version, privateKey, ct),
             }, ct);

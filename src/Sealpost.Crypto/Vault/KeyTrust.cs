@@ -240,7 +240,7 @@ public sealed class KeyTrust
         return result;
     }
 
-    /// <summary>The newest endorsed version, which mail is sealed to; null if none is endorsed yet.</summary>
+    /// <summary>The newest version that is not refused, if it is endorsed: what mail is sealed to; null (deliveries wait) otherwise.</summary>
     public async Task<AccountKey?> SealingKeyAsync(long accountId, IReadOnlyList<AccountKey> ring, CancellationToken ct = default)
     {
         if (!IsPinned)
@@ -252,9 +252,11 @@ public sealed class KeyTrust
             }
         }
 
+        // A refused version (forged or damaged) is passed over; a pending one stops the search: mail
+        // waits for its endorsement rather than going to an older version its owner may no longer hold.
         var states = await CheckAsync(accountId, ring, ct);
-        var newest = states.LastOrDefault(s => s.State == KeyVersionState.Endorsed);
-        return newest is null ? null : ring.First(k => k.Version == newest.Version);
+        var newest = states.Reverse().FirstOrDefault(s => s.State != KeyVersionState.Refused);
+        return newest is { State: KeyVersionState.Endorsed } ? ring.First(k => k.Version == newest.Version) : null;
     }
 
     private KeyVersionStatus CheckOne(long accountId, AccountKey key, KeyVersionStatus? previous)

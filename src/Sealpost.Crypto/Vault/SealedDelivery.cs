@@ -24,7 +24,23 @@ public sealed class SealedDelivery(ISealpostStore store, KeyTrust trust, Message
     /// Store the octets exactly as given: binary content (an IMAP APPEND sent as literal8, RFC 3516) whose
     /// bare CR and LF are data. Otherwise a bare LF becomes CRLF, the line end IMAP serves.
     /// </param>
-    public async Task<IReadOnlyList<AppendResult>> DeliverAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, CancellationToken ct = default, bool keepLineEnds = false)
+    public Task<IReadOnlyList<AppendResult>> DeliverAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, CancellationToken ct = default, bool keepLineEnds = false) =>
+        DeliverCoreAsync(message, targets, internalDate, null, keepLineEnds, ct);
+
+    /// <summary>
+    /// Delivers to the key version <paramref name="session"/> holds, made in this process just now (the
+    /// notice of a reset, whose new version may still wait for its endorsement): never a key read from the store.
+    /// </summary>
+    public Task<IReadOnlyList<AppendResult>> DeliverToSessionAsync(ReadOnlyMemory<byte> message, DeliveryTarget target, Core.Security.IAccountSession session, CancellationToken ct = default)
+    {
+        var current = ((AccountSession)session).Current;
+        var key = new Core.Directory.AccountKey(session.AccountId, current.Version, current.PublicKey, [], DateTimeOffset.UtcNow);
+        return target.AccountId == session.AccountId
+            ? DeliverCoreAsync(message, [target], DateTimeOffset.UtcNow, key, false, ct)
+            : throw SealpostException.Invalid("the session is another account's");
+    }
+
+    private async Task<IReadOnlyList<AppendResult>> DeliverCoreAsync(ReadOnlyMemory<byte> message, IReadOnlyList<DeliveryTarget> targets, DateTimeOffset internalDate, Core.Directory.AccountKey? known, bool keepLineEnds, CancellationToken ct)
     {
         if (targets.Count == 0)
         {
@@ -35,7 +51,7 @@ public sealed class SealedDelivery(ISealpostStore store, KeyTrust trust, Message
         var publicKeys = new Dictionary<long, Core.Directory.AccountKey>();
         foreach (var accountId in targets.Select(t => t.AccountId).Distinct())
         {
-            publicKeys[accountId] = await CurrentKeyAsync(accountId, ct);
+            publicKeys[accountId] = known is not null && known.AccountId == accountId ? known : await CurrentKeyAsync(accountId, ct);
         }
 
         message = keepLineEnds ? message : LineEndings.ToCrlf(message); // what IMAP serves, so sizes and offsets are the clients'

@@ -17,7 +17,7 @@ internal static partial class VaultLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "Security: trust anchor generation {Generation} fails its officers' signatures; the chain before it stays in force")]
     public static partial void TrustAnchorRefused(ILogger logger, int generation);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Account {AccountId} has no endorsed key version: delivery to it is deferred until two people endorse one")]
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Account {AccountId}: its newest key version is not endorsed; delivery to it is deferred until two people endorse it")]
     public static partial void NoEndorsedKey(ILogger logger, long accountId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Critical, Message = "Security: a message of account {AccountId} in mailbox {MailboxId} (UID {Uid}) failed authentication; refusing to serve it")]

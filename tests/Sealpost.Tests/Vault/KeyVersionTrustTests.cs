@@ -50,7 +50,7 @@ public sealed class KeyVersionTrustTests : IAsyncLifetime
     {
         var v = await VersionAsync(version);
         using var person = PersonalKey.Load(keyFile);
-        return await R.KeyCustody.EndorseAsync(SealpostRuntime.LocalAdministrator, Alice, version, KeyTrust.Sign(person, kind, v.AccountId, version, v.PublicKey, v.SigningPublicKey!));
+        return await R.KeyCustody.EndorseAsync(SealpostRuntime.LocalAdministrator, Alice, version, KeyTrust.Sign(person, kind, v.AccountId, version, v.PublicKey, v.SigningPublicKey ?? KeyVersionProof.NoSigningKey));
     }
 
     private async Task EndorseByTwoAsync(int version = 1)
@@ -92,7 +92,7 @@ public sealed class KeyVersionTrustTests : IAsyncLifetime
         Assert.Equal(KeyVersionState.Pending, (await VersionAsync(1)).State);
         var deferred = await Assert.ThrowsAsync<SealpostException>(DeliverAsync);
         Assert.Equal(ErrorKind.TemporarilyUnavailable, deferred.Kind);
-        Assert.True(Logged("has no endorsed key version"));
+        Assert.True(Logged("its newest key version is not endorsed"));
     }
 
     [Fact]
@@ -126,12 +126,40 @@ public sealed class KeyVersionTrustTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_reset_version_waits_for_two_people_and_mail_meanwhile_goes_to_the_last_endorsed_one()
+    public async Task A_version_made_before_endorsements_is_endorsed_by_two_people_and_its_successor_waits_for_them_too()
+    {
+        var account = await AccountAsync();
+        var v1 = (await R.Store.Directory.ListAccountKeysAsync(account.Id)).Single();
+        Assert.True(await R.Store.Directory.ReplaceAccountKeyProofAsync(account.Id, 1, v1.Signature, RandomNumberGenerator.GetBytes(64))); // an older release's directory signature
+        Assert.Contains("made before key versions were endorsed", (await VersionAsync(1)).Reason);
+        await EndorseByTwoAsync();
+        Assert.Equal(1, await DeliverAsync());
+
+        // It has no signing key to chain from: the owner's change makes a version that waits, not a refused one.
+        var domain = (await R.Store.Directory.FindDomainAsync(DomainName.Parse("example.test")))!;
+        await R.Directory.SetPasswordAsync(Actor.ForAccount(account, domain.TenantId, "api", "127.0.0.1"), Alice, "only alice knows this", "set by the administrator");
+        Assert.Equal(KeyVersionState.Pending, (await VersionAsync(2)).State);
+        Assert.Equal(ErrorKind.TemporarilyUnavailable, (await Assert.ThrowsAsync<SealpostException>(DeliverAsync)).Kind);
+        Assert.False(Logged("Security: key version"));
+        await EndorseByTwoAsync(2);
+        Assert.Equal(2, await DeliverAsync());
+    }
+
+    [Fact]
+    public async Task A_reset_version_waits_for_two_people_and_mail_waits_with_it()
     {
         await EndorseByTwoAsync();
         await R.Directory.SetPasswordAsync(SealpostRuntime.LocalAdministrator, Alice, "reset by the administrator", null);
         Assert.Equal(KeyVersionState.Pending, (await VersionAsync(2)).State);
-        Assert.Equal(1, await DeliverAsync()); // not deferred, and not to a version nobody vouched for
+
+        // Not to version 2, which nobody vouched for; not to version 1, which only recovery opens now.
+        Assert.Equal(ErrorKind.TemporarilyUnavailable, (await Assert.ThrowsAsync<SealpostException>(DeliverAsync)).Kind);
+
+        // The reset's own notice is sealed to the version made in this process, which the new password opens.
+        var account = await AccountAsync();
+        var inbox = (await R.Store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox))!.Id;
+        var notice = (await R.Store.Mail.ListMessagesAsync(inbox, UidRange.All)).Single();
+        Assert.Equal(2, ContentKeyWrap.Describe(notice.WrappedKey).KeyVersion);
 
         await EndorseByTwoAsync(2);
         Assert.Equal(2, await DeliverAsync());
@@ -222,10 +250,11 @@ public sealed class KeyVersionTrustTests : IAsyncLifetime
     public async Task A_version_signed_by_the_directory_key_is_not_sealed_to()
     {
         await EndorseByTwoAsync();
-        // The old rule: a directory signature from the keystore, which root holds under auto-unseal.
+        // The old rule: a directory signature from the keystore, which root holds under auto-unseal. The
+        // version waits for two people (officers see it in 'keys list --pending'); mail waits with it.
         using var directory = new PersonalKey(RandomNumberGenerator.GetBytes(32));
         var (version, _) = await ForgeVersionAsync((_, _, pub, _) => directory.Sign(pub));
-        Assert.Equal(1, await DeliverAsync());
+        Assert.Equal(ErrorKind.TemporarilyUnavailable, (await Assert.ThrowsAsync<SealpostException>(DeliverAsync)).Kind);
         Assert.Equal(KeyVersionState.Pending, (await VersionAsync(version)).State);
     }
 
