@@ -13,6 +13,9 @@ namespace Sealpost.Cli;
 
 public sealed record TenantRow(string Name, string DisplayName, DateTimeOffset CreatedAt);
 public sealed record DomainRow(string Name, string Tenant, int? Accounts);
+
+/// <summary>An account key version as signers see it: what they sign over (both public keys), never a private key.</summary>
+public sealed record KeyVersionRow(string Address, long AccountId, int Version, string State, string Reason, string Fingerprint, byte[] PublicKey, byte[]? SigningPublicKey, DateTimeOffset CreatedAt);
 public sealed record AccountRow(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes);
 public sealed record AliasRow(string Alias, string? Target);
 public sealed record RoleHolderRow(string Address, IReadOnlyList<string> Roles);
@@ -66,6 +69,8 @@ internal interface IAdministration : IAsyncDisposable
     Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct);
     Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct);
     Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct);
+    Task<IReadOnlyList<KeyVersionRow>> ListKeyVersionsAsync(string? account, bool pendingOnly, CancellationToken ct);
+    Task<KeyVersionRow> EndorseAsync(string address, int version, Sealpost.Crypto.Vault.Endorsement endorsement, CancellationToken ct);
 }
 
 /// <summary>Offline, on the data folder, as the local administrator.</summary>
@@ -74,6 +79,15 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
     private Actor Admin { get; } = admin;
 
     public SealpostRuntime Runtime => runtime;
+
+    private static KeyVersionRow Row(Sealpost.Domain.KeyVersionView v) =>
+        new(v.Address, v.AccountId, v.Version, v.State.ToString().ToLowerInvariant(), v.Reason, v.Fingerprint, v.PublicKey, v.SigningPublicKey, v.CreatedAt);
+
+    public async Task<IReadOnlyList<KeyVersionRow>> ListKeyVersionsAsync(string? account, bool pendingOnly, CancellationToken ct) =>
+        (await runtime.KeyCustody.ListKeyVersionsAsync(Admin, account, pendingOnly, ct)).Select(Row).ToList();
+
+    public async Task<KeyVersionRow> EndorseAsync(string address, int version, Sealpost.Crypto.Vault.Endorsement endorsement, CancellationToken ct) =>
+        Row(await runtime.KeyCustody.EndorseAsync(Admin, address, version, endorsement, ct));
 
     public async Task<TenantRow> AddTenantAsync(string name, string? displayName, CancellationToken ct)
     {
@@ -354,6 +368,30 @@ internal sealed class ApiAdministration : IAdministration
     public Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct) => action == QueueAction.Delete
         ? SendAsync(HttpMethod.Delete, $"/api/v1/queue/{id}", null, ct)
         : SendAsync(HttpMethod.Post, $"/api/v1/queue/{id}/{action.ToString().ToLowerInvariant()}", null, ct);
+
+    public async Task<IReadOnlyList<KeyVersionRow>> ListKeyVersionsAsync(string? account, bool pendingOnly, CancellationToken ct)
+    {
+        var rows = new List<KeyVersionRow>();
+        string? cursor = null;
+        do
+        {
+            var query = "?limit=500&pending=" + (pendingOnly ? "true" : "false") + (account is null ? "" : "&account=" + Uri.EscapeDataString(account)) + (cursor is null ? "" : "&cursor=" + cursor);
+            var page = await SendAsync<ListPage<KeyVersionRow>>(HttpMethod.Get, "/api/v1/key-versions" + query, null, ct);
+            rows.AddRange(page.Items);
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+
+        return rows;
+    }
+
+    public async Task<KeyVersionRow> EndorseAsync(string address, int version, Sealpost.Crypto.Vault.Endorsement endorsement, CancellationToken ct) =>
+        await SendAsync<KeyVersionRow>(HttpMethod.Post, $"/api/v1/key-versions/{Uri.EscapeDataString(address)}/{version}/endorsements", new
+        {
+            role = endorsement.Kind == Sealpost.Crypto.Vault.EndorsementKind.Approver ? "approver" : "requester",
+            publicKey = Convert.ToBase64String(endorsement.SignerPublicKey),
+            signature = Convert.ToBase64String(endorsement.Signature),
+        }, ct);
 
     private sealed record AccountPage(List<AccountRow> Items, string? Next);
 

@@ -55,6 +55,7 @@ public static class AdminApi
         AccessEndpoints.Map(api, context);
         DirectoryEndpoints.Map(api, context);
         OperationsEndpoints.Map(api, context);
+        KeyEndpoints.Map(api, context);
         app.MapOpenApi(OpenApiPath);
     }
 }

@@ -11,6 +11,7 @@ public sealed record ApiContext(
     AuditService Audit,
     QueueService Queue,
     DkimService Dkim,
+    KeyCustodyService KeyCustody,
     string Version,
     Func<CancellationToken, Task<(int Status, object Report)>> Health,
     int MaxRequestBodyBytes,

@@ -21,6 +21,12 @@ public sealed record EnrolResponse(string Address, DateTimeOffset EnrolledAt, st
 /// <summary>An enrolment token, shown once, in the answer to the account's creation.</summary>
 public sealed record EnrolmentTokenResponse(string Token, DateTimeOffset ExpiresAt);
 public sealed record AccountPatch(string? DisplayName = null, long? QuotaBytes = null);
+/// <summary>A person's signature over an account key version, made on their machine from their personal key.</summary>
+public sealed record EndorsementRequest(string? Role, string? PublicKey, string? Signature);
+/// <summary>A key version: state and fingerprints, never a key (the public keys are what signers sign over).</summary>
+public sealed record KeyVersionResponse(string Address, int Version, string State, string Reason, string Fingerprint, string PublicKey, string? SigningPublicKey, DateTimeOffset CreatedAt, long AccountId);
+public sealed record TrustPersonResponse(string Name, string Role, string PublicKey);
+public sealed record TrustAnchorResponse(int Generation, string Fingerprint, int Threshold, IReadOnlyList<TrustPersonResponse> People, IReadOnlyList<int> RecoveryKeyVersions, string? Previous);
 public sealed record PasswordResetRequest(string? NewPassword = null, bool Enrol = false);
 public sealed record AliasRequest(string Alias, string Target);
 public sealed record GroupRequest(string Address, string? DisplayName = null);
@@ -56,6 +62,14 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 
 internal static class Dto
 {
+    public static KeyVersionResponse KeyVersion(Sealpost.Domain.KeyVersionView v) =>
+        new(v.Address, v.Version, v.State.ToString().ToLowerInvariant(), v.Reason, v.Fingerprint, Convert.ToBase64String(v.PublicKey),
+            v.SigningPublicKey is null ? null : Convert.ToBase64String(v.SigningPublicKey), v.CreatedAt, v.AccountId);
+
+    public static TrustAnchorResponse Anchor(Sealpost.Crypto.Vault.TrustAnchor a) =>
+        new(a.Generation, a.Fingerprint, a.Threshold, a.People.Select(p => new TrustPersonResponse(p.Name, p.Role, Convert.ToBase64String(p.PublicKey))).ToList(),
+            a.RecoveryKeys.Select(k => k.Version).ToList(), a.Previous);
+
     public static IReadOnlyList<string> Roles(AccountRoles roles) =>
         Enum.GetValues<Role>().Where(r => r != Role.System && roles.HasFlag(RoleNames.Flag(r))).Select(RoleNames.Of).ToList();
 

@@ -164,12 +164,11 @@ internal static class KeyCommands
         var list = new Command("list", "Account key versions: fingerprint and endorsement state (never a key)") { account, pending };
         list.SetAction(async (parse, ct) =>
         {
-            var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
-            await using var _ = runtime;
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
             // One line per version (fingerprints are long; a table would wrap them): what officers compare and scripts read.
-            foreach (var v in await runtime.KeyCustody.ListKeyVersionsAsync(actor, parse.GetValue(account), parse.GetValue(pending), ct))
+            foreach (var v in await admin.ListKeyVersionsAsync(parse.GetValue(account), parse.GetValue(pending), ct))
             {
-                await console.Out.WriteLineAsync($"{v.Address} v{v.Version} {v.State.ToString().ToLowerInvariant()} {v.Fingerprint} {v.CreatedAt:yyyy-MM-dd HH:mm} ({v.Reason})");
+                await console.Out.WriteLineAsync($"{v.Address} v{v.Version} {v.State} {v.Fingerprint} {v.CreatedAt:yyyy-MM-dd HH:mm} ({v.Reason})");
             }
 
             return SealpostCli.Ok;
@@ -194,9 +193,8 @@ internal static class KeyCommands
 
             using var personal = Sealpost.Crypto.Vault.PersonalKey.Load(parse.GetValue(key)!);
             var kind = parse.GetValue(role) == "approver" ? EndorsementKind.Approver : EndorsementKind.Requester;
-            var (runtime, actor) = await new CommandContext(parse, console).OpenOfflineAsync(ct);
-            await using var _ = runtime;
-            var versions = await runtime.KeyCustody.ListKeyVersionsAsync(actor, target, notEndorsedOnly: everyPending, ct);
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var versions = await admin.ListKeyVersionsAsync(target, everyPending, ct);
             if (!everyPending)
             {
                 var wanted = parse.GetValue(version) ?? versions.Select(v => v.Version).DefaultIfEmpty(0).Max();
@@ -209,7 +207,7 @@ internal static class KeyCommands
 
             var expected = parse.GetValue(fingerprint);
             var signed = 0;
-            foreach (var v in versions.Where(v => v.State != KeyVersionState.Refused))
+            foreach (var v in versions.Where(v => v.State != "refused"))
             {
                 if (expected is not null && !string.Equals(expected, v.Fingerprint, StringComparison.OrdinalIgnoreCase))
                 {
@@ -217,8 +215,8 @@ internal static class KeyCommands
                 }
 
                 var endorsement = KeyTrust.Sign(personal, kind, v.AccountId, v.Version, v.PublicKey, v.SigningPublicKey ?? KeyVersionProof.NoSigningKey);
-                var result = await runtime.KeyCustody.EndorseAsync(actor, v.Address, v.Version, endorsement, ct);
-                await console.Out.WriteLineAsync($"{v.Address} v{v.Version} {v.Fingerprint}: {result.State.ToString().ToLowerInvariant()} ({result.Reason})");
+                var result = await admin.EndorseAsync(v.Address, v.Version, endorsement, ct);
+                await console.Out.WriteLineAsync($"{v.Address} v{v.Version} {v.Fingerprint}: {result.State} ({result.Reason})");
                 signed++;
             }
 

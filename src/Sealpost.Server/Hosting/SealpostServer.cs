@@ -381,7 +381,7 @@ public sealed class SealpostServer : IAsyncDisposable
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", HealthAsync);
         Sealpost.Web.AdminApi.Map(app, new Sealpost.Web.ApiContext(
-            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, Version,
+            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, Version,
             async ct =>
             {
                 var loggers = app.Services.GetRequiredService<ILoggerFactory>();

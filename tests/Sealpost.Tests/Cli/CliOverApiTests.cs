@@ -121,6 +121,38 @@ public sealed class CliOverApiTests
     }
 
     [Fact]
+    public async Task Keys_are_endorsed_over_the_api_with_signatures_made_by_the_command_and_audited_as_the_signed_in_people()
+    {
+        using var keys = new TempFolder("sealpost-officers");
+        var officers = TestOfficers.Create(keys.Path);
+        await using var server = await TestServer.StartAsync(officers: officers, prepare: runtime =>
+            runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "carol@example.test", "carol-passphrase-1", null, 0));
+        using var api = new ApiClient(server);
+        var credentials = Path.Combine(keys.Path, "credentials.json");
+        foreach (var (address, role) in new[] { ("dan@example.test", Role.PlatformAdmin), ("bob@example.test", Role.SecurityOfficer) })
+        {
+            await server.Server.Runtime.Directory.AddUserAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, address, "officer-passphrase", null, 0);
+            await server.Server.Runtime.Directory.GrantRoleAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, address, role);
+            var (_, restricted) = await api.SignInAsync(address, "officer-passphrase");
+            var (secret, _) = await api.EnrolAsync(restricted.GetProperty("token").GetString()!);
+            var own = credentials + "." + role;
+            Assert.Equal(0, (await CliAsync(server, own, Lines("officer-passphrase", ApiClient.NextCode(secret)), "login", address)).Exit);
+        }
+
+        var pending = await CliAsync(server, credentials + "." + Role.PlatformAdmin, Lines(), "keys", "list", "--pending");
+        Assert.Contains("carol@example.test v1 pending", pending.Out);
+        var requested = await CliAsync(server, credentials + "." + Role.PlatformAdmin, Lines(), "keys", "endorse", "carol@example.test", "--key", officers.DanKey, "--as", "requester");
+        Assert.True(requested.Exit == 0, requested.Err);
+        var approved = await CliAsync(server, credentials + "." + Role.SecurityOfficer, Lines(), "keys", "endorse", "--all-pending", "--key", officers.BobKey, "--as", "approver");
+        Assert.True(approved.Exit == 0, approved.Err);
+        Assert.Contains("endorsed (requested by Dan, approved by Bob)", approved.Out);
+
+        var records = await server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.KeyVersionEndorsed, Target: "carol@example.test"));
+        Assert.Equal(["dan@example.test", "bob@example.test"], records.Select(r => r.Event.Actor));
+        Assert.All(records, r => Assert.Equal("api", r.Event.Protocol));
+    }
+
+    [Fact]
     public async Task After_logout_the_session_is_ended_on_the_server_and_commands_ask_for_a_login()
     {
         await using var server = await TestServer.StartAsync();

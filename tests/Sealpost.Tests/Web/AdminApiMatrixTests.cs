@@ -152,6 +152,12 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("GET", "/api/v1/lockouts", Operation.LockoutList, false, (_, _) => R("GET", "/api/v1/lockouts")),
         new("DELETE", "/api/v1/lockouts/{address}", Operation.LockoutUnlock, true, (_, s) => R("DELETE", "/api/v1/lockouts/" + E(s.Account))),
 
+        // Key custody: the anchor, key versions, endorsements (a well-formed signature over nothing: 400 once the right is granted).
+        new("GET", "/api/v1/trust-anchor", Operation.KeyVersionList, false, (_, _) => R("GET", "/api/v1/trust-anchor")),
+        new("GET", "/api/v1/key-versions", Operation.KeyVersionList, false, (_, _) => R("GET", "/api/v1/key-versions")),
+        new("POST", "/api/v1/key-versions/{address}/{version:int}/endorsements", Operation.KeyVersionEndorse, true, (_, s) => R("POST", $"/api/v1/key-versions/{E(s.Account)}/1/endorsements",
+            new { role = "requester", publicKey = Convert.ToBase64String(new byte[32]), signature = Convert.ToBase64String(new byte[64]) })),
+
         // Queue (platform-wide; an id that does not exist is 404 once the right is granted).
         new("GET", "/api/v1/queue", Operation.QueueRead, false, (_, _) => R("GET", "/api/v1/queue")),
         new("GET", "/api/v1/queue/{id:long}", Operation.QueueRead, false, (_, _) => R("GET", "/api/v1/queue/999999")),
@@ -266,7 +272,8 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
     }
 
     private static bool IsList(Probe probe) => probe.Method == "GET" && !probe.Route.Contains('{', StringComparison.Ordinal) && probe.Operation
-        is Operation.TenantList or Operation.DomainList or Operation.AccountList or Operation.AliasList or Operation.GroupList or Operation.LockoutList;
+        is Operation.TenantList or Operation.DomainList or Operation.AccountList or Operation.AliasList or Operation.GroupList or Operation.LockoutList or Operation.KeyVersionList
+        && probe.Route != "/api/v1/trust-anchor";
 
     private bool Expected(Actor actor, Operation operation, Target target) => target switch
     {

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Sealpost.Core.Access;
+using Sealpost.Crypto.Vault;
+
+namespace Sealpost.Web.Endpoints;
+
+/// <summary>
+/// Key custody for officers and administrators: the trust anchor in force, account key versions with
+/// their endorsement state, and endorsements handed in. Signatures are made on the signer's machine
+/// ('sealpost keys endorse' makes them from a personal key file); here they are checked and stored.
+/// </summary>
+internal static class KeyEndpoints
+{
+    public static void Map(RouteGroupBuilder api, ApiContext ctx)
+    {
+        api.MapGet("/trust-anchor", async (HttpContext http, CancellationToken _) =>
+            Results.Json((await ctx.KeyCustody.GetAnchorChainAsync(http.Principal().Actor, http.RequestAborted)).Select(Dto.Anchor).ToList(), ApiPipeline.Json))
+            .Requires(Operation.KeyVersionList).Produces<List<TrustAnchorResponse>>();
+
+        api.MapGet("/key-versions", async (HttpContext http, [FromQuery] string? account, [FromQuery] bool? pending) =>
+            Results.Json(Paging.Of(await ctx.KeyCustody.ListKeyVersionsAsync(http.Principal().Actor, account, pending ?? false, http.RequestAborted),
+                v => v.Address + "\0" + v.Version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture), Dto.KeyVersion, http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.KeyVersionList).Produces<Page<KeyVersionResponse>>();
+
+        api.MapPost("/key-versions/{address}/{version:int}/endorsements", async (HttpContext http, string address, int version) =>
+        {
+            var request = await http.Body<EndorsementRequest>(ctx.MaxRequestBodyBytes);
+            var kind = request.Role switch
+            {
+                "requester" => EndorsementKind.Requester,
+                "approver" => EndorsementKind.Approver,
+                _ => throw ApiInputException.Field("role", "must be 'requester' or 'approver'"),
+            };
+            var publicKey = Base64(request.PublicKey, "publicKey", 32);
+            var signature = Base64(request.Signature, "signature", 64);
+            var view = await ctx.KeyCustody.EndorseAsync(http.Principal().Actor, address, version, new Endorsement(kind, publicKey, signature), http.RequestAborted);
+            return Results.Json(Dto.KeyVersion(view), ApiPipeline.Json);
+        }).Requires(Operation.KeyVersionEndorse).Accepts<EndorsementRequest>("application/json").Produces<KeyVersionResponse>();
+    }
+
+    private static byte[] Base64(string? text, string field, int length)
+    {
+        try
+        {
+            var bytes = Convert.FromBase64String(text ?? "");
+            return bytes.Length == length ? bytes : throw ApiInputException.Field(field, $"must be {length} bytes in base64");
+        }
+        catch (FormatException)
+        {
+            throw ApiInputException.Field(field, $"must be {length} bytes in base64");
+        }
+    }
+}
