@@ -16,22 +16,40 @@ namespace Sealpost.Tests.Vault;
 /// auto-unseal provider (HSM, TPM, peer) lets root obtain; no user's password, no officer's recovery
 /// key. Every 32-byte value they can read or open is tried as each kind of key the vault uses: an
 /// account private key (on every message and folder name), a credential wrap key and a recovery
-/// private key. None may open anything.
+/// private key. None may open anything, and none, used as a person's or a key version's signing key,
+/// makes a key version that mail is then sealed to (the officers' keys are on their own machines).
 /// </summary>
 public sealed class OperatorTests : IAsyncLifetime
 {
+    private TempFolder _officersFolder = null!;
+    private TestOfficers _officers = null!;
     private TestRuntime _test = null!;
 
     private SealpostRuntime R => _test.Runtime;
 
+    /// <summary>A new account's first version, requested by Dan and approved by Alice on their own machines (no officer key is on the node).</summary>
+    private async Task EndorseFirstVersionAsync(string address)
+    {
+        var v = (await R.KeyCustody.ListKeyVersionsAsync(SealpostRuntime.LocalAdministrator, address, false)).Single(k => k.Version == 1);
+        foreach (var (file, kind) in new[] { (_officers.DanKey, EndorsementKind.Requester), (_officers.AliceKey, EndorsementKind.Approver) })
+        {
+            using var person = PersonalKey.Load(file);
+            await R.KeyCustody.EndorseAsync(SealpostRuntime.LocalAdministrator, address, 1, KeyTrust.Sign(person, kind, v.AccountId, 1, v.PublicKey, v.SigningPublicKey!));
+        }
+    }
+
     public async Task InitializeAsync()
     {
-        _test = await TestRuntime.CreateAsync();
+        _officersFolder = new TempFolder("sealpost-officers");
+        _officers = TestOfficers.Create(_officersFolder.Path);
+        _test = await TestRuntime.CreateAsync(officers: _officers);
         var alice = await R.Directory.AddUserAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "set by the administrator", null, 0);
+        await EndorseFirstVersionAsync("alice@example.test");
         var domain = (await R.Store.Directory.FindDomainAsync(DomainName.Parse("example.test")))!;
         await R.Directory.SetPasswordAsync(Actor.ForAccount(alice, domain.TenantId, "api", "127.0.0.1"), "alice@example.test", "only alice knows this one", "set by the administrator");
         await R.Directory.CreateAppPasswordAsync(SealpostRuntime.LocalAdministrator, "alice@example.test", "only alice knows this one", "phone");
         var (carol, token, _) = await R.Directory.AddUserForEnrolmentAsync(SealpostRuntime.LocalAdministrator, "carol@example.test", null, 0);
+        await EndorseFirstVersionAsync("carol@example.test");
         await R.Directory.RedeemEnrolmentAsync(Actor.Anonymous("api", "127.0.0.1"), "carol@example.test", token, "carol chose this passphrase");
         using (var session = (await R.Directory.LoginAsync("alice@example.test", "only alice knows this one"))?.Session ?? throw new InvalidOperationException("login failed"))
         {
@@ -49,7 +67,11 @@ public sealed class OperatorTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync() => await _test.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _test.DisposeAsync();
+        _officersFolder.Dispose();
+    }
 
     /// <summary>Every 32-byte value the operator holds or opens: the master key, the log key, each keystore entry, each verifier's auth value.</summary>
     private async Task<List<(string Source, byte[] Key)>> OperatorKeysAsync()
@@ -133,5 +155,43 @@ public sealed class OperatorTests : IAsyncLifetime
         }
 
         Assert.True(tried >= keys.Count * 6, $"only {tried} attempts for {keys.Count} keys"); // every key on every one of the six messages at least
+    }
+
+    [Fact]
+    public async Task No_key_the_operator_can_read_or_open_makes_a_key_version_that_mail_is_sealed_to()
+    {
+        var keys = await OperatorKeysAsync();
+        var aliceId = (await R.Store.Directory.FindAccountAsync(MailAddress.Parse("alice@example.test")))!.Id;
+        var inbox = (await R.Store.Mail.FindMailboxByRoleAsync(aliceId, MailboxRole.Inbox))!.Id;
+        var real = (await R.Store.Directory.ListAccountKeysAsync(aliceId)).Max(k => k.Version);
+        var forged = 0;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            // Each key as a requester, the next as the approver; each also as "the previous version".
+            using var requester = new PersonalKey(keys[i].Key);
+            using var approver = new PersonalKey(keys[(i + 1) % keys.Count].Key);
+            foreach (var twoPeople in new[] { true, false })
+            {
+                var ring = await R.Store.Directory.ListAccountKeysAsync(aliceId);
+                var version = ring.Max(k => k.Version) + 1;
+                var (privateKey, publicKey) = Sealpost.Crypto.Primitives.Hpke.GenerateKeyPair();
+                var signing = KeyVersionProof.SigningPublicKeyOf(aliceId, version, privateKey);
+                var proof = twoPeople
+                    ? new KeyVersionProof(signing, [KeyTrust.Sign(requester, EndorsementKind.Requester, aliceId, version, publicKey, signing), KeyTrust.Sign(approver, EndorsementKind.Approver, aliceId, version, publicKey, signing)])
+                    : new KeyVersionProof(signing, [KeyTrust.Sign(requester, EndorsementKind.PreviousVersion, aliceId, version, publicKey, signing)]);
+                await R.Store.Directory.ApplyKeyRingChangeAsync(new Sealpost.Core.Directory.KeyRingChange(aliceId)
+                {
+                    NewKey = new Sealpost.Core.Directory.AccountKey(aliceId, version, publicKey, proof.Encode(), DateTimeOffset.UtcNow),
+                });
+                var raw = Encoding.UTF8.GetBytes($"From: <x@remote.example>\r\nTo: <alice@example.test>\r\nSubject: after\r\nMessage-ID: <{Guid.NewGuid():N}@remote.example>\r\n\r\nsealed to whom?\r\n");
+                var uid = (await R.Delivery.DeliverAsync(raw, [new DeliveryTarget(aliceId, inbox)], DateTimeOffset.UtcNow))[0].Uid;
+                var message = (await R.Store.Mail.ListMessagesAsync(inbox, new UidRange(uid, uid))).Single();
+                Assert.True(ContentKeyWrap.Describe(message.WrappedKey).KeyVersion == real, $"{keys[i].Source} made version {version} that mail was sealed to");
+                forged++;
+            }
+        }
+
+        Assert.True(forged >= 16, $"only {forged} forged versions tried");
+        Assert.Contains("Security: key version", _test.Logs.ToString());
     }
 }
