@@ -163,8 +163,10 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             ServerLog.Starting(logger, Version, start.Dev ? "development" : "production", runtime.StoreKind);
-            ServerLog.TrustAnchor(logger, runtime.Trust.PinnedFingerprint, runtime.Trust.Current.Generation, runtime.Trust.EndorsesLocally
-                ? "key versions are endorsed by this folder's local officer pair (test rig or --dev): not the two-person rule" : "key versions need two people of the anchor or the previous version's signature");
+            ServerLog.TrustAnchor(logger, runtime.Trust.PinnedFingerprint, runtime.Trust.Current.Generation,
+                runtime.Trust.EndorsesLocally ? "key versions are endorsed by this folder's local officer pair (test rig or --dev): not the two-person rule"
+                : File.Exists(Path.Combine(runtime.Folder.Path, DataFolder.LocalOfficersName)) ? "the anchor is a local officer pair whose keys are in this data folder (made by a test rig's init): whoever holds the folder can endorse key versions; re-initialise with the officers' anchor"
+                : "key versions need two people of the anchor or the previous version's signature");
             await runtime.Configuration.RecordStartAsync(Sealpost.Core.Access.Actor.System(), options, Version, start.Dev ? "development" : "production", ct);
             if (unsealed is not null)
             {
