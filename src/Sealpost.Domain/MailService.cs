@@ -108,7 +108,8 @@ public sealed class MailAccess
         var uids = (await Mail.ListMessagesAsync(source.Id, UidRange.All, ct)).Select(m => m.Uid).ToList();
         if (uids.Count > 0)
         {
-            await Mail.MoveMessagesAsync(source.Id, uids, target.Id, ct);
+            var moved = await Mail.MoveMessagesAsync(source.Id, uids, target.Id, ct);
+            await _reader.RefileAsync(_keys, target.Id, moved.DestinationUids, ct);
         }
     }
 
@@ -183,7 +184,9 @@ public sealed class MailAccess
         Write();
         await OwnAsync(sourceMailboxId, ct);
         await OwnAsync(destinationMailboxId, ct);
-        return await Mail.CopyMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+        var copied = await Mail.CopyMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+        await _reader.RefileAsync(_keys, destinationMailboxId, copied.DestinationUids, ct); // under the destination's folder key
+        return copied;
     }
 
     public async Task<CopyResult> MoveMessagesAsync(long sourceMailboxId, IReadOnlyList<uint> uids, long destinationMailboxId, CancellationToken ct)
@@ -191,7 +194,9 @@ public sealed class MailAccess
         Write();
         await OwnAsync(sourceMailboxId, ct);
         await OwnAsync(destinationMailboxId, ct);
-        return await Mail.MoveMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+        var moved = await Mail.MoveMessagesAsync(sourceMailboxId, uids, destinationMailboxId, ct);
+        await _reader.RefileAsync(_keys, destinationMailboxId, moved.DestinationUids, ct); // under the destination's folder key
+        return moved;
     }
 
     /// <summary>

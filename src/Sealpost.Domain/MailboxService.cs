@@ -28,7 +28,7 @@ public sealed class MailboxService(IMailStore store)
         {
             if (await store.FindMailboxByRoleAsync(accountId, role, ct) is null)
             {
-                await store.CreateMailboxAsync(accountId, 0, names.LookupKey(accountId, name), names.Seal(accountId, name), role, ct);
+                await store.CreateMailboxAsync(accountId, 0, names.LookupKey(accountId, name), names.SealFolder(accountId, name), role, ct);
             }
         }
     }
@@ -44,7 +44,7 @@ public sealed class MailboxService(IMailStore store)
             var mailbox = await store.FindMailboxByRoleAsync(accountId, role, ct);
             if (mailbox is not null && names.Unseal(accountId, mailbox.SealedName) is null)
             {
-                await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, names.LookupKey(accountId, name), names.Seal(accountId, name), ct);
+                await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, names.LookupKey(accountId, name), names.SealFolder(accountId, name), ct);
             }
         }
     }
@@ -61,7 +61,7 @@ public sealed class MailboxService(IMailStore store)
             current = await store.FindMailboxAsync(accountId, parent, key, ct);
             if (current is null)
             {
-                current = await store.CreateMailboxAsync(accountId, parent, key, names.Seal(accountId, parts[i]), i == parts.Count - 1 ? role : MailboxRole.None, ct);
+                current = await store.CreateMailboxAsync(accountId, parent, key, names.SealFolder(accountId, parts[i]), i == parts.Count - 1 ? role : MailboxRole.None, ct);
             }
             else if (i == parts.Count - 1)
             {
@@ -132,7 +132,7 @@ public sealed class MailboxService(IMailStore store)
         {
             var key = names.LookupKey(accountId, parts[i]);
             var level = await store.FindMailboxAsync(accountId, parent, key, ct)
-                ?? await store.CreateMailboxAsync(accountId, parent, key, names.Seal(accountId, parts[i]), MailboxRole.None, ct);
+                ?? await store.CreateMailboxAsync(accountId, parent, key, names.SealFolder(accountId, parts[i]), MailboxRole.None, ct);
             if (level.Id == source.Id)
             {
                 throw SealpostException.Invalid("a mailbox cannot be moved below itself");
@@ -152,7 +152,7 @@ public sealed class MailboxService(IMailStore store)
             id = (await store.GetMailboxAsync(id, ct))?.ParentId ?? 0;
         }
 
-        await store.RenameMailboxAsync(source.Id, parent, names.LookupKey(accountId, parts[^1]), names.Seal(accountId, parts[^1]), ct);
+        await store.RenameMailboxAsync(source.Id, parent, names.LookupKey(accountId, parts[^1]), names.SealFolder(accountId, parts[^1], source.SealedName), ct);
     }
 
     /// <summary>Deletes a mailbox that has no children (RFC 9051 §6.3.5 lets a server refuse with HASCHILDREN). INBOX cannot be deleted.</summary>

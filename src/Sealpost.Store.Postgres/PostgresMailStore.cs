@@ -297,6 +297,22 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             return 0;
         }, cancellationToken);
 
+    public Task RekeyMailboxAsync(long mailboxId, byte[] nameKey, byte[] sealedName, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+        {
+            if (await c.Execute("UPDATE mailboxes SET name_key = $1, name_sealed = $2 WHERE id = $3", nameKey, sealedName, mailboxId) == 0)
+            {
+                throw SealpostException.NotFound("mailbox does not exist");
+            }
+
+            foreach (var (uid, wrapped) in keys)
+            {
+                await c.Execute("UPDATE messages SET wrapped_key = $1 WHERE mailbox_id = $2 AND uid = $3", wrapped, mailboxId, (long)uid);
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, _) =>
         {

@@ -271,6 +271,23 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             return 0;
         }, cancellationToken);
 
+    public Task RekeyMailboxAsync(long mailboxId, byte[] nameKey, byte[] sealedName, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            if (ctx.Command("UPDATE mailboxes SET name_key = $k, name_sealed = $n WHERE id = $id").With("$k", nameKey).With("$n", sealedName).With("$id", mailboxId).ExecuteNonQuery() == 0)
+            {
+                throw SealpostException.NotFound("mailbox does not exist");
+            }
+
+            foreach (var (uid, wrapped) in keys)
+            {
+                ctx.Command("UPDATE messages SET wrapped_key = $w WHERE mailbox_id = $m AND uid = $u")
+                    .With("$w", wrapped).With("$m", mailboxId).With("$u", (long)uid).ExecuteNonQuery();
+            }
+
+            return 0;
+        }, cancellationToken);
+
     public Task UpdateKeywordAsync(int keywordId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => ctx.Command("UPDATE keywords SET name_key = $k, name_sealed = $n WHERE id = $id")
             .With("$k", nameKey).With("$n", sealedName).With("$id", keywordId).ExecuteNonQuery(), cancellationToken);

@@ -11,7 +11,16 @@ public interface INameProtector
 {
     byte[] LookupKey(long accountId, string name);
 
+    /// <summary>A keyword's name, sealed under the account key.</summary>
     byte[] Seal(long accountId, string name);
+
+    /// <summary>
+    /// A folder's name with the folder's own key: the name sealed under the folder key, the folder key
+    /// wrapped under the account key. The key of <paramref name="keepKeyOf"/> (the folder's current sealed
+    /// name, on a rename) is kept where this protector can open it, so the folder's messages stay readable;
+    /// otherwise the folder gets a new random key.
+    /// </summary>
+    byte[] SealFolder(long accountId, string name, byte[]? keepKeyOf = null);
 
     /// <summary>The name, or null if this protector cannot open it (sealed under a key it does not hold).</summary>
     string? Unseal(long accountId, byte[] sealedName);

@@ -268,6 +268,12 @@ public interface IMailStore
     /// </summary>
     Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A folder's new key, in one transaction: its sealed name (which carries the key) and its messages'
+    /// wrapped content keys (under it), so a crash leaves either all old or all new. Not a visible change.
+    /// </summary>
+    Task RekeyMailboxAsync(long mailboxId, byte[] nameKey, byte[] sealedName, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default);
+
     Task<Keyword> GetOrCreateKeywordAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
     /// <summary>Re-seals a keyword's name (key rotation).</summary>
     Task UpdateKeywordAsync(int keywordId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);

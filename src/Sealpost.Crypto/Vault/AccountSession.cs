@@ -84,23 +84,59 @@ public sealed class AccountSession : IAccountSession
 
     internal IEnumerable<AccountKeyMaterial> AllKeys => _keys.Values;
 
+    // Folder keys this session has opened, by mailbox id. A folder keeps its key for life (a rename
+    // or a rotation re-wraps the same key), so an entry never goes stale while the session lasts.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte[]> _folderKeys = new();
+
+    /// <summary>A folder key this session already opened, or null.</summary>
+    internal byte[]? KnownFolderKey(long mailboxId) => _folderKeys.GetValueOrDefault(mailboxId);
+
+    /// <summary>The folder key of mailbox <paramref name="mailboxId"/> from its sealed name; null if this session cannot open it (or it has none yet).</summary>
+    internal byte[]? FolderKey(long mailboxId, byte[] sealedName)
+    {
+        if (_folderKeys.TryGetValue(mailboxId, out var known))
+        {
+            return known;
+        }
+
+        if (SealedNameProtector.OpenFolderKey(this, sealedName) is not { } key)
+        {
+            return null;
+        }
+
+        return _folderKeys.GetOrAdd(mailboxId, key);
+    }
+
     public void Dispose()
     {
         foreach (var key in _keys.Values)
         {
             key.Dispose();
         }
+
+        foreach (var key in _folderKeys.Values)
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+
+        _folderKeys.Clear();
     }
 }
 
 /// <summary>
-/// Folder and keyword names sealed under the account's names key:
+/// Folder and keyword names. A keyword's name is sealed under the account's names key:
 /// <c>1 | key version(4) | nonce(12) | ciphertext | tag(16)</c>, associated data binding account and
-/// key version. Lookup keys are HMAC-SHA256 under a key derived from the account key.
+/// key version. A folder's name carries the folder's own random key:
+/// <c>2 | key version(4) | folder key wrapped under the names key (60) | name sealed under the folder key</c>,
+/// so the folder can be opened (shared) with its key alone, and a rotation re-wraps only the folder key.
+/// Lookup keys are HMAC-SHA256 under a key derived from the account key.
 /// </summary>
 internal sealed class SealedNameProtector(AccountSession session) : INameProtector
 {
     private static readonly byte[] Label = "sealpost/name/v1\0"u8.ToArray();
+    private static readonly byte[] FolderKeyLabel = "sealpost/folder-key/v1\0"u8.ToArray();
+    private static readonly byte[] FolderNameLabel = "sealpost/folder-name/v1\0"u8.ToArray();
+    private const int WrappedFolderKeyLength = 32 + Aead.Overhead;
 
     public byte[] LookupKey(long accountId, string name)
     {
@@ -120,9 +156,97 @@ internal sealed class SealedNameProtector(AccountSession session) : INameProtect
         return output;
     }
 
+    public byte[] SealFolder(long accountId, string name, byte[]? keepKeyOf = null)
+    {
+        Check(accountId);
+        var kept = keepKeyOf is null ? null : OpenFolderKey(session, keepKeyOf);
+        var folderKey = kept ?? RandomNumberGenerator.GetBytes(32);
+        try
+        {
+            return SealFolderWith(session.Current, accountId, name, folderKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(folderKey);
+        }
+    }
+
+    /// <summary>A folder's sealed name under account key <paramref name="key"/>, with the given folder key.</summary>
+    internal static byte[] SealFolderWith(AccountKeyMaterial key, long accountId, string name, byte[] folderKey)
+    {
+        var wrapped = Aead.Seal(key.NamesKey, folderKey, Aead.Context(FolderKeyLabel, accountId, key.Version));
+        var sealedName = Aead.Seal(folderKey, Encoding.UTF8.GetBytes(name), Aead.Context(FolderNameLabel, accountId, 0));
+        var output = new byte[5 + wrapped.Length + sealedName.Length];
+        output[0] = 2;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(output.AsSpan(1), key.Version);
+        wrapped.CopyTo(output, 5);
+        sealedName.CopyTo(output, 5 + wrapped.Length);
+        return output;
+    }
+
+    /// <summary>The folder key in a folder's sealed name; null for a keyword-style name or a key this session does not hold.</summary>
+    internal static byte[]? OpenFolderKey(AccountSession session, byte[] sealedName)
+    {
+        if (sealedName.Length < 5 + WrappedFolderKeyLength + Aead.Overhead || sealedName[0] != 2)
+        {
+            return null;
+        }
+
+        var version = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(sealedName.AsSpan(1));
+        if (session.Key(version) is not { } key)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Aead.Open(key.NamesKey, sealedName.AsSpan(5, WrappedFolderKeyLength), Aead.Context(FolderKeyLabel, session.AccountId, version));
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A folder's name opened with its folder key alone (what a holder of that key, and nobody else, can do).</summary>
+    internal static string? OpenFolderName(long accountId, byte[] folderKey, byte[] sealedName)
+    {
+        if (sealedName.Length < 5 + WrappedFolderKeyLength + Aead.Overhead || sealedName[0] != 2)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Encoding.UTF8.GetString(Aead.Open(folderKey, sealedName.AsSpan(5 + WrappedFolderKeyLength), Aead.Context(FolderNameLabel, accountId, 0)));
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
     public string? Unseal(long accountId, byte[] sealedName)
     {
         Check(accountId);
+        if (sealedName.Length > 0 && sealedName[0] == 2)
+        {
+            var folderKey = OpenFolderKey(session, sealedName);
+            if (folderKey is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return OpenFolderName(accountId, folderKey, sealedName);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(folderKey);
+            }
+        }
+
         if (sealedName.Length < 5 + Aead.Overhead || sealedName[0] != 1)
         {
             return null;

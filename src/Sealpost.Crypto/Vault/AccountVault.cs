@@ -512,34 +512,51 @@ public sealed class AccountVault : IAccountVault, IDisposable
 
         CryptographicOperations.ZeroMemory(privateKey);
 
-        // 2. Content keys, folder names and keywords move to the new key.
+        // 2. Every folder gets a new folder key under the new account key (a copy of the database from
+        //    before holds the old folder keys under the old account key: they must open nothing new),
+        //    and every content key moves under it.
         var count = 0;
-        foreach (var mailbox in await _store.Mail.ListMailboxesAsync(account.Id, ct))
+        var mailboxes = await _store.Mail.ListMailboxesAsync(account.Id, ct);
+        var oldFolderKeys = mailboxes.Select(m => (m.Id, Key: oldSession.FolderKey(m.Id, m.SealedName))).Where(k => k.Key is not null).ToDictionary(k => k.Id, k => k.Key!);
+        var folderKeys = new Dictionary<long, byte[]>();
+        foreach (var mailbox in mailboxes)
+        {
+            if (oldSession.Names.Unseal(account.Id, mailbox.SealedName) is not { } name)
+            {
+                continue;
+            }
+
+            folderKeys[mailbox.Id] = RandomNumberGenerator.GetBytes(32);
+        }
+
+        foreach (var mailbox in mailboxes.Where(m => folderKeys.ContainsKey(m.Id)))
         {
             var updates = new List<(uint, byte[])>();
             foreach (var message in await _store.Mail.ListMessagesAsync(mailbox.Id, UidRange.All, ct))
             {
-                if (message.WrappedKey is null || ContentKeyWrap.Describe(message.WrappedKey).KeyVersion == version)
+                if (message.WrappedKey is null)
                 {
                     continue;
                 }
 
                 var (_, _, messageId) = ContentKeyWrap.Describe(message.WrappedKey);
-                var contentKey = ContentKeyWrap.Unwrap(oldSession, message.WrappedKey);
-                updates.Add((message.Uid, ContentKeyWrap.WrapSymmetric(newSession.Current, account.Id, messageId, contentKey)));
+                var contentKey = ContentKeyWrap.FolderOf(message.WrappedKey) is { } other
+                    ? ContentKeyWrap.UnwrapFolder(oldFolderKeys.TryGetValue(other, out var otherKey) ? otherKey : throw new CryptographicException($"no key for folder {other}"), account.Id, message.WrappedKey)
+                    : ContentKeyWrap.Unwrap(oldSession, message.WrappedKey);
+                updates.Add((message.Uid, ContentKeyWrap.WrapFolder(folderKeys[mailbox.Id], account.Id, mailbox.Id, messageId, contentKey)));
                 CryptographicOperations.ZeroMemory(contentKey);
             }
 
-            if (updates.Count > 0)
-            {
-                await _store.Mail.UpdateWrappedKeysAsync(mailbox.Id, updates, ct);
-                count += updates.Count;
-            }
+            // The new folder key (in the name) and everything under it land together.
+            var name = oldSession.Names.Unseal(account.Id, mailbox.SealedName)!;
+            await _store.Mail.RekeyMailboxAsync(mailbox.Id, newSession.Names.LookupKey(account.Id, name),
+                SealedNameProtector.SealFolderWith(newSession.Current, account.Id, name, folderKeys[mailbox.Id]), updates, ct);
+            count += updates.Count;
+        }
 
-            if (oldSession.Names.Unseal(account.Id, mailbox.SealedName) is { } name)
-            {
-                await _store.Mail.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, newSession.Names.LookupKey(account.Id, name), newSession.Names.Seal(account.Id, name), ct);
-            }
+        foreach (var key in folderKeys.Values)
+        {
+            CryptographicOperations.ZeroMemory(key);
         }
 
         foreach (var keyword in await _store.Mail.ListKeywordsAsync(account.Id, ct))

@@ -9,9 +9,12 @@ namespace Sealpost.Crypto.Vault;
 /// <code>
 /// 1 | kind(1) | key version(4) | message id(16) | payload
 /// kind 1 (HPKE, at delivery): enc(32) | ciphertext(32+16)
-/// kind 2 (re-wrapped by a session): nonce(12) | ciphertext(32+16)
-/// aad = "sealpost/content-key/v1" | kind | account id(8) | key version(4) | message id(16)
+/// kind 2 (re-wrapped by a session, before folder keys): nonce(12) | ciphertext(32+16)
+/// kind 3 (re-wrapped under a folder key; key version 0): mailbox id(8) | nonce(12) | ciphertext(32+16)
+/// aad = "sealpost/content-key/v1" | kind | account id(8) | key version(4) | message id(16) [| mailbox id(8), kind 3]
 /// </code>
+/// A kind-3 wrap names the folder whose key it is under; a copied or moved row keeps working while that
+/// folder exists, and is re-wrapped under its new folder's key.
 /// The message id in the associated data ties the row to one blob: pointing the row at another blob
 /// (whose header carries another id) makes the open fail.
 /// </summary>
@@ -19,6 +22,7 @@ internal static class ContentKeyWrap
 {
     public const byte KindHpke = 1;
     public const byte KindSymmetric = 2;
+    public const byte KindFolder = 3;
     private const int HeaderLength = 22;
     private static readonly byte[] Info = "sealpost/content-key/v1"u8.ToArray();
     private static readonly Hpke Hpke = new();
@@ -36,9 +40,32 @@ internal static class ContentKeyWrap
         return [.. header, .. Aead.Seal(key.ContentWrapKey, contentKey, Aad(header, accountId))];
     }
 
+    public static byte[] WrapFolder(byte[] folderKey, long accountId, long mailboxId, byte[] messageId, byte[] contentKey)
+    {
+        var header = Header(KindFolder, 0, messageId);
+        var folder = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(folder, mailboxId);
+        return [.. header, .. folder, .. Aead.Seal(folderKey, contentKey, [.. Aad(header, accountId), .. folder])];
+    }
+
+    /// <summary>Opens a kind-3 wrap with the key of the folder it names (<see cref="FolderOf"/>).</summary>
+    public static byte[] UnwrapFolder(byte[] folderKey, long accountId, ReadOnlySpan<byte> wrapped)
+    {
+        if (Describe(wrapped).Kind != KindFolder || wrapped.Length < HeaderLength + 8)
+        {
+            throw new CryptographicException("not a folder-key wrap");
+        }
+
+        return Aead.Open(folderKey, wrapped[(HeaderLength + 8)..], [.. Aad(wrapped[..HeaderLength], accountId), .. wrapped.Slice(HeaderLength, 8)]);
+    }
+
+    /// <summary>The mailbox whose folder key a kind-3 wrap is under; null for the other kinds.</summary>
+    public static long? FolderOf(ReadOnlySpan<byte> wrapped) =>
+        wrapped.Length >= HeaderLength + 8 && wrapped[1] == KindFolder ? BinaryPrimitives.ReadInt64BigEndian(wrapped.Slice(HeaderLength, 8)) : null;
+
     public static (byte Kind, int KeyVersion, byte[] MessageId) Describe(ReadOnlySpan<byte> wrapped)
     {
-        if (wrapped.Length < HeaderLength || wrapped[0] != 1 || wrapped[1] is not (KindHpke or KindSymmetric))
+        if (wrapped.Length < HeaderLength || wrapped[0] != 1 || wrapped[1] is not (KindHpke or KindSymmetric or KindFolder))
         {
             throw new CryptographicException("malformed content key wrap");
         }
@@ -51,6 +78,11 @@ internal static class ContentKeyWrap
     public static byte[] Unwrap(AccountSession session, ReadOnlySpan<byte> wrapped, AesGcm? currentCipher = null)
     {
         var (kind, version, _) = Describe(wrapped);
+        if (kind == KindFolder)
+        {
+            throw new CryptographicException("a folder-key wrap opens with its folder's key");
+        }
+
         var key = session.Key(version) ?? throw new CryptographicException($"this session does not hold key version {version}");
         var header = wrapped[..HeaderLength];
         var aad = Aad(header, session.AccountId);

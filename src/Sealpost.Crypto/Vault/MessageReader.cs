@@ -10,9 +10,10 @@ using Sealpost.Mime;
 namespace Sealpost.Crypto.Vault;
 
 /// <summary>
-/// Opens messages for their owner's session. A content key still wrapped with HPKE (as delivered)
-/// is re-wrapped under the account's symmetric key on first open, so later reads cost one AES-GCM
-/// instead of an X25519 operation. Anything that fails authentication is refused, never served.
+/// Opens messages for their owner's session. A content key still wrapped with HPKE (as delivered), or
+/// under the account's symmetric key (before folder keys), or under another folder's key (copied,
+/// moved) is re-wrapped under its folder's key on first open, so later reads cost one AES-GCM and the
+/// folder opens with its key alone. Anything that fails authentication is refused, never served.
 /// </summary>
 public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logger, MetadataCache? cache = null)
 {
@@ -65,11 +66,11 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         {
             var s = (AccountSession)session;
             var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[])>();
-            using var cipher = new AesGcm(s.Current.ContentWrapKey, 16);
+            using var keys = await KeysAsync(s, mailboxId, misses.Select(i => records[i]), ct);
             foreach (var i in misses)
             {
                 var sealedMetadata = await store.GetBlobMetadataAsync(records[i].BlobId, ct);
-                result[i] = OpenMetadata(s, records[i], sealedMetadata, rewrap, cipher)?.Value;
+                result[i] = OpenMetadata(keys, records[i], sealedMetadata, rewrap)?.Value;
             }
 
             if (!rewrap.IsEmpty)
@@ -95,10 +96,15 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     public async Task<OpenedMessage> OpenAsync(IAccountSession session, MessageRecord message, CancellationToken ct = default)
     {
         var s = (AccountSession)session;
-        var (contentKey, messageId) = Unwrap(s, message);
+        using var keys = await KeysAsync(s, message.MailboxId, [message], ct);
+        var (contentKey, messageId) = Unwrap(keys, message);
         var (bodyKey, metadataKey) = SealedMessageCodec.DeriveKeys(contentKey);
+        if (keys.Rewrap(message, messageId, contentKey) is { } rewrapped)
+        {
+            await store.UpdateWrappedKeysAsync(message.MailboxId, [(message.Uid, rewrapped)], ct);
+        }
+
         CryptographicOperations.ZeroMemory(contentKey);
-        await RewrapIfNeededAsync(s, message, messageId, ct);
         return new OpenedMessage(store, message, messageId, bodyKey, metadataKey, () => VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid));
     }
 
@@ -120,11 +126,11 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         {
             var rows = await store.ListMessagesWithMetadataAsync(mailboxId, slice, ct);
             var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
-            using var cipher = new AesGcm(s.Current.ContentWrapKey, 16); // one per slice, not one per message
+            using var keys = await KeysAsync(s, mailboxId, rows.Select(r => r.Message), ct); // one per slice, not one per message
             for (var i = 0; i < rows.Count; i++)
             {
                 var (message, sealedMetadata) = rows[i];
-                result[i] = (message, OpenMetadata(s, message, sealedMetadata, rewrap, cipher));
+                result[i] = (message, OpenMetadata(keys, message, sealedMetadata, rewrap));
             }
 
             return result;
@@ -153,7 +159,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         return slices;
     }
 
-    private SealedMetadataView? OpenMetadata(AccountSession s, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap, AesGcm cipher)
+    private SealedMetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap)
     {
         try
         {
@@ -163,10 +169,10 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             }
 
             var messageId = ContentKeyWrap.Describe(message.WrappedKey).MessageId;
-            var contentKey = ContentKeyWrap.Unwrap(s, message.WrappedKey, cipher);
-            if (ContentKeyWrap.Describe(message.WrappedKey!).Kind == ContentKeyWrap.KindHpke)
+            var contentKey = keys.Open(message.WrappedKey);
+            if (keys.Rewrap(message, messageId, contentKey) is { } rewrapped)
             {
-                rewrap.Add((message.Uid, ContentKeyWrap.WrapSymmetric(s.Current, s.AccountId, messageId, contentKey)));
+                rewrap.Add((message.Uid, rewrapped));
             }
 
             var metadataKey = SealedMessageCodec.DeriveMetadataKey(contentKey);
@@ -182,12 +188,12 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         }
         catch (Exception ex) when (ex is CryptographicException or SealpostException or System.Text.Json.JsonException)
         {
-            VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid);
+            VaultLog.MessageTampered(logger, keys.Session.AccountId, message.MailboxId, message.Uid);
             return null;
         }
     }
 
-    private (byte[] ContentKey, byte[] MessageId) Unwrap(AccountSession session, MessageRecord message)
+    private (byte[] ContentKey, byte[] MessageId) Unwrap(WrapKeys keys, MessageRecord message)
     {
         if (message.WrappedKey is null)
         {
@@ -197,26 +203,127 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         try
         {
             var (_, _, messageId) = ContentKeyWrap.Describe(message.WrappedKey);
-            return (ContentKeyWrap.Unwrap(session, message.WrappedKey), messageId);
+            return (keys.Open(message.WrappedKey), messageId);
         }
         catch (CryptographicException ex)
         {
-            VaultLog.MessageTampered(logger, session.AccountId, message.MailboxId, message.Uid);
+            VaultLog.MessageTampered(logger, keys.Session.AccountId, message.MailboxId, message.Uid);
             throw new SealpostException(ErrorKind.Forbidden, "the message cannot be opened with this account's keys", ex);
         }
     }
 
-    private async Task RewrapIfNeededAsync(AccountSession session, MessageRecord message, byte[] messageId, CancellationToken ct)
+    /// <summary>
+    /// Re-wraps the content keys of rows just copied or moved into <paramref name="mailboxId"/> under its
+    /// folder key (they still name their old folder's key, which works only while that folder exists).
+    /// </summary>
+    public async Task RefileAsync(IAccountSession session, long mailboxId, IReadOnlyList<uint> uids, CancellationToken ct = default)
     {
-        if (ContentKeyWrap.Describe(message.WrappedKey!).Kind != ContentKeyWrap.KindHpke)
+        if (uids.Count == 0)
         {
             return;
         }
 
-        var contentKey = ContentKeyWrap.Unwrap(session, message.WrappedKey!);
-        var wrapped = ContentKeyWrap.WrapSymmetric(session.Current, session.AccountId, messageId, contentKey);
-        CryptographicOperations.ZeroMemory(contentKey);
-        await store.UpdateWrappedKeysAsync(message.MailboxId, [(message.Uid, wrapped)], ct);
+        var s = (AccountSession)session;
+        var wanted = uids.ToHashSet();
+        var rows = (await store.ListMessagesAsync(mailboxId, new UidRange(uids.Min(), uids.Max()), ct)).Where(m => wanted.Contains(m.Uid) && m.WrappedKey is not null).ToList();
+        using var keys = await KeysAsync(s, mailboxId, rows, ct);
+        var rewrap = new List<(uint, byte[])>();
+        foreach (var message in rows)
+        {
+            try
+            {
+                var messageId = ContentKeyWrap.Describe(message.WrappedKey).MessageId;
+                var contentKey = keys.Open(message.WrappedKey!);
+                if (keys.Rewrap(message, messageId, contentKey) is { } rewrapped)
+                {
+                    rewrap.Add((message.Uid, rewrapped));
+                }
+
+                CryptographicOperations.ZeroMemory(contentKey);
+            }
+            catch (CryptographicException)
+            {
+                VaultLog.MessageTampered(logger, s.AccountId, mailboxId, message.Uid);
+            }
+        }
+
+        if (rewrap.Count > 0)
+        {
+            await store.UpdateWrappedKeysAsync(mailboxId, rewrap, ct);
+        }
+    }
+
+    /// <summary>
+    /// The keys a batch of rows of <paramref name="mailboxId"/> needs: that folder's key (made first for a
+    /// folder sealed before folder keys), and the key of every other folder a row's wrap still names.
+    /// </summary>
+    private async Task<WrapKeys> KeysAsync(AccountSession session, long mailboxId, IEnumerable<MessageRecord> rows, CancellationToken ct)
+    {
+        var folderKeys = new Dictionary<long, byte[]>();
+        if (session.KnownFolderKey(mailboxId) is { } known)
+        {
+            folderKeys[mailboxId] = known;
+        }
+        else if (await store.GetMailboxAsync(mailboxId, ct) is { } home && home.AccountId == session.AccountId
+                 && (session.FolderKey(home.Id, home.SealedName) ?? await GiveFolderKeyAsync(session, home, ct)) is { } key)
+        {
+            folderKeys[home.Id] = key;
+        }
+
+        foreach (var other in rows.Select(r => r.WrappedKey is null ? null : ContentKeyWrap.FolderOf(r.WrappedKey)).OfType<long>().Distinct().Where(id => !folderKeys.ContainsKey(id)))
+        {
+            if (session.KnownFolderKey(other) is { } cached)
+            {
+                folderKeys[other] = cached;
+            }
+            else if (await store.GetMailboxAsync(other, ct) is { } mailbox && mailbox.AccountId == session.AccountId && session.FolderKey(mailbox.Id, mailbox.SealedName) is { } key)
+            {
+                folderKeys[other] = key;
+            }
+        }
+
+        return new WrapKeys(session, mailboxId, folderKeys);
+    }
+
+    /// <summary>
+    /// A folder sealed before folder keys gets one, derived from the current account key and the mailbox
+    /// id (so two sessions doing this at once write the same key), then wrapped in its sealed name like any other.
+    /// </summary>
+    private async Task<byte[]?> GiveFolderKeyAsync(AccountSession session, Mailbox mailbox, CancellationToken ct)
+    {
+        if (session.Names.Unseal(session.AccountId, mailbox.SealedName) is not { } name)
+        {
+            return null; // sealed under a key this session does not hold (a reset): left alone
+        }
+
+        var info = new byte[18];
+        "folder-key"u8.CopyTo(info);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(info.AsSpan(10), mailbox.Id);
+        var folderKey = HKDF.Expand(HashAlgorithmName.SHA256, session.Current.ContentWrapKey, 32, info);
+        var sealedName = SealedNameProtector.SealFolderWith(session.Current, session.AccountId, name, folderKey);
+        await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, mailbox.NameKey, sealedName, ct);
+        CryptographicOperations.ZeroMemory(folderKey);
+        return session.FolderKey(mailbox.Id, sealedName);
+    }
+
+    /// <summary>The keys one batch opens wraps with: the account's (kinds 1 and 2) and the folders' (kind 3).</summary>
+    private sealed class WrapKeys(AccountSession session, long mailboxId, Dictionary<long, byte[]> folderKeys) : IDisposable
+    {
+        private readonly AesGcm _current = new(session.Current.ContentWrapKey, 16);
+
+        public AccountSession Session => session;
+
+        public byte[] Open(byte[] wrapped) => ContentKeyWrap.FolderOf(wrapped) is { } folder
+            ? ContentKeyWrap.UnwrapFolder(folderKeys.TryGetValue(folder, out var key) ? key : throw new CryptographicException($"no key for folder {folder}"), session.AccountId, wrapped)
+            : ContentKeyWrap.Unwrap(session, wrapped, _current);
+
+        /// <summary>The wrap to store instead, if the row's is not yet under its own folder's key; null if it is (or that key is missing).</summary>
+        public byte[]? Rewrap(MessageRecord message, byte[] messageId, byte[] contentKey) =>
+            message.MailboxId == mailboxId && ContentKeyWrap.FolderOf(message.WrappedKey!) != mailboxId && folderKeys.TryGetValue(mailboxId, out var key)
+                ? ContentKeyWrap.WrapFolder(key, session.AccountId, mailboxId, messageId, contentKey)
+                : null;
+
+        public void Dispose() => _current.Dispose();
     }
 }
 

@@ -73,7 +73,7 @@ public sealed class VaultTests : IAsyncLifetime
         Assert.Equal(1, before[1]); // HPKE as delivered
         Assert.Equal(raw, await ReadAsync(aliceSession, aliceInbox, 1));
         var after = (await R.Store.Mail.GetMessageAsync(aliceInbox, 1))!.WrappedKey!;
-        Assert.Equal(2, after[1]); // re-wrapped under the account's symmetric key
+        Assert.Equal(3, after[1]); // re-wrapped under the inbox's folder key
         Assert.Equal(raw, await ReadAsync(aliceSession, aliceInbox, 1));
         Assert.Equal(raw, await ReadAsync(bobSession, bobInbox, 1));
 
@@ -279,7 +279,9 @@ public sealed class VaultTests : IAsyncLifetime
             Assert.Equal(raws[i], await ReadAsync(session, inbox, (uint)(i + 1)));
         }
 
-        Assert.All(await R.Store.Mail.ListMessagesAsync(inbox, UidRange.All), m => Assert.Equal(2, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(m.WrappedKey.AsSpan(2))));
+        // Every content key is under the inbox's new folder key, which only version 2 opens.
+        Assert.All(await R.Store.Mail.ListMessagesAsync(inbox, UidRange.All), m => Assert.Equal(inbox, ContentKeyWrap.FolderOf(m.WrappedKey)));
+        Assert.Equal(2, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian((await R.Store.Mail.GetMailboxAsync(inbox))!.SealedName.AsSpan(1)));
         Assert.Contains("Legal/Contracts", (await R.Mailboxes.ListAsync(alice.Id, session.Names)).Select(p => p.Path));
         Assert.Equal("$Confidential", session.Names.Unseal(alice.Id, Assert.Single(await R.Store.Mail.ListKeywordsAsync(alice.Id)).SealedName));
         Assert.All(await R.Store.Directory.ListCredentialsAsync(alice.Id), c => Assert.Equal(2, c.KeyVersion));
