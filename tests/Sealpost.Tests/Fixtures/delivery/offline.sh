@@ -12,7 +12,8 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 DNSPORT="$(free_port)"
 mkdir -p "$WORK/out"
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
+# strace detaches from the server when it is killed, and the server would run on: stop the children first.
+cleanup() { for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= --user=root --listen-address=127.0.0.1 \
   --bind-interfaces --port="$DNSPORT" --local=/test/ --mx-host=partner.test,mx.partner.test,10 --host-record=mx.partner.test,127.0.0.1 >/dev/null 2>&1 &
