@@ -34,6 +34,12 @@ public sealed partial class ImapSession
 
         while (_changes.Reader.TryRead(out var change))
         {
+            if ((change.Kinds & Sealpost.Core.Storage.ChangeKinds.AccountChanged) != 0)
+            {
+                _accountChanged = true; // the session checks whether it still stands before going on
+                continue;
+            }
+
             if (_selected is not null && change.MailboxId == _selected.MailboxId)
             {
                 _selected.Dirty |= change.HighestModSeq > _selected.KnownModSeq;

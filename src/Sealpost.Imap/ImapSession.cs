@@ -300,6 +300,12 @@ public sealed partial class ImapSession
 
     private long _standingCheckedAt;
 
+    /// <summary>RFC 5530 EXPIRED: access is no longer permitted with what this session logged in with.</summary>
+    private const string ExpiredBye = "* BYE [EXPIRED] This session's credentials changed or the account was suspended; log in again";
+
+    // Set when the change feed says the account changed (any node): the next check is not throttled.
+    private bool _accountChanged;
+
     /// <summary>
     /// A password change, reset, suspension or deletion ends sessions opened before it: checked before a
     /// command at most once a second (one point read), so a busy session pays almost nothing.
@@ -307,12 +313,13 @@ public sealed partial class ImapSession
     private async Task<bool> StillStandsAsync(CancellationToken ct)
     {
         var now = Environment.TickCount64;
-        if (now - _standingCheckedAt < 1000)
+        if (now - _standingCheckedAt < 1000 && !_accountChanged)
         {
             return true;
         }
 
         _standingCheckedAt = now;
+        _accountChanged = false;
         return await _context.Authentication.SessionStandsAsync(_account!, ct);
     }
 
@@ -439,7 +446,7 @@ public sealed partial class ImapSession
         if (Authenticated && name != "LOGOUT" && !await StillStandsAsync(ct))
         {
             // RFC 5530 EXPIRED: access is no longer permitted with what this session logged in with.
-            Send("* BYE [EXPIRED] This session's credentials changed or the account was suspended; log in again");
+            Send(ExpiredBye);
             return After.Stop;
         }
 

@@ -89,21 +89,36 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
             ? await c.All($"SELECT {AccountColumns} FROM accounts WHERE domain_id = $1 ORDER BY address_key", ReadAccount, d)
             : await c.All($"SELECT {AccountColumns} FROM accounts ORDER BY address_key", ReadAccount), cancellationToken);
 
+    /// <summary>What open sessions of the account hear, on every node, when its credential version moves.</summary>
+    private static MailboxChanged AccountChanged(long accountId) => new(accountId, 0, 0, ChangeKinds.AccountChanged);
+
     public Task SetAccountRolesAsync(long accountId, AccountRoles roles, CancellationToken cancellationToken = default) =>
-        store.WriteAsync<int>(async (c, _) =>
-            await c.Execute("UPDATE accounts SET roles = $1, credential_version = credential_version + 1 WHERE id = $2", (int)roles, accountId) == 0
-                ? throw SealpostException.NotFound("no such account")
-                : 0, cancellationToken);
+        store.WriteAsync<int>(async (c, notes) =>
+        {
+            if (await c.Execute("UPDATE accounts SET roles = $1, credential_version = credential_version + 1 WHERE id = $2", (int)roles, accountId) == 0)
+            {
+                throw SealpostException.NotFound("no such account");
+            }
+
+            notes.Add(AccountChanged(accountId));
+            return 0;
+        }, cancellationToken);
 
     public Task SetAccountStateAsync(long accountId, AccountState state, CancellationToken cancellationToken = default) =>
-        store.WriteAsync<int>(async (c, _) =>
-            await c.Execute("UPDATE accounts SET state = $1, state_changed_at = CASE WHEN state = $1 THEN state_changed_at ELSE $3 END, credential_version = credential_version + 1 WHERE id = $2",
-                (int)state, accountId, Now()) == 0
-                ? throw SealpostException.NotFound("no such account")
-                : 0, cancellationToken);
+        store.WriteAsync<int>(async (c, notes) =>
+        {
+            if (await c.Execute("UPDATE accounts SET state = $1, state_changed_at = CASE WHEN state = $1 THEN state_changed_at ELSE $3 END, credential_version = credential_version + 1 WHERE id = $2",
+                    (int)state, accountId, Now()) == 0)
+            {
+                throw SealpostException.NotFound("no such account");
+            }
+
+            notes.Add(AccountChanged(accountId));
+            return 0;
+        }, cancellationToken);
 
     public Task<IReadOnlyList<Credential>> ApplyKeyRingChangeAsync(KeyRingChange change, CancellationToken cancellationToken = default) =>
-        store.WriteAsync<IReadOnlyList<Credential>>(async (c, _) =>
+        store.WriteAsync<IReadOnlyList<Credential>>(async (c, notes) =>
         {
             var id = change.AccountId;
             // The account row lock serialises key ring changes of one account across nodes.
@@ -111,6 +126,8 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
             {
                 throw SealpostException.NotFound("no such account");
             }
+
+            notes.Add(AccountChanged(id));
 
             var now = Now();
             if (change.NewKey is { } key)

@@ -110,6 +110,8 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
                 throw SealpostException.NotFound("no such account");
             }
 
+            ctx.Notifications.Add(AccountChanged(accountId));
+
             return 0;
         }, cancellationToken);
 
@@ -123,8 +125,13 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
                 throw SealpostException.NotFound("no such account");
             }
 
+            ctx.Notifications.Add(AccountChanged(accountId));
+
             return 0;
         }, cancellationToken);
+
+    /// <summary>What open sessions of the account hear when its credential version moves.</summary>
+    private static MailboxChanged AccountChanged(long accountId) => new(accountId, 0, 0, ChangeKinds.AccountChanged);
 
     public Task<IReadOnlyList<Credential>> ApplyKeyRingChangeAsync(KeyRingChange change, CancellationToken cancellationToken = default) =>
         store.WriteAsync<IReadOnlyList<Credential>>(ctx =>
@@ -134,6 +141,8 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
             {
                 throw SealpostException.NotFound("no such account");
             }
+
+            ctx.Notifications.Add(AccountChanged(id));
 
             var now = Now();
             if (change.NewKey is { } key)

@@ -258,7 +258,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>One notification per mailbox per batch, carrying the newest MODSEQ and all kinds.</summary>
+    /// <summary>One notification per mailbox (and per changed account) per batch, carrying the newest MODSEQ and all kinds.</summary>
     private static IEnumerable<MailboxChanged> Coalesce(List<MailboxChanged> changes)
     {
         if (changes.Count <= 1)
@@ -267,8 +267,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
 
         return changes
-            .GroupBy(c => c.MailboxId)
-            .Select(g => new MailboxChanged(g.First().AccountId, g.Key, g.Max(c => c.HighestModSeq), g.Aggregate(ChangeKinds.None, (k, c) => k | c.Kinds)));
+            .GroupBy(c => (c.AccountId, c.MailboxId)) // mailbox 0 is every account's "the account changed"
+            .Select(g => new MailboxChanged(g.Key.AccountId, g.Key.MailboxId, g.Max(c => c.HighestModSeq), g.Aggregate(ChangeKinds.None, (k, c) => k | c.Kinds)));
     }
 
     public async ValueTask DisposeAsync()

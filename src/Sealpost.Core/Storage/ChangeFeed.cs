@@ -14,6 +14,12 @@ public enum ChangeKinds
     MailboxDeleted = 16,
     MailboxRenamed = 32,
     SubscriptionChanged = 64,
+
+    /// <summary>
+    /// The account itself changed (state, roles, credentials: its credential version moved); mailbox id 0.
+    /// Open sessions check at once whether they still stand, on every node.
+    /// </summary>
+    AccountChanged = 128,
 }
 
 /// <summary>

@@ -59,6 +59,26 @@ internal static class ContentKeyWrap
         return Aead.Open(folderKey, wrapped[(HeaderLength + 8)..], [.. Aad(wrapped[..HeaderLength], accountId), .. wrapped.Slice(HeaderLength, 8)]);
     }
 
+    /// <summary>The same with an AES-GCM already keyed with the folder key (one per folder for a whole listing): no allocation but the result.</summary>
+    public static byte[] UnwrapFolder(AesGcm folderCipher, long accountId, ReadOnlySpan<byte> wrapped)
+    {
+        if (wrapped.Length != HeaderLength + 8 + 12 + 32 + 16 || wrapped[0] != 1 || wrapped[1] != KindFolder)
+        {
+            throw new CryptographicException("not a folder-key wrap");
+        }
+
+        Span<byte> aad = stackalloc byte[Info.Length + 1 + 8 + 4 + 16 + 8];
+        Info.CopyTo(aad);
+        aad[Info.Length] = KindFolder;
+        BinaryPrimitives.WriteInt64BigEndian(aad[(Info.Length + 1)..], accountId);
+        wrapped.Slice(2, 20).CopyTo(aad[(Info.Length + 9)..]);
+        wrapped.Slice(HeaderLength, 8).CopyTo(aad[(Info.Length + 29)..]);
+        var body = wrapped[(HeaderLength + 8)..];
+        var output = new byte[32];
+        folderCipher.Decrypt(body[..12], body[12..44], body[44..], output, aad);
+        return output;
+    }
+
     /// <summary>The mailbox whose folder key a kind-3 wrap is under; null for the other kinds.</summary>
     public static long? FolderOf(ReadOnlySpan<byte> wrapped) =>
         wrapped.Length >= HeaderLength + 8 && wrapped[1] == KindFolder ? BinaryPrimitives.ReadInt64BigEndian(wrapped.Slice(HeaderLength, 8)) : null;

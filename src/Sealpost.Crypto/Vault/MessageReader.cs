@@ -310,11 +310,12 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     private sealed class WrapKeys(AccountSession session, long mailboxId, Dictionary<long, byte[]> folderKeys) : IDisposable
     {
         private readonly AesGcm _current = new(session.Current.ContentWrapKey, 16);
+        private readonly Dictionary<long, AesGcm> _folders = folderKeys.ToDictionary(k => k.Key, k => new AesGcm(k.Value, 16)); // keyed once per batch
 
         public AccountSession Session => session;
 
         public byte[] Open(byte[] wrapped) => ContentKeyWrap.FolderOf(wrapped) is { } folder
-            ? ContentKeyWrap.UnwrapFolder(folderKeys.TryGetValue(folder, out var key) ? key : throw new CryptographicException($"no key for folder {folder}"), session.AccountId, wrapped)
+            ? ContentKeyWrap.UnwrapFolder(_folders.TryGetValue(folder, out var cipher) ? cipher : throw new CryptographicException($"no key for folder {folder}"), session.AccountId, wrapped)
             : ContentKeyWrap.Unwrap(session, wrapped, _current);
 
         /// <summary>The wrap to store instead, if the row's is not yet under its own folder's key; null if it is (or that key is missing).</summary>
@@ -323,7 +324,14 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
                 ? ContentKeyWrap.WrapFolder(key, session.AccountId, mailboxId, messageId, contentKey)
                 : null;
 
-        public void Dispose() => _current.Dispose();
+        public void Dispose()
+        {
+            _current.Dispose();
+            foreach (var cipher in _folders.Values)
+            {
+                cipher.Dispose();
+            }
+        }
     }
 }
 

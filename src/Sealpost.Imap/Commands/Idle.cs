@@ -12,6 +12,13 @@ public sealed partial class ImapSession
     {
         p.End();
         await ReportChangesAsync(allowExpunge: true, force: false, ct);
+        DrainFeed();
+        if (_accountChanged && !await StillStandsAsync(ct))
+        {
+            Send(ExpiredBye);
+            return After.Stop;
+        }
+
         Send("+ idling");
         await FlushAsync(ct);
 
@@ -36,6 +43,16 @@ public sealed partial class ImapSession
                 else
                 {
                     await ReportChangesAsync(allowExpunge: true, force: false, ct);
+                }
+
+                // A suspension, reset, password change or revoked app password, on any node: the change
+                // feed wakes the idle session, which ends at once if it no longer stands (RFC 5530 EXPIRED).
+                DrainFeed();
+                if (_accountChanged && !await StillStandsAsync(ct))
+                {
+                    Send(ExpiredBye);
+                    await FlushAsync(ct);
+                    return After.Stop;
                 }
 
                 await FlushAsync(ct);

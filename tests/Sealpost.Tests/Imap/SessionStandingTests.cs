@@ -65,6 +65,29 @@ public sealed class SessionStandingTests
         Assert.False(client.IsConnected);
     }
 
+    /// <summary>
+    /// A session sitting in IDLE sends no command: the change feed wakes it when the account changes (on
+    /// any node), and it ends then, without waiting for the client.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task An_idle_session_is_ended_when_the_change_happens(string change)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        using var done = new CancellationTokenSource();
+        var idle = client.IdleAsync(done.Token);
+        await ChangeAliceAsync(server, change); // before or after the server's "+ idling": either way the feed holds it
+
+        var ended = await Task.WhenAny(idle, Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.True(ended == idle, "the idle session was not ended");
+        await Assert.ThrowsAnyAsync<Exception>(() => idle);
+        Assert.False(client.IsConnected);
+    }
+
     /// <summary>Submission too: the next transaction of a session opened before the change gets 421 and the connection closes.</summary>
     [Theory]
     [MemberData(nameof(Changes))]
