@@ -18,7 +18,8 @@ public enum LoginOutcome
 }
 
 /// <summary>What a login attempt gave. On success the caller owns <see cref="Session"/>.</summary>
-public sealed record LoginResult(LoginOutcome Outcome, Account? Account = null, IAccountSession? Session = null, Actor? Actor = null, string? Lockout = null);
+/// <param name="Notice">For the owner at this login: their account was reset (by whom, when), read from the audit trail.</param>
+public sealed record LoginResult(LoginOutcome Outcome, Account? Account = null, IAccountSession? Session = null, Actor? Actor = null, string? Lockout = null, string? Notice = null);
 
 /// <summary>
 /// Every protocol's login (IMAP LOGIN/AUTHENTICATE, SMTP AUTH; the API later): the lockout check, the
@@ -72,7 +73,8 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
         {
             await throttle.SucceededAsync(user, remote, ct);
             var actor = await directory.ActorForAsync(account, client.Protocol, client.RemoteAddress, client.CorrelationId, ct);
-            var result = await RecordedAsync(new LoginResult(LoginOutcome.Succeeded, account, session, actor), actor, AuditAction.LoginSucceeded, AuditOutcome.Success, mechanism);
+            var notice = session.AfterReset ? await directory.ResetNoticeAsync(account, ct) : null;
+            var result = await RecordedAsync(new LoginResult(LoginOutcome.Succeeded, account, session, actor, Notice: notice), actor, AuditAction.LoginSucceeded, AuditOutcome.Success, mechanism);
             if (result.Outcome != LoginOutcome.Succeeded)
             {
                 session.Dispose();

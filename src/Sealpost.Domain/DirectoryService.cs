@@ -281,6 +281,22 @@ public sealed class DirectoryService(
     public async Task<bool> SessionStandsAsync(Account loggedIn, CancellationToken ct = default) =>
         await Dir.GetAccountAsync(loggedIn.Id, ct) is { State: AccountState.Active } now && now.CredentialVersion == loggedIn.CredentialVersion;
 
+    /// <summary>An account's audit target: its address in canonical form where it parses (so its owner's login finds the records), else as given.</summary>
+    private static string AccountTarget(string address) =>
+        MailAddress.TryParse(address.Trim(), out var parsed, out _) ? parsed.ToString() : DomainName.Printable(address.Trim());
+
+    /// <summary>
+    /// What a login with a provisional password tells its owner when the account was reset: by whom and
+    /// when, from the audit trail (which the resetter cannot erase, unlike a message in the mailbox); null if it was not reset.
+    /// </summary>
+    internal async Task<string?> ResetNoticeAsync(Account account, CancellationToken ct = default)
+    {
+        var resets = await guard.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.PasswordReset, Target: account.Address.ToString()), ct);
+        return resets.LastOrDefault(r => r.Event.Outcome == AuditOutcome.Success) is { } last
+            ? $"Your password was reset by {last.Event.Actor} on {last.Event.Time:yyyy-MM-dd HH:mm} UTC. Mail from before the reset opens again only after the security officers recover your previous key. If you did not ask for this, tell your security officer."
+            : null;
+    }
+
     public async Task<Account> RequireAccountAsync(string address, CancellationToken ct = default) =>
         await Dir.FindAccountAsync(MailAddress.Parse(address), ct)
         ?? throw SealpostException.NotFound($"no account '{DomainName.Printable(address)}'");
@@ -415,7 +431,7 @@ public sealed class DirectoryService(
     /// </summary>
     [Requires(Operation.AccountPasswordReset)]
     public Task SetPasswordAsync(Actor actor, string address, string newPassword, string? oldPassword, CancellationToken ct = default) =>
-        guard.AdministerAsync(actor, oldPassword is null ? AuditAction.PasswordReset : AuditAction.PasswordChanged, DomainName.Printable(address.Trim()), async () =>
+        guard.AdministerAsync(actor, oldPassword is null ? AuditAction.PasswordReset : AuditAction.PasswordChanged, AccountTarget(address), async () =>
         {
             var account = await RequireAccountAsync(address, ct);
             var scope = await ScopeOfAsync(account, ct);
@@ -466,7 +482,7 @@ public sealed class DirectoryService(
     /// </summary>
     [Requires(Operation.AccountPasswordReset)]
     public Task<(string Token, DateTimeOffset ExpiresAt)> ResetForEnrolmentAsync(Actor actor, string address, CancellationToken ct = default) =>
-        guard.AdministerAsync(actor, AuditAction.PasswordReset, DomainName.Printable(address.Trim()), async () =>
+        guard.AdministerAsync(actor, AuditAction.PasswordReset, AccountTarget(address), async () =>
         {
             var account = await RequireAccountAsync(address, ct);
             guard.Require(actor, Operation.AccountPasswordReset, await ScopeOfAsync(account, ct));

@@ -38,6 +38,9 @@ public interface IAccountSession : IDisposable
     IReadOnlyCollection<int> KeyVersions { get; }
 
     INameProtector Names { get; }
+
+    /// <summary>Unlocked with the password an administrator set at a reset, which the owner has not replaced yet.</summary>
+    bool AfterReset => false;
 }
 
 /// <summary>

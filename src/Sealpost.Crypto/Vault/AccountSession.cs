@@ -78,6 +78,8 @@ public sealed class AccountSession : IAccountSession
 
     public INameProtector Names { get; }
 
+    public bool AfterReset { get; internal init; }
+
     internal AccountKeyMaterial Current => _keys[CurrentKeyVersion];
 
     internal AccountKeyMaterial? Key(int version) => _keys.GetValueOrDefault(version);

@@ -210,8 +210,8 @@ public sealed class AccountVault : IAccountVault, IDisposable
         var cacheKey = _options.LoginCacheSeconds > 0 ? CacheKey(account.Id, secret) : null;
         if (cacheKey is null || account.State != AccountState.Active)
         {
-            var materials = await UnlockKeysAsync(account, secret, false, ct);
-            return materials.Count == 0 ? null : new AccountSession(account.Id, materials);
+            var (materials, used) = await UnlockCredentialsAsync(account, secret, false, ct);
+            return materials.Count == 0 ? null : new AccountSession(account.Id, materials) { AfterReset = used.Any(IsResetPassword) };
         }
 
         if (FromCache(account, cacheKey) is { } hit)
@@ -233,8 +233,8 @@ public sealed class AccountVault : IAccountVault, IDisposable
         }
 
         // Evicted already (a full cache) or the account changed meanwhile: unlock for this caller alone.
-        var own = await UnlockKeysAsync(account, secret, false, ct);
-        return own.Count == 0 ? null : new AccountSession(account.Id, own);
+        var (own, ownUsed) = await UnlockCredentialsAsync(account, secret, false, ct);
+        return own.Count == 0 ? null : new AccountSession(account.Id, own) { AfterReset = ownUsed.Any(IsResetPassword) };
     }
 
     private AccountSession? FromCache(Account account, string cacheKey)
@@ -247,7 +247,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         // Every hit re-checks what may have changed since: credentials and account state.
         if (cached.Expires > DateTimeOffset.UtcNow && cached.CredentialVersion == account.CredentialVersion && account.State == AccountState.Active)
         {
-            return new AccountSession(account.Id, cached.Keys.Select(k => k.Clone()));
+            return new AccountSession(account.Id, cached.Keys.Select(k => k.Clone())) { AfterReset = cached.AfterReset };
         }
 
         Evict(cacheKey);
@@ -275,7 +275,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
             return true; // a flight that ended just before this one began already did the work
         }
 
-        var materials = await UnlockKeysAsync(account, secret, false, CancellationToken.None);
+        var (materials, used) = await UnlockCredentialsAsync(account, secret, false, CancellationToken.None);
         if (materials.Count == 0)
         {
             return false;
@@ -294,7 +294,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
             }
         }
 
-        var entry = new CachedLogin(account.CredentialVersion, DateTimeOffset.UtcNow.AddSeconds(_options.LoginCacheSeconds), materials);
+        var entry = new CachedLogin(account.CredentialVersion, DateTimeOffset.UtcNow.AddSeconds(_options.LoginCacheSeconds), materials, used.Any(IsResetPassword));
         if (!_cache.TryAdd(cacheKey, entry))
         {
             entry.Dispose();
@@ -303,12 +303,14 @@ public sealed class AccountVault : IAccountVault, IDisposable
         return true;
     }
 
+    /// <summary>The label of the provisional password a reset sets: its owner is told at login, until they replace it.</summary>
+    private const string ResetLabel = "reset";
+
+    private static bool IsResetPassword(Credential c) => c.Kind == CredentialKind.ProvisionalPassword && c.Label == ResetLabel;
+
     private static bool IsPassword(CredentialKind kind) => kind is CredentialKind.Password or CredentialKind.ProvisionalPassword;
 
-    /// <summary>Every key version <paramref name="secret"/> unlocks, each checked against its signed public key.</summary>
-    private async Task<List<AccountKeyMaterial>> UnlockKeysAsync(Account account, string secret, bool passwordsOnly, CancellationToken ct) =>
-        (await UnlockCredentialsAsync(account, secret, passwordsOnly, ct)).Keys;
-
+    /// <summary>Every key version <paramref name="secret"/> unlocks (each checked against its stored public key), and the credentials that did.</summary>
     private async Task<(List<AccountKeyMaterial> Keys, List<Credential> Used)> UnlockCredentialsAsync(Account account, string secret, bool passwordsOnly, CancellationToken ct)
     {
         var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
@@ -425,7 +427,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         var (verifier, keys) = _kdf.NewPassword(newPassword);
         using (keys)
         {
-            return await ResetCoreAsync(account, CredentialKind.ProvisionalPassword, "password", verifier, keys, "password reset", ct);
+            return await ResetCoreAsync(account, CredentialKind.ProvisionalPassword, ResetLabel, verifier, keys, "password reset", ct);
         }
     }
 
@@ -652,7 +654,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         }
     }
 
-    private sealed record CachedLogin(int CredentialVersion, DateTimeOffset Expires, List<AccountKeyMaterial> Keys) : IDisposable
+    private sealed record CachedLogin(int CredentialVersion, DateTimeOffset Expires, List<AccountKeyMaterial> Keys, bool AfterReset) : IDisposable
     {
         public void Dispose() => Keys.ForEach(k => k.Dispose());
     }
