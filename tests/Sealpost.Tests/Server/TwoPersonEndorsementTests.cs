@@ -50,13 +50,7 @@ public sealed class TwoPersonEndorsementTests : IAsyncLifetime
         await smtp.DisconnectAsync(true);
     }
 
-    private async Task EndorseAsync(string keyFile, EndorsementKind kind)
-    {
-        var runtime = _server.Server.Runtime;
-        var v = (await runtime.KeyCustody.ListKeyVersionsAsync(SealpostRuntime.LocalAdministrator, Carol, false)).Single(x => x.Version == 1);
-        using var person = PersonalKey.Load(keyFile);
-        await runtime.KeyCustody.EndorseAsync(SealpostRuntime.LocalAdministrator, Carol, 1, KeyTrust.Sign(person, kind, v.AccountId, 1, v.PublicKey, v.SigningPublicKey!));
-    }
+    private Task EndorseAsync(string keyFile, EndorsementKind kind) => TestOfficers.EndorseAsync(_server.Server.Runtime, Carol, 1, keyFile, kind);
 
     [Fact]
     public async Task Mail_for_an_unendorsed_account_is_deferred_with_a_temporary_error()

@@ -10,6 +10,15 @@ namespace Sealpost.Tests.Support;
 /// </summary>
 public sealed record TestOfficers(string AnchorFile, string AliceKey, string BobKey, string ErinKey, string DanKey, string RecoveryPublicFile, byte[] RecoveryPrivateKey, TrustAnchor Anchor)
 {
+    /// <summary>What 'sealpost keys endorse' does: sign the version as listed with one person's key file, hand it in.</summary>
+    public static async Task<Sealpost.Domain.KeyVersionView> EndorseAsync(Sealpost.Server.SealpostRuntime runtime, string address, int version, string keyFile, EndorsementKind kind)
+    {
+        var v = (await runtime.KeyCustody.ListKeyVersionsAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, address, false)).Single(k => k.Version == version);
+        using var person = PersonalKey.Load(keyFile);
+        return await runtime.KeyCustody.EndorseAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, address, version,
+            KeyTrust.Sign(person, kind, v.AccountId, version, v.PublicKey, v.SigningPublicKey ?? KeyVersionProof.NoSigningKey));
+    }
+
     public static TestOfficers Create(string folder)
     {
         var keys = Path.Combine(folder, "officers-" + Guid.NewGuid().ToString("N")[..8]);

@@ -46,12 +46,7 @@ public sealed class KeyVersionTrustTests : IAsyncLifetime
     private async Task<KeyVersionView> VersionAsync(int version) =>
         (await R.KeyCustody.ListKeyVersionsAsync(SealpostRuntime.LocalAdministrator, Alice, false)).Single(v => v.Version == version);
 
-    private async Task<KeyVersionView> EndorseAsync(string keyFile, EndorsementKind kind, int version = 1)
-    {
-        var v = await VersionAsync(version);
-        using var person = PersonalKey.Load(keyFile);
-        return await R.KeyCustody.EndorseAsync(SealpostRuntime.LocalAdministrator, Alice, version, KeyTrust.Sign(person, kind, v.AccountId, version, v.PublicKey, v.SigningPublicKey ?? KeyVersionProof.NoSigningKey));
-    }
+    private Task<KeyVersionView> EndorseAsync(string keyFile, EndorsementKind kind, int version = 1) => TestOfficers.EndorseAsync(R, Alice, version, keyFile, kind);
 
     private async Task EndorseByTwoAsync(int version = 1)
     {

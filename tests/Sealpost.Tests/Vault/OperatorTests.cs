@@ -30,12 +30,8 @@ public sealed class OperatorTests : IAsyncLifetime
     /// <summary>A new account's first version, requested by Dan and approved by Alice on their own machines (no officer key is on the node).</summary>
     private async Task EndorseFirstVersionAsync(string address)
     {
-        var v = (await R.KeyCustody.ListKeyVersionsAsync(SealpostRuntime.LocalAdministrator, address, false)).Single(k => k.Version == 1);
-        foreach (var (file, kind) in new[] { (_officers.DanKey, EndorsementKind.Requester), (_officers.AliceKey, EndorsementKind.Approver) })
-        {
-            using var person = PersonalKey.Load(file);
-            await R.KeyCustody.EndorseAsync(SealpostRuntime.LocalAdministrator, address, 1, KeyTrust.Sign(person, kind, v.AccountId, 1, v.PublicKey, v.SigningPublicKey!));
-        }
+        await TestOfficers.EndorseAsync(R, address, 1, _officers.DanKey, EndorsementKind.Requester);
+        await TestOfficers.EndorseAsync(R, address, 1, _officers.AliceKey, EndorsementKind.Approver);
     }
 
     public async Task InitializeAsync()
