@@ -175,6 +175,7 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
             return;
         }
 
+        var endorsed = 0;
         foreach (var account in await Dir.ListAccountsAsync(null, ct))
         {
             var ring = await Dir.ListAccountKeysAsync(account.Id, ct);
@@ -182,8 +183,14 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
             {
                 var key = ring.First(k => k.Version == state.Version);
                 var proof = KeyVersionProof.Decode(key.Signature) ?? new KeyVersionProof(KeyVersionProof.NoSigningKey, []);
-                await Dir.ReplaceAccountKeyProofAsync(account.Id, key.Version, key.Signature, trust.EndorseLocally(account.Id, key.Version, key.PublicKey, proof).Encode(), ct);
+                endorsed += await Dir.ReplaceAccountKeyProofAsync(account.Id, key.Version, key.Signature, trust.EndorseLocally(account.Id, key.Version, key.PublicKey, proof).Encode(), ct) ? 1 : 0;
             }
+        }
+
+        if (endorsed > 0)
+        {
+            await guard.Audit.RecordAsync(AuditEvent.Of(actor, AuditAction.KeyVersionEndorsed, AnchorTarget, AuditOutcome.Success,
+                $"{endorsed} versions made before trust anchors endorsed by the local officer pair (test rig or --dev)"), Audit.AuditDurability.Store);
         }
     }
 

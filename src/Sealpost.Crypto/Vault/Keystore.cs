@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using NSec.Cryptography;
@@ -32,7 +31,6 @@ public sealed class Keystore : IDisposable
     private readonly byte[] _masterKey;
     private readonly IDirectoryStore _store;
     private readonly Key _directoryKey;
-    private readonly ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal);
 
     private Keystore(byte[] masterKey, IDirectoryStore store, Key directoryKey, byte[] queueKey)
     {
@@ -121,28 +119,6 @@ public sealed class Keystore : IDisposable
     }
 
     public byte[] SignRecoveryKey(int version, byte[] publicKey) => Ed25519.Sign(_directoryKey, RecoveryKeyPayload(version, publicKey));
-
-    /// <summary>Checks a directory signature (results cached by the exact bytes, so a changed row is checked again).</summary>
-    public bool VerifyRecoveryKey(int version, byte[] publicKey, byte[] signature) => Verify(RecoveryKeyPayload(version, publicKey), signature);
-
-    private bool Verify(byte[] payload, byte[] signature)
-    {
-        var cacheKey = Convert.ToBase64String(SHA256.HashData([.. payload, .. signature]));
-        if (_verified.TryGetValue(cacheKey, out var ok))
-        {
-            return ok;
-        }
-
-        var publicKey = PublicKey.Import(Ed25519, DirectoryPublicKey, KeyBlobFormat.RawPublicKey);
-        ok = signature.Length == 64 && Ed25519.Verify(publicKey, payload, signature);
-        if (_verified.Count > 100_000)
-        {
-            _verified.Clear();
-        }
-
-        _verified[cacheKey] = ok;
-        return ok;
-    }
 
     private static byte[] RecoveryKeyPayload(int version, byte[] publicKey)
     {
