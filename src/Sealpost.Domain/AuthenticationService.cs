@@ -1,5 +1,6 @@
 using Sealpost.Core;
 using Sealpost.Core.Access;
+using Sealpost.Core.Storage;
 using Sealpost.Core.Audit;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Security;
@@ -37,6 +38,9 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
 
     /// <summary>Whether a protocol session opened by a login may go on (see <see cref="DirectoryService.SessionStandsAsync"/>).</summary>
     public Task<bool> SessionStandsAsync(Account loggedIn, CancellationToken ct = default) => directory.SessionStandsAsync(loggedIn, ct);
+
+    /// <summary>What a session opened by a login listens to so it ends when the account changes, on any node (<see cref="ChangeKinds.AccountChanged"/>).</summary>
+    public IChangeSubscription WatchAccount(Account loggedIn) => directory.WatchAccount(loggedIn);
 
     /// <param name="client">The client's actor before authentication: protocol, remote address, correlation id.</param>
     /// <param name="mechanism">LOGIN, PLAIN, ...: recorded with the outcome.</param>

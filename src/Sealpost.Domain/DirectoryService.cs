@@ -278,6 +278,9 @@ public sealed class DirectoryService(
     /// its credentials unchanged since (a password change, reset, rotation, enrolment or a new or revoked
     /// app password bumps the credential version; a suspension or deletion changes the state).
     /// </summary>
+    /// <summary>The change feed of a logged-in account: its mailboxes' changes and "the account changed" (any node).</summary>
+    internal IChangeSubscription WatchAccount(Account loggedIn) => store.Changes.Subscribe(loggedIn.Id);
+
     public async Task<bool> SessionStandsAsync(Account loggedIn, CancellationToken ct = default) =>
         await Dir.GetAccountAsync(loggedIn.Id, ct) is { State: AccountState.Active } now && now.CredentialVersion == loggedIn.CredentialVersion;
 

@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core;
+using Sealpost.Core.Storage;
 using Sealpost.Core.Addressing;
 using Sealpost.Core.Configuration;
 using Sealpost.Core.Directory;
@@ -170,7 +171,7 @@ public sealed class SmtpSession
             var discarding = false;
             while (!ct.IsCancellationRequested)
             {
-                var result = await ReadAsync(Smtp.CommandTimeoutSeconds, ct);
+                var result = await ReadCommandAsync(ct);
                 var buffer = result.Buffer;
                 var handled = true;
                 while (handled)
@@ -226,7 +227,7 @@ public sealed class SmtpSession
                             return;
                         }
 
-                        result = await ReadAsync(Smtp.CommandTimeoutSeconds, ct, allowEmpty: true);
+                        result = await ReadCommandAsync(ct, allowEmpty: true);
                         buffer = result.Buffer;
                     }
                 }
@@ -241,6 +242,10 @@ public sealed class SmtpSession
         }
         catch (SessionClosed)
         {
+        }
+        catch (SessionExpired)
+        {
+            await TryLastWordAsync(SmtpReply.ServiceClosing("This session's credentials changed or the account was suspended; authenticate again"));
         }
         catch (TooManyErrors)
         {
@@ -262,10 +267,63 @@ public sealed class SmtpSession
         finally
         {
             _chunks?.Dispose(); // a transaction cut off: its share of the memory budget goes back
+            _watch?.Dispose();
         }
     }
 
     private sealed class SessionClosed : Exception;
+
+    /// <summary>The account of an authenticated session changed (suspended, reset, password or app password revoked) while it waited.</summary>
+    private sealed class SessionExpired : Exception;
+
+    private IChangeSubscription? _watch;
+    private Task<bool>? _watchWait;
+
+    /// <summary>
+    /// Waits for the client's next command. An authenticated session also listens to its account's change
+    /// feed, so a suspension, reset or password change on any node closes it with 421 at once instead of
+    /// at its next transaction. The pending read is kept across wake-ups: a wake-up that changes nothing
+    /// goes back to the same read.
+    /// </summary>
+    private async Task<ReadResult> ReadCommandAsync(CancellationToken ct, bool allowEmpty = false)
+    {
+        if (allowEmpty && _input.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        var read = ReadAsync(Smtp.CommandTimeoutSeconds, ct);
+        while (_watch is { } watch)
+        {
+            if (_watchWait is null || _watchWait.IsCompleted)
+            {
+                _watchWait = watch.Reader.WaitToReadAsync(ct).AsTask();
+            }
+
+            if (await Task.WhenAny(read, _watchWait) == read)
+            {
+                break;
+            }
+
+            if (!await _watchWait)
+            {
+                break; // the feed ended: commands still check at MAIL
+            }
+
+            var accountChanged = false;
+            while (watch.Reader.TryRead(out var change))
+            {
+                accountChanged |= (change.Kinds & ChangeKinds.AccountChanged) != 0;
+            }
+
+            if (accountChanged && _account is { } owner && !await StillStandsAsync(owner, ct))
+            {
+                throw new SessionExpired();
+            }
+        }
+
+        return await read;
+    }
 
     /// <summary>A failure of the command's own work, not of the connection or the session's end.</summary>
     private static bool IsCommandFault(Exception ex) =>
@@ -882,6 +940,8 @@ public sealed class SmtpSession
             _helo = null; // RFC 3207 §4.2: forget everything learned before TLS
             _esmtp = false;
             _account = null;
+            _watch?.Dispose();
+            _watch = null;
             ResetTransaction();
             return true;
         });
@@ -981,6 +1041,8 @@ public sealed class SmtpSession
 
             login.Session!.Dispose(); // submission needs the account, not its keys
             _account = login.Account;
+            _watch?.Dispose();
+            _watch = _context.Authentication.WatchAccount(login.Account!);
             _actor = login.Actor;
             Send(SmtpReply.AuthSucceeded);
             return true;

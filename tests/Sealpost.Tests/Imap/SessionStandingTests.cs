@@ -88,6 +88,24 @@ public sealed class SessionStandingTests
         Assert.False(client.IsConnected);
     }
 
+    /// <summary>A submission session waiting for its next command hears the change on the feed and is closed with 421 at once.</summary>
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task A_waiting_submission_session_is_closed_when_the_change_happens(string change)
+    {
+        await using var server = await TestServer.StartAsync(o => o.Smtp.AllowPlaintextAuthOnLoopback = true);
+        await using var smtp = await SmtpRaw.ConnectAsync(server.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.Submission));
+        await smtp.ReplyAsync(); // 220
+        await smtp.CommandAsync("EHLO client.example");
+        var auth = await smtp.CommandAsync("AUTH PLAIN " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0alice@example.test\0alice-dev-password")));
+        Assert.StartsWith("235", auth);
+
+        await ChangeAliceAsync(server, change);
+
+        Assert.StartsWith("421 4.7.0", await smtp.ReplyAsync()); // unsolicited: the client sent nothing
+        Assert.True(await smtp.ClosedAsync());
+    }
+
     /// <summary>Submission too: the next transaction of a session opened before the change gets 421 and the connection closes.</summary>
     [Theory]
     [MemberData(nameof(Changes))]
