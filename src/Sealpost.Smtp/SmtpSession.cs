@@ -942,6 +942,7 @@ public sealed class SmtpSession
             _account = null;
             _watch?.Dispose();
             _watch = null;
+            _watchWait = null;
             ResetTransaction();
             return true;
         });
@@ -1043,6 +1044,7 @@ public sealed class SmtpSession
             _account = login.Account;
             _watch?.Dispose();
             _watch = _context.Authentication.WatchAccount(login.Account!);
+            _watchWait = null; // a wait on the old subscription would end the next read's watch early
             _actor = login.Actor;
             Send(SmtpReply.AuthSucceeded);
             return true;

@@ -301,7 +301,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(info.AsSpan(10), mailbox.Id);
         var folderKey = HKDF.Expand(HashAlgorithmName.SHA256, session.Current.ContentWrapKey, 32, info);
         var sealedName = SealedNameProtector.SealFolderWith(session.Current, session.AccountId, name, folderKey);
-        await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, mailbox.NameKey, sealedName, ct);
+        await store.RekeyMailboxAsync(mailbox.Id, mailbox.NameKey, sealedName, [], ct); // not a rename: clients hear nothing
         CryptographicOperations.ZeroMemory(folderKey);
         return session.FolderKey(mailbox.Id, sealedName);
     }
