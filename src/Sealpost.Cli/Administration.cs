@@ -71,6 +71,8 @@ internal interface IAdministration : IAsyncDisposable
     Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct);
     Task<IReadOnlyList<KeyVersionRow>> ListKeyVersionsAsync(string? account, bool pendingOnly, CancellationToken ct);
     Task<KeyVersionRow> EndorseAsync(string address, int version, Sealpost.Crypto.Vault.Endorsement endorsement, CancellationToken ct);
+    Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestRestoreAsync(string address, CancellationToken ct);
+    Task<IReadOnlyList<int>> ApplyRecoveryAsync(Sealpost.Crypto.Vault.RecoveryResponse response, CancellationToken ct);
 }
 
 /// <summary>Offline, on the data folder, as the local administrator.</summary>
@@ -88,6 +90,10 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
 
     public async Task<KeyVersionRow> EndorseAsync(string address, int version, Sealpost.Crypto.Vault.Endorsement endorsement, CancellationToken ct) =>
         Row(await runtime.KeyCustody.EndorseAsync(Admin, address, version, endorsement, ct));
+
+    public Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestRestoreAsync(string address, CancellationToken ct) => runtime.KeyCustody.RequestRestoreAsync(Admin, address, ct);
+
+    public Task<IReadOnlyList<int>> ApplyRecoveryAsync(Sealpost.Crypto.Vault.RecoveryResponse response, CancellationToken ct) => runtime.KeyCustody.ApplyRecoveryAsync(Admin, response, ct);
 
     public async Task<TenantRow> AddTenantAsync(string name, string? displayName, CancellationToken ct)
     {
@@ -392,6 +398,20 @@ internal sealed class ApiAdministration : IAdministration
             publicKey = Convert.ToBase64String(endorsement.SignerPublicKey),
             signature = Convert.ToBase64String(endorsement.Signature),
         }, ct);
+
+    public async Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestRestoreAsync(string address, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(_http, HttpMethod.Post, "/api/v1/recovery/requests", new { address, purpose = Sealpost.Crypto.Vault.RecoveryPurpose.Restore }, ct);
+        return Sealpost.Crypto.Vault.RecoveryRequest.FromJson(await response.Content.ReadAsStringAsync(ct));
+    }
+
+    public async Task<IReadOnlyList<int>> ApplyRecoveryAsync(Sealpost.Crypto.Vault.RecoveryResponse response, CancellationToken ct)
+    {
+        var applied = await SendAsync<RecoveryApplied>(HttpMethod.Post, "/api/v1/recovery/responses", System.Text.Json.JsonDocument.Parse(response.ToJson()).RootElement, ct);
+        return applied.Versions;
+    }
+
+    private sealed record RecoveryApplied(string RequestId, List<int> Versions);
 
     private sealed record AccountPage(List<AccountRow> Items, string? Next);
 

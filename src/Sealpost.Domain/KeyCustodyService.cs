@@ -17,7 +17,7 @@ public sealed record KeyVersionView(string Address, long AccountId, int Version,
 /// hand in. Signatures are made on each person's own machine; here they are only checked and stored.
 /// </summary>
 [DomainService]
-public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, AccessGuard guard)
+public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, AccessGuard guard, Keystore keystore)
 {
     private IDirectoryStore Dir => store.Directory;
 
@@ -193,6 +193,118 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
                 $"{endorsed} versions made before trust anchors endorsed by the local officer pair (test rig or --dev)"), Audit.AuditDurability.Store);
         }
     }
+
+    /// <summary>A request the server exported and waits for (kept sealed in the keystore until its response is applied).</summary>
+    private sealed record PendingRecovery(string Purpose, long AccountId, int HolderVersion, IReadOnlyList<int> Versions, string RequestedBy, DateTimeOffset RequestedAt);
+
+    private static string PendingEntry(string id) => "recovery-request/" + id;
+
+    private async Task<(Account Account, long Tenant)> AccountInScopeAsync(Actor actor, Operation operation, string address, CancellationToken ct)
+    {
+        var account = await Dir.FindAccountAsync(MailAddress.Parse(address), ct) ?? throw SealpostException.NotFound($"no account '{DomainName.Printable(address)}'");
+        var tenant = (await Dir.ListDomainsAsync(ct)).First(d => d.Id == account.DomainId).TenantId;
+        guard.Require(actor, operation, Scope.OfAccount(tenant, account.Id));
+        return (account, tenant);
+    }
+
+    /// <summary>
+    /// Exports what the officers' offline machine needs to hand an account's lost key versions (those no
+    /// credential of it wraps any more: a reset's) back to its newest version: their recovery wraps, the
+    /// account's public ring and the trust-anchor chain. Nothing in it opens anything without k shares.
+    /// </summary>
+    [Requires(Operation.RecoveryRequest)]
+    public Task<RecoveryRequest> RequestRestoreAsync(Actor actor, string address, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.RecoveryRequested, address, async () =>
+        {
+            var (account, _) = await AccountInScopeAsync(actor, Operation.RecoveryRequest, address, ct);
+            if (account.State != AccountState.Active)
+            {
+                throw SealpostException.Conflict($"{account.Address} is {account.State.ToString().ToLowerInvariant()}: its mail is restored only to an active account");
+            }
+
+            var ring = await Dir.ListAccountKeysAsync(account.Id, ct);
+            var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
+            var held = credentials.Where(c => c.WrappedKey.Length > 0).Select(c => c.KeyVersion).ToHashSet();
+            var holder = ring.MaxBy(k => k.Version) ?? throw SealpostException.Conflict($"{account.Address} has no key");
+            if (!credentials.Any(c => c.KeyVersion == holder.Version && c.Kind != CredentialKind.RecoveredKey))
+            {
+                throw SealpostException.Conflict($"{account.Address} key version {holder.Version} has no credential yet (enrol or set a password first)");
+            }
+
+            var state = (await trust.CheckAsync(account.Id, ring, ct)).First(s => s.Version == holder.Version);
+            if (state.State != KeyVersionState.Endorsed)
+            {
+                throw SealpostException.Conflict($"{account.Address} key version {holder.Version} is not endorsed yet ({state.Reason}): the officers' machine would refuse it");
+            }
+
+            var wraps = (await Dir.ListRecoveryWrapsAsync(account.Id, ct)).GroupBy(w => w.KeyVersion).ToDictionary(g => g.Key, g => g.MaxBy(w => w.RecoveryKeyVersion)!);
+            var lost = ring.Where(k => k.Version != holder.Version && !held.Contains(k.Version) && wraps.ContainsKey(k.Version)).OrderBy(k => k.Version).ToList();
+            if (lost.Count == 0)
+            {
+                throw SealpostException.Conflict($"nothing to restore: every key version of {account.Address} opens with its own credentials");
+            }
+
+            var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            var now = DateTimeOffset.UtcNow;
+            var request = new RecoveryRequest(RecoveryRequest.FormatName, id, RecoveryPurpose.Restore, account.Address.ToString(), account.Id, actor.Name, now,
+                account.Address.ToString(), account.Id, holder.Version, ring.Select(k => new RecoveryRingEntry(k.Version, k.PublicKey, k.Signature)).ToList(),
+                lost.Select(k => new RecoveryKeyEntry(k.Version, k.PublicKey, wraps[k.Version].RecoveryKeyVersion, wraps[k.Version].WrappedKey)).ToList(),
+                TrustAnchor.ChainToJson(trust.Chain));
+            var pending = new PendingRecovery(RecoveryPurpose.Restore, account.Id, holder.Version, lost.Select(k => k.Version).ToList(), actor.Name, now);
+            await keystore.PutSecretAsync(PendingEntry(id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pending), ct);
+            return (request, (string?)$"restore; versions {string.Join(",", pending.Versions)} to version {holder.Version}; request {id}");
+        }, ct);
+
+    /// <summary>
+    /// Applies the offline machine's response to a pending request: the handed-back versions are stored
+    /// sealed to the holder version, which opens them at its owner's next login. A response is applied
+    /// once, to the request it names, while the holder version is still the account's newest.
+    /// </summary>
+    [Requires(Operation.RecoveryApply)]
+    public Task<IReadOnlyList<int>> ApplyRecoveryAsync(Actor actor, RecoveryResponse response, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.RecoveryApplied, "recovery " + (response.RequestId.Length <= 64 ? response.RequestId : "?"), async () =>
+        {
+            await guard.RequireAsync(actor, Operation.RecoveryApply, Scope.Platform);
+            if (response.RequestId.Length != 32 || !response.RequestId.All(char.IsAsciiHexDigitLower))
+            {
+                throw SealpostException.Invalid("the response names no request of this server");
+            }
+
+            var sealedPending = await keystore.GetSecretAsync(PendingEntry(response.RequestId), ct);
+            PendingRecovery? pending = null;
+            try
+            {
+                pending = sealedPending is null || sealedPending.Length == 0 ? null : System.Text.Json.JsonSerializer.Deserialize<PendingRecovery>(sealedPending);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                pending = null;
+            }
+
+            if (pending is null)
+            {
+                throw SealpostException.NotFound($"no pending recovery request {response.RequestId} (applied already, or made by another server)");
+            }
+
+            if (response.AccountId != pending.AccountId || response.HolderAccountId != pending.AccountId || response.HolderVersion != pending.HolderVersion
+                || response.Keys.Count == 0 || response.Keys.Any(k => !pending.Versions.Contains(k.Version)) || response.Keys.Select(k => k.Version).Distinct().Count() != response.Keys.Count)
+            {
+                throw SealpostException.Invalid($"the response does not answer request {response.RequestId} as it was made");
+            }
+
+            var account = await Dir.GetAccountAsync(pending.AccountId, ct) ?? throw SealpostException.NotFound("the request's account no longer exists");
+            var ring = await Dir.ListAccountKeysAsync(account.Id, ct);
+            var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
+            if (ring.Max(k => k.Version) != pending.HolderVersion || !credentials.Any(c => c.KeyVersion == pending.HolderVersion && c.Kind != CredentialKind.RecoveredKey))
+            {
+                throw SealpostException.Conflict($"{account.Address} has a newer key version than when the request was made: export a new request");
+            }
+
+            await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { AddCredentials = response.Keys.Select(k => RecoveredKeyCredential.For(response, k)).ToList() }, ct);
+            await keystore.PutSecretAsync(PendingEntry(response.RequestId), [], ct);
+            IReadOnlyList<int> versions = response.Keys.Select(k => k.Version).Order().ToList();
+            return (versions, (string?)$"{account.Address}: versions {string.Join(",", versions)} handed back to version {pending.HolderVersion}; request {response.RequestId} (requested by {pending.RequestedBy})");
+        }, ct);
 
     private static string Fingerprint(byte[] publicKey) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(publicKey));
 }

@@ -44,7 +44,9 @@ public sealed class MailboxService(IMailStore store)
             var mailbox = await store.FindMailboxByRoleAsync(accountId, role, ct);
             if (mailbox is not null && names.Unseal(accountId, mailbox.SealedName) is null)
             {
-                await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, names.LookupKey(accountId, name), names.SealFolder(accountId, name), ct);
+                // The old name goes along inside the new one: the folder key it holds opens the folder's
+                // older messages once recovery hands the old account key back.
+                await store.RenameMailboxAsync(mailbox.Id, mailbox.ParentId, names.LookupKey(accountId, name), names.SealFolder(accountId, name, keepKeyOf: mailbox.SealedName), ct);
             }
         }
     }

@@ -44,7 +44,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         AuditService = new AuditService(audit, Guard, store.Directory, trust);
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
-        KeyCustody = new KeyCustodyService(store, trust, Guard);
+        KeyCustody = new KeyCustodyService(store, trust, Guard, keystore);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
         QueueSealer = new QueueSealer(keystore);

@@ -92,7 +92,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         await using var connection = new SqliteConnection(connectionString);
         connection.Open();
-        SqliteStore.AttachKeys(connection); // so keys.db's WAL is checkpointed too
         await using var checkpoint = connection.CreateCommand();
         checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         while (!stop.IsCancellationRequested)
@@ -108,6 +107,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
             try
             {
+                // Attached here, not before the loop: a store opened and closed at once (a prepare step)
+                // may race the attach with its own shutdown, and a failed attach is retried next round
+                // rather than failing the store's disposal.
+                SqliteStore.AttachKeys(connection); // so keys.db's WAL is checkpointed too
                 checkpoint.ExecuteNonQuery();
             }
             catch (SqliteException)

@@ -23,6 +23,10 @@ public sealed record EnrolmentTokenResponse(string Token, DateTimeOffset Expires
 public sealed record AccountPatch(string? DisplayName = null, long? QuotaBytes = null);
 /// <summary>A person's signature over an account key version, made on their machine from their personal key.</summary>
 public sealed record EndorsementRequest(string? Role, string? PublicKey, string? Signature);
+/// <summary>Asks for a recovery request file: the account whose lost key versions are handed back (purpose "restore").</summary>
+public sealed record RecoveryRequestBody(string? Address, string? Purpose);
+/// <summary>A recovery response applied: the key versions handed back.</summary>
+public sealed record RecoveryAppliedResponse(string RequestId, IReadOnlyList<int> Versions);
 /// <summary>A key version: state and fingerprints, never a key (the public keys are what signers sign over).</summary>
 public sealed record KeyVersionResponse(string Address, int Version, string State, string Reason, string Fingerprint, string PublicKey, string? SigningPublicKey, DateTimeOffset CreatedAt, long AccountId);
 public sealed record TrustPersonResponse(string Name, string Role, string PublicKey);

@@ -95,17 +95,54 @@ internal static class ServeCommands
 
     public static Command RecoveryKey(CliConsole console)
     {
-        var publicOut = new Option<string>("--public-out") { Description = "Where to write the public half (give it to 'init')", Required = true };
-        var privateOut = new Option<string>("--private-out") { Description = "Where to write the private half (keep it offline)", Required = true };
-        var generate = new Command("generate", "Make a recovery key pair, offline; the server only ever gets the public half") { publicOut, privateOut };
+        var publicOut = new Option<string>("--public-out") { Description = "Where to write the public half (it goes into the trust anchor)", Required = true };
+        var privateOut = new Option<string?>("--private-out") { Description = "Where to write the private half whole (keep it offline); or split it with --shares" };
+        var shares = new Option<int?>("--shares") { Description = "Split the private half into this many shares, one per security officer (nothing whole is written)" };
+        var threshold = new Option<int?>("--threshold") { Description = "How many shares 'sealpost recovery open' needs (at least 2)" };
+        var shareOut = new Option<string?>("--share-prefix") { Description = "Shares are written to PREFIX-1.share ... PREFIX-N.share (mode 0600); hand each to one officer" };
+        var generate = new Command("generate", "Make a recovery key pair, offline; the server only ever gets the public half") { publicOut, privateOut, shares, threshold, shareOut };
         generate.SetAction(async (parse, ct) =>
         {
+            var split = parse.GetValue(shares);
+            var whole = parse.GetValue(privateOut);
+            if ((whole is null) == (split is null))
+            {
+                throw SealpostException.Invalid("give --private-out FILE, or --shares N --threshold K --share-prefix PREFIX");
+            }
+
             var (privateKey, publicKey) = Sealpost.Crypto.Primitives.Hpke.GenerateKeyPair();
-            Sealpost.Crypto.Vault.KeyFiles.Write(parse.GetValue(privateOut)!, Sealpost.Crypto.Vault.KeyFiles.RecoveryPrivateLabel, privateKey);
-            Sealpost.Crypto.Vault.KeyFiles.Write(parse.GetValue(publicOut)!, Sealpost.Crypto.Vault.KeyFiles.RecoveryPublicLabel, publicKey);
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(privateKey);
-            await console.Out.WriteLineAsync($"Wrote {parse.GetValue(publicOut)} (public) and {parse.GetValue(privateOut)} (private: keep it offline; it opens every account).");
-            return SealpostCli.Ok;
+            try
+            {
+                if (whole is not null)
+                {
+                    Sealpost.Crypto.Vault.KeyFiles.Write(whole, Sealpost.Crypto.Vault.KeyFiles.RecoveryPrivateLabel, privateKey);
+                    Sealpost.Crypto.Vault.KeyFiles.Write(parse.GetValue(publicOut)!, Sealpost.Crypto.Vault.KeyFiles.RecoveryPublicLabel, publicKey);
+                    await console.Out.WriteLineAsync($"Wrote {parse.GetValue(publicOut)} (public) and {whole} (private: keep it offline; it opens every account).");
+                    return SealpostCli.Ok;
+                }
+
+                var prefix = parse.GetValue(shareOut) ?? throw SealpostException.Invalid("--share-prefix: where the shares go");
+                var texts = Sealpost.Crypto.Vault.RecoveryShares.Split(privateKey, split!.Value, parse.GetValue(threshold) ?? throw SealpostException.Invalid("--threshold: how many shares open it"));
+                var paths = texts.Select((_, i) => $"{prefix}-{i + 1}.share").ToList();
+                if (paths.FirstOrDefault(File.Exists) is { } existing)
+                {
+                    throw SealpostException.Conflict($"'{existing}' already exists; not overwriting a share");
+                }
+
+                Sealpost.Crypto.Vault.KeyFiles.Write(parse.GetValue(publicOut)!, Sealpost.Crypto.Vault.KeyFiles.RecoveryPublicLabel, publicKey);
+                for (var i = 0; i < texts.Count; i++)
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(paths[i]))!);
+                    DataFolder.WritePrivateFile(paths[i], System.Text.Encoding.ASCII.GetBytes(texts[i] + "\n"));
+                }
+
+                await console.Out.WriteLineAsync($"Wrote {parse.GetValue(publicOut)} (public) and {texts.Count} shares, any {parse.GetValue(threshold)} of which open it: {string.Join(", ", paths)}. The whole private key was never written.");
+                return SealpostCli.Ok;
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(privateKey);
+            }
         });
         return new Command("recovery-key", "Recovery keys (security officers)") { generate };
     }

@@ -75,6 +75,12 @@ public enum Operation
     /// <summary>Pin the officers' trust anchor or hand in its next generation (signed by the threshold of officers).</summary>
     TrustAnchorChange,
 
+    /// <summary>Export a recovery request for the officers' offline machine (an account's lost key versions, for a restore).</summary>
+    RecoveryRequest,
+
+    /// <summary>Hand in the response the officers' offline machine made (key versions sealed to the holder's key).</summary>
+    RecoveryApply,
+
     // Operations.
     /// <summary>Queue metadata: envelopes, sizes, states, errors; never content.</summary>
     QueueRead,
@@ -226,6 +232,9 @@ public static class PermissionMatrix
         // The signature is what counts (checked against the trust anchor); the role only says who may hand it in.
         Row(Operation.KeyVersionEndorse, (PA, Reach.All), (SO, Reach.All), (DA, Reach.Tenant), (SYS, Reach.All));
         Row(Operation.TrustAnchorChange, (SO, Reach.All), (PA, Reach.All));
+        // The k officers' shares are what opens anything; the roles only say who moves the files.
+        Row(Operation.RecoveryRequest, (SO, Reach.All), (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.RecoveryApply, (SO, Reach.All), (PA, Reach.All));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
         Row(Operation.QueueManage, (PA, Reach.All), (OP, Reach.All));

@@ -90,6 +90,10 @@ public enum AuditAction
     TrustAnchorChanged,
     /// <summary>A requester's or approver's signature over an account key version handed in (the detail: version, fingerprint, signer, resulting state).</summary>
     KeyVersionEndorsed,
+    /// <summary>A recovery request exported for the officers' offline machine (the detail: purpose, key versions, holder version, request id).</summary>
+    RecoveryRequested,
+    /// <summary>The offline machine's response handed in: key versions handed back to the holder's key (the detail: versions, request id).</summary>
+    RecoveryApplied,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

@@ -92,6 +92,12 @@ public enum CredentialKind
     /// person told to report it), no key wrap; the label says when and from where it was redeemed.
     /// </summary>
     EnrolmentRedeemed = 4,
+    /// <summary>
+    /// A key version handed back by the officers' offline recovery: its private key sealed (HPKE) to
+    /// another key version of the account, named with the request in the label
+    /// (<c>recovered:HOLDER-VERSION:REQUEST-ID</c>); opened at login once that version is. No verifier.
+    /// </summary>
+    RecoveredKey = 5,
 }
 
 /// <summary>

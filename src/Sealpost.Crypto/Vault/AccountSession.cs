@@ -106,8 +106,21 @@ public sealed class AccountSession : IAccountSession
             return null;
         }
 
+        var formers = SealedNameProtector.OpenFormerFolderKeys(this, sealedName);
+        if (formers.Count > 0)
+        {
+            _formerKeys.TryAdd(mailboxId, [.. formers]);
+        }
+
         return _folderKeys.GetOrAdd(mailboxId, key);
     }
+
+    // The keys a folder had before a reset replaced them, where this session holds the account key
+    // they were under (restored by recovery): its older messages are still under them.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte[][]> _formerKeys = new();
+
+    /// <summary>The former folder keys of a mailbox whose key this session opened (none for almost every folder).</summary>
+    internal byte[][] KnownFormerFolderKeys(long mailboxId) => _formerKeys.GetValueOrDefault(mailboxId) ?? [];
 
     public void Dispose()
     {
@@ -122,6 +135,12 @@ public sealed class AccountSession : IAccountSession
         }
 
         _folderKeys.Clear();
+        foreach (var key in _formerKeys.Values.SelectMany(k => k))
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+
+        _formerKeys.Clear();
     }
 }
 
@@ -131,6 +150,9 @@ public sealed class AccountSession : IAccountSession
 /// key version. A folder's name carries the folder's own random key:
 /// <c>2 | key version(4) | folder key wrapped under the names key (60) | name sealed under the folder key</c>,
 /// so the folder can be opened (shared) with its key alone, and a rotation re-wraps only the folder key.
+/// A folder whose key had to be replaced by a session that could not open it (its special folders after
+/// a reset) keeps the name it had: <c>3 | length(4) | the format-2 name | the former sealed name</c>. Only
+/// the former account key opens the former folder key, which is what recovery of old mail hands back.
 /// Lookup keys are HMAC-SHA256 under a key derived from the account key.
 /// </summary>
 internal sealed class SealedNameProtector(AccountSession session) : INameProtector
@@ -165,7 +187,10 @@ internal sealed class SealedNameProtector(AccountSession session) : INameProtect
         var folderKey = kept ?? RandomNumberGenerator.GetBytes(32);
         try
         {
-            return SealFolderWith(session.Current, accountId, name, folderKey);
+            // A key this session cannot open is kept as the former name (its messages are under it); one
+            // it can open goes on as the folder's key, with whatever former name it already carried.
+            var former = keepKeyOf is null ? null : kept is null ? keepKeyOf : Former(keepKeyOf);
+            return WithFormer(SealFolderWith(session.Current, accountId, name, folderKey), former);
         }
         finally
         {
@@ -186,9 +211,65 @@ internal sealed class SealedNameProtector(AccountSession session) : INameProtect
         return output;
     }
 
+    /// <summary>A format-2 name, carrying <paramref name="former"/> (format 3) if there is one.</summary>
+    internal static byte[] WithFormer(byte[] sealedName, byte[]? former)
+    {
+        if (former is null)
+        {
+            return sealedName;
+        }
+
+        var output = new byte[5 + sealedName.Length + former.Length];
+        output[0] = 3;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(output.AsSpan(1), sealedName.Length);
+        sealedName.CopyTo(output, 5);
+        former.CopyTo(output, 5 + sealedName.Length);
+        return output;
+    }
+
+    /// <summary>The name in force: the format-2 part of a format-3 name, else the name itself.</summary>
+    private static byte[] Current(byte[] sealedName)
+    {
+        if (sealedName.Length < 5 || sealedName[0] != 3)
+        {
+            return sealedName;
+        }
+
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(sealedName.AsSpan(1));
+        return length > 0 && length <= sealedName.Length - 5 ? sealedName.AsSpan(5, length).ToArray() : [];
+    }
+
+    /// <summary>The sealed name a format-3 name replaced, or null.</summary>
+    internal static byte[]? Former(byte[] sealedName)
+    {
+        if (sealedName.Length < 5 || sealedName[0] != 3)
+        {
+            return null;
+        }
+
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(sealedName.AsSpan(1));
+        return length > 0 && length < sealedName.Length - 5 ? sealedName.AsSpan(5 + length).ToArray() : null;
+    }
+
+    /// <summary>The folder keys of the names this one replaced that <paramref name="session"/> opens, newest first.</summary>
+    internal static List<byte[]> OpenFormerFolderKeys(AccountSession session, byte[] sealedName)
+    {
+        var keys = new List<byte[]>();
+        for (var former = Former(sealedName); former is not null; former = Former(former))
+        {
+            if (OpenFolderKey(session, former) is { } key)
+            {
+                keys.Add(key);
+            }
+        }
+
+        return keys;
+    }
+
     /// <summary>The folder key in a folder's sealed name; null for a keyword-style name or a key this session does not hold.</summary>
     internal static byte[]? OpenFolderKey(AccountSession session, byte[] sealedName)
     {
+        sealedName = Current(sealedName);
         if (sealedName.Length < 5 + WrappedFolderKeyLength + Aead.Overhead || sealedName[0] != 2)
         {
             return null;
@@ -213,6 +294,7 @@ internal sealed class SealedNameProtector(AccountSession session) : INameProtect
     /// <summary>A folder's name opened with its folder key alone (what a holder of that key, and nobody else, can do).</summary>
     internal static string? OpenFolderName(long accountId, byte[] folderKey, byte[] sealedName)
     {
+        sealedName = Current(sealedName);
         if (sealedName.Length < 5 + WrappedFolderKeyLength + Aead.Overhead || sealedName[0] != 2)
         {
             return null;
@@ -231,7 +313,7 @@ internal sealed class SealedNameProtector(AccountSession session) : INameProtect
     public string? Unseal(long accountId, byte[] sealedName)
     {
         Check(accountId);
-        if (sealedName.Length > 0 && sealedName[0] == 2)
+        if (sealedName.Length > 0 && sealedName[0] is 2 or 3)
         {
             var folderKey = OpenFolderKey(session, sealedName);
             if (folderKey is null)

@@ -361,7 +361,46 @@ public sealed class AccountVault : IAccountVault, IDisposable
             await NoteUseAsync(credential, ct);
         }
 
+        OpenRecoveredKeys(account.Id, credentials, publicKeys, result);
         return (result, used);
+    }
+
+    /// <summary>
+    /// Adds the key versions the officers' recovery handed back to a version just unlocked (old mail
+    /// after a reset): each is opened with that version's private key and checked against its public key.
+    /// </summary>
+    private void OpenRecoveredKeys(long accountId, IReadOnlyList<Credential> credentials, Dictionary<int, AccountKey> publicKeys, List<AccountKeyMaterial> unlocked)
+    {
+        foreach (var credential in credentials.Where(c => c.Kind == CredentialKind.RecoveredKey).OrderByDescending(c => c.KeyVersion))
+        {
+            if (unlocked.Any(m => m.Version == credential.KeyVersion) || RecoveredKeyCredential.Parse(credential) is not { } named
+                || unlocked.FirstOrDefault(m => m.Version == named.HolderVersion) is not { } holder)
+            {
+                continue;
+            }
+
+            byte[] privateKey;
+            try
+            {
+                privateKey = RecoveryOpening.Open(holder.PrivateKey, named.RequestId, accountId, credential.KeyVersion, accountId, named.HolderVersion, credential.WrappedKey);
+            }
+            catch (CryptographicException)
+            {
+                VaultLog.PrivateKeyMismatch(_logger, accountId, credential.KeyVersion);
+                continue;
+            }
+
+            if (publicKeys.TryGetValue(credential.KeyVersion, out var publicKey) && CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), publicKey.PublicKey))
+            {
+                unlocked.Add(AccountKeyMaterial.From(credential.KeyVersion, privateKey));
+            }
+            else
+            {
+                VaultLog.PrivateKeyMismatch(_logger, accountId, credential.KeyVersion);
+            }
+
+            CryptographicOperations.ZeroMemory(privateKey);
+        }
     }
 
     // Owners see when each app password was last used; to the hour, so a login storm does not write per login.
@@ -534,6 +573,7 @@ public sealed class AccountVault : IAccountVault, IDisposable
         foreach (var mailbox in mailboxes.Where(m => folderKeys.ContainsKey(m.Id)))
         {
             var updates = new List<(uint, byte[])>();
+            var leftUnder = false;
             foreach (var message in await _store.Mail.ListMessagesAsync(mailbox.Id, UidRange.All, ct))
             {
                 if (message.WrappedKey is null)
@@ -542,17 +582,23 @@ public sealed class AccountVault : IAccountVault, IDisposable
                 }
 
                 var (_, _, messageId) = ContentKeyWrap.Describe(message.WrappedKey);
-                var contentKey = ContentKeyWrap.FolderOf(message.WrappedKey) is { } other
-                    ? ContentKeyWrap.UnwrapFolder(oldFolderKeys.TryGetValue(other, out var otherKey) ? otherKey : throw new CryptographicException($"no key for folder {other}"), account.Id, message.WrappedKey)
-                    : ContentKeyWrap.Unwrap(oldSession, message.WrappedKey);
+                if (OpenForRotation(oldSession, oldFolderKeys, account.Id, message.WrappedKey) is not { } contentKey)
+                {
+                    // Under a key this account lost at a reset (only recovery opens it): left as it is.
+                    leftUnder = true;
+                    continue;
+                }
+
                 updates.Add((message.Uid, ContentKeyWrap.WrapFolder(folderKeys[mailbox.Id], account.Id, mailbox.Id, messageId, contentKey)));
                 CryptographicOperations.ZeroMemory(contentKey);
             }
 
-            // The new folder key (in the name) and everything under it land together.
+            // The new folder key (in the name) and everything under it land together; a former name some
+            // message is still under stays with it.
             var name = oldSession.Names.Unseal(account.Id, mailbox.SealedName)!;
-            await _store.Mail.RekeyMailboxAsync(mailbox.Id, newSession.Names.LookupKey(account.Id, name),
-                SealedNameProtector.SealFolderWith(newSession.Current, account.Id, name, folderKeys[mailbox.Id]), updates, ct);
+            var sealedName = SealedNameProtector.WithFormer(SealedNameProtector.SealFolderWith(newSession.Current, account.Id, name, folderKeys[mailbox.Id]),
+                leftUnder ? SealedNameProtector.Former(mailbox.SealedName) : null);
+            await _store.Mail.RekeyMailboxAsync(mailbox.Id, newSession.Names.LookupKey(account.Id, name), sealedName, updates, ct);
             count += updates.Count;
         }
 
@@ -573,6 +619,37 @@ public sealed class AccountVault : IAccountVault, IDisposable
         await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialWrapsOfKeyVersions = oldVersions }, ct);
         VaultLog.KeyCreated(_logger, account.Id, version, reason);
         VaultLog.Rewrapped(_logger, account.Id, count, version);
+    }
+
+    /// <summary>A content key as a rotation finds it (under its folder's key, a former one, or an account key version); null if the session holds none of them.</summary>
+    private static byte[]? OpenForRotation(AccountSession session, Dictionary<long, byte[]> folderKeys, long accountId, byte[] wrapped)
+    {
+        if (ContentKeyWrap.FolderOf(wrapped) is not { } folder)
+        {
+            try
+            {
+                return ContentKeyWrap.Unwrap(session, wrapped);
+            }
+            catch (CryptographicException)
+            {
+                return null;
+            }
+        }
+
+        var candidates = folderKeys.TryGetValue(folder, out var key) ? [key, .. session.KnownFormerFolderKeys(folder)] : Array.Empty<byte[]>();
+        foreach (var candidate in candidates)
+        {
+            try
+            {
+                return ContentKeyWrap.UnwrapFolder(candidate, accountId, wrapped);
+            }
+            catch (CryptographicException)
+            {
+                // an older key of the folder, or none
+            }
+        }
+
+        return null;
     }
 
     public async Task<string> CreateAppPasswordAsync(IAccountSession session, string label, CancellationToken ct = default)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sealpost.Core;
 using Sealpost.Core.Directory;
 
@@ -38,14 +39,14 @@ public sealed class KeyTrust
     public const string AnchorsEntry = "trust-anchors";
     public const string LocalOfficersLabel = "sealpost-local-officers-v1";
 
-    private readonly Keystore _keystore;
+    private readonly Keystore? _keystore;
     private readonly PersonalKey[]? _local;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, KeyVersionStatus[]> _checked = new(StringComparer.Ordinal);
     private IReadOnlyList<TrustAnchor> _chain;
     private DateTimeOffset _loadedAt;
 
-    private KeyTrust(Keystore keystore, IReadOnlyList<TrustAnchor> chain, PersonalKey[]? local, ILogger logger)
+    private KeyTrust(Keystore? keystore, IReadOnlyList<TrustAnchor> chain, PersonalKey[]? local, ILogger logger)
     {
         _keystore = keystore;
         _chain = chain;
@@ -55,6 +56,11 @@ public sealed class KeyTrust
     }
 
     public IReadOnlyList<TrustAnchor> Chain => _chain;
+
+    /// <summary>A chain checked elsewhere (an officer's offline machine): judges key versions against it alone, never reloads.</summary>
+    private static InvalidOperationException Offline() => new("a chain judged offline is not changed");
+
+    public static KeyTrust ForChain(IReadOnlyList<TrustAnchor> chain) => new(null, chain, null, NullLogger.Instance);
 
     /// <summary>False until the officers pin a trust anchor: nothing is sealed and the server does not start.</summary>
     public bool IsPinned => _chain.Count > 0;
@@ -135,7 +141,7 @@ public sealed class KeyTrust
     /// <summary>Pins generation 1 here (a data folder without an anchor) and uses it from now on.</summary>
     public async Task PinAsync(TrustAnchor genesis, CancellationToken ct = default)
     {
-        await PinAsync(_keystore, genesis, ct);
+        await PinAsync(_keystore ?? throw Offline(), genesis, ct);
         _chain = [genesis];
         _checked.Clear();
     }
@@ -143,7 +149,7 @@ public sealed class KeyTrust
     /// <summary>Appends the next generation (signed by the threshold of the current officers).</summary>
     public async Task<TrustAnchor> UpdateAsync(TrustAnchor next, CancellationToken ct = default)
     {
-        var chain = await LoadChainAsync(_keystore, _logger, ct);
+        var chain = await LoadChainAsync(_keystore ?? throw Offline(), _logger, ct);
         var extended = chain.Append(next).ToList();
         if (TrustAnchor.CheckChain(extended) is { } problem)
         {
@@ -189,7 +195,7 @@ public sealed class KeyTrust
     /// <summary>Reads the chain again if another node may have updated it (at most every <see cref="RefreshInterval"/>).</summary>
     private async Task RefreshAsync(CancellationToken ct)
     {
-        if (DateTimeOffset.UtcNow - _loadedAt < RefreshInterval)
+        if (_keystore is null || DateTimeOffset.UtcNow - _loadedAt < RefreshInterval)
         {
             return;
         }

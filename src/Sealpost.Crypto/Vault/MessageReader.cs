@@ -97,9 +97,9 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     {
         var s = (AccountSession)session;
         using var keys = await KeysAsync(s, message.MailboxId, [message], ct);
-        var (contentKey, messageId) = Unwrap(keys, message);
+        var (contentKey, messageId, stale) = Unwrap(keys, message);
         var (bodyKey, metadataKey) = SealedMessageCodec.DeriveKeys(contentKey);
-        if (keys.Rewrap(message, messageId, contentKey) is { } rewrapped)
+        if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
         {
             await store.UpdateWrappedKeysAsync(message.MailboxId, [(message.Uid, rewrapped)], ct);
         }
@@ -169,8 +169,8 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             }
 
             var messageId = ContentKeyWrap.Describe(message.WrappedKey).MessageId;
-            var contentKey = keys.Open(message.WrappedKey);
-            if (keys.Rewrap(message, messageId, contentKey) is { } rewrapped)
+            var contentKey = keys.Open(message.WrappedKey, out var stale);
+            if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
             {
                 rewrap.Add((message.Uid, rewrapped));
             }
@@ -193,7 +193,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         }
     }
 
-    private (byte[] ContentKey, byte[] MessageId) Unwrap(WrapKeys keys, MessageRecord message)
+    private (byte[] ContentKey, byte[] MessageId, bool Stale) Unwrap(WrapKeys keys, MessageRecord message)
     {
         if (message.WrappedKey is null)
         {
@@ -203,7 +203,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         try
         {
             var (_, _, messageId) = ContentKeyWrap.Describe(message.WrappedKey);
-            return (keys.Open(message.WrappedKey), messageId);
+            return (keys.Open(message.WrappedKey, out var stale), messageId, stale);
         }
         catch (CryptographicException ex)
         {
@@ -233,8 +233,8 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             try
             {
                 var messageId = ContentKeyWrap.Describe(message.WrappedKey).MessageId;
-                var contentKey = keys.Open(message.WrappedKey!);
-                if (keys.Rewrap(message, messageId, contentKey) is { } rewrapped)
+                var contentKey = keys.Open(message.WrappedKey!, out var stale);
+                if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
                 {
                     rewrap.Add((message.Uid, rewrapped));
                 }
@@ -282,7 +282,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             }
         }
 
-        return new WrapKeys(session, mailboxId, folderKeys);
+        return new WrapKeys(session, mailboxId, folderKeys, session.KnownFormerFolderKeys(mailboxId));
     }
 
     /// <summary>
@@ -307,20 +307,50 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     }
 
     /// <summary>The keys one batch opens wraps with: the account's (kinds 1 and 2) and the folders' (kind 3).</summary>
-    private sealed class WrapKeys(AccountSession session, long mailboxId, Dictionary<long, byte[]> folderKeys) : IDisposable
+    private sealed class WrapKeys(AccountSession session, long mailboxId, Dictionary<long, byte[]> folderKeys, byte[][] formerKeys) : IDisposable
     {
         private readonly AesGcm _current = new(session.Current.ContentWrapKey, 16);
         private readonly Dictionary<long, AesGcm> _folders = folderKeys.ToDictionary(k => k.Key, k => new AesGcm(k.Value, 16)); // keyed once per batch
 
         public AccountSession Session => session;
 
-        public byte[] Open(byte[] wrapped) => ContentKeyWrap.FolderOf(wrapped) is { } folder
-            ? ContentKeyWrap.UnwrapFolder(_folders.TryGetValue(folder, out var cipher) ? cipher : throw new CryptographicException($"no key for folder {folder}"), session.AccountId, wrapped)
-            : ContentKeyWrap.Unwrap(session, wrapped, _current);
+        /// <summary>The content key; <paramref name="stale"/> when it came from under a former key of this folder (so it moves under the current one).</summary>
+        public byte[] Open(byte[] wrapped, out bool stale)
+        {
+            stale = false;
+            if (ContentKeyWrap.FolderOf(wrapped) is not { } folder)
+            {
+                return ContentKeyWrap.Unwrap(session, wrapped, _current);
+            }
 
-        /// <summary>The wrap to store instead, if the row's is not yet under its own folder's key; null if it is (or that key is missing).</summary>
-        public byte[]? Rewrap(MessageRecord message, byte[] messageId, byte[] contentKey) =>
-            message.MailboxId == mailboxId && ContentKeyWrap.FolderOf(message.WrappedKey!) != mailboxId && folderKeys.TryGetValue(mailboxId, out var key)
+            var cipher = _folders.TryGetValue(folder, out var found) ? found : throw new CryptographicException($"no key for folder {folder}");
+            try
+            {
+                return ContentKeyWrap.UnwrapFolder(cipher, session.AccountId, wrapped);
+            }
+            catch (CryptographicException) when (folder == mailboxId && formerKeys.Length > 0)
+            {
+                foreach (var former in formerKeys)
+                {
+                    try
+                    {
+                        var contentKey = ContentKeyWrap.UnwrapFolder(former, session.AccountId, wrapped);
+                        stale = true;
+                        return contentKey;
+                    }
+                    catch (CryptographicException)
+                    {
+                        // the next older key
+                    }
+                }
+
+                throw;
+            }
+        }
+
+        /// <summary>The wrap to store instead, if the row's is not yet under its own folder's current key; null if it is (or that key is missing).</summary>
+        public byte[]? Rewrap(MessageRecord message, byte[] messageId, byte[] contentKey, bool stale) =>
+            message.MailboxId == mailboxId && (stale || ContentKeyWrap.FolderOf(message.WrappedKey!) != mailboxId) && folderKeys.TryGetValue(mailboxId, out var key)
                 ? ContentKeyWrap.WrapFolder(key, session.AccountId, mailboxId, messageId, contentKey)
                 : null;
 

@@ -39,6 +39,32 @@ internal static class KeyEndpoints
             var view = await ctx.KeyCustody.EndorseAsync(http.Principal().Actor, address, version, new Endorsement(kind, publicKey, signature), http.RequestAborted);
             return Results.Json(Dto.KeyVersion(view), ApiPipeline.Json);
         }).Requires(Operation.KeyVersionEndorse).Accepts<EndorsementRequest>("application/json").Produces<KeyVersionResponse>();
+
+        // Recovery: the request file for the officers' offline machine out, its response file in.
+        api.MapPost("/recovery/requests", async (HttpContext http) =>
+        {
+            var body = await http.Body<RecoveryRequestBody>(ctx.MaxRequestBodyBytes);
+            if (string.IsNullOrWhiteSpace(body.Address))
+            {
+                throw ApiInputException.Field("address", "required");
+            }
+
+            if ((body.Purpose ?? RecoveryPurpose.Restore) != RecoveryPurpose.Restore)
+            {
+                throw ApiInputException.Field("purpose", "must be 'restore'");
+            }
+
+            var request = await ctx.KeyCustody.RequestRestoreAsync(http.Principal().Actor, body.Address, http.RequestAborted);
+            return Results.Text(request.ToJson(), "application/json", statusCode: StatusCodes.Status201Created);
+        }).Requires(Operation.RecoveryRequest).Accepts<RecoveryRequestBody>("application/json").Produces<RecoveryRequest>(StatusCodes.Status201Created);
+
+        api.MapPost("/recovery/responses", async (HttpContext http) =>
+        {
+            var raw = await http.Body<System.Text.Json.JsonElement>(ctx.MaxRequestBodyBytes);
+            var response = RecoveryResponse.FromJson(raw.GetRawText());
+            var versions = await ctx.KeyCustody.ApplyRecoveryAsync(http.Principal().Actor, response, http.RequestAborted);
+            return Results.Json(new RecoveryAppliedResponse(response.RequestId, versions), ApiPipeline.Json);
+        }).Requires(Operation.RecoveryApply).Accepts<RecoveryResponse>("application/json").Produces<RecoveryAppliedResponse>();
     }
 
     private static byte[] Base64(string? text, string field, int length)

@@ -157,6 +157,10 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("GET", "/api/v1/key-versions", Operation.KeyVersionList, false, (_, _) => R("GET", "/api/v1/key-versions")),
         new("POST", "/api/v1/key-versions/{address}/{version:int}/endorsements", Operation.KeyVersionEndorse, true, (_, s) => R("POST", $"/api/v1/key-versions/{E(s.Account)}/1/endorsements",
             new { role = "requester", publicKey = Convert.ToBase64String(new byte[32]), signature = Convert.ToBase64String(new byte[64]) })),
+        // Recovery: a request for an account with nothing lost is 409, a response to no request 404, once the right is granted.
+        new("POST", "/api/v1/recovery/requests", Operation.RecoveryRequest, true, (_, s) => R("POST", "/api/v1/recovery/requests", new { address = s.Account, purpose = "restore" })),
+        new("POST", "/api/v1/recovery/responses", Operation.RecoveryApply, false, (_, _) => R("POST", "/api/v1/recovery/responses",
+            new { format = "sealpost-recovery-response-v1", requestId = new string('0', 32), accountId = 1, holderAccountId = 1, holderVersion = 1, keys = new[] { new { version = 1, wrap = Convert.ToBase64String(new byte[80]) } } })),
 
         // Queue (platform-wide; an id that does not exist is 404 once the right is granted).
         new("GET", "/api/v1/queue", Operation.QueueRead, false, (_, _) => R("GET", "/api/v1/queue")),
