@@ -15,6 +15,9 @@ public sealed record TenantRow(string Name, string DisplayName, DateTimeOffset C
 public sealed record DomainRow(string Name, string Tenant, int? Accounts);
 
 /// <summary>An account key version as signers see it: what they sign over (both public keys), never a private key.</summary>
+public sealed record AccessGrantRow(string Id, string Grantee, string Mailbox, string Justification, string RequestedBy, DateTimeOffset RequestedAt,
+    DateTimeOffset NotBefore, DateTimeOffset ExpiresAt, string State, IReadOnlyList<string> ApprovedBy, DateTimeOffset? EndedAt, string ApprovalPayload);
+
 public sealed record KeyVersionRow(string Address, long AccountId, int Version, string State, string Reason, string Fingerprint, byte[] PublicKey, byte[]? SigningPublicKey, DateTimeOffset CreatedAt);
 public sealed record AccountRow(string Address, string DisplayName, string State, long QuotaBytes, long UsedBytes);
 public sealed record AliasRow(string Alias, string? Target);
@@ -73,6 +76,12 @@ internal interface IAdministration : IAsyncDisposable
     Task<KeyVersionRow> EndorseAsync(string address, int version, Sealpost.Crypto.Vault.Endorsement endorsement, CancellationToken ct);
     Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestRestoreAsync(string address, CancellationToken ct);
     Task<IReadOnlyList<int>> ApplyRecoveryAsync(Sealpost.Crypto.Vault.RecoveryResponse response, CancellationToken ct);
+    Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestGrantKeysAsync(string grantId, CancellationToken ct);
+    Task<AccessGrantRow> RequestGrantAsync(string grantee, string mailbox, string justification, DateTimeOffset? notBefore, DateTimeOffset expiresAt, CancellationToken ct);
+    Task<IReadOnlyList<AccessGrantRow>> ListGrantsAsync(CancellationToken ct);
+    Task<AccessGrantRow> GetGrantAsync(string id, CancellationToken ct);
+    Task<AccessGrantRow> ApproveGrantAsync(string id, byte[] publicKey, byte[] signature, CancellationToken ct);
+    Task<AccessGrantRow> RevokeGrantAsync(string id, CancellationToken ct);
 }
 
 /// <summary>Offline, on the data folder, as the local administrator.</summary>
@@ -94,6 +103,25 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
     public Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestRestoreAsync(string address, CancellationToken ct) => runtime.KeyCustody.RequestRestoreAsync(Admin, address, ct);
 
     public Task<IReadOnlyList<int>> ApplyRecoveryAsync(Sealpost.Crypto.Vault.RecoveryResponse response, CancellationToken ct) => runtime.KeyCustody.ApplyRecoveryAsync(Admin, response, ct);
+
+    public Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestGrantKeysAsync(string grantId, CancellationToken ct) => runtime.KeyCustody.RequestGrantKeysAsync(Admin, grantId, ct);
+
+    private static AccessGrantRow Row(Sealpost.Domain.AccessGrantView g) =>
+        new(g.Id, g.Grantee, g.Mailbox, g.Justification, g.RequestedBy, g.RequestedAt, g.NotBefore, g.ExpiresAt, g.State.ToString().ToLowerInvariant(), g.ApprovedBy, g.EndedAt,
+            Convert.ToBase64String(Sealpost.Domain.AccessGrantService.ApprovalPayload(g)));
+
+    public async Task<AccessGrantRow> RequestGrantAsync(string grantee, string mailbox, string justification, DateTimeOffset? notBefore, DateTimeOffset expiresAt, CancellationToken ct) =>
+        Row(await runtime.AccessGrants.RequestAsync(Admin, grantee, mailbox, justification, notBefore, expiresAt, ct));
+
+    public async Task<IReadOnlyList<AccessGrantRow>> ListGrantsAsync(CancellationToken ct) => (await runtime.AccessGrants.ListAsync(Admin, ct)).Select(Row).ToList();
+
+    public async Task<AccessGrantRow> GetGrantAsync(string id, CancellationToken ct) => Row(await runtime.AccessGrants.GetAsync(Admin, id, ct));
+
+    // Offline on the data folder the approval is handed in as the officers (the signature is what counts).
+    public async Task<AccessGrantRow> ApproveGrantAsync(string id, byte[] publicKey, byte[] signature, CancellationToken ct) =>
+        Row(await runtime.AccessGrants.ApproveAsync(Actor.Officers(Environment.UserName, Environment.MachineName), id, new Sealpost.Crypto.Vault.GrantApproval("", publicKey, signature), ct));
+
+    public async Task<AccessGrantRow> RevokeGrantAsync(string id, CancellationToken ct) => Row(await runtime.AccessGrants.RevokeAsync(Admin, id, ct));
 
     public async Task<TenantRow> AddTenantAsync(string name, string? displayName, CancellationToken ct)
     {
@@ -412,6 +440,26 @@ internal sealed class ApiAdministration : IAdministration
     }
 
     private sealed record RecoveryApplied(string RequestId, List<int> Versions);
+
+    public async Task<Sealpost.Crypto.Vault.RecoveryRequest> RequestGrantKeysAsync(string grantId, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(_http, HttpMethod.Post, "/api/v1/recovery/requests", new { purpose = Sealpost.Crypto.Vault.RecoveryPurpose.Grant, grant = grantId }, ct);
+        return Sealpost.Crypto.Vault.RecoveryRequest.FromJson(await response.Content.ReadAsStringAsync(ct));
+    }
+
+    public async Task<AccessGrantRow> RequestGrantAsync(string grantee, string mailbox, string justification, DateTimeOffset? notBefore, DateTimeOffset expiresAt, CancellationToken ct) =>
+        await SendAsync<AccessGrantRow>(HttpMethod.Post, "/api/v1/access-grants", new { grantee, mailbox, justification, notBefore, expiresAt }, ct);
+
+    public async Task<IReadOnlyList<AccessGrantRow>> ListGrantsAsync(CancellationToken ct) => await AllPagesAsync<AccessGrantRow>("/api/v1/access-grants", ct);
+
+    public async Task<AccessGrantRow> GetGrantAsync(string id, CancellationToken ct) => await SendAsync<AccessGrantRow>(HttpMethod.Get, "/api/v1/access-grants/" + Uri.EscapeDataString(id), null, ct);
+
+    public async Task<AccessGrantRow> ApproveGrantAsync(string id, byte[] publicKey, byte[] signature, CancellationToken ct) =>
+        await SendAsync<AccessGrantRow>(HttpMethod.Post, $"/api/v1/access-grants/{Uri.EscapeDataString(id)}/approvals",
+            new { publicKey = Convert.ToBase64String(publicKey), signature = Convert.ToBase64String(signature) }, ct);
+
+    public async Task<AccessGrantRow> RevokeGrantAsync(string id, CancellationToken ct) =>
+        await SendAsync<AccessGrantRow>(HttpMethod.Delete, "/api/v1/access-grants/" + Uri.EscapeDataString(id), null, ct);
 
     private sealed record AccountPage(List<AccountRow> Items, string? Next);
 

@@ -134,6 +134,7 @@ public static class SealpostCli
         root.Add(KeyCommands.TrustAnchor(console));
         root.Add(KeyCommands.Keys(console));
         root.Add(RecoveryCommands.Recovery(console));
+        root.Add(RecoveryCommands.Grants(console));
         root.Add(ServeCommands.Migrate(console));
         root.Add(DirectoryCommands.Tenant(console));
         root.Add(DirectoryCommands.Domain(console));

@@ -17,7 +17,7 @@ public sealed record KeyVersionView(string Address, long AccountId, int Version,
 /// hand in. Signatures are made on each person's own machine; here they are only checked and stored.
 /// </summary>
 [DomainService]
-public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, AccessGuard guard, Keystore keystore)
+public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, AccessGuard guard, Keystore keystore, AccessGrantService grants)
 {
     private IDirectoryStore Dir => store.Directory;
 
@@ -195,7 +195,8 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
     }
 
     /// <summary>A request the server exported and waits for (kept sealed in the keystore until its response is applied).</summary>
-    private sealed record PendingRecovery(string Purpose, long AccountId, int HolderVersion, IReadOnlyList<int> Versions, string RequestedBy, DateTimeOffset RequestedAt);
+    private sealed record PendingRecovery(string Purpose, long AccountId, int HolderVersion, IReadOnlyList<int> Versions, string RequestedBy, DateTimeOffset RequestedAt,
+        long HolderAccountId = 0, string? GrantId = null);
 
     private static string PendingEntry(string id) => "recovery-request/" + id;
 
@@ -256,6 +257,46 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
         }, ct);
 
     /// <summary>
+    /// Exports the request for an approved access grant: every key version of the mailbox's owner (with
+    /// its recovery wrap), to be sealed to the grantee's newest endorsed version, and the grant's terms
+    /// with the officers' signed approvals, which the offline machine checks again.
+    /// </summary>
+    [Requires(Operation.RecoveryRequest)]
+    public Task<RecoveryRequest> RequestGrantKeysAsync(Actor actor, string grantId, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.RecoveryRequested, AccessGrantService.Target(grantId), async () =>
+        {
+            await guard.RequireAsync(actor, Operation.RecoveryRequest, Scope.Platform);
+            var (grant, terms) = await grants.ApprovedTermsAsync(grantId, ct);
+            var owner = await Dir.GetAccountAsync(grant.TargetAccountId, ct) ?? throw SealpostException.NotFound("the grant's mailbox no longer exists");
+            var grantee = await Dir.GetAccountAsync(grant.GranteeAccountId, ct) ?? throw SealpostException.NotFound("the grantee no longer exists");
+            var ring = await Dir.ListAccountKeysAsync(grantee.Id, ct);
+            var holder = ring.MaxBy(k => k.Version) ?? throw SealpostException.Conflict($"{grantee.Address} has no key");
+            var state = (await trust.CheckAsync(grantee.Id, ring, ct)).First(s => s.Version == holder.Version);
+            if (state.State != KeyVersionState.Endorsed)
+            {
+                throw SealpostException.Conflict($"{grantee.Address} key version {holder.Version} is not endorsed yet ({state.Reason}): the officers' machine would refuse it");
+            }
+
+            var ownerRing = await Dir.ListAccountKeysAsync(owner.Id, ct);
+            var wraps = (await Dir.ListRecoveryWrapsAsync(owner.Id, ct)).GroupBy(w => w.KeyVersion).ToDictionary(g => g.Key, g => g.MaxBy(w => w.RecoveryKeyVersion)!);
+            var keys = ownerRing.Where(k => wraps.ContainsKey(k.Version)).OrderBy(k => k.Version).ToList();
+            if (keys.Count == 0)
+            {
+                throw SealpostException.Conflict($"{owner.Address} has no key version wrapped to recovery");
+            }
+
+            var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            var now = DateTimeOffset.UtcNow;
+            var request = new RecoveryRequest(RecoveryRequest.FormatName, id, RecoveryPurpose.Grant, owner.Address.ToString(), owner.Id, actor.Name, now,
+                grantee.Address.ToString(), grantee.Id, holder.Version, ring.Select(k => new RecoveryRingEntry(k.Version, k.PublicKey, k.Signature)).ToList(),
+                keys.Select(k => new RecoveryKeyEntry(k.Version, k.PublicKey, wraps[k.Version].RecoveryKeyVersion, wraps[k.Version].WrappedKey)).ToList(),
+                TrustAnchor.ChainToJson(trust.Chain), terms);
+            var pending = new PendingRecovery(RecoveryPurpose.Grant, owner.Id, holder.Version, keys.Select(k => k.Version).ToList(), actor.Name, now, grantee.Id, grant.Id);
+            await keystore.PutSecretAsync(PendingEntry(id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pending), ct);
+            return (request, (string?)$"grant {grant.Id}; {owner.Address} versions {string.Join(",", pending.Versions)} to {grantee.Address} version {holder.Version}; request {id}");
+        }, ct);
+
+    /// <summary>
     /// Applies the offline machine's response to a pending request: the handed-back versions are stored
     /// sealed to the holder version, which opens them at its owner's next login. A response is applied
     /// once, to the request it names, while the holder version is still the account's newest.
@@ -286,10 +327,19 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
                 throw SealpostException.NotFound($"no pending recovery request {response.RequestId} (applied already, or made by another server)");
             }
 
-            if (response.AccountId != pending.AccountId || response.HolderAccountId != pending.AccountId || response.HolderVersion != pending.HolderVersion
+            var holderAccount = pending.Purpose == RecoveryPurpose.Grant ? pending.HolderAccountId : pending.AccountId;
+            if (response.AccountId != pending.AccountId || response.HolderAccountId != holderAccount || response.HolderVersion != pending.HolderVersion
                 || response.Keys.Count == 0 || response.Keys.Any(k => !pending.Versions.Contains(k.Version)) || response.Keys.Select(k => k.Version).Distinct().Count() != response.Keys.Count)
             {
                 throw SealpostException.Invalid($"the response does not answer request {response.RequestId} as it was made");
+            }
+
+            if (pending.Purpose == RecoveryPurpose.Grant)
+            {
+                await grants.ActivateAsync(pending.GrantId!, pending.HolderVersion, response, ct);
+                await keystore.PutSecretAsync(PendingEntry(response.RequestId), [], ct);
+                IReadOnlyList<int> granted = response.Keys.Select(k => k.Version).Order().ToList();
+                return (granted, (string?)$"grant {pending.GrantId}: versions {string.Join(",", granted)} sealed to the grantee's version {pending.HolderVersion}; request {response.RequestId}");
             }
 
             var account = await Dir.GetAccountAsync(pending.AccountId, ct) ?? throw SealpostException.NotFound("the request's account no longer exists");

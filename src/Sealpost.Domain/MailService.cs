@@ -17,8 +17,25 @@ namespace Sealpost.Domain;
 /// inside that account.
 /// </summary>
 [DomainService]
-public sealed class MailService(ISealpostStore store, MailboxService mailboxes, MessageReader reader, SealedDelivery delivery, AccessGuard guard)
+public sealed class MailService(ISealpostStore store, MailboxService mailboxes, MessageReader reader, SealedDelivery delivery, AccessGuard guard, AccessGrantService grants)
 {
+    /// <summary>
+    /// Another account's mailbox under an access grant of the actor's own (opened by
+    /// <see cref="AccessGrantService.OpenForAsync"/>): read-only, the grant checked before every read,
+    /// and every message or listing read recorded in the audit trail.
+    /// </summary>
+    [Requires(Operation.GrantedMailRead)]
+    public async Task<MailAccess> OpenGrantedAsync(Actor actor, IAccountSession granteeKeys, OpenGrant grant, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.GrantedMailRead, Scope.OfAccount(actor.TenantId ?? -1, granteeKeys.AccountId));
+        if (grant.Grant.GranteeAccountId != granteeKeys.AccountId)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "not permitted: that grant is another person's");
+        }
+
+        return new MailAccess(actor, grant.OwnerKeys, store, mailboxes, reader, delivery, guard) { Grant = grant.Grant, Grants = grants };
+    }
+
     [Requires(Operation.MailRead)]
     public async Task<MailAccess> OpenAsync(Actor actor, IAccountSession keys, CancellationToken ct = default)
     {
@@ -57,6 +74,11 @@ public sealed class MailAccess
     }
 
     public long AccountId => _keys.AccountId;
+
+    /// <summary>The access grant this is read under (another account's mail, read-only); null for the owner's own.</summary>
+    public AccessGrant? Grant { get; internal init; }
+
+    internal AccessGrantService? Grants { private get; init; }
 
     public Actor Actor => _actor;
 
@@ -150,12 +172,14 @@ public sealed class MailAccess
     public async Task<(uint[] Uids, uint FirstUnseen)> ListUidsAsync(long mailboxId, CancellationToken ct)
     {
         await OwnAsync(mailboxId, ct);
+        await GrantedReadAsync(mailboxId, () => "mailbox opened", ct);
         return await Mail.ListUidsAsync(mailboxId, ct);
     }
 
     /// <summary>Claims \Recent for this session (see <see cref="IMailStore.ClaimRecentAsync"/>); per-user state, so a read-write open only.</summary>
     public async Task<uint> ClaimRecentAsync(long mailboxId, uint throughUid, CancellationToken ct)
     {
+        Write();
         await OwnAsync(mailboxId, ct);
         return await Mail.ClaimRecentAsync(mailboxId, throughUid, ct);
     }
@@ -223,13 +247,36 @@ public sealed class MailAccess
     public async Task<MessageMetadata?[]> MetadataForAsync(long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct)
     {
         await OwnAsync(mailboxId, ct);
+        await GrantedReadAsync(mailboxId, () => records.Count == 0 ? "no messages" : $"envelope and headers of {records.Count} message(s), UIDs {records.Min(r => r.Uid)}-{records.Max(r => r.Uid)}", ct);
         return await _reader.MetadataForAsync(_keys, mailboxId, records, ct);
     }
 
     public async Task<OpenedMessage> OpenAsync(MessageRecord record, CancellationToken ct)
     {
         await OwnAsync(record.MailboxId, ct);
+        await GrantedReadAsync(record.MailboxId, () => $"message UID {record.Uid} opened", ct);
         return await _reader.OpenAsync(_keys, record, ct);
+    }
+
+    /// <summary>Under a grant: refused once it has ended (revoked, expired), and recorded while it stands.</summary>
+    private async Task GrantedReadAsync(long mailboxId, Func<string> what, CancellationToken ct)
+    {
+        if (Grant is null)
+        {
+            return;
+        }
+
+        await CheckGrantAsync(ct);
+        await Grants!.RecordReadAsync(_actor, Grant, mailboxId, what(), ct);
+    }
+
+    /// <summary>Throws (NOPERM to the client) when the grant this access was opened under has ended.</summary>
+    public async Task CheckGrantAsync(CancellationToken ct)
+    {
+        if (Grant is not null && !await Grants!.IsOpenAsync(Grant.Id, ct))
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "the access grant has ended (revoked or expired)");
+        }
     }
 
     /// <summary>
@@ -283,7 +330,15 @@ public sealed class MailAccess
     /// <summary>Change notifications of the owner's mailboxes (IDLE, NOTIFY), from every node.</summary>
     public IChangeSubscription SubscribeChanges() => _store.Changes.Subscribe(AccountId);
 
-    private void Write() => _guard.Require(_actor, Operation.MailWrite, Own);
+    private void Write()
+    {
+        if (Grant is not null)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, "not permitted: an access grant reads, read-only");
+        }
+
+        _guard.Require(_actor, Operation.MailWrite, Own);
+    }
 
     private Mailbox? Remember(Mailbox? mailbox)
     {

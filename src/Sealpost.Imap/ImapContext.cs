@@ -30,6 +30,9 @@ public sealed class ImapContext(
     public SealpostOptions Options { get; } = options;
     public ImapOptions Imap => Options.Imap;
     public MailService MailService { get; } = mailService;
+
+    /// <summary>Access grants: another account's mailboxes a grantee reads, read-only, under "Other Users/"; null: none offered.</summary>
+    public AccessGrantService? AccessGrants { get; init; }
     public AuthenticationService Authentication { get; } = authentication;
     public Func<string?, SslServerAuthenticationOptions> TlsOptions { get; } = tlsOptions;
     public LogRedactor Redactor { get; } = redactor;

@@ -56,8 +56,18 @@ public sealed partial class ImapSession
 
     private string MailboxOut(string name) => ImapText.Mailbox(name, _utf8);
 
+    /// <summary>Other people's mailboxes are read only by EXAMINE/SELECT, STATUS and LIST: anything else naming them is NOPERM.</summary>
+    private void RefuseOtherUsers(string name)
+    {
+        if (IsOtherUsers(name))
+        {
+            throw No($"\"{OtherUsers}/\" holds other people's mailboxes, read-only under an access grant", "NOPERM");
+        }
+    }
+
     private async Task<Mailbox> RequireMailboxAsync(string name, CancellationToken ct, bool tryCreate = false)
     {
+        RefuseOtherUsers(name);
         Mailbox? mailbox;
         try
         {

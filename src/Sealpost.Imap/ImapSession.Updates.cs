@@ -69,7 +69,7 @@ public sealed partial class ImapSession
         if (DrainFeed() || force)
         {
             view.Dirty = false;
-            var changes = await _mail!.GetChangesAsync(view.MailboxId, view.KnownModSeq, ct);
+            var changes = await SelMail.GetChangesAsync(view.MailboxId, view.KnownModSeq, ct);
             var maxUid = view.MaxUid;
             foreach (var uid in changes.Expunged)
             {
@@ -93,8 +93,8 @@ public sealed partial class ImapSession
                 if (!_rev2)
                 {
                     var from = view.ReadOnly
-                        ? (await _mail.GetMailboxAsync(view.MailboxId, ct))?.FirstRecentUid ?? added[0]
-                        : await _mail.ClaimRecentAsync(view.MailboxId, added[^1], ct);
+                        ? (await SelMail.GetMailboxAsync(view.MailboxId, ct))?.FirstRecentUid ?? added[0]
+                        : await SelMail.ClaimRecentAsync(view.MailboxId, added[^1], ct);
                     (view.Recent ??= []).UnionWith(added.Where(u => u >= from));
                     Send($"* {view.Recent.Count} RECENT");
                 }
@@ -108,7 +108,7 @@ public sealed partial class ImapSession
                     continue;
                 }
 
-                var names = await _keywords!.NamesAsync(message.KeywordIds, ct);
+                var names = await SelKeywords.NamesAsync(message.KeywordIds, ct);
                 AnnounceNewKeywords();
                 Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {Flags.Format(message.Flags, names, IsRecent(message.Uid))}{ModSeqItem(message.ModSeq)})");
             }

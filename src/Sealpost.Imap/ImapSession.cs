@@ -727,6 +727,7 @@ public sealed partial class ImapSession
     {
         _changes?.Dispose();
         _changes = null;
+        CloseGrants();
         _keys?.Dispose();
         _keys = null;
         _mail = null;

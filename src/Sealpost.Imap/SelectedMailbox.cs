@@ -13,6 +13,9 @@ internal sealed class SelectedMailbox(long mailboxId, bool readOnly, uint uidVal
     public uint UidValidity { get; } = uidValidity;
     public List<uint> Uids { get; } = uids;
 
+    /// <summary>The access grant the mailbox is read under (another account's, read-only); null for the user's own.</summary>
+    public GrantedAccess? Granted { get; init; }
+
     /// <summary>The MODSEQ up to which this session has told its client everything.</summary>
     public long KnownModSeq { get; set; } = knownModSeq;
 

@@ -42,9 +42,10 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Directory = new DirectoryService(store, Vault, Mailboxes, new OwnerNotices(store.Mail, Delivery), Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory, trust);
-        Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard);
+        AccessGrants = new AccessGrantService(store, trust, Guard, TimeProvider.System);
+        Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard, AccessGrants);
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
-        KeyCustody = new KeyCustodyService(store, trust, Guard, keystore);
+        KeyCustody = new KeyCustodyService(store, trust, Guard, keystore, AccessGrants);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
         QueueSealer = new QueueSealer(keystore);
@@ -64,6 +65,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
 
     /// <summary>Key versions awaiting endorsement, endorsements, and changes to the trust anchor.</summary>
     public KeyCustodyService KeyCustody { get; }
+
+    /// <summary>Two-officer access grants: the only way anyone but the owner reads a mailbox.</summary>
+    public AccessGrantService AccessGrants { get; }
 
     /// <summary>DKIM keys per domain and the signing of outbound mail.</summary>
     public DkimService Dkim { get; }

@@ -365,6 +365,29 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
     public Task<bool> ReplaceRecoveryCodesAsync(long accountId, string expected, string replacement, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, _) => await c.Execute("UPDATE second_factors SET recovery_codes = $1 WHERE account_id = $2 AND recovery_codes = $3", replacement, accountId, expected) == 1, cancellationToken);
 
+    private const string GrantColumns = "id, grantee_account_id, target_account_id, justification, requested_by, requested_at, not_before, expires_at, state, approvals, holder_version, wraps, ended_at";
+
+    public Task AddAccessGrantAsync(AccessGrant grant, CancellationToken cancellationToken = default) =>
+        store.WriteAsync((c, _) => Unique(() => c.Execute($"INSERT INTO access_grants({GrantColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            grant.Id, grant.GranteeAccountId, grant.TargetAccountId, grant.Justification, grant.RequestedBy, grant.RequestedAt.ToUnixTimeMilliseconds(),
+            grant.NotBefore.ToUnixTimeMilliseconds(), grant.ExpiresAt.ToUnixTimeMilliseconds(), (int)grant.State, grant.Approvals, grant.HolderVersion, grant.Wraps,
+            grant.EndedAt is { } ended ? (object)ended.ToUnixTimeMilliseconds() : Null(NpgsqlDbType.Bigint)), $"access grant {grant.Id} already exists"), cancellationToken);
+
+    public Task<AccessGrant?> GetAccessGrantAsync(string id, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async c => await c.One($"SELECT {GrantColumns} FROM access_grants WHERE id = $1", ReadGrant, id), cancellationToken);
+
+    public Task<IReadOnlyList<AccessGrant>> ListAccessGrantsAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<AccessGrant>>(async c => await c.All($"SELECT {GrantColumns} FROM access_grants ORDER BY requested_at, id", ReadGrant), cancellationToken);
+
+    public Task<bool> ReplaceAccessGrantAsync(AccessGrant expected, AccessGrant updated, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("UPDATE access_grants SET state = $1, approvals = $2, holder_version = $3, wraps = $4, ended_at = $5 WHERE id = $6 AND state = $7 AND approvals = $8",
+            (int)updated.State, updated.Approvals, updated.HolderVersion, updated.Wraps,
+            updated.EndedAt is { } ended ? (object)ended.ToUnixTimeMilliseconds() : Null(NpgsqlDbType.Bigint), expected.Id, (int)expected.State, expected.Approvals) == 1, cancellationToken);
+
+    private static AccessGrant ReadGrant(NpgsqlDataReader r) => new(
+        r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), Time(r.GetInt64(5)), Time(r.GetInt64(6)), Time(r.GetInt64(7)),
+        (AccessGrantState)r.GetInt32(8), r.GetString(9), r.GetInt32(10), (byte[])r[11], r.IsDBNull(12) ? null : Time(r.GetInt64(12)));
+
     private static ApiCredential ReadApiCredential(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), (ApiCredentialKind)r.GetInt32(2), r.GetString(3), (AccountRoles)r.GetInt32(4), r.GetBoolean(5),
         Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)))

@@ -120,6 +120,14 @@ internal static class PostgresSchema
         """
         ALTER TABLE credentials ADD COLUMN last_used_at bigint;
         """,
+
+        // 13: two-officer access grants.
+        """
+        CREATE TABLE access_grants (
+            id text PRIMARY KEY, grantee_account_id bigint NOT NULL REFERENCES accounts(id), target_account_id bigint NOT NULL REFERENCES accounts(id),
+            justification text NOT NULL, requested_by text NOT NULL, requested_at bigint NOT NULL, not_before bigint NOT NULL, expires_at bigint NOT NULL,
+            state int NOT NULL, approvals text NOT NULL, holder_version int NOT NULL, wraps bytea NOT NULL, ended_at bigint);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -301,6 +301,24 @@ internal static class Schema
             SELECT id, account_id, kind, label, roles, second_factor, lookup_hash, created_at, expires_at, last_used_at, revoked_at, domains FROM main.api_credentials;
         DROP TABLE main.api_credentials;
         """,
+
+        // 15: two-officer access grants, beside the key material (their wraps are overwritten when they end).
+        """
+        CREATE TABLE keys.access_grants (
+            id TEXT PRIMARY KEY,
+            grantee_account_id INTEGER NOT NULL,
+            target_account_id INTEGER NOT NULL,
+            justification TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at INTEGER NOT NULL,
+            not_before INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            approvals TEXT NOT NULL,
+            holder_version INTEGER NOT NULL,
+            wraps BLOB NOT NULL,
+            ended_at INTEGER) WITHOUT ROWID;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -451,6 +451,43 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
         store.WriteAsync(ctx => ctx.Command("UPDATE second_factors SET recovery_codes = $r WHERE account_id = $a AND recovery_codes = $e")
             .With("$r", replacement).With("$a", accountId).With("$e", expected).ExecuteNonQuery() == 1, cancellationToken);
 
+    private const string GrantColumns = "id, grantee_account_id, target_account_id, justification, requested_by, requested_at, not_before, expires_at, state, approvals, holder_version, wraps, ended_at";
+
+    public Task AddAccessGrantAsync(AccessGrant grant, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx =>
+        {
+            try
+            {
+                ctx.Command($"INSERT INTO access_grants({GrantColumns}) VALUES ($id, $g, $t, $j, $rb, $ra, $nb, $ea, $s, $ap, $hv, $w, $end)")
+                    .With("$id", grant.Id).With("$g", grant.GranteeAccountId).With("$t", grant.TargetAccountId).With("$j", grant.Justification)
+                    .With("$rb", grant.RequestedBy).With("$ra", grant.RequestedAt.ToUnixTimeMilliseconds()).With("$nb", grant.NotBefore.ToUnixTimeMilliseconds())
+                    .With("$ea", grant.ExpiresAt.ToUnixTimeMilliseconds()).With("$s", (int)grant.State).With("$ap", grant.Approvals).With("$hv", grant.HolderVersion)
+                    .With("$w", grant.Wraps).With("$end", grant.EndedAt?.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw SealpostException.Conflict($"access grant {grant.Id} already exists");
+            }
+
+            return true;
+        }, cancellationToken);
+
+    public Task<AccessGrant?> GetAccessGrantAsync(string id, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(c => c.Sql($"SELECT {GrantColumns} FROM access_grants WHERE id = $id").With("$id", id).ReadAll(ReadGrant).FirstOrDefault(), cancellationToken);
+
+    public Task<IReadOnlyList<AccessGrant>> ListAccessGrantsAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<AccessGrant>>(c => c.Sql($"SELECT {GrantColumns} FROM access_grants ORDER BY requested_at, id").ReadAll(ReadGrant), cancellationToken);
+
+    public Task<bool> ReplaceAccessGrantAsync(AccessGrant expected, AccessGrant updated, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE access_grants SET state = $s, approvals = $ap, holder_version = $hv, wraps = $w, ended_at = $end WHERE id = $id AND state = $es AND approvals = $eap")
+            .With("$s", (int)updated.State).With("$ap", updated.Approvals).With("$hv", updated.HolderVersion).With("$w", updated.Wraps)
+            .With("$end", updated.EndedAt?.ToUnixTimeMilliseconds()).With("$id", expected.Id).With("$es", (int)expected.State).With("$eap", expected.Approvals)
+            .ExecuteNonQuery() == 1, cancellationToken);
+
+    private static AccessGrant ReadGrant(SqliteDataReader r) => new(
+        r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), Time(r.GetInt64(5)), Time(r.GetInt64(6)), Time(r.GetInt64(7)),
+        (AccessGrantState)r.GetInt32(8), r.GetString(9), r.GetInt32(10), r.GetFieldValue<byte[]>(11), r.IsDBNull(12) ? null : Time(r.GetInt64(12)));
+
     private static ApiCredential ReadApiCredential(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), (ApiCredentialKind)r.GetInt32(2), r.GetString(3), (AccountRoles)r.GetInt32(4), r.GetInt64(5) != 0,
         Time(r.GetInt64(6)), Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Time(r.GetInt64(8)), r.IsDBNull(9) ? null : Time(r.GetInt64(9)))

@@ -12,6 +12,7 @@ public sealed record ApiContext(
     QueueService Queue,
     DkimService Dkim,
     KeyCustodyService KeyCustody,
+    AccessGrantService AccessGrants,
     string Version,
     Func<CancellationToken, Task<(int Status, object Report)>> Health,
     int MaxRequestBodyBytes,

@@ -23,8 +23,15 @@ public sealed record EnrolmentTokenResponse(string Token, DateTimeOffset Expires
 public sealed record AccountPatch(string? DisplayName = null, long? QuotaBytes = null);
 /// <summary>A person's signature over an account key version, made on their machine from their personal key.</summary>
 public sealed record EndorsementRequest(string? Role, string? PublicKey, string? Signature);
-/// <summary>Asks for a recovery request file: the account whose lost key versions are handed back (purpose "restore").</summary>
-public sealed record RecoveryRequestBody(string? Address, string? Purpose);
+/// <summary>Asks for a recovery request file: the account whose lost key versions are handed back (purpose "restore"), or an approved access grant's keys (purpose "grant").</summary>
+public sealed record RecoveryRequestBody(string? Address, string? Purpose, string? Grant = null);
+/// <summary>Asks that one person read another's mailbox, read-only, for a time.</summary>
+public sealed record AccessGrantRequestBody(string? Grantee, string? Mailbox, string? Justification, DateTimeOffset? NotBefore = null, DateTimeOffset? ExpiresAt = null);
+/// <summary>An officer's approval: their personal public key and their signature over the grant's terms (<c>approvalPayload</c>).</summary>
+public sealed record AccessGrantApprovalBody(string? PublicKey, string? Signature);
+/// <summary>An access grant: who reads whose mailbox, why, when, its state and approving officers; <c>approvalPayload</c> is what an officer signs.</summary>
+public sealed record AccessGrantResponse(string Id, string Grantee, string Mailbox, string Justification, string RequestedBy, DateTimeOffset RequestedAt,
+    DateTimeOffset NotBefore, DateTimeOffset ExpiresAt, string State, IReadOnlyList<string> ApprovedBy, DateTimeOffset? EndedAt, string ApprovalPayload);
 /// <summary>A recovery response applied: the key versions handed back.</summary>
 public sealed record RecoveryAppliedResponse(string RequestId, IReadOnlyList<int> Versions);
 /// <summary>A key version: state and fingerprints, never a key (the public keys are what signers sign over).</summary>
@@ -66,6 +73,10 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 
 internal static class Dto
 {
+    public static AccessGrantResponse Grant(Sealpost.Domain.AccessGrantView g) =>
+        new(g.Id, g.Grantee, g.Mailbox, g.Justification, g.RequestedBy, g.RequestedAt, g.NotBefore, g.ExpiresAt, g.State.ToString().ToLowerInvariant(), g.ApprovedBy, g.EndedAt,
+            Convert.ToBase64String(Sealpost.Domain.AccessGrantService.ApprovalPayload(g)));
+
     public static KeyVersionResponse KeyVersion(Sealpost.Domain.KeyVersionView v) =>
         new(v.Address, v.Version, v.State.ToString().ToLowerInvariant(), v.Reason, v.Fingerprint, Convert.ToBase64String(v.PublicKey),
             v.SigningPublicKey is null ? null : Convert.ToBase64String(v.SigningPublicKey), v.CreatedAt, v.AccountId);

@@ -81,6 +81,21 @@ public enum Operation
     /// <summary>Hand in the response the officers' offline machine made (key versions sealed to the holder's key).</summary>
     RecoveryApply,
 
+    /// <summary>Ask that one person read another account's mailbox, read-only, for a time, with a justification.</summary>
+    AccessGrantRequest,
+
+    /// <summary>Hand in a security officer's signed approval of an access grant (two different officers, neither the requester).</summary>
+    AccessGrantApprove,
+
+    /// <summary>List access grants (who, whose mailbox, why, when, state; never a key).</summary>
+    AccessGrantList,
+
+    /// <summary>End an access grant before its time: its keys are deleted.</summary>
+    AccessGrantRevoke,
+
+    /// <summary>Read, read-only, the mailbox an active access grant of one's own names (every read audited).</summary>
+    GrantedMailRead,
+
     // Operations.
     /// <summary>Queue metadata: envelopes, sizes, states, errors; never content.</summary>
     QueueRead,
@@ -235,6 +250,11 @@ public static class PermissionMatrix
         // The k officers' shares are what opens anything; the roles only say who moves the files.
         Row(Operation.RecoveryRequest, (SO, Reach.All), (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.RecoveryApply, (SO, Reach.All), (PA, Reach.All));
+        Row(Operation.AccessGrantRequest, (SO, Reach.All), (PA, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccessGrantApprove, (SO, Reach.All));
+        Row(Operation.AccessGrantList, (SO, Reach.All), (PA, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AccessGrantRevoke, (SO, Reach.All), (PA, Reach.All), (SYS, Reach.All)); // the server ends expired grants
+        Row(Operation.GrantedMailRead, (U, Reach.Own));
 
         Row(Operation.QueueRead, (PA, Reach.All), (OP, Reach.All));
         Row(Operation.QueueManage, (PA, Reach.All), (OP, Reach.All));

@@ -94,6 +94,16 @@ public enum AuditAction
     RecoveryRequested,
     /// <summary>The offline machine's response handed in: key versions handed back to the holder's key (the detail: versions, request id).</summary>
     RecoveryApplied,
+    /// <summary>An access grant asked for (the detail: grantee, whose mailbox, window, justification's length, id).</summary>
+    AccessGrantRequested,
+    /// <summary>An officer's signed approval of an access grant handed in (the detail: officer, resulting state).</summary>
+    AccessGrantApproved,
+    /// <summary>An access grant's keys handed over: it is active (the detail: key versions, until when).</summary>
+    AccessGrantActivated,
+    /// <summary>An access grant ended: revoked, or expired (its keys deleted).</summary>
+    AccessGrantEnded,
+    /// <summary>A grantee read a message (or a listing) of the mailbox their grant names (the detail: grant, mailbox id, UIDs; never content).</summary>
+    GrantedMailRead,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

@@ -398,6 +398,9 @@ public sealed class VaultOptions
     /// <summary>Most cached logins.</summary>
     public int LoginCacheMaxEntries { get; set; } = 100_000;
 
+    /// <summary>How often every node ends the access grants whose time is up and deletes their keys (seconds).</summary>
+    public int GrantExpirySweepSeconds { get; set; } = 30;
+
     /// <summary>Decrypted message metadata kept in memory for SEARCH, SORT and ENVELOPE (0: none).</summary>
     public int MetadataCacheEntries { get; set; } = 200_000;
 

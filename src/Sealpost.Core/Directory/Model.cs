@@ -174,3 +174,29 @@ public sealed record NewApiCredential(long AccountId, ApiCredentialKind Kind, st
 /// cannot be replayed within its window.
 /// </summary>
 public sealed record SecondFactor(long AccountId, byte[] SealedSecret, bool Confirmed, long LastStep, string RecoveryCodes);
+
+/// <summary>Where a two-officer access grant stands.</summary>
+public enum AccessGrantState
+{
+    /// <summary>Asked for; waits for two security officers' approvals.</summary>
+    Requested = 0,
+    /// <summary>Approved by two officers; waits for the officers' offline recovery to hand over the keys.</summary>
+    Approved = 1,
+    /// <summary>The keys are handed over (sealed to the grantee's key): the grantee reads, read-only, within the window.</summary>
+    Active = 2,
+    Revoked = 3,
+    Expired = 4,
+}
+
+/// <summary>
+/// One person's read-only access to another account's mailbox: who asked, why, for when, the officers'
+/// signed approvals (<see cref="Approvals"/>, JSON), and, once active, the account's key versions sealed
+/// to the grantee's key version <see cref="HolderVersion"/> (<see cref="Wraps"/>, opaque; emptied when
+/// the grant ends).
+/// </summary>
+public sealed record AccessGrant(
+    string Id, long GranteeAccountId, long TargetAccountId, string Justification, string RequestedBy, DateTimeOffset RequestedAt,
+    DateTimeOffset NotBefore, DateTimeOffset ExpiresAt, AccessGrantState State, string Approvals, int HolderVersion, byte[] Wraps, DateTimeOffset? EndedAt)
+{
+    public bool OpenAt(DateTimeOffset now) => State == AccessGrantState.Active && now >= NotBefore && now < ExpiresAt;
+}

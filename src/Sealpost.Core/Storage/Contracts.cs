@@ -197,6 +197,19 @@ public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
     Task<bool> AdvanceTotpStepAsync(long accountId, long step, CancellationToken cancellationToken = default);
     /// <summary>Replaces the recovery code list only if it is still <paramref name="expected"/> (one code, one use, across nodes).</summary>
     Task<bool> ReplaceRecoveryCodesAsync(long accountId, string expected, string replacement, CancellationToken cancellationToken = default);
+
+    // ---- access grants (kept with the key material: their wraps are overwritten when they end) ----
+
+    /// <summary>Stores a new grant; <see cref="ErrorKind.Conflict"/> if the id exists.</summary>
+    Task AddAccessGrantAsync(AccessGrant grant, CancellationToken cancellationToken = default);
+    Task<AccessGrant?> GetAccessGrantAsync(string id, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<AccessGrant>> ListAccessGrantsAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Replaces a grant's state, approvals, holder version, wraps and end time if its state and approvals
+    /// are still the expected ones (two officers approving at once, a revocation racing an activation);
+    /// false otherwise.
+    /// </summary>
+    Task<bool> ReplaceAccessGrantAsync(AccessGrant expected, AccessGrant updated, CancellationToken cancellationToken = default);
 }
 
 /// <summary>

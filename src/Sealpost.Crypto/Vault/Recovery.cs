@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sealpost.Core;
 using Sealpost.Core.Directory;
+using Sealpost.Core.Security;
 using Sealpost.Crypto.Primitives;
 
 namespace Sealpost.Crypto.Vault;
@@ -122,6 +123,73 @@ public static class RecoveryPurpose
 {
     /// <summary>Old key versions handed back to the account's own current key (after a reset).</summary>
     public const string Restore = "restore";
+
+    /// <summary>An account's key versions sealed to another person's key, for a two-officer access grant.</summary>
+    public const string Grant = "grant";
+}
+
+/// <summary>A security officer's signature over an access grant's terms (made with their personal key, on their machine).</summary>
+public sealed record GrantApproval(string Name, byte[] PublicKey, byte[] Signature);
+
+/// <summary>An access grant as the officers' offline machine checks it: what was approved, and the approvals.</summary>
+public sealed record RecoveryGrantTerms(string GrantId, string Justification, DateTimeOffset NotBefore, DateTimeOffset ExpiresAt, string RequestedBy, IReadOnlyList<GrantApproval> Approvals)
+{
+    private static readonly byte[] Label = "sealpost/access-grant/v1\0"u8.ToArray();
+
+    /// <summary>What each approving officer signs: the grant, who reads whose mailbox, the window, and the justification's hash.</summary>
+    public static byte[] Payload(string grantId, long granteeAccountId, long targetAccountId, DateTimeOffset notBefore, DateTimeOffset expiresAt, string justification)
+    {
+        var id = Encoding.UTF8.GetBytes(grantId);
+        var buffer = new byte[Label.Length + 4 + id.Length + 8 * 4 + 32];
+        var span = buffer.AsSpan();
+        Label.CopyTo(span);
+        var at = Label.Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span[at..], id.Length);
+        id.CopyTo(span[(at + 4)..]);
+        at += 4 + id.Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(span[at..], granteeAccountId);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(span[(at + 8)..], targetAccountId);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(span[(at + 16)..], notBefore.ToUnixTimeMilliseconds());
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(span[(at + 24)..], expiresAt.ToUnixTimeMilliseconds());
+        SHA256.HashData(Encoding.UTF8.GetBytes(justification)).CopyTo(span[(at + 32)..]);
+        return buffer;
+    }
+
+    /// <summary>
+    /// The distinct officers of <paramref name="chain"/> whose approvals verify over these terms (never the
+    /// requester); an approval that does not verify, or whose signer is not an officer, is an error.
+    /// </summary>
+    public static IReadOnlyList<string> CheckApprovals(IReadOnlyList<TrustAnchor> chain, string grantId, long granteeAccountId, long targetAccountId,
+        DateTimeOffset notBefore, DateTimeOffset expiresAt, string justification, string requestedBy, IEnumerable<GrantApproval> approvals)
+    {
+        var payload = Payload(grantId, granteeAccountId, targetAccountId, notBefore, expiresAt, justification);
+        var officers = new List<string>();
+        foreach (var approval in approvals)
+        {
+            var person = chain.Reverse().Select(a => a.Find(approval.PublicKey)).FirstOrDefault(p => p is not null);
+            if (person is not { Role: TrustPerson.Officer })
+            {
+                throw new SealpostException(ErrorKind.Forbidden, "an approval is signed by someone who is not a security officer of the trust anchor");
+            }
+
+            if (!KeyVersionProof.Verify(approval.PublicKey, payload, approval.Signature))
+            {
+                throw new SealpostException(ErrorKind.Forbidden, $"{person.Name}'s approval is not over these terms");
+            }
+
+            if (string.Equals(person.Name, requestedBy, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new SealpostException(ErrorKind.Forbidden, $"{person.Name} asked for this grant and cannot approve it");
+            }
+
+            if (!officers.Contains(person.Name, StringComparer.OrdinalIgnoreCase))
+            {
+                officers.Add(person.Name);
+            }
+        }
+
+        return officers;
+    }
 }
 
 /// <summary>One public key version of an account as a request carries it (public key and proof; never a private key).</summary>
@@ -142,7 +210,7 @@ public sealed record RecoveredKeyEntry(int Version, byte[] Wrap);
 public sealed record RecoveryRequest(
     string Format, string Id, string Purpose, string Address, long AccountId, string RequestedBy, DateTimeOffset RequestedAt,
     string HolderAddress, long HolderAccountId, int HolderVersion, IReadOnlyList<RecoveryRingEntry> HolderRing,
-    IReadOnlyList<RecoveryKeyEntry> Keys, string Anchors)
+    IReadOnlyList<RecoveryKeyEntry> Keys, string Anchors, RecoveryGrantTerms? Grant = null)
 {
     public const string FormatName = "sealpost-recovery-request-v1";
 
@@ -203,7 +271,28 @@ public static class RecoveryOpening
             throw new SealpostException(ErrorKind.Forbidden, "a restore hands keys back to the same account only");
         }
 
-        if (request.Purpose != RecoveryPurpose.Restore)
+        if (request.Purpose == RecoveryPurpose.Grant)
+        {
+            // Two officers signed these very terms, offline, with their personal keys: an operator who
+            // edits the grantee, the window or the justification breaks their signatures.
+            var grant = request.Grant ?? throw SealpostException.Invalid("a grant request without the grant's terms");
+            if (request.HolderAccountId == request.AccountId)
+            {
+                throw new SealpostException(ErrorKind.Forbidden, "a grant is for another person than the mailbox's owner");
+            }
+
+            if (grant.ExpiresAt <= DateTimeOffset.UtcNow)
+            {
+                throw new SealpostException(ErrorKind.Forbidden, $"the grant expired at {grant.ExpiresAt:yyyy-MM-dd HH:mm} UTC");
+            }
+
+            var officers = RecoveryGrantTerms.CheckApprovals(chain, grant.GrantId, request.HolderAccountId, request.AccountId, grant.NotBefore, grant.ExpiresAt, grant.Justification, grant.RequestedBy, grant.Approvals);
+            if (officers.Count < 2)
+            {
+                throw new SealpostException(ErrorKind.Forbidden, $"the grant carries {officers.Count} officer's approval; two different officers approve a grant");
+            }
+        }
+        else if (request.Purpose != RecoveryPurpose.Restore)
         {
             throw SealpostException.Invalid($"unknown purpose '{request.Purpose}'");
         }
@@ -292,6 +381,59 @@ public static class RecoveredKeyCredential
             && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var holder)
             ? (holder, parts[2]) : null;
     }
+}
+
+/// <summary>An active access grant's keys as stored on the grant: the target's key versions sealed to the grantee's key version.</summary>
+public static class GrantKeys
+{
+    private sealed record Stored(string RequestId, IReadOnlyList<RecoveredKeyEntry> Keys);
+
+    public static byte[] Encode(RecoveryResponse response) => JsonSerializer.SerializeToUtf8Bytes(new Stored(response.RequestId, response.Keys), RecoveryJson.Options);
+
+    /// <summary>
+    /// The granted account's keys, opened with the grantee's own session (null if the grantee no longer
+    /// holds the version they were sealed to, or none opens): each checked against the target's public ring.
+    /// </summary>
+    public static AccountSession? Open(IAccountSession grantee, AccessGrant grant, IReadOnlyList<AccountKey> targetRing)
+    {
+        if (grant.Wraps.Length == 0 || ((AccountSession)grantee).Key(grant.HolderVersion) is not { } holder)
+        {
+            return null;
+        }
+
+        Stored? stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize<Stored>(grant.Wraps, RecoveryJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        var materials = new List<AccountKeyMaterial>();
+        foreach (var key in stored?.Keys ?? [])
+        {
+            try
+            {
+                var privateKey = RecoveryOpening.Open(holder.PrivateKey, stored!.RequestId, grant.TargetAccountId, key.Version, grant.GranteeAccountId, grant.HolderVersion, key.Wrap);
+                if (targetRing.FirstOrDefault(k => k.Version == key.Version) is { } listed && CryptographicOperations.FixedTimeEquals(Hpke.PublicKeyOf(privateKey), listed.PublicKey))
+                {
+                    materials.Add(AccountKeyMaterial.From(key.Version, privateKey));
+                }
+
+                CryptographicOperations.ZeroMemory(privateKey);
+            }
+            catch (CryptographicException)
+            {
+                // a damaged or foreign wrap opens nothing
+            }
+        }
+
+        return materials.Count == 0 ? null : new AccountSession(grant.TargetAccountId, materials);
+    }
+
+    private static readonly Hpke Hpke = new();
 }
 
 internal static class RecoveryJson

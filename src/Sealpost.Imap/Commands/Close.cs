@@ -12,7 +12,7 @@ public sealed partial class ImapSession
         _selected = null;
         if (expunge && !view.ReadOnly)
         {
-            await _mail!.ExpungeDeletedAsync(view.MailboxId, null, ct);
+            await SelMail.ExpungeDeletedAsync(view.MailboxId, null, ct);
         }
 
         Ok(tag, expunge ? "CLOSE completed" : "UNSELECT completed");

@@ -14,6 +14,11 @@ public sealed partial class ImapSession
         var name = ReadMailbox(p);
         p.End();
         var view = _selected!;
+        if (view.Granted is not null)
+        {
+            throw No("Another person's mailbox is read-only: its messages are not copied or moved out", "NOPERM");
+        }
+
         if (move && view.ReadOnly)
         {
             throw No("Mailbox is read-only", "READ-ONLY");

@@ -44,6 +44,7 @@ public sealed partial class ImapSession
             throw No("INBOX always exists", "ALREADYEXISTS");
         }
 
+        RefuseOtherUsers(name);
         var created = await _mail!.CreateAsync(name, role, ct);
         Ok(tag, "CREATE completed", $"MAILBOXID ({MailboxId(created)})");
         return After.Next;

@@ -23,7 +23,7 @@ public sealed partial class ImapSession
 
         await ReportChangesAsync(allowExpunge: true, force: false, ct);
         // Only messages this session has seen (a message delivered since has no sequence number yet).
-        var result = await _mail!.ExpungeDeletedAsync(view.MailboxId, u => view.SequenceOf(u) != 0 && (set is null || set.Contains(u, view.MaxUid)), ct);
+        var result = await SelMail.ExpungeDeletedAsync(view.MailboxId, u => view.SequenceOf(u) != 0 && (set is null || set.Contains(u, view.MaxUid)), ct);
         if (result is not null)
         {
             AnnounceOwnExpunges(result.ExpungedUids);

@@ -76,7 +76,7 @@ public sealed partial class ImapSession
         if (vanished)
         {
             // Expunged since CHANGEDSINCE, among the UIDs asked about (the view no longer holds them).
-            var changes = await _mail!.GetChangesAsync(view.MailboxId, changedSince!.Value, ct);
+            var changes = await SelMail.GetChangesAsync(view.MailboxId, changedSince!.Value, ct);
             var gone = (changes.IsComplete ? changes.Expunged : UidsMissingUpTo(view.MaxUid, view))
                 .Where(u => set.Contains(u, view.MaxUid)).Order().ToList();
             if (gone.Count > 0)
@@ -100,7 +100,7 @@ public sealed partial class ImapSession
             var unseen = records.Where(r => !r.Flags.HasFlag(MessageFlags.Seen)).Select(r => r.Uid).ToList();
             if (unseen.Count > 0)
             {
-                var change = await _mail!.ChangeFlagsAsync(view.MailboxId, unseen, new FlagChange(FlagOperation.Add, MessageFlags.Seen, []), ct);
+                var change = await SelMail.ChangeFlagsAsync(view.MailboxId, unseen, new FlagChange(FlagOperation.Add, MessageFlags.Seen, []), ct);
                 var updated = change.Updated.ToDictionary(u => u.Uid);
                 records = records.Select(r => updated.TryGetValue(r.Uid, out var u) ? r with { Flags = u.Flags, ModSeq = u.ModSeq } : r).ToList();
                 foreach (var u in change.Updated)
@@ -139,7 +139,7 @@ public sealed partial class ImapSession
         MessageMetadata?[]? metadata = null;
         if (needsMetadata)
         {
-            metadata = await _mail!.MetadataForAsync(view.MailboxId, records, ct);
+            metadata = await SelMail.MetadataForAsync(view.MailboxId, records, ct);
         }
 
         for (var index = 0; index < records.Count; index++)
@@ -159,7 +159,7 @@ public sealed partial class ImapSession
             {
                 if (needsContent)
                 {
-                    opened = await _mail!.OpenAsync(record, ct);
+                    opened = await SelMail.OpenAsync(record, ct);
                 }
 
                 foreach (var item in items)
@@ -212,7 +212,7 @@ public sealed partial class ImapSession
 
     private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct)
     {
-        var names = await _keywords!.NamesAsync(record.KeywordIds, ct);
+        var names = await SelKeywords.NamesAsync(record.KeywordIds, ct);
         AnnounceNewKeywords(); // before the FETCH that uses one (a FETCH's parts go out after this)
         return Flags.Format(record.Flags, names, IsRecent(record.Uid));
     }
@@ -220,8 +220,9 @@ public sealed partial class ImapSession
     /// <summary>FLAGS and PERMANENTFLAGS for the selected mailbox, listing the account's keywords.</summary>
     private void SendFlags(SelectedMailbox view)
     {
-        var keywords = string.Concat(_keywords!.All.Select(k => " " + k));
-        view.AnnouncedKeywords = _keywords.Count;
+        var names = view.Granted?.Keywords ?? _keywords!;
+        var keywords = string.Concat(names.All.Select(k => " " + k));
+        view.AnnouncedKeywords = names.Count;
         Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
         Send(view.ReadOnly
             ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
@@ -234,7 +235,7 @@ public sealed partial class ImapSession
     /// </summary>
     private void AnnounceNewKeywords()
     {
-        if (_selected is { } view && view.AnnouncedKeywords != _keywords!.Count) // checked per FETCH line: a count, not the list
+        if (_selected is { } view && view.AnnouncedKeywords != SelKeywords.Count) // checked per FETCH line: a count, not the list
         {
             SendFlags(view);
         }
@@ -536,7 +537,7 @@ public sealed partial class ImapSession
         }
 
         var wanted = new HashSet<uint>(uids);
-        var rows = await _mail!.ListMessagesAsync(mailboxId, new UidRange(uids[0], uids[^1]), ct);
+        var rows = await SelMail.ListMessagesAsync(mailboxId, new UidRange(uids[0], uids[^1]), ct);
         return rows.Where(r => wanted.Contains(r.Uid)).ToList();
     }
 

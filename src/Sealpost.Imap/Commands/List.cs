@@ -162,6 +162,22 @@ public sealed partial class ImapSession
             }
         }
 
+        // Other people's mailboxes this user reads under an access grant (never subscribed, no special use).
+        if (!selectSubscribed && !selectSpecialUse)
+        {
+            foreach (var (path, attributes, grant, mailbox) in await GrantedListAsync(ct))
+            {
+                if (matchers.Any(m => m.IsMatch(path)))
+                {
+                    Send($"* LIST ({attributes}) \"/\" {MailboxOut(path)}");
+                    if (statusItems is not null && mailbox is not null)
+                    {
+                        Send(await StatusLineAsync(path, mailbox, statusItems, ct, grant.Access));
+                    }
+                }
+            }
+        }
+
         Ok(tag, "LIST completed");
         return After.Next;
     }

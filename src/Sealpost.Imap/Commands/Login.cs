@@ -118,6 +118,7 @@ public sealed partial class ImapSession
         _changes = _mail.SubscribeChanges();
         _keywords = new KeywordNames(_mail, keys);
         await _keywords.LoadAsync(ct);
+        await OpenGrantsAsync(ct);
         if (login.Notice is { } notice)
         {
             Send("* OK [ALERT] " + OneLine(notice)); // RFC 9051 §7.1: the client must show ALERT text to its user

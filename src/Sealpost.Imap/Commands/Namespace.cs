@@ -2,13 +2,14 @@ using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 
-// NAMESPACE (RFC 2342, RFC 9051 §6.3.10): one personal namespace, "/" as separator; shared folders come with ACLs later.
+// NAMESPACE (RFC 2342, RFC 9051 §6.3.10): the personal namespace, and "Other Users/" where access
+// grants show other people's mailboxes (read-only); "/" as separator.
 public sealed partial class ImapSession
 {
     private Task<After> NamespaceAsync(string tag, ImapParser p, CancellationToken ct)
     {
         p.End();
-        Send("* NAMESPACE ((\"\" \"/\")) NIL NIL");
+        Send($"* NAMESPACE ((\"\" \"/\")) ((\"{OtherUsers}/\" \"/\")) NIL");
         Ok(tag, "NAMESPACE completed");
         return Task.FromResult(After.Next);
     }

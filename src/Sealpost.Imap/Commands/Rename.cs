@@ -14,6 +14,7 @@ public sealed partial class ImapSession
         var to = ReadMailbox(p, newName: true);
         p.End();
         await RequireMailboxAsync(from, ct);
+        RefuseOtherUsers(to);
         await _mail!.RenameAsync(from, to, ct);
         Ok(tag, "RENAME completed");
         return After.Next;

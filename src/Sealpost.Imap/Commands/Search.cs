@@ -139,17 +139,17 @@ public sealed partial class ImapSession
             return ([], wantMetadata ? [] : null, 0);
         }
 
-        var records = await _mail!.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
+        var records = await SelMail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
         MessageMetadata?[]? metadata = null;
         if (wantMetadata || Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
         {
-            metadata = await _mail!.MetadataForAsync(view.MailboxId, records, ct);
+            metadata = await SelMail.MetadataForAsync(view.MailboxId, records, ct);
         }
 
         var keywordIds = new Dictionary<string, int?>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in Collect<SearchKey.Keyword>(key).Select(k => k.Name))
         {
-            keywordIds[name] = _keywords!.Find(name);
+            keywordIds[name] = SelKeywords.Find(name);
         }
 
         var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
@@ -321,7 +321,7 @@ public sealed partial class ImapSession
 
     private async Task<string> HeaderTextAsync(MessageRecord record, CancellationToken ct)
     {
-        using var opened = await _mail!.OpenAsync(record, ct);
+        using var opened = await SelMail.OpenAsync(record, ct);
         var meta = await opened.ReadMetadataAsync(ct);
         var bytes = await ReadAsync(opened, meta.Body.HeaderOffset, meta.Body.HeaderLength, ct);
         return Encoding.UTF8.GetString(bytes);
@@ -354,7 +354,7 @@ public sealed partial class ImapSession
     {
         if (m.BodyText is null)
         {
-            using var opened = await _mail!.OpenAsync(m.Record, ct);
+            using var opened = await SelMail.OpenAsync(m.Record, ct);
             var raw = await opened.ReadAllAsync(ct);
             (m.HeaderText, m.BodyText) = MessageText(raw);
         }

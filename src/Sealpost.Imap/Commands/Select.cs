@@ -70,20 +70,33 @@ public sealed partial class ImapSession
             Send("* OK [CLOSED] Previous mailbox closed");
         }
 
-        var mailbox = await RequireMailboxAsync(name, ct);
-        var (uidArray, firstUnseenUid) = await _mail!.ListUidsAsync(mailbox.Id, ct);
+        // Another account's mailbox under an access grant opens read-only, whichever command asked.
+        GrantedAccess? granted = null;
+        Mailbox mailbox;
+        if (IsOtherUsers(name))
+        {
+            (granted, mailbox) = await RequireGrantedAsync(name, ct);
+            readOnly = true;
+        }
+        else
+        {
+            mailbox = await RequireMailboxAsync(name, ct);
+        }
+
+        var access = granted?.Access ?? _mail!;
+        var (uidArray, firstUnseenUid) = await access.ListUidsAsync(mailbox.Id, ct);
         var uids = new List<uint>(uidArray);
         var firstUnseen = firstUnseenUid == 0 ? 0u : (uint)(uids.BinarySearch(firstUnseenUid) + 1);
-        await _keywords!.LoadAsync(ct); // FLAGS lists the account's keywords, new ones from other sessions included
+        await (granted?.Keywords ?? _keywords!).LoadAsync(ct); // FLAGS lists the account's keywords, new ones from other sessions included
 
         // The mailbox row was read before the messages: anything newer is picked up as a change later.
-        var view = new SelectedMailbox(mailbox.Id, readOnly, mailbox.UidValidity, uids, mailbox.HighestModSeq);
+        var view = new SelectedMailbox(mailbox.Id, readOnly, mailbox.UidValidity, uids, mailbox.HighestModSeq) { Granted = granted };
         if (!_rev2)
         {
             // RFC 3501 §2.3.2: recent in the first session that sees it. EXAMINE shows what nobody has
             // claimed yet but claims nothing (§6.3.2: it must not make messages lose \Recent).
             var from = !readOnly && uids.Count > 0 && uids[^1] >= mailbox.FirstRecentUid
-                ? await _mail.ClaimRecentAsync(mailbox.Id, uids[^1], ct)
+                ? await access.ClaimRecentAsync(mailbox.Id, uids[^1], ct)
                 : mailbox.FirstRecentUid;
             view.Recent = uids.Where(u => u >= from).ToHashSet();
         }
@@ -128,7 +141,7 @@ public sealed partial class ImapSession
     /// </summary>
     private async Task ResyncAsync(SelectedMailbox view, QresyncParameters q, CancellationToken ct)
     {
-        var changes = await _mail!.GetChangesAsync(view.MailboxId, q.ModSeq, ct);
+        var changes = await SelMail.GetChangesAsync(view.MailboxId, q.ModSeq, ct);
         IEnumerable<uint> gone = changes.IsComplete ? changes.Expunged : UidsMissingUpTo(view.MaxUid, view);
         if (q.KnownUids is { } known)
         {

@@ -16,8 +16,16 @@ public sealed partial class ImapSession
         p.Space();
         var items = ReadStatusItems(p);
         p.End();
-        var mailbox = await RequireMailboxAsync(name, ct);
-        Send(await StatusLineAsync(name, mailbox, items, ct));
+        if (IsOtherUsers(name))
+        {
+            var (grant, granted) = await RequireGrantedAsync(name, ct);
+            Send(await StatusLineAsync(name, granted, items, ct, grant.Access));
+        }
+        else
+        {
+            Send(await StatusLineAsync(name, await RequireMailboxAsync(name, ct), items, ct));
+        }
+
         Ok(tag, "STATUS completed");
         return After.Next;
     }
@@ -55,13 +63,14 @@ public sealed partial class ImapSession
         return items;
     }
 
-    private async Task<string> StatusLineAsync(string name, Mailbox mailbox, IReadOnlyList<string> items, CancellationToken ct)
+    private async Task<string> StatusLineAsync(string name, Mailbox mailbox, IReadOnlyList<string> items, CancellationToken ct, Sealpost.Domain.MailAccess? access = null)
     {
-        var fresh = await _mail!.GetMailboxAsync(mailbox.Id, ct) ?? mailbox;
+        access ??= _mail!;
+        var fresh = await access.GetMailboxAsync(mailbox.Id, ct) ?? mailbox;
         IReadOnlyList<MessageRecord>? messages = null;
         if (items.Contains("UNSEEN") || items.Contains("DELETED") || items.Contains("RECENT"))
         {
-            messages = await _mail!.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
+            messages = await access.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
         }
 
         var parts = items.Select(item => item + " " + item switch

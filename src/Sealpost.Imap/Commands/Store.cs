@@ -88,9 +88,9 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        var keywordIds = await _keywords!.IdsAsync(keywords, ct);
+        var keywordIds = await SelKeywords.IdsAsync(keywords, ct);
         AnnounceNewKeywords();
-        var result = await _mail!.ChangeFlagsAsync(view.MailboxId, uids, new FlagChange(operation, system, keywordIds, unchangedSince), ct);
+        var result = await SelMail.ChangeFlagsAsync(view.MailboxId, uids, new FlagChange(operation, system, keywordIds, unchangedSince), ct);
         foreach (var update in result.Updated)
         {
             view.SelfReported[update.Uid] = update.ModSeq;

@@ -269,7 +269,10 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.LoggerFactory.CreateLogger("Sealpost.Imap"),
             dev,
             new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
-            runtime.MessageMemory);
+            runtime.MessageMemory)
+        {
+            AccessGrants = runtime.AccessGrants,
+        };
 
     private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners)
     {
@@ -297,6 +300,7 @@ public sealed class SealpostServer : IAsyncDisposable
         LoggingSetup.Configure(builder.Logging, options.Log, logSink);
         builder.Services.AddSingleton(runtime);
         builder.Services.AddHostedService(sp => new OrphanSweeper(runtime, sp.GetRequiredService<ILogger<OrphanSweeper>>()));
+        builder.Services.AddHostedService(sp => new GrantExpirer(runtime, sp.GetRequiredService<ILogger<GrantExpirer>>()));
         builder.Services.AddHostedService(sp => new Sealpost.Server.Audit.AuditHeadPublisher(runtime, sp.GetRequiredService<ILogger<Sealpost.Server.Audit.AuditHeadPublisher>>()));
         if (options.Delivery.Enabled)
         {
@@ -383,7 +387,7 @@ public sealed class SealpostServer : IAsyncDisposable
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", HealthAsync);
         Sealpost.Web.AdminApi.Map(app, new Sealpost.Web.ApiContext(
-            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, Version,
+            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, Version,
             async ct =>
             {
                 var loggers = app.Services.GetRequiredService<ILoggerFactory>();
@@ -486,6 +490,26 @@ internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweep
                     await runtime.Directory.ShredExpiredAsync(Sealpost.Core.Access.Actor.System("sweep"),
                         TimeSpan.FromDays(runtime.Options.Limits.DeletedAccountRetentionDays), DateTimeOffset.UtcNow, stoppingToken);
                 }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Core.Logging.CoreLog.SweepFailed(logger, ex);
+            }
+        }
+    }
+}
+
+/// <summary>Ends access grants whose time is up and deletes their keys, on every node (two nodes doing it at once is harmless).</summary>
+internal sealed class GrantExpirer(SealpostRuntime runtime, ILogger<GrantExpirer> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, runtime.Options.Vault.GrantExpirySweepSeconds)));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await runtime.AccessGrants.ExpireDueAsync(Sealpost.Core.Access.Actor.System("grant-expiry"), stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

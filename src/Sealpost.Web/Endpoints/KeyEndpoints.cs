@@ -44,19 +44,60 @@ internal static class KeyEndpoints
         api.MapPost("/recovery/requests", async (HttpContext http) =>
         {
             var body = await http.Body<RecoveryRequestBody>(ctx.MaxRequestBodyBytes);
+
+            var purpose = body.Purpose ?? RecoveryPurpose.Restore;
+            if (purpose == RecoveryPurpose.Grant)
+            {
+                var forGrant = await ctx.KeyCustody.RequestGrantKeysAsync(http.Principal().Actor, body.Grant ?? throw ApiInputException.Field("grant", "the approved grant's id"), http.RequestAborted);
+                return Results.Text(forGrant.ToJson(), "application/json", statusCode: StatusCodes.Status201Created);
+            }
+
+            if (purpose != RecoveryPurpose.Restore)
+            {
+                throw ApiInputException.Field("purpose", "must be 'restore' or 'grant'");
+            }
+
             if (string.IsNullOrWhiteSpace(body.Address))
             {
                 throw ApiInputException.Field("address", "required");
             }
 
-            if ((body.Purpose ?? RecoveryPurpose.Restore) != RecoveryPurpose.Restore)
-            {
-                throw ApiInputException.Field("purpose", "must be 'restore'");
-            }
-
             var request = await ctx.KeyCustody.RequestRestoreAsync(http.Principal().Actor, body.Address, http.RequestAborted);
             return Results.Text(request.ToJson(), "application/json", statusCode: StatusCodes.Status201Created);
         }).Requires(Operation.RecoveryRequest).Accepts<RecoveryRequestBody>("application/json").Produces<RecoveryRequest>(StatusCodes.Status201Created);
+
+        // Access grants: request, officers' signed approvals, list, revoke. The keys arrive by the recovery response above.
+        api.MapGet("/access-grants", async (HttpContext http, CancellationToken _) =>
+            Results.Json(Paging.Of(await ctx.AccessGrants.ListAsync(http.Principal().Actor, http.RequestAborted), g => g.RequestedAt.ToUnixTimeMilliseconds().ToString("D15", System.Globalization.CultureInfo.InvariantCulture) + g.Id,
+                Dto.Grant, http, ctx.MaxPageSize), ApiPipeline.Json))
+            .Requires(Operation.AccessGrantList).Produces<Page<AccessGrantResponse>>();
+
+        api.MapGet("/access-grants/{id}", async (HttpContext http, string id) =>
+            Results.Json(Dto.Grant(await ctx.AccessGrants.GetAsync(http.Principal().Actor, id, http.RequestAborted)), ApiPipeline.Json))
+            .Requires(Operation.AccessGrantList).Produces<AccessGrantResponse>();
+
+        api.MapPost("/access-grants", async (HttpContext http) =>
+        {
+            var body = await http.Body<AccessGrantRequestBody>(ctx.MaxRequestBodyBytes);
+            var grant = await ctx.AccessGrants.RequestAsync(http.Principal().Actor,
+                string.IsNullOrWhiteSpace(body.Grantee) ? throw ApiInputException.Field("grantee", "required: who reads") : body.Grantee,
+                string.IsNullOrWhiteSpace(body.Mailbox) ? throw ApiInputException.Field("mailbox", "required: whose mailbox") : body.Mailbox,
+                body.Justification ?? throw ApiInputException.Field("justification", "required"),
+                body.NotBefore, body.ExpiresAt ?? throw ApiInputException.Field("expiresAt", "required"), http.RequestAborted);
+            return Results.Json(Dto.Grant(grant), ApiPipeline.Json, statusCode: StatusCodes.Status201Created);
+        }).Requires(Operation.AccessGrantRequest).Accepts<AccessGrantRequestBody>("application/json").Produces<AccessGrantResponse>(StatusCodes.Status201Created);
+
+        api.MapPost("/access-grants/{id}/approvals", async (HttpContext http, string id) =>
+        {
+            var body = await http.Body<AccessGrantApprovalBody>(ctx.MaxRequestBodyBytes);
+            var grant = await ctx.AccessGrants.ApproveAsync(http.Principal().Actor, id,
+                new GrantApproval("", Base64(body.PublicKey, "publicKey", 32), Base64(body.Signature, "signature", 64)), http.RequestAborted);
+            return Results.Json(Dto.Grant(grant), ApiPipeline.Json);
+        }).Requires(Operation.AccessGrantApprove).Accepts<AccessGrantApprovalBody>("application/json").Produces<AccessGrantResponse>();
+
+        api.MapDelete("/access-grants/{id}", async (HttpContext http, string id) =>
+            Results.Json(Dto.Grant(await ctx.AccessGrants.RevokeAsync(http.Principal().Actor, id, http.RequestAborted)), ApiPipeline.Json))
+            .Requires(Operation.AccessGrantRevoke).Produces<AccessGrantResponse>();
 
         api.MapPost("/recovery/responses", async (HttpContext http) =>
         {

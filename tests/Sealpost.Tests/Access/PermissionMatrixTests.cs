@@ -16,9 +16,10 @@ public sealed class PermissionMatrixTests
 {
     private const long OwnAccount = 10, OtherAccount = 20, OwnTenant = 1, OtherTenant = 2;
 
-    private static readonly HashSet<Operation> OwnerOnly = [Operation.MailRead, Operation.MailWrite, Operation.MailSubmit, Operation.OwnPasswordChange, Operation.OwnAppPasswordCreate, Operation.OwnKeyRotate];
-    private static readonly HashSet<Operation> Reads = [Operation.TenantList, Operation.DomainList, Operation.AccountList, Operation.AliasList, Operation.GroupList, Operation.RoleList, Operation.LockoutList, Operation.QueueRead, Operation.ConfigurationRead, Operation.AuditRead, Operation.KeyVersionList];
-    private static readonly HashSet<Operation> OperatorNever = [.. OwnerOnly, Operation.AccountPasswordReset, Operation.AccountCreate, Operation.AccountSetState, Operation.RoleGrant, Operation.RoleRevoke, Operation.AuditRead, Operation.LockoutUnlock, Operation.ConfigurationChange, Operation.MailDeliver];
+    private static readonly HashSet<Operation> OwnerOnly = [Operation.MailRead, Operation.MailWrite, Operation.MailSubmit, Operation.OwnPasswordChange, Operation.OwnAppPasswordCreate, Operation.OwnKeyRotate, Operation.GrantedMailRead];
+    private static readonly HashSet<Operation> Reads = [Operation.TenantList, Operation.DomainList, Operation.AccountList, Operation.AliasList, Operation.GroupList, Operation.RoleList, Operation.LockoutList, Operation.QueueRead, Operation.ConfigurationRead, Operation.AuditRead, Operation.KeyVersionList, Operation.AccessGrantList];
+    private static readonly HashSet<Operation> OperatorNever = [.. OwnerOnly, Operation.AccountPasswordReset, Operation.AccountCreate, Operation.AccountSetState, Operation.RoleGrant, Operation.RoleRevoke, Operation.AuditRead, Operation.LockoutUnlock, Operation.ConfigurationChange, Operation.MailDeliver,
+        Operation.AccessGrantRequest, Operation.AccessGrantApprove, Operation.AccessGrantRevoke, Operation.RecoveryRequest, Operation.RecoveryApply];
     /// <summary>One's own sign-in credentials (sessions, tokens, TOTP): every role, own account only.</summary>
     private static readonly HashSet<Operation> OwnSignIn = [Operation.OwnCredentialsManage, Operation.OwnSecondFactorEnrol];
     private static readonly HashSet<Operation> PlatformOnly = [Operation.TenantCreate, Operation.DkimManage, Operation.DomainAdd, Operation.DomainRemove, Operation.RoleGrant, Operation.RoleRevoke, Operation.ConfigurationChange];

@@ -157,6 +157,20 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("GET", "/api/v1/key-versions", Operation.KeyVersionList, false, (_, _) => R("GET", "/api/v1/key-versions")),
         new("POST", "/api/v1/key-versions/{address}/{version:int}/endorsements", Operation.KeyVersionEndorse, true, (_, s) => R("POST", $"/api/v1/key-versions/{E(s.Account)}/1/endorsements",
             new { role = "requester", publicKey = Convert.ToBase64String(new byte[32]), signature = Convert.ToBase64String(new byte[64]) })),
+        // Access grants (an id that does not exist is 404 once the right is granted; a request with a window in the past is 400).
+        new("GET", "/api/v1/access-grants", Operation.AccessGrantList, false, (_, _) => R("GET", "/api/v1/access-grants")),
+        new("GET", "/api/v1/access-grants/{id}", Operation.AccessGrantList, true, async (t, s) =>
+        {
+            var grant = await t.Runtime.AccessGrants.RequestAsync(SealpostRuntime.LocalAdministrator, $"{RoleNames.Of(Role.User)}@{A.Domain}",
+                s.Account, "matrix probe of one grant", null, DateTimeOffset.UtcNow.AddHours(1));
+            return new Request("GET", "/api/v1/access-grants/" + grant.Id);
+        }),
+        new("POST", "/api/v1/access-grants", Operation.AccessGrantRequest, true, (_, s) => R("POST", "/api/v1/access-grants",
+            new { grantee = s.Account, mailbox = s.Account, justification = "matrix probe, no real case", expiresAt = "2000-01-01T00:00:00Z" })),
+        new("POST", "/api/v1/access-grants/{id}/approvals", Operation.AccessGrantApprove, false, (_, _) => R("POST", $"/api/v1/access-grants/{new string('0', 32)}/approvals",
+            new { publicKey = Convert.ToBase64String(new byte[32]), signature = Convert.ToBase64String(new byte[64]) })),
+        new("DELETE", "/api/v1/access-grants/{id}", Operation.AccessGrantRevoke, false, (_, _) => R("DELETE", "/api/v1/access-grants/" + new string('0', 32))),
+
         // Recovery: a request for an account with nothing lost is 409, a response to no request 404, once the right is granted.
         new("POST", "/api/v1/recovery/requests", Operation.RecoveryRequest, true, (_, s) => R("POST", "/api/v1/recovery/requests", new { address = s.Account, purpose = "restore" })),
         new("POST", "/api/v1/recovery/responses", Operation.RecoveryApply, false, (_, _) => R("POST", "/api/v1/recovery/responses",
@@ -277,6 +291,7 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
 
     private static bool IsList(Probe probe) => probe.Method == "GET" && !probe.Route.Contains('{', StringComparison.Ordinal) && probe.Operation
         is Operation.TenantList or Operation.DomainList or Operation.AccountList or Operation.AliasList or Operation.GroupList or Operation.LockoutList or Operation.KeyVersionList
+            or Operation.AccessGrantList
         && probe.Route != "/api/v1/trust-anchor";
 
     private bool Expected(Actor actor, Operation operation, Target target) => target switch
