@@ -134,6 +134,51 @@ public sealed class RecoveryCliTests : IAsyncLifetime
         (await _cli.RunAsync("recovery", "apply", path)).AssertCleanError(1, message);
     }
 
+    private async Task<string> ApprovedGrantAsync()
+    {
+        await _cli.OkWithInputAsync("greg's first pass phrase\n", "user", "add", "greg@example.test");
+        await _cli.OkAsync("keys", "endorse", "greg@example.test", "--key", Key("dan"), "--as", "requester");
+        await _cli.OkAsync("keys", "endorse", "greg@example.test", "--key", Key("alice"), "--as", "approver");
+        var requested = await _cli.OkAsync("grants", "request", "--grantee", "greg@example.test", "--mailbox", Carol,
+            "--justification", "case 12: ordered review of carol's mail", "--until", DateTimeOffset.UtcNow.AddDays(2).ToString("O"));
+        var id = requested.Out.Split(' ')[1].TrimEnd(':');
+        Assert.Contains("approved by Alice", (await _cli.OkAsync("grants", "approve", id, "--key", Key("alice"))).Out);
+        Assert.Contains("approved (approved by Alice, Bob)", (await _cli.OkAsync("grants", "approve", id, "--key", Key("bob"))).Out);
+        return id;
+    }
+
+    [Fact]
+    public async Task A_grant_is_requested_approved_by_two_officers_opened_offline_and_applied()
+    {
+        var id = await ApprovedGrantAsync();
+        var request = _folder.Sub("grant-request.json");
+        Assert.Contains($"grant {id}", (await _cli.OkAsync("recovery", "request", "--grant", id, "--out", request)).Out);
+        var response = _folder.Sub("grant-response.json");
+        var opened = await OfflineAsync("recovery", "open", "--request", request, "--share", Share(2), "--share", Share(3), "--anchor-fingerprint", _fingerprint, "--out", response);
+        Assert.Contains("greg@example.test reads carol@example.test read-only", opened.Out);
+        Assert.Contains("approved by Alice and Bob", opened.Out);
+        await _cli.OkAsync("recovery", "apply", response);
+        Assert.Contains($"{id} active greg@example.test reads {Carol}", (await _cli.OkAsync("grants", "list")).Out);
+    }
+
+    [Fact]
+    public async Task An_administrators_key_does_not_approve_a_grant()
+    {
+        await _cli.OkWithInputAsync("greg's first pass phrase\n", "user", "add", "greg@example.test");
+        var requested = await _cli.OkAsync("grants", "request", "--grantee", "greg@example.test", "--mailbox", Carol,
+            "--justification", "case 13: ordered review of carol's mail", "--until", DateTimeOffset.UtcNow.AddDays(2).ToString("O"));
+        var id = requested.Out.Split(' ')[1].TrimEnd(':');
+        (await _cli.RunAsync("grants", "approve", id, "--key", Key("dan"))).AssertCleanError(1, "not a security officer");
+    }
+
+    [Fact]
+    public async Task A_revoked_grant_is_listed_as_revoked()
+    {
+        var id = await ApprovedGrantAsync();
+        await _cli.OkAsync("grants", "revoke", id);
+        Assert.Contains($"{id} revoked", (await _cli.OkAsync("grants", "list")).Out);
+    }
+
     [Fact]
     public async Task A_request_whose_holder_version_is_not_endorsed_is_refused_at_the_server()
     {

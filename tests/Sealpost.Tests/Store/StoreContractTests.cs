@@ -55,6 +55,46 @@ public abstract class StoreContractTests : IAsyncLifetime
         return await reader.ReadToEndAsync();
     }
 
+    private static async Task<AccessGrant> GrantAsync(ISealpostStore store)
+    {
+        var (owner, _) = await AccountAsync(store, "owner@example.test");
+        var (reader, _) = await AccountAsync(store, "reader@example.test");
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_123);
+        var grant = new AccessGrant(new string('a', 32), reader.Id, owner.Id, "why", "admin", at, at, at.AddDays(1), AccessGrantState.Requested, "", 0, [], null);
+        await store.Directory.AddAccessGrantAsync(grant);
+        return grant;
+    }
+
+    [Fact]
+    public async Task An_access_grant_round_trips()
+    {
+        var store = await NewStoreAsync();
+        var grant = await GrantAsync(store);
+        Assert.Equivalent(grant, await store.Directory.GetAccessGrantAsync(grant.Id));
+        Assert.Single(await store.Directory.ListAccessGrantsAsync());
+    }
+
+    [Fact]
+    public async Task An_access_grant_id_is_unique()
+    {
+        var store = await NewStoreAsync();
+        var grant = await GrantAsync(store);
+        Assert.Equal(ErrorKind.Conflict, (await Assert.ThrowsAsync<SealpostException>(() => store.Directory.AddAccessGrantAsync(grant))).Kind);
+    }
+
+    [Fact]
+    public async Task An_access_grant_changes_only_from_the_state_and_approvals_expected()
+    {
+        var store = await NewStoreAsync();
+        var grant = await GrantAsync(store);
+        var active = grant with { State = AccessGrantState.Active, Approvals = "[two]", HolderVersion = 3, Wraps = [1, 2, 3] };
+        Assert.True(await store.Directory.ReplaceAccessGrantAsync(grant, active));
+        Assert.False(await store.Directory.ReplaceAccessGrantAsync(grant, grant with { State = AccessGrantState.Revoked })); // stale: lost to the first
+        var ended = active with { State = AccessGrantState.Expired, Wraps = [], EndedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_100_000) };
+        Assert.True(await store.Directory.ReplaceAccessGrantAsync(active, ended));
+        Assert.Equivalent(ended, await store.Directory.GetAccessGrantAsync(grant.Id));
+    }
+
     [Fact]
     public async Task Schema_is_current_and_reopening_does_not_migrate_again()
     {
