@@ -239,6 +239,7 @@ public static class OptionsValidator
 
         Range(errors, "Vault:LoginCacheSeconds", options.Vault.LoginCacheSeconds, 0, 86_400);
         Range(errors, "Vault:LoginCacheMaxEntries", options.Vault.LoginCacheMaxEntries, 1, 10_000_000);
+        Range(errors, "Vault:GrantExpirySweepSeconds", options.Vault.GrantExpirySweepSeconds, 1, 3600);
 
         ValidateDelivery(errors, options);
 
