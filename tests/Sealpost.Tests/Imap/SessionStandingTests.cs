@@ -124,6 +124,31 @@ public sealed class SessionStandingTests
         Assert.False(client.IsConnected);
     }
 
+    /// <summary>An IMAP client on a phone's app password, idling, is ended when the owner revokes that app password.</summary>
+    [Fact]
+    public async Task An_idle_session_on_a_revoked_app_password_is_ended()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = new ApiClient(server);
+        var (status, signedIn) = await api.SignInAsync("alice@example.test", "alice-dev-password");
+        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        var token = signedIn.GetProperty("token").GetString()!;
+        var phone = await api.JsonAsync(HttpMethod.Post, "/api/v1/me/app-passwords", new { label = "phone", password = "alice-dev-password" }, token, System.Net.HttpStatusCode.Created);
+
+        using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("alice@example.test", phone.GetProperty("secret").GetString()!);
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        using var done = new CancellationTokenSource();
+        var idle = client.IdleAsync(done.Token);
+
+        await api.JsonAsync(HttpMethod.Delete, $"/api/v1/me/app-passwords/{phone.GetProperty("id").GetInt64()}", token: token, expected: System.Net.HttpStatusCode.NoContent);
+
+        var ended = await Task.WhenAny(idle, Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.True(ended == idle, "the idle session on the revoked app password was not ended");
+        Assert.False(client.IsConnected);
+    }
+
     [Fact]
     public async Task A_session_whose_account_did_not_change_goes_on()
     {
