@@ -468,7 +468,7 @@ public sealed class DirectoryService(
             {
                 using var session = await vault.ResetPasswordAsync(account, newPassword, ct);
                 await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
-                await notices.PasswordWasResetAsync(account, session, ct);
+                await notices.PasswordWasResetAsync(account, session, actor.Name, ct);
             }
 
             CoreLog.CredentialReplaced(logger, account.Id);
@@ -499,7 +499,7 @@ public sealed class DirectoryService(
             using (session)
             {
                 await mailboxes.ResealSpecialMailboxesAsync(account.Id, session.Names, ct);
-                await notices.PasswordWasResetAsync(account, session, ct);
+                await notices.PasswordWasResetAsync(account, session, actor.Name, ct);
             }
 
             CoreLog.CredentialReplaced(logger, account.Id);
@@ -521,6 +521,43 @@ public sealed class DirectoryService(
             await store.ScrubAsync(ct);
             await RecordKeyVersionsAsync(actor, account, before, ct);
             return (string?)null;
+        }, ct);
+
+    /// <summary>
+    /// The owner's address for security notices (a reset of their password is told there too): outside
+    /// this mail system, so whoever can reset the password can neither read nor erase the notice. Only
+    /// the owner sets it; empty clears it.
+    /// </summary>
+    [Requires(Operation.OwnCredentialsManage)]
+    public Task SetNotifyAddressAsync(Actor actor, string address, string notifyAddress, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.NotifyAddressChanged, AccountTarget(address), async () =>
+        {
+            var account = await RequireAccountAsync(address, ct);
+            guard.Require(actor, Operation.OwnCredentialsManage, await ScopeOfAsync(account, ct));
+            if (actor.AccountId != account.Id)
+            {
+                throw new SealpostException(ErrorKind.Forbidden, "only the owner chooses where their security notices go");
+            }
+
+            var value = (notifyAddress ?? "").Trim();
+            if (value.Length == 0)
+            {
+                await Dir.SetNotifyAddressAsync(account.Id, "", ct);
+                return (string?)"cleared";
+            }
+
+            if (!MailAddress.TryParse(value, out var parsed, out _) || value.Length > 254)
+            {
+                throw SealpostException.Invalid($"'{DomainName.Printable(value.Length <= 100 ? value : value[..100])}' is not a mail address");
+            }
+
+            if (await Dir.FindDomainAsync(parsed.Domain, ct) is not null)
+            {
+                throw SealpostException.Invalid("choose an address outside this mail system: the point is a channel an administrator here cannot reach");
+            }
+
+            await Dir.SetNotifyAddressAsync(account.Id, parsed.ToString(), ct);
+            return (string?)$"set to an address at {parsed.Domain.Ascii}";
         }, ct);
 
     /// <summary>Issues an app password; the owner's password unlocks the key it will wrap.</summary>

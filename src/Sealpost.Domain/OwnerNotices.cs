@@ -13,8 +13,35 @@ namespace Sealpost.Domain;
 /// </summary>
 public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
 {
-    /// <summary>Sealed to the new key version <paramref name="session"/> holds (it may still wait for its endorsement).</summary>
-    public Task PasswordWasResetAsync(Account account, IAccountSession session, CancellationToken ct) =>
+    /// <summary>
+    /// Where notices to addresses outside the mail system go (the outbound queue: sealed, DKIM-signed,
+    /// retried); set by the host once delivery exists. Null: such notices are not sent.
+    /// </summary>
+    public Func<OutboundMessage, string, CancellationToken, Task>? Outbound { get; set; }
+
+    /// <summary>
+    /// Tells the owner of a reset: in their inbox, sealed to the new key version <paramref name="session"/>
+    /// holds (it may still wait for its endorsement), and at their notify address outside the mail system,
+    /// if they chose one: a channel whoever reset the password can neither read nor erase.
+    /// </summary>
+    public async Task PasswordWasResetAsync(Account account, IAccountSession session, string resetBy, CancellationToken ct)
+    {
+        await InboxNoticeOfResetAsync(account, session, ct);
+        if (account.NotifyAddress.Length > 0 && Outbound is { } outbound)
+        {
+            var messageId = $"{Guid.NewGuid():N}@{account.Address.Domain.Ascii}";
+            var message = Encoding.UTF8.GetBytes(
+                $"From: Sealpost <postmaster@{account.Address.Domain.Ascii}>\r\nTo: <{account.NotifyAddress}>\r\n" +
+                $"Subject: The password of {account.Address.ToAsciiDomainForm()} was reset\r\nDate: {DateTimeOffset.UtcNow:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n" +
+                $"Message-ID: <{messageId}>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+                $"The mail password of {account.Address.ToAsciiDomainForm()} was reset by {resetBy} on {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC.\r\n\r\n" +
+                "You get this at the address you chose for security notices. If you did not ask for the reset,\r\n" +
+                "tell your security officer now.\r\n");
+            await outbound(new OutboundMessage("", [account.NotifyAddress], new Dictionary<string, string?>(), [new Dictionary<string, string?>()], message), messageId, ct);
+        }
+    }
+
+    private Task InboxNoticeOfResetAsync(Account account, IAccountSession session, CancellationToken ct) =>
         SendAsync(account, session,
             "Your mail password was reset",
             "An administrator reset the password of this account.\r\n\r\n" +

@@ -39,7 +39,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Mailboxes = new MailboxService(store.Mail);
         LoginThrottle = new Sealpost.Core.Security.LoginThrottle(store.Directory, loginThrottleSecret, options.Limits.MaxAuthFailuresPerAddress, options.Limits.MaxAuthFailuresPerAccount, TimeSpan.FromMinutes(options.Limits.AuthFailureWindowMinutes),
             familiarFor: TimeSpan.FromDays(options.Limits.FamiliarAddressDays));
-        Directory = new DirectoryService(store, Vault, Mailboxes, new OwnerNotices(store.Mail, Delivery), Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
+        var notices = new OwnerNotices(store.Mail, Delivery);
+        Directory = new DirectoryService(store, Vault, Mailboxes, notices, Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory, trust);
         AccessGrants = new AccessGrantService(store, trust, Guard, TimeProvider.System);
@@ -54,6 +55,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
             new SendingLimits(options.Delivery.MaxMessagesPerAccountPerHour, options.Delivery.MaxRecipientsPerAccountPerHour), loggerFactory.CreateLogger<DeliveryService>(),
             new Srs(srsSecret, TimeProvider.System));
         Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
+        notices.Outbound = (message, messageId, ct) => Deliveries.EnqueueAsync(Actor.System("notice"), message, messageId, ct);
         Directory.AccountsChanged += Deliveries.ForgetRecipients;
         AdminAccess = new Sealpost.Domain.Administration.AdminAccessService(store, Authentication, Directory, Guard, apiLookupSecret, secondFactorSecret,
             "Sealpost " + options.Hostname, TimeSpan.FromMinutes(options.Http.SessionMinutes), TimeSpan.FromDays(options.Http.MaxTokenDays), TimeProvider.System,

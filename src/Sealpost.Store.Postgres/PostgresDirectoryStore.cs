@@ -11,7 +11,7 @@ namespace Sealpost.Store.Postgres;
 
 internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectoryStore
 {
-    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at, state_changed_at";
+    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at, state_changed_at, notify_address";
 
     private static async Task<T> Unique<T>(Func<Task<T>> action, string conflict)
     {
@@ -311,6 +311,10 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
             : await c.All($"SELECT {AccountColumns} FROM accounts WHERE address_key > $1 AND domain_id = ANY($3) ORDER BY address_key LIMIT $2", ReadAccount, afterKey ?? "", limit, domainIds.ToArray()),
             cancellationToken);
 
+    public Task SetNotifyAddressAsync(long accountId, string address, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(async (c, _) => await c.Execute("UPDATE accounts SET notify_address = $1 WHERE id = $2", address, accountId) == 1
+            ? true : throw SealpostException.NotFound("no such account"), cancellationToken);
+
     public Task<bool> UpdateAccountAsync(long accountId, string displayName, long quotaBytes, int expectedVersion, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, _) => await c.Execute(
             "UPDATE accounts SET display_name = $1, quota_bytes = $2, credential_version = credential_version + 1 WHERE id = $3 AND credential_version = $4",
@@ -400,6 +404,7 @@ internal sealed class PostgresDirectoryStore(PostgresStore store) : IDirectorySt
         r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)))
     {
         StateChangedAt = Time(r.GetInt64(9) == 0 ? r.GetInt64(8) : r.GetInt64(9)),
+        NotifyAddress = r.GetString(10),
     };
 
     private static DistributionGroup ReadGroup(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3));

@@ -128,6 +128,11 @@ internal static class PostgresSchema
             justification text NOT NULL, requested_by text NOT NULL, requested_at bigint NOT NULL, not_before bigint NOT NULL, expires_at bigint NOT NULL,
             state int NOT NULL, approvals text NOT NULL, holder_version int NOT NULL, wraps bytea NOT NULL, ended_at bigint);
         """,
+
+        // 14: an address outside the mail system where the owner is told of a reset.
+        """
+        ALTER TABLE accounts ADD COLUMN notify_address text NOT NULL DEFAULT '';
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

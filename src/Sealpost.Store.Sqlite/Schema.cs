@@ -319,6 +319,11 @@ internal static class Schema
             wraps BLOB NOT NULL,
             ended_at INTEGER) WITHOUT ROWID;
         """,
+
+        // 16: an address outside the mail system where the owner is told of a reset.
+        """
+        ALTER TABLE accounts ADD COLUMN notify_address TEXT NOT NULL DEFAULT '';
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -11,7 +11,7 @@ namespace Sealpost.Store.Sqlite;
 
 internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
 {
-    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at, state_changed_at";
+    private const string AccountColumns = "id, domain_id, address, display_name, state, quota_bytes, roles, credential_version, created_at, state_changed_at, notify_address";
 
     public Task<Tenant> CreateTenantAsync(string name, string displayName, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
@@ -393,6 +393,10 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
                 .With("$after", afterKey ?? "").With("$n", limit).ReadAll(ReadAccount);
         }, cancellationToken);
 
+    public Task SetNotifyAddressAsync(long accountId, string address, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("UPDATE accounts SET notify_address = $n WHERE id = $id").With("$n", address).With("$id", accountId).ExecuteNonQuery() == 1
+            ? true : throw SealpostException.NotFound("no such account"), cancellationToken);
+
     public Task<bool> UpdateAccountAsync(long accountId, string displayName, long quotaBytes, int expectedVersion, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => ctx.Command("UPDATE accounts SET display_name = $n, quota_bytes = $q, credential_version = credential_version + 1 WHERE id = $id AND credential_version = $v")
             .With("$n", displayName).With("$q", quotaBytes).With("$id", accountId).With("$v", expectedVersion).ExecuteNonQuery() == 1, cancellationToken);
@@ -504,6 +508,7 @@ internal sealed class SqliteDirectoryStore(SqliteStore store) : IDirectoryStore
         r.GetInt64(5), (AccountRoles)r.GetInt32(6), r.GetInt32(7), Time(r.GetInt64(8)))
     {
         StateChangedAt = Time(r.GetInt64(9) == 0 ? r.GetInt64(8) : r.GetInt64(9)),
+        NotifyAddress = r.GetString(10),
     };
 
     private static DistributionGroup ReadGroup(SqliteDataReader r) => new(r.GetInt64(0), r.GetInt64(1), MailAddress.Parse(r.GetString(2)), r.GetString(3));

@@ -11,6 +11,8 @@ public sealed record SignInRequest(string Address, string Password, string? Code
 public sealed record SignOutRequest(bool Everywhere = false);
 public sealed record CodeRequest(string Code);
 public sealed record PasswordChangeRequest(string CurrentPassword, string NewPassword);
+/// <summary>The owner's address outside the mail system for security notices (empty clears it).</summary>
+public sealed record NotifyAddressRequest(string? Address);
 public sealed record AppPasswordRequest(string Label, string Password);
 public sealed record TokenRequest(string Label, IReadOnlyList<string> Roles, int ExpiresInDays = 90, IReadOnlyList<string>? Domains = null);
 public sealed record TenantRequest(string Name, string? DisplayName = null);

@@ -104,6 +104,8 @@ public enum AuditAction
     AccessGrantEnded,
     /// <summary>A grantee read a message (or a listing) of the mailbox their grant names (the detail: grant, mailbox id, UIDs; never content).</summary>
     GrantedMailRead,
+    /// <summary>An owner set or cleared their address for security notices (the detail: its domain).</summary>
+    NotifyAddressChanged,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

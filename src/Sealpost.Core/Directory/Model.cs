@@ -45,6 +45,12 @@ public sealed record Account(
     /// <summary>When the state last changed (a deleted account's retention counts from here).</summary>
     public DateTimeOffset StateChangedAt { get; init; }
 
+    /// <summary>
+    /// An address outside this mail system the owner chose for security notices (a reset of their
+    /// password): a channel whoever resets it cannot erase. Empty: none.
+    /// </summary>
+    public string NotifyAddress { get; init; } = "";
+
     /// <summary>0 means no quota.</summary>
     public bool HasQuota => QuotaBytes > 0;
 

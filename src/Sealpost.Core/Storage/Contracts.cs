@@ -176,6 +176,9 @@ public interface IDirectoryStore : Sealpost.Core.Security.ILoginFailureLog
     /// </summary>
     Task<IReadOnlyList<Account>> ListAccountsPageAsync(IReadOnlyCollection<long>? domainIds, string? afterKey, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>Sets the owner's address for security notices (empty: none).</summary>
+    Task SetNotifyAddressAsync(long accountId, string address, CancellationToken cancellationToken = default);
+
     /// <summary>Changes the display name and quota; false if the account's credential version is no longer <paramref name="expectedVersion"/> (a lost update).</summary>
     Task<bool> UpdateAccountAsync(long accountId, string displayName, long quotaBytes, int expectedVersion, CancellationToken cancellationToken = default);
 

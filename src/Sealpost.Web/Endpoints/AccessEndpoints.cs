@@ -89,6 +89,14 @@ internal static class AccessEndpoints
             return Results.NoContent();
         }).Requires(Operation.OwnPasswordChange).Accepts<PasswordChangeRequest>("application/json");
 
+        me.MapPut("/notify-address", async (HttpContext http, CancellationToken _) =>
+        {
+            var request = await http.Body<NotifyAddressRequest>(ctx.MaxRequestBodyBytes);
+            var principal = http.Principal();
+            await ApiPipeline.ForField("address", () => ctx.Directory.SetNotifyAddressAsync(principal.Actor, principal.Account.Address.ToString(), request.Address ?? "", http.RequestAborted));
+            return Results.NoContent();
+        }).Requires(Operation.OwnCredentialsManage).Accepts<NotifyAddressRequest>("application/json");
+
         me.MapGet("/app-passwords", async (HttpContext http, CancellationToken _) =>
             Results.Json((await ctx.Access.ListAppPasswordsAsync(http.Principal(), http.RequestAborted)).Select(a => new AppPasswordResponse(a.Id, a.Label, a.CreatedAt, a.LastUsedAt)).ToList(), ApiPipeline.Json))
             .Requires(Operation.OwnCredentialsManage).Produces<List<AppPasswordResponse>>();

@@ -29,6 +29,7 @@ public sealed class SqliteMigrationTests
         await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             await connection.OpenAsync();
+            SqliteStore.AttachKeys(connection); // migrations from 14 on write to keys.db, as the store runs them
             for (var v = 0; v < version; v++)
             {
                 await using var command = connection.CreateCommand();

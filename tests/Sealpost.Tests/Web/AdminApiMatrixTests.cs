@@ -68,6 +68,7 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("POST", "/api/v1/me/totp", Operation.OwnSecondFactorEnrol, false, (_, _) => R("POST", "/api/v1/me/totp")),
         new("POST", "/api/v1/me/totp/confirm", Operation.OwnSecondFactorEnrol, false, (_, _) => R("POST", "/api/v1/me/totp/confirm", new { code = "000000" })),
         new("PUT", "/api/v1/me/password", Operation.OwnPasswordChange, false, (_, _) => R("PUT", "/api/v1/me/password", new { currentPassword = Password, newPassword = "short" })),
+        new("PUT", "/api/v1/me/notify-address", Operation.OwnCredentialsManage, false, (_, _) => R("PUT", "/api/v1/me/notify-address", new { address = "" })),
         new("GET", "/api/v1/me/app-passwords", Operation.OwnCredentialsManage, false, (_, _) => R("GET", "/api/v1/me/app-passwords")),
         new("POST", "/api/v1/me/app-passwords", Operation.OwnAppPasswordCreate, false, (_, _) => R("POST", "/api/v1/me/app-passwords", new { label = "probe", password = Password })),
         new("DELETE", "/api/v1/me/app-passwords/{id:long}", Operation.OwnCredentialsManage, false, (_, _) => R("DELETE", "/api/v1/me/app-passwords/999999")),
