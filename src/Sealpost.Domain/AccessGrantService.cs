@@ -26,6 +26,9 @@ public sealed record OpenGrant(AccessGrant Grant, string OwnerAddress, IAccountS
 [DomainService]
 public sealed class AccessGrantService(ISealpostStore store, KeyTrust trust, AccessGuard guard, TimeProvider time)
 {
+    /// <summary>Where the organisation's policy tells owners of grants (<c>Vault:TellOwnersOfGrants</c>): the notices to send; null: owners are not told.</summary>
+    public OwnerNotices? OwnerNotices { get; init; }
+
     /// <summary>The longest window one grant may have.</summary>
     public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(90);
 
@@ -219,7 +222,12 @@ public sealed class AccessGrantService(ISealpostStore store, KeyTrust trust, Acc
         }
 
         await guard.Audit.RecordAsync(AuditEvent.Of(Actor.System(), AuditAction.AccessGrantActivated, Target(id), AuditOutcome.Success,
-            $"key versions {string.Join(",", response.Keys.Select(k => k.Version).Order())} sealed to the grantee's version {holderVersion}; until {grant.ExpiresAt:u}"), Audit.AuditDurability.Store);
+            $"key versions {string.Join(",", response.Keys.Select(k => k.Version).Order())} sealed to the grantee's version {holderVersion}; until {grant.ExpiresAt:u}" +
+            (OwnerNotices is null ? "; the owner is not told (policy)" : "; the owner is told (policy)")), Audit.AuditDurability.Store);
+        if (OwnerNotices is not null && await Dir.GetAccountAsync(grant.TargetAccountId, ct) is { } owner && await Dir.GetAccountAsync(grant.GranteeAccountId, ct) is { } grantee)
+        {
+            await OwnerNotices.AccessGrantedAsync(owner, grantee.Address.ToString(), grant.NotBefore, grant.ExpiresAt, ct);
+        }
     }
 
     /// <summary>Ends a grant now: its keys are deleted; the grantee's sessions lose the mailbox at their next command.</summary>

@@ -41,6 +41,24 @@ public sealed class OwnerNotices(IMailStore mail, SealedDelivery delivery)
         }
     }
 
+    /// <summary>Tells the owner that someone reads their mailbox under an access grant (where the organisation's policy says owners are told).</summary>
+    public async Task AccessGrantedAsync(Account owner, string grantee, DateTimeOffset from, DateTimeOffset until, CancellationToken ct)
+    {
+        var text = $"{grantee} may read the mail in this mailbox, read-only, from {from:yyyy-MM-dd HH:mm} until {until:yyyy-MM-dd HH:mm} UTC,\r\n" +
+            "under an access grant two security officers approved. Every message read is recorded in the audit trail.\r\n" +
+            "Ask your security officer for the reason on file.\r\n";
+        await SendAsync(owner, null, "Someone was granted access to your mailbox", text, ct);
+        if (owner.NotifyAddress.Length > 0 && Outbound is { } outbound)
+        {
+            var messageId = $"{Guid.NewGuid():N}@{owner.Address.Domain.Ascii}";
+            var message = Encoding.UTF8.GetBytes(
+                $"From: Sealpost <postmaster@{owner.Address.Domain.Ascii}>\r\nTo: <{owner.NotifyAddress}>\r\n" +
+                $"Subject: Someone was granted access to {owner.Address.ToAsciiDomainForm()}\r\nDate: {DateTimeOffset.UtcNow:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n" +
+                $"Message-ID: <{messageId}>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text);
+            await outbound(new OutboundMessage("", [owner.NotifyAddress], new Dictionary<string, string?>(), [new Dictionary<string, string?>()], message), messageId, ct);
+        }
+    }
+
     private Task InboxNoticeOfResetAsync(Account account, IAccountSession session, CancellationToken ct) =>
         SendAsync(account, session,
             "Your mail password was reset",

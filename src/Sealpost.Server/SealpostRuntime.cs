@@ -43,7 +43,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Directory = new DirectoryService(store, Vault, Mailboxes, notices, Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
         Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
         AuditService = new AuditService(audit, Guard, store.Directory, trust);
-        AccessGrants = new AccessGrantService(store, trust, Guard, TimeProvider.System);
+        AccessGrants = new AccessGrantService(store, trust, Guard, TimeProvider.System) { OwnerNotices = options.Vault.TellOwnersOfGrants ? notices : null };
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard, AccessGrants);
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
         KeyCustody = new KeyCustodyService(store, trust, Guard, keystore, AccessGrants);

@@ -401,6 +401,13 @@ public sealed class VaultOptions
     /// <summary>How often every node ends the access grants whose time is up and deletes their keys (seconds).</summary>
     public int GrantExpirySweepSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Whether a mailbox's owner is told (in their inbox, and at their notify address) when an access
+    /// grant to it becomes active: who reads, from when until when. Off by default: an investigation
+    /// usually must not warn its subject; the organisation's policy decides.
+    /// </summary>
+    public bool TellOwnersOfGrants { get; set; }
+
     /// <summary>Decrypted message metadata kept in memory for SEARCH, SORT and ENVELOPE (0: none).</summary>
     public int MetadataCacheEntries { get; set; } = 200_000;
 

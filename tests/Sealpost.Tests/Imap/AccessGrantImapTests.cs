@@ -73,24 +73,10 @@ public sealed class AccessGrantImapTests : IAsyncLifetime
         await smtp.DisconnectAsync(true);
     }
 
-    private async Task<AccessGrantView> ApproveAsync(AccessGrantView grant, string keyFile)
-    {
-        using var officer = PersonalKey.Load(keyFile);
-        return await R.AccessGrants.ApproveAsync(Actor.Officers("officer", "laptop"), grant.Id,
-            new GrantApproval("", officer.PublicKey, officer.Sign(AccessGrantService.ApprovalPayload(grant))));
-    }
+    private Task<AccessGrantView> ApproveAsync(AccessGrantView grant, string keyFile) => TestOfficers.ApproveGrantAsync(R, grant, keyFile);
 
     /// <summary>Request, two approvals, the officers' offline recovery, apply: an active grant.</summary>
-    private async Task<AccessGrantView> ActiveGrantAsync(TimeSpan? window = null)
-    {
-        var grant = await R.AccessGrants.RequestAsync(Admin, Greg, Carol, "case 2026-114: suspected data leak, ordered by the inspector", null, DateTimeOffset.UtcNow + (window ?? TimeSpan.FromHours(2)));
-        await ApproveAsync(grant, _officers.AliceKey);
-        await ApproveAsync(grant, _officers.BobKey);
-        var request = await R.KeyCustody.RequestGrantKeysAsync(Admin, grant.Id);
-        var key = RecoveryShares.Combine(RecoveryShares.Split(_officers.RecoveryPrivateKey, 3, 2).Skip(1));
-        await R.KeyCustody.ApplyRecoveryAsync(Admin, await RecoveryOpening.OpenAsync(request, key, _officers.Anchor.Fingerprint));
-        return await R.AccessGrants.GetAsync(Admin, grant.Id);
-    }
+    private Task<AccessGrantView> ActiveGrantAsync(TimeSpan? window = null) => _officers.ActivateGrantAsync(R, Greg, Carol, window ?? TimeSpan.FromHours(2));
 
     private async Task<ImapClient> ConnectAsync(string user = Greg, string password = GregPassword)
     {
@@ -265,6 +251,15 @@ public sealed class AccessGrantImapTests : IAsyncLifetime
         Assert.Empty(stored.Wraps);
         using var client = await ConnectAsync();
         Assert.Empty(await client.GetFoldersAsync(client.OtherNamespaces[0]));
+    }
+
+    [Fact]
+    public async Task By_default_the_owner_is_not_told()
+    {
+        await ActiveGrantAsync();
+        using var owner = await ConnectAsync(Carol, CarolPassword);
+        await owner.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        Assert.Equal(2, owner.Inbox.Count);
     }
 
     [Fact]

@@ -19,6 +19,27 @@ public sealed record TestOfficers(string AnchorFile, string AliceKey, string Bob
             KeyTrust.Sign(person, kind, v.AccountId, version, v.PublicKey, v.SigningPublicKey ?? KeyVersionProof.NoSigningKey));
     }
 
+    /// <summary>An officer's approval of a grant, signed with their key file as 'sealpost grants approve' does, handed in.</summary>
+    public static async Task<Sealpost.Domain.AccessGrantView> ApproveGrantAsync(Sealpost.Server.SealpostRuntime runtime, Sealpost.Domain.AccessGrantView grant, string keyFile)
+    {
+        using var officer = PersonalKey.Load(keyFile);
+        return await runtime.AccessGrants.ApproveAsync(Sealpost.Core.Access.Actor.Officers("officer", "laptop"), grant.Id,
+            new GrantApproval("", officer.PublicKey, officer.Sign(Sealpost.Domain.AccessGrantService.ApprovalPayload(grant))));
+    }
+
+    /// <summary>The whole ceremony: requested by the local administrator, approved by Alice and Bob, opened offline with two of three shares, applied.</summary>
+    public async Task<Sealpost.Domain.AccessGrantView> ActivateGrantAsync(Sealpost.Server.SealpostRuntime runtime, string grantee, string mailbox, TimeSpan window)
+    {
+        var admin = Sealpost.Server.SealpostRuntime.LocalAdministrator;
+        var grant = await runtime.AccessGrants.RequestAsync(admin, grantee, mailbox, "case 2026-114: suspected data leak, ordered by the inspector", null, DateTimeOffset.UtcNow + window);
+        await ApproveGrantAsync(runtime, grant, AliceKey);
+        await ApproveGrantAsync(runtime, grant, BobKey);
+        var request = await runtime.KeyCustody.RequestGrantKeysAsync(admin, grant.Id);
+        var key = RecoveryShares.Combine(RecoveryShares.Split(RecoveryPrivateKey, 3, 2).Skip(1));
+        await runtime.KeyCustody.ApplyRecoveryAsync(admin, await RecoveryOpening.OpenAsync(request, key, Anchor.Fingerprint));
+        return await runtime.AccessGrants.GetAsync(admin, grant.Id);
+    }
+
     public static TestOfficers Create(string folder)
     {
         var keys = Path.Combine(folder, "officers-" + Guid.NewGuid().ToString("N")[..8]);
