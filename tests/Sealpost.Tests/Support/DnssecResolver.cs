@@ -48,56 +48,81 @@ public sealed class DnssecResolver : IDisposable
         var key = (await RunAsync(dir, "ldns-keygen", "-a", "ECDSAP256SHA256", "-k", zone)).Trim();
         await RunAsync(dir, "ldns-signzone", "zone", key);
 
-        var nsdPort = FreePort();
-        await File.WriteAllTextAsync(Path.Combine(dir, "nsd.conf"), $"""
-            server:
-              ip-address: 127.0.0.1@{nsdPort}
-              username: ""
-              zonesdir: "{dir}"
-              database: ""
-              pidfile: "{dir}/nsd.pid"
-              xfrdfile: "{dir}/xfrd.state"
-              zonelistfile: "{dir}/zone.list"
-              logfile: "{dir}/nsd.log"
-              chroot: ""
-            remote-control:
-              control-enable: no
-            zone:
-              name: "{zone}"
-              zonefile: "zone.signed"
-            """);
-        Start(dir, "nsd", "-d", "-c", Path.Combine(dir, "nsd.conf"));
-        await WaitForTcpAsync(nsdPort);
+        // A port free for UDP a moment ago may be taken for TCP, or by then: a daemon that cannot bind
+        // exits, and is started again on another port rather than waited for.
+        var nsdPort = 0;
+        for (var attempt = 1; ; attempt++)
+        {
+            nsdPort = FreePort();
+            await File.WriteAllTextAsync(Path.Combine(dir, "nsd.conf"), $"""
+                server:
+                  ip-address: 127.0.0.1@{nsdPort}
+                  username: ""
+                  zonesdir: "{dir}"
+                  database: ""
+                  pidfile: "{dir}/nsd.pid"
+                  xfrdfile: "{dir}/xfrd.state"
+                  zonelistfile: "{dir}/zone.list"
+                  logfile: "{dir}/nsd.log"
+                  chroot: ""
+                remote-control:
+                  control-enable: no
+                zone:
+                  name: "{zone}"
+                  zonefile: "zone.signed"
+                """);
+            if (await WaitForTcpAsync(nsdPort, Start(dir, "nsd", "-d", "-c", Path.Combine(dir, "nsd.conf"))))
+            {
+                break;
+            }
 
-        var unboundPort = FreePort();
-        await File.WriteAllTextAsync(Path.Combine(dir, "unbound.conf"), $"""
-            server:
-              interface: 127.0.0.1@{unboundPort}
-              do-daemonize: no
-              username: ""
-              chroot: ""
-              directory: "{dir}"
-              pidfile: "{dir}/unbound.pid"
-              logfile: "{dir}/unbound.log"
-              use-syslog: no
-              do-not-query-localhost: no
-              trust-anchor-file: "{dir}/{key}.ds"
-              module-config: "validator iterator"
-              access-control: 127.0.0.0/8 allow
-              qname-minimisation: no
-              local-zone: "test." nodefault
-            stub-zone:
-              name: "{zone}"
-              stub-addr: 127.0.0.1@{nsdPort}
-            remote-control:
-              control-enable: no
-            """);
-        Start(dir, "unbound", "-d", "-c", Path.Combine(dir, "unbound.conf"));
-        await WaitForTcpAsync(unboundPort);
+            if (attempt == 5)
+            {
+                throw new InvalidOperationException($"nsd exited five times at start: {(File.Exists(Path.Combine(dir, "nsd.log")) ? File.ReadAllText(Path.Combine(dir, "nsd.log")) : "no log")}");
+            }
+        }
+
+        var unboundPort = 0;
+        for (var attempt = 1; ; attempt++)
+        {
+            unboundPort = FreePort();
+            await File.WriteAllTextAsync(Path.Combine(dir, "unbound.conf"), $"""
+                server:
+                  interface: 127.0.0.1@{unboundPort}
+                  do-daemonize: no
+                  username: ""
+                  chroot: ""
+                  directory: "{dir}"
+                  pidfile: "{dir}/unbound.pid"
+                  logfile: "{dir}/unbound.log"
+                  use-syslog: no
+                  do-not-query-localhost: no
+                  trust-anchor-file: "{dir}/{key}.ds"
+                  module-config: "validator iterator"
+                  access-control: 127.0.0.0/8 allow
+                  qname-minimisation: no
+                  local-zone: "test." nodefault
+                stub-zone:
+                  name: "{zone}"
+                  stub-addr: 127.0.0.1@{nsdPort}
+                remote-control:
+                  control-enable: no
+                """);
+            if (await WaitForTcpAsync(unboundPort, Start(dir, "unbound", "-d", "-c", Path.Combine(dir, "unbound.conf"))))
+            {
+                break;
+            }
+
+            if (attempt == 5)
+            {
+                throw new InvalidOperationException($"unbound exited five times at start: {(File.Exists(Path.Combine(dir, "unbound.log")) ? File.ReadAllText(Path.Combine(dir, "unbound.log")) : "no log")}");
+            }
+        }
+
         EndPoint = new IPEndPoint(IPAddress.Loopback, unboundPort);
     }
 
-    private void Start(string dir, string tool, params string[] args)
+    private Process Start(string dir, string tool, params string[] args)
     {
         var info = new ProcessStartInfo(Tools.Require(tool)) { WorkingDirectory = dir, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
@@ -105,7 +130,9 @@ public sealed class DnssecResolver : IDisposable
             info.ArgumentList.Add(a);
         }
 
-        _processes.Add(Process.Start(info)!);
+        var process = Process.Start(info)!;
+        _processes.Add(process);
+        return process;
     }
 
     private static async Task<string> RunAsync(string dir, string tool, params string[] args)
@@ -129,19 +156,25 @@ public sealed class DnssecResolver : IDisposable
         return ((IPEndPoint)probe.Client.LocalEndPoint!).Port;
     }
 
-    private static async Task WaitForTcpAsync(int port)
+    /// <summary>True once the daemon accepts TCP on <paramref name="port"/>; false if it exited first (the port was taken). Throws after 60 s.</summary>
+    private static async Task<bool> WaitForTcpAsync(int port, Process daemon)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             try
             {
                 using var tcp = new TcpClient();
                 await tcp.ConnectAsync(IPAddress.Loopback, port);
-                return;
+                return true;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
+                if (daemon.HasExited)
+                {
+                    return false;
+                }
+
                 await Task.Delay(50);
             }
         }
