@@ -309,6 +309,7 @@ public sealed class SealpostServer : IAsyncDisposable
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         Sealpost.Web.AdminApi.AddServices(builder.Services);
+        Sealpost.Web.Console.ConsoleSetup.AddServices(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -386,7 +387,7 @@ public sealed class SealpostServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", HealthAsync);
-        Sealpost.Web.AdminApi.Map(app, new Sealpost.Web.ApiContext(
+        var api = new Sealpost.Web.ApiContext(
             runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, Version,
             async ct =>
             {
@@ -394,7 +395,9 @@ public sealed class SealpostServer : IAsyncDisposable
                 var report = await HealthReportAsync(runtime, loggers, ct);
                 return (report.Status == "ok" ? 200 : 503, report);
             },
-            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes), runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
+            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes);
+        Sealpost.Web.AdminApi.Map(app, api, runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
+        Sealpost.Web.Console.ConsoleSetup.Map(app, api);
         return app;
     }
 

@@ -1,0 +1,250 @@
+using System.Net;
+using Deque.AxeCore.Playwright;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Microsoft.Playwright;
+using Sealpost.Core.Access;
+using Sealpost.Imap;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Console;
+
+/// <summary>
+/// The web console in a real browser (Debian chromium driven by Playwright) against a real server:
+/// sign-in, an app password made in the console and used from IMAP, the operator's queue and a user's
+/// 403, both languages with no missing word, no serious accessibility violation (axe), and the
+/// security headers and anti-forgery tokens.
+/// </summary>
+public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFixture<ConsoleBrowserTests.Rig>
+{
+    private const string Alice = "alice@example.test";
+    private const string AlicePassword = "alice-dev-password";
+    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/sign-out"];
+    private TestServer _server => rig.Server;
+    private IBrowser _browser => rig.Browser;
+
+    /// <summary>One server and one browser for the class (each test opens its own browser context: its own cookies).</summary>
+    public sealed class Rig : IAsyncLifetime
+    {
+        public TestServer Server { get; private set; } = null!;
+        public IPlaywright Playwright { get; private set; } = null!;
+        public IBrowser Browser { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            var chromium = Tools.Require("chromium");
+            Server = await TestServer.StartAsync();
+            Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+            Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            });
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+            await Server.DisposeAsync();
+        }
+    }
+
+    private string Url(string path) => new Uri(_server.Https, path).ToString();
+
+    private async Task<IPage> PageAsync(string locale = "en-GB")
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true, Locale = locale });
+        return await context.NewPageAsync();
+    }
+
+    private async Task<IPage> SignedInAsync(string locale = "en-GB")
+    {
+        var page = await PageAsync(locale);
+        await page.GotoAsync(Url("/console/sign-in"));
+        await page.FillAsync("#address", Alice);
+        await page.FillAsync("#password", AlicePassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(Url("/console"));
+        return page;
+    }
+
+    /// <summary>A browser whose session cookie is an administrator's (signed in with password and TOTP over the API).</summary>
+    private async Task<IPage> AdministratorAsync(string address, Role role)
+    {
+        using var api = new ApiClient(_server);
+        var (token, _, _) = await api.AdministratorAsync(address, "an administrator's passphrase", role);
+        var page = await PageAsync();
+        await page.Context.AddCookiesAsync([new Microsoft.Playwright.Cookie { Name = "__Host-sealpost", Value = token, Url = Url("/"), Secure = true, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
+        return page;
+    }
+
+    [Fact]
+    public async Task An_app_password_made_in_the_console_signs_in_over_imap()
+    {
+        var page = await SignedInAsync();
+        await page.GotoAsync(Url("/console/app-passwords"));
+        await page.FillAsync("#label", "phone");
+        await page.FillAsync("#password", AlicePassword);
+        await page.ClickAsync("text=Make it");
+        var secret = (await page.TextContentAsync("#secret"))!.Trim();
+
+        using var imap = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await imap.ConnectAsync("127.0.0.1", _server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await imap.AuthenticateAsync(Alice, secret);
+        Assert.True(imap.IsAuthenticated);
+        Assert.Contains("phone", await page.TextContentAsync("table"));
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_told_next_to_the_form_and_signs_nobody_in()
+    {
+        var page = await PageAsync();
+        await page.GotoAsync(Url("/console/sign-in"));
+        await page.FillAsync("#address", Alice);
+        await page.FillAsync("#password", "not the password");
+        await page.ClickAsync("button[type=submit]");
+        Assert.Equal("Wrong address, password or code.", (await page.TextContentAsync("[role=alert]"))!.Trim());
+        await page.GotoAsync(Url("/console"));
+        Assert.EndsWith("/console/sign-in", page.Url);
+    }
+
+    [Fact]
+    public async Task A_user_gets_403_on_the_queue()
+    {
+        var page = await SignedInAsync();
+        var response = await page.GotoAsync(Url("/console/queue"));
+        Assert.Equal(403, response!.Status);
+        Assert.Contains("Not permitted", await page.TextContentAsync("h1"));
+    }
+
+    [Fact]
+    public async Task An_operator_sees_the_queue_and_gets_403_on_the_audit_trail()
+    {
+        var page = await AdministratorAsync("ops@example.test", Role.Operator);
+        Assert.Equal(200, (await page.GotoAsync(Url("/console/queue")))!.Status);
+        Assert.Contains("The queue is empty.", await page.ContentAsync());
+        Assert.Equal(403, (await page.GotoAsync(Url("/console/audit")))!.Status);
+    }
+
+    [Fact]
+    public async Task An_auditor_verifies_the_chain()
+    {
+        var page = await AdministratorAsync("auditor@example.test", Role.Auditor);
+        await page.GotoAsync(Url("/console/audit"));
+        await page.ClickAsync("text=Verify the chain");
+        Assert.StartsWith("The chain verifies:", (await page.TextContentAsync("#verification"))!.Trim());
+    }
+
+    [Theory]
+    [InlineData("en-GB", "Sign in")]
+    [InlineData("zh-TW", "登入")]
+    public async Task Every_page_is_in_the_browsers_language_with_no_missing_word(string locale, string signIn)
+    {
+        var page = await PageAsync(locale);
+        await page.GotoAsync(Url("/console/sign-in"));
+        Assert.Equal(signIn, (await page.TextContentAsync("h1"))!.Trim());
+        await page.FillAsync("#address", Alice);
+        await page.FillAsync("#password", AlicePassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(Url("/console"));
+        foreach (var path in UserPages)
+        {
+            await page.GotoAsync(Url(path));
+            Assert.DoesNotContain("⟦", await page.ContentAsync());
+        }
+    }
+
+    [Fact]
+    public async Task The_language_switch_changes_the_page_and_stays()
+    {
+        var page = await SignedInAsync();
+        await page.ClickAsync("text=繁體中文");
+        Assert.Equal("Sealpost 管理主控台", (await page.TextContentAsync("h1"))!.Trim());
+        await page.GotoAsync(Url("/console/app-passwords"));
+        Assert.Equal("應用程式密碼", (await page.TextContentAsync("h1"))!.Trim());
+    }
+
+    [Fact]
+    public async Task No_page_has_a_serious_or_critical_accessibility_violation()
+    {
+        var page = await SignedInAsync();
+        var problems = new List<string>();
+        foreach (var path in UserPages.Append("/console/sign-in"))
+        {
+            if (path == "/console/sign-in")
+            {
+                page = await PageAsync();
+            }
+
+            await page.GotoAsync(Url(path));
+            var result = await page.RunAxe();
+            problems.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{path}: {v.Id} ({v.Impact}) {v.Help}"));
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public async Task Pages_refuse_to_be_framed_and_allow_no_inline_script()
+    {
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        using var response = await http.GetAsync(Url("/console/sign-in"));
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.DoesNotContain("unsafe-inline", csp);
+        Assert.Contains("max-age=", response.Headers.GetValues("Strict-Transport-Security").Single());
+    }
+
+    [Fact]
+    public async Task A_form_posted_without_the_anti_forgery_token_is_refused()
+    {
+        var page = await SignedInAsync();
+        var cookie = (await page.Context.CookiesAsync()).Single(c => c.Name == "__Host-sealpost");
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true, UseCookies = false };
+        using var http = new HttpClient(handler);
+        using var post = new HttpRequestMessage(HttpMethod.Post, Url("/console/app-passwords"))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["Label"] = "forged", ["Password"] = AlicePassword }),
+        };
+        post.Headers.Add("Cookie", $"__Host-sealpost={cookie.Value}");
+        using var response = await http.SendAsync(post);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(await _server.Server.Runtime.Store.Directory.ListCredentialsAsync((await _server.Server.Runtime.Store.Directory.FindAccountAsync(Sealpost.Core.Addressing.MailAddress.Parse(Alice)))!.Id)
+            .ContinueWith(t => t.Result.Where(c => c.Label == "forged").ToList()));
+    }
+
+    [Fact]
+    public async Task Each_roles_main_page_is_captured_in_both_languages()
+    {
+        // Written to docs/console/ when SEALPOST_CONSOLE_SCREENSHOTS names that folder (scripts/console-screenshots.sh).
+        var folder = Environment.GetEnvironmentVariable("SEALPOST_CONSOLE_SCREENSHOTS") is { Length: > 0 } target ? target : Path.Combine(Path.GetTempPath(), "sealpost-console-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        var shots = new List<string>();
+        foreach (var (locale, language) in new[] { ("en-GB", "en"), ("zh-TW", "zh-Hant") })
+        {
+            var user = await SignedInAsync(locale);
+            await user.GotoAsync(Url("/console/app-passwords"));
+            shots.Add(await ShotAsync(user, folder, $"user-{language}.png"));
+            var operatorPage = await AdministratorAsync($"ops-{language.ToLowerInvariant()}@example.test", Role.Operator);
+            await operatorPage.Context.AddCookiesAsync([new Microsoft.Playwright.Cookie { Name = "__Host-sealpost-lang", Value = $"c={language}|uic={language}", Url = Url("/"), Secure = true, HttpOnly = true }]);
+            await operatorPage.GotoAsync(Url("/console/queue"));
+            shots.Add(await ShotAsync(operatorPage, folder, $"operator-{language}.png"));
+            var auditor = await AdministratorAsync($"audit-{language.ToLowerInvariant()}@example.test", Role.Auditor);
+            await auditor.Context.AddCookiesAsync([new Microsoft.Playwright.Cookie { Name = "__Host-sealpost-lang", Value = $"c={language}|uic={language}", Url = Url("/"), Secure = true, HttpOnly = true }]);
+            await auditor.GotoAsync(Url("/console/audit"));
+            shots.Add(await ShotAsync(auditor, folder, $"auditor-{language}.png"));
+        }
+
+        Assert.All(shots, s => Assert.True(new FileInfo(s).Length > 1000, s));
+    }
+
+    private static async Task<string> ShotAsync(IPage page, string folder, string name)
+    {
+        var path = Path.Combine(folder, name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        return path;
+    }
+}
