@@ -19,7 +19,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
 {
     private const string Alice = "alice@example.test";
     private const string AlicePassword = "alice-dev-password";
-    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/sign-out"];
+    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/security", "/console/sign-out"];
     private TestServer _server => rig.Server;
     private IBrowser _browser => rig.Browser;
 
@@ -50,6 +50,8 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
             await Server.DisposeAsync();
         }
     }
+
+    private static Sealpost.Core.Access.Actor SealpostRuntimeAdmin => Sealpost.Server.SealpostRuntime.LocalAdministrator;
 
     private string Url(string path) => new Uri(_server.Https, path).ToString();
 
@@ -95,6 +97,53 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         await imap.AuthenticateAsync(Alice, secret);
         Assert.True(imap.IsAuthenticated);
         Assert.Contains("phone", await page.TextContentAsync("table"));
+    }
+
+    [Fact]
+    public async Task A_new_person_enrols_with_the_token_and_signs_in_with_their_own_password()
+    {
+        var (_, token, _) = await _server.Server.Runtime.Directory.AddUserForEnrolmentAsync(SealpostRuntimeAdmin, "newcomer@example.test", null, 0);
+        var page = await PageAsync();
+        await page.GotoAsync(Url("/console/enrol"));
+        await page.FillAsync("#address", "newcomer@example.test");
+        await page.FillAsync("#token", token);
+        await page.FillAsync("#password", "the newcomer's very own passphrase");
+        await page.ClickAsync("button[type=submit]");
+        Assert.Contains("You are enrolled", await page.TextContentAsync("#enrolled"));
+        await page.ClickAsync("a[href='/console/sign-in']");
+        await page.FillAsync("#address", "newcomer@example.test");
+        await page.FillAsync("#password", "the newcomer's very own passphrase");
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(Url("/console"));
+        Assert.Contains("newcomer@example.test", await page.TextContentAsync("main"));
+    }
+
+    [Fact]
+    public async Task A_wrong_enrolment_token_is_told_next_to_the_field()
+    {
+        await _server.Server.Runtime.Directory.AddUserForEnrolmentAsync(SealpostRuntimeAdmin, "guesser@example.test", null, 0);
+        var page = await PageAsync();
+        await page.GotoAsync(Url("/console/enrol"));
+        await page.FillAsync("#address", "guesser@example.test");
+        await page.FillAsync("#token", "not-the-token");
+        await page.FillAsync("#password", "a passphrase of my own");
+        await page.ClickAsync("button[type=submit]");
+        Assert.False(string.IsNullOrWhiteSpace(await page.TextContentAsync("#password-error")));
+        Assert.Equal(0, await page.Locator("#enrolled").CountAsync());
+    }
+
+    [Fact]
+    public async Task The_notify_address_is_kept_and_an_address_of_ours_is_refused_at_the_field()
+    {
+        var page = await SignedInAsync();
+        await page.GotoAsync(Url("/console/security"));
+        await page.FillAsync("#notify", "bob@example.test");
+        await page.ClickAsync("text=Save");
+        Assert.Contains("outside this mail system", await page.TextContentAsync("#notify-error"));
+        await page.FillAsync("#notify", "alice.home@elsewhere.test");
+        await page.ClickAsync("text=Save");
+        Assert.Equal("alice.home@elsewhere.test", await page.InputValueAsync("#notify"));
+        Assert.Contains("succeeded", await page.TextContentAsync("table"));
     }
 
     [Fact]
@@ -171,7 +220,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
     {
         var page = await SignedInAsync();
         var problems = new List<string>();
-        foreach (var path in UserPages.Append("/console/sign-in"))
+        foreach (var path in UserPages.Append("/console/sign-in").Append("/console/enrol"))
         {
             if (path == "/console/sign-in")
             {
