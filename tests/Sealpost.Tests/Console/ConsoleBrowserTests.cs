@@ -19,7 +19,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
 {
     private const string Alice = "alice@example.test";
     private const string AlicePassword = "alice-dev-password";
-    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/security", "/console/sign-out"];
+    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/security", "/console/accounts", "/console/accounts/alice%40example.test", "/console/sign-out"];
     private TestServer _server => rig.Server;
     private IBrowser _browser => rig.Browser;
 
@@ -175,6 +175,46 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         Assert.Equal(200, (await page.GotoAsync(Url("/console/queue")))!.Status);
         Assert.Contains("The queue is empty.", await page.ContentAsync());
         Assert.Equal(403, (await page.GotoAsync(Url("/console/audit")))!.Status);
+    }
+
+    [Fact]
+    public async Task A_department_administrator_makes_an_account_for_enrolment_and_the_person_enrols_with_the_token()
+    {
+        var admin = await AdministratorAsync("deptadmin@example.test", Role.DomainAdmin);
+        await admin.GotoAsync(Url("/console/accounts"));
+        await admin.FillAsync("#new-address", "recruit@example.test");
+        await admin.ClickAsync("text=Create");
+        var token = (await admin.TextContentAsync("#token"))!.Trim();
+        Assert.Contains("recruit@example.test", await admin.TextContentAsync("table"));
+
+        var person = await PageAsync();
+        await person.GotoAsync(Url("/console/enrol"));
+        await person.FillAsync("#address", "recruit@example.test");
+        await person.FillAsync("#token", token);
+        await person.FillAsync("#password", "the recruit's own passphrase");
+        await person.ClickAsync("button[type=submit]");
+        Assert.Contains("You are enrolled", await person.TextContentAsync("#enrolled"));
+    }
+
+    [Fact]
+    public async Task An_administrator_suspends_an_account_and_its_state_shows()
+    {
+        await _server.Server.Runtime.Directory.AddUserAsync(SealpostRuntimeAdmin, "leaving@example.test", "leaving's passphrase", null, 0);
+        var admin = await AdministratorAsync("platform@example.test", Role.PlatformAdmin);
+        await admin.GotoAsync(Url("/console/accounts/leaving%40example.test"));
+        await admin.ClickAsync("text=Suspend");
+        Assert.Equal("suspended", (await admin.TextContentAsync("#state"))!.Trim());
+    }
+
+    [Fact]
+    public async Task An_operator_gets_403_on_an_accounts_actions()
+    {
+        await _server.Server.Runtime.Directory.AddUserAsync(SealpostRuntimeAdmin, "kept@example.test", "kept's passphrase", null, 0);
+        var page = await AdministratorAsync("ops2@example.test", Role.Operator);
+        await page.GotoAsync(Url("/console/accounts/kept%40example.test"));
+        var response = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("text=Suspend"), r => r.Request.Method == "POST");
+        Assert.Equal(403, response.Status);
+        Assert.Equal(Sealpost.Core.Directory.AccountState.Active, (await _server.Server.Runtime.Store.Directory.FindAccountAsync(Sealpost.Core.Addressing.MailAddress.Parse("kept@example.test")))!.State);
     }
 
     [Fact]
