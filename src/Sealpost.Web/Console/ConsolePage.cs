@@ -19,6 +19,9 @@ public abstract class ConsolePage(ConsoleText text) : PageModel
 
     protected virtual bool Anonymous => false;
 
+    /// <summary>True for the pages a password-only session of a role that needs TOTP may use (enrolling it, signing out).</summary>
+    protected virtual bool AllowsRestricted => false;
+
     public ApiPrincipal? Principal { get; private set; }
 
     /// <summary>A message for the whole form (a refusal, a conflict), in the page's language.</summary>
@@ -45,6 +48,14 @@ public abstract class ConsolePage(ConsoleText text) : PageModel
         if (Principal is null && !Anonymous)
         {
             context.Result = Redirect(ConsoleSetup.Prefix + "/sign-in");
+            return;
+        }
+
+        // A session that passed the password but not the second factor its roles need may enrol TOTP
+        // and sign out, nothing else (the API's rule: AllowRestricted).
+        if (Principal is { Restricted: true } && !AllowsRestricted)
+        {
+            context.Result = Redirect(ConsoleSetup.Prefix + "/totp");
             return;
         }
 

@@ -19,7 +19,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
 {
     private const string Alice = "alice@example.test";
     private const string AlicePassword = "alice-dev-password";
-    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/security", "/console/accounts", "/console/accounts/alice%40example.test", "/console/sign-out"];
+    private static readonly string[] UserPages = ["/console", "/console/password", "/console/app-passwords", "/console/security", "/console/totp", "/console/accounts", "/console/accounts/alice%40example.test", "/console/sign-out"];
     private TestServer _server => rig.Server;
     private IBrowser _browser => rig.Browser;
 
@@ -67,7 +67,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         await page.GotoAsync(Url("/console/sign-in"));
         await page.FillAsync("#address", Alice);
         await page.FillAsync("#password", AlicePassword);
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("main button[type=submit]");
         await page.WaitForURLAsync(Url("/console"));
         return page;
     }
@@ -108,12 +108,12 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         await page.FillAsync("#address", "newcomer@example.test");
         await page.FillAsync("#token", token);
         await page.FillAsync("#password", "the newcomer's very own passphrase");
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("main button[type=submit]");
         Assert.Contains("You are enrolled", await page.TextContentAsync("#enrolled"));
         await page.ClickAsync("a[href='/console/sign-in']");
         await page.FillAsync("#address", "newcomer@example.test");
         await page.FillAsync("#password", "the newcomer's very own passphrase");
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("main button[type=submit]");
         await page.WaitForURLAsync(Url("/console"));
         Assert.Contains("newcomer@example.test", await page.TextContentAsync("main"));
     }
@@ -127,7 +127,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         await page.FillAsync("#address", "guesser@example.test");
         await page.FillAsync("#token", "not-the-token");
         await page.FillAsync("#password", "a passphrase of my own");
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("main button[type=submit]");
         Assert.False(string.IsNullOrWhiteSpace(await page.TextContentAsync("#password-error")));
         Assert.Equal(0, await page.Locator("#enrolled").CountAsync());
     }
@@ -153,7 +153,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         await page.GotoAsync(Url("/console/sign-in"));
         await page.FillAsync("#address", Alice);
         await page.FillAsync("#password", "not the password");
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("main button[type=submit]");
         Assert.Equal("Wrong address, password or code.", (await page.TextContentAsync("[role=alert]"))!.Trim());
         await page.GotoAsync(Url("/console"));
         Assert.EndsWith("/console/sign-in", page.Url);
@@ -218,6 +218,41 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
     }
 
     [Fact]
+    public async Task An_administrator_without_totp_reaches_only_its_enrolment_and_enrols_in_the_console()
+    {
+        await _server.Server.Runtime.Directory.AddUserAsync(SealpostRuntimeAdmin, "newadmin@example.test", "newadmin's passphrase", null, 0);
+        await _server.Server.Runtime.Directory.GrantRoleAsync(SealpostRuntimeAdmin, "newadmin@example.test", Role.DomainAdmin);
+        var page = await PageAsync();
+        await SignInAsync(page, "newadmin@example.test", "newadmin's passphrase");
+        await page.WaitForURLAsync(Url("/console/totp"));
+        await page.GotoAsync(Url("/console/accounts"));
+        Assert.EndsWith("/console/totp", page.Url); // a password-only session of an administrator does nothing else
+
+        await page.ClickAsync("text=Set up an authenticator");
+        var secret = (await page.TextContentAsync("#totp-secret"))!.Trim();
+        await page.FillAsync("#code", ApiClient.CurrentCode(secret));
+        await page.ClickAsync("text=Confirm");
+        Assert.Equal(10, await page.Locator("#recovery-codes li").CountAsync());
+
+        await SignInAsync(page, "newadmin@example.test", "newadmin's passphrase", ApiClient.NextCode(secret));
+        await page.WaitForURLAsync(Url("/console"));
+        Assert.Equal(200, (await page.GotoAsync(Url("/console/accounts")))!.Status);
+    }
+
+    private async Task SignInAsync(IPage page, string address, string password, string? code = null)
+    {
+        await page.GotoAsync(Url("/console/sign-in"));
+        await page.FillAsync("#address", address);
+        await page.FillAsync("#password", password);
+        if (code is not null)
+        {
+            await page.FillAsync("#code", code);
+        }
+
+        await page.ClickAsync("main button[type=submit]");
+    }
+
+    [Fact]
     public async Task An_auditor_verifies_the_chain()
     {
         var page = await AdministratorAsync("auditor@example.test", Role.Auditor);
@@ -236,7 +271,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
         Assert.Equal(signIn, (await page.TextContentAsync("h1"))!.Trim());
         await page.FillAsync("#address", Alice);
         await page.FillAsync("#password", AlicePassword);
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("main button[type=submit]");
         await page.WaitForURLAsync(Url("/console"));
         foreach (var path in UserPages)
         {

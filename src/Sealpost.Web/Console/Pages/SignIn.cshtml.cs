@@ -10,6 +10,8 @@ public sealed class SignInModel(ConsoleText text) : ConsolePage(text)
 {
     protected override bool Anonymous => true;
 
+    protected override bool AllowsRestricted => true;
+
     [BindProperty]
     public string? Address { get; set; }
 
@@ -19,7 +21,8 @@ public sealed class SignInModel(ConsoleText text) : ConsolePage(text)
     [BindProperty]
     public string? Code { get; set; }
 
-    public IActionResult OnGet() => Principal is null ? Page() : Redirect(ConsoleSetup.Prefix);
+    // A password-only session (its roles need a code) may sign in again, with the code, from here.
+    public IActionResult OnGet() => Principal is null || Principal.Restricted ? Page() : Redirect(ConsoleSetup.Prefix);
 
     public async Task<IActionResult> OnPostAsync()
     {
@@ -52,6 +55,7 @@ public sealed class SignInModel(ConsoleText text) : ConsolePage(text)
         if (result.Outcome == SignInOutcome.EnrolmentRequired)
         {
             Notice = T["SignIn.EnrolTotp"];
+            return Redirect(ConsoleSetup.Prefix + "/totp");
         }
 
         return Redirect(ConsoleSetup.Prefix);

@@ -6,6 +6,8 @@ namespace Sealpost.Web.Console.Pages;
 /// <summary>Ends this session (or every session of the account), as the API's sign-out does.</summary>
 public sealed class SignOutModel(ConsoleText text) : ConsolePage(text)
 {
+    protected override bool AllowsRestricted => true;
+
     [BindProperty]
     public bool Everywhere { get; set; }
 
