@@ -223,37 +223,22 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
                 throw SealpostException.Conflict($"{account.Address} is {account.State.ToString().ToLowerInvariant()}: its mail is restored only to an active account");
             }
 
-            var ring = await Dir.ListAccountKeysAsync(account.Id, ct);
             var credentials = await Dir.ListCredentialsAsync(account.Id, ct);
             var held = credentials.Where(c => c.WrappedKey.Length > 0).Select(c => c.KeyVersion).ToHashSet();
-            var holder = ring.MaxBy(k => k.Version) ?? throw SealpostException.Conflict($"{account.Address} has no key");
+            var (ring, holder) = await EndorsedHolderAsync(account, ct);
             if (!credentials.Any(c => c.KeyVersion == holder.Version && c.Kind != CredentialKind.RecoveredKey))
             {
                 throw SealpostException.Conflict($"{account.Address} key version {holder.Version} has no credential yet (enrol or set a password first)");
             }
 
-            var state = (await trust.CheckAsync(account.Id, ring, ct)).First(s => s.Version == holder.Version);
-            if (state.State != KeyVersionState.Endorsed)
-            {
-                throw SealpostException.Conflict($"{account.Address} key version {holder.Version} is not endorsed yet ({state.Reason}): the officers' machine would refuse it");
-            }
-
-            var wraps = (await Dir.ListRecoveryWrapsAsync(account.Id, ct)).GroupBy(w => w.KeyVersion).ToDictionary(g => g.Key, g => g.MaxBy(w => w.RecoveryKeyVersion)!);
-            var lost = ring.Where(k => k.Version != holder.Version && !held.Contains(k.Version) && wraps.ContainsKey(k.Version)).OrderBy(k => k.Version).ToList();
-            if (lost.Count == 0)
+            var (request, pending) = await ExportAsync(actor, RecoveryPurpose.Restore, account, account, ring, holder, k => k.Version != holder.Version && !held.Contains(k.Version), null, ct);
+            if (request.Keys.Count == 0)
             {
                 throw SealpostException.Conflict($"nothing to restore: every key version of {account.Address} opens with its own credentials");
             }
 
-            var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-            var now = DateTimeOffset.UtcNow;
-            var request = new RecoveryRequest(RecoveryRequest.FormatName, id, RecoveryPurpose.Restore, account.Address.ToString(), account.Id, actor.Name, now,
-                account.Address.ToString(), account.Id, holder.Version, ring.Select(k => new RecoveryRingEntry(k.Version, k.PublicKey, k.Signature)).ToList(),
-                lost.Select(k => new RecoveryKeyEntry(k.Version, k.PublicKey, wraps[k.Version].RecoveryKeyVersion, wraps[k.Version].WrappedKey)).ToList(),
-                TrustAnchor.ChainToJson(trust.Chain));
-            var pending = new PendingRecovery(RecoveryPurpose.Restore, account.Id, holder.Version, lost.Select(k => k.Version).ToList(), actor.Name, now);
-            await keystore.PutSecretAsync(PendingEntry(id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pending), ct);
-            return (request, (string?)$"restore; versions {string.Join(",", pending.Versions)} to version {holder.Version}; request {id}");
+            await keystore.PutSecretAsync(PendingEntry(request.Id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pending), ct);
+            return (request, (string?)$"restore; versions {string.Join(",", pending.Versions)} to version {holder.Version}; request {request.Id}");
         }, ct);
 
     /// <summary>
@@ -269,32 +254,46 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
             var (grant, terms) = await grants.ApprovedTermsAsync(grantId, ct);
             var owner = await Dir.GetAccountAsync(grant.TargetAccountId, ct) ?? throw SealpostException.NotFound("the grant's mailbox no longer exists");
             var grantee = await Dir.GetAccountAsync(grant.GranteeAccountId, ct) ?? throw SealpostException.NotFound("the grantee no longer exists");
-            var ring = await Dir.ListAccountKeysAsync(grantee.Id, ct);
-            var holder = ring.MaxBy(k => k.Version) ?? throw SealpostException.Conflict($"{grantee.Address} has no key");
-            var state = (await trust.CheckAsync(grantee.Id, ring, ct)).First(s => s.Version == holder.Version);
-            if (state.State != KeyVersionState.Endorsed)
-            {
-                throw SealpostException.Conflict($"{grantee.Address} key version {holder.Version} is not endorsed yet ({state.Reason}): the officers' machine would refuse it");
-            }
-
-            var ownerRing = await Dir.ListAccountKeysAsync(owner.Id, ct);
-            var wraps = (await Dir.ListRecoveryWrapsAsync(owner.Id, ct)).GroupBy(w => w.KeyVersion).ToDictionary(g => g.Key, g => g.MaxBy(w => w.RecoveryKeyVersion)!);
-            var keys = ownerRing.Where(k => wraps.ContainsKey(k.Version)).OrderBy(k => k.Version).ToList();
-            if (keys.Count == 0)
+            var (ring, holder) = await EndorsedHolderAsync(grantee, ct);
+            var (request, pending) = await ExportAsync(actor, RecoveryPurpose.Grant, owner, grantee, ring, holder, _ => true, terms, ct);
+            if (request.Keys.Count == 0)
             {
                 throw SealpostException.Conflict($"{owner.Address} has no key version wrapped to recovery");
             }
 
-            var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-            var now = DateTimeOffset.UtcNow;
-            var request = new RecoveryRequest(RecoveryRequest.FormatName, id, RecoveryPurpose.Grant, owner.Address.ToString(), owner.Id, actor.Name, now,
-                grantee.Address.ToString(), grantee.Id, holder.Version, ring.Select(k => new RecoveryRingEntry(k.Version, k.PublicKey, k.Signature)).ToList(),
-                keys.Select(k => new RecoveryKeyEntry(k.Version, k.PublicKey, wraps[k.Version].RecoveryKeyVersion, wraps[k.Version].WrappedKey)).ToList(),
-                TrustAnchor.ChainToJson(trust.Chain), terms);
-            var pending = new PendingRecovery(RecoveryPurpose.Grant, owner.Id, holder.Version, keys.Select(k => k.Version).ToList(), actor.Name, now, grantee.Id, grant.Id);
-            await keystore.PutSecretAsync(PendingEntry(id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pending), ct);
-            return (request, (string?)$"grant {grant.Id}; {owner.Address} versions {string.Join(",", pending.Versions)} to {grantee.Address} version {holder.Version}; request {id}");
+            await keystore.PutSecretAsync(PendingEntry(request.Id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pending with { GrantId = grant.Id }), ct);
+            return (request, (string?)$"grant {grant.Id}; {owner.Address} versions {string.Join(",", pending.Versions)} to {grantee.Address} version {holder.Version}; request {request.Id}");
         }, ct);
+
+    /// <summary>The holder's ring and newest version, which must be endorsed (the officers' machine refuses any other).</summary>
+    private async Task<(IReadOnlyList<AccountKey> Ring, AccountKey Holder)> EndorsedHolderAsync(Account holder, CancellationToken ct)
+    {
+        var ring = await Dir.ListAccountKeysAsync(holder.Id, ct);
+        var newest = ring.MaxBy(k => k.Version) ?? throw SealpostException.Conflict($"{holder.Address} has no key");
+        var state = (await trust.CheckAsync(holder.Id, ring, ct)).First(s => s.Version == newest.Version);
+        if (state.State != KeyVersionState.Endorsed)
+        {
+            throw SealpostException.Conflict($"{holder.Address} key version {newest.Version} is not endorsed yet ({state.Reason}): the officers' machine would refuse it");
+        }
+
+        return (ring, newest);
+    }
+
+    /// <summary>A request for the owner's key versions <paramref name="include"/> picks (those with a recovery wrap), sealed to <paramref name="holder"/>; and what the server keeps of it.</summary>
+    private async Task<(RecoveryRequest Request, PendingRecovery Pending)> ExportAsync(Actor actor, string purpose, Account owner, Account holderAccount, IReadOnlyList<AccountKey> holderRing,
+        AccountKey holder, Func<AccountKey, bool> include, RecoveryGrantTerms? terms, CancellationToken ct)
+    {
+        var ownerRing = owner.Id == holderAccount.Id ? holderRing : await Dir.ListAccountKeysAsync(owner.Id, ct);
+        var wraps = (await Dir.ListRecoveryWrapsAsync(owner.Id, ct)).GroupBy(w => w.KeyVersion).ToDictionary(g => g.Key, g => g.MaxBy(w => w.RecoveryKeyVersion)!);
+        var keys = ownerRing.Where(k => include(k) && wraps.ContainsKey(k.Version)).OrderBy(k => k.Version).ToList();
+        var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var now = DateTimeOffset.UtcNow;
+        var request = new RecoveryRequest(RecoveryRequest.FormatName, id, purpose, owner.Address.ToString(), owner.Id, actor.Name, now,
+            holderAccount.Address.ToString(), holderAccount.Id, holder.Version, holderRing.Select(k => new RecoveryRingEntry(k.Version, k.PublicKey, k.Signature)).ToList(),
+            keys.Select(k => new RecoveryKeyEntry(k.Version, k.PublicKey, wraps[k.Version].RecoveryKeyVersion, wraps[k.Version].WrappedKey)).ToList(),
+            TrustAnchor.ChainToJson(trust.Chain), terms);
+        return (request, new PendingRecovery(purpose, owner.Id, holder.Version, keys.Select(k => k.Version).ToList(), actor.Name, now, holderAccount.Id));
+    }
 
     /// <summary>
     /// Applies the offline machine's response to a pending request: the handed-back versions are stored
