@@ -60,18 +60,7 @@ public sealed class AccessGrantImapTests : IAsyncLifetime
         _keys.Dispose();
     }
 
-    private async Task SendAsync(string subject)
-    {
-        using var smtp = new SmtpClient();
-        await smtp.ConnectAsync("127.0.0.1", _server.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.Inbound).Port, SecureSocketOptions.None);
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("sender@outside.example"));
-        message.To.Add(MailboxAddress.Parse(Carol));
-        message.Subject = subject;
-        message.Body = new TextPart("plain") { Text = "body of " + subject };
-        await smtp.SendAsync(message);
-        await smtp.DisconnectAsync(true);
-    }
+    private Task SendAsync(string subject) => _server.SendInboundAsync(Carol, subject);
 
     private Task<AccessGrantView> ApproveAsync(AccessGrantView grant, string keyFile) => TestOfficers.ApproveGrantAsync(R, grant, keyFile);
 

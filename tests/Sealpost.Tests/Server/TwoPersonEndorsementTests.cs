@@ -37,18 +37,7 @@ public sealed class TwoPersonEndorsementTests : IAsyncLifetime
         _keys.Dispose();
     }
 
-    private async Task SendAsync(string subject)
-    {
-        using var smtp = new SmtpClient();
-        await smtp.ConnectAsync("127.0.0.1", _server.Server.SmtpEndpoint(Sealpost.Smtp.SmtpListenerKind.Inbound).Port, SecureSocketOptions.None);
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("sender@outside.example"));
-        message.To.Add(MailboxAddress.Parse(Carol));
-        message.Subject = subject;
-        message.Body = new TextPart("plain") { Text = "hello" };
-        await smtp.SendAsync(message);
-        await smtp.DisconnectAsync(true);
-    }
+    private Task SendAsync(string subject) => _server.SendInboundAsync(Carol, subject);
 
     private Task EndorseAsync(string keyFile, EndorsementKind kind) => TestOfficers.EndorseAsync(_server.Server.Runtime, Carol, 1, keyFile, kind);
 

@@ -23,6 +23,20 @@ public static class Submitter
         return message;
     }
 
+    /// <summary>One message from outside (sender@outside.example) to <paramref name="to"/> over the inbound port, as another organisation's MTA sends it; throws on a refusal (a 4xx deferral included).</summary>
+    public static async Task SendInboundAsync(this TestServer server, string to, string subject)
+    {
+        using var smtp = new SmtpClient();
+        await smtp.ConnectAsync("127.0.0.1", server.Server.SmtpEndpoint(SmtpListenerKind.Inbound).Port, SecureSocketOptions.None);
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("sender@outside.example"));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = "body of " + subject };
+        await smtp.SendAsync(message);
+        await smtp.DisconnectAsync(true);
+    }
+
     /// <summary>One message from alice to <paramref name="to"/>; returns once the server answered 250.</summary>
     public static Task SendAsAliceAsync(this TestServer server, string subject, params string[] to) =>
         SendAsync(server.Server.SmtpEndpoint(SmtpListenerKind.Submission), [Message(subject, to)]);
