@@ -60,16 +60,19 @@ public abstract class ConsolePage(ConsoleText text) : PageModel
         }
 
         var executed = await next();
-        if (executed.Exception is SealpostException { Kind: ErrorKind.Forbidden } refused)
+        if (executed.Exception is SealpostException failed)
         {
-            // The permission matrix said no: the console's 403 page, in the page's language.
-            executed.ExceptionHandled = true;
-            executed.Result = new ContentResult
+            // The permission matrix said no (403), or the thing named is not there (404), or the input is
+            // wrong (400): a page in the reader's language with the service's one-line reason, never a trace.
+            var (status, title, text) = failed.Kind switch
             {
-                StatusCode = StatusCodes.Status403Forbidden,
-                ContentType = "text/html; charset=utf-8",
-                Content = RefusalPage(T["Forbidden.Title"], T["Forbidden.Text"], refused.Message),
+                ErrorKind.Forbidden => (StatusCodes.Status403Forbidden, T["Forbidden.Title"], T["Forbidden.Text"]),
+                ErrorKind.NotFound => (StatusCodes.Status404NotFound, T["NotFound.Title"], T["NotFound.Text"]),
+                ErrorKind.TemporarilyUnavailable => (StatusCodes.Status503ServiceUnavailable, T["Unavailable.Title"], T["Unavailable.Text"]),
+                _ => (StatusCodes.Status400BadRequest, T["Invalid.Title"], T["Invalid.Text"]),
             };
+            executed.ExceptionHandled = true;
+            executed.Result = new ContentResult { StatusCode = status, ContentType = "text/html; charset=utf-8", Content = RefusalPage(title, text, failed.Message) };
         }
     }
 

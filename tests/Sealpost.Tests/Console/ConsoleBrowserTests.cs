@@ -160,6 +160,16 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
     }
 
     [Fact]
+    public async Task An_account_that_does_not_exist_is_a_404_page_without_a_trace()
+    {
+        var admin = await AdministratorAsync("platform2@example.test", Role.PlatformAdmin);
+        var response = await admin.GotoAsync(Url("/console/accounts/nobody%40example.test"));
+        Assert.Equal(404, response!.Status);
+        Assert.Equal("Not found", (await admin.TextContentAsync("h1"))!.Trim());
+        Assert.DoesNotContain(" at Sealpost.", await admin.ContentAsync());
+    }
+
+    [Fact]
     public async Task A_user_gets_403_on_the_queue()
     {
         var page = await SignedInAsync();
