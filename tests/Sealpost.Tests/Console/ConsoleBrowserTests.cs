@@ -263,6 +263,27 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserTests.Rig rig) : IClassFix
     }
 
     [Fact]
+    public async Task An_officer_sees_a_requested_grant_with_the_command_that_approves_it()
+    {
+        await _server.Server.Runtime.Directory.AddUserAsync(SealpostRuntimeAdmin, "investigator@example.test", "investigator's passphrase", null, 0);
+        var grant = await _server.Server.Runtime.AccessGrants.RequestAsync(SealpostRuntimeAdmin, "investigator@example.test", Alice, "case 2026-200: an ordered review", null, DateTimeOffset.UtcNow.AddDays(1));
+        var officer = await AdministratorAsync("officer@example.test", Role.SecurityOfficer);
+        Assert.Equal(200, (await officer.GotoAsync(Url("/console/officers")))!.Status);
+        var grants = await officer.TextContentAsync("#grants");
+        Assert.Contains("investigator@example.test reads alice@example.test", grants);
+        Assert.Contains($"sealpost grants approve {grant.Id} --key YOUR.key", grants);
+        var axe = await officer.RunAxe();
+        Assert.DoesNotContain(axe.Violations, v => v.Impact is "serious" or "critical");
+    }
+
+    [Fact]
+    public async Task A_user_gets_403_on_the_officers_page()
+    {
+        var page = await SignedInAsync();
+        Assert.Equal(403, (await page.GotoAsync(Url("/console/officers")))!.Status);
+    }
+
+    [Fact]
     public async Task An_auditor_verifies_the_chain()
     {
         var page = await AdministratorAsync("auditor@example.test", Role.Auditor);
