@@ -133,6 +133,7 @@ public static class SealpostCli
         root.Add(KeyCommands.PersonalKey(console));
         root.Add(KeyCommands.TrustAnchor(console));
         root.Add(KeyCommands.Keys(console));
+        root.Add(KeyCommands.SignSlip(console));
         root.Add(RecoveryCommands.Recovery(console));
         root.Add(RecoveryCommands.Grants(console));
         root.Add(ServeCommands.Migrate(console));

@@ -372,6 +372,22 @@ public sealed class DirectoryService(
         return result;
     }
 
+    /// <summary>
+    /// A page of the directory (a department's accounts, or every account) for those whose role reaches
+    /// one: administrators and auditors. A user, who reaches only their own account, and an operator,
+    /// who runs the platform without its address book, are refused.
+    /// </summary>
+    [Requires(Operation.AccountList)]
+    public async Task<IReadOnlyList<AccountSummary>> ListDirectoryPageAsync(Actor actor, string? after, int limit, CancellationToken ct = default)
+    {
+        if (!guard.Allows(actor, Operation.AccountList, Scope.Platform))
+        {
+            await guard.RequireAsync(actor, Operation.AccountList, Scope.OfTenant(actor.TenantId ?? -1));
+        }
+
+        return await ListAccountsPageAsync(actor, null, after, limit, ct);
+    }
+
     /// <summary>One account as administrators see it.</summary>
     [Requires(Operation.AccountList)]
     public async Task<AccountSummary> GetAccountAsync(Actor actor, string address, CancellationToken ct = default)

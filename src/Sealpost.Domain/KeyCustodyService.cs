@@ -355,5 +355,5 @@ public sealed class KeyCustodyService(ISealpostStore store, KeyTrust trust, Acce
             return (versions, (string?)$"{account.Address}: versions {string.Join(",", versions)} handed back to version {pending.HolderVersion}; request {response.RequestId} (requested by {pending.RequestedBy})");
         }, ct);
 
-    private static string Fingerprint(byte[] publicKey) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(publicKey));
+    private static string Fingerprint(byte[] publicKey) => SigningSlips.Fingerprint(publicKey);
 }

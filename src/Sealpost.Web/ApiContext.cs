@@ -4,7 +4,7 @@ using Sealpost.Domain.Queue;
 
 namespace Sealpost.Web;
 
-/// <summary>The domain services the API calls, and the few host facts it reports. Nothing here reaches a store.</summary>
+/// <summary>The domain services the API calls, and the few host facts it reports (its host name for the DNS records a domain needs). Nothing here reaches a store.</summary>
 public sealed record ApiContext(
     DirectoryService Directory,
     AdminAccessService Access,
@@ -17,4 +17,5 @@ public sealed record ApiContext(
     Func<CancellationToken, Task<(int Status, object Report)>> Health,
     int MaxRequestBodyBytes,
     int MaxPageSize,
-    long DefaultQuotaBytes);
+    long DefaultQuotaBytes,
+    string Hostname = "localhost");

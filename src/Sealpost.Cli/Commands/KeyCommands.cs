@@ -231,6 +231,50 @@ internal static class KeyCommands
         return new Command("keys", "Account key versions and their endorsements") { list, endorse };
     }
 
+    /// <summary>
+    /// Signs a slip copied from the console on the officer's own machine (no server, no data folder): a
+    /// key version's request or an access grant's terms, shown in full first; prints the slip to paste back.
+    /// </summary>
+    public static Command SignSlip(CliConsole console)
+    {
+        var slip = new Argument<string>("slip") { Description = "The request slip as the console shows it (sealpost-endorse-request-v1:... or sealpost-grant-request-v1:...)" };
+        var key = new Option<string>("--key") { Description = "Your personal private key file", Required = true };
+        var role = new Option<string?>("--as") { Description = "For a key version: 'requester' or 'approver'" };
+        role.AcceptOnlyFromAmong("requester", "approver");
+        var fingerprint = new Option<string?>("--fingerprint") { Description = "For a key version: sign only if its fingerprint is this (as its owner read it to you)" };
+        var command = new Command("sign", "Sign a request slip from the console with your personal key, offline; prints the slip to paste back") { slip, key, role, fingerprint };
+        command.SetAction(async (parse, ct) =>
+        {
+            var text = parse.GetValue(slip)!.Trim();
+            using var personal = Sealpost.Crypto.Vault.PersonalKey.Load(parse.GetValue(key)!);
+            if (text.StartsWith(SigningSlips.GrantRequestPrefix, StringComparison.Ordinal))
+            {
+                var grant = SigningSlips.Read<GrantRequestSlip>(SigningSlips.GrantRequestPrefix, text);
+                await console.Err.WriteLineAsync($"Approving grant {grant.Id}: {grant.Grantee} reads {grant.Mailbox} read-only {grant.NotBefore:yyyy-MM-dd HH:mm} to {grant.ExpiresAt:yyyy-MM-dd HH:mm} UTC, requested by {grant.RequestedBy}");
+                await console.Err.WriteLineAsync($"  justification: {grant.Justification}");
+                await console.Out.WriteLineAsync(SigningSlips.SignGrant(grant, personal));
+                return SealpostCli.Ok;
+            }
+
+            var request = SigningSlips.Read<EndorseRequestSlip>(SigningSlips.EndorseRequestPrefix, text);
+            var kind = parse.GetValue(role) switch
+            {
+                "approver" => EndorsementKind.Approver,
+                "requester" => EndorsementKind.Requester,
+                _ => throw SealpostException.Invalid("a key version is signed --as requester or --as approver"),
+            };
+            if (parse.GetValue(fingerprint) is { } expected && !string.Equals(expected, request.Fingerprint, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new SealpostException(ErrorKind.Conflict, $"{request.Address} key version {request.Version} has fingerprint {request.Fingerprint}, not {expected}: not signed");
+            }
+
+            await console.Err.WriteLineAsync($"Endorsing {request.Address} key version {request.Version} {request.Fingerprint} as {parse.GetValue(role)}");
+            await console.Out.WriteLineAsync(SigningSlips.SignEndorsement(request, personal, kind));
+            return SealpostCli.Ok;
+        });
+        return command;
+    }
+
     private static async Task WriteAnchorAsync(string path, Sealpost.Crypto.Vault.TrustAnchor anchor, bool overwrite)
     {
         if (!overwrite && File.Exists(path))
@@ -250,5 +294,5 @@ internal static class KeyCommands
         }
     }
 
-    private static string Fingerprint(byte[] key) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key));
+    private static string Fingerprint(byte[] key) => SigningSlips.Fingerprint(key);
 }

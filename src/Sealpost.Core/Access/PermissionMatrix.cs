@@ -220,7 +220,9 @@ public static class PermissionMatrix
         Row(Operation.DomainRemove, (PA, Reach.All));
         Row(Operation.DomainList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AccountCreate, (PA, Reach.All), (DA, Reach.Tenant));
-        Row(Operation.AccountList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant), (U, Reach.Own));
+        // Operators (the contractor's staff) run the platform without its address book: no account, alias
+        // or group lists; they see tenants, domains, lockouts and queue metadata.
+        Row(Operation.AccountList, (PA, Reach.All), (AU, Reach.All), (DA, Reach.Tenant), (U, Reach.Own));
         Row(Operation.AccountSetState, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AccountPasswordReset, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AccountUpdate, (PA, Reach.All), (DA, Reach.Tenant));
@@ -229,10 +231,10 @@ public static class PermissionMatrix
         Row(Operation.AccountShred, (PA, Reach.All), (DA, Reach.Tenant), (SYS, Reach.All));
         Row(Operation.AliasAdd, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.AliasRemove, (PA, Reach.All), (DA, Reach.Tenant));
-        Row(Operation.AliasList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.AliasList, (PA, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
         Row(Operation.GroupCreate, (PA, Reach.All), (DA, Reach.Tenant));
         Row(Operation.GroupMembersChange, (PA, Reach.All), (DA, Reach.Tenant));
-        Row(Operation.GroupList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.GroupList, (PA, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
         Row(Operation.RoleGrant, (PA, Reach.All));
         Row(Operation.RoleRevoke, (PA, Reach.All));
         Row(Operation.RoleList, (PA, Reach.All), (SO, Reach.All), (AU, Reach.All));

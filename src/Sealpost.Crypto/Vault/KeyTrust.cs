@@ -23,7 +23,7 @@ public enum KeyVersionState
 public sealed record KeyVersionStatus(long AccountId, int Version, KeyVersionState State, string Reason, byte[] PublicKey, byte[]? SigningPublicKey)
 {
     /// <summary>"sha256:" and the hex of the version's X25519 public key's hash: what the audit trail records.</summary>
-    public string Fingerprint => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(PublicKey));
+    public string Fingerprint => SigningSlips.Fingerprint(PublicKey);
 }
 
 /// <summary>

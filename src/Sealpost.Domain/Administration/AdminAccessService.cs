@@ -135,6 +135,45 @@ public sealed class AdminAccessService(
     }
 
     /// <summary>
+    /// The signed-in person proves again that they are at the keyboard before a sensitive action (a reset,
+    /// a role change, an endorsement or a grant approval handed in from the console): their password, and
+    /// a fresh TOTP code if they enrolled one. It counts as a login attempt (throttling, lockout and the
+    /// audit trail apply), and a recovery code is not accepted here. Throws Forbidden when it fails.
+    /// </summary>
+    [Requires(Operation.Login)]
+    public async Task ConfirmPresenceAsync(ApiPrincipal principal, string password, string? code, CancellationToken ct = default)
+    {
+        var client = Actor.Anonymous("console", principal.Actor.RemoteAddress, principal.Account.Address.ToString(), principal.Actor.CorrelationId);
+        var login = await authentication.LoginAsync(client, principal.Account.Address.ToString(), password, "password-confirm", ct, async account =>
+        {
+            if (account.Id != principal.Account.Id)
+            {
+                return "another account";
+            }
+
+            var factor = await Dir.GetSecondFactorAsync(account.Id, ct);
+            if (factor is not { Confirmed: true })
+            {
+                return null;
+            }
+
+            return string.IsNullOrWhiteSpace(code) ? "second factor missing"
+                : await VerifyCodeAsync(factor, code, allowRecovery: false, ct) == CodeCheck.Totp ? null : "second factor wrong or replayed";
+        });
+
+        login.Session?.Dispose();
+        switch (login.Outcome)
+        {
+            case LoginOutcome.Throttled:
+                throw new SealpostException(ErrorKind.LimitExceeded, "too many failed attempts: try again later");
+            case LoginOutcome.Unavailable:
+                throw new SealpostException(ErrorKind.TemporarilyUnavailable, "temporarily unavailable");
+            case LoginOutcome.Failed:
+                throw new SealpostException(ErrorKind.Forbidden, "the password or authenticator code is wrong");
+        }
+    }
+
+    /// <summary>
     /// The principal behind a session or token secret, or null (unknown, expired, revoked, or its
     /// account no longer active). The actor's roles are those the credential was given and the
     /// account still holds, so a revoked role takes effect at the next request.

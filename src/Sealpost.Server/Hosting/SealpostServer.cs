@@ -386,16 +386,16 @@ public sealed class SealpostServer : IAsyncDisposable
 
         var app = builder.Build();
         app.MapGet("/", () => Results.Text("Sealpost\n"));
-        app.MapGet("/health", HealthAsync);
+        app.MapGet("/health", (ILoggerFactory loggers, CancellationToken ct) => HealthAsync(runtime, certificates, loggers, ct));
         var api = new Sealpost.Web.ApiContext(
             runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, Version,
             async ct =>
             {
                 var loggers = app.Services.GetRequiredService<ILoggerFactory>();
-                var report = await HealthReportAsync(runtime, loggers, ct);
+                var report = await HealthReportAsync(runtime, certificates, loggers, ct);
                 return (report.Status == "ok" ? 200 : 503, report);
             },
-            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes);
+            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname);
         Sealpost.Web.AdminApi.Map(app, api, runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
         Sealpost.Web.Console.ConsoleSetup.Map(app, api);
         return app;
@@ -415,23 +415,26 @@ public sealed class SealpostServer : IAsyncDisposable
     };
 
     /// <summary>Liveness and readiness: the store answers. Never reveals data, only state.</summary>
-    private static async Task<IResult> HealthAsync(SealpostRuntime runtime, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<IResult> HealthAsync(SealpostRuntime runtime, CertificateStore certificates, ILoggerFactory loggers, CancellationToken ct)
     {
-        var report = await HealthReportAsync(runtime, loggers, ct);
+        var report = await HealthReportAsync(runtime, certificates, loggers, ct);
         return Results.Json(report, statusCode: report.Status == "ok" ? 200 : 503);
     }
 
-    private static async Task<HealthReport> HealthReportAsync(SealpostRuntime runtime, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<HealthReport> HealthReportAsync(SealpostRuntime runtime, CertificateStore certificates, ILoggerFactory loggers, CancellationToken ct)
     {
+        // The certificate served when a client names no host: what expires first for most clients.
+        var expires = new DateTimeOffset(certificates.SelectCertificate(null).NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        var mode = runtime.Folder.IsDev ? "development" : "production";
         try
         {
             var schema = await runtime.Store.GetSchemaVersionAsync(ct);
-            return new HealthReport("ok", Version, runtime.Store.Kind, schema, runtime.Folder.IsDev ? "development" : "production", runtime.SealState);
+            return new HealthReport("ok", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires);
         }
         catch (SealpostException ex)
         {
             ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), ex.Kind.ToString());
-            return new HealthReport("unavailable", Version, runtime.Store.Kind, 0, runtime.Folder.IsDev ? "development" : "production", runtime.SealState);
+            return new HealthReport("unavailable", Version, runtime.Store.Kind, 0, mode, runtime.SealState, runtime.Audit.Node, expires);
         }
     }
 
@@ -468,7 +471,8 @@ public sealed class SealpostServer : IAsyncDisposable
     }
 }
 
-public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode, string Keystore);
+/// <summary>What /health and /api/v1/health report: state only, never data. Node is this process's name in the audit trail.</summary>
+public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode, string Keystore, string Node = "", DateTimeOffset? CertificateExpires = null);
 
 /// <summary>Removes unreferenced blobs and orphaned blob files, and prunes the change log past its retention, on a schedule.</summary>
 internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweeper> logger) : BackgroundService

@@ -84,6 +84,95 @@ public abstract class ConsolePage(ConsoleText text) : PageModel
             + $"<p><a href=\"{ConsoleSetup.Prefix}\">Sealpost</a></p></main></body></html>";
     }
 
+    /// <summary>The password typed again for a sensitive action (see <see cref="ConfirmedAsync"/>).</summary>
+    [BindProperty]
+    public string? ConfirmPassword { get; set; }
+
+    /// <summary>A fresh authenticator code with it, for those who enrolled one.</summary>
+    [BindProperty]
+    public string? ConfirmCode { get; set; }
+
+    /// <summary>
+    /// Re-authentication before a sensitive action (a reset, a role change, an endorsement, a grant
+    /// approval): the signed-in person's password and a fresh TOTP code, checked by the access service
+    /// as a login attempt. A failure is a message next to the password field, and the action is not taken.
+    /// </summary>
+    protected async Task<bool> ConfirmedAsync()
+    {
+        if (string.IsNullOrEmpty(ConfirmPassword))
+        {
+            ModelState.AddModelError(nameof(ConfirmPassword), T["Field.Required"]);
+            return false;
+        }
+
+        try
+        {
+            await Api.Access.ConfirmPresenceAsync(Principal!, ConfirmPassword, string.IsNullOrWhiteSpace(ConfirmCode) ? null : ConfirmCode.Trim(), HttpContext.RequestAborted);
+            return true;
+        }
+        catch (SealpostException ex) when (ex.Kind is ErrorKind.Forbidden or ErrorKind.LimitExceeded)
+        {
+            ModelState.AddModelError(nameof(ConfirmPassword), ex.Kind == ErrorKind.Forbidden ? T["Confirm.Wrong"] : T["SignIn.Throttled"]);
+            return false;
+        }
+    }
+
+    /// <summary>A slip signed with 'sealpost sign' on the signer's own machine, pasted into a hand-in form.</summary>
+    [BindProperty]
+    public string? Signed { get; set; }
+
+    /// <summary>
+    /// Hands in <see cref="Signed"/> after the reader confirmed it is them: an endorsement of a key version
+    /// or an officer's approval of an access grant, checked by the key-custody or grant service (the trust
+    /// anchor, two different people, the terms as stored). Sets the notice; false leaves an error at the field.
+    /// </summary>
+    protected async Task<bool> HandInAsync()
+    {
+        var slip = Signed?.Trim() ?? "";
+        if (slip.Length == 0)
+        {
+            ModelState.AddModelError(nameof(Signed), T["Field.Required"]);
+            return false;
+        }
+
+        var ct = HttpContext.RequestAborted;
+        return await ConfirmedAsync() && await TryAsync(async () =>
+        {
+            if (slip.StartsWith(Sealpost.Crypto.Vault.SigningSlips.GrantApprovalPrefix, StringComparison.Ordinal))
+            {
+                var approval = Sealpost.Crypto.Vault.SigningSlips.Read<Sealpost.Crypto.Vault.GrantApprovalSlip>(Sealpost.Crypto.Vault.SigningSlips.GrantApprovalPrefix, slip);
+                var grant = await Api.AccessGrants.ApproveAsync(Actor, approval.Id, new Sealpost.Crypto.Vault.GrantApproval("", approval.Signer, approval.Signature), ct);
+                Notice = T.Format("Officers.GrantApproved", grant.Id, T["Grant.State." + grant.State]);
+            }
+            else
+            {
+                var endorsement = Sealpost.Crypto.Vault.SigningSlips.Read<Sealpost.Crypto.Vault.EndorsementSlip>(Sealpost.Crypto.Vault.SigningSlips.EndorsementPrefix, slip);
+                var version = await Api.KeyCustody.EndorseAsync(Actor, endorsement.Address, endorsement.Version, endorsement.Endorsement, ct);
+                Notice = T.Format("Officers.Endorsed", version.Address, version.Version, T["KeyVersion.State." + version.State]);
+            }
+        }, nameof(Signed));
+    }
+
+    /// <summary>The request slip of a key version, to sign with 'sealpost sign' on one's own machine.</summary>
+    public static string EndorseSlip(Sealpost.Domain.KeyVersionView v) =>
+        Sealpost.Crypto.Vault.SigningSlips.Write(Sealpost.Crypto.Vault.SigningSlips.EndorseRequestPrefix, new Sealpost.Crypto.Vault.EndorseRequestSlip(v.Address, v.AccountId, v.Version, v.PublicKey, v.SigningPublicKey));
+
+    /// <summary>This node's health report (the API's /health), as JSON: the web project does not know the server's record type.</summary>
+    protected async Task<System.Text.Json.JsonElement> HealthReportAsync()
+    {
+        var (_, report) = await Api.Health(HttpContext.RequestAborted);
+        return System.Text.Json.JsonSerializer.SerializeToElement(report, ApiPipeline.Json);
+    }
+
+    /// <summary>After <see cref="TryAsync"/>: a refusal by the permission matrix becomes the console's 403 page rather than the form again.</summary>
+    protected void ThrowIfRefused()
+    {
+        if (Response.StatusCode == StatusCodes.Status403Forbidden)
+        {
+            throw new SealpostException(ErrorKind.Forbidden, FormError ?? "not permitted");
+        }
+    }
+
     /// <summary>Runs a service call for a form: a refusal, a conflict or bad input becomes the form's error, in the page.</summary>
     protected async Task<bool> TryAsync(Func<Task> call, string? field = null)
     {

@@ -14,11 +14,11 @@ internal static class Stylesheet
         nav ul { display: flex; flex-wrap: wrap; gap: .5rem 1rem; list-style: none; margin: 0; padding: 0; }
         main { max-width: 60rem; margin: 0 auto; padding: 1rem; }
         a { color: #0b4f8a; }
-        a:focus, button:focus, input:focus, select:focus { outline: 3px solid #d97706; outline-offset: 2px; }
+        a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid #d97706; outline-offset: 2px; }
         h1 { font-size: 1.6rem; margin: .5rem 0 1rem; }
         form.stack { display: grid; gap: .75rem; max-width: 28rem; }
         label { display: block; font-weight: 600; }
-        input[type=text], input[type=password], input[type=email], select { width: 100%; padding: .5rem; border: 1px solid #4a5560; border-radius: 4px; font: inherit; }
+        input[type=text], input[type=password], input[type=email], input[type=date], select, textarea { width: 100%; padding: .5rem; border: 1px solid #4a5560; border-radius: 4px; font: inherit; }
         button { padding: .5rem 1rem; border: 1px solid #0b4f8a; border-radius: 4px; background: #0b4f8a; color: #ffffff; font: inherit; cursor: pointer; }
         button.secondary { background: #ffffff; color: #0b4f8a; }
         button.link { border: 0; background: none; padding: 0; text-decoration: underline; }
@@ -28,6 +28,17 @@ internal static class Stylesheet
         .muted, .detail { color: #4a5560; }
         table { width: 100%; border-collapse: collapse; }
         th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid #d1d5db; }
+        fieldset { border: 1px solid #d1d5db; border-radius: 4px; padding: .5rem .75rem; display: grid; gap: .5rem; }
+        fieldset label { font-weight: 400; }
+        form.inline { display: inline-flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 0; }
+        form.inline label { display: inline; }
+        form.inline input[type=email] { width: auto; }
+        form.search, form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; margin-bottom: 1rem; }
+        form.search input, form.search select { width: auto; }
+        code, pre { font-family: ui-monospace, monospace; font-size: .85rem; }
+        .slip { display: block; word-break: break-all; white-space: pre-wrap; background: #f3f4f6; padding: .25rem .5rem; }
+        nav a[aria-current=page] { font-weight: 700; }
+        ul.members { margin: .25rem 0 .5rem; }
         .skip { position: absolute; left: -999px; }
         .skip:focus { left: 1rem; top: 1rem; background: #ffffff; color: #0b4f8a; padding: .5rem; }
         @media (max-width: 40rem) { header { flex-direction: column; align-items: flex-start; } th, td { display: block; } }

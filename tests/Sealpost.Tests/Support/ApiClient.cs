@@ -88,7 +88,15 @@ public sealed class ApiClient : IDisposable
     /// roles granted, a password-only sign-in that may only enrol, TOTP enrolled and confirmed over the
     /// API, then a sign-in with password and code. Returns the full session token and the TOTP secret.
     /// </summary>
-    public async Task<(string Token, string Secret, string[] RecoveryCodes)> AdministratorAsync(string address, string password, params Role[] roles)
+    public Task<(string Token, string Secret, string[] RecoveryCodes)> AdministratorAsync(string address, string password, params Role[] roles) =>
+        AdministratorAsync(address, password, 0, 1, roles);
+
+    /// <summary>
+    /// As above, with the TOTP steps the enrolment and the sign-in take relative to now (each inside the
+    /// one-step window, the sign-in's later than the enrolment's): -1 and 0 leave the next step free for
+    /// a re-authentication.
+    /// </summary>
+    public async Task<(string Token, string Secret, string[] RecoveryCodes)> AdministratorAsync(string address, string password, int enrolStepsAhead, int signInStepsAhead, params Role[] roles)
     {
         var directory = Server.Server.Runtime.Directory;
         await directory.AddUserAsync(SealpostRuntime.LocalAdministrator, address, password, null, 0);
@@ -100,8 +108,8 @@ public sealed class ApiClient : IDisposable
         var (status, body) = await SignInAsync(address, password);
         Assert.Equal(HttpStatusCode.OK, status);
         var restricted = body.GetProperty("token").GetString()!;
-        var (secret, codes) = await EnrolAsync(restricted);
-        LastCode = NextCode(secret);
+        var (secret, codes) = await EnrolAsync(restricted, enrolStepsAhead);
+        LastCode = NextCode(secret, signInStepsAhead);
         var (full, signedIn) = await SignInAsync(address, password, LastCode);
         Assert.True(full == HttpStatusCode.OK, signedIn.ToString());
         Assert.True(signedIn.GetProperty("secondFactorPassed").GetBoolean());
@@ -109,11 +117,11 @@ public sealed class ApiClient : IDisposable
     }
 
     /// <summary>Enrols TOTP with the session <paramref name="token"/>: the secret and the recovery codes.</summary>
-    public async Task<(string Secret, string[] RecoveryCodes)> EnrolAsync(string token)
+    public async Task<(string Secret, string[] RecoveryCodes)> EnrolAsync(string token, int stepsAhead = 0)
     {
         var enrolment = await JsonAsync(HttpMethod.Post, "/api/v1/me/totp", token: token);
         var secret = enrolment.GetProperty("secret").GetString()!;
-        var confirmed = await JsonAsync(HttpMethod.Post, "/api/v1/me/totp/confirm", new { code = CurrentCode(secret) }, token);
+        var confirmed = await JsonAsync(HttpMethod.Post, "/api/v1/me/totp/confirm", new { code = NextCode(secret, stepsAhead) }, token);
         return (secret, confirmed.GetProperty("recoveryCodes").EnumerateArray().Select(c => c.GetString()!).ToArray());
     }
 

@@ -48,7 +48,7 @@ public sealed class AccountsModel(ConsoleText text) : ConsolePage(text)
 
     private async Task LoadAsync()
     {
-        var page = await Api.Directory.ListAccountsPageAsync(Actor, null, After, PageSize + 1, HttpContext.RequestAborted);
+        var page = await Api.Directory.ListDirectoryPageAsync(Actor, After, PageSize + 1, HttpContext.RequestAborted);
         Accounts = page.Take(PageSize).ToList();
         Next = page.Count > PageSize ? Accounts[^1].Account.Address.Key : null;
     }

@@ -23,6 +23,28 @@ public sealed class AppPasswordsModel(ConsoleText text) : ConsolePage(text)
 
     public async Task<IActionResult> OnPostAsync()
     {
+        await MakeAsync();
+        Existing = await Api.Access.ListAppPasswordsAsync(Principal!, HttpContext.RequestAborted);
+        return Page();
+    }
+
+    /// <summary>The same app password, handed over as an Apple configuration profile (a download) instead of on the page.</summary>
+    public async Task<IActionResult> OnPostMobileConfigAsync()
+    {
+        if (await MakeAsync())
+        {
+            var account = Principal!.Account;
+            var profile = MobileConfig.For(account.Address.ToString(), account.DisplayName, Api.Hostname, Secret!, Label!.Trim());
+            Secret = null;
+            return File(profile, "application/x-apple-aspen-config", "sealpost.mobileconfig");
+        }
+
+        Existing = await Api.Access.ListAppPasswordsAsync(Principal!, HttpContext.RequestAborted);
+        return Page();
+    }
+
+    private async Task<bool> MakeAsync()
+    {
         if (string.IsNullOrWhiteSpace(Label))
         {
             ModelState.AddModelError(nameof(Label), T["Field.Required"]);
@@ -33,13 +55,8 @@ public sealed class AppPasswordsModel(ConsoleText text) : ConsolePage(text)
             ModelState.AddModelError(nameof(Password), T["Field.Required"]);
         }
 
-        if (ModelState.IsValid)
-        {
-            await TryAsync(async () => Secret = await Api.Access.CreateAppPasswordAsync(Principal!, Password!, Label!.Trim(), HttpContext.RequestAborted), nameof(Password));
-        }
-
-        Existing = await Api.Access.ListAppPasswordsAsync(Principal!, HttpContext.RequestAborted);
-        return Page();
+        return ModelState.IsValid
+            && await TryAsync(async () => Secret = await Api.Access.CreateAppPasswordAsync(Principal!, Password!, Label!.Trim(), HttpContext.RequestAborted), nameof(Password));
     }
 
     public async Task<IActionResult> OnPostRevokeAsync()
