@@ -166,6 +166,20 @@ public sealed class ConsoleAdministrationTests(OfficersConsoleRig rig) : Console
     }
 
     [Fact]
+    public async Task A_search_lists_the_accounts_whose_address_starts_with_it()
+    {
+        foreach (var local in new[] { "search-one", "search-two", "searcher" })
+        {
+            await Runtime.Directory.AddUserAsync(LocalAdministrator, local + "@example.test", local + "'s passphrase", null, 0);
+        }
+
+        var admin = await AdministratorAsync("dept-admin7@example.test", Role.DomainAdmin);
+        await admin.GotoAsync(Url("/console/accounts?q=Search-"));
+        var listed = (await admin.Locator("table tbody td:first-child").AllTextContentsAsync()).Select(t => t.Trim()).ToList();
+        Assert.Equal(["search-one@example.test", "search-two@example.test"], listed);
+    }
+
+    [Fact]
     public async Task A_quota_that_is_not_a_number_is_told_next_to_the_field()
     {
         await EndorsedAccountAsync("hana");

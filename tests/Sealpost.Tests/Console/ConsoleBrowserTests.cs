@@ -410,7 +410,9 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
     private static async Task<string> ShotAsync(IPage page, string folder, string name)
     {
         var path = Path.Combine(folder, name);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        // The top of the page at a desktop size: what a reader sees first (a long audit page is not a 1 MB picture).
+        await page.SetViewportSizeAsync(1280, 1100);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = false });
         return path;
     }
 }

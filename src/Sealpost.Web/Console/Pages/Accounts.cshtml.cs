@@ -11,6 +11,10 @@ public sealed class AccountsModel(ConsoleText text) : ConsolePage(text)
     [FromQuery(Name = "after")]
     public string? After { get; set; }
 
+    /// <summary>The start of the addresses wanted (e.g. "ali" or "alice@fin"), matched without case.</summary>
+    [FromQuery(Name = "q")]
+    public string? Query { get; set; }
+
     [BindProperty]
     public string? NewAddress { get; set; }
 
@@ -48,8 +52,13 @@ public sealed class AccountsModel(ConsoleText text) : ConsolePage(text)
 
     private async Task LoadAsync()
     {
-        var page = await Api.Directory.ListDirectoryPageAsync(Actor, After, PageSize + 1, HttpContext.RequestAborted);
-        Accounts = page.Take(PageSize).ToList();
-        Next = page.Count > PageSize ? Accounts[^1].Account.Address.Key : null;
+        // Addresses are kept in order of their folded key: those that start with the query come right
+        // after the key just below it, so a search is a page read from there, cut where the prefix ends.
+        var prefix = Query?.Trim().ToLowerInvariant() ?? "";
+        var after = After ?? (prefix.Length == 0 ? null : prefix[..^1] + (char)(prefix[^1] - 1) + '\uffff');
+        var page = (await Api.Directory.ListDirectoryPageAsync(Actor, after, PageSize + 1, HttpContext.RequestAborted)).ToList();
+        var matching = page.TakeWhile(a => a.Account.Address.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        Accounts = matching.Take(PageSize).ToList();
+        Next = matching.Count > PageSize ? Accounts[^1].Account.Address.Key : null;
     }
 }
