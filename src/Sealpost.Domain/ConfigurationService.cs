@@ -9,6 +9,13 @@ using Sealpost.Crypto.Vault;
 
 namespace Sealpost.Domain;
 
+/// <summary>A node as the audit trail knows it: its last recorded start (with version and mode) and stop.</summary>
+public sealed record NodeView(string Node, DateTimeOffset? StartedAt, string? Started, DateTimeOffset? StoppedAt)
+{
+    /// <summary>Started after its last recorded stop (a node that crashed looks running until it starts again).</summary>
+    public bool Running => StartedAt is { } s && (StoppedAt is not { } t || s > t);
+}
+
 /// <summary>
 /// The server's own lifecycle in the audit trail: every start and stop, and at start the names of
 /// the options that changed since the last start. Values are never recorded (connection strings hold
@@ -162,6 +169,26 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
         return hex.Length == 64 && hex.All(Uri.IsHexDigit)
             ? hex
             : throw Core.SealpostException.Invalid("a fingerprint is the certificate's SHA-256 in hex (openssl x509 -noout -fingerprint -sha256 -in node.pem)");
+    }
+
+    /// <summary>
+    /// The nodes that started or stopped in the last <paramref name="window"/>, from their start and stop
+    /// records in the audit trail (every node writes them to the one trail): name, version and mode at
+    /// start, and whether a stop followed. State only, for operators watching a rolling upgrade.
+    /// </summary>
+    [Requires(Operation.ConfigurationRead)]
+    public async Task<IReadOnlyList<NodeView>> ListNodesAsync(Actor actor, TimeSpan window, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.ConfigurationRead, Scope.Platform);
+        var since = DateTimeOffset.UtcNow - window;
+        var starts = await guard.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.ServerStarted, Since: since, Limit: 10_000), ct);
+        var stops = await guard.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.ServerStopped, Since: since, Limit: 10_000), ct);
+        return starts.Concat(stops).GroupBy(r => r.Node, StringComparer.Ordinal).Select(g =>
+        {
+            var start = g.Where(r => r.Event.Action == AuditAction.ServerStarted).MaxBy(r => r.Sequence);
+            var stop = g.Where(r => r.Event.Action == AuditAction.ServerStopped).MaxBy(r => r.Sequence);
+            return new NodeView(g.Key, start?.Event.Time, start?.Event.Detail, stop?.Event.Time);
+        }).OrderBy(n => n.Node, StringComparer.Ordinal).ToList();
     }
 
     [Requires(Operation.ServerLifecycle)]

@@ -13,6 +13,7 @@ public sealed record ApiContext(
     DkimService Dkim,
     KeyCustodyService KeyCustody,
     AccessGrantService AccessGrants,
+    ConfigurationService Configuration,
     string Version,
     Func<CancellationToken, Task<(int Status, object Report)>> Health,
     int MaxRequestBodyBytes,

@@ -388,7 +388,7 @@ public sealed class SealpostServer : IAsyncDisposable
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", (ILoggerFactory loggers, CancellationToken ct) => HealthAsync(runtime, certificates, loggers, ct));
         var api = new Sealpost.Web.ApiContext(
-            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, Version,
+            runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, runtime.Configuration, Version,
             async ct =>
             {
                 var loggers = app.Services.GetRequiredService<ILoggerFactory>();

@@ -18,6 +18,11 @@ internal static class OperationsEndpoints
             return Results.Json(report, ApiPipeline.Json, statusCode: status);
         }).Anonymous().Requires(Operation.Login);
 
+        api.MapGet("/nodes", async (HttpContext http, CancellationToken _) =>
+            Results.Json((await ctx.Configuration.ListNodesAsync(http.Principal().Actor, TimeSpan.FromDays(30), http.RequestAborted))
+                .Select(n => new NodeResponse(n.Node, n.Running, n.StartedAt, n.Started, n.StoppedAt)).ToList(), ApiPipeline.Json))
+            .Requires(Operation.ConfigurationRead).Produces<List<NodeResponse>>();
+
         api.MapGet("/version", () => Results.Json(new VersionResponse("Sealpost", ctx.Version, "v1"), ApiPipeline.Json))
             .Anonymous().Requires(Operation.Login).Produces<VersionResponse>();
 

@@ -282,6 +282,8 @@ public sealed class ConsoleAdministrationTests(OfficersConsoleRig rig) : Console
         Assert.Equal(200, (await page.GotoAsync(Url("/console/health")))!.Status);
         Assert.Equal("Ready", (await page.TextContentAsync("#health-status"))!.Trim());
         Assert.Matches(@"expires .+ \(\d+ days\)", (await page.TextContentAsync("#certificate"))!.Trim());
+        var node = Runtime.Audit.Node;
+        Assert.Contains("running", await page.Locator("#nodes tr", new() { HasText = node }).TextContentAsync());
     }
 
     [Theory]

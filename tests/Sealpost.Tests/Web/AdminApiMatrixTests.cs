@@ -185,6 +185,9 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("POST", "/api/v1/queue/{id:long}/retry", Operation.QueueManage, false, (_, _) => R("POST", "/api/v1/queue/999999/retry")),
         new("DELETE", "/api/v1/queue/{id:long}", Operation.QueueManage, false, (_, _) => R("DELETE", "/api/v1/queue/999999")),
 
+        // Nodes (from their start and stop records).
+        new("GET", "/api/v1/nodes", Operation.ConfigurationRead, false, (_, _) => R("GET", "/api/v1/nodes")),
+
         // Audit.
         new("GET", "/api/v1/audit", Operation.AuditRead, false, (_, _) => R("GET", "/api/v1/audit?limit=5")),
         new("GET", "/api/v1/audit/export", Operation.AuditRead, false, (_, _) => R("GET", "/api/v1/audit/export?from=2100-01-01T00:00:00Z")),

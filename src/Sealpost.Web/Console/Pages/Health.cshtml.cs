@@ -34,6 +34,8 @@ public sealed class HealthModel(ConsoleText text) : ConsolePage(text)
 
     public long OldestMinutes { get; private set; }
 
+    public IReadOnlyList<Sealpost.Domain.NodeView> Nodes { get; private set; } = [];
+
     public async Task OnGetAsync()
     {
         var ct = HttpContext.RequestAborted;
@@ -43,6 +45,7 @@ public sealed class HealthModel(ConsoleText text) : ConsolePage(text)
         (QueueDepth, QueueHeld) = (queue.Count, queue.Count(e => e.StateName(now) == "held"));
         OldestMinutes = queue.Count == 0 ? 0 : (long)(now - queue.Min(e => e.CreatedAt)).TotalMinutes;
 
+        Nodes = await Api.Configuration.ListNodesAsync(Actor, TimeSpan.FromDays(30), ct);
         var json = await HealthReportAsync();
         string Text(string name) => json.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
         Status = Text("status") is { Length: > 0 } s ? s : "unavailable";
