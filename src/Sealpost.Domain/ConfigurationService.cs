@@ -9,6 +9,9 @@ using Sealpost.Crypto.Vault;
 
 namespace Sealpost.Domain;
 
+/// <summary>One policy in force: its option name, its value as configured, and the section it belongs to.</summary>
+public sealed record PolicyView(string Option, string Value);
+
 /// <summary>A node as the audit trail knows it: its last recorded start (with version and mode) and stop.</summary>
 public sealed record NodeView(string Node, DateTimeOffset? StartedAt, string? Started, DateTimeOffset? StoppedAt)
 {
@@ -169,6 +172,29 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
         return hex.Length == 64 && hex.All(Uri.IsHexDigit)
             ? hex
             : throw Core.SealpostException.Invalid("a fingerprint is the certificate's SHA-256 in hex (openssl x509 -noout -fingerprint -sha256 -in node.pem)");
+    }
+
+    /// <summary>
+    /// The options that are policy rather than plumbing (sign-in lockouts, sessions, retention, quotas
+    /// and sizes, sending limits, TLS, authentication of senders), as this node runs them. They are set in
+    /// the configuration file, where a change is audited at the next start; never a secret or a path.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PolicyOptions =
+    [
+        "Limits:MaxAuthFailuresPerAccount", "Limits:MaxAuthFailuresPerAddress", "Limits:AuthFailureWindowMinutes",
+        "Http:SessionMinutes", "Http:SessionIdleMinutes", "Http:MaxTokenDays", "Vault:EnrolmentTokenHours", "Vault:TellOwnersOfGrants",
+        "Limits:DeletedAccountRetentionDays", "Store:EraseDeletedMail", "Store:ChangeLogRetentionDays",
+        "Limits:DefaultQuotaBytes", "Limits:MaxMessageBytes", "Limits:MaxRecipients",
+        "Delivery:MaxMessagesPerAccountPerHour", "Delivery:MaxRecipientsPerAccountPerHour", "Delivery:RequireTls", "Delivery:Dane", "Delivery:MtaSts",
+        "Delivery:ExpireAfterHours", "Tls:MinimumProtocol", "Smtp:AuthenticationPolicy", "Smtp:OwnDomainSenders",
+    ];
+
+    [Requires(Operation.ConfigurationRead)]
+    public async Task<IReadOnlyList<PolicyView>> ListPoliciesAsync(Actor actor, SealpostOptions options, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.ConfigurationRead, Scope.Platform);
+        var all = Flatten(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return PolicyOptions.Where(all.ContainsKey).Select(o => new PolicyView(o, all[o])).ToList();
     }
 
     /// <summary>

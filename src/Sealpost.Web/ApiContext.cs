@@ -19,4 +19,5 @@ public sealed record ApiContext(
     int MaxRequestBodyBytes,
     int MaxPageSize,
     long DefaultQuotaBytes,
-    string Hostname = "localhost");
+    string Hostname = "localhost",
+    Sealpost.Core.Configuration.SealpostOptions? Options = null);

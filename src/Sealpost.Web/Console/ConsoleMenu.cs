@@ -29,6 +29,7 @@ public static class ConsoleMenu
         new("/console/addresses", "Addresses", Administrators),
         new("/console/lockouts", "Lockouts", Administrators),
         new("/console/domains", "Domains", Administrators),
+        new("/console/policies", "Policies", [Role.PlatformAdmin, Role.Operator, Role.Auditor]),
         new("/console/health", "Health", Operations),
         new("/console/queue", "Queue", Operations),
         new("/console/officers", "Officers", [Role.SecurityOfficer]),

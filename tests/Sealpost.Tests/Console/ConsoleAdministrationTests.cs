@@ -286,6 +286,23 @@ public sealed class ConsoleAdministrationTests(OfficersConsoleRig rig) : Console
         Assert.Contains("running", await page.Locator("#nodes tr", new() { HasText = node }).TextContentAsync());
     }
 
+    [Fact]
+    public async Task A_platform_administrator_reads_the_policies_in_force()
+    {
+        var page = await AdministratorAsync("platform-p@example.test", Role.PlatformAdmin);
+        await page.GotoAsync(Url("/console/policies"));
+        var row = page.Locator("#policies tr", new() { HasText = "Limits:MaxAuthFailuresPerAccount" });
+        Assert.Contains("Failed sign-ins before an account is locked out", await row.TextContentAsync());
+        Assert.Equal(Server.Server.Runtime.Options.Limits.MaxAuthFailuresPerAccount.ToString(System.Globalization.CultureInfo.InvariantCulture), (await row.Locator("td").Nth(1).TextContentAsync())!.Trim());
+    }
+
+    [Fact]
+    public async Task A_department_administrator_gets_403_on_the_policies()
+    {
+        var page = await AdministratorAsync("dept-admin-p@example.test", Role.DomainAdmin);
+        Assert.Equal(403, (await page.GotoAsync(Url("/console/policies")))!.Status);
+    }
+
     [Theory]
     [InlineData("/console/accounts")]
     [InlineData("/console/accounts/listed%40example.test")]

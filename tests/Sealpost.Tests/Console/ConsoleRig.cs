@@ -109,17 +109,22 @@ public abstract class ConsoleTestBase(ConsoleRig rig)
     }
 
     /// <summary>A browser whose session cookie is an administrator's (signed in with password and TOTP over the API).</summary>
-    protected async Task<IPage> AdministratorAsync(string address, Role role, string? language = null) => (await AdministratorUserAsync(address, role, language)).Page;
+    protected async Task<IPage> AdministratorAsync(string address, Role role, string? language = null) => (await AdministratorUserAsync(address, [role], language)).Page;
+
+    /// <summary>A browser of an administrator holding several roles (one account, one sign-in).</summary>
+    protected async Task<IPage> AdministratorAsync(string address, Role[] roles, string? language = null) => (await AdministratorUserAsync(address, roles, language)).Page;
+
+    protected Task<ConsoleUser> AdministratorUserAsync(string address, Role role, string? language = null) => AdministratorUserAsync(address, [role], language);
 
     /// <summary>
     /// An administrator as a real one becomes one (TOTP enrolled), signed in with the code of the current
     /// step (the enrolment took the step before), so that a re-authentication may take the next one.
     /// </summary>
-    protected async Task<ConsoleUser> AdministratorUserAsync(string address, Role role, string? language = null)
+    protected async Task<ConsoleUser> AdministratorUserAsync(string address, Role[] roles, string? language = null)
     {
         const string password = "an administrator's passphrase";
         using var api = new ApiClient(rig.Server);
-        var (token, secret, _) = await api.AdministratorAsync(address, password, -1, 0, role);
+        var (token, secret, _) = await api.AdministratorAsync(address, password, -1, 0, roles);
         var page = await PageAsync();
         await page.Context.AddCookiesAsync([new Cookie { Name = "__Host-sealpost", Value = token, Url = Url("/"), Secure = true, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
         if (language is not null)
