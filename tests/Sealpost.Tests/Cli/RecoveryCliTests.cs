@@ -27,13 +27,7 @@ public sealed class RecoveryCliTests : IAsyncLifetime
         return result;
     }
 
-    private static async Task<CliResult> RunOfflineAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await Sealpost.Cli.SealpostCli.RunAsync(args, new Sealpost.Cli.CliConsole(new StringReader(""), output, error, inputIsTerminal: false));
-        return new CliResult(exit, output.ToString(), error.ToString());
-    }
+    private static Task<CliResult> RunOfflineAsync(params string[] args) => CliRunner.RunOfflineAsync("", args);
 
     public async Task InitializeAsync()
     {

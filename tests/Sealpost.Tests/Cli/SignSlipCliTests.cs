@@ -34,13 +34,7 @@ public sealed class SignSlipCliTests : IAsyncLifetime
         _keys.Dispose();
     }
 
-    private static async Task<CliResult> SignAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await Sealpost.Cli.SealpostCli.RunAsync(["sign", .. args], new Sealpost.Cli.CliConsole(new StringReader(""), output, error, inputIsTerminal: false));
-        return new CliResult(exit, output.ToString(), error.ToString());
-    }
+    private static Task<CliResult> SignAsync(params string[] args) => CliRunner.RunOfflineAsync("", ["sign", .. args]);
 
     private async Task<Sealpost.Domain.KeyVersionView> CarolsVersionAsync() => (await R.KeyCustody.ListKeyVersionsAsync(Admin, Carol, false)).Single();
 

@@ -33,11 +33,9 @@ public sealed class ConsoleAdministrationTests(OfficersConsoleRig rig) : Console
     private static async Task<string> SignAsync(string shownCommand, string keyFile, params string[] more)
     {
         var slip = shownCommand[(shownCommand.IndexOf('\'') + 1)..shownCommand.LastIndexOf('\'')];
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await Sealpost.Cli.SealpostCli.RunAsync(["sign", slip, "--key", keyFile, .. more], new Sealpost.Cli.CliConsole(new StringReader(""), output, error, inputIsTerminal: false));
-        Assert.True(exit == 0, error.ToString());
-        return output.ToString().Trim();
+        var signed = await CliRunner.RunOfflineAsync("", ["sign", slip, "--key", keyFile, .. more]);
+        Assert.True(signed.ExitCode == 0, signed.Err);
+        return signed.Out.Trim();
     }
 
     private async Task<KeyVersionState> StateOfAsync(string address, int version) =>
@@ -73,12 +71,7 @@ public sealed class ConsoleAdministrationTests(OfficersConsoleRig rig) : Console
         Assert.Contains("carol@example.test key version 2: endorsed", await officer.Page.TextContentAsync("[role=status]"));
         Assert.Equal(KeyVersionState.Endorsed, await StateOfAsync(carol, 2));
 
-        var person = await PageAsync();
-        await person.GotoAsync(Url("/console/enrol"));
-        await person.FillAsync("#address", carol);
-        await person.FillAsync("#token", token);
-        await person.FillAsync("#password", "carol's own new passphrase");
-        await person.ClickAsync("main button[type=submit]");
+        var person = await EnrolAsync(carol, token, "carol's own new passphrase");
         Assert.Contains("You are enrolled", await person.TextContentAsync("#enrolled"));
     }
 

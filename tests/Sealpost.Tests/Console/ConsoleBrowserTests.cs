@@ -67,12 +67,7 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
     public async Task A_new_person_enrols_with_the_token_and_signs_in_with_their_own_password()
     {
         var (_, token, _) = await _server.Server.Runtime.Directory.AddUserForEnrolmentAsync(SealpostRuntimeAdmin, "newcomer@example.test", null, 0);
-        var page = await PageAsync();
-        await page.GotoAsync(Url("/console/enrol"));
-        await page.FillAsync("#address", "newcomer@example.test");
-        await page.FillAsync("#token", token);
-        await page.FillAsync("#password", "the newcomer's very own passphrase");
-        await page.ClickAsync("main button[type=submit]");
+        var page = await EnrolAsync("newcomer@example.test", token, "the newcomer's very own passphrase");
         Assert.Contains("You are enrolled", await page.TextContentAsync("#enrolled"));
         await page.ClickAsync("a[href='/console/sign-in']");
         await page.FillAsync("#address", "newcomer@example.test");
@@ -86,12 +81,7 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
     public async Task A_wrong_enrolment_token_is_told_next_to_the_field()
     {
         await _server.Server.Runtime.Directory.AddUserForEnrolmentAsync(SealpostRuntimeAdmin, "guesser@example.test", null, 0);
-        var page = await PageAsync();
-        await page.GotoAsync(Url("/console/enrol"));
-        await page.FillAsync("#address", "guesser@example.test");
-        await page.FillAsync("#token", "not-the-token");
-        await page.FillAsync("#password", "a passphrase of my own");
-        await page.ClickAsync("main button[type=submit]");
+        var page = await EnrolAsync("guesser@example.test", "not-the-token", "a passphrase of my own");
         Assert.False(string.IsNullOrWhiteSpace(await page.TextContentAsync("#password-error")));
         Assert.Equal(0, await page.Locator("#enrolled").CountAsync());
     }
@@ -161,12 +151,7 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
         var token = (await admin.TextContentAsync("#token"))!.Trim();
         Assert.Contains("recruit@example.test", await admin.TextContentAsync("table"));
 
-        var person = await PageAsync();
-        await person.GotoAsync(Url("/console/enrol"));
-        await person.FillAsync("#address", "recruit@example.test");
-        await person.FillAsync("#token", token);
-        await person.FillAsync("#password", "the recruit's own passphrase");
-        await person.ClickAsync("button[type=submit]");
+        var person = await EnrolAsync("recruit@example.test", token, "the recruit's own passphrase");
         Assert.Contains("You are enrolled", await person.TextContentAsync("#enrolled"));
     }
 

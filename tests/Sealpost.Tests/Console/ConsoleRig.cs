@@ -142,6 +142,18 @@ public abstract class ConsoleTestBase(ConsoleRig rig)
         await who.Page.FillAsync($"#{form}-confirm-code", await who.FreshCodeAsync());
     }
 
+    /// <summary>A person's enrolment form filled and sent: the address, the token they were given, a password of their own.</summary>
+    protected async Task<IPage> EnrolAsync(string address, string token, string password, IPage? page = null)
+    {
+        page ??= await PageAsync();
+        await page.GotoAsync(Url("/console/enrol"));
+        await page.FillAsync("#address", address);
+        await page.FillAsync("#token", token);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("main button[type=submit]");
+        return page;
+    }
+
     /// <summary>Waits for the page to arrive at <paramref name="path"/>; if it does not, the failure says where it is and what it shows.</summary>
     protected async Task LandsOnAsync(IPage page, string path)
     {

@@ -22,12 +22,14 @@ public sealed class CliRunner(string dataDirectory)
 {
     public string DataDirectory { get; } = dataDirectory;
 
-    public async Task<CliResult> RunWithInputAsync(string stdin, params string[] args)
+    public Task<CliResult> RunWithInputAsync(string stdin, params string[] args) => RunOfflineAsync(stdin, [.. args, .. TestOptions.CliArgs(DataDirectory)]);
+
+    /// <summary>The command in this process with exactly these arguments (no data folder): what an officer runs on their own machine.</summary>
+    public static async Task<CliResult> RunOfflineAsync(string stdin, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var console = new CliConsole(new StringReader(stdin), output, error, inputIsTerminal: false);
-        var exit = await SealpostCli.RunAsync([.. args, .. TestOptions.CliArgs(DataDirectory)], console);
+        var exit = await SealpostCli.RunAsync(args, new CliConsole(new StringReader(stdin), output, error, inputIsTerminal: false));
         return new CliResult(exit, output.ToString(), error.ToString());
     }
 
