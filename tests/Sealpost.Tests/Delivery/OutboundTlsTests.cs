@@ -123,4 +123,39 @@ public sealed class OutboundTlsTests : IDisposable
             Assert.StartsWith("451 4.7.4", await LastReplyAsync(server));
         }
     }
+
+    [Theory]
+    [InlineData("the relay's passphrase", true)]
+    [InlineData("a wrong passphrase", false)]
+    public async Task A_route_with_credentials_authenticates_over_verified_TLS(string configuredPassword, bool delivered)
+    {
+        using var receiver = await SmtpReceiver.StartAsync(_certFile, _keyFile, login: "sealpost-relay:the relay's passphrase");
+        using var dns = await DnsAsync();
+        using var secrets = new TempFolder("sealpost-route-secret");
+        var passwordFile = secrets.Sub("relay.password");
+        await File.WriteAllTextAsync(passwordFile, configuredPassword + "\n");
+        var (server, time) = await StartAsync(dns, d =>
+        {
+            d.Routes["partner.test"] = new DeliveryRoute { Host = "mx.partner.test", Port = receiver.Port, Username = "sealpost-relay", PasswordFile = passwordFile };
+            d.TestTrustedRootsFile = _caFile;
+        });
+        await using (server)
+        {
+            await OutboundDeliveryHost.CreateWorker(server.Server.Runtime, time).RunOnceAsync(CancellationToken.None);
+            if (delivered)
+            {
+                var message = Assert.Single(receiver.Messages);
+                Assert.Equal("sealpost-relay", message.Headers["X-Receiver-Auth"]);
+                Assert.Equal("yes", message.Headers["X-Receiver-Tls"]);
+            }
+            else
+            {
+                Assert.Empty(receiver.Messages);
+                // A refused login is our configuration's fault, not the message's: kept and retried (451), not bounced.
+                var reply = await LastReplyAsync(server);
+                Assert.StartsWith("451 4.7.0", reply);
+                Assert.Contains("refused our AUTH", reply);
+            }
+        }
+    }
 }

@@ -23,7 +23,8 @@ public sealed class SmtpReceiver : IDisposable
 
     public int Port { get; }
 
-    public static async Task<SmtpReceiver> StartAsync(string? certificateFile = null, string? keyFile = null, string host = "127.0.0.1")
+    /// <param name="login">"user:password": AUTH is offered after STARTTLS and required for mail.</param>
+    public static async Task<SmtpReceiver> StartAsync(string? certificateFile = null, string? keyFile = null, string host = "127.0.0.1", string? login = null)
     {
         if (!File.Exists(Python) || (await Tools.RunAsync(Python, ["-c", "import aiosmtpd"])).Exit != 0)
         {
@@ -38,6 +39,7 @@ public sealed class SmtpReceiver : IDisposable
         info.ArgumentList.Add(certificateFile ?? "");
         info.ArgumentList.Add(keyFile ?? "");
         info.ArgumentList.Add(host);
+        info.ArgumentList.Add(login ?? "");
 
         var process = Process.Start(info)!;
         using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20));

@@ -9,8 +9,9 @@ the recipient's local part:
   anything else 250
 Each accepted message is written to OUT/N.eml with "X-Envelope-From:" and "X-Envelope-To:" lines
 first. With CERT and KEY, STARTTLS is offered; HOST (default 127.0.0.1) may be ::1. Each file also
-records the session (X-Receiver-Session) and the client address (X-Receiver-Peer). Stops when
-stdin closes.
+records the session (X-Receiver-Session) and the client address (X-Receiver-Peer). With LOGIN
+("user:password"), AUTH PLAIN and LOGIN are offered after STARTTLS and required for MAIL; the login
+used is recorded (X-Receiver-Auth). Stops when stdin closes.
 """
 import asyncio
 import itertools
@@ -19,7 +20,7 @@ import ssl
 import sys
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -53,6 +54,8 @@ class Handler:
             f.write(f"X-Receiver-Tls: {tls}\r\n".encode())
             f.write(f"X-Receiver-Session: {id(session)}\r\n".encode())
             f.write(f"X-Receiver-Peer: {session.peer[0]}\r\n".encode())
+            if getattr(session, "receiver_login", None):
+                f.write(f"X-Receiver-Auth: {session.receiver_login}\r\n".encode())
             data = envelope.original_content or envelope.content
             f.write(data if isinstance(data, bytes) else data.encode())
         os.rename(path + ".tmp", path)
@@ -64,7 +67,8 @@ def main():
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     cert = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
     key = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
-    host = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
+    host = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else "127.0.0.1"
+    login = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else None
     context = None
     if cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -72,10 +76,18 @@ def main():
 
     handler = Handler(out)
 
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        user, _, password = login.partition(":")
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
+        if ok:
+            session.receiver_login = user
+        return AuthResult(success=ok, handled=False)
+
     class Factory(Controller):
         def factory(self):
+            extra = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": True} if login else {}
             return SMTP(self.handler, tls_context=context, require_starttls=False, decode_data=False,
-                        enable_SMTPUTF8=True, hostname="receiver.test")
+                        enable_SMTPUTF8=True, hostname="receiver.test", **extra)
 
     import socket
     if port == 0:
