@@ -26,6 +26,7 @@ public sealed record GroupMemberRow(string Address, string Kind);
 public sealed record GroupRow(string Address, string DisplayName, IReadOnlyList<GroupMemberRow> Members);
 public sealed record LockoutRow(string Kind, string Subject, int Failures, DateTimeOffset Until);
 public sealed record DkimPublishedRow(string Selector, string Algorithm, string DnsRecord, DateTimeOffset Retired);
+public sealed record DomainRecordRow(string Purpose, string Record);
 public sealed record DkimRow(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedRow> Previous);
 public sealed record QueueRecipientRow(string Address, string State, string? LastReply, string? Host, string? Tls);
 public sealed record QueueRow(long Id, string State, string ReturnPath, long Size, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, IReadOnlyList<QueueRecipientRow> Recipients);
@@ -69,6 +70,7 @@ internal interface IAdministration : IAsyncDisposable
     Task UnlockAsync(string address, CancellationToken ct);
     Task<DkimRow> MakeDkimAsync(string domain, string algorithm, string? selector, bool rotate, string? privateKeyPem, CancellationToken ct);
     Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct);
+    Task<IReadOnlyList<DomainRecordRow>> DomainRecordsAsync(string domain, CancellationToken ct);
     Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct);
     Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct);
     Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct);
@@ -228,6 +230,9 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
         return new DkimRow(keys.Active.Domain, keys.Active.Selector, keys.Active.Algorithm, keys.Active.Created, keys.Active.DnsRecord, keys.Active.ZoneLine,
             keys.Previous.Select(p => new DkimPublishedRow(p.Selector, p.Algorithm, p.DnsRecord, p.Retired)).ToList());
     }
+
+    public async Task<IReadOnlyList<DomainRecordRow>> DomainRecordsAsync(string domain, CancellationToken ct) =>
+        (await runtime.Dkim.RecordsAsync(Admin, domain, runtime.Options.Hostname, ct)).Select(r => new DomainRecordRow(r.Purpose, r.ZoneLine)).ToList();
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => (await runtime.Queue.ListAsync(Admin, ct)).Select(Row).ToList();
 
@@ -394,6 +399,9 @@ internal sealed class ApiAdministration : IAdministration
         await SendAsync<DkimRow>(HttpMethod.Post, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dkim", new { algorithm, selector, rotate, privateKeyPem }, ct);
 
     public async Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct) => await SendAsync<DkimRow>(HttpMethod.Get, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dkim", null, ct);
+
+    public async Task<IReadOnlyList<DomainRecordRow>> DomainRecordsAsync(string domain, CancellationToken ct) =>
+        await SendAsync<List<DomainRecordRow>>(HttpMethod.Get, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dns", null, ct);
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => await AllPagesAsync<QueueRow>("/api/v1/queue", ct);
 

@@ -122,6 +122,17 @@ public sealed class DirectoryService(
             return (added, (string?)$"tenant {tenant.Name}");
         }, ct);
 
+    /// <summary>
+    /// Whether mail for <paramref name="domain"/> is hosted here, for client auto-configuration answered
+    /// to anyone (what the domain's MX records say publicly anyway); not audited, like a DNS answer.
+    /// </summary>
+    [Requires(Operation.Login)]
+    public async Task<DomainName?> HostedDomainAsync(Actor client, string domain, CancellationToken ct = default)
+    {
+        _ = client;
+        return DomainName.TryParse(domain.Trim().TrimEnd('.'), out var name, out _) && await Dir.FindDomainAsync(name, ct) is not null ? name : null;
+    }
+
     public async Task<MailDomain> RequireDomainAsync(DomainName name, CancellationToken ct = default) =>
         await Dir.FindDomainAsync(name, ct) ?? throw SealpostException.NotFound($"'{name.Unicode}' is not a local domain");
 

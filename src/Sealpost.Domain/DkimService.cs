@@ -143,6 +143,21 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
         return DomainName.TryParse(address[(address.LastIndexOf('@') + 1)..], out var name, out _) ? name.Ascii : null;
     }
 
+    /// <summary>
+    /// The DNS records a hosted domain needs (<see cref="DomainRecords"/>), with its DKIM key in force
+    /// (the public record only, as DNS publishes it), for whoever may see the domain: its department's
+    /// administrators, platform administrators, operators and auditors.
+    /// </summary>
+    [Requires(Operation.DomainList)]
+    public async Task<IReadOnlyList<DomainRecord>> RecordsAsync(Actor actor, string domain, string hostname, CancellationToken ct = default)
+    {
+        var name = await OurDomainAsync(domain.Trim().TrimEnd('.'), ct);
+        var hosted = (await directory.FindDomainAsync(name, ct))!;
+        await guard.RequireAsync(actor, Operation.DomainList, Scope.OfTenant(hosted.TenantId), name.Ascii);
+        var stored = await LoadAsync(name.Ascii, ct);
+        return DomainRecords.For(name.Ascii, hostname, stored?.Active.ZoneLine);
+    }
+
     private async Task<DomainName> OurDomainAsync(string domain, CancellationToken ct)
     {
         if (!DomainName.TryParse(domain, out var name, out var error))

@@ -56,6 +56,7 @@ public static class AdminApi
         DirectoryEndpoints.Map(api, context);
         OperationsEndpoints.Map(api, context);
         KeyEndpoints.Map(api, context);
+        ClientConfigEndpoints.Map(app, context);
         app.MapOpenApi(OpenApiPath);
     }
 }

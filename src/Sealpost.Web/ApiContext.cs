@@ -20,4 +20,5 @@ public sealed record ApiContext(
     int MaxPageSize,
     long DefaultQuotaBytes,
     string Hostname = "localhost",
-    Sealpost.Core.Configuration.SealpostOptions? Options = null);
+    Sealpost.Core.Configuration.SealpostOptions? Options = null,
+    Func<string?, System.Security.Cryptography.X509Certificates.X509Certificate2>? ServerCertificate = null);

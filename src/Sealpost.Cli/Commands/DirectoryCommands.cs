@@ -75,7 +75,20 @@ internal static class DirectoryCommands
             return SealpostCli.Ok;
         });
 
-        return new Command("domain", "Manage mail domains") { add, list, remove };
+        var dnsName = new Argument<string>("domain") { Description = "A domain hosted here" };
+        var dns = new Command("dns", "Print every DNS record the domain needs, as zone-file lines (MX, SPF, DKIM, DMARC, SRV, autoconfig, TLS-RPT)") { dnsName };
+        dns.SetAction(async (parse, ct) =>
+        {
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            foreach (var record in await admin.DomainRecordsAsync(parse.GetValue(dnsName)!, ct))
+            {
+                await console.Out.WriteLineAsync($"; {record.Purpose}\n{record.Record}");
+            }
+
+            return SealpostCli.Ok;
+        });
+
+        return new Command("domain", "Manage mail domains") { add, list, remove, dns };
     }
 
     public static Command Alias(CliConsole console)

@@ -395,7 +395,7 @@ public sealed class SealpostServer : IAsyncDisposable
                 var report = await HealthReportAsync(runtime, certificates, loggers, ct);
                 return (report.Status == "ok" ? 200 : 503, report);
             },
-            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname, options);
+            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname, options, certificates.SelectCertificate);
         Sealpost.Web.AdminApi.Map(app, api, runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
         Sealpost.Web.Console.ConsoleSetup.Map(app, api);
         return app;

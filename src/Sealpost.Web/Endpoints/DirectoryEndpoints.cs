@@ -41,6 +41,11 @@ internal static class DirectoryEndpoints
             return Results.Json(new DomainResponse(domain.Name.ToString(), request.Tenant, domain.CreatedAt), ApiPipeline.Json, statusCode: 201);
         }).Requires(Operation.DomainAdd).Accepts<DomainRequest>("application/json").Produces<DomainResponse>(201);
 
+        api.MapGet("/domains/{name}/dns", async (HttpContext http, string name) =>
+            Results.Json((await ctx.Dkim.RecordsAsync(http.Principal().Actor, name, ctx.Hostname, http.RequestAborted))
+                .Select(r => new DomainRecordResponse(r.Purpose, r.ZoneLine)).ToList(), ApiPipeline.Json))
+            .Requires(Operation.DomainList).Produces<List<DomainRecordResponse>>();
+
         api.MapGet("/domains/{name}/dkim", async (HttpContext http, string name) =>
         {
             var keys = await ctx.Dkim.ShowAsync(http.Principal().Actor, name, http.RequestAborted);

@@ -28,6 +28,29 @@ public sealed class DkimCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Domain_dns_prints_every_record_the_domain_needs_with_its_dkim_key()
+    {
+        await _cli.OkAsync("dkim", "create", "--domain", "example.test", "--selector", "sel1");
+        var printed = (await _cli.OkAsync("domain", "dns", "example.test")).Out;
+        var host = @"[a-z0-9.-]+";
+        foreach (var line in new[]
+        {
+            $@"example\.test\. IN MX 10 {host}\.", @"example\.test\. IN TXT ""v=spf1 mx -all""", @"sel1\._domainkey\.example\.test\. IN TXT", @"_dmarc\.example\.test\. IN TXT ""v=DMARC1;",
+            $@"_imaps\._tcp\.example\.test\. IN SRV 0 1 993 {host}\.", $@"_submissions\._tcp\.example\.test\. IN SRV 0 1 465 {host}\.", $@"autoconfig\.example\.test\. IN CNAME {host}\.",
+            $@"_autodiscover\._tcp\.example\.test\. IN SRV 0 1 443 {host}\.", @"_smtp\._tls\.example\.test\. IN TXT ""v=TLSRPTv1;",
+        })
+        {
+            Assert.Matches(line, printed);
+        }
+    }
+
+    [Fact]
+    public async Task Domain_dns_for_a_domain_not_hosted_here_is_a_one_line_error()
+    {
+        (await _cli.RunAsync("domain", "dns", "elsewhere.test")).AssertCleanError(1, "not one of this server's domains");
+    }
+
+    [Fact]
     public async Task Rotate_keeps_the_previous_record_for_show()
     {
         await _cli.OkAsync("dkim", "create", "--domain", "example.test", "--selector", "old");

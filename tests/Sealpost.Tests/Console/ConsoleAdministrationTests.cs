@@ -342,7 +342,15 @@ public sealed class ConsoleAdministrationTests(OfficersConsoleRig rig) : Console
         await page.FillAsync("#label", "iPhone");
         await page.FillAsync("#password", "kim's first passphrase");
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#mobileconfig"));
-        var profile = System.Xml.Linq.XDocument.Load((await download.PathAsync())!);
+
+        // Signed with the server's certificate: openssl checks the signature and hands back the profile and the signer.
+        using var work = new TempFolder("sealpost-mobileconfig");
+        var verified = await Tools.RunAsync(Tools.Require("openssl"), ["smime", "-verify", "-noverify", "-inform", "DER", "-in", (await download.PathAsync())!,
+            "-out", work.Sub("profile.xml"), "-signer", work.Sub("signer.pem")]);
+        Assert.True(verified.Exit == 0, verified.Output);
+        using var signer = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(work.Sub("signer.pem")));
+        Assert.Equal(Server.Server.Certificates.SelectCertificate(null).Thumbprint, signer.Thumbprint);
+        var profile = System.Xml.Linq.XDocument.Load(work.Sub("profile.xml"));
         var keys = profile.Descendants("key").ToList();
         string After(string key) => ((System.Xml.Linq.XElement)keys.First(k => k.Value == key).NextNode!).Value;
         Assert.Contains("com.apple.mail.managed", keys.Where(k => k.Value == "PayloadType").Select(k => ((System.Xml.Linq.XElement)k.NextNode!).Value));

@@ -89,6 +89,7 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
             return new Request("DELETE", "/api/v1/domains/" + E(name));
         }),
 
+        new("GET", "/api/v1/domains/{name}/dns", Operation.DomainList, true, (_, s) => R("GET", $"/api/v1/domains/{E(s.Domain)}/dns")),
         new("POST", "/api/v1/domains/{name}/dkim", Operation.DkimManage, true, (_, s) => R("POST", $"/api/v1/domains/{E(s.Domain)}/dkim", new { algorithm = "ed25519" })),
         new("GET", "/api/v1/domains/{name}/dkim", Operation.DkimManage, true, async (t, s) =>
         {

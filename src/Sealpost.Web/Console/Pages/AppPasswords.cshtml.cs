@@ -35,6 +35,11 @@ public sealed class AppPasswordsModel(ConsoleText text) : ConsolePage(text)
         {
             var account = Principal!.Account;
             var profile = MobileConfig.For(account.Address.ToString(), account.DisplayName, Api.Hostname, Secret!, Label!.Trim());
+            if (Api.ServerCertificate?.Invoke(Api.Hostname) is { HasPrivateKey: true } certificate)
+            {
+                profile = ClientConfig.Sign(profile, certificate); // the device shows it as verified by the server's certificate
+            }
+
             Secret = null;
             return File(profile, "application/x-apple-aspen-config", "sealpost.mobileconfig");
         }

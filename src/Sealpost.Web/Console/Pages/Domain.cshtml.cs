@@ -54,6 +54,6 @@ public sealed class DomainModel(ConsoleText text) : ConsolePage(text)
             Dkim = null;
         }
 
-        Records = DomainRecords.For(Name, Api.Hostname, Dkim?.Active.ZoneLine);
+        Records = await Api.Dkim.RecordsAsync(Actor, Name, Api.Hostname, HttpContext.RequestAborted);
     }
 }
