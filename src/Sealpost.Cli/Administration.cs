@@ -26,7 +26,7 @@ public sealed record GroupMemberRow(string Address, string Kind);
 public sealed record GroupRow(string Address, string DisplayName, IReadOnlyList<GroupMemberRow> Members);
 public sealed record LockoutRow(string Kind, string Subject, int Failures, DateTimeOffset Until);
 public sealed record DkimPublishedRow(string Selector, string Algorithm, string DnsRecord, DateTimeOffset Retired);
-public sealed record DomainRecordRow(string Purpose, string Record);
+public sealed record DomainRecordRow(string Purpose, string Name, string Type, string Value, string Record);
 public sealed record DkimRow(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedRow> Previous);
 public sealed record QueueRecipientRow(string Address, string State, string? LastReply, string? Host, string? Tls);
 public sealed record QueueRow(long Id, string State, string ReturnPath, long Size, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, IReadOnlyList<QueueRecipientRow> Recipients);
@@ -232,7 +232,7 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
     }
 
     public async Task<IReadOnlyList<DomainRecordRow>> DomainRecordsAsync(string domain, CancellationToken ct) =>
-        (await runtime.Dkim.RecordsAsync(Admin, domain, runtime.Options.Hostname, ct)).Select(r => new DomainRecordRow(r.Purpose, r.ZoneLine)).ToList();
+        (await runtime.Dkim.RecordsAsync(Admin, domain, runtime.Options.Hostname, ct)).Select(r => new DomainRecordRow(r.Purpose, r.Name, r.Type, r.Value, r.ZoneLine)).ToList();
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => (await runtime.Queue.ListAsync(Admin, ct)).Select(Row).ToList();
 

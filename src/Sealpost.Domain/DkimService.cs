@@ -155,7 +155,7 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
         var hosted = (await directory.FindDomainAsync(name, ct))!;
         await guard.RequireAsync(actor, Operation.DomainList, Scope.OfTenant(hosted.TenantId), name.Ascii);
         var stored = await LoadAsync(name.Ascii, ct);
-        return DomainRecords.For(name.Ascii, hostname, stored?.Active.ZoneLine);
+        return DomainRecords.For(name.Ascii, hostname, stored is null ? null : (stored.Active.DnsName, stored.Active.DnsRecord));
     }
 
     private async Task<DomainName> OurDomainAsync(string domain, CancellationToken ct)

@@ -1,38 +1,46 @@
 namespace Sealpost.Domain;
 
-/// <summary>One DNS record a mail domain should publish, in zone-file form, and what it is for.</summary>
-public sealed record DomainRecord(string Purpose, string ZoneLine);
+/// <summary>One DNS record a mail domain should publish: its owner name, type and value, what it is for, and the zone-file line.</summary>
+public sealed record DomainRecord(string Purpose, string Name, string Type, string Value)
+{
+    /// <summary>The record as a zone-file line; a TXT value longer than one string (255 octets) is split into several (RFC 1035 §3.3.14).</summary>
+    public string ZoneLine => Type switch
+    {
+        "TXT" when Value.Length > 255 => $"{Name}. IN TXT ( {string.Join(" ", Value.Chunk(255).Select(c => "\"" + new string(c) + "\""))} )",
+        "TXT" => $"{Name}. IN TXT \"{Value}\"",
+        _ => $"{Name}. IN {Type} {Value}",
+    };
+}
 
 /// <summary>
-/// The DNS records a domain hosted here needs, written as zone-file lines for its DNS administrators:
-/// MX to this host, SPF allowing only the MX, the DKIM key in force (RFC 6376), a DMARC policy
-/// (RFC 7489), and service records so clients find IMAP and submission by themselves (RFC 6186 with
-/// implicit TLS per RFC 8314 §5.1; the cleartext services are declared absent with target "."),
-/// the host names Thunderbird's autoconfig and Outlook's Autodiscover ask, and where TLS reports
-/// (RFC 8460) about mail sent to the domain should go.
+/// The DNS records a domain hosted here needs, for its DNS administrators: MX to this host, SPF
+/// allowing only the MX, the DKIM key in force (RFC 6376), a DMARC policy (RFC 7489), service records
+/// so clients find IMAP and submission by themselves (RFC 6186 with implicit TLS per RFC 8314 §5.1; the
+/// cleartext services are declared absent with target "."), the host names Thunderbird's autoconfig
+/// and Outlook's Autodiscover ask, and where TLS reports (RFC 8460) about mail sent to the domain go.
 /// </summary>
 public static class DomainRecords
 {
-    public static IReadOnlyList<DomainRecord> For(string domain, string hostname, string? dkimZoneLine)
+    public static IReadOnlyList<DomainRecord> For(string domain, string hostname, (string Name, string Value)? dkim)
     {
         var d = domain.TrimEnd('.');
         var h = hostname.TrimEnd('.');
         var records = new List<DomainRecord>
         {
-            new("mx", $"{d}. IN MX 10 {h}."),
-            new("spf", $"{d}. IN TXT \"v=spf1 mx -all\""),
-            new("dmarc", $"_dmarc.{d}. IN TXT \"v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:postmaster@{d}\""),
-            new("imaps", $"_imaps._tcp.{d}. IN SRV 0 1 993 {h}."),
-            new("submissions", $"_submissions._tcp.{d}. IN SRV 0 1 465 {h}."),
-            new("imap", $"_imap._tcp.{d}. IN SRV 0 0 0 ."),
-            new("submission", $"_submission._tcp.{d}. IN SRV 0 0 0 ."),
-            new("autoconfig", $"autoconfig.{d}. IN CNAME {h}."),
-            new("autodiscover", $"_autodiscover._tcp.{d}. IN SRV 0 1 443 {h}."),
-            new("tlsrpt", $"_smtp._tls.{d}. IN TXT \"v=TLSRPTv1; rua=mailto:tls-reports@{d}\""),
+            new("mx", d, "MX", $"10 {h}."),
+            new("spf", d, "TXT", "v=spf1 mx -all"),
+            new("dmarc", "_dmarc." + d, "TXT", $"v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:postmaster@{d}"),
+            new("imaps", "_imaps._tcp." + d, "SRV", $"0 1 993 {h}."),
+            new("submissions", "_submissions._tcp." + d, "SRV", $"0 1 465 {h}."),
+            new("imap", "_imap._tcp." + d, "SRV", "0 0 0 ."),
+            new("submission", "_submission._tcp." + d, "SRV", "0 0 0 ."),
+            new("autoconfig", "autoconfig." + d, "CNAME", h + "."),
+            new("autodiscover", "_autodiscover._tcp." + d, "SRV", $"0 1 443 {h}."),
+            new("tlsrpt", "_smtp._tls." + d, "TXT", $"v=TLSRPTv1; rua=mailto:tls-reports@{d}"),
         };
-        if (dkimZoneLine is not null)
+        if (dkim is { } key)
         {
-            records.Insert(2, new DomainRecord("dkim", dkimZoneLine));
+            records.Insert(2, new DomainRecord("dkim", key.Name, "TXT", key.Value));
         }
 
         return records;

@@ -63,7 +63,7 @@ public sealed record DkimPublishedResponse(string Selector, string Algorithm, st
 public sealed record DkimResponse(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedResponse> Previous);
 public sealed record RoleHolderResponse(string Address, IReadOnlyList<string> Roles);
 public sealed record LockoutResponse(string Kind, string Subject, int Failures, DateTimeOffset Until);
-public sealed record DomainRecordResponse(string Purpose, string Record);
+public sealed record DomainRecordResponse(string Purpose, string Name, string Type, string Value, string Record);
 public sealed record NodeResponse(string Node, bool Running, DateTimeOffset? StartedAt, string? Started, DateTimeOffset? StoppedAt);
 public sealed record VersionResponse(string Product, string Version, string Api);
 public sealed record AuditRecordResponse(long Sequence, string Node, DateTimeOffset Time, string Actor, string Role, string Action, string? Target, string Outcome, string? Detail, string? Source, string Protocol, string CorrelationId, string Hash);

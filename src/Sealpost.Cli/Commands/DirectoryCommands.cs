@@ -88,7 +88,37 @@ internal static class DirectoryCommands
             return SealpostCli.Ok;
         });
 
-        return new Command("domain", "Manage mail domains") { add, list, remove, dns };
+        var checkName = new Argument<string>("domain") { Description = "A domain hosted here" };
+        var dnsServer = new Option<string[]>("--dns-server") { Description = "Resolver to ask (IP or IP:PORT; repeatable; default: the system's)", AllowMultipleArgumentsPerToken = true };
+        var check = new Command("check", "Ask DNS for every record the domain needs and say which are missing or different (exit 1 if any)") { checkName, dnsServer };
+        check.SetAction(async (parse, ct) =>
+        {
+            var servers = (parse.GetValue(dnsServer) ?? []).Select(s => System.Net.IPEndPoint.TryParse(s.Contains(':', StringComparison.Ordinal) ? s : s + ":53", out var e) ? e
+                : throw Sealpost.Core.SealpostException.Invalid($"--dns-server '{s}' is not an IP address or IP:PORT")).ToArray();
+            await using var admin = await new CommandContext(parse, console).OpenAdministrationAsync(ct);
+            var records = (await admin.DomainRecordsAsync(parse.GetValue(checkName)!, ct)).Select(r => new Sealpost.Domain.DomainRecord(r.Purpose, r.Name, r.Type, r.Value)).ToList();
+            var options = servers.Length > 0 ? new DnsClient.LookupClientOptions(servers) : new DnsClient.LookupClientOptions();
+            options.UseCache = false;
+            options.Timeout = TimeSpan.FromSeconds(5);
+            options.Retries = 1;
+            options.ThrowDnsErrors = false;
+            var results = await Sealpost.Delivery.DomainCheck.CheckAsync(records, new DnsClient.LookupClient(options), ct);
+            foreach (var r in results)
+            {
+                await console.Out.WriteLineAsync(r.State switch
+                {
+                    Sealpost.Delivery.RecordState.Ok => $"ok         {r.Record.Name} {r.Record.Type} ({r.Record.Purpose})",
+                    Sealpost.Delivery.RecordState.Missing => $"missing    {r.Record.Name} {r.Record.Type} ({r.Record.Purpose}): publish {r.Record.ZoneLine}",
+                    _ => $"different  {r.Record.Name} {r.Record.Type} ({r.Record.Purpose}): found {r.Found}; publish {r.Record.ZoneLine}",
+                });
+            }
+
+            var wrong = results.Count(r => r.State != Sealpost.Delivery.RecordState.Ok);
+            await console.Out.WriteLineAsync(wrong == 0 ? $"All {results.Count} records are in place." : $"{wrong} of {results.Count} records are missing or different.");
+            return wrong == 0 ? SealpostCli.Ok : SealpostCli.Failed;
+        });
+
+        return new Command("domain", "Manage mail domains") { add, list, remove, dns, check };
     }
 
     public static Command Alias(CliConsole console)

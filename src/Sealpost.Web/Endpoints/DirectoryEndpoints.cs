@@ -43,7 +43,7 @@ internal static class DirectoryEndpoints
 
         api.MapGet("/domains/{name}/dns", async (HttpContext http, string name) =>
             Results.Json((await ctx.Dkim.RecordsAsync(http.Principal().Actor, name, ctx.Hostname, http.RequestAborted))
-                .Select(r => new DomainRecordResponse(r.Purpose, r.ZoneLine)).ToList(), ApiPipeline.Json))
+                .Select(r => new DomainRecordResponse(r.Purpose, r.Name, r.Type, r.Value, r.ZoneLine)).ToList(), ApiPipeline.Json))
             .Requires(Operation.DomainList).Produces<List<DomainRecordResponse>>();
 
         api.MapGet("/domains/{name}/dkim", async (HttpContext http, string name) =>

@@ -44,6 +44,68 @@ public sealed class DkimCliTests : IAsyncLifetime
         }
     }
 
+    /// <summary>The records example.test needs (served from mail.example.test, with an Ed25519 DKIM key), as dnsmasq options, less those named.</summary>
+    private async Task<string[]> ZoneAsync(params string[] leaveOut)
+    {
+        await _cli.OkAsync("dkim", "create", "--domain", "example.test", "--algorithm", "ed25519", "--selector", "sel2");
+        var key = (await _server.Server.Runtime.Dkim.ShowAsync(Sealpost.Server.SealpostRuntime.LocalAdministrator, "example.test", CancellationToken.None)).Active;
+        var zone = new List<string> { "--host-record=mail.example.test,127.0.0.1" };
+        foreach (var r in Sealpost.Domain.DomainRecords.For("example.test", "mail.example.test", (key.DnsName, key.DnsRecord)).Where(r => !leaveOut.Contains(r.Purpose)))
+        {
+            var v = r.Value.Split(' ');
+            switch (r.Type)
+            {
+                case "MX": zone.Add($"--mx-host={r.Name},{v[1].TrimEnd('.')},{v[0]}"); break;
+                case "TXT": zone.Add($"--txt-record={r.Name},{r.Value}"); break;
+                case "SRV" when v[3] != ".": zone.Add($"--srv-host={r.Name},{v[3].TrimEnd('.')},{v[2]},{v[0]},{v[1]}"); break;
+                case "CNAME": zone.Add($"--cname={r.Name},{r.Value.TrimEnd('.')}"); break;
+            }
+        }
+
+        return zone.ToArray();
+    }
+
+    private Task<CliResult> CheckAsync(DnsServer dns) =>
+        _cli.RunAsync("domain", "check", "example.test", "--dns-server", dns.EndPoint.ToString(), "--set", "Hostname=mail.example.test");
+
+    [Fact]
+    public async Task Domain_check_finds_every_record_of_a_complete_zone_in_place()
+    {
+        using var dns = await DnsServer.StartAsync(await ZoneAsync());
+        var result = await CheckAsync(dns);
+        Assert.True(result.ExitCode == 0, result.Out + result.Err);
+        Assert.Contains("All 11 records are in place.", result.Out);
+    }
+
+    [Theory]
+    [InlineData("dmarc", "missing    _dmarc.example.test TXT")]
+    [InlineData("imaps", "missing    _imaps._tcp.example.test SRV")]
+    [InlineData("dkim", "missing    sel2._domainkey.example.test TXT")]
+    [InlineData("autoconfig", "missing    autoconfig.example.test CNAME")]
+    public async Task Domain_check_names_a_missing_record_and_fails(string leftOut, string line)
+    {
+        using var dns = await DnsServer.StartAsync(await ZoneAsync(leftOut));
+        var result = await CheckAsync(dns);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(line, result.Out);
+        Assert.Contains("1 of 11 records are missing or different.", result.Out);
+    }
+
+    [Fact]
+    public async Task Domain_check_names_an_mx_that_points_elsewhere()
+    {
+        using var dns = await DnsServer.StartAsync([.. await ZoneAsync("mx"), "--mx-host=example.test,mx.elsewhere.test,10"]);
+        var result = await CheckAsync(dns);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("different  example.test MX (mx): found mx.elsewhere.test", result.Out);
+    }
+
+    [Fact]
+    public async Task Domain_check_with_a_resolver_that_is_not_an_address_is_a_one_line_error()
+    {
+        (await _cli.RunAsync("domain", "check", "example.test", "--dns-server", "resolver.example")).AssertCleanError(1, "not an IP address");
+    }
+
     [Fact]
     public async Task Domain_dns_for_a_domain_not_hosted_here_is_a_one_line_error()
     {
