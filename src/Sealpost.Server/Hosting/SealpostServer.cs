@@ -387,6 +387,9 @@ public sealed class SealpostServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", (ILoggerFactory loggers, CancellationToken ct) => HealthAsync(runtime, certificates, loggers, ct));
+        // For load balancers and orchestrators: live while the process answers; ready only when it serves (not sealed, store reachable).
+        app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
+        app.MapGet("/health/ready", (ILoggerFactory loggers, CancellationToken ct) => HealthAsync(runtime, certificates, loggers, ct));
         var api = new Sealpost.Web.ApiContext(
             runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, runtime.Configuration, Version,
             async ct =>
@@ -429,12 +432,12 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             var schema = await runtime.Store.GetSchemaVersionAsync(ct);
-            return new HealthReport("ok", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires);
+            return new HealthReport("ok", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State };
         }
         catch (SealpostException ex)
         {
             ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), ex.Kind.ToString());
-            return new HealthReport("unavailable", Version, runtime.Store.Kind, 0, mode, runtime.SealState, runtime.Audit.Node, expires);
+            return new HealthReport("unavailable", Version, runtime.Store.Kind, 0, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State };
         }
     }
 
@@ -472,7 +475,11 @@ public sealed class SealpostServer : IAsyncDisposable
 }
 
 /// <summary>What /health and /api/v1/health report: state only, never data. Node is this process's name in the audit trail.</summary>
-public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode, string Keystore, string Node = "", DateTimeOffset? CertificateExpires = null);
+public sealed record HealthReport(string Status, string Version, string Store, int SchemaVersion, string Mode, string Keystore, string Node = "", DateTimeOffset? CertificateExpires = null)
+{
+    /// <summary>The kernel's view of the system clock: synchronised, unsynchronised or unknown (TOTP, DKIM, the audit trail and certificates depend on it).</summary>
+    public string Clock { get; init; } = "unknown";
+}
 
 /// <summary>Removes unreferenced blobs and orphaned blob files, and prunes the change log past its retention, on a schedule.</summary>
 internal sealed class OrphanSweeper(SealpostRuntime runtime, ILogger<OrphanSweeper> logger) : BackgroundService

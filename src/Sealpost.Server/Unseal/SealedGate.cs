@@ -123,9 +123,12 @@ public static class SealedGate
             };
         }
 
-        app.MapGet("/health", () => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",
+        app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
+        IResult Sealed() => Results.Json(new HealthReport("sealed", SealpostServer.Version, options.Store.Kind, 0, "production",
             $"sealed: {unsealer.Status.Received} of {set.Threshold} shares given (set {set.SetId})" + (set.Auto is { } a ? $"; waiting for {a}" : "")
-            + (string.IsNullOrWhiteSpace(options.Vault.Peer.Url) ? "" : $"; asking peer {options.Vault.Peer.Url}")), statusCode: 503));
+            + (string.IsNullOrWhiteSpace(options.Vault.Peer.Url) ? "" : $"; asking peer {options.Vault.Peer.Url}")) { Clock = ClockState.Read().State }, statusCode: 503);
+        app.MapGet("/health", Sealed);
+        app.MapGet("/health/ready", Sealed);
         app.MapGet("/v1/unseal", () => Results.Json(Status()));
         app.MapPost("/v1/unseal", async (HttpContext http) =>
         {

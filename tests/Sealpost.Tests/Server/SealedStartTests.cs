@@ -123,6 +123,17 @@ public sealed class SealedServerTests(SealedServerFixture fixture) : IClassFixtu
         Assert.StartsWith("sealed: ", health.Keystore);
     }
 
+    [Theory]
+    [InlineData("/health/live", HttpStatusCode.OK)]
+    [InlineData("/health/ready", HttpStatusCode.ServiceUnavailable)]
+    public async Task A_sealed_server_is_live_but_not_ready(string path, HttpStatusCode expected)
+    {
+        var https = SealedFolders.Listener(fixture.Server, "https");
+        using var http = SealedFolders.Https();
+        using var response = await http.GetAsync($"https://{https}{path}");
+        Assert.Equal(expected, response.StatusCode);
+    }
+
     [Fact]
     public void A_sealed_server_binds_no_implicit_tls_port_and_its_socket_is_private()
     {

@@ -31,6 +31,31 @@ public sealed class ServerTests
         Assert.False(response.Headers.Contains("Server"));
     }
 
+    [Theory]
+    [InlineData("/health/live", "\"live\"")]
+    [InlineData("/health/ready", "\"ok\"")]
+    public async Task Liveness_and_readiness_answer_200_on_a_serving_node(string path, string status)
+    {
+        await using var server = await TestServer.StartAsync();
+        var certificate = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.DevCertificateFile));
+        using var http = server.HttpClient(certificate);
+        using var response = await http.GetAsync(new Uri(server.Https, path));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(status, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Health_reports_the_kernels_clock_state_and_when_the_certificate_expires()
+    {
+        await using var server = await TestServer.StartAsync();
+        var certificate = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.DevCertificateFile));
+        using var http = server.HttpClient(certificate);
+        var health = (await http.GetFromJsonAsync<HealthReport>(new Uri(server.Https, "/health")))!;
+        // Read from adjtimex(2): this Linux machine answers one way or the other, never "unknown".
+        Assert.Contains(health.Clock, new[] { "synchronised", "unsynchronised" });
+        Assert.Equal(new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero), health.CertificateExpires);
+    }
+
     [Fact]
     public async Task The_dev_environment_has_the_demo_domain_users_alias_and_group()
     {

@@ -24,6 +24,8 @@ public sealed class HealthModel(ConsoleText text) : ConsolePage(text)
 
     public string Keystore { get; private set; } = "";
 
+    public string Clock { get; private set; } = "unknown";
+
     public DateTimeOffset? CertificateExpires { get; private set; }
 
     public int? CertificateDays => CertificateExpires is { } e ? (int)Math.Floor((e - DateTimeOffset.UtcNow).TotalDays) : null;
@@ -50,6 +52,7 @@ public sealed class HealthModel(ConsoleText text) : ConsolePage(text)
         string Text(string name) => json.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
         Status = Text("status") is { Length: > 0 } s ? s : "unavailable";
         (Node, Version, Store, Mode, Keystore) = (Text("node"), Text("version"), Text("store"), Text("mode"), Text("keystore"));
+        Clock = Text("clock") is "synchronised" or "unsynchronised" ? Text("clock") : "unknown";
         Schema = json.TryGetProperty("schemaVersion", out var schema) && schema.TryGetInt32(out var n) ? n : 0;
         CertificateExpires = json.TryGetProperty("certificateExpires", out var c) && c.ValueKind == JsonValueKind.String && c.TryGetDateTimeOffset(out var at) ? at : null;
     }
