@@ -98,6 +98,7 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
         try
         {
             await guard.RecordAsync(actor, action, actor.Name, outcome, detail);
+            Core.Observability.SealpostMetrics.Logins.Add(1, new("protocol", actor.Protocol), new("outcome", outcome.ToString().ToLowerInvariant()));
             return result;
         }
         catch (SealpostException ex) when (ex.Kind == ErrorKind.TemporarilyUnavailable)

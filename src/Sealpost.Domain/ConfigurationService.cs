@@ -174,6 +174,14 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
             : throw Core.SealpostException.Invalid("a fingerprint is the certificate's SHA-256 in hex (openssl x509 -noout -fingerprint -sha256 -in node.pem)");
     }
 
+    /// <summary>The metrics in the Prometheus text format, for operators, platform administrators and auditors (a scrape token with one of those roles).</summary>
+    [Requires(Operation.ConfigurationRead)]
+    public async Task<string> ReadMetricsAsync(Actor actor, Func<string> render, CancellationToken ct = default)
+    {
+        await guard.RequireAsync(actor, Operation.ConfigurationRead, Scope.Platform);
+        return render();
+    }
+
     /// <summary>
     /// The options that are policy rather than plumbing (sign-in lockouts, sessions, retention, quotas
     /// and sizes, sending limits, TLS, authentication of senders), as this node runs them. They are set in

@@ -66,6 +66,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
         }
 
         var id = await store.Queue.EnqueueAsync(rowId => queue.Seal(rowId, message), message.Message.Length, now, ct, state);
+        Core.Observability.SealpostMetrics.Queued.Add(1, new KeyValuePair<string, object?>("state", state == QueueState.Held ? "held" : "ready"));
         if (overLimit is not null)
         {
             if (logger is not null)
@@ -190,6 +191,7 @@ public sealed class DeliveryService(ISealpostStore store, RecipientResolver reci
         try
         {
             await delivery.DeliverAsync(message, targets, DateTimeOffset.UtcNow, ct);
+            Core.Observability.SealpostMetrics.Deliveries.Add(targets.Count);
         }
         catch (SealpostException)
         {

@@ -102,6 +102,7 @@ public sealed partial class ImapSession
             return;
         }
 
+        using var counted = Sealpost.Core.Observability.SealpostMetrics.Session("imap");
         using var slot = _context.Connections.TryEnter(ClientAddress, out var refusal);
         if (slot is null)
         {

@@ -115,6 +115,7 @@ public sealed class SmtpSession
     /// </summary>
     public async Task RunAsync(CancellationToken ct)
     {
+        using var counted = Sealpost.Core.Observability.SealpostMetrics.Session(_kind == SmtpListenerKind.Inbound ? "smtp" : "submission");
         try
         {
             await ServeAsync(ct);

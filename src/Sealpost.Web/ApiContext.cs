@@ -21,4 +21,5 @@ public sealed record ApiContext(
     long DefaultQuotaBytes,
     string Hostname = "localhost",
     Sealpost.Core.Configuration.SealpostOptions? Options = null,
-    Func<string?, System.Security.Cryptography.X509Certificates.X509Certificate2>? ServerCertificate = null);
+    Func<string?, System.Security.Cryptography.X509Certificates.X509Certificate2>? ServerCertificate = null,
+    Func<string>? Metrics = null);

@@ -390,6 +390,17 @@ public sealed class SealpostServer : IAsyncDisposable
         // For load balancers and orchestrators: live while the process answers; ready only when it serves (not sealed, store reachable).
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (ILoggerFactory loggers, CancellationToken ct) => HealthAsync(runtime, certificates, loggers, ct));
+        // Metrics: this server's listener over the process's meter, and the gauges only a server can observe.
+        var exporter = new Sealpost.Web.PrometheusExporter(Sealpost.Core.Observability.SealpostMetrics.MeterName);
+        var gauges = new System.Diagnostics.Metrics.Meter(Sealpost.Core.Observability.SealpostMetrics.MeterName);
+        gauges.CreateObservableGauge("sealpost.certificate.expiry", () => (certificates.SelectCertificate(null).NotAfter.ToUniversalTime() - DateTime.UtcNow).TotalSeconds,
+            unit: "s", description: "Seconds until the default TLS certificate expires");
+        gauges.CreateObservableGauge("sealpost.sealed", () => runtime.SealState.StartsWith("sealed", StringComparison.Ordinal) ? 1 : 0, description: "1 while the keystore is sealed");
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            exporter.Dispose();
+            gauges.Dispose();
+        });
         var api = new Sealpost.Web.ApiContext(
             runtime.Directory, runtime.AdminAccess, runtime.AuditService, runtime.Queue, runtime.Dkim, runtime.KeyCustody, runtime.AccessGrants, runtime.Configuration, Version,
             async ct =>
@@ -398,7 +409,7 @@ public sealed class SealpostServer : IAsyncDisposable
                 var report = await HealthReportAsync(runtime, certificates, loggers, ct);
                 return (report.Status == "ok" ? 200 : 503, report);
             },
-            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname, options, certificates.SelectCertificate);
+            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname, options, certificates.SelectCertificate, exporter.Render);
         Sealpost.Web.AdminApi.Map(app, api, runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
         Sealpost.Web.Console.ConsoleSetup.Map(app, api);
         return app;

@@ -18,6 +18,10 @@ internal static class OperationsEndpoints
             return Results.Json(report, ApiPipeline.Json, statusCode: status);
         }).Anonymous().Requires(Operation.Login);
 
+        api.MapGet("/metrics", async (HttpContext http, CancellationToken _) =>
+            Results.Text(await ctx.Configuration.ReadMetricsAsync(http.Principal().Actor, ctx.Metrics ?? (() => ""), http.RequestAborted), "text/plain; version=0.0.4; charset=utf-8"))
+            .Requires(Operation.ConfigurationRead);
+
         api.MapGet("/nodes", async (HttpContext http, CancellationToken _) =>
             Results.Json((await ctx.Configuration.ListNodesAsync(http.Principal().Actor, TimeSpan.FromDays(30), http.RequestAborted))
                 .Select(n => new NodeResponse(n.Node, n.Running, n.StartedAt, n.Started, n.StoppedAt)).ToList(), ApiPipeline.Json))

@@ -188,6 +188,7 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
 
         // Nodes (from their start and stop records).
         new("GET", "/api/v1/nodes", Operation.ConfigurationRead, false, (_, _) => R("GET", "/api/v1/nodes")),
+        new("GET", "/api/v1/metrics", Operation.ConfigurationRead, false, (_, _) => R("GET", "/api/v1/metrics")),
 
         // Audit.
         new("GET", "/api/v1/audit", Operation.AuditRead, false, (_, _) => R("GET", "/api/v1/audit?limit=5")),

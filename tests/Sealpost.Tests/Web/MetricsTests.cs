@@ -1,0 +1,112 @@
+using System.Net;
+using System.Text.Json;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Sealpost.Core.Access;
+using Sealpost.Imap;
+using Sealpost.Tests.Support;
+
+namespace Sealpost.Tests.Web;
+
+/// <summary>
+/// The Prometheus endpoint after real IMAP and SMTP traffic, read by a real parser (python3-prometheus-client):
+/// the families are there with the counts the traffic made, and no label carries an address, a subject or a
+/// folder name. Only operators, platform administrators and auditors may scrape it.
+/// </summary>
+public sealed class MetricsTests : IAsyncLifetime
+{
+    private const string Marker = "METRICSMARKER";
+    private TestServer _server = null!;
+    private ApiClient _api = null!;
+    private string _operator = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync(o => o.Delivery.Enabled = false);
+        _api = new ApiClient(_server);
+        (_operator, _, _) = await _api.AdministratorAsync("scraper@example.test", "a scraping operator's passphrase", Role.Operator);
+        using (var guesser = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true })
+        {
+            await guesser.ConnectAsync("127.0.0.1", _server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+            guesser.AuthenticationMechanisms.Clear(); // LOGIN only: one failure
+            await Assert.ThrowsAsync<AuthenticationException>(() => guesser.AuthenticateAsync($"{Marker}@example.test", "not a password"));
+        }
+
+        using var imap = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await imap.ConnectAsync("127.0.0.1", _server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
+        await imap.AuthenticateAsync("alice@example.test", "alice-dev-password");
+        await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync($"{Marker}-folder", true);
+        await imap.DisconnectAsync(true);
+        await _server.SendAsAliceAsync($"{Marker} subject", "bob@example.test");
+    }
+
+    public async Task DisposeAsync()
+    {
+        _api.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    /// <summary>The scrape as prometheus_client parses it: family name, type, and each sample's name, labels and value.</summary>
+    private async Task<JsonElement> ScrapeAsync()
+    {
+        using var response = await _api.SendAsync(HttpMethod.Get, "/api/v1/metrics", token: _operator);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        const string parse = """
+            import json, sys
+            from prometheus_client.parser import text_string_to_metric_families
+            out = [{"name": f.name, "type": f.type, "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples]}
+                   for f in text_string_to_metric_families(sys.stdin.read())]
+            print(json.dumps(out))
+            """;
+        var (exit, output) = await Tools.RunAsync("/usr/bin/python3", ["-c", parse], text);
+        Assert.True(exit == 0, "prometheus_client could not parse the scrape (python3-prometheus-client is installed by scripts/deps.sh): " + output);
+        return JsonDocument.Parse(output).RootElement.Clone();
+    }
+
+    private static IEnumerable<JsonElement> Samples(JsonElement families, string family) =>
+        families.EnumerateArray().Where(f => f.GetProperty("name").GetString() == family).SelectMany(f => f.GetProperty("samples").EnumerateArray());
+
+    private static string Label(JsonElement sample, string name) => sample.GetProperty("labels").TryGetProperty(name, out var v) ? v.GetString()! : "";
+
+    [Theory]
+    [InlineData("sealpost_logins", "counter")]
+    [InlineData("sealpost_sessions", "counter")]
+    [InlineData("sealpost_sessions_active", "gauge")]
+    [InlineData("sealpost_session_duration_seconds", "histogram")]
+    [InlineData("sealpost_deliveries", "counter")]
+    [InlineData("sealpost_certificate_expiry_seconds", "gauge")]
+    [InlineData("sealpost_sealed", "gauge")]
+    public async Task The_scrape_has_the_family(string family, string type)
+    {
+        var families = await ScrapeAsync();
+        Assert.Equal(type, families.EnumerateArray().Single(f => f.GetProperty("name").GetString() == family).GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("success")]
+    [InlineData("failure")]
+    public async Task Imap_logins_are_counted_by_outcome(string outcome)
+    {
+        var logins = Samples(await ScrapeAsync(), "sealpost_logins").Where(s => Label(s, "protocol") == "imap" && Label(s, "outcome") == outcome);
+        Assert.True(logins.Sum(s => s.GetProperty("value").GetDouble()) >= 1);
+    }
+
+    [Fact]
+    public async Task No_label_carries_an_address_a_subject_or_a_folder_name()
+    {
+        var labels = (await ScrapeAsync()).EnumerateArray().SelectMany(f => f.GetProperty("samples").EnumerateArray())
+            .SelectMany(s => s.GetProperty("labels").EnumerateObject().Select(l => l.Value.GetString()!)).ToList();
+        Assert.NotEmpty(labels);
+        Assert.DoesNotContain(labels, l => l.Contains(Marker, StringComparison.OrdinalIgnoreCase) || l.Contains('@'));
+    }
+
+    [Fact]
+    public async Task A_user_may_not_scrape()
+    {
+        var user = await _api.UserAsync("curious@example.test", "a curious user's passphrase");
+        using var response = await _api.SendAsync(HttpMethod.Get, "/api/v1/metrics", token: user);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+}
