@@ -38,6 +38,7 @@ public sealed class MetricsTests : IAsyncLifetime
         await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync($"{Marker}-folder", true);
         await imap.DisconnectAsync(true);
         await _server.SendAsAliceAsync($"{Marker} subject", "bob@example.test");
+        await _server.SendAsAliceAsync($"{Marker} outbound", "someone@outside.example");
     }
 
     public async Task DisposeAsync()
@@ -100,6 +101,25 @@ public sealed class MetricsTests : IAsyncLifetime
             .SelectMany(s => s.GetProperty("labels").EnumerateObject().Select(l => l.Value.GetString()!)).ToList();
         Assert.NotEmpty(labels);
         Assert.DoesNotContain(labels, l => l.Contains(Marker, StringComparison.OrdinalIgnoreCase) || l.Contains('@'));
+    }
+
+    [Theory]
+    [InlineData("deploy/prometheus-alerts.yml")]
+    [InlineData("deploy/grafana-dashboard.json")]
+    public async Task The_example_alerts_and_dashboard_use_only_series_the_server_exports(string file)
+    {
+        using var response = await _api.SendAsync(HttpMethod.Get, "/api/v1/metrics", token: _operator);
+        var exported = (await response.Content.ReadAsStringAsync()).Split('\n').Where(l => l.Length > 0 && l[0] != '#')
+            .Select(l => l.Split('{', ' ')[0]).ToHashSet(StringComparer.Ordinal);
+        var text = await File.ReadAllTextAsync(Path.Combine(Repository.Root, file));
+        var used = System.Text.RegularExpressions.Regex.Matches(text, "sealpost_[a-z_]+").Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        Assert.NotEmpty(used);
+        Assert.Empty(used.Except(exported));
+        // And each file is what its reader takes: YAML for Prometheus, JSON for Grafana.
+        var (exit, output) = await Tools.RunAsync("/usr/bin/python3", ["-c", file.EndsWith(".yml", StringComparison.Ordinal)
+            ? "import sys, yaml; d = yaml.safe_load(sys.stdin); assert d['groups'][0]['rules']"
+            : "import sys, json; d = json.load(sys.stdin); assert d['panels']"], text);
+        Assert.True(exit == 0, output);
     }
 
     [Fact]
