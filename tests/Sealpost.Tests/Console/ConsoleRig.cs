@@ -47,7 +47,8 @@ public sealed class OfficersConsoleRig : ConsoleRig
     {
         _keys = new TempFolder("sealpost-console-officers");
         Officers = TestOfficers.Create(_keys.Path);
-        return TestServer.StartAsync(officers: Officers);
+        // No delivery worker: a queued message stays as the queue test leaves it (no lease taken under its feet).
+        return TestServer.StartAsync(o => o.Delivery.Enabled = false, officers: Officers);
     }
 
     public override async Task DisposeAsync()
