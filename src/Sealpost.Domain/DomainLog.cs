@@ -21,8 +21,8 @@ public static partial class DomainLog
     [LoggerMessage(EventId = 1303, Level = LogLevel.Critical, Message = "Audit spool cannot be written ({Error})")]
     public static partial void AuditSpoolFailed(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 1304, Level = LogLevel.Information, Message = "Audit spool drained: {Events} events reached the store")]
-    public static partial void AuditSpoolDrained(ILogger logger, int events);
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Information, Message = "Audit spool drained: {Events} events reached the store, {AlreadyThere} were there from an interrupted drain")]
+    public static partial void AuditSpoolDrained(ILogger logger, int events, int alreadyThere);
 
     [LoggerMessage(EventId = 1305, Level = LogLevel.Error, Message = "Audit checkpoint failed ({Error})")]
     public static partial void AuditCheckpointFailed(ILogger logger, string error);

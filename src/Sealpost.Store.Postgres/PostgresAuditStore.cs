@@ -106,6 +106,9 @@ public sealed class PostgresAuditStore : IAuditStore
                 node text NOT NULL,
                 public_key bytea NOT NULL,
                 signature bytea NOT NULL);
+            CREATE TABLE IF NOT EXISTS audit_spool_drains (
+                spool_key bytea PRIMARY KEY,
+                time_ms bigint NOT NULL);
             CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
                 $$ BEGIN
                     -- Archiving (sealpost audit archive) deletes archived records inside its own transaction.
@@ -120,12 +123,21 @@ public sealed class PostgresAuditStore : IAuditStore
             CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
             DROP TRIGGER IF EXISTS audit_checkpoints_append_only ON audit_checkpoints;
             CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+            DROP TRIGGER IF EXISTS audit_spool_drains_append_only ON audit_spool_drains;
+            CREATE TRIGGER audit_spool_drains_append_only BEFORE UPDATE OR DELETE ON audit_spool_drains FOR EACH ROW EXECUTE FUNCTION audit_append_only();
             SELECT pg_advisory_unlock(1397900100);
             """;
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default)
+    public async Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default) =>
+        (await AppendCoreAsync(node, events, null, ct))!;
+
+    public async Task<bool> AppendSpooledAsync(string node, IReadOnlyList<AuditEvent> events, byte[] spoolKey, CancellationToken ct = default) =>
+        await AppendCoreAsync(node, events, spoolKey, ct) is not null;
+
+    /// <summary>The records appended; null when <paramref name="spoolKey"/> names a spooled batch already in the trail.</summary>
+    private async Task<IReadOnlyList<AuditRecord>?> AppendCoreAsync(string node, IReadOnlyList<AuditEvent> events, byte[]? spoolKey, CancellationToken ct)
     {
         try
         {
@@ -151,6 +163,18 @@ public sealed class PostgresAuditStore : IAuditStore
                 {
                     seq = reader.GetInt64(0);
                     previous = (byte[])reader[1];
+                }
+            }
+
+            if (spoolKey is not null)
+            {
+                // Under the chain lock: a second drain of the same batch finds the first one's key.
+                await using var drained = new NpgsqlCommand("INSERT INTO audit_spool_drains (spool_key, time_ms) VALUES ($1, $2) ON CONFLICT (spool_key) DO NOTHING", connection, transaction);
+                drained.Parameters.AddWithValue(spoolKey);
+                drained.Parameters.AddWithValue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                if (await drained.ExecuteNonQueryAsync(ct) == 0)
+                {
+                    return null;
                 }
             }
 

@@ -65,6 +65,9 @@ public sealed class SqliteAuditStore : IAuditStore
                     node TEXT NOT NULL,
                     public_key BLOB NOT NULL,
                     signature BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS audit_spool_drains (
+                    spool_key BLOB PRIMARY KEY,
+                    time_ms INTEGER NOT NULL);
                 """, ct);
         }
         catch (SqliteException ex)
@@ -76,7 +79,14 @@ public sealed class SqliteAuditStore : IAuditStore
         return new SqliteAuditStore(connection);
     }
 
-    public async Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default)
+    public async Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default) =>
+        (await AppendCoreAsync(node, events, null, ct))!;
+
+    public async Task<bool> AppendSpooledAsync(string node, IReadOnlyList<AuditEvent> events, byte[] spoolKey, CancellationToken ct = default) =>
+        await AppendCoreAsync(node, events, spoolKey, ct) is not null;
+
+    /// <summary>The records appended; null when <paramref name="spoolKey"/> names a spooled batch already in the trail.</summary>
+    private async Task<IReadOnlyList<AuditRecord>?> AppendCoreAsync(string node, IReadOnlyList<AuditEvent> events, byte[]? spoolKey, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
@@ -90,6 +100,11 @@ public sealed class SqliteAuditStore : IAuditStore
 
             // BEGIN IMMEDIATE: the head is read under the write lock, so two writers cannot fork the chain.
             await using var transaction = _connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+            if (spoolKey is not null && !await RecordSpoolKeyAsync(transaction, spoolKey, ct))
+            {
+                return null;
+            }
+
             long seq = 0;
             var previous = AuditRecord.GenesisHash;
             // Both statements stay prepared for the connection's life: a batch pays for rows, not parsing.
@@ -281,6 +296,17 @@ public sealed class SqliteAuditStore : IAuditStore
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Records a spooled batch's key in the append's transaction; false if it is there already.</summary>
+    private async Task<bool> RecordSpoolKeyAsync(SqliteTransaction transaction, byte[] spoolKey, CancellationToken ct)
+    {
+        await using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO audit_spool_drains (spool_key, time_ms) VALUES ($key, $time) ON CONFLICT (spool_key) DO NOTHING";
+        command.Parameters.AddWithValue("$key", spoolKey);
+        command.Parameters.AddWithValue("$time", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
     private SqliteCommand Prepare(string sql)

@@ -216,6 +216,14 @@ public interface IAuditStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default);
 
+    /// <summary>
+    /// Appends a batch drained from a node's local spool, named by <paramref name="spoolKey"/> (the
+    /// hash of its last spool line), recording the key in the same transaction. A batch whose key is
+    /// already recorded is not appended again (a drain cut off between the store's commit and the
+    /// spool's removal) and the answer is false.
+    /// </summary>
+    Task<bool> AppendSpooledAsync(string node, IReadOnlyList<AuditEvent> events, byte[] spoolKey, CancellationToken ct = default);
+
     /// <summary>Records in sequence order from <paramref name="fromSequence"/> (inclusive), at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default);
 

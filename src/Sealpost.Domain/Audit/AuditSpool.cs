@@ -113,12 +113,15 @@ public sealed class AuditSpool : IDisposable
         }
     }
 
-    /// <summary>The spooled events in order; an error if a line was changed, removed or reordered.</summary>
-    public IReadOnlyList<AuditEvent> ReadAll()
+    /// <summary>
+    /// The spooled events in order, each with the SHA-256 of its line (which chains every line before
+    /// it, so it names the spool up to there); an error if a line was changed, removed or reordered.
+    /// </summary>
+    public IReadOnlyList<SpooledEvent> ReadAll()
     {
         lock (_lock)
         {
-            var events = new List<AuditEvent>();
+            var events = new List<SpooledEvent>();
             if (!TryOwn() || !File.Exists(_path))
             {
                 return events;
@@ -133,8 +136,8 @@ public sealed class AuditSpool : IDisposable
                     throw new SealpostException(ErrorKind.Conflict, $"the audit spool '{_path}' was altered at entry {events.Count + 1}");
                 }
 
-                events.Add(entry.Event);
                 previous = SHA256.HashData(Encoding.UTF8.GetBytes(line));
+                events.Add(new SpooledEvent(entry.Event, previous));
             }
 
             return events;
@@ -172,3 +175,6 @@ public sealed class AuditSpool : IDisposable
 
     private sealed record SpoolLine(string Prev, AuditEvent Event);
 }
+
+/// <summary>An event read back from the spool, with the hash of its line.</summary>
+public sealed record SpooledEvent(AuditEvent Event, byte[] LineHash);

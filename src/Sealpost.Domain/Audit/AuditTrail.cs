@@ -254,14 +254,22 @@ public sealed class AuditTrail : IAsyncDisposable
             return;
         }
 
+        // Each batch is named by its last line's hash and the store records that name with the batch:
+        // if this process dies after a batch commits and before the spool is removed, the next drain
+        // skips what is already in the trail instead of writing it twice.
         var events = _spool.ReadAll();
+        var appended = 0;
         for (var i = 0; i < events.Count; i += MaxBatch)
         {
-            await _store.AppendAsync(Node, events.Skip(i).Take(MaxBatch).ToList());
+            var batch = events.Skip(i).Take(MaxBatch).ToList();
+            if (await _store.AppendSpooledAsync(Node, batch.Select(e => e.Event).ToList(), batch[^1].LineHash))
+            {
+                appended += batch.Count;
+            }
         }
 
         _spool.Clear();
-        DomainLog.AuditSpoolDrained(_logger, events.Count);
+        DomainLog.AuditSpoolDrained(_logger, appended, events.Count - appended);
     }
 
     /// <summary>

@@ -13,6 +13,12 @@ public sealed class DiscardingAuditStore : IAuditStore
     private byte[] _head = AuditRecord.GenesisHash;
     private readonly Lock _lock = new();
 
+    public async Task<bool> AppendSpooledAsync(string node, IReadOnlyList<AuditEvent> events, byte[] spoolKey, CancellationToken ct = default)
+    {
+        await AppendAsync(node, events, ct);
+        return true;
+    }
+
     public Task<IReadOnlyList<AuditRecord>> AppendAsync(string node, IReadOnlyList<AuditEvent> events, CancellationToken ct = default)
     {
         lock (_lock)

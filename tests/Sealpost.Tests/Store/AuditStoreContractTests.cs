@@ -115,6 +115,49 @@ public abstract class AuditStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_spooled_batch_appended_twice_is_in_the_trail_once()
+    {
+        var store = await NewAsync();
+        var key = Enumerable.Repeat((byte)3, 32).ToArray();
+        Assert.True(await store.AppendSpooledAsync("n", [Event(0), Event(1)], key));
+        Assert.False(await store.AppendSpooledAsync("n", [Event(0), Event(1)], key));
+        Assert.True(await store.AppendSpooledAsync("n", [Event(2)], Enumerable.Repeat((byte)4, 32).ToArray()));
+        Assert.Equal(["c0", "c1", "c2"], (await store.ReadAsync(1, 100)).Select(r => r.Event.CorrelationId));
+    }
+
+    [Fact]
+    public async Task A_spool_left_behind_by_an_interrupted_drain_is_not_written_twice()
+    {
+        var store = await NewAsync();
+        using var folder = new TempFolder("sealpost-spool-drain");
+        using (var spool = new AuditSpool(folder.Path, 100))
+        {
+            Assert.True(spool.TryAppend(Enumerable.Range(0, 3).Select(i => Event(i, action: AuditAction.MessageDelivered)).ToList()));
+        }
+
+        var spoolFile = Path.Combine(folder.Path, AuditSpool.FileName);
+        var leftBehind = await File.ReadAllBytesAsync(spoolFile);
+        await RecordThroughTrailAsync(store, folder.Path, Event(10));
+        Assert.False(File.Exists(spoolFile));
+
+        // The process died after the store committed the drain and before it removed the spool.
+        await File.WriteAllBytesAsync(spoolFile, leftBehind);
+        await RecordThroughTrailAsync(store, folder.Path, Event(11));
+
+        Assert.Equal(["c0", "c1", "c2", "c10", "c11"], (await store.ReadAsync(1, 100)).Select(r => r.Event.CorrelationId));
+        using var signer = new AuditSigner(new byte[32]);
+        var verified = await AuditVerifier.VerifyAsync(store, signer.PublicKey, []);
+        Assert.True(verified.Ok, verified.Message);
+    }
+
+    /// <summary>A trail over the folder's spool records one event (draining the spool first) and shuts down.</summary>
+    private static async Task RecordThroughTrailAsync(IAuditStore store, string folder, AuditEvent e)
+    {
+        await using var trail = new AuditTrail(store, new AuditSpool(folder, 100), new AuditSigner(new byte[32]), "n", TimeSpan.FromHours(1), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await trail.RecordAsync(e, AuditDurability.StoreOrSpool);
+    }
+
+    [Fact]
     public async Task Pruning_after_an_archive_keeps_the_records_past_the_boundary()
     {
         var store = await NewAsync();
