@@ -117,7 +117,14 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
             return message;
         }
 
-        return DkimMessageSigner.Sign(Sealpost.Mime.SevenBit.Downgrade(message), stored.Active);
+        try
+        {
+            return DkimMessageSigner.Sign(Sealpost.Mime.SevenBit.Downgrade(message), stored.Active);
+        }
+        catch (FormatException)
+        {
+            return message; // a header block MIME cannot read: sent unsigned, like mail with no single From
+        }
     }
 
     private static string? FromDomain(byte[] message)

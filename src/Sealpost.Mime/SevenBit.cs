@@ -10,7 +10,10 @@ namespace Sealpost.Mime;
 /// </summary>
 public static class SevenBit
 {
-    /// <summary>The message with every 8-bit body part made 7-bit; the same array when nothing needed it.</summary>
+    /// <summary>
+    /// The message with every 8-bit body part made 7-bit; the same array when nothing needed it or
+    /// when its header block cannot be read as MIME (there are no parts to re-encode then).
+    /// </summary>
     public static byte[] Downgrade(byte[] message)
     {
         if (message.AsSpan().IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0)
@@ -19,9 +22,14 @@ public static class SevenBit
         }
 
         MimeMessage parsed;
-        using (var stream = new MemoryStream(message))
+        try
         {
+            using var stream = new MemoryStream(message);
             parsed = MimeMessage.Load(stream);
+        }
+        catch (FormatException)
+        {
+            return message;
         }
 
         var changed = false;

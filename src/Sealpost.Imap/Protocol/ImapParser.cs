@@ -451,7 +451,7 @@ public static class ImapDates
         var month = Array.FindIndex(Months, m => m.Equals(parts[1], StringComparison.OrdinalIgnoreCase));
         if (month < 0 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var day) ||
             !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var year) ||
-            day < 1 || year < 1 || day > DateTime.DaysInMonth(year, month + 1))
+            day < 1 || year < 1 || year > 9999 || day > DateTime.DaysInMonth(year, month + 1))
         {
             return false;
         }
@@ -487,7 +487,19 @@ public static class ImapDates
         }
 
         var offset = new TimeSpan(zh, zm, 0) * (zone[0] == '-' ? -1 : 1);
-        value = new DateTimeOffset(date.ToDateTime(time), offset);
+        try
+        {
+            // The grammar allows any zone up to 23:59 (RFC 9051 §9 "zone"); .NET offsets stop at 14:00,
+            // so a zone beyond that keeps its instant and is expressed in UTC.
+            value = offset.Duration() <= TimeSpan.FromHours(14)
+                ? new DateTimeOffset(date.ToDateTime(time), offset)
+                : new DateTimeOffset(DateTime.SpecifyKind(date.ToDateTime(time) - offset, DateTimeKind.Utc));
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false; // before the year 1 or after 9999 in UTC
+        }
+
         return true;
     }
 

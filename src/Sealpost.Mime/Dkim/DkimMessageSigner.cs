@@ -43,12 +43,21 @@ public static class DkimMessageSigner
         public int GetHashCode(DkimKey key) => HashCode.Combine(key.Domain, key.Selector, key.PrivateKey.Length, BitConverter.ToInt32(SHA256.HashData(key.PrivateKey)));
     }
 
+    /// <summary>
+    /// The message with a DKIM-Signature header first; <see cref="FormatException"/> when its header
+    /// block cannot be read or has no From field (RFC 6376 §5.4: the signature must cover From).
+    /// </summary>
     public static byte[] Sign(byte[] message, DkimKey key)
     {
         MimeMessage parsed;
         using (var stream = new MemoryStream(message))
         {
             parsed = MimeMessage.Load(stream);
+        }
+
+        if (!parsed.Headers.Contains(HeaderId.From))
+        {
+            throw new FormatException("the message has no From field to sign");
         }
 
         var signer = Signers.GetOrAdd(key, Create);

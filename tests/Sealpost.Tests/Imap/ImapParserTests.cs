@@ -153,6 +153,8 @@ public sealed class ImapParserTests
     [Theory]
     [InlineData("17-Jul-1996 02:44:25 -0700", "1996-07-17T02:44:25-07:00")]
     [InlineData(" 7-Jul-1996 02:44:25 +0000", "1996-07-07T02:44:25+00:00")]
+    [InlineData(" 7-Feb-1994 21:52:25 -1800", "1994-02-08T15:52:25+00:00")]
+    [InlineData("01-Jan-2000 00:00:00 +2359", "1999-12-31T00:01:00+00:00")]
     public void Parses_date_times(string text, string iso)
     {
         Assert.True(ImapDates.TryParseDateTime(text, out var value));
@@ -164,7 +166,14 @@ public sealed class ImapParserTests
     [InlineData("17-Jux-1996 02:44:25 -0700")]
     [InlineData("17-Jul-1996 25:44:25 -0700")]
     [InlineData("17-Jul-1996 02:44:25 0700")]
+    [InlineData("01-Jan-0001 00:00:00 +0100")]
     public void Refuses_bad_date_times(string text) => Assert.False(ImapDates.TryParseDateTime(text, out _));
+
+    [Theory]
+    [InlineData("1-Feb-99999")]
+    [InlineData("0-Feb-1994")]
+    [InlineData("29-Feb-1995")]
+    public void Refuses_bad_dates(string text) => Assert.False(ImapDates.TryParseDate(text, out _));
 
     [Fact]
     public void Formats_internal_dates() =>
