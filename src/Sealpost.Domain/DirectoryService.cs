@@ -685,6 +685,11 @@ public sealed class DirectoryService(
             }
         }
 
+        foreach (var detached in await store.Mail.ListDetachedSubscriptionsAsync(account.Id, ct))
+        {
+            await store.Mail.RemoveDetachedSubscriptionAsync(account.Id, detached.NameKey, ct);
+        }
+
         if (account.State != AccountState.Deleted)
         {
             await Dir.SetAccountStateAsync(account.Id, AccountState.Deleted, ct);

@@ -104,7 +104,9 @@ public sealed class MailAccess
     public async Task<Mailbox> CreateAsync(string path, MailboxRole role, CancellationToken ct)
     {
         Write();
-        return Remember(await _mailboxes.CreateAsync(AccountId, _keys.Names, path, role, ct))!;
+        var created = Remember(await _mailboxes.CreateAsync(AccountId, _keys.Names, path, role, ct))!;
+        await ReattachSubscriptionsAsync(ct);
+        return (await Mail.GetMailboxAsync(created.Id, ct)) ?? created;
     }
 
     /// <summary>
@@ -122,7 +124,10 @@ public sealed class MailAccess
         var source = await FindAsync(from, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
         if (source.Role != MailboxRole.Inbox)
         {
+            // A subscription moves with its mailbox (it is on the row); a name subscribed while it had
+            // no mailbox is the new mailbox's from now on.
             await _mailboxes.RenameAsync(AccountId, _keys.Names, from, to, ct);
+            await ReattachSubscriptionsAsync(ct);
             return;
         }
 
@@ -135,10 +140,64 @@ public sealed class MailAccess
         }
     }
 
-    public Task DeleteAsync(string path, CancellationToken ct)
+    /// <summary>Deletes a mailbox; its subscription stays, detached (RFC 9051 §6.3.7: a server SHOULD NOT drop it).</summary>
+    public async Task DeleteAsync(string path, CancellationToken ct)
     {
         Write();
-        return _mailboxes.DeleteAsync(AccountId, _keys.Names, path, ct);
+        var mailbox = await FindAsync(path, ct);
+        await _mailboxes.DeleteAsync(AccountId, _keys.Names, path, ct);
+        if (mailbox is { Subscribed: true })
+        {
+            var name = MailboxService.Normalise(path);
+            await Mail.AddDetachedSubscriptionAsync(AccountId, SubscriptionKey(name), _keys.Names.Seal(AccountId, name), ct);
+        }
+    }
+
+    // ---- subscriptions (RFC 9051 §6.3.7-8) ----
+
+    private byte[] SubscriptionKey(string normalisedPath) => _keys.Names.LookupKey(AccountId, DetachedSubscription.LookupName(normalisedPath));
+
+    /// <summary>
+    /// Subscribes or unsubscribes a name, whether or not a mailbox has it (a name without one is kept
+    /// detached and listed as \NonExistent until a mailbox of that name is made).
+    /// </summary>
+    public async Task SubscribeAsync(string path, bool subscribe, CancellationToken ct)
+    {
+        Write();
+        var name = MailboxService.Normalise(path);
+        if (await FindAsync(name, ct) is { } mailbox)
+        {
+            await Mail.SetSubscribedAsync(mailbox.Id, subscribe, ct);
+        }
+        else if (subscribe)
+        {
+            await Mail.AddDetachedSubscriptionAsync(AccountId, SubscriptionKey(name), _keys.Names.Seal(AccountId, name), ct);
+            return;
+        }
+
+        if (!subscribe)
+        {
+            await Mail.RemoveDetachedSubscriptionAsync(AccountId, SubscriptionKey(name), ct);
+        }
+    }
+
+    /// <summary>The subscribed names no mailbox has, in order (names this session cannot open are left out).</summary>
+    public async Task<IReadOnlyList<string>> ListDetachedSubscriptionsAsync(CancellationToken ct) =>
+        (await Mail.ListDetachedSubscriptionsAsync(AccountId, ct))
+            .Select(d => _keys.Names.Unseal(AccountId, d.SealedName)).OfType<string>().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>A detached subscription whose name a mailbox now has moves onto that mailbox.</summary>
+    private async Task ReattachSubscriptionsAsync(CancellationToken ct)
+    {
+        foreach (var detached in await Mail.ListDetachedSubscriptionsAsync(AccountId, ct))
+        {
+            if (_keys.Names.Unseal(AccountId, detached.SealedName) is { } name
+                && await _mailboxes.FindAsync(AccountId, _keys.Names, name, ct) is { } mailbox)
+            {
+                await Mail.SetSubscribedAsync(mailbox.Id, true, ct);
+                await Mail.RemoveDetachedSubscriptionAsync(AccountId, detached.NameKey, ct);
+            }
+        }
     }
 
     public async Task<Mailbox?> FindByRoleAsync(MailboxRole role, CancellationToken ct) => Remember(await Mail.FindMailboxByRoleAsync(AccountId, role, ct));
@@ -158,13 +217,6 @@ public sealed class MailAccess
     {
         await OwnAsync(mailboxId, ct);
         return await Mail.GetMailboxAsync(mailboxId, ct);
-    }
-
-    public async Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken ct)
-    {
-        Write();
-        await OwnAsync(mailboxId, ct);
-        await Mail.SetSubscribedAsync(mailboxId, subscribed, ct);
     }
 
     // ---- messages ----

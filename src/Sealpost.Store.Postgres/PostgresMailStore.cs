@@ -107,6 +107,20 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             return 0;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<DetachedSubscription>> ListDetachedSubscriptionsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<DetachedSubscription>>(async c => await c.All("SELECT name_key, name_sealed FROM detached_subscriptions WHERE account_id = $1",
+            r => new DetachedSubscription((byte[])r[0], (byte[])r[1]), accountId), cancellationToken);
+
+    public Task AddDetachedSubscriptionAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+        {
+            await c.Execute("INSERT INTO detached_subscriptions(account_id, name_key, name_sealed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", accountId, nameKey, sealedName);
+            return 0;
+        }, cancellationToken);
+
+    public async Task<bool> RemoveDetachedSubscriptionAsync(long accountId, byte[] nameKey, CancellationToken cancellationToken = default) =>
+        await store.WriteAsync(async (c, _) => await c.Execute("DELETE FROM detached_subscriptions WHERE account_id = $1 AND name_key = $2", accountId, nameKey), cancellationToken) > 0;
+
     public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
         store.WriteAsync(async (c, notes) => await MailRules.DeleteMailboxAsync(new Rows(c, notes), mailboxId), cancellationToken);
 

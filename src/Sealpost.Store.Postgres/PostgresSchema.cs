@@ -133,6 +133,13 @@ internal static class PostgresSchema
         """
         ALTER TABLE accounts ADD COLUMN notify_address text NOT NULL DEFAULT '';
         """,
+
+        // 15: subscriptions to names no mailbox has (a deleted mailbox's stays, RFC 9051 §6.3.7).
+        """
+        CREATE TABLE detached_subscriptions (
+            account_id bigint NOT NULL REFERENCES accounts(id), name_key bytea NOT NULL, name_sealed bytea NOT NULL,
+            PRIMARY KEY (account_id, name_key));
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

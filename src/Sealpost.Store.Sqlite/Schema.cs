@@ -324,6 +324,15 @@ internal static class Schema
         """
         ALTER TABLE accounts ADD COLUMN notify_address TEXT NOT NULL DEFAULT '';
         """,
+
+        // 17: subscriptions to names no mailbox has (a deleted mailbox's stays, RFC 9051 §6.3.7).
+        """
+        CREATE TABLE detached_subscriptions (
+            account_id INTEGER NOT NULL,
+            name_key BLOB NOT NULL,
+            name_sealed BLOB NOT NULL,
+            PRIMARY KEY (account_id, name_key)) WITHOUT ROWID;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -115,6 +115,18 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             return 0;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<DetachedSubscription>> ListDetachedSubscriptionsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<DetachedSubscription>>(c => c.Sql("SELECT name_key, name_sealed FROM detached_subscriptions WHERE account_id = $a")
+            .With("$a", accountId).ReadAll(r => new DetachedSubscription((byte[])r[0], (byte[])r[1])), cancellationToken);
+
+    public Task AddDetachedSubscriptionAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => ctx.Command("INSERT INTO detached_subscriptions(account_id, name_key, name_sealed) VALUES ($a, $k, $n) ON CONFLICT DO NOTHING")
+            .With("$a", accountId).With("$k", nameKey).With("$n", sealedName).ExecuteNonQuery(), cancellationToken);
+
+    public async Task<bool> RemoveDetachedSubscriptionAsync(long accountId, byte[] nameKey, CancellationToken cancellationToken = default) =>
+        await store.WriteAsync(ctx => ctx.Command("DELETE FROM detached_subscriptions WHERE account_id = $a AND name_key = $k")
+            .With("$a", accountId).With("$k", nameKey).ExecuteNonQuery(), cancellationToken) > 0;
+
     public Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx => MailRules.RunSynchronously(MailRules.DeleteMailboxAsync(new Rows(ctx), mailboxId)), cancellationToken);
 

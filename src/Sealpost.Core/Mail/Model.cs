@@ -173,3 +173,10 @@ public readonly record struct UidRange(uint First, uint Last)
     public static UidRange All => new(1, uint.MaxValue);
     public bool Contains(uint uid) => uid >= First && uid <= Last;
 }
+
+/// <summary>A subscription to a name that has no mailbox: its lookup key and the name sealed under the account key.</summary>
+public sealed record DetachedSubscription(byte[] NameKey, byte[] SealedName)
+{
+    /// <summary>What a full mailbox name's lookup key is taken over (apart from the per-level keys of mailbox rows).</summary>
+    public static string LookupName(string path) => "subscription:" + path;
+}

@@ -237,6 +237,19 @@ public interface IMailStore
     /// <summary>Moves/renames; the UIDVALIDITY of the renamed mailbox is kept (RFC 9051 §6.3.6).</summary>
     Task RenameMailboxAsync(long mailboxId, long newParentId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
     Task SetSubscribedAsync(long mailboxId, bool subscribed, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Subscriptions to names no mailbox has (a subscribed mailbox deleted, or a name subscribed before it
+    /// exists: RFC 9051 §6.3.7, RFC 5258 \NonExistent): each the full name's lookup key and the name
+    /// sealed under the account key. Subscriptions of existing mailboxes are on their rows.
+    /// </summary>
+    Task<IReadOnlyList<DetachedSubscription>> ListDetachedSubscriptionsAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a detached subscription (kept as it is when the name key is there already).</summary>
+    Task AddDetachedSubscriptionAsync(long accountId, byte[] nameKey, byte[] sealedName, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a detached subscription; false when there was none under that key.</summary>
+    Task<bool> RemoveDetachedSubscriptionAsync(long accountId, byte[] nameKey, CancellationToken cancellationToken = default);
     /// <summary>Deletes a mailbox and its messages (releasing their blobs).</summary>
     Task DeleteMailboxAsync(long mailboxId, CancellationToken cancellationToken = default);
 

@@ -615,6 +615,15 @@ public sealed class AccountVault : IAccountVault, IDisposable
             }
         }
 
+        foreach (var detached in await _store.Mail.ListDetachedSubscriptionsAsync(account.Id, ct))
+        {
+            if (oldSession.Names.Unseal(account.Id, detached.SealedName) is { } name)
+            {
+                await _store.Mail.RemoveDetachedSubscriptionAsync(account.Id, detached.NameKey, ct);
+                await _store.Mail.AddDetachedSubscriptionAsync(account.Id, newSession.Names.LookupKey(account.Id, DetachedSubscription.LookupName(name)), newSession.Names.Seal(account.Id, name), ct);
+            }
+        }
+
         // 3. Only now do the old credential wraps go (app passwords with them: they must be re-issued).
         await Dir.ApplyKeyRingChangeAsync(new KeyRingChange(account.Id) { RemoveCredentialWrapsOfKeyVersions = oldVersions }, ct);
         VaultLog.KeyCreated(_logger, account.Id, version, reason);

@@ -110,6 +110,10 @@ public sealed partial class ImapSession
 
         var all = await _mail!.ListAsync(ct);
         var matchers = patterns.Select(pattern => PatternRegex(reference, pattern)).ToList();
+        // Subscribed names no mailbox has (a deleted mailbox's subscription stays, RFC 9051 §6.3.7).
+        var detached = selectSubscribed || returnSubscribed ? await _mail.ListDetachedSubscriptionsAsync(ct) : [];
+        var detachedSet = detached.ToHashSet(StringComparer.Ordinal);
+        bool IsSubscribed(string path, Mailbox mailbox) => mailbox.Subscribed || detachedSet.Contains(path);
         foreach (var (path, mailbox) in all)
         {
             var matches = matchers.Any(m => m.IsMatch(path));
@@ -130,16 +134,16 @@ public sealed partial class ImapSession
             {
                 // RFC 5258 §3.5: with RECURSIVEMATCH a mailbox gets CHILDINFO when a descendant meets the
                 // selection but no pattern lists that descendant itself (then it is reported on its own).
-                childInfo = recursiveMatch && all.Any(o => o.Mailbox.Subscribed
-                    && o.Path.StartsWith(path + MailboxService.Separator, StringComparison.Ordinal)
-                    && !matchers.Any(m => m.IsMatch(o.Path)));
-                if (!mailbox.Subscribed && !childInfo)
+                childInfo = recursiveMatch && all.Where(o => IsSubscribed(o.Path, o.Mailbox)).Select(o => o.Path).Concat(detached).Any(other =>
+                    other.StartsWith(path + MailboxService.Separator, StringComparison.Ordinal)
+                    && !matchers.Any(m => m.IsMatch(other)));
+                if (!IsSubscribed(path, mailbox) && !childInfo)
                 {
                     continue;
                 }
             }
 
-            if (returnSubscribed && mailbox.Subscribed)
+            if (returnSubscribed && IsSubscribed(path, mailbox))
             {
                 attributes.Add("\\Subscribed");
             }
@@ -159,6 +163,16 @@ public sealed partial class ImapSession
             if (statusItems is not null)
             {
                 Send(await StatusLineAsync(path, mailbox, statusItems, ct));
+            }
+        }
+
+        if (selectSubscribed && !selectSpecialUse)
+        {
+            // RFC 5258 §3.5: a subscribed name without a mailbox is listed with \NonExistent.
+            var existing = all.Select(m => m.Path).ToHashSet(StringComparer.Ordinal);
+            foreach (var path in detached.Where(d => !existing.Contains(d) && matchers.Any(m => m.IsMatch(d))))
+            {
+                Send($"* LIST (\\NonExistent \\Subscribed) \"/\" {MailboxOut(path)}");
             }
         }
 
@@ -191,7 +205,9 @@ public sealed partial class ImapSession
         p.End();
         var matcher = PatternRegex(reference, pattern);
         var all = await _mail!.ListAsync(ct);
-        var subscribed = all.Where(m => m.Mailbox.Subscribed).Select(m => m.Path).ToHashSet(StringComparer.Ordinal);
+        var existing = all.Select(m => m.Path).ToHashSet(StringComparer.Ordinal);
+        var subscribed = all.Where(m => m.Mailbox.Subscribed).Select(m => m.Path)
+            .Concat(await _mail.ListDetachedSubscriptionsAsync(ct)).ToHashSet(StringComparer.Ordinal);
         // RFC 3501 §6.3.9: when "%" stops above a subscribed mailbox, its ancestor at that level is
         // listed with \Noselect unless it is subscribed itself.
         var lines = new SortedDictionary<string, bool>(StringComparer.Ordinal); // path -> listed as \Noselect
@@ -199,7 +215,7 @@ public sealed partial class ImapSession
         {
             if (matcher.IsMatch(path))
             {
-                lines[path] = false;
+                lines[path] = !existing.Contains(path); // a subscribed name without a mailbox cannot be selected
                 continue; // listed itself: its ancestors need no stand-in
             }
 

@@ -2,7 +2,9 @@ using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 
-// SUBSCRIBE / UNSUBSCRIBE (RFC 9051 §6.3.7-8). Subscriptions live on the mailbox row, so only existing mailboxes can be subscribed.
+// SUBSCRIBE / UNSUBSCRIBE (RFC 9051 §6.3.7-8). A name may be subscribed whether or not a mailbox has it,
+// and a deleted mailbox's subscription stays: LIST (SUBSCRIBED) shows such names as \NonExistent
+// (RFC 5258 §3.5) until a mailbox of that name is made again.
 public sealed partial class ImapSession
 {
     private async Task<After> SubscribeAsync(string tag, ImapParser p, bool subscribe, CancellationToken ct)
@@ -10,8 +12,7 @@ public sealed partial class ImapSession
         p.Space();
         var name = ReadMailbox(p);
         p.End();
-        var mailbox = await RequireMailboxAsync(name, ct);
-        await _mail!.SetSubscribedAsync(mailbox.Id, subscribe, ct);
+        await _mail!.SubscribeAsync(name, subscribe, ct);
         Ok(tag, subscribe ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
         return After.Next;
     }

@@ -397,6 +397,23 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Detached_subscriptions_are_kept_once_per_name_and_removed_by_key()
+    {
+        await using var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var (other, _) = await AccountAsync(store, "bob@example.test");
+        await store.Mail.AddDetachedSubscriptionAsync(account.Id, Key("Gone"), Sealed("Gone"));
+        await store.Mail.AddDetachedSubscriptionAsync(account.Id, Key("Gone"), Sealed("Gone again"));
+        await store.Mail.AddDetachedSubscriptionAsync(other.Id, Key("Gone"), Sealed("Bob's"));
+        var listed = Assert.Single(await store.Mail.ListDetachedSubscriptionsAsync(account.Id));
+        Assert.Equal(Sealed("Gone"), listed.SealedName);
+        Assert.True(await store.Mail.RemoveDetachedSubscriptionAsync(account.Id, Key("Gone")));
+        Assert.False(await store.Mail.RemoveDetachedSubscriptionAsync(account.Id, Key("Gone")));
+        Assert.Empty(await store.Mail.ListDetachedSubscriptionsAsync(account.Id));
+        Assert.Single(await store.Mail.ListDetachedSubscriptionsAsync(other.Id));
+    }
+
+    [Fact]
     public async Task Mailboxes_enforce_unique_names_per_parent_and_unique_roles()
     {
         var store = await NewStoreAsync();
