@@ -38,7 +38,8 @@ public readonly record struct Lockout(string Kind, string Subject, int Failures,
 /// own devices ("smart lockout"). Only that address's own failures can stop it.</para>
 public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret, int maxPerAddress, int maxPerAccount, TimeSpan window, TimeProvider? time = null, TimeSpan? familiarFor = null)
 {
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    /// <summary>The clock failures are counted by; tests over a running server move it past a lockout.</summary>
+    internal TimeProvider Clock { get; set; } = time ?? TimeProvider.System;
     private readonly TimeSpan _familiarFor = familiarFor ?? TimeSpan.FromDays(30);
 
     private const string FamiliarPrefix = "known:";
@@ -60,7 +61,7 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
     /// <summary>Why a login is refused before its password is checked, or null if it may proceed.</summary>
     public async Task<string?> RefusalAsync(string clientAddress, string account, CancellationToken ct = default)
     {
-        var since = _time.GetUtcNow() - window;
+        var since = Clock.GetUtcNow() - window;
         if (await log.CountLoginFailuresAsync(AddressKey(clientAddress), since, ct) >= maxPerAddress)
         {
             return "too many failed logins from this address";
@@ -72,7 +73,7 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
         }
 
         // Past the account's limit: an address the owner has used lately keeps its own count.
-        var now = _time.GetUtcNow();
+        var now = Clock.GetUtcNow();
         if (await log.CountLoginFailuresAsync(FamiliarKey(account, clientAddress), now - _familiarFor, ct) > 0
             && await log.CountLoginFailuresAsync(PairKey(account, clientAddress), since, ct) < maxPerAccount)
         {
@@ -84,7 +85,7 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
 
     public async Task FailedAsync(string clientAddress, string account, CancellationToken ct = default)
     {
-        var now = _time.GetUtcNow();
+        var now = Clock.GetUtcNow();
         await log.RecordLoginFailureAsync(AddressKey(clientAddress), now, ct);
         await log.RecordLoginFailureAsync(AccountKey(account), now, ct);
         await log.RecordLoginFailureAsync(PairKey(account, clientAddress), now, ct);
@@ -94,7 +95,7 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
     public async Task SucceededAsync(string account, string clientAddress, CancellationToken ct = default)
     {
         await log.ClearLoginFailuresAsync(AccountKey(account), ct);
-        var now = _time.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var familiar = FamiliarKey(account, clientAddress);
         if (await log.CountLoginFailuresAsync(familiar, now - TimeSpan.FromDays(1), ct) == 0)
         {
@@ -110,7 +111,7 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
     {
         var names = knownAccounts.ToDictionary(a => AccountKey(a), a => a, StringComparer.Ordinal);
         var result = new List<Lockout>();
-        foreach (var entry in await log.ListLoginFailuresAsync(_time.GetUtcNow() - window, ct))
+        foreach (var entry in await log.ListLoginFailuresAsync(Clock.GetUtcNow() - window, ct))
         {
             if (!entry.Key.StartsWith("ip:", StringComparison.Ordinal) && !entry.Key.StartsWith("acct:", StringComparison.Ordinal))
             {
@@ -133,8 +134,8 @@ public sealed class LoginThrottle(ILoginFailureLog log, byte[] accountKeySecret,
 
     /// <summary>Forgets failures older than the window, and familiar addresses not used for <c>familiarFor</c>.</summary>
     public async Task<int> PruneAsync(CancellationToken ct = default) =>
-        await log.PruneLoginFailuresAsync(_time.GetUtcNow() - window, FamiliarPrefix, ct)
-        + await log.PruneLoginFailuresAsync(_time.GetUtcNow() - (_familiarFor > window ? _familiarFor : window), null, ct);
+        await log.PruneLoginFailuresAsync(Clock.GetUtcNow() - window, FamiliarPrefix, ct)
+        + await log.PruneLoginFailuresAsync(Clock.GetUtcNow() - (_familiarFor > window ? _familiarFor : window), null, ct);
 }
 
 /// <summary>Failed logins in this process only (tests, tools).</summary>

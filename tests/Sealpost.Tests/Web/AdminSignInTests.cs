@@ -198,6 +198,34 @@ public sealed class AdminSignInTests
     }
 
     [Fact]
+    public async Task A_lockout_ends_by_itself_once_its_window_has_passed()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Limits.MaxAuthFailuresPerAccount = 3;
+            o.Limits.AuthFailureWindowMinutes = 15;
+        });
+        var clock = new ManualTime(DateTimeOffset.UtcNow);
+        server.Server.Runtime.LoginThrottle.Clock = clock;
+        using var api = new ApiClient(server);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await api.SignInAsync("alice@example.test", "not-the-password")).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await api.SignInAsync("alice@example.test", "alice-dev-password")).Status);
+        clock.Advance(TimeSpan.FromMinutes(14));
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await api.SignInAsync("alice@example.test", "alice-dev-password")).Status);
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(HttpStatusCode.OK, (await api.SignInAsync("alice@example.test", "alice-dev-password")).Status);
+        // The same throttle stands behind every protocol: IMAP lets the owner in again too.
+        await using var imap = await ImapRaw.ConnectAsync(server.Server.ImapEndpoint(Sealpost.Imap.ImapListenerKind.ImplicitTls), tls: true);
+        await imap.GreetingAsync();
+        Assert.StartsWith("a OK", (await imap.CommandAsync("a LOGIN alice@example.test alice-dev-password")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)[^1]);
+    }
+
+    [Fact]
     public async Task A_token_carries_only_the_roles_it_was_given()
     {
         await using var server = await TestServer.StartAsync();
