@@ -27,7 +27,16 @@ public sealed class ChildProcess : IDisposable
             throw new FileNotFoundException($"{dll} was not built next to the tests");
         }
 
-        var info = new ProcessStartInfo("dotnet")
+        return Run("dotnet", [dll, .. args], environment, workingDirectory);
+    }
+
+    /// <summary>A native program (a packaged build, say) rather than an assembly built next to the tests.</summary>
+    public static ChildProcess StartExecutable(string path, IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        Run(path, args, environment, workingDirectory);
+
+    private static ChildProcess Run(string fileName, IEnumerable<string> args, IDictionary<string, string>? environment, string? workingDirectory)
+    {
+        var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -35,7 +44,6 @@ public sealed class ChildProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? "",
         };
-        info.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
