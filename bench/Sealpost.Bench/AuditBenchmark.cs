@@ -61,9 +61,10 @@ internal static class AuditBenchmark
         }
     }
 
-    public static async Task<int> OverheadAsync(int pairs, int seconds, int clients, string? postgres)
+    public static async Task<int> OverheadAsync(int pairs, int seconds, int clients, string? postgres, int? groupCommitMilliseconds = null)
     {
-        Console.WriteLine($"audit-overhead: {pairs} on/off pairs, {seconds} s per measurement after {seconds} s of warm-up, {clients} clients; store {(postgres is null ? "sqlite" : "postgres")}");
+        _groupCommitMilliseconds = groupCommitMilliseconds;
+        Console.WriteLine($"audit-overhead: {pairs} on/off pairs, {seconds} s per measurement after {seconds} s of warm-up, {clients} clients; store {(postgres is null ? "sqlite" : "postgres")}; audit group commit {(groupCommitMilliseconds is { } g ? $"{g} ms" : "default")}");
         var imap = new List<(double On, double Off)>();
         var smtp = new List<(double On, double Off)>();
         // One throw-away measurement of each first: the process's JIT warms up on it, not on pair 1.
@@ -93,6 +94,8 @@ internal static class AuditBenchmark
         return 0;
     }
 
+    private static int? _groupCommitMilliseconds;
+
     private static void Trace(string what)
     {
         if (Environment.GetEnvironmentVariable("SEALPOST_BENCH_TRACE") is not null)
@@ -119,6 +122,11 @@ internal static class AuditBenchmark
         await using var bench = await BenchServer.StartAsync("audit", database, options =>
         {
             options.Audit.Store = audit ? "default" : "discard-benchmark-only";
+            if (_groupCommitMilliseconds is { } ms)
+            {
+                options.Audit.GroupCommitMilliseconds = ms;
+            }
+
             options.Limits.MaxConnectionsPerIp = clients * 4 + 10;
             options.Limits.MaxConnections = clients * 4 + 10;
             options.Imap.MaxSessionsPerAccount = clients * 4;

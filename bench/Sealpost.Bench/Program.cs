@@ -23,7 +23,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench login-storm [--users 100] [--connections 4]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
     Console.WriteLine("       Sealpost.Bench audit [--events 200000] [--producers 64] [--postgres CONNECTION]");
-    Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--postgres CONNECTION]");
+    Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--group-commit-ms N] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench outbound --sink-port PORT --sink-counter FILE --dkim-key PEM [--connections 20] [--messages 100] [--size 5120]  (bench/outbound.sh runs it)");
     Console.WriteLine("       Sealpost.Bench api [--accounts 10000] [--seconds 15] [--clients 20]  (bench/api.sh runs it)");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
@@ -63,7 +63,8 @@ if (argsList[0] is "audit" or "audit-overhead")
     var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
     return argsList[0] == "audit"
         ? await AuditBenchmark.AppendsAsync(Arg("--events", 200_000), Arg("--producers", 64), pg)
-        : await AuditBenchmark.OverheadAsync(Arg("--pairs", 5), Arg("--seconds", 10), Arg("--clients", 20), pg);
+        : await AuditBenchmark.OverheadAsync(Arg("--pairs", 5), Arg("--seconds", 10), Arg("--clients", 20), pg,
+            argsList.IndexOf("--group-commit-ms") is var g and >= 0 && g + 1 < argsList.Count && int.TryParse(argsList[g + 1], out var ms) && ms >= 0 ? ms : null);
 }
 
 if (argsList[0] == "imap-large")
