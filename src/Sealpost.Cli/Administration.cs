@@ -29,6 +29,7 @@ public sealed record DkimPublishedRow(string Selector, string Algorithm, string 
 public sealed record DomainRecordRow(string Purpose, string Name, string Type, string Value, string Record);
 public sealed record DkimRow(string Domain, string Selector, string Algorithm, DateTimeOffset Created, string DnsRecord, string ZoneLine, IReadOnlyList<DkimPublishedRow> Previous);
 public sealed record QueueRecipientRow(string Address, string State, string? LastReply, string? Host, string? Tls);
+public sealed record BackupRow(string Name, string Path, int Files, long Bytes);
 public sealed record QueueRow(long Id, string State, string ReturnPath, long Size, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, IReadOnlyList<QueueRecipientRow> Recipients);
 
 /// <summary>What an operator may do to a queued message.</summary>
@@ -72,6 +73,7 @@ internal interface IAdministration : IAsyncDisposable
     Task<DkimRow> ShowDkimAsync(string domain, CancellationToken ct);
     Task<IReadOnlyList<DomainRecordRow>> DomainRecordsAsync(string domain, CancellationToken ct);
     Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct);
+    Task<BackupRow> BackupAsync(CancellationToken ct);
     Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct);
     Task ChangeQueuedAsync(long id, QueueAction action, CancellationToken ct);
     Task<IReadOnlyList<KeyVersionRow>> ListKeyVersionsAsync(string? account, bool pendingOnly, CancellationToken ct);
@@ -235,6 +237,9 @@ internal sealed class LocalAdministration(SealpostRuntime runtime, Actor admin) 
         (await runtime.Dkim.RecordsAsync(Admin, domain, runtime.Options.Hostname, ct)).Select(r => new DomainRecordRow(r.Purpose, r.Name, r.Type, r.Value, r.ZoneLine)).ToList();
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => (await runtime.Queue.ListAsync(Admin, ct)).Select(Row).ToList();
+
+    public async Task<BackupRow> BackupAsync(CancellationToken ct) =>
+        (await runtime.Backups.CreateAsync(Admin, ct)) is var b ? new BackupRow(b.Name, b.Path, b.Files, b.Bytes) : throw new InvalidOperationException();
 
     public async Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct) => Row(await runtime.Queue.ShowAsync(Admin, id, ct));
 
@@ -404,6 +409,8 @@ internal sealed class ApiAdministration : IAdministration
         await SendAsync<List<DomainRecordRow>>(HttpMethod.Get, $"/api/v1/domains/{Uri.EscapeDataString(domain)}/dns", null, ct);
 
     public async Task<IReadOnlyList<QueueRow>> ListQueueAsync(CancellationToken ct) => await AllPagesAsync<QueueRow>("/api/v1/queue", ct);
+
+    public async Task<BackupRow> BackupAsync(CancellationToken ct) => await SendAsync<BackupRow>(HttpMethod.Post, "/api/v1/backups", null, ct);
 
     public async Task<QueueRow> ShowQueuedAsync(long id, CancellationToken ct) => await SendAsync<QueueRow>(HttpMethod.Get, $"/api/v1/queue/{id}", null, ct);
 

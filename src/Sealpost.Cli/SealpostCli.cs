@@ -137,6 +137,8 @@ public static class SealpostCli
         root.Add(RecoveryCommands.Recovery(console));
         root.Add(RecoveryCommands.Grants(console));
         root.Add(ServeCommands.Migrate(console));
+        root.Add(Commands.BackupCommands.Backup(console));
+        root.Add(Commands.BackupCommands.Restore(console));
         root.Add(DirectoryCommands.Tenant(console));
         root.Add(DirectoryCommands.Domain(console));
         root.Add(UserCommands.User(console));

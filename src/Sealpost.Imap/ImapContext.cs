@@ -33,6 +33,9 @@ public sealed class ImapContext(
 
     /// <summary>Access grants: another account's mailboxes a grantee reads, read-only, under "Other Users/"; null: none offered.</summary>
     public AccessGrantService? AccessGrants { get; init; }
+
+    /// <summary>The server's stop: sessions end after their current command with BYE [UNAVAILABLE].</summary>
+    public ShutdownSignal Shutdown { get; init; } = ShutdownSignal.None;
     public AuthenticationService Authentication { get; } = authentication;
     public Func<string?, SslServerAuthenticationOptions> TlsOptions { get; } = tlsOptions;
     public LogRedactor Redactor { get; } = redactor;

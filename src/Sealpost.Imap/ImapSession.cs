@@ -278,6 +278,11 @@ public sealed partial class ImapSession
         catch (SessionEnded)
         {
         }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && _context.Shutdown.IsDraining)
+        {
+            // RFC 5530 UNAVAILABLE: the server is stopping; a client reconnects (to another node).
+            await TryLastWordAsync(DrainBye);
+        }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             await TryLastWordAsync("* BYE Autologout; idle for too long");
@@ -298,6 +303,23 @@ public sealed partial class ImapSession
     }
 
     private enum After { Next, Stop }
+
+    private const string DrainBye = "* BYE [UNAVAILABLE] Server shutting down; reconnect shortly";
+
+    /// <summary>
+    /// Between commands (nothing of the next one has arrived), the server's stop ends the wait for
+    /// input; inside a command it does not, so the command finishes first.
+    /// </summary>
+    private CancellationTokenSource LinkForRead(CancellationToken ct, bool betweenCommands)
+    {
+        if (betweenCommands && _commandDeadline is null)
+        {
+            _context.Shutdown.Token.ThrowIfCancellationRequested();
+            return CancellationTokenSource.CreateLinkedTokenSource(ct, _context.Shutdown.Token);
+        }
+
+        return CancellationTokenSource.CreateLinkedTokenSource(ct);
+    }
 
     private long _standingCheckedAt;
 
@@ -662,7 +684,7 @@ public sealed partial class ImapSession
     {
         if (_notify is null || _changes is null)
         {
-            return await ReadAsync(ct);
+            return await ReadAsync(ct, betweenCommands: true);
         }
 
         if (_input.TryRead(out var ready))
@@ -670,7 +692,7 @@ public sealed partial class ImapSession
             return ready;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var timeout = LinkForRead(ct, betweenCommands: true);
         timeout.CancelAfter(ReadLimit());
         var read = _input.ReadAsync(timeout.Token).AsTask();
         while (true)
@@ -692,14 +714,14 @@ public sealed partial class ImapSession
     }
 
     /// <summary>Reads with the session's inactivity timeout: short before login, at least 30 minutes after (RFC 9051 §5.4).</summary>
-    private async ValueTask<ReadResult> ReadAsync(CancellationToken ct, bool allowEmpty = false)
+    private async ValueTask<ReadResult> ReadAsync(CancellationToken ct, bool allowEmpty = false, bool betweenCommands = false)
     {
         if (allowEmpty && _input.TryRead(out var ready))
         {
             return ready;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var timeout = LinkForRead(ct, betweenCommands);
         timeout.CancelAfter(ReadLimit());
         return await _input.ReadAsync(timeout.Token);
     }

@@ -62,6 +62,61 @@ public sealed class DataFolder(string path)
         return File.Exists(path) ? File.ReadAllBytes(path) : throw SealpostException.NotFound($"'{path}' is missing; the data folder is incomplete");
     }
 
+    /// <summary>
+    /// Makes this (new or empty) folder from a backup written by <c>sealpost backup</c>: every file copied,
+    /// then each database's integrity checked; a backup that fails a check leaves no folder behind.
+    /// What it restored: files and octets.
+    /// </summary>
+    public Sealpost.Core.Storage.BackupStats RestoreFrom(string backup)
+    {
+        var source = System.IO.Path.GetFullPath(backup);
+        if (!Directory.Exists(source))
+        {
+            throw SealpostException.NotFound($"'{backup}' is not a folder");
+        }
+
+        if (source.EndsWith(".partial", StringComparison.Ordinal) || !File.Exists(System.IO.Path.Combine(source, InitMarkerName))
+            || !File.Exists(System.IO.Path.Combine(source, Sealpost.Store.Sqlite.SqliteStore.DatabaseFileName)))
+        {
+            throw SealpostException.Invalid($"'{backup}' is not a complete backup (one written by 'sealpost backup' has {InitMarkerName} and {Sealpost.Store.Sqlite.SqliteStore.DatabaseFileName})");
+        }
+
+        if (Directory.Exists(Path) && Directory.EnumerateFileSystemEntries(Path).Any())
+        {
+            throw SealpostException.Conflict($"'{Path}' is not empty; restore into a new folder");
+        }
+
+        CreatePrivateDirectory(Path);
+        var files = 0;
+        long bytes = 0;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                var target = System.IO.Path.Combine(Path, System.IO.Path.GetRelativePath(source, file));
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+                files++;
+                bytes += new FileInfo(target).Length;
+            }
+
+            foreach (var database in Directory.EnumerateFiles(Path, "*.db"))
+            {
+                if (Sealpost.Store.Sqlite.SqliteStore.CheckIntegrity(database) is { } problem)
+                {
+                    throw SealpostException.Invalid($"the backup's {System.IO.Path.GetFileName(database)} is damaged: {problem}");
+                }
+            }
+        }
+        catch
+        {
+            Directory.Delete(Path, recursive: true);
+            throw;
+        }
+
+        return new Sealpost.Core.Storage.BackupStats(files, bytes);
+    }
+
     /// <summary>Checks the folder can be served in the requested mode, with a message that says what to do.</summary>
     public void RequireServable(bool devMode)
     {

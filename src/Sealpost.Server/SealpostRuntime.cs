@@ -55,6 +55,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
             new SendingLimits(options.Delivery.MaxMessagesPerAccountPerHour, options.Delivery.MaxRecipientsPerAccountPerHour), loggerFactory.CreateLogger<DeliveryService>(),
             new Srs(srsSecret, TimeProvider.System));
         Queue = new Sealpost.Domain.Queue.QueueService(store, QueueSealer, Guard, TimeProvider.System);
+        Backups = new BackupService(store, audit, Guard, folder.Path, options.EffectiveBackupDirectory, TimeProvider.System);
         notices.Outbound = (message, messageId, ct) => Deliveries.EnqueueAsync(Actor.System("notice"), message, messageId, ct);
         Directory.AccountsChanged += Deliveries.ForgetRecipients;
         AdminAccess = new Sealpost.Domain.Administration.AdminAccessService(store, Authentication, Directory, Guard, apiLookupSecret, secondFactorSecret,
@@ -85,6 +86,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
 
     /// <summary>The outbound queue for operators and the workers.</summary>
     public Sealpost.Domain.Queue.QueueService Queue { get; }
+
+    public BackupService Backups { get; }
 
     public SealpostOptions Options { get; }
 

@@ -14,6 +14,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Stopping")]
     public static partial void Stopping(ILogger logger);
 
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Stopping: listeners closed; sessions end after their current command or transaction, cut after {Seconds} s")]
+    public static partial void Draining(ILogger logger, int seconds);
+
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Development mode: demo users and a self-signed certificate; not for production")]
     public static partial void DevelopmentMode(ILogger logger);
 

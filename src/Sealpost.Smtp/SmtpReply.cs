@@ -29,6 +29,9 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
 
     // 4xx
     public static SmtpReply ServiceClosing(string why) => new(421, "4.7.0", why);
+
+    /// <summary>RFC 3463 4.3.2: the system is not accepting messages (it is stopping); try again, elsewhere.</summary>
+    public static SmtpReply ShuttingDown => new(421, "4.3.2", "Service shutting down; try again shortly");
     public static SmtpReply LocalError => new(451, "4.3.0", "Temporary failure storing the message; try again later");
 
     /// <summary>Any command whose work failed for a reason on our side (a store, the audit trail): the session goes on (RFC 5321 §4.2.1).</summary>

@@ -32,7 +32,8 @@ public sealed record SmtpContext(
     AuthenticationService Authentication,
     ConnectionGate Connections,
     Authentication.SenderAuthenticator? SenderAuthentication,
-    MessageMemoryBudget? MessageMemory = null);
+    MessageMemoryBudget? MessageMemory = null,
+    ShutdownSignal? Shutdown = null);
 
 /// <summary>
 /// One SMTP connection (RFC 5321). Invariants:
@@ -248,6 +249,10 @@ public sealed class SmtpSession
         {
             await TryLastWordAsync(SmtpReply.ServiceClosing("This session's credentials changed or the account was suspended; authenticate again"));
         }
+        catch (Draining)
+        {
+            await TryLastWordAsync(SmtpReply.ShuttingDown);
+        }
         catch (TooManyErrors)
         {
             await TryLastWordAsync(null);
@@ -277,6 +282,9 @@ public sealed class SmtpSession
     /// <summary>The account of an authenticated session changed (suspended, reset, password or app password revoked) while it waited.</summary>
     private sealed class SessionExpired : Exception;
 
+    /// <summary>The server is stopping and the session is at rest: 421 and close.</summary>
+    private sealed class Draining : Exception;
+
     private IChangeSubscription? _watch;
     private Task<bool>? _watchWait;
 
@@ -293,22 +301,41 @@ public sealed class SmtpSession
             return ready;
         }
 
-        var read = ReadAsync(Smtp.CommandTimeoutSeconds, ct);
-        while (_watch is { } watch)
+        // The server's stop ends the session here unless a transaction is in flight (it finishes first)
+        // or a command line has begun to arrive.
+        var shutdown = _context.Shutdown ?? ShutdownSignal.None;
+        var resting = _mail is null && _lineDeadline is null;
+        if (resting && shutdown.IsDraining)
         {
-            if (_watchWait is null || _watchWait.IsCompleted)
+            throw new Draining();
+        }
+
+        var read = ReadAsync(Smtp.CommandTimeoutSeconds, ct);
+        var stop = resting ? shutdown.Begun : null;
+        var watching = _watch is not null;
+        while (true)
+        {
+            if (_watch is { } w && watching && (_watchWait is null || _watchWait.IsCompleted))
             {
-                _watchWait = watch.Reader.WaitToReadAsync(ct).AsTask();
+                _watchWait = w.Reader.WaitToReadAsync(ct).AsTask();
             }
 
-            if (await Task.WhenAny(read, _watchWait) == read)
+            var first = await Task.WhenAny(new[] { read, stop, watching ? _watchWait : null }.OfType<Task>());
+            if (first == read)
             {
                 break;
             }
 
-            if (!await _watchWait)
+            if (first == stop)
             {
-                break; // the feed ended: commands still check at MAIL
+                throw new Draining();
+            }
+
+            var watch = _watch!;
+            if (!await _watchWait!)
+            {
+                watching = false; // the feed ended: commands still check at MAIL
+                continue;
             }
 
             var accountChanged = false;
@@ -328,7 +355,7 @@ public sealed class SmtpSession
 
     /// <summary>A failure of the command's own work, not of the connection or the session's end.</summary>
     private static bool IsCommandFault(Exception ex) =>
-        ex is not (IOException or OperationCanceledException or SessionClosed or TooManyErrors or System.Security.Authentication.AuthenticationException or ObjectDisposedException);
+        ex is not (IOException or OperationCanceledException or SessionClosed or TooManyErrors or Draining or System.Security.Authentication.AuthenticationException or ObjectDisposedException);
 
     private readonly record struct Outcome(bool Stop, bool NeedsInput, Func<CancellationToken, Task<bool>>? Continue)
     {

@@ -220,6 +220,8 @@ public sealed class PostgresAuditStore : IAuditStore
         }
     }
 
+    public Task BackupToAsync(string file, CancellationToken ct = default) => throw PostgresStore.BackupRefused();
+
     public Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default) =>
         QueryAsync("WHERE seq >= $1 ORDER BY seq LIMIT $2", [fromSequence, (long)limit], ct);
 

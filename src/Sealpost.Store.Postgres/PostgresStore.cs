@@ -37,6 +37,12 @@ public sealed class PostgresStore : ISealpostStore
 
     public Task<bool> ScrubAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
 
+    public Task<BackupStats> BackupToAsync(string folder, CancellationToken cancellationToken = default) => throw BackupRefused();
+
+    /// <summary>PostgreSQL is backed up by the cluster's own means, not by a copy from a node.</summary>
+    internal static SealpostException BackupRefused() =>
+        SealpostException.Invalid("a PostgreSQL store is backed up with pg_basebackup and WAL archiving (docs/operations.md, Backups), not by sealpost backup");
+
     /// <summary>As configured (it may hold a password: never log it).</summary>
     public string ConnectionString { get; }
 

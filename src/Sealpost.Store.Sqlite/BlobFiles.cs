@@ -1,3 +1,4 @@
+using Sealpost.Core.Storage;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -49,8 +50,65 @@ internal sealed partial class BlobFiles(string root)
         FsyncDirectory(dir);
     }
 
+    private readonly object _holdLock = new();
+    private int _holds;
+    private readonly List<string> _held = [];
+
+    /// <summary>
+    /// Until disposed, deletions wait: a backup copying the files of a database snapshot finds every file
+    /// that snapshot names, even if the row went away since.
+    /// </summary>
+    public IDisposable HoldDeletions()
+    {
+        lock (_holdLock)
+        {
+            _holds++;
+        }
+
+        return new Hold(this);
+    }
+
+    private sealed class Hold(BlobFiles files) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 1)
+            {
+                return;
+            }
+
+            List<string> due;
+            lock (files._holdLock)
+            {
+                if (--files._holds > 0)
+                {
+                    return;
+                }
+
+                due = [.. files._held];
+                files._held.Clear();
+            }
+
+            foreach (var name in due)
+            {
+                files.TryDelete(name);
+            }
+        }
+    }
+
     public void TryDelete(string name)
     {
+        lock (_holdLock)
+        {
+            if (_holds > 0)
+            {
+                _held.Add(name);
+                return;
+            }
+        }
+
         try
         {
             File.Delete(PathOf(name));
@@ -62,6 +120,34 @@ internal sealed partial class BlobFiles(string root)
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>Copies every blob file into <paramref name="folder"/> (same layout), fsynced; what it copied.</summary>
+    public BackupStats CopyTo(string folder)
+    {
+        var files = 0;
+        long bytes = 0;
+        if (!System.IO.Directory.Exists(Root))
+        {
+            return new BackupStats(0, 0);
+        }
+
+        foreach (var path in System.IO.Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(folder, Path.GetRelativePath(Root, path));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var copy = new FileStream(target, FileMode.CreateNew, FileAccess.Write))
+            {
+                source.CopyTo(copy);
+                copy.Flush(flushToDisk: true);
+                bytes += copy.Length;
+            }
+
+            files++;
+        }
+
+        return new BackupStats(files, bytes);
     }
 
     public IEnumerable<(string Name, DateTime LastWriteUtc)> Enumerate()

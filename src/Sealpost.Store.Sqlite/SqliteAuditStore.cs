@@ -160,6 +160,25 @@ public sealed class SqliteAuditStore : IAuditStore
         }
     }
 
+    public async Task BackupToAsync(string file, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+            copy.Open();
+            _connection.BackupDatabase(copy);
+        }
+        catch (SqliteException ex)
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default) =>
         QueryAsync("WHERE seq >= $from ORDER BY seq LIMIT $limit", [("$from", fromSequence), ("$limit", limit)], ct);
 

@@ -70,6 +70,55 @@ public sealed class SqliteStore : ISealpostStore
         return false;
     }
 
+    public async Task<BackupStats> BackupToAsync(string folder, CancellationToken cancellationToken = default)
+    {
+        System.IO.Directory.CreateDirectory(folder);
+        // Deletions wait until the blob files are copied: every file the snapshot names is still there.
+        using var hold = Files.HoldDeletions();
+        // Taken inside a write operation: this process's writer (and, through SQLite's lock, any other
+        // process) writes nothing meanwhile, so both databases are copied as of one moment.
+        var databases = await _writer.WriteAsync(_ =>
+        {
+            using var source = new SqliteConnection(_connectionString);
+            source.Open();
+            AttachKeys(source);
+            long bytes = 0;
+            foreach (var (schema, file) in new[] { ("main", DatabaseFileName), ("keys", KeysFileName) })
+            {
+                var target = Path.Combine(folder, file);
+                using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = target, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
+                {
+                    copy.Open();
+                    source.BackupDatabase(copy, "main", schema);
+                }
+
+                bytes += new FileInfo(target).Length;
+            }
+
+            return new BackupStats(2, bytes);
+        }, cancellationToken);
+        var blobs = Files.CopyTo(Path.Combine(folder, BlobFolderName));
+        return databases.Add(blobs);
+    }
+
+    /// <summary>SQLite's own integrity check of a database file (a backup's, say): null when it passes, else its first finding.</summary>
+    public static string? CheckIntegrity(string path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA integrity_check";
+            var result = command.ExecuteScalar() as string;
+            return result == "ok" ? null : result ?? "no answer";
+        }
+        catch (SqliteException ex)
+        {
+            return ex.Message;
+        }
+    }
+
     public string DataDirectory { get; }
 
     internal StoreOptions Options { get; }

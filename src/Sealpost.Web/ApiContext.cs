@@ -22,4 +22,5 @@ public sealed record ApiContext(
     string Hostname = "localhost",
     Sealpost.Core.Configuration.SealpostOptions? Options = null,
     Func<string?, System.Security.Cryptography.X509Certificates.X509Certificate2>? ServerCertificate = null,
-    Func<string>? Metrics = null);
+    Func<string>? Metrics = null,
+    BackupService? Backups = null);

@@ -66,6 +66,9 @@ public sealed record LockoutResponse(string Kind, string Subject, int Failures, 
 public sealed record DomainRecordResponse(string Purpose, string Name, string Type, string Value, string Record);
 public sealed record NodeResponse(string Node, bool Running, DateTimeOffset? StartedAt, string? Started, DateTimeOffset? StoppedAt);
 public sealed record VersionResponse(string Product, string Version, string Api);
+
+/// <summary>A backup written on the server: its folder's name and path there, files and octets.</summary>
+public sealed record BackupResponse(string Name, string Path, int Files, long Bytes);
 public sealed record AuditRecordResponse(long Sequence, string Node, DateTimeOffset Time, string Actor, string Role, string Action, string? Target, string Outcome, string? Detail, string? Source, string Protocol, string CorrelationId, string Hash);
 
 public sealed record QueueRecipientResponse(string Address, string State, string? LastReply, string? Host, string? Tls, DateTimeOffset? At);

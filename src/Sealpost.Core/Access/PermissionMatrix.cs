@@ -105,6 +105,8 @@ public enum Operation
     QueueDeliver,
     ConfigurationRead,
     ConfigurationChange,
+    /// <summary>Write a backup of the data folder (sealed as the live data is).</summary>
+    BackupCreate,
 
     // The audit trail.
     AuditRead,
@@ -263,6 +265,7 @@ public static class PermissionMatrix
         Row(Operation.QueueDeliver, (SYS, Reach.All));
         Row(Operation.ConfigurationRead, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All));
         Row(Operation.ConfigurationChange, (PA, Reach.All), (SYS, Reach.All));
+        Row(Operation.BackupCreate, (PA, Reach.All), (OP, Reach.All));
 
         Row(Operation.AuditRead, (AU, Reach.All), (SO, Reach.All));
         Row(Operation.AuditPublish, (SYS, Reach.All));

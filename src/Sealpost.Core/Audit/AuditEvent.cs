@@ -55,6 +55,8 @@ public enum AuditAction
     AuditVerified,
     /// <summary>Records up to a signed boundary moved out of the live trail into an archive file.</summary>
     AuditArchived,
+    /// <summary>A backup of the data folder written (the detail: its name, files and octets).</summary>
+    BackupCreated,
 
     /// <summary>An action the permission matrix refused (the detail names the operation).</summary>
     ActionRefused,
@@ -223,6 +225,9 @@ public interface IAuditStore : IAsyncDisposable
     /// spool's removal) and the answer is false.
     /// </summary>
     Task<bool> AppendSpooledAsync(string node, IReadOnlyList<AuditEvent> events, byte[] spoolKey, CancellationToken ct = default);
+
+    /// <summary>A consistent copy of the trail into <paramref name="file"/> (SQLite); PostgreSQL refuses, as its store does.</summary>
+    Task BackupToAsync(string file, CancellationToken ct = default);
 
     /// <summary>Records in sequence order from <paramref name="fromSequence"/> (inclusive), at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken ct = default);

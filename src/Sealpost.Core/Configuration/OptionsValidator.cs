@@ -217,6 +217,7 @@ public static class OptionsValidator
         Range(errors, "Http:MaxTokenDays", options.Http.MaxTokenDays, 1, 3650);
         Range(errors, "Http:MaxPageSize", options.Http.MaxPageSize, 10, 10_000);
         Range(errors, "Limits:MaxConnections", l.MaxConnections, 1, 1_000_000);
+        Range(errors, "Limits:ShutdownSeconds", l.ShutdownSeconds, 1, 3600);
         Range(errors, "Limits:DefaultQuotaBytes", l.DefaultQuotaBytes, 0, long.MaxValue);
 
         var p = options.PasswordHashing;

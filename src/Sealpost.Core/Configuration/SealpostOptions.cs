@@ -8,6 +8,13 @@ public sealed class SealpostOptions
     /// <summary>Folder for the database, blob files and generated certificates.</summary>
     public string DataDirectory { get; set; } = "/var/lib/sealpost";
 
+    /// <summary>Where <c>sealpost backup</c> writes (a folder per backup); empty: beside the data folder, its name with "-backups".</summary>
+    public string BackupDirectory { get; set; } = "";
+
+    /// <summary><see cref="BackupDirectory"/>, or its default beside the data folder.</summary>
+    public string EffectiveBackupDirectory =>
+        BackupDirectory.Length > 0 ? BackupDirectory : System.IO.Path.GetFullPath(DataDirectory).TrimEnd('/') + "-backups";
+
     /// <summary>The name this server announces (SMTP greeting, IMAP, certificates).</summary>
     public string Hostname { get; set; } = "localhost";
 
@@ -361,6 +368,13 @@ public sealed class LimitOptions
 
     /// <summary>Concurrent connections per protocol in total.</summary>
     public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// On SIGTERM: how long sessions get to finish (seconds). The listeners close at once; an IMAP
+    /// session ends with BYE [UNAVAILABLE] after its current command, an SMTP session with 421 after its
+    /// transaction in flight; whatever is still running after this is cut.
+    /// </summary>
+    public int ShutdownSeconds { get; set; } = 30;
 
     /// <summary>Default quota of a new account (octets); 0 for none.</summary>
     public long DefaultQuotaBytes { get; set; } = 10L * 1024 * 1024 * 1024;

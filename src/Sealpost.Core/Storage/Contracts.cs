@@ -36,6 +36,20 @@ public interface ISealpostStore : IAsyncDisposable
     /// PostgreSQL keeps dead tuples until VACUUM reuses their space: the operator's schedule.
     /// </summary>
     Task<bool> ScrubAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes a consistent copy of the store into <paramref name="folder"/> while it serves: every row as
+    /// of one moment, and every blob file a row of that moment names. SQLite: the databases through the
+    /// online backup API while writes pause, then the blob files. PostgreSQL refuses
+    /// (<see cref="ErrorKind.Invalid"/>): its backups are pg_basebackup and WAL archiving.
+    /// </summary>
+    Task<BackupStats> BackupToAsync(string folder, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a backup wrote.</summary>
+public sealed record BackupStats(int Files, long Bytes)
+{
+    public BackupStats Add(BackupStats other) => new(Files + other.Files, Bytes + other.Bytes);
 }
 
 /// <summary>Whether workers may pick a queued message up.</summary>

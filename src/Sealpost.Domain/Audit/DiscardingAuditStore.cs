@@ -13,6 +13,8 @@ public sealed class DiscardingAuditStore : IAuditStore
     private byte[] _head = AuditRecord.GenesisHash;
     private readonly Lock _lock = new();
 
+    public Task BackupToAsync(string file, CancellationToken ct = default) => Task.CompletedTask;
+
     public async Task<bool> AppendSpooledAsync(string node, IReadOnlyList<AuditEvent> events, byte[] spoolKey, CancellationToken ct = default)
     {
         await AppendAsync(node, events, ct);

@@ -22,7 +22,8 @@ public sealed partial class ImapSession
         Send("+ idling");
         await FlushAsync(ct);
 
-        using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // The server's stop ends an IDLE at once: nothing is half-done while idling.
+        using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct, _context.Shutdown.Token);
         idleTimeout.CancelAfter(TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes));
         var read = _input.ReadAsync(idleTimeout.Token).AsTask();
         while (true)

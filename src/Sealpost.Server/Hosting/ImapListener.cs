@@ -136,6 +136,21 @@ internal sealed class ImapListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the listening socket: new connections are refused from now on; sessions go on.</summary>
+    public void StopAccepting() => _socket.Dispose();
+
+    /// <summary>
+    /// Stops accepting, gives sessions until <paramref name="grace"/> to end by themselves (after the
+    /// server's stop began, each ends after its current command with BYE [UNAVAILABLE]), then cuts the
+    /// rest (BYE as they go) and waits a moment more for them.
+    /// </summary>
+    public async ValueTask StopAsync(TimeSpan grace)
+    {
+        StopAccepting();
+        await Task.WhenAll(_sessions.Keys).WaitAsync(grace).ContinueWith(_ => { }, TaskScheduler.Default);
+        await DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();

@@ -39,15 +39,17 @@ public sealed class SealpostServer : IAsyncDisposable
     private readonly PosixSignalRegistration? _sighup;
 
     private readonly IReadOnlyList<ImapListener> _imap;
+    private readonly ShutdownSignal _shutdown;
 
     private Unseal.PeerUnsealListener? _peer;
 
     /// <summary>Where this node serves peer unseal (mutual TLS), if it does.</summary>
     public IPEndPoint? PeerEndPoint => _peer?.EndPoint;
 
-    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<ImapListener> imap, PosixSignalRegistration? sighup)
+    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<ImapListener> imap, PosixSignalRegistration? sighup, ShutdownSignal shutdown)
     {
         _imap = imap;
+        _shutdown = shutdown;
         ImapEndpoints = imap.Select(l => (l.Kind, l.EndPoint)).ToList();
         _app = app;
         Runtime = runtime;
@@ -180,7 +182,8 @@ public sealed class SealpostServer : IAsyncDisposable
 
             var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
             var httpListeners = new List<ListenOptions>();
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners);
+            var shutdown = new ShutdownSignal();
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners, shutdown);
             await app.StartAsync(ct);
             var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
             foreach (var (kind, endpoint) in smtp)
@@ -191,7 +194,7 @@ public sealed class SealpostServer : IAsyncDisposable
             var imap = new List<ImapListener>();
             try
             {
-                var imapContext = ImapContextFor(options, runtime, certificates, start.Dev);
+                var imapContext = ImapContextFor(options, runtime, certificates, start.Dev, shutdown);
                 foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
                 {
                     foreach (var text in list)
@@ -234,7 +237,18 @@ public sealed class SealpostServer : IAsyncDisposable
                 });
             }
 
-            var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup);
+            // SIGTERM (or any stop): every listener closes at once and sessions end at their next resting
+            // point; Kestrel waits up to Limits:ShutdownSeconds for SMTP sessions, the IMAP listeners the same.
+            app.Lifetime.ApplicationStopping.Register(() =>
+            {
+                ServerLog.Draining(logger, options.Limits.ShutdownSeconds);
+                shutdown.Begin();
+                foreach (var listener in imap)
+                {
+                    listener.StopAccepting();
+                }
+            });
+            var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup, shutdown);
             if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Listen))
             {
                 try
@@ -259,7 +273,7 @@ public sealed class SealpostServer : IAsyncDisposable
         }
     }
 
-    private static ImapContext ImapContextFor(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, bool dev) =>
+    private static ImapContext ImapContextFor(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, bool dev, ShutdownSignal shutdown) =>
         new(
             options,
             runtime.Mail,
@@ -272,9 +286,10 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.MessageMemory)
         {
             AccessGrants = runtime.AccessGrants,
+            Shutdown = shutdown,
         };
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners)
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown)
     {
         var smtpContext = new SmtpContext(
             options,
@@ -290,7 +305,8 @@ public sealed class SealpostServer : IAsyncDisposable
                     options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()),
                     options.Smtp.PublicSuffixList.Length == 0 ? null : Sealpost.Smtp.Authentication.PublicSuffixList.Load(options.Smtp.PublicSuffixList))
                 : null,
-            runtime.MessageMemory);
+            runtime.MessageMemory,
+            shutdown);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,
@@ -307,7 +323,7 @@ public sealed class SealpostServer : IAsyncDisposable
             builder.Services.AddHostedService(sp => new Sealpost.Server.Hosting.OutboundDeliveryHost(runtime));
         }
 
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Limits.ShutdownSeconds));
         Sealpost.Web.AdminApi.AddServices(builder.Services);
         Sealpost.Web.Console.ConsoleSetup.AddServices(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -409,7 +425,7 @@ public sealed class SealpostServer : IAsyncDisposable
                 var report = await HealthReportAsync(runtime, certificates, loggers, ct);
                 return (report.Status == "ok" ? 200 : 503, report);
             },
-            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname, options, certificates.SelectCertificate, exporter.Render);
+            options.Http.MaxRequestBodyBytes, options.Http.MaxPageSize, options.Limits.DefaultQuotaBytes, options.Hostname, options, certificates.SelectCertificate, exporter.Render, runtime.Backups);
         Sealpost.Web.AdminApi.Map(app, api, runtime.LoggerFactory.CreateLogger("Sealpost.Web"));
         Sealpost.Web.Console.ConsoleSetup.Map(app, api);
         return app;
@@ -462,14 +478,15 @@ public sealed class SealpostServer : IAsyncDisposable
             await _peer.DisposeAsync();
         }
 
-        foreach (var listener in _imap)
-        {
-            await listener.DisposeAsync();
-        }
+        // A stop not begun by a signal (a test, an embedding host) drains the same way.
+        _shutdown.Begin();
+        var grace = TimeSpan.FromSeconds(Runtime.Options.Limits.ShutdownSeconds);
+        var stopping = _app.StopAsync();
+        await Task.WhenAll(_imap.Select(l => l.StopAsync(grace).AsTask()));
 
         try
         {
-            await _app.StopAsync();
+            await stopping;
             await Runtime.Configuration.RecordStopAsync(Sealpost.Core.Access.Actor.System());
         }
         catch (SealpostException)
@@ -479,6 +496,7 @@ public sealed class SealpostServer : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync();
+            _shutdown.Dispose();
             Certificates.Dispose();
             await Runtime.DisposeAsync();
         }

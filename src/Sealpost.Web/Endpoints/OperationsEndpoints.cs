@@ -48,6 +48,12 @@ internal static class OperationsEndpoints
         api.MapDelete("/queue/{id:long}", (HttpContext http, long id) => Run(() => ctx.Queue.DeleteAsync(http.Principal().Actor, id, http.RequestAborted)))
             .Requires(Operation.QueueManage);
 
+        api.MapPost("/backups", async (HttpContext http, CancellationToken _) =>
+        {
+            var made = await (ctx.Backups ?? throw Sealpost.Core.SealpostException.Invalid("backups are not available on this server")).CreateAsync(http.Principal().Actor, http.RequestAborted);
+            return Results.Json(new BackupResponse(made.Name, made.Path, made.Files, made.Bytes), ApiPipeline.Json, statusCode: StatusCodes.Status201Created);
+        }).Requires(Operation.BackupCreate).Produces<BackupResponse>(StatusCodes.Status201Created);
+
         api.MapGet("/audit", async (HttpContext http, [FromQuery] string? actor, [FromQuery] string? action, [FromQuery] string? target,
             [FromQuery] DateTimeOffset? since, [FromQuery] DateTimeOffset? until, [FromQuery] long? after, [FromQuery] int? limit) =>
         {

@@ -23,6 +23,7 @@ public static class TestOptions
         options.Imap.Listen.Add("127.0.0.1:0");
         options.Imap.TlsListen.Add("127.0.0.1:0");
         options.Smtp.UseSystemDns = false; // no network here; sender-authentication tests bring their own DNS server
+        options.Limits.ShutdownSeconds = 5; // a test's server stops within seconds even if a client is mid-command
         return options;
     }
 

@@ -190,6 +190,9 @@ public sealed class AdminApiMatrixTests : IAsyncLifetime
         new("GET", "/api/v1/nodes", Operation.ConfigurationRead, false, (_, _) => R("GET", "/api/v1/nodes")),
         new("GET", "/api/v1/metrics", Operation.ConfigurationRead, false, (_, _) => R("GET", "/api/v1/metrics")),
 
+        // Backups (a backup is written for each role the matrix allows).
+        new("POST", "/api/v1/backups", Operation.BackupCreate, false, (_, _) => R("POST", "/api/v1/backups")),
+
         // Audit.
         new("GET", "/api/v1/audit", Operation.AuditRead, false, (_, _) => R("GET", "/api/v1/audit?limit=5")),
         new("GET", "/api/v1/audit/export", Operation.AuditRead, false, (_, _) => R("GET", "/api/v1/audit/export?from=2100-01-01T00:00:00Z")),
