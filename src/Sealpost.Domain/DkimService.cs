@@ -155,6 +155,9 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
     /// (the public record only, as DNS publishes it), for whoever may see the domain: its department's
     /// administrators, platform administrators, operators and auditors.
     /// </summary>
+    /// <summary>The MTA-STS policy published for hosted domains (its id is in their records).</summary>
+    public HostedMtaSts MtaSts { get; init; } = HostedMtaSts.Default;
+
     [Requires(Operation.DomainList)]
     public async Task<IReadOnlyList<DomainRecord>> RecordsAsync(Actor actor, string domain, string hostname, CancellationToken ct = default)
     {
@@ -162,7 +165,7 @@ public sealed class DkimService(Keystore keystore, IDirectoryStore directory, Ac
         var hosted = (await directory.FindDomainAsync(name, ct))!;
         await guard.RequireAsync(actor, Operation.DomainList, Scope.OfTenant(hosted.TenantId), name.Ascii);
         var stored = await LoadAsync(name.Ascii, ct);
-        return DomainRecords.For(name.Ascii, hostname, stored is null ? null : (stored.Active.DnsName, stored.Active.DnsRecord));
+        return DomainRecords.For(name.Ascii, hostname, stored is null ? null : (stored.Active.DnsName, stored.Active.DnsRecord), MtaSts);
     }
 
     private async Task<DomainName> OurDomainAsync(string domain, CancellationToken ct)

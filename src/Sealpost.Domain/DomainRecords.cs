@@ -1,4 +1,24 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Sealpost.Domain;
+
+/// <summary>
+/// The MTA-STS policy (RFC 8461 §3.2) this server publishes for every domain it hosts: the MX is this
+/// host. Its id (§3.1: 1-32 letters and digits) is derived from the policy text, so it changes exactly
+/// when the policy does and senders fetch it again.
+/// </summary>
+public sealed record HostedMtaSts(string Mode, TimeSpan MaxAge)
+{
+    public static HostedMtaSts Default { get; } = new("testing", TimeSpan.FromDays(7));
+
+    public static HostedMtaSts From(Sealpost.Core.Configuration.SmtpOptions smtp) => new(smtp.MtaStsMode, TimeSpan.FromDays(smtp.MtaStsMaxAgeDays));
+
+    public string Text(string hostname) =>
+        $"version: STSv1\r\nmode: {Mode}\r\nmx: {hostname.TrimEnd('.')}\r\nmax_age: {(long)MaxAge.TotalSeconds}\r\n";
+
+    public string Id(string hostname) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Text(hostname))))[..20];
+}
 
 /// <summary>One DNS record a mail domain should publish: its owner name, type and value, what it is for, and the zone-file line.</summary>
 public sealed record DomainRecord(string Purpose, string Name, string Type, string Value)
@@ -17,12 +37,14 @@ public sealed record DomainRecord(string Purpose, string Name, string Type, stri
 /// allowing only the MX, the DKIM key in force (RFC 6376), a DMARC policy (RFC 7489), service records
 /// so clients find IMAP and submission by themselves (RFC 6186 with implicit TLS per RFC 8314 §5.1; the
 /// cleartext services are declared absent with target "."), the host names Thunderbird's autoconfig
-/// and Outlook's Autodiscover ask, and where TLS reports (RFC 8460) about mail sent to the domain go.
+/// and Outlook's Autodiscover ask, where TLS reports (RFC 8460) about mail sent to the domain go, and
+/// the MTA-STS policy (RFC 8461) this host serves for it.
 /// </summary>
 public static class DomainRecords
 {
-    public static IReadOnlyList<DomainRecord> For(string domain, string hostname, (string Name, string Value)? dkim)
+    public static IReadOnlyList<DomainRecord> For(string domain, string hostname, (string Name, string Value)? dkim, HostedMtaSts? mtaSts = null)
     {
+        var policy = mtaSts ?? HostedMtaSts.Default;
         var d = domain.TrimEnd('.');
         var h = hostname.TrimEnd('.');
         var records = new List<DomainRecord>
@@ -37,6 +59,8 @@ public static class DomainRecords
             new("autoconfig", "autoconfig." + d, "CNAME", h + "."),
             new("autodiscover", "_autodiscover._tcp." + d, "SRV", $"0 1 443 {h}."),
             new("tlsrpt", "_smtp._tls." + d, "TXT", $"v=TLSRPTv1; rua=mailto:tls-reports@{d}"),
+            new("mta-sts", "_mta-sts." + d, "TXT", $"v=STSv1; id={policy.Id(h)}"),
+            new("mta-sts-host", "mta-sts." + d, "CNAME", h + "."),
         };
         if (dkim is { } key)
         {

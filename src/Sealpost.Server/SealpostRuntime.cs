@@ -50,7 +50,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
         MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
         QueueSealer = new QueueSealer(keystore);
-        Dkim = new DkimService(keystore, store.Directory, Guard, TimeProvider.System);
+        Dkim = new DkimService(keystore, store.Directory, Guard, TimeProvider.System) { MtaSts = HostedMtaSts.From(options.Smtp) };
         Deliveries = new DeliveryService(store, Recipients, Delivery, QueueSealer, Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds), QueueWakeup, Dkim,
             new SendingLimits(options.Delivery.MaxMessagesPerAccountPerHour, options.Delivery.MaxRecipientsPerAccountPerHour), loggerFactory.CreateLogger<DeliveryService>(),
             new Srs(srsSecret, TimeProvider.System));

@@ -162,6 +162,12 @@ public static class OptionsValidator
         Range(errors, "Smtp:MaxErrorsPerSession", options.Smtp.MaxErrorsPerSession, 1, 1000);
         Range(errors, "Smtp:QuotaGraceBytes", options.Smtp.QuotaGraceBytes, 0, long.MaxValue);
         Range(errors, "Smtp:LookupCacheSeconds", options.Smtp.LookupCacheSeconds, 0, 300);
+        Range(errors, "Smtp:MtaStsMaxAgeDays", options.Smtp.MtaStsMaxAgeDays, 1, 365);
+        if (options.Smtp.MtaStsMode is not ("none" or "testing" or "enforce"))
+        {
+            errors.Add($"Smtp:MtaStsMode: must be 'none', 'testing' or 'enforce' (got '{options.Smtp.MtaStsMode}')");
+        }
+
 
         Range(errors, "Imap:MaxLineBytes", options.Imap.MaxLineBytes, 1024, 16 * 1024 * 1024);
         Range(errors, "Imap:AppendLimitBytes", options.Imap.AppendLimitBytes, 1024, 2L * 1024 * 1024 * 1024);

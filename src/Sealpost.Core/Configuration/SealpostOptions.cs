@@ -226,6 +226,16 @@ public sealed class SmtpOptions
     /// </summary>
     public string OwnDomainSenders { get; set; } = "refuse";
 
+    /// <summary>
+    /// The MTA-STS policy (RFC 8461) published for every hosted domain at
+    /// https://mta-sts.DOMAIN/.well-known/mta-sts.txt: "none", "testing" (senders report, still deliver) or
+    /// "enforce" (senders deliver only over TLS to this host with a valid certificate).
+    /// </summary>
+    public string MtaStsMode { get; set; } = "testing";
+
+    /// <summary>How long senders may keep the MTA-STS policy (days).</summary>
+    public int MtaStsMaxAgeDays { get; set; } = 7;
+
     /// <summary>Addresses or networks (CIDR) of relays trusted to send mail in our own domains on port 25 (e.g. a department's scanner gateway).</summary>
     public List<string> TrustedRelays { get; set; } = [];
 

@@ -8,8 +8,9 @@ namespace Sealpost.Web.Endpoints;
 /// <summary>
 /// Client auto-configuration on the HTTPS listener, answered to anyone for the domains hosted here:
 /// Thunderbird's autoconfig (at <c>/.well-known/autoconfig/...</c> and, for <c>autoconfig.DOMAIN</c>,
-/// <c>/mail/config-v1.1.xml</c>) and Outlook's Autodiscover POX. A domain not hosted here is 404 (autoconfig)
-/// or an Autodiscover error answer; nothing else is revealed.
+/// <c>/mail/config-v1.1.xml</c>), Outlook's Autodiscover POX, and the MTA-STS policy (RFC 8461) for
+/// <c>mta-sts.DOMAIN</c>. A domain not hosted here is 404 (autoconfig, MTA-STS) or an Autodiscover error
+/// answer; nothing else is revealed.
 /// </summary>
 internal static class ClientConfigEndpoints
 {
@@ -22,6 +23,18 @@ internal static class ClientConfigEndpoints
         app.MapGet("/mail/config-v1.1.xml", thunderbird);
         // Routes match without case: this is also Outlook's /Autodiscover/Autodiscover.xml.
         app.MapPost("/autodiscover/autodiscover.xml", (Func<HttpContext, Task<IResult>>)(http => AutodiscoverAsync(http, ctx)));
+        app.MapGet("/.well-known/mta-sts.txt", (Func<HttpContext, Task<IResult>>)(http => MtaStsAsync(http, ctx)));
+    }
+
+    /// <summary>RFC 8461 §3.3: the policy is fetched from https://mta-sts.DOMAIN/.well-known/mta-sts.txt, as text/plain.</summary>
+    private static async Task<IResult> MtaStsAsync(HttpContext http, ApiContext ctx)
+    {
+        var host = http.Request.Host.Host;
+        var domain = host.StartsWith("mta-sts.", StringComparison.OrdinalIgnoreCase) ? host["mta-sts.".Length..] : "";
+        var hosted = domain.Length == 0 ? null : await ctx.Directory.HostedDomainAsync(http.ClientActor(), domain, http.RequestAborted);
+        return hosted is null
+            ? Results.NotFound()
+            : Results.Text(ctx.Dkim.MtaSts.Text(ctx.Hostname), "text/plain", Encoding.UTF8);
     }
 
     private static async Task<IResult> ThunderbirdAsync(HttpContext http, ApiContext ctx)

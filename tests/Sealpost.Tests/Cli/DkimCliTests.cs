@@ -74,7 +74,7 @@ public sealed class DkimCliTests : IAsyncLifetime
         using var dns = await DnsServer.StartAsync(await ZoneAsync());
         var result = await CheckAsync(dns);
         Assert.True(result.ExitCode == 0, result.Out + result.Err);
-        Assert.Contains("All 11 records are in place.", result.Out);
+        Assert.Contains("All 13 records are in place.", result.Out);
     }
 
     [Theory]
@@ -82,13 +82,14 @@ public sealed class DkimCliTests : IAsyncLifetime
     [InlineData("imaps", "missing    _imaps._tcp.example.test SRV")]
     [InlineData("dkim", "missing    sel2._domainkey.example.test TXT")]
     [InlineData("autoconfig", "missing    autoconfig.example.test CNAME")]
+    [InlineData("mta-sts", "missing    _mta-sts.example.test TXT")]
     public async Task Domain_check_names_a_missing_record_and_fails(string leftOut, string line)
     {
         using var dns = await DnsServer.StartAsync(await ZoneAsync(leftOut));
         var result = await CheckAsync(dns);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(line, result.Out);
-        Assert.Contains("1 of 11 records are missing or different.", result.Out);
+        Assert.Contains("1 of 13 records are missing or different.", result.Out);
     }
 
     [Fact]
