@@ -24,6 +24,9 @@ internal static partial class ImapLog
     [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "IMAP session from {Remote} closed: {Reason}")]
     public static partial void SessionClosed(ILogger logger, string remote, string reason);
 
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "IMAP {Command} from {Remote} answered NO [UNAVAILABLE]: {Cause}")]
+    public static partial void CommandUnavailable(ILogger logger, string command, string remote, string cause);
+
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Command refused with NO [LIMIT]: message data held by all sessions reached Limits:MaxMessageMemoryBytes ({Capacity} octets)")]
     public static partial void LiteralMemoryExhausted(ILogger logger, long capacity);
 }

@@ -488,6 +488,12 @@ public sealed partial class ImapSession
         }
         catch (SealpostException ex)
         {
+            if (ex.Kind == ErrorKind.TemporarilyUnavailable)
+            {
+                // Our side failed (store, disk, audit trail): the operator needs the cause, the client only the code.
+                ImapLog.CommandUnavailable(_context.Logger, name, ClientAddress, Sealpost.Core.Logging.FailureCause.Describe(ex));
+            }
+
             Send($"{tag} NO {ResponseCode(ex.Kind)}{OneLine(ex.Message)}");
         }
 

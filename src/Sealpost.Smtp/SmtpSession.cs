@@ -205,7 +205,7 @@ public sealed class SmtpSession
                     catch (Exception ex) when (IsCommandFault(ex))
                     {
                         // A command that has read no further input failed on our side: 451, and the session goes on.
-                        SmtpLog.CommandFailed(_context.Logger, SmtpGrammar.Parse(line.ToArray()).Verb.ToString().ToUpperInvariant(), ClientAddress, ex.GetType().Name);
+                        SmtpLog.CommandFailed(_context.Logger, SmtpGrammar.Parse(line.ToArray()).Verb.ToString().ToUpperInvariant(), ClientAddress, FailureCause.Describe(ex));
                         Error(SmtpReply.CommandFailed);
                         continue;
                     }
@@ -845,7 +845,7 @@ public sealed class SmtpSession
         }
         catch (SealpostException ex)
         {
-            SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind.ToString());
+            SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind == ErrorKind.TemporarilyUnavailable ? FailureCause.Describe(ex) : ex.Kind.ToString());
             Send(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
         }
     }
@@ -1041,7 +1041,7 @@ public sealed class SmtpSession
             }
             catch (Exception ex) when (IsCommandFault(ex))
             {
-                SmtpLog.CommandFailed(_context.Logger, "AUTH", ClientAddress, ex.GetType().Name);
+                SmtpLog.CommandFailed(_context.Logger, "AUTH", ClientAddress, FailureCause.Describe(ex));
                 Send(SmtpReply.TemporaryAuthFailure); // RFC 4954 §6: 454 4.7.0, the session goes on
                 return true;
             }

@@ -224,6 +224,7 @@ public static class OptionsValidator
         Range(errors, "Http:MaxPageSize", options.Http.MaxPageSize, 10, 10_000);
         Range(errors, "Limits:MaxConnections", l.MaxConnections, 1, 1_000_000);
         Range(errors, "Limits:ShutdownSeconds", l.ShutdownSeconds, 1, 3600);
+        Range(errors, "Limits:MinFreeDiskMegabytes", l.MinFreeDiskMegabytes, 0, 1L << 40);
         Range(errors, "Limits:DefaultQuotaBytes", l.DefaultQuotaBytes, 0, long.MaxValue);
 
         var p = options.PasswordHashing;

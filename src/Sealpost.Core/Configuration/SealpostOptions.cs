@@ -386,6 +386,12 @@ public sealed class LimitOptions
     /// </summary>
     public int ShutdownSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Below this much free space (MiB) on the data folder's file system the node reports itself
+    /// unavailable ("disk full") so a load balancer sends clients elsewhere before writes fail; 0: no check.
+    /// </summary>
+    public long MinFreeDiskMegabytes { get; set; } = 256;
+
     /// <summary>Default quota of a new account (octets); 0 for none.</summary>
     public long DefaultQuotaBytes { get; set; } = 10L * 1024 * 1024 * 1024;
 }

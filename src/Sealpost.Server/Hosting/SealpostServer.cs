@@ -456,16 +456,38 @@ public sealed class SealpostServer : IAsyncDisposable
         // The certificate served when a client names no host: what expires first for most clients.
         var expires = new DateTimeOffset(certificates.SelectCertificate(null).NotAfter.ToUniversalTime(), TimeSpan.Zero);
         var mode = runtime.Folder.IsDev ? "development" : "production";
+        string cause;
+        var schema = 0;
         try
         {
-            var schema = await runtime.Store.GetSchemaVersionAsync(ct);
-            return new HealthReport("ok", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State };
+            schema = await runtime.Store.GetSchemaVersionAsync(ct);
+            cause = DiskShortage(runtime) ?? "";
         }
         catch (SealpostException ex)
         {
-            ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), ex.Kind.ToString());
-            return new HealthReport("unavailable", Version, runtime.Store.Kind, 0, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State };
+            cause = Sealpost.Core.Logging.FailureCause.Describe(ex);
         }
+
+        if (cause.Length > 0)
+        {
+            ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), cause);
+            return new HealthReport("unavailable", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State, Cause = cause };
+        }
+
+        return new HealthReport("ok", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State };
+    }
+
+    /// <summary>"disk full: …" when the data folder's file system has less free space than Limits:MinFreeDiskMegabytes.</summary>
+    private static string? DiskShortage(SealpostRuntime runtime)
+    {
+        var minimum = runtime.Options.Limits.MinFreeDiskMegabytes;
+        if (minimum == 0)
+        {
+            return null;
+        }
+
+        var free = new DriveInfo(runtime.Folder.Path).AvailableFreeSpace / (1024 * 1024);
+        return free < minimum ? $"disk full: {free} MiB free for the data folder (Limits:MinFreeDiskMegabytes {minimum})" : null;
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
@@ -508,6 +530,9 @@ public sealed record HealthReport(string Status, string Version, string Store, i
 {
     /// <summary>The kernel's view of the system clock: synchronised, unsynchronised or unknown (TOTP, DKIM, the audit trail and certificates depend on it).</summary>
     public string Clock { get; init; } = "unknown";
+
+    /// <summary>Why the node is not ready, in a few words ("disk full: …", "store unreachable"); empty when it is.</summary>
+    public string Cause { get; init; } = "";
 }
 
 /// <summary>Removes unreferenced blobs and orphaned blob files, and prunes the change log past its retention, on a schedule.</summary>
