@@ -473,6 +473,7 @@ public sealed partial class ImapSession
             return After.Stop;
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             return await DispatchAsync(tag, name, uid, parser, ct);
@@ -491,10 +492,16 @@ public sealed partial class ImapSession
             if (ex.Kind == ErrorKind.TemporarilyUnavailable)
             {
                 // Our side failed (store, disk, audit trail): the operator needs the cause, the client only the code.
-                ImapLog.CommandUnavailable(_context.Logger, name, ClientAddress, Sealpost.Core.Logging.FailureCause.Describe(ex));
+                var cause = Sealpost.Core.Logging.FailureCause.Describe(ex);
+                ImapLog.CommandUnavailable(_context.Logger, name, ClientAddress, cause);
+                Sealpost.Core.Observability.SealpostMetrics.RecordStoreError("imap", cause);
             }
 
             Send($"{tag} NO {ResponseCode(ex.Kind)}{OneLine(ex.Message)}");
+        }
+        finally
+        {
+            Sealpost.Core.Observability.SealpostMetrics.RecordCommand("imap", MetricName(name, uid), started);
         }
 
         return After.Next;
@@ -592,6 +599,11 @@ public sealed partial class ImapSession
             _ => Fail(tag, "BAD", "Unknown command"),
         };
     }
+
+    /// <summary>A command's name as a metric label: a bounded set (what no handler knows is "other").</summary>
+    private static string MetricName(string name, bool uid) =>
+        !Known(name) && name is not ("LOGIN" or "AUTHENTICATE" or "CAPABILITY" or "NOOP" or "LOGOUT" or "STARTTLS" or "ID" or "COMPRESS") ? "other"
+        : uid ? "UID " + name : name;
 
     private static bool Known(string name) => name is "ENABLE" or "SELECT" or "EXAMINE" or "CREATE" or "DELETE" or "RENAME" or "SUBSCRIBE"
         or "UNSUBSCRIBE" or "LIST" or "LSUB" or "NAMESPACE" or "STATUS" or "APPEND" or "IDLE" or "GETQUOTAROOT" or "GETQUOTA" or "SETQUOTA"

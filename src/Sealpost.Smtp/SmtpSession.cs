@@ -198,6 +198,8 @@ public sealed class SmtpSession
                     }
 
                     Outcome outcome;
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var verb = SmtpGrammar.Parse(line.ToArray()).Verb.ToString().ToUpperInvariant();
                     try
                     {
                         outcome = await HandleAsync(line.ToArray(), buffer, ct);
@@ -205,7 +207,10 @@ public sealed class SmtpSession
                     catch (Exception ex) when (IsCommandFault(ex))
                     {
                         // A command that has read no further input failed on our side: 451, and the session goes on.
-                        SmtpLog.CommandFailed(_context.Logger, SmtpGrammar.Parse(line.ToArray()).Verb.ToString().ToUpperInvariant(), ClientAddress, FailureCause.Describe(ex));
+                        var cause = FailureCause.Describe(ex);
+                        SmtpLog.CommandFailed(_context.Logger, verb, ClientAddress, cause);
+                        Sealpost.Core.Observability.SealpostMetrics.RecordStoreError(MetricProtocol, cause);
+                        Sealpost.Core.Observability.SealpostMetrics.RecordCommand(MetricProtocol, verb, started);
                         Error(SmtpReply.CommandFailed);
                         continue;
                     }
@@ -217,12 +222,18 @@ public sealed class SmtpSession
                         return;
                     }
 
+                    if (!outcome.NeedsInput)
+                    {
+                        Sealpost.Core.Observability.SealpostMetrics.RecordCommand(MetricProtocol, verb, started);
+                    }
+
                     if (outcome.NeedsInput)
                     {
                         // The command reads further input itself (DATA, BDAT, AUTH, STARTTLS): give it the rest of the buffer.
                         _input.AdvanceTo(buffer.Start);
                         await FlushAsync(ct);
                         var goOn = await outcome.Continue!(ct);
+                        Sealpost.Core.Observability.SealpostMetrics.RecordCommand(MetricProtocol, verb, started);
                         await FlushAsync(ct); // the command's final reply must reach the client before we wait for it
                         if (!goOn)
                         {
@@ -352,6 +363,8 @@ public sealed class SmtpSession
 
         return await read;
     }
+
+    private string MetricProtocol => _kind == SmtpListenerKind.Inbound ? "smtp" : "submission";
 
     /// <summary>A failure of the command's own work, not of the connection or the session's end.</summary>
     private static bool IsCommandFault(Exception ex) =>
@@ -846,6 +859,10 @@ public sealed class SmtpSession
         catch (SealpostException ex)
         {
             SmtpLog.DeliveryFailed(_context.Logger, id, ex.Kind == ErrorKind.TemporarilyUnavailable ? FailureCause.Describe(ex) : ex.Kind.ToString());
+            if (ex.Kind == ErrorKind.TemporarilyUnavailable)
+            {
+                Sealpost.Core.Observability.SealpostMetrics.RecordStoreError(MetricProtocol, FailureCause.Describe(ex));
+            }
             Send(ex.Kind == ErrorKind.Forbidden ? SmtpReply.NotPermitted : SmtpReply.LocalError);
         }
     }
@@ -1042,6 +1059,7 @@ public sealed class SmtpSession
             catch (Exception ex) when (IsCommandFault(ex))
             {
                 SmtpLog.CommandFailed(_context.Logger, "AUTH", ClientAddress, FailureCause.Describe(ex));
+                Sealpost.Core.Observability.SealpostMetrics.RecordStoreError(MetricProtocol, FailureCause.Describe(ex));
                 Send(SmtpReply.TemporaryAuthFailure); // RFC 4954 §6: 454 4.7.0, the session goes on
                 return true;
             }

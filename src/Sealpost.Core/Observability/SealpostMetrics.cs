@@ -30,6 +30,25 @@ public static class SealpostMetrics
     /// <summary>Time from a session's start to its end, by protocol.</summary>
     public static readonly Histogram<double> SessionSeconds = Meter.CreateHistogram<double>("sealpost.session.duration", unit: "s", description: "Session lengths, by protocol");
 
+    /// <summary>
+    /// Time a command took on the server, by protocol and command (IMAP's known commands, SMTP's verbs;
+    /// anything else is "other"). SMTP's DATA and BDAT include receiving the message.
+    /// </summary>
+    public static readonly Histogram<double> CommandSeconds = Meter.CreateHistogram<double>("sealpost.command.duration", unit: "s", description: "Command latency, by protocol and command");
+
+    /// <summary>Commands that failed on our side (store, disk, audit trail), by protocol and cause ("disk full", "store unreachable", "store busy", or an exception type).</summary>
+    public static readonly Counter<long> StoreErrors = Meter.CreateCounter<long>("sealpost.store.errors", description: "Commands that failed on the server side, by protocol and cause");
+
+    /// <summary>Time one group commit of the audit trail took (its rows written and committed).</summary>
+    public static readonly Histogram<double> AuditAppendSeconds = Meter.CreateHistogram<double>("sealpost.audit.append.duration", unit: "s", description: "Audit trail group commits");
+
+    public static void RecordCommand(string protocol, string command, long startedTimestamp) =>
+        CommandSeconds.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds,
+            new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("command", command));
+
+    public static void RecordStoreError(string protocol, string cause) =>
+        StoreErrors.Add(1, new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("cause", cause));
+
     /// <summary>Counts a session for its lifetime: opened, open now, and its length when disposed.</summary>
     public static IDisposable Session(string protocol)
     {

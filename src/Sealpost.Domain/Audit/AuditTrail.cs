@@ -186,7 +186,9 @@ public sealed class AuditTrail : IAsyncDisposable
             await DrainSpoolAsync();
             if (events.Count > 0)
             {
+                var started = Stopwatch.GetTimestamp();
                 await _store.AppendAsync(Node, events);
+                Sealpost.Core.Observability.SealpostMetrics.AuditAppendSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 
             if (_storeDown)

@@ -79,10 +79,24 @@ public sealed class MetricsTests : IAsyncLifetime
     [InlineData("sealpost_deliveries", "counter")]
     [InlineData("sealpost_certificate_expiry_seconds", "gauge")]
     [InlineData("sealpost_sealed", "gauge")]
+    [InlineData("sealpost_command_duration_seconds", "histogram")]
+    [InlineData("sealpost_audit_append_duration_seconds", "histogram")]
     public async Task The_scrape_has_the_family(string family, string type)
     {
         var families = await ScrapeAsync();
         Assert.Equal(type, families.EnumerateArray().Single(f => f.GetProperty("name").GetString() == family).GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("imap", "CREATE")]
+    [InlineData("imap", "LOGOUT")]
+    [InlineData("submission", "EHLO")]
+    [InlineData("submission", "MAIL")]
+    public async Task Command_latency_is_recorded_by_protocol_and_command(string protocol, string command)
+    {
+        var counts = Samples(await ScrapeAsync(), "sealpost_command_duration_seconds")
+            .Where(s => s.GetProperty("name").GetString() == "sealpost_command_duration_seconds_count" && Label(s, "protocol") == protocol && Label(s, "command") == command);
+        Assert.True(counts.Sum(s => s.GetProperty("value").GetDouble()) >= 1);
     }
 
     [Theory]
