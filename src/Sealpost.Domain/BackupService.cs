@@ -51,7 +51,7 @@ public sealed class BackupService(ISealpostStore store, AuditTrail audit, Access
                 var stats = await store.BackupToAsync(partial, ct);
                 await audit.Store.BackupToAsync(Path.Combine(partial, AuditFileName), ct);
                 stats = stats.Add(new BackupStats(1, new FileInfo(Path.Combine(partial, AuditFileName)).Length));
-                stats = stats.Add(CopyFolderFiles(dataDirectory, partial));
+                stats = stats.Add(CopyFolderFiles(dataDirectory, partial, backupDirectory));
                 Directory.Move(partial, final);
                 return (new BackupResult(name, final, stats.Files, stats.Bytes), $"{name}: {stats.Files} files, {stats.Bytes} octets");
             }
@@ -63,14 +63,17 @@ public sealed class BackupService(ISealpostStore store, AuditTrail audit, Access
         }, ct);
 
     /// <summary>Files of the data folder that are not the store's or the trail's databases, blob files, locks or sockets.</summary>
-    private static BackupStats CopyFolderFiles(string from, string to)
+    private static BackupStats CopyFolderFiles(string from, string to, string backups)
     {
         var files = 0;
         long bytes = 0;
+        // A BackupDirectory inside the data folder must not be copied into its own backups.
+        var skip = Path.GetFullPath(backups).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         foreach (var path in Directory.EnumerateFiles(from, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }))
         {
             var relative = Path.GetRelativePath(from, path);
-            if (relative.StartsWith("blobs" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || IsLive(Path.GetFileName(path)))
+            if (relative.StartsWith("blobs" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || IsLive(Path.GetFileName(path))
+                || Path.GetFullPath(path).StartsWith(skip, StringComparison.Ordinal))
             {
                 continue;
             }

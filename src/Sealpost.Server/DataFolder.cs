@@ -67,7 +67,21 @@ public sealed class DataFolder(string path)
     /// then each database's integrity checked; a backup that fails a check leaves no folder behind.
     /// What it restored: files and octets.
     /// </summary>
-    public Sealpost.Core.Storage.BackupStats RestoreFrom(string backup)
+    public async Task<Sealpost.Core.Storage.BackupStats> RestoreFromAsync(string backup, Sealpost.Core.Access.Actor actor, CancellationToken ct = default)
+    {
+        var restored = RestoreFrom(backup);
+        // The restored trail says so itself: who restored which backup, as its next record.
+        if (File.Exists(System.IO.Path.Combine(Path, Sealpost.Store.Sqlite.SqliteAuditStore.FileName)))
+        {
+            await using var audit = await Sealpost.Store.Sqlite.SqliteAuditStore.OpenAsync(Path, 5000, ct);
+            await audit.AppendAsync(Environment.MachineName, [Sealpost.Core.Audit.AuditEvent.Of(actor, Sealpost.Core.Audit.AuditAction.BackupRestored, "data folder",
+                Sealpost.Core.Audit.AuditOutcome.Success, $"{System.IO.Path.GetFileName(System.IO.Path.GetFullPath(backup).TrimEnd('/'))}: {restored.Files} files, {restored.Bytes} octets")], ct);
+        }
+
+        return restored;
+    }
+
+    private Sealpost.Core.Storage.BackupStats RestoreFrom(string backup)
     {
         var source = System.IO.Path.GetFullPath(backup);
         if (!Directory.Exists(source))

@@ -29,7 +29,7 @@ internal static class BackupCommands
         {
             var options = new CommandContext(parse, console).LoadOptions();
             var folder = new DataFolder(options.DataDirectory);
-            var restored = folder.RestoreFrom(parse.GetValue(from)!);
+            var restored = await folder.RestoreFromAsync(parse.GetValue(from)!, SealpostRuntime.LocalAdministrator, ct);
             await console.Out.WriteLineAsync($"Restored {restored.Files} files ({restored.Bytes} octets) into {folder.Path}; every database passed its integrity check.");
             return SealpostCli.Ok;
         });

@@ -57,6 +57,8 @@ public enum AuditAction
     AuditArchived,
     /// <summary>A backup of the data folder written (the detail: its name, files and octets).</summary>
     BackupCreated,
+    /// <summary>A data folder made from a backup with <c>sealpost restore</c> (recorded in the restored trail: the backup's name, files).</summary>
+    BackupRestored,
 
     /// <summary>An action the permission matrix refused (the detail names the operation).</summary>
     ActionRefused,

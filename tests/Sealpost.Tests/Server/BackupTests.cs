@@ -66,6 +66,11 @@ public sealed class BackupTests : IAsyncLifetime
         await imap.CommandAsync("a LOGIN alice@example.test alice-dev-password");
         await imap.CommandAsync("b SELECT INBOX");
         Assert.Contains(Marker, await imap.CommandAsync("c FETCH 1:* (ENVELOPE)"));
+        // The restored trail records the restore, and still verifies.
+        var restoredRecord = Assert.Single(await server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.BackupRestored)));
+        Assert.Contains(Path.GetFileName(backup), restoredRecord.Event.Detail);
+        var verified = await Sealpost.Domain.Audit.AuditVerifier.VerifyAsync(server.Runtime.Audit.Store, server.Runtime.Audit.PublicKey, []);
+        Assert.True(verified.Ok, verified.Message);
     }
 
     [Fact]
@@ -106,6 +111,16 @@ public sealed class BackupTests : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.Err);
         var path = result.Out.Trim().Split(" in ")[^1].TrimEnd('.');
         Assert.True(File.Exists(Path.Combine(path, "sealpost.db")), result.Out);
+    }
+
+    [Fact]
+    public async Task A_backup_folder_inside_the_data_folder_is_not_copied_into_the_next_backup()
+    {
+        await using var server = await TestServer.StartAsync(o => o.BackupDirectory = Path.Combine(o.DataDirectory, "backups"));
+        var backups = server.Server.Runtime.Backups;
+        await backups.CreateAsync(SealpostRuntime.LocalAdministrator, CancellationToken.None);
+        var second = await backups.CreateAsync(SealpostRuntime.LocalAdministrator, CancellationToken.None);
+        Assert.Empty(Directory.EnumerateDirectories(second.Path, Sealpost.Domain.BackupService.NamePrefix + "*", SearchOption.AllDirectories));
     }
 
     [Fact]
