@@ -979,6 +979,7 @@ public sealed class SmtpSession
             await ssl.AuthenticateAsServerAsync(
                 (_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
             TlsIdleBuffers.Enable(ssl);
+            Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake(MetricProtocol, ssl);
             _input = PipeReader.Create(ssl);
             _output = PipeWriter.Create(ssl);
             _tls = true;

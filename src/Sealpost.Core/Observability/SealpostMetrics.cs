@@ -42,6 +42,12 @@ public static class SealpostMetrics
     /// <summary>Time one group commit of the audit trail took (its rows written and committed).</summary>
     public static readonly Histogram<double> AuditAppendSeconds = Meter.CreateHistogram<double>("sealpost.audit.append.duration", unit: "s", description: "Audit trail group commits");
 
+    /// <summary>TLS handshakes completed, by protocol and negotiated version (Tls12, Tls13).</summary>
+    public static readonly Counter<long> TlsHandshakes = Meter.CreateCounter<long>("sealpost.tls.handshakes", description: "TLS handshakes completed, by protocol and version");
+
+    public static void RecordTlsHandshake(string protocol, System.Net.Security.SslStream ssl) =>
+        TlsHandshakes.Add(1, new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("version", ssl.SslProtocol.ToString()));
+
     public static void RecordCommand(string protocol, string command, long startedTimestamp) =>
         CommandSeconds.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds,
             new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("command", command));

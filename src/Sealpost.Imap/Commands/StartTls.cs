@@ -37,6 +37,7 @@ public sealed partial class ImapSession
         handshake.CancelAfter(TimeSpan.FromSeconds(30));
         await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
         TlsIdleBuffers.Enable(ssl);
+        Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake("imap", ssl);
         UseStreams(ssl, ssl);
         _tls = true;
         return After.Next;

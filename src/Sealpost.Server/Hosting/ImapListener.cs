@@ -114,6 +114,7 @@ internal sealed class ImapListener : IAsyncDisposable
                 handshake.CancelAfter(TimeSpan.FromSeconds(30));
                 await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
                 TlsIdleBuffers.Enable(ssl);
+                Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake("imap", ssl);
                 transport = ssl;
             }
 

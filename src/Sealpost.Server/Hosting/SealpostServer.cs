@@ -343,7 +343,7 @@ public sealed class SealpostServer : IAsyncDisposable
                             certificates, context.ClientHelloInfo.ServerName, options.Tls,
                             [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11])),
                     });
-                    listen.Use(ReleaseIdleTlsBuffers);
+                    listen.Use(next => ReleaseIdleTlsBuffers(next, "https"));
                     httpListeners.Add(listen);
                 });
             }
@@ -387,7 +387,7 @@ public sealed class SealpostServer : IAsyncDisposable
                                 HandshakeTimeout = TimeSpan.FromSeconds(30),
                                 OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls)),
                             });
-                            listen.Use(ReleaseIdleTlsBuffers);
+                            listen.Use(next => ReleaseIdleTlsBuffers(next, "submission"));
                         }
 
                         listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls,
@@ -433,12 +433,13 @@ public sealed class SealpostServer : IAsyncDisposable
 
     private const string ProxiedFromKey = "sealpost.proxied-from";
 
-    // After Kestrel's TLS handshake: let OpenSSL free the connection's record buffers while it is idle.
-    private static ConnectionDelegate ReleaseIdleTlsBuffers(ConnectionDelegate next) => connection =>
+    // After Kestrel's TLS handshake: let OpenSSL free the connection's record buffers while it is idle, and count the handshake.
+    private static ConnectionDelegate ReleaseIdleTlsBuffers(ConnectionDelegate next, string protocol) => connection =>
     {
         if (connection.Features.Get<ISslStreamFeature>()?.SslStream is { } ssl)
         {
             TlsIdleBuffers.Enable(ssl);
+            Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake(protocol, ssl);
         }
 
         return next(connection);

@@ -81,6 +81,7 @@ public sealed class MetricsTests : IAsyncLifetime
     [InlineData("sealpost_sealed", "gauge")]
     [InlineData("sealpost_command_duration_seconds", "histogram")]
     [InlineData("sealpost_audit_append_duration_seconds", "histogram")]
+    [InlineData("sealpost_tls_handshakes", "counter")]
     public async Task The_scrape_has_the_family(string family, string type)
     {
         var families = await ScrapeAsync();
@@ -97,6 +98,16 @@ public sealed class MetricsTests : IAsyncLifetime
         var counts = Samples(await ScrapeAsync(), "sealpost_command_duration_seconds")
             .Where(s => s.GetProperty("name").GetString() == "sealpost_command_duration_seconds_count" && Label(s, "protocol") == protocol && Label(s, "command") == command);
         Assert.True(counts.Sum(s => s.GetProperty("value").GetDouble()) >= 1);
+    }
+
+    [Theory]
+    [InlineData("imap")]
+    [InlineData("https")]
+    public async Task Tls_handshakes_are_counted_by_protocol_with_the_version(string protocol)
+    {
+        var handshakes = Samples(await ScrapeAsync(), "sealpost_tls_handshakes").Where(s => Label(s, "protocol") == protocol).ToList();
+        Assert.True(handshakes.Sum(s => s.GetProperty("value").GetDouble()) >= 1);
+        Assert.All(handshakes, s => Assert.Contains(Label(s, "version"), new[] { "Tls12", "Tls13" }));
     }
 
     [Theory]
