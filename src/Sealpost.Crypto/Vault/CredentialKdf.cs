@@ -44,6 +44,7 @@ public sealed class CredentialKdf
     // login storm after a restart queues instead of taking hundreds of 64 MiB blocks at once.
     private readonly SemaphoreSlim _gate;
     private int _running;
+    private int _waiting;
     private int _peak;
     private long _runs;
 
@@ -77,6 +78,12 @@ public sealed class CredentialKdf
 
     /// <summary>The most that ever ran at once (a gauge for operators and tests).</summary>
     public int PeakConcurrent => Volatile.Read(ref _peak);
+
+    /// <summary>Argon2id computations running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Argon2id computations waiting for a slot now (a login storm shows here first).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Argon2id computations so far.</summary>
     public long Runs => Interlocked.Read(ref _runs);
@@ -147,7 +154,16 @@ public sealed class CredentialKdf
             return VerifyCore(secret, verifier);
         }
 
-        await _gate.WaitAsync(ct);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _gate.WaitAsync(ct);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
         return Run(() => VerifyCore(secret, verifier));
     }
 
@@ -155,7 +171,16 @@ public sealed class CredentialKdf
 
     private T Gated<T>(Func<T> work)
     {
-        _gate.Wait();
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            _gate.Wait();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
         return Run(work);
     }
 

@@ -412,6 +412,13 @@ public sealed class SealpostServer : IAsyncDisposable
         gauges.CreateObservableGauge("sealpost.certificate.expiry", () => (certificates.SelectCertificate(null).NotAfter.ToUniversalTime() - DateTime.UtcNow).TotalSeconds,
             unit: "s", description: "Seconds until the default TLS certificate expires");
         gauges.CreateObservableGauge("sealpost.sealed", () => runtime.SealState.StartsWith("sealed", StringComparison.Ordinal) ? 1 : 0, description: "1 while the keystore is sealed");
+        var kdf = runtime.Vault.Kdf;
+        gauges.CreateObservableGauge("sealpost.argon2.running", () => kdf.Running, description: "Argon2id computations running now (at most PasswordHashing:MaxConcurrent)");
+        gauges.CreateObservableGauge("sealpost.argon2.waiting", () => kdf.Waiting, description: "Argon2id computations waiting for a slot (a login storm)");
+        gauges.CreateObservableGauge("sealpost.argon2.peak", () => kdf.PeakConcurrent, description: "The most Argon2id computations that ever ran at once");
+        var memory = runtime.MessageMemory;
+        gauges.CreateObservableGauge("sealpost.message_memory.used_bytes", () => memory.Used, description: "Message data held in memory by SMTP and IMAP sessions");
+        gauges.CreateObservableGauge("sealpost.message_memory.capacity_bytes", () => memory.Capacity, description: "Limits:MaxMessageMemoryBytes");
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             exporter.Dispose();

@@ -82,6 +82,11 @@ public sealed class MetricsTests : IAsyncLifetime
     [InlineData("sealpost_command_duration_seconds", "histogram")]
     [InlineData("sealpost_audit_append_duration_seconds", "histogram")]
     [InlineData("sealpost_tls_handshakes", "counter")]
+    [InlineData("sealpost_argon2_running", "gauge")]
+    [InlineData("sealpost_argon2_waiting", "gauge")]
+    [InlineData("sealpost_argon2_peak", "gauge")]
+    [InlineData("sealpost_message_memory_used_bytes", "gauge")]
+    [InlineData("sealpost_message_memory_capacity_bytes", "gauge")]
     public async Task The_scrape_has_the_family(string family, string type)
     {
         var families = await ScrapeAsync();
