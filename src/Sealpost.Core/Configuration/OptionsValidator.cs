@@ -224,6 +224,12 @@ public static class OptionsValidator
         Range(errors, "Http:MaxPageSize", options.Http.MaxPageSize, 10, 10_000);
         Range(errors, "Limits:MaxConnections", l.MaxConnections, 1, 1_000_000);
         Range(errors, "Limits:ShutdownSeconds", l.ShutdownSeconds, 1, 3600);
+        Range(errors, "Metrics:OtlpIntervalSeconds", options.Metrics.OtlpIntervalSeconds, 1, 3600);
+        if (options.Metrics.OtlpEndpoint.Length > 0
+            && !(Uri.TryCreate(options.Metrics.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https"))
+        {
+            errors.Add($"Metrics:OtlpEndpoint: must be an http or https URL, e.g. http://otel-collector:4318/v1/metrics (got '{options.Metrics.OtlpEndpoint}')");
+        }
         Range(errors, "Limits:MinFreeDiskMegabytes", l.MinFreeDiskMegabytes, 0, 1L << 40);
         Range(errors, "Limits:DefaultQuotaBytes", l.DefaultQuotaBytes, 0, long.MaxValue);
 

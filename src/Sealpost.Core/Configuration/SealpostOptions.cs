@@ -40,6 +40,8 @@ public sealed class SealpostOptions
 
     public DeliveryOptions Delivery { get; set; } = new();
 
+    public MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>Fills list defaults that binding left empty.</summary>
     public SealpostOptions WithListDefaults()
     {
@@ -647,4 +649,16 @@ public sealed class DeliveryRoute
 
     /// <summary>A file holding the AUTH password (kept out of the configuration file).</summary>
     public string? PasswordFile { get; set; }
+}
+
+public sealed class MetricsOptions
+{
+    /// <summary>
+    /// Where to push the metrics over OTLP/HTTP (protobuf), the collector's metrics URL, e.g.
+    /// http://otel-collector:4318/v1/metrics; empty: only the Prometheus scrape endpoint.
+    /// </summary>
+    public string OtlpEndpoint { get; set; } = "";
+
+    /// <summary>How often metrics are pushed over OTLP (seconds).</summary>
+    public int OtlpIntervalSeconds { get; set; } = 60;
 }

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenTelemetry.Metrics;
 using Sealpost.Imap;
 using Sealpost.Domain;
 using Sealpost.Smtp;
@@ -419,8 +420,19 @@ public sealed class SealpostServer : IAsyncDisposable
         var memory = runtime.MessageMemory;
         gauges.CreateObservableGauge("sealpost.message_memory.used_bytes", () => memory.Used, description: "Message data held in memory by SMTP and IMAP sessions");
         gauges.CreateObservableGauge("sealpost.message_memory.capacity_bytes", () => memory.Capacity, description: "Limits:MaxMessageMemoryBytes");
+        // OTLP push (optional): the same instruments through the OpenTelemetry SDK to the operators' collector.
+        var otlp = options.Metrics.OtlpEndpoint.Length == 0 ? null : OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+            .AddMeter(Sealpost.Core.Observability.SealpostMetrics.MeterName)
+            .AddOtlpExporter((exporter, reader) =>
+            {
+                exporter.Endpoint = new Uri(options.Metrics.OtlpEndpoint);
+                exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = options.Metrics.OtlpIntervalSeconds * 1000;
+            })
+            .Build();
         app.Lifetime.ApplicationStopped.Register(() =>
         {
+            otlp?.Dispose(); // a last push, then stop
             exporter.Dispose();
             gauges.Dispose();
         });

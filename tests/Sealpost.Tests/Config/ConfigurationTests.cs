@@ -32,6 +32,8 @@ public sealed class ConfigurationTests
     [InlineData("""{"Smtp": {"MtaStsMode": "strict"}}""", "Smtp:MtaStsMode:")]
     [InlineData("""{"Smtp": {"MtaStsMaxAgeDays": 0}}""", "Smtp:MtaStsMaxAgeDays:")]
     [InlineData("""{"Limits": {"ShutdownSeconds": 0}}""", "Limits:ShutdownSeconds:")]
+    [InlineData("""{"Metrics": {"OtlpEndpoint": "collector:4318"}}""", "Metrics:OtlpEndpoint:")]
+    [InlineData("""{"Metrics": {"OtlpIntervalSeconds": 0}}""", "Metrics:OtlpIntervalSeconds:")]
     [InlineData("""{"Audit": {"Store": "nowhere"}}""", "Audit:Store:")]
     [InlineData("""{"Audit": {"BusyTimeoutMilliseconds": 0}}""", "Audit:BusyTimeoutMilliseconds:")]
     [InlineData("""{"Audit": {"SpoolMaxEvents": 0}}""", "Audit:SpoolMaxEvents:")]
