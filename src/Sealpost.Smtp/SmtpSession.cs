@@ -199,10 +199,12 @@ public sealed class SmtpSession
 
                     Outcome outcome;
                     var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                    var verb = SmtpGrammar.Parse(line.ToArray()).Verb.ToString().ToUpperInvariant();
+                    var bytes = line.ToArray();
+                    var command = SmtpGrammar.Parse(bytes);
+                    var verb = VerbNames[(int)command.Verb];
                     try
                     {
-                        outcome = await HandleAsync(line.ToArray(), buffer, ct);
+                        outcome = await HandleAsync(bytes, command, buffer, ct);
                     }
                     catch (Exception ex) when (IsCommandFault(ex))
                     {
@@ -377,7 +379,10 @@ public sealed class SmtpSession
         public static Outcome Then(Func<CancellationToken, Task<bool>> next) => new(false, true, next);
     }
 
-    private async Task<Outcome> HandleAsync(byte[] line, ReadOnlySequence<byte> rest, CancellationToken ct)
+    /// <summary>Each verb's name as logs and metrics print it, made once.</summary>
+    private static readonly string[] VerbNames = Enum.GetValues<SmtpVerb>().Select(v => v.ToString().ToUpperInvariant()).ToArray();
+
+    private async Task<Outcome> HandleAsync(byte[] line, SmtpCommand command, ReadOnlySequence<byte> rest, CancellationToken ct)
     {
         if (line.AsSpan().IndexOf((byte)0) >= 0)
         {
@@ -385,7 +390,6 @@ public sealed class SmtpSession
             return Outcome.Next;
         }
 
-        var command = SmtpGrammar.Parse(line);
         switch (command.Verb)
         {
             case SmtpVerb.Ehlo or SmtpVerb.Helo:
