@@ -27,6 +27,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench outbound --sink-port PORT --sink-counter FILE --dkim-key PEM [--connections 20] [--messages 100] [--size 5120]  (bench/outbound.sh runs it)");
     Console.WriteLine("       Sealpost.Bench api [--accounts 10000] [--seconds 15] [--clients 20]  (bench/api.sh runs it)");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
+    Console.WriteLine("       Sealpost.Bench imap-stress [--users 100] [--clients 50] [--warmup 20] [--seconds 30] [--messages 30] [--server-cpu 0] [--server sealpost.dll]  (bench/imap-stress.sh runs it)");
     return argsList.Count == 0 ? 2 : 0;
 }
 
@@ -65,6 +66,13 @@ if (argsList[0] is "audit" or "audit-overhead")
         ? await AuditBenchmark.AppendsAsync(Arg("--events", 200_000), Arg("--producers", 64), pg)
         : await AuditBenchmark.OverheadAsync(Arg("--pairs", 5), Arg("--seconds", 10), Arg("--clients", 20), pg,
             argsList.IndexOf("--group-commit-ms") is var g and >= 0 && g + 1 < argsList.Count && int.TryParse(argsList[g + 1], out var ms) && ms >= 0 ? ms : null);
+}
+
+if (argsList[0] == "imap-stress")
+{
+    int Opt(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v >= 0 ? v : fallback;
+    var server = argsList.IndexOf("--server") is var sv and >= 0 && sv + 1 < argsList.Count ? argsList[sv + 1] : "src/Sealpost.Cli/bin/Release/net10.0/sealpost.dll";
+    return await ImapStressBenchmark.RunAsync(server, Opt("--users", 100), Opt("--clients", 50), Opt("--warmup", 20), Opt("--seconds", 30), Opt("--messages", 30), Opt("--server-cpu", 0));
 }
 
 if (argsList[0] == "imap-large")

@@ -23,21 +23,30 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
 
     public IPEndPoint Endpoint { get; }
 
-    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message)
+    /// <summary>The user names of a Dovecot started with <paramref name="users"/> users (alice alone for one).</summary>
+    public static IReadOnlyList<string> UserNames(int users) =>
+        users == 1 ? ["alice@example.test"] : Enumerable.Range(1, users).Select(i => $"user{i:D3}@example.test").ToList();
+
+    /// <param name="cpu">Pins Dovecot to this CPU (taskset), so a load generator on another one does not compete.</param>
+    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message, int users = 1, int? cpu = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-dovecot-" + Guid.NewGuid().ToString("N"));
-        var maildir = Path.Combine(folder, "home", "alice@example.test", "Maildir");
-        foreach (var sub in new[] { "cur", "new", "tmp" })
+        foreach (var user in UserNames(users))
         {
-            Directory.CreateDirectory(Path.Combine(maildir, sub));
+            var maildir = Path.Combine(folder, "home", user, "Maildir");
+            foreach (var sub in new[] { "cur", "new", "tmp" })
+            {
+                Directory.CreateDirectory(Path.Combine(maildir, sub));
+            }
+
+            for (var i = 0; i < messages; i++)
+            {
+                await File.WriteAllTextAsync(Path.Combine(maildir, "cur", $"{1_700_000_000 + i}.M{i}P1.bench:2,"), message(i));
+            }
         }
 
         Directory.CreateDirectory(Path.Combine(folder, "run"));
         Directory.CreateDirectory(Path.Combine(folder, "state"));
-        for (var i = 0; i < messages; i++)
-        {
-            await File.WriteAllTextAsync(Path.Combine(maildir, "cur", $"{1_700_000_000 + i}.M{i}P1.bench:2,"), message(i));
-        }
 
         var port = FreePort();
         // High-performance mode (Dovecot's own term): login processes serve many connections each.
@@ -81,9 +90,15 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
               chroot =
             }
             """);
-        await File.WriteAllTextAsync(Path.Combine(folder, "passwd"), "alice@example.test:{PLAIN}alice-dev-password\n");
+        await File.WriteAllTextAsync(Path.Combine(folder, "passwd"), string.Concat(UserNames(users).Select(u => $"{u}:{{PLAIN}}{(users == 1 ? "alice-dev-password" : "bench-password")}\n")));
         Chown(Path.Combine(folder, "home"));
-        var process = Process.Start(new ProcessStartInfo("/usr/sbin/dovecot", ["-F", "-c", Path.Combine(folder, "dovecot.conf")])
+        string[] command = ["/usr/sbin/dovecot", "-F", "-c", Path.Combine(folder, "dovecot.conf")];
+        if (cpu is { } core)
+        {
+            command = ["taskset", "-c", core.ToString(System.Globalization.CultureInfo.InvariantCulture), .. command];
+        }
+
+        var process = Process.Start(new ProcessStartInfo(command[0], command[1..])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,

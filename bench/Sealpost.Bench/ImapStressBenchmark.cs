@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sealpost.Core.Configuration;
+using Sealpost.Core.Mail;
+using Sealpost.Crypto.Vault;
+using Sealpost.Server;
+using Sealpost.Server.Hosting;
+
+namespace Sealpost.Bench;
+
+/// <summary>
+/// Dovecot imaptest's default stress profile, reproduced (imaptest is not packaged in Debian): 100 users,
+/// 50 clients, each client picking a random user and running, per cycle, LOGIN, LIST (50%), STATUS
+/// (50%), SELECT, FETCH of every message's flags and envelope, FETCH of a message body (30% of them
+/// partial), STORE flags (50%), STORE \Deleted on one message, EXPUNGE, APPEND, LOGOUT, so each INBOX
+/// stays near 30 messages. A second run keeps sessions open (no LOGIN/LOGOUT per cycle). Measured for
+/// 30 s after a 20 s warm-up against Sealpost (its own process) and, in the same invocation, Dovecot in
+/// its default and high-performance modes; each server is pinned to CPU 0, this generator to CPU 1
+/// (bench/imap-stress.sh starts it under taskset). Prints commands/s, ms per command type, the ratio to
+/// the faster Dovecot and the generator's own CPU use.
+/// </summary>
+internal static class ImapStressBenchmark
+{
+    private const string Password = "bench-password";
+
+    private static readonly string Appended = "From: imaptest <imaptest@example.org>\r\nTo: user@example.test\r\nSubject: appended by the stress profile\r\n" +
+        "Date: Tue, 03 Nov 2026 10:00:00 +0100\r\n\r\n" + string.Concat(Enumerable.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", 40));
+
+    private static string Message(int i) =>
+        $"From: Sender {i % 50} <s{i % 50}@example.org>\r\nTo: user@example.test\r\nSubject: Stress {i} topic {i % 13}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{i}@stress>\r\n\r\n" +
+        string.Concat(Enumerable.Repeat($"Line {i} of a message the stress profile reads back.\r\n", 60));
+
+    public static async Task<int> RunAsync(string serverDll, int users, int clients, int warmup, int seconds, int messages, int serverCpu)
+    {
+        Console.WriteLine($"imap-stress: imaptest's default profile, {users} users, {clients} clients, INBOX near {messages} messages, {warmup} s warm-up then {seconds} s measured; servers on CPU {serverCpu}, generator on the others");
+        var results = new List<(string Server, bool Churn, double PerSecond)>();
+        var sealpost = await PrepareSealpostAsync(users, messages);
+        try
+        {
+            using var server = StartSealpost(serverDll, sealpost.Folder, sealpost.Port, clients, serverCpu);
+            await WaitForAsync(new IPEndPoint(IPAddress.Loopback, sealpost.Port));
+            foreach (var churn in new[] { true, false })
+            {
+                results.Add(("sealpost", churn, await MeasureAsync("sealpost", new IPEndPoint(IPAddress.Loopback, sealpost.Port), ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+            }
+
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+        finally
+        {
+            Directory.Delete(sealpost.Folder, recursive: true);
+        }
+
+        if (!File.Exists("/usr/sbin/dovecot"))
+        {
+            Console.WriteLine("  dovecot not installed (apt dovecot-imapd, scripts/deps.sh): no comparison");
+            return 0;
+        }
+
+        foreach (var highPerformance in new[] { false, true })
+        {
+            await using var dovecot = await ReferenceDovecot.StartAsync(messages, highPerformance, clients, Message, users, serverCpu);
+            var name = highPerformance ? "dovecot high-performance" : "dovecot default";
+            foreach (var churn in new[] { true, false })
+            {
+                results.Add((name, churn, await MeasureAsync(name, dovecot.Endpoint, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+            }
+        }
+
+        foreach (var churn in new[] { true, false })
+        {
+            var ours = results.Single(r => r.Server == "sealpost" && r.Churn == churn).PerSecond;
+            var best = results.Where(r => r.Server != "sealpost" && r.Churn == churn).Max(r => r.PerSecond);
+            Console.WriteLine($"  {(churn ? "with login churn" : "sessions kept open")}: Sealpost {ours:F0} commands/s, best Dovecot {best:F0}: {ours / best:F2}x");
+        }
+
+        return 0;
+    }
+
+    private static async Task<(string Folder, int Port)> PrepareSealpostAsync(int users, int messages)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-stress-" + Guid.NewGuid().ToString("N"));
+        var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
+        options.Smtp.UseSystemDns = false;
+        options.Log.Level = "Warning";
+        await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
+        await using (var runtime = await SealpostRuntime.OpenAsync(options, NullLoggerFactory.Instance))
+        {
+            var body = Enumerable.Range(0, messages).Select(i => Encoding.ASCII.GetBytes(Message(i))).ToList();
+            foreach (var user in ReferenceDovecot.UserNames(users))
+            {
+                await runtime.Directory.AddUserAsync(SealpostRuntime.LocalAdministrator, user, Password, null, 0);
+                var (account, session) = (await runtime.Directory.LoginAsync(user, Password))!.Value;
+                session.Dispose();
+                var inbox = (await runtime.Store.Mail.FindMailboxByRoleAsync(account.Id, MailboxRole.Inbox))!;
+                foreach (var m in body)
+                {
+                    await runtime.Delivery.DeliverAsync(m, [new DeliveryTarget(account.Id, inbox.Id)], DateTimeOffset.UtcNow);
+                }
+            }
+        }
+
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return (folder, ((IPEndPoint)probe.LocalEndpoint).Port);
+    }
+
+    private static Process StartSealpost(string serverDll, string folder, int port, int clients, int cpu)
+    {
+        var info = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+                 {
+                     "-c", cpu.ToString(CultureInfo.InvariantCulture), "dotnet", serverDll, "serve", "--dev", "--data", folder,
+                     "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionListen:0=127.0.0.1:0",
+                     "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0", "--set", $"Imap:Listen:0=127.0.0.1:{port}", "--set", "Imap:TlsListen:0=127.0.0.1:0",
+                     "--set", $"Limits:MaxConnectionsPerIp={clients * 4 + 10}", "--set", "Imap:MaxSessionsPerAccount=100", "--set", "Log:Level=Warning",
+                 })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(info)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
+    private static async Task WaitForAsync(IPEndPoint endpoint)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(endpoint);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new InvalidOperationException($"no server on {endpoint}");
+    }
+
+    private static async Task<double> MeasureAsync(string name, IPEndPoint endpoint, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn)
+    {
+        await LoadAsync(endpoint, users, clients, warmup, churn, measure: false);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var (latencies, errors) = await LoadAsync(endpoint, users, clients, seconds, churn, measure: true);
+        var generator = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / seconds;
+        var total = latencies.Values.Sum(l => l.Count);
+        Console.WriteLine($"  {name}, {(churn ? "with login churn" : "sessions kept open")}: {total / (double)seconds:F0} commands/s, {errors} client-visible errors, generator CPU {generator * 100:F0}% of one core");
+        foreach (var (command, list) in latencies.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            list.Sort();
+            Console.WriteLine($"    {command,-14} {list.Count / (double)seconds,7:F0}/s   mean {list.Average(),7:F1} ms   p99 {list[(int)(list.Count * 0.99)],7:F1} ms");
+        }
+
+        return total / (double)seconds;
+    }
+
+    private static async Task<(Dictionary<string, List<double>> Latencies, long Errors)> LoadAsync(IPEndPoint endpoint, IReadOnlyList<string> users, int clients, int seconds, bool churn, bool measure)
+    {
+        var latencies = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        long errors = 0;
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async n =>
+        {
+            var random = new Random(n * 7919 + seconds);
+            var mine = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+            ImapBenchmark.Client? client = null;
+            async Task<string> Timed(string command, string text)
+            {
+                var sw = Stopwatch.StartNew();
+                var answer = await client!.CommandAsync(text);
+                (mine.TryGetValue(command, out var list) ? list : mine[command] = []).Add(sw.Elapsed.TotalMilliseconds);
+                return answer;
+            }
+
+            var user = users[random.Next(users.Count)];
+            while (DateTime.UtcNow < until)
+            {
+                try
+                {
+                    if (client is null)
+                    {
+                        client = await ImapBenchmark.Client.ConnectAsync(endpoint);
+                        if (churn)
+                        {
+                            user = users[random.Next(users.Count)];
+                        }
+
+                        await Timed("LOGIN", $"LOGIN {user} {Password}");
+                    }
+
+                    if (random.Next(2) == 0)
+                    {
+                        await Timed("LIST", "LIST \"\" *");
+                    }
+
+                    if (random.Next(2) == 0)
+                    {
+                        await Timed("STATUS", "STATUS INBOX (MESSAGES UNSEEN)");
+                    }
+
+                    var selected = await Timed("SELECT", "SELECT INBOX");
+                    var exists = ExistsOf(selected);
+                    if (exists > 0)
+                    {
+                        await Timed("FETCH", "FETCH 1:* (UID FLAGS ENVELOPE)");
+                        var one = random.Next(1, exists + 1);
+                        await Timed("FETCH2", random.Next(10) < 3 ? $"FETCH {one} (BODY.PEEK[]<0.{random.Next(256, 2048)}>)" : $"FETCH {one} (BODY.PEEK[])");
+                        if (random.Next(2) == 0)
+                        {
+                            await Timed("STORE", $"STORE {random.Next(1, exists + 1)} {(random.Next(2) == 0 ? "+" : "-")}FLAGS (\\Seen \\Flagged)");
+                        }
+
+                        await Timed("DELETE", $"STORE {random.Next(1, exists + 1)} +FLAGS.SILENT (\\Deleted)");
+                        await Timed("EXPUNGE", "EXPUNGE");
+                    }
+
+                    await Timed("APPEND", $"APPEND INBOX {{{Appended.Length}+}}\r\n{Appended}");
+                    if (churn)
+                    {
+                        await Timed("LOGOUT", "LOGOUT");
+                        client.Dispose();
+                        client = null;
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or IOException or SocketException)
+                {
+                    Interlocked.Increment(ref errors);
+                    client?.Dispose();
+                    client = null;
+                }
+            }
+
+            client?.Dispose();
+            if (measure)
+            {
+                lock (latencies)
+                {
+                    foreach (var (command, list) in mine)
+                    {
+                        (latencies.TryGetValue(command, out var all) ? all : latencies[command] = []).AddRange(list);
+                    }
+                }
+            }
+        }));
+        return (latencies, errors);
+    }
+
+    private static int ExistsOf(string untagged)
+    {
+        foreach (var line in untagged.Split('\n'))
+        {
+            if (line.EndsWith(" EXISTS", StringComparison.Ordinal) && int.TryParse(line.AsSpan(2, line.Length - 2 - " EXISTS".Length), out var n))
+            {
+                return n;
+            }
+        }
+
+        return 0;
+    }
+}
