@@ -72,6 +72,10 @@ internal sealed class ImapListener : IAsyncDisposable
             {
                 return;
             }
+            catch (SocketException) when (Volatile.Read(ref _closed))
+            {
+                return; // the listening socket was closed for the stop: not a failure worth a warning
+            }
             catch (SocketException ex)
             {
                 ServerLog.AcceptFailed(_logger, ex.SocketErrorCode.ToString());
@@ -138,7 +142,13 @@ internal sealed class ImapListener : IAsyncDisposable
     }
 
     /// <summary>Closes the listening socket: new connections are refused from now on; sessions go on.</summary>
-    public void StopAccepting() => _socket.Dispose();
+    public void StopAccepting()
+    {
+        Volatile.Write(ref _closed, true);
+        _socket.Dispose();
+    }
+
+    private bool _closed;
 
     /// <summary>
     /// Stops accepting, gives sessions until <paramref name="grace"/> to end by themselves (after the
