@@ -41,6 +41,39 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
             return (string?)RecoveryKeyDetail(key);
         }, ct);
 
+    /// <summary>
+    /// Keeps a TLS certificate chain and its private key sealed in the keystore under
+    /// <paramref name="name"/> (entries tls/NAME/chain and tls/NAME/key); the audit record names its
+    /// fingerprint, host names and expiry, so a substituted certificate shows in the trail.
+    /// </summary>
+    [Requires(Operation.TlsCertificateStore)]
+    public Task StoreTlsCertificateAsync(Actor actor, string name, string chainPem, string keyPem, CancellationToken ct = default) =>
+        guard.AdministerAsync(actor, AuditAction.TlsCertificateStored, "tls/" + name, async () =>
+        {
+            guard.Require(actor, Operation.TlsCertificateStore, Scope.Platform);
+            string detail;
+            try
+            {
+                using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(chainPem, keyPem);
+                if (!certificate.HasPrivateKey)
+                {
+                    throw Sealpost.Core.SealpostException.Invalid("the key does not belong to the certificate");
+                }
+
+                var names = certificate.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509SubjectAlternativeNameExtension>()
+                    .SelectMany(e => e.EnumerateDnsNames()).ToList();
+                detail = $"sha256:{certificate.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant()} names {string.Join(",", names)} until {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}";
+            }
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+            {
+                throw Sealpost.Core.SealpostException.Invalid($"cannot use the certificate with that key: {ex.Message.Split('\n')[0]}");
+            }
+
+            await keystore.PutSecretAsync($"tls/{name}/chain", Encoding.ASCII.GetBytes(chainPem), ct);
+            await keystore.PutSecretAsync($"tls/{name}/key", Encoding.ASCII.GetBytes(keyPem), ct);
+            return (true, (string?)detail);
+        }, ct);
+
     /// <summary>The audit target of recovery key versions.</summary>
     public const string RecoveryTarget = "recovery";
 

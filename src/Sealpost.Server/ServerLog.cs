@@ -32,6 +32,15 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Certificate reload failed, keeping the current certificates: {Reason}")]
     public static partial void CertificateReloadFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "ACME: ordering a certificate for {Count} host names ({Reason})")]
+    public static partial void AcmeOrdering(ILogger logger, int count, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "ACME: certificate for {Count} host names issued and in use, valid until {NotAfter}")]
+    public static partial void AcmeIssued(ILogger logger, int count, string notAfter);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "ACME: the certificate could not be obtained, keeping the one in use; next try in {RetrySeconds} s: {Reason}")]
+    public static partial void AcmeFailed(ILogger logger, string reason, int retrySeconds);
+
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Accepting a connection failed: {Error}")]
     public static partial void AcceptFailed(ILogger logger, string error);
 

@@ -16,6 +16,10 @@ public sealed class PostgresAuditStore : IAuditStore
     private const long ChainLock = 0x5EA1_A0D1;
     private readonly NpgsqlDataSource _dataSource;
 
+    // The head this store instance last appended: while no other node appends, the next batch is
+    // chained onto it and sent in one round trip, guarded so it inserts nothing if the head moved.
+    private volatile ChainHead? _lastHead;
+
     private PostgresAuditStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
 
     /// <summary>The store's connection string with the database name suffixed "_audit".</summary>
@@ -139,6 +143,15 @@ public sealed class PostgresAuditStore : IAuditStore
     /// <summary>The records appended; null when <paramref name="spoolKey"/> names a spooled batch already in the trail.</summary>
     private async Task<IReadOnlyList<AuditRecord>?> AppendCoreAsync(string node, IReadOnlyList<AuditEvent> events, byte[]? spoolKey, CancellationToken ct)
     {
+        if (spoolKey is null && _lastHead is { } head)
+        {
+            var chained = await TryAppendOnHeadAsync(node, events, head, ct);
+            if (chained is not null)
+            {
+                return chained;
+            }
+        }
+
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(ct);
@@ -178,46 +191,127 @@ public sealed class PostgresAuditStore : IAuditStore
                 }
             }
 
-            var records = new List<AuditRecord>(events.Count);
-            foreach (var raw in events)
+            var records = Chain(node, events, seq, previous);
+            await using (var insert = new NpgsqlCommand(InsertRecords, connection, transaction))
             {
-                var e = raw with { Time = DateTimeOffset.FromUnixTimeMilliseconds(raw.Time.ToUnixTimeMilliseconds()) };
-                seq++;
-                var hash = AuditRecord.ComputeHash(seq, node, e, previous);
-                records.Add(new AuditRecord(seq, node, e, previous, hash));
-                previous = hash;
-            }
-
-            // One statement for the batch: arrays unnested server-side.
-            await using (var insert = new NpgsqlCommand("""
-                INSERT INTO audit_records (seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[])
-                """, connection, transaction))
-            {
-                insert.Parameters.AddWithValue(records.Select(r => r.Sequence).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Time.ToUnixTimeMilliseconds()).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Node).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Actor).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Role).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Source).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Protocol).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Action.ToString()).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Target).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Outcome.ToString()).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.Detail).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Event.CorrelationId).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.PreviousHash).ToArray());
-                insert.Parameters.AddWithValue(records.Select(r => r.Hash).ToArray());
+                AddRecordParameters(insert.Parameters, records);
                 await insert.ExecuteNonQueryAsync(ct);
             }
 
             await transaction.CommitAsync(ct);
+            _lastHead = new ChainHead(records[^1].Sequence, records[^1].Hash);
             return records;
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
         {
+            _lastHead = null;
             throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
         }
+    }
+
+    // One statement for the batch: arrays unnested server-side.
+    private const string InsertRecords = """
+        INSERT INTO audit_records (seq, time_ms, node, actor, role, source, protocol, action, target, outcome, detail, correlation, prev_hash, hash)
+        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[])
+        """;
+
+    /// <summary>
+    /// The single-round-trip append: BEGIN, the chain lock, the commit mode, the insert and COMMIT in
+    /// one batch. The insert is guarded by the head this instance last wrote (under the lock, each
+    /// statement sees every append committed before it), so when another node appended meanwhile it
+    /// inserts nothing and the caller takes the path that reads the head. Null then.
+    /// </summary>
+    private async Task<IReadOnlyList<AuditRecord>?> TryAppendOnHeadAsync(string node, IReadOnlyList<AuditEvent> events, ChainHead head, CancellationToken ct)
+    {
+        var records = Chain(node, events, head.Sequence, head.Hash);
+        NpgsqlConnection? connection = null;
+        try
+        {
+            connection = await _dataSource.OpenConnectionAsync(ct);
+            await using var batch = new NpgsqlBatch(connection);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new() { Value = ChainLock } } });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(events.All(e => AuditActions.IsHighVolume(e.Action)) ? "SET LOCAL synchronous_commit = off" : "SET LOCAL synchronous_commit = on"));
+            var insert = new NpgsqlBatchCommand(InsertRecords + """
+
+                WHERE EXISTS (SELECT 1 FROM audit_records WHERE seq = $15 AND hash = $16)
+                  AND NOT EXISTS (SELECT 1 FROM audit_records WHERE seq > $15)
+                """);
+            AddRecordParameters(insert.Parameters, records);
+            insert.Parameters.Add(new() { Value = head.Sequence });
+            insert.Parameters.Add(new() { Value = head.Hash });
+            batch.BatchCommands.Add(insert);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            await batch.ExecuteNonQueryAsync(ct);
+            if (insert.RecordsAffected != records.Count)
+            {
+                _lastHead = null;
+                return null;
+            }
+
+            _lastHead = new ChainHead(records[^1].Sequence, records[^1].Hash);
+            return records;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            _lastHead = null;
+            if (connection is { State: System.Data.ConnectionState.Open })
+            {
+                // A failed statement leaves the explicit transaction open; end it before the pool reuses the connection.
+                try
+                {
+                    await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                    await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch (Exception rollbackFailed) when (rollbackFailed is NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                }
+            }
+
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the audit store is unavailable", ex);
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed record ChainHead(long Sequence, byte[] Hash);
+
+    private static List<AuditRecord> Chain(string node, IReadOnlyList<AuditEvent> events, long seq, byte[] previous)
+    {
+        var records = new List<AuditRecord>(events.Count);
+        foreach (var raw in events)
+        {
+            var e = raw with { Time = DateTimeOffset.FromUnixTimeMilliseconds(raw.Time.ToUnixTimeMilliseconds()) };
+            seq++;
+            var hash = AuditRecord.ComputeHash(seq, node, e, previous);
+            records.Add(new AuditRecord(seq, node, e, previous, hash));
+            previous = hash;
+        }
+
+        return records;
+    }
+
+    private static void AddRecordParameters(NpgsqlParameterCollection parameters, List<AuditRecord> records)
+    {
+        parameters.AddWithValue(records.Select(r => r.Sequence).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Time.ToUnixTimeMilliseconds()).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Node).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Actor).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Role).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Source).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Protocol).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Action.ToString()).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Target).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Outcome.ToString()).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.Detail).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Event.CorrelationId).ToArray());
+        parameters.AddWithValue(records.Select(r => r.PreviousHash).ToArray());
+        parameters.AddWithValue(records.Select(r => r.Hash).ToArray());
     }
 
     public Task BackupToAsync(string file, CancellationToken ct = default) => throw PostgresStore.BackupRefused();

@@ -176,7 +176,7 @@ internal static class ServeCommands
             }
 
             await using var runtime = await new CommandContext(parse, console).OpenRuntimeAsync(ct);
-            await Sealpost.Server.Tls.KeystoreCertificates.ImportAsync(runtime.Keystore, certificateName, parse.GetValue(cert)!, parse.GetValue(key)!, ct);
+            await Sealpost.Server.Tls.KeystoreCertificates.ImportAsync(runtime.Configuration, SealpostRuntime.LocalAdministrator, certificateName, parse.GetValue(cert)!, parse.GetValue(key)!, ct);
             await console.Out.WriteLineAsync($"Imported '{certificateName}'. Use it with Tls:Certificates:N:Keystore={certificateName}, then delete the key file; SIGHUP reloads a re-import.");
             return SealpostCli.Ok;
         });

@@ -107,6 +107,8 @@ public enum Operation
     ConfigurationChange,
     /// <summary>Write a backup of the data folder (sealed as the live data is).</summary>
     BackupCreate,
+    /// <summary>Keep a TLS certificate and its private key sealed in the keystore (an import, or one the ACME CA issued).</summary>
+    TlsCertificateStore,
 
     // The audit trail.
     AuditRead,
@@ -220,7 +222,7 @@ public static class PermissionMatrix
         Row(Operation.TenantList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
         Row(Operation.DomainAdd, (PA, Reach.All));
         Row(Operation.DomainRemove, (PA, Reach.All));
-        Row(Operation.DomainList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant));
+        Row(Operation.DomainList, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All), (DA, Reach.Tenant), (SYS, Reach.All)); // the server names each domain's hosts in its ACME certificate
         Row(Operation.AccountCreate, (PA, Reach.All), (DA, Reach.Tenant));
         // Operators (the contractor's staff) run the platform without its address book: no account, alias
         // or group lists; they see tenants, domains, lockouts and queue metadata.
@@ -266,6 +268,7 @@ public static class PermissionMatrix
         Row(Operation.ConfigurationRead, (PA, Reach.All), (OP, Reach.All), (AU, Reach.All));
         Row(Operation.ConfigurationChange, (PA, Reach.All), (SYS, Reach.All));
         Row(Operation.BackupCreate, (PA, Reach.All), (OP, Reach.All));
+        Row(Operation.TlsCertificateStore, (PA, Reach.All), (SYS, Reach.All)); // the server stores what its ACME CA issued
 
         Row(Operation.AuditRead, (AU, Reach.All), (SO, Reach.All));
         Row(Operation.AuditPublish, (SYS, Reach.All));

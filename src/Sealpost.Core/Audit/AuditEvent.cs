@@ -110,6 +110,8 @@ public enum AuditAction
     GrantedMailRead,
     /// <summary>An owner set or cleared their address for security notices (the detail: its domain).</summary>
     NotifyAddressChanged,
+    /// <summary>A TLS certificate kept in the keystore, imported or issued by the ACME CA (the detail: SHA-256 fingerprint, names, expiry).</summary>
+    TlsCertificateStored,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

@@ -114,6 +114,42 @@ public static class OptionsValidator
             }
         }
 
+        var acme = options.Tls.Acme;
+        if (acme.DirectoryUrl.Length > 0)
+        {
+            if (!Uri.TryCreate(acme.DirectoryUrl, UriKind.Absolute, out var directory) || directory.Scheme != Uri.UriSchemeHttps)
+            {
+                errors.Add($"Tls:Acme:DirectoryUrl: '{acme.DirectoryUrl}' is not an https URL");
+            }
+
+            if (!TryParseEndpoint(acme.ChallengeListen, out _))
+            {
+                errors.Add($"Tls:Acme:ChallengeListen: '{acme.ChallengeListen}' is not address:port");
+            }
+
+            if (acme.Email.Length > 0 && (acme.Email.Count(c => c == '@') != 1 || acme.Email.Any(c => c <= ' ' || c == ',')))
+            {
+                errors.Add($"Tls:Acme:Email: '{acme.Email}' is not an address");
+            }
+
+            foreach (var host in acme.Hosts)
+            {
+                if (Uri.CheckHostName(host) != UriHostNameType.Dns || !host.Contains('.', StringComparison.Ordinal))
+                {
+                    errors.Add($"Tls:Acme:Hosts: '{host}' is not a fully qualified host name");
+                }
+            }
+
+            if (options.Tls.Certificates.Any(c => c.Keystore == AcmeOptions.KeystoreName))
+            {
+                errors.Add($"Tls:Certificates: the keystore name '{AcmeOptions.KeystoreName}' is the ACME certificate's; import under another name");
+            }
+        }
+
+        Range(errors, "Tls:Acme:RenewDaysBefore", acme.RenewDaysBefore, 1, 365);
+        Range(errors, "Tls:Acme:CheckMinutes", acme.CheckMinutes, 1, 7 * 24 * 60);
+        Range(errors, "Tls:Acme:RetrySeconds", acme.RetrySeconds, 1, 86_400);
+
         if (options.Http.Listen.Count == 0)
         {
             errors.Add("Http:Listen: needs at least one address:port");

@@ -136,6 +136,42 @@ public sealed class TlsOptions
 
     /// <summary>How often certificate files are checked for changes (seconds); 0 disables polling.</summary>
     public int ReloadCheckSeconds { get; set; } = 60;
+
+    /// <summary>Certificates obtained and renewed from an ACME CA (RFC 8555), the customer's own or a public one.</summary>
+    public AcmeOptions Acme { get; set; } = new();
+}
+
+public sealed class AcmeOptions
+{
+    /// <summary>The keystore name the ACME certificate is kept under (tls/acme/chain, tls/acme/key).</summary>
+    public const string KeystoreName = "acme";
+
+    /// <summary>The CA's ACME directory URL (https). Empty: ACME is off.</summary>
+    public string DirectoryUrl { get; set; } = "";
+
+    /// <summary>Contact address given to the CA for expiry notices (optional).</summary>
+    public string Email { get; set; } = "";
+
+    /// <summary>
+    /// Host names the certificate covers. Empty: <c>Hostname</c> plus <c>autoconfig.D</c> and
+    /// <c>mta-sts.D</c> for every domain served (a domain added later is added at the next check).
+    /// </summary>
+    public List<string> Hosts { get; set; } = [];
+
+    /// <summary>Plain-HTTP listener for the http-01 challenge ("address:port", port 80 in production); it answers nothing else.</summary>
+    public string ChallengeListen { get; set; } = "0.0.0.0:80";
+
+    /// <summary>PEM file of the CA that signs the ACME server's own HTTPS certificate (a private CA). Empty: the system's roots.</summary>
+    public string TrustedCaFile { get; set; } = "";
+
+    /// <summary>Renew when the certificate has fewer days than this left.</summary>
+    public int RenewDaysBefore { get; set; } = 30;
+
+    /// <summary>How often the certificate is checked against its expiry and host names (minutes).</summary>
+    public int CheckMinutes { get; set; } = 720;
+
+    /// <summary>After a failed order, how long until the next try (seconds).</summary>
+    public int RetrySeconds { get; set; } = 300;
 }
 
 public sealed class CertificateOptions

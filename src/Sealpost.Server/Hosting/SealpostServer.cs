@@ -44,6 +44,12 @@ public sealed class SealpostServer : IAsyncDisposable
 
     private Unseal.PeerUnsealListener? _peer;
 
+    /// <summary>The ACME certificate's renewal, when Tls:Acme is on.</summary>
+    public AcmeRenewal? Acme { get; private init; }
+
+    /// <summary>Where the ACME http-01 challenge listener answers, when Tls:Acme is on.</summary>
+    public IPEndPoint? AcmeChallengeEndpoint { get; private init; }
+
     /// <summary>Where this node serves peer unseal (mutual TLS), if it does.</summary>
     public IPEndPoint? PeerEndPoint => _peer?.EndPoint;
 
@@ -155,7 +161,8 @@ public sealed class SealpostServer : IAsyncDisposable
         try
         {
             certificates = new CertificateStore(options.Tls.Certificates, TimeSpan.FromSeconds(options.Tls.ReloadCheckSeconds),
-                loggerFactory.CreateLogger<CertificateStore>(), KeystoreCertificates.Resolver(runtime.Keystore));
+                loggerFactory.CreateLogger<CertificateStore>(), KeystoreCertificates.Resolver(runtime.Keystore),
+                options.Tls.Acme.DirectoryUrl.Length > 0 ? options.Hostname : null);
         }
         catch
         {
@@ -184,8 +191,19 @@ public sealed class SealpostServer : IAsyncDisposable
             var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
             var httpListeners = new List<ListenOptions>();
             var shutdown = new ShutdownSignal();
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners, shutdown);
+            var acme = options.Tls.Acme.DirectoryUrl.Length > 0
+                ? new AcmeRenewal(options.Tls.Acme, options.Hostname, runtime, certificates, loggerFactory.CreateLogger<AcmeRenewal>())
+                : null;
+            var challengeListeners = new List<ListenOptions>();
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners, shutdown, acme, challengeListeners);
             await app.StartAsync(ct);
+            // Ordering starts once the challenge listener answers.
+            acme?.Start();
+            foreach (var listen in challengeListeners)
+            {
+                ServerLog.Listening(logger, listen.IPEndPoint!.ToString(), "acme http-01");
+            }
+
             var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
             foreach (var (kind, endpoint) in smtp)
             {
@@ -233,8 +251,9 @@ public sealed class SealpostServer : IAsyncDisposable
             {
                 sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
                 {
-                    context.Cancel = true; // SIGHUP reloads certificates; it does not stop the server
+                    context.Cancel = true; // SIGHUP reloads certificates (and checks the ACME one now); it does not stop the server
                     certificates.Reload();
+                    acme?.CheckNow();
                 });
             }
 
@@ -249,7 +268,11 @@ public sealed class SealpostServer : IAsyncDisposable
                     listener.StopAccepting();
                 }
             });
-            var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup, shutdown);
+            var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup, shutdown)
+            {
+                Acme = acme,
+                AcmeChallengeEndpoint = challengeListeners.FirstOrDefault()?.IPEndPoint,
+            };
             if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Listen))
             {
                 try
@@ -290,7 +313,8 @@ public sealed class SealpostServer : IAsyncDisposable
             Shutdown = shutdown,
         };
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown)
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
+        AcmeRenewal? acme, List<ListenOptions> challengeListeners)
     {
         var smtpContext = new SmtpContext(
             options,
@@ -400,8 +424,41 @@ public sealed class SealpostServer : IAsyncDisposable
             }
         });
 
+        if (acme is not null)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                OptionsValidator.TryParseEndpoint(options.Tls.Acme.ChallengeListen, out var endpoint);
+                kestrel.Listen(endpoint, listen => challengeListeners.Add(listen));
+            });
+        }
 
         var app = builder.Build();
+        if (acme is not null)
+        {
+            // The plain-HTTP listener answers http-01 challenges (RFC 8555 §8.3) and nothing else.
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.IsHttps)
+                {
+                    await next(context);
+                    return;
+                }
+
+                const string prefix = "/.well-known/acme-challenge/";
+                var path = context.Request.Path.Value ?? "";
+                var answer = context.Request.Method == "GET" && path.StartsWith(prefix, StringComparison.Ordinal) ? acme.KeyAuthorization(path[prefix.Length..]) : null;
+                if (answer is null)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+
+                context.Response.ContentType = "application/octet-stream";
+                await context.Response.WriteAsync(answer);
+            });
+        }
+
         app.MapGet("/", () => Results.Text("Sealpost\n"));
         app.MapGet("/health", (ILoggerFactory loggers, CancellationToken ct) => HealthAsync(runtime, certificates, loggers, ct));
         // For load balancers and orchestrators: live while the process answers; ready only when it serves (not sealed, store reachable).
@@ -515,6 +572,11 @@ public sealed class SealpostServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sighup?.Dispose();
+        if (Acme is not null)
+        {
+            await Acme.DisposeAsync();
+        }
+
         if (_peer is not null)
         {
             await _peer.DisposeAsync();

@@ -21,19 +21,27 @@ public sealed class CertificateStore : IDisposable
     private volatile Loaded _loaded;
 
     private readonly Func<string, (string ChainPem, string KeyPem)?>? _keystore;
+    private readonly string? _acmeStandIn;
+    private Entry? _standIn;
 
     /// <param name="keystore">Resolves a keystore certificate name to its PEM chain and key (read on every load, so a re-import plus SIGHUP renews it).</param>
-    public CertificateStore(IReadOnlyList<CertificateOptions> sources, TimeSpan pollInterval, ILogger logger, Func<string, (string ChainPem, string KeyPem)?>? keystore = null)
+    /// <param name="acme">
+    /// The host name to make a stand-in certificate for when ACME is on: the ACME certificate (keystore
+    /// name <see cref="AcmeOptions.KeystoreName"/>) comes first once issued and is the default; until
+    /// then, with no other certificate, a self-signed stand-in answers.
+    /// </param>
+    public CertificateStore(IReadOnlyList<CertificateOptions> sources, TimeSpan pollInterval, ILogger logger, Func<string, (string ChainPem, string KeyPem)?>? keystore = null, string? acme = null)
     {
         _keystore = keystore;
-        if (sources.Count == 0)
+        _acmeStandIn = acme;
+        if (sources.Count == 0 && acme is null)
         {
-            throw SealpostException.Invalid("Tls:Certificates: at least one certificate is needed");
+            throw SealpostException.Invalid("Tls:Certificates: at least one certificate is needed (or Tls:Acme:DirectoryUrl)");
         }
 
         _sources = sources;
         _logger = logger;
-        _loaded = Load(sources, keystore); // fail at start if the files are bad
+        _loaded = Load(); // fail at start if the files are bad
         if (pollInterval > TimeSpan.Zero)
         {
             _timer = new Timer(_ => ReloadIfChanged(), null, pollInterval, pollInterval);
@@ -74,7 +82,7 @@ public sealed class CertificateStore : IDisposable
         {
             try
             {
-                var next = Load(_sources, _keystore, _loaded.Generation + 1);
+                var next = Load(_loaded.Generation + 1);
                 _loaded = next;
                 ServerLog.CertificatesReloaded(_logger, next.Entries.Count, next.Generation);
                 return true;
@@ -96,12 +104,30 @@ public sealed class CertificateStore : IDisposable
         }
     }
 
-    private static Loaded Load(IReadOnlyList<CertificateOptions> sources, Func<string, (string ChainPem, string KeyPem)?>? keystore, int generation = 1)
+    /// <summary>The ACME certificate's expiry and names, or null while none is issued.</summary>
+    public (DateTimeOffset NotAfter, IReadOnlyList<string> Hosts)? Acme => _loaded.Acme;
+
+    private Loaded Load(int generation = 1)
     {
         var entries = new List<Entry>();
-        for (var i = 0; i < sources.Count; i++)
+        (DateTimeOffset, IReadOnlyList<string>)? acme = null;
+        if (_acmeStandIn is not null && _keystore?.Invoke(AcmeOptions.KeystoreName) is not null)
         {
-            entries.Add(LoadOne(sources[i], $"Tls:Certificates:{i}", keystore));
+            var entry = LoadOne(new CertificateOptions { Keystore = AcmeOptions.KeystoreName }, "Tls:Acme", _keystore);
+            entries.Add(entry);
+            acme = (new DateTimeOffset(entry.Context.TargetCertificate.NotAfter.ToUniversalTime()), entry.Hosts);
+        }
+
+        for (var i = 0; i < _sources.Count; i++)
+        {
+            entries.Add(LoadOne(_sources[i], $"Tls:Certificates:{i}", _keystore));
+        }
+
+        if (entries.Count == 0)
+        {
+            // ACME on and nothing issued yet: a self-signed stand-in, made once, until the CA answers.
+            _standIn ??= StandIn(_acmeStandIn!);
+            entries.Add(_standIn);
         }
 
         var exact = new Dictionary<string, Entry>(StringComparer.Ordinal);
@@ -121,7 +147,7 @@ public sealed class CertificateStore : IDisposable
             }
         }
 
-        return new Loaded(entries, exact, wildcard, entries[0], generation);
+        return new Loaded(entries, exact, wildcard, entries[0], generation, acme);
     }
 
     private static Entry LoadOne(CertificateOptions source, string key, Func<string, (string ChainPem, string KeyPem)?>? keystore)
@@ -212,5 +238,18 @@ public sealed class CertificateStore : IDisposable
 
     private sealed record Entry(List<string> Hosts, SslStreamCertificateContext Context, List<(string Path, DateTime Stamp)> Files);
 
-    private sealed record Loaded(List<Entry> Entries, Dictionary<string, Entry> Exact, Dictionary<string, Entry> Wildcard, Entry Default, int Generation);
+    private sealed record Loaded(List<Entry> Entries, Dictionary<string, Entry> Exact, Dictionary<string, Entry> Wildcard, Entry Default, int Generation, (DateTimeOffset NotAfter, IReadOnlyList<string> Hosts)? Acme);
+
+    private static Entry StandIn(string hostname)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={hostname}, O=Sealpost awaiting ACME", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(hostname);
+        request.CertificateExtensions.Add(san.Build());
+        using var made = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(7));
+        // Exported and re-imported so the key is usable by SslStream on every platform.
+        var certificate = X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.EphemeralKeySet);
+        return new Entry([], SslStreamCertificateContext.Create(certificate, null, offline: true), []);
+    }
 }

@@ -11,26 +11,21 @@ namespace Sealpost.Server.Tls;
 /// </summary>
 public static class KeystoreCertificates
 {
-    public static async Task ImportAsync(Keystore keystore, string name, string chainFile, string keyFile, CancellationToken ct = default)
+    /// <summary>Reads the two files and keeps them through the configuration service (audited, platform administrators).</summary>
+    public static async Task ImportAsync(Sealpost.Domain.ConfigurationService configuration, Sealpost.Core.Access.Actor actor, string name, string chainFile, string keyFile, CancellationToken ct = default)
     {
         string chain, key;
         try
         {
             chain = await File.ReadAllTextAsync(chainFile, ct);
             key = await File.ReadAllTextAsync(keyFile, ct);
-            using var check = X509Certificate2.CreateFromPem(chain, key);
-            if (!check.HasPrivateKey)
-            {
-                throw SealpostException.Invalid("the key does not belong to the certificate");
-            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw SealpostException.Invalid($"cannot use '{chainFile}' with '{keyFile}': {ex.Message.Split('\n')[0]}");
+            throw SealpostException.Invalid($"cannot read '{chainFile}' or '{keyFile}': {ex.Message.Split('\n')[0]}");
         }
 
-        await keystore.PutSecretAsync($"tls/{name}/chain", Encoding.ASCII.GetBytes(chain), ct);
-        await keystore.PutSecretAsync($"tls/{name}/key", Encoding.ASCII.GetBytes(key), ct);
+        await configuration.StoreTlsCertificateAsync(actor, name, chain, key, ct);
     }
 
     /// <summary>The resolver <see cref="CertificateStore"/> calls on every (re)load.</summary>

@@ -63,6 +63,22 @@ public abstract class AuditStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_node_appending_after_another_chains_onto_the_other_nodes_record()
+    {
+        var a = await NewAsync();
+        var b = await NewAsync();
+        await a.AppendAsync("node-a", [Event(1)]);
+        await a.AppendAsync("node-a", [Event(2)]);
+        var fromB = await b.AppendAsync("node-b", [Event(3)]);
+        var again = await a.AppendAsync("node-a", [Event(4), Event(5)]);
+        Assert.Equal([4L, 5L], again.Select(r => r.Sequence));
+        Assert.Equal(fromB[0].Hash, again[0].PreviousHash);
+        var read = await a.ReadAsync(1, 10);
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], read.Select(r => r.Sequence));
+        Assert.Equal(again[1].Hash, read[^1].Hash);
+    }
+
+    [Fact]
     public async Task Two_nodes_appending_at_once_make_one_chain_without_gaps()
     {
         var a = await NewAsync();

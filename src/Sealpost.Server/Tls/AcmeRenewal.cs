@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Sealpost.Core;
+using Sealpost.Core.Access;
+using Sealpost.Core.Configuration;
+
+namespace Sealpost.Server.Tls;
+
+/// <summary>
+/// Keeps the ACME certificate current: at start, every <c>Tls:Acme:CheckMinutes</c> and on
+/// <see cref="CheckNow"/> (SIGHUP) it compares the certificate in the keystore with the host names
+/// wanted and its expiry, and orders a new one when a name is missing or fewer than
+/// <c>RenewDaysBefore</c> days are left. The account key and the certificate's private key are kept
+/// sealed in the keystore; the certificate goes through the configuration service (audited) and the
+/// certificate store reloads it, so handshakes switch without a restart. A failed order is retried
+/// after <c>RetrySeconds</c>; the certificate in use stays.
+/// </summary>
+public sealed class AcmeRenewal : IAsyncDisposable
+{
+    private const string AccountKeyName = "acme/account-key";
+    private readonly AcmeOptions _options;
+    private readonly string _hostname;
+    private readonly SealpostRuntime _runtime;
+    private readonly CertificateStore _certificates;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, string> _challenges = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public AcmeRenewal(AcmeOptions options, string hostname, SealpostRuntime runtime, CertificateStore certificates, ILogger logger)
+    {
+        _options = options;
+        _hostname = hostname;
+        _runtime = runtime;
+        _certificates = certificates;
+        _logger = logger;
+    }
+
+    /// <summary>Begins checking (the server calls it once its challenge listener is up).</summary>
+    public void Start() => _loop = Task.Run(LoopAsync);
+
+    /// <summary>Orders completed since start (for tests and the health page).</summary>
+    public int Issued { get; private set; }
+
+    /// <summary>The key authorisation for an http-01 token this node is answering now, or null.</summary>
+    public string? KeyAuthorization(string token) => _challenges.TryGetValue(token, out var value) ? value : null;
+
+    /// <summary>Check now instead of at the next interval (SIGHUP, or a domain added).</summary>
+    public void CheckNow()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A check is already due.
+        }
+    }
+
+    /// <summary>The host names the certificate must cover now.</summary>
+    public async Task<IReadOnlyList<string>> WantedHostsAsync(CancellationToken ct)
+    {
+        if (_options.Hosts.Count > 0)
+        {
+            return _options.Hosts.Select(h => h.ToLowerInvariant()).Distinct().ToList();
+        }
+
+        var hosts = new List<string> { _hostname.ToLowerInvariant() };
+        foreach (var domain in await _runtime.Directory.ListDomainsAsync(Actor.System("acme"), ct))
+        {
+            hosts.Add("autoconfig." + domain.Name.Ascii.ToLowerInvariant());
+            hosts.Add("mta-sts." + domain.Name.Ascii.ToLowerInvariant());
+        }
+
+        return hosts.Distinct().ToList();
+    }
+
+    private async Task LoopAsync()
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            TimeSpan next;
+            try
+            {
+                await CheckAsync(ct);
+                next = TimeSpan.FromMinutes(_options.CheckMinutes);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SealpostException or IOException or CryptographicException or System.Text.Json.JsonException or InvalidOperationException)
+            {
+                ServerLog.AcmeFailed(_logger, ex.Message, _options.RetrySeconds);
+                next = TimeSpan.FromSeconds(_options.RetrySeconds);
+            }
+
+            try
+            {
+                await _wake.WaitAsync(next, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Orders a certificate when the one in use lacks a name or nears its expiry.</summary>
+    private async Task CheckAsync(CancellationToken ct)
+    {
+        var hosts = await WantedHostsAsync(ct);
+        if (_certificates.Acme is { } current
+            && current.NotAfter - DateTimeOffset.UtcNow > TimeSpan.FromDays(_options.RenewDaysBefore)
+            && hosts.All(h => current.Hosts.Contains(h, StringComparer.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        var reason = _certificates.Acme is not { } had ? "none issued yet"
+            : had.NotAfter - DateTimeOffset.UtcNow <= TimeSpan.FromDays(_options.RenewDaysBefore) ? $"expires {had.NotAfter:yyyy-MM-dd}"
+            : "names added: " + string.Join(", ", hosts.Where(h => !had.Hosts.Contains(h, StringComparer.OrdinalIgnoreCase)));
+        ServerLog.AcmeOrdering(_logger, hosts.Count, reason);
+        using var accountKey = await AccountKeyAsync(ct);
+        var trusted = _options.TrustedCaFile.Length > 0 ? await File.ReadAllTextAsync(_options.TrustedCaFile, ct) : null;
+        using var client = new AcmeClient(new Uri(_options.DirectoryUrl), accountKey, trusted, TimeSpan.FromSeconds(30));
+        await client.EnsureAccountAsync(_options.Email.Length > 0 ? _options.Email : null, ct);
+        using var certificateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var chain = await client.OrderAsync(hosts, AcmeClient.CertificateRequestFor(hosts, certificateKey),
+            (token, keyAuthorization) => _challenges[token] = keyAuthorization,
+            token => _challenges.TryRemove(token, out _),
+            ct);
+        await _runtime.Configuration.StoreTlsCertificateAsync(Actor.System("acme"), AcmeOptions.KeystoreName, chain, certificateKey.ExportPkcs8PrivateKeyPem(), ct);
+        if (!_certificates.Reload())
+        {
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the issued certificate did not load");
+        }
+
+        Issued++;
+        ServerLog.AcmeIssued(_logger, hosts.Count, _certificates.Acme?.NotAfter.ToString("yyyy-MM-dd") ?? "?");
+    }
+
+    private async Task<ECDsa> AccountKeyAsync(CancellationToken ct)
+    {
+        var key = ECDsa.Create();
+        var stored = await _runtime.Keystore.GetSecretAsync(AccountKeyName, ct);
+        if (stored is not null)
+        {
+            key.ImportPkcs8PrivateKey(stored, out _);
+            return key;
+        }
+
+        key.GenerateKey(ECCurve.NamedCurves.nistP256);
+        await _runtime.Keystore.PutSecretAsync(AccountKeyName, key.ExportPkcs8PrivateKey(), ct);
+        return key;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+}
