@@ -218,8 +218,9 @@ public sealed class PostgresAuditStore : IAuditStore
     /// <summary>
     /// The single-round-trip append: BEGIN, the chain lock, the commit mode, the insert and COMMIT in
     /// one batch. The insert is guarded by the head this instance last wrote (under the lock, each
-    /// statement sees every append committed before it), so when another node appended meanwhile it
-    /// inserts nothing and the caller takes the path that reads the head. Null then.
+    /// statement sees every append committed before it; the head is read through the primary key's
+    /// index, as the other path reads it), so when another node appended meanwhile it inserts nothing
+    /// and the caller takes the path that reads the head. Null then.
     /// </summary>
     private async Task<IReadOnlyList<AuditRecord>?> TryAppendOnHeadAsync(string node, IReadOnlyList<AuditEvent> events, ChainHead head, CancellationToken ct)
     {
@@ -234,8 +235,7 @@ public sealed class PostgresAuditStore : IAuditStore
             batch.BatchCommands.Add(new NpgsqlBatchCommand(events.All(e => AuditActions.IsHighVolume(e.Action)) ? "SET LOCAL synchronous_commit = off" : "SET LOCAL synchronous_commit = on"));
             var insert = new NpgsqlBatchCommand(InsertRecords + """
 
-                WHERE EXISTS (SELECT 1 FROM audit_records WHERE seq = $15 AND hash = $16)
-                  AND NOT EXISTS (SELECT 1 FROM audit_records WHERE seq > $15)
+                WHERE (SELECT seq = $15 AND hash = $16 FROM audit_records ORDER BY seq DESC LIMIT 1)
                 """);
             AddRecordParameters(insert.Parameters, records);
             insert.Parameters.Add(new() { Value = head.Sequence });
