@@ -26,16 +26,25 @@ internal sealed class PostgresChangeFeed(NpgsqlDataSource dataSource) : IChangeF
     /// <summary>Set once the LISTEN is active (tests wait for it before counting on notifications).</summary>
     public TaskCompletionSource Listening { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public static string Encode(MailboxChanged c) => string.Create(CultureInfo.InvariantCulture, $"{c.AccountId},{c.MailboxId},{c.HighestModSeq},{(int)c.Kinds}");
+    /// <summary>"account,mailbox,modseq,kinds,sent-ms": the last field is the committing node's clock, for the lag metric.</summary>
+    public static string Encode(MailboxChanged c) =>
+        string.Create(CultureInfo.InvariantCulture, $"{c.AccountId},{c.MailboxId},{c.HighestModSeq},{(int)c.Kinds},{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
 
-    private static bool TryDecode(string payload, out MailboxChanged change)
+    /// <summary>Reads a payload; one without the time (an older node during a rolling upgrade) is read too, with no lag to report.</summary>
+    public static bool TryDecode(string payload, out MailboxChanged change, out long? sentMilliseconds)
     {
         change = default;
+        sentMilliseconds = null;
         var p = payload.Split(',');
-        if (p.Length != 4 || !long.TryParse(p[0], CultureInfo.InvariantCulture, out var a) || !long.TryParse(p[1], CultureInfo.InvariantCulture, out var m)
+        if (p.Length is not (4 or 5) || !long.TryParse(p[0], CultureInfo.InvariantCulture, out var a) || !long.TryParse(p[1], CultureInfo.InvariantCulture, out var m)
             || !long.TryParse(p[2], CultureInfo.InvariantCulture, out var q) || !int.TryParse(p[3], CultureInfo.InvariantCulture, out var k))
         {
             return false;
+        }
+
+        if (p.Length == 5 && long.TryParse(p[4], CultureInfo.InvariantCulture, out var sent))
+        {
+            sentMilliseconds = sent;
         }
 
         change = new MailboxChanged(a, m, q, (ChangeKinds)k);
@@ -51,8 +60,14 @@ internal sealed class PostgresChangeFeed(NpgsqlDataSource dataSource) : IChangeF
                 await using var connection = await dataSource.OpenConnectionAsync(_stop.Token);
                 connection.Notification += (_, e) =>
                 {
-                    if (TryDecode(e.Payload, out var change))
+                    if (TryDecode(e.Payload, out var change, out var sent))
                     {
+                        if (sent is { } ms)
+                        {
+                            // Commit on some node to here: includes the clocks' difference between nodes (health reports synchronisation).
+                            Sealpost.Core.Observability.SealpostMetrics.ChangeFeedLagSeconds.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - ms) / 1000.0);
+                        }
+
                         _local.Publish(change);
                     }
                 };

@@ -40,6 +40,9 @@ public static class SealpostMetrics
     public static readonly Counter<long> StoreErrors = Meter.CreateCounter<long>("sealpost.store.errors", description: "Commands that failed on the server side, by protocol and cause");
 
     /// <summary>Time one group commit of the audit trail took (its rows written and committed).</summary>
+    public static readonly Histogram<double> ChangeFeedLagSeconds = Meter.CreateHistogram<double>("sealpost.change_feed.lag", unit: "s",
+        description: "From a mailbox change's commit on any node to this node hearing of it (PostgreSQL NOTIFY)");
+
     public static readonly Histogram<double> AuditAppendSeconds = Meter.CreateHistogram<double>("sealpost.audit.append.duration", unit: "s", description: "Audit trail group commits");
 
     /// <summary>TLS handshakes completed, by protocol and negotiated version (Tls12, Tls13).</summary>

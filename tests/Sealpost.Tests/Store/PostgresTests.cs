@@ -59,6 +59,49 @@ public sealed class PostgresTests
     }
 
     [Fact]
+    public async Task A_change_heard_through_notify_records_its_lag()
+    {
+        var connection = await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+        await using var store = await PostgresStore.OpenAsync(connection);
+        var inbox = await InboxAsync(store, "lag@bench.example");
+        var lags = new System.Collections.Concurrent.ConcurrentBag<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "sealpost.change_feed.lag")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lags.Add(value));
+        listener.Start();
+        using var subscription = store.Changes.Subscribe((await store.Mail.GetMailboxAsync(inbox))!.AccountId);
+
+        await store.Mail.DeliverAsync(NewBlob.FromBytes(Bench.BenchMessages.Content(1, 500)), [new NewMessage(inbox, MessageFlags.None, [], DateTimeOffset.UtcNow)]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await subscription.Reader.ReadAsync(cts.Token);
+
+        Assert.NotEmpty(lags);
+        Assert.All(lags, lag => Assert.InRange(lag, 0, 60));
+    }
+
+    [Theory]
+    [InlineData("7,42,9,1,1733500000000", true, 1733500000000L)]
+    [InlineData("7,42,9,1", true, null)] // from a node of the previous version, during a rolling upgrade
+    [InlineData("7,42,9", false, null)]
+    [InlineData("7,x,9,1,5", false, null)]
+    [InlineData("", false, null)]
+    public void Notification_payloads_are_read_with_or_without_their_time(string payload, bool read, long? sent)
+    {
+        Assert.Equal(read, PostgresChangeFeed.TryDecode(payload, out var change, out var time));
+        Assert.Equal(sent, time);
+        if (read)
+        {
+            Assert.Equal((7L, 42L, 9L), (change.AccountId, change.MailboxId, change.HighestModSeq));
+        }
+    }
+
+    [Fact]
     public async Task A_database_stopped_mid_load_gives_a_typed_error_keeps_nothing_half_written_and_recovers()
     {
         var cluster = await PostgresCluster.StartNewAsync();
