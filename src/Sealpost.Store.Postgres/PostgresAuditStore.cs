@@ -39,6 +39,12 @@ public sealed class PostgresAuditStore : IAuditStore
             builder.Timeout = Math.Clamp(busyTimeoutMilliseconds / 1000, 1, 15);
             builder.CommandTimeout = Math.Max(1, busyTimeoutMilliseconds / 1000);
             builder.NoResetOnClose = true;
+            // The same few statements for every append: prepared once per connection, not parsed and planned each time.
+            if (builder.MaxAutoPrepare == 0)
+            {
+                builder.MaxAutoPrepare = 16;
+                builder.AutoPrepareMinUsages = 2;
+            }
         }
         catch (ArgumentException ex)
         {
