@@ -61,6 +61,32 @@ public sealed class PostgresCluster
             "-h", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", User, "-D", directory, "-Fp", "-Xs", "--checkpoint=fast");
     }
 
+    /// <summary>
+    /// A streaming standby of this cluster on a port of its own, named <paramref name="name"/> (its
+    /// application_name, for synchronous_standby_names): pg_basebackup -R, then started.
+    /// </summary>
+    public async Task<PostgresCluster> StartStandbyAsync(string name)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "sealpost-pg-standby-" + Guid.NewGuid().ToString("N")[..12]);
+        await RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_basebackup"),
+            "-d", $"host=127.0.0.1 port={Port} user={User} password={Password} application_name={name}", "-D", directory, "-Fp", "-Xs", "-R", "--checkpoint=fast");
+        var standby = new PostgresCluster(BinDirectory, directory, FreePort());
+        await standby.StartAgainAsync();
+        return standby;
+    }
+
+    /// <summary>Runs one statement as the cluster's superuser (ALTER SYSTEM and the like).</summary>
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>pg_ctl promote: a standby becomes a primary.</summary>
+    public Task PromoteAsync() => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-w", "promote");
+
     /// <summary>A cluster started from a base backup, on a port of its own: the restore.</summary>
     public static async Task<PostgresCluster> StartFromBackupAsync(string backup)
     {
