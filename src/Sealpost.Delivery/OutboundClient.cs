@@ -18,6 +18,9 @@ internal sealed class OutboundClient : SmtpClient
 
     public int MessagesSent { get; set; }
 
+    /// <summary>The peer's address this connection went to (for TLS-RPT failure details).</summary>
+    public string? RemoteAddress { get; set; }
+
     public IReadOnlyDictionary<string, DeliveryReply> Refused => _refused;
 
     public IReadOnlyDictionary<string, DeliveryReply> Accepted => _accepted;

@@ -20,6 +20,9 @@ public sealed record MailHost(string Name, IReadOnlyList<IPAddress> Addresses, i
 public sealed record Route(IReadOnlyList<MailHost> Hosts, DeliveryReply? Failure)
 {
     public static Route Fail(DeliveryReply reply) => new([], reply);
+
+    /// <summary>The recipient domain's TLS policy for TLS-RPT (RFC 8460); null for static routes and the smart host, which are ours.</summary>
+    public TlsReportPolicy? ReportPolicy { get; init; }
 }
 
 /// <summary>
@@ -89,7 +92,7 @@ public sealed class RouteResolver
             // RFC 5321 §5.1: no MX, the domain itself is the implicit MX.
             var implicitHost = await HostAsync(domain, port, ct);
             return implicitHost.Addresses.Count > 0
-                ? new Route([implicitHost], null)
+                ? new Route([implicitHost], null) { ReportPolicy = TlsReportPolicy.None(domain) }
                 : Route.Fail(DeliveryReply.Permanent("550 5.1.2 the recipient's domain has no mail host (no MX, A or AAAA record)"));
         }
 
@@ -136,7 +139,8 @@ public sealed class RouteResolver
         }
 
         // RFC 8461 §5: under an enforced policy only matching MX hosts are used, with verified TLS.
-        if (MtaSts is not null && await MtaSts.GetAsync(domain, ct) is { Enforced: true } policy)
+        var sts = MtaSts is null ? null : await MtaSts.GetAsync(domain, ct);
+        if (sts is { Enforced: true } policy)
         {
             hosts = hosts.Where(h => policy.Matches(h.Name)).Select(h => h with { RequireTls = true }).ToList();
             if (hosts.Count == 0)
@@ -145,7 +149,11 @@ public sealed class RouteResolver
             }
         }
 
-        return new Route(hosts, null);
+        // RFC 8460 §4.4: DANE takes precedence over MTA-STS where both exist (RFC 8461 §2).
+        var report = hosts.Any(h => h.Tlsa.Count > 0) ? TlsReportPolicy.Dane(domain, hosts.SelectMany(h => h.Tlsa.Select(t => (h.Name, t))))
+            : sts is { Mode: "enforce" or "testing" } ? TlsReportPolicy.Sts(domain, sts)
+            : TlsReportPolicy.None(domain);
+        return new Route(hosts, null) { ReportPolicy = report };
     }
 
     /// <summary>

@@ -60,6 +60,9 @@ public sealed partial class SmtpTransport : IAsyncDisposable
         return roots;
     }
 
+    /// <summary>Where TLS sessions are counted for TLS-RPT reports, when they are sent.</summary>
+    public TlsReportCollector? Reports { get; init; }
+
     public async Task<AttemptResult> SendAsync(Route route, Transaction transaction, MimeMessage message, CancellationToken ct)
     {
         DeliveryReply? lastFailure = null;
@@ -75,6 +78,27 @@ public sealed partial class SmtpTransport : IAsyncDisposable
             try
             {
                 (client, var connectFailure) = await TakeOrConnectAsync(destination, host, requireTls, ct);
+                if (route.ReportPolicy is { } policy && Reports is { } reports)
+                {
+                    // RFC 8460 §4.3: a session counts once, as TLS negotiated or as the failure that stopped it.
+                    if (client is not null)
+                    {
+                        if (client.IsEncrypted)
+                        {
+                            reports.Success(policy);
+                        }
+                        else
+                        {
+                            reports.Failure(policy, "starttls-not-supported", host.Name, client.RemoteAddress);
+                        }
+                    }
+                    else if (connectFailure?.ToString() is { } why && why.Contains(" 4.7.", StringComparison.Ordinal))
+                    {
+                        reports.Failure(policy, why.Contains("STARTTLS", StringComparison.Ordinal) ? "starttls-not-supported"
+                            : host.Tlsa.Count > 0 ? "tlsa-invalid" : "validation-failure", host.Name, host.Addresses.FirstOrDefault()?.ToString());
+                    }
+                }
+
                 if (client is null)
                 {
                     lastFailure = connectFailure;
@@ -223,6 +247,7 @@ public sealed partial class SmtpTransport : IAsyncDisposable
             try
             {
                 var socket = await _connector.ConnectAsync(address, host.Port, TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds), ct);
+                client.RemoteAddress = address.ToString();
                 await client.ConnectAsync(socket, host.Name, host.Port, requireTls ? SecureSocketOptions.StartTls : SecureSocketOptions.StartTlsWhenAvailable, ct);
                 if (host.Credential is { } credential)
                 {

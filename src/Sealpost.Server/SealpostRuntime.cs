@@ -25,6 +25,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
     {
         Trust = trust;
         Audit = audit;
+        TlsReports = options.Delivery.TlsReports ? new Sealpost.Delivery.TlsReportCollector() : null;
         Guard = new AccessGuard(audit, redactor, loggerFactory.CreateLogger<AccessGuard>());
         Options = options;
         Folder = folder;
@@ -80,6 +81,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
 
     /// <summary>Wakes this node's outbound workers when mail is queued here.</summary>
     public Sealpost.Domain.Queue.QueueWakeup QueueWakeup { get; } = new();
+
+    /// <summary>This node's outbound TLS sessions counted for TLS-RPT reports (Delivery:TlsReports), or null.</summary>
+    public Sealpost.Delivery.TlsReportCollector? TlsReports { get; }
 
     /// <summary>Inbound delivery, submission and the outbound queue's entry.</summary>
     public DeliveryService Deliveries { get; }

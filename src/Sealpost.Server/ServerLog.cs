@@ -41,6 +41,12 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "ACME: the certificate could not be obtained, keeping the one in use; next try in {RetrySeconds} s: {Reason}")]
     public static partial void AcmeFailed(ILogger logger, string reason, int retrySeconds);
 
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "TLS report for {Domain} on {Day} handed to {Count} destination(s)")]
+    public static partial void TlsReportSent(ILogger logger, string domain, string day, int count);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "TLS report for {Domain} not sent, kept for the next pass: {Reason}")]
+    public static partial void TlsReportFailed(ILogger logger, string domain, string reason);
+
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Accepting a connection failed: {Error}")]
     public static partial void AcceptFailed(ILogger logger, string error);
 

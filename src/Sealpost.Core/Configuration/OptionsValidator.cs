@@ -114,6 +114,13 @@ public static class OptionsValidator
             }
         }
 
+        if (options.Delivery.TlsReports && (options.Delivery.TlsReportsFrom.Count(c => c == '@') != 1 || options.Delivery.TlsReportsFrom.Any(c => c <= ' ' || c is ',' or '<' or '>')))
+        {
+            errors.Add($"Delivery:TlsReportsFrom: '{options.Delivery.TlsReportsFrom}' is not an address (TLS reports need one, in one of our domains)");
+        }
+
+        Range(errors, "Delivery:TlsReportsCheckMinutes", options.Delivery.TlsReportsCheckMinutes, 1, 24 * 60);
+
         var acme = options.Tls.Acme;
         if (acme.DirectoryUrl.Length > 0)
         {

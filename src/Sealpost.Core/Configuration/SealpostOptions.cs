@@ -660,6 +660,21 @@ public sealed class DeliveryOptions
     /// <summary>Honour destination domains' MTA-STS policies (RFC 8461): under "enforce", only the policy's MX hosts, with verified TLS.</summary>
     public bool MtaSts { get; set; } = true;
 
+    /// <summary>
+    /// Send daily TLS-RPT reports (RFC 8460) to the domains we deliver to that ask for them (a
+    /// "_smtp._tls" TXT record): per day and policy, how many sessions negotiated TLS and which failed, and why.
+    /// </summary>
+    public bool TlsReports { get; set; }
+
+    /// <summary>The reports' From and contact address; an address in one of our domains, so the report is DKIM-signed.</summary>
+    public string TlsReportsFrom { get; set; } = "";
+
+    /// <summary>The organisation named as the reports' submitter. Empty: the host name.</summary>
+    public string TlsReportsOrganization { get; set; } = "";
+
+    /// <summary>How often finished days are looked for and reported (minutes).</summary>
+    public int TlsReportsCheckMinutes { get; set; } = 60;
+
     /// <summary>Test-only: the port MTA-STS policies are fetched from instead of 443; refused with the production password profile.</summary>
     public int TestMtaStsPort { get; set; }
 

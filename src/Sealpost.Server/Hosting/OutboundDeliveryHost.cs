@@ -24,7 +24,7 @@ internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedSer
         }
 
         return new OutboundWorker(new Sealpost.Domain.Queue.QueueService(runtime.Store, runtime.QueueSealer, runtime.Guard, time), runtime.Deliveries, routes,
-            new SmtpTransport(options.Delivery, connector, options.Hostname, logger), options.Delivery, options.Hostname,
+            new SmtpTransport(options.Delivery, connector, options.Hostname, logger) { Reports = runtime.TlsReports }, options.Delivery, options.Hostname,
             runtime.QueueWakeup, time, logger);
     }
 

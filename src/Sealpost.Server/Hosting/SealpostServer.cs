@@ -348,6 +348,11 @@ public sealed class SealpostServer : IAsyncDisposable
             builder.Services.AddHostedService(sp => new Sealpost.Server.Hosting.OutboundDeliveryHost(runtime));
         }
 
+        if (runtime.TlsReports is not null)
+        {
+            builder.Services.AddHostedService(sp => new TlsReportHost(runtime, sp.GetRequiredService<ILogger<TlsReportHost>>()));
+        }
+
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Limits.ShutdownSeconds));
         Sealpost.Web.AdminApi.AddServices(builder.Services);
         Sealpost.Web.Console.ConsoleSetup.AddServices(builder.Services);
