@@ -452,7 +452,8 @@ public sealed class SealpostServer : IAsyncDisposable
 
                 const string prefix = "/.well-known/acme-challenge/";
                 var path = context.Request.Path.Value ?? "";
-                var answer = context.Request.Method == "GET" && path.StartsWith(prefix, StringComparison.Ordinal) ? acme.KeyAuthorization(path[prefix.Length..]) : null;
+                var answer = context.Request.Method == "GET" && path.StartsWith(prefix, StringComparison.Ordinal)
+                    ? await acme.KeyAuthorizationAsync(path[prefix.Length..], context.RequestAborted) : null;
                 if (answer is null)
                 {
                     context.Response.StatusCode = StatusCodes.Status404NotFound;

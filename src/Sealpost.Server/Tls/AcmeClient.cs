@@ -77,7 +77,7 @@ public sealed class AcmeClient : IDisposable
     /// Orders a certificate for <paramref name="hosts"/>, answering each http-01 challenge through
     /// <paramref name="publish"/> (token, key authorisation) and <paramref name="withdraw"/>; returns the PEM chain.
     /// </summary>
-    public async Task<string> OrderAsync(IReadOnlyList<string> hosts, byte[] csrDer, Action<string, string> publish, Action<string> withdraw, CancellationToken ct)
+    public async Task<string> OrderAsync(IReadOnlyList<string> hosts, byte[] csrDer, Func<string, string, Task> publish, Func<string, Task> withdraw, CancellationToken ct)
     {
         if (AccountUrl is null)
         {
@@ -108,7 +108,7 @@ public sealed class AcmeClient : IDisposable
                     throw Protocol("the challenge token is not base64url");
                 }
 
-                publish(token, token + "." + Thumbprint);
+                await publish(token, token + "." + Thumbprint);
                 published.Add(token);
                 await PostAsync(challenge["url"]!.GetValue<string>(), new JsonObject(), useJwk: false, ct);
                 authz = await PollAsync(url, s => s is "valid" or "invalid" or "deactivated" or "expired" or "revoked", ct);
@@ -123,7 +123,7 @@ public sealed class AcmeClient : IDisposable
         {
             foreach (var token in published)
             {
-                withdraw(token);
+                await withdraw(token);
             }
         }
 

@@ -20,6 +20,12 @@ namespace Sealpost.Server.Tls;
 public sealed class AcmeRenewal : IAsyncDisposable
 {
     private const string AccountKeyName = "acme/account-key";
+
+    /// <summary>The pending http-01 answers, in the keystore every node shares: whichever node the CA reaches answers.</summary>
+    private const string ChallengesName = "acme/challenges";
+
+    /// <summary>Which node is ordering now, and until when: the others wait and take its certificate from the keystore.</summary>
+    private const string LeaseName = "acme/order-lease";
     private readonly AcmeOptions _options;
     private readonly string _hostname;
     private readonly SealpostRuntime _runtime;
@@ -45,8 +51,29 @@ public sealed class AcmeRenewal : IAsyncDisposable
     /// <summary>Orders completed since start (for tests and the health page).</summary>
     public int Issued { get; private set; }
 
-    /// <summary>The key authorisation for an http-01 token this node is answering now, or null.</summary>
-    public string? KeyAuthorization(string token) => _challenges.TryGetValue(token, out var value) ? value : null;
+    /// <summary>The key authorisation for a pending http-01 token (this node's order or another node's), or null.</summary>
+    public async Task<string?> KeyAuthorizationAsync(string token, CancellationToken ct)
+    {
+        if (_challenges.TryGetValue(token, out var value))
+        {
+            return value;
+        }
+
+        try
+        {
+            if (token.Length is 0 or > 256 || await _runtime.Keystore.GetSecretAsync(ChallengesName, ct) is not { Length: > 0 } shared)
+            {
+                return null;
+            }
+
+            var pending = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(shared);
+            return pending is not null && pending.TryGetValue(token, out var answer) ? answer : null;
+        }
+        catch (Exception ex) when (ex is SealpostException or System.Text.Json.JsonException)
+        {
+            return null; // the store is away: the CA tries again
+        }
+    }
 
     /// <summary>Check now instead of at the next interval (SIGHUP, or a domain added).</summary>
     public void CheckNow()
@@ -87,16 +114,16 @@ public sealed class AcmeRenewal : IAsyncDisposable
             TimeSpan next;
             try
             {
-                await CheckAsync(ct);
-                next = TimeSpan.FromMinutes(_options.CheckMinutes);
+                next = await CheckAsync(ct) ? TimeSpan.FromMinutes(_options.CheckMinutes) : TimeSpan.FromSeconds(_options.RetrySeconds);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception ex) when (ex is SealpostException or IOException or CryptographicException or System.Text.Json.JsonException or InvalidOperationException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                ServerLog.AcmeFailed(_logger, ex.Message, _options.RetrySeconds);
+                // Whatever went wrong (the CA, the network, an answer not as RFC 8555 says), the loop goes on.
+                ServerLog.AcmeFailed(_logger, ex is SealpostException or IOException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", _options.RetrySeconds);
                 next = TimeSpan.FromSeconds(_options.RetrySeconds);
             }
 
@@ -111,16 +138,40 @@ public sealed class AcmeRenewal : IAsyncDisposable
         }
     }
 
-    /// <summary>Orders a certificate when the one in use lacks a name or nears its expiry.</summary>
-    private async Task CheckAsync(CancellationToken ct)
+    private bool Current(IReadOnlyList<string> hosts) =>
+        _certificates.Acme is { } current
+        && current.NotAfter - DateTimeOffset.UtcNow > TimeSpan.FromDays(_options.RenewDaysBefore)
+        && hosts.All(h => current.Hosts.Contains(h, StringComparer.OrdinalIgnoreCase));
+
+    private sealed record Lease(string Node, DateTimeOffset Until);
+
+    /// <summary>
+    /// Orders a certificate when the one in use lacks a name or nears its expiry; true when the one in
+    /// use is good, false when another node is ordering (look again soon).
+    /// </summary>
+    private async Task<bool> CheckAsync(CancellationToken ct)
     {
         var hosts = await WantedHostsAsync(ct);
-        if (_certificates.Acme is { } current
-            && current.NotAfter - DateTimeOffset.UtcNow > TimeSpan.FromDays(_options.RenewDaysBefore)
-            && hosts.All(h => current.Hosts.Contains(h, StringComparer.OrdinalIgnoreCase)))
+        if (Current(hosts))
         {
-            return;
+            return true;
         }
+
+        // Another node may have renewed it already: the keystore is shared.
+        _certificates.Reload();
+        if (Current(hosts))
+        {
+            return true;
+        }
+
+        var node = _runtime.Audit.Node;
+        if (await _runtime.Keystore.GetSecretAsync(LeaseName, ct) is { Length: > 0 } held
+            && System.Text.Json.JsonSerializer.Deserialize<Lease>(held) is { } lease && lease.Node != node && lease.Until > DateTimeOffset.UtcNow)
+        {
+            return false;
+        }
+
+        await _runtime.Keystore.PutSecretAsync(LeaseName, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Lease(node, DateTimeOffset.UtcNow.AddMinutes(10))), ct);
 
         var reason = _certificates.Acme is not { } had ? "none issued yet"
             : had.NotAfter - DateTimeOffset.UtcNow <= TimeSpan.FromDays(_options.RenewDaysBefore) ? $"expires {had.NotAfter:yyyy-MM-dd}"
@@ -132,8 +183,16 @@ public sealed class AcmeRenewal : IAsyncDisposable
         await client.EnsureAccountAsync(_options.Email.Length > 0 ? _options.Email : null, ct);
         using var certificateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var chain = await client.OrderAsync(hosts, AcmeClient.CertificateRequestFor(hosts, certificateKey),
-            (token, keyAuthorization) => _challenges[token] = keyAuthorization,
-            token => _challenges.TryRemove(token, out _),
+            async (token, keyAuthorization) =>
+            {
+                _challenges[token] = keyAuthorization;
+                await ShareChallengesAsync(ct);
+            },
+            async token =>
+            {
+                _challenges.TryRemove(token, out _);
+                await ShareChallengesAsync(CancellationToken.None);
+            },
             ct);
         await _runtime.Configuration.StoreTlsCertificateAsync(Actor.System("acme"), AcmeOptions.KeystoreName, chain, certificateKey.ExportPkcs8PrivateKeyPem(), ct);
         if (!_certificates.Reload())
@@ -142,8 +201,13 @@ public sealed class AcmeRenewal : IAsyncDisposable
         }
 
         Issued++;
+        await _runtime.Keystore.PutSecretAsync(LeaseName, [], ct);
         ServerLog.AcmeIssued(_logger, hosts.Count, _certificates.Acme?.NotAfter.ToString("yyyy-MM-dd") ?? "?");
+        return true;
     }
+
+    private Task ShareChallengesAsync(CancellationToken ct) =>
+        _runtime.Keystore.PutSecretAsync(ChallengesName, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(_challenges.ToDictionary()), ct);
 
     private async Task<ECDsa> AccountKeyAsync(CancellationToken ct)
     {

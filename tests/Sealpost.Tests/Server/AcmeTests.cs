@@ -102,6 +102,18 @@ public sealed class AcmeTests(AcmeFixture acme) : IClassFixture<AcmeFixture>
     }
 
     [Fact]
+    public async Task A_challenge_pending_on_another_node_is_answered_from_the_shared_keystore()
+    {
+        // What another node's order leaves in the keystore all nodes share; the CA may reach any node.
+        await acme.Server.Server.Runtime.Keystore.PutSecretAsync("acme/challenges",
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["other-node-token"] = "other-node-token.thumbprint" }));
+        var endpoint = acme.Server.Server.AcmeChallengeEndpoint!;
+        var (exit, output) = await Tools.RunAsync("curl", ["-s", "-f", $"http://{endpoint}/.well-known/acme-challenge/other-node-token"]);
+        Assert.Equal(0, exit);
+        Assert.Equal("other-node-token.thumbprint", output);
+    }
+
+    [Fact]
     public async Task The_issued_certificate_is_in_the_audit_trail_with_its_fingerprint()
     {
         var served = await acme.Server.HandshakeAsync("mail.example.test");
