@@ -79,18 +79,18 @@ public sealed class FailoverTests(ITestOutputHelper output)
                 }
             })).ToList();
 
-            await WaitUntilAsync(() => acked.Count >= 30, "the load did not start");
+            await Waiting.UntilAsync(() => acked.Count >= 30, "the load did not start");
             var killed = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
             await primary.StopAsync(immediate: true);
-            await WaitUntilAsync(() => Volatile.Read(ref temporary) >= 1, "the load did not notice the primary's loss");
+            await Waiting.UntilAsync(() => Volatile.Read(ref temporary) >= 1, "the load did not notice the primary's loss");
             await standby.PromoteAsync();
             var promotedAfter = clock.Elapsed;
-            await WaitUntilAsync(() => acked.Values.Any(t => t > killed.Add(promotedAfter)), "delivery did not resume on the promoted standby");
+            await Waiting.UntilAsync(() => acked.Values.Any(t => t > killed.Add(promotedAfter)), "delivery did not resume on the promoted standby");
             // Acknowledgements in the instant after the kill are of commits made before it: count from the promotion.
             var firstAfter = acked.Values.Where(t => t > killed.Add(promotedAfter)).Min() - killed;
             var count = acked.Count;
-            await WaitUntilAsync(() => acked.Count >= count + 20, "delivery did not go on");
+            await Waiting.UntilAsync(() => acked.Count >= count + 20, "delivery did not go on", 90);
             await stop.CancelAsync();
             await Task.WhenAll(load);
 
@@ -111,24 +111,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var c in new[] { primary, standby })
-            {
-                if (c is null)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await c.StopAsync(immediate: true);
-                }
-                catch (InvalidOperationException)
-                {
-                    // already stopped
-                }
-
-                Directory.Delete(c.DataDirectory, recursive: true);
-            }
+            await primary.StopAndDeleteAsync();
+            await (standby?.StopAndDeleteAsync() ?? Task.CompletedTask);
         }
     }
 
@@ -165,20 +149,6 @@ public sealed class FailoverTests(ITestOutputHelper output)
             }
 
             await Task.Delay(100);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException(what);
-            }
-
-            await Task.Delay(50);
         }
     }
 }

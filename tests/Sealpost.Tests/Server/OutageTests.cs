@@ -79,10 +79,10 @@ public sealed class DatabaseOutage : IAsyncLifetime
 
         using var stop = new CancellationTokenSource();
         var load = Enumerable.Range(0, 3).Select(w => Task.Run(() => LoadAsync(smtpEndpoint, w, stop.Token))).ToList();
-        await WaitUntilAsync(() => _acked.Count >= 30, "the load did not start");
+        await Waiting.UntilAsync(() => _acked.Count >= 30, "the load did not start");
 
         await Cluster.StopAsync(immediate: true);
-        await WaitUntilAsync(() => Volatile.Read(ref _temporary) >= 3, "the load saw no temporary failures");
+        await Waiting.UntilAsync(() => Volatile.Read(ref _temporary) >= 3, "the load saw no temporary failures");
 
         foreach (var command in new[] { "EHLO during.example", "MAIL FROM:<outage@elsewhere.test>", "RCPT TO:<alice@example.test>", "DATA" })
         {
@@ -120,7 +120,7 @@ public sealed class DatabaseOutage : IAsyncLifetime
 
         AckedBeforeRestart = _acked.Count;
         await Cluster.StartAgainAsync();
-        await WaitUntilAsync(() => _acked.Count >= AckedBeforeRestart + 30, "delivery did not resume by itself");
+        await Waiting.UntilAsync(() => _acked.Count >= AckedBeforeRestart + 30, "delivery did not resume by itself");
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
@@ -176,33 +176,10 @@ public sealed class DatabaseOutage : IAsyncLifetime
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException(what);
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
     public async Task DisposeAsync()
     {
         await Server.DisposeAsync();
-        try
-        {
-            await Cluster.StopAsync(immediate: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // already stopped
-        }
-
-        Directory.Delete(Cluster.DataDirectory, recursive: true);
+        await Cluster.StopAndDeleteAsync();
     }
 }
 

@@ -72,24 +72,8 @@ public sealed class PostgresBackupTests
         }
         finally
         {
-            foreach (var c in new[] { cluster, restored })
-            {
-                if (c is null)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await c.StopAsync(immediate: true);
-                }
-                catch (InvalidOperationException)
-                {
-                    // already stopped
-                }
-
-                Directory.Delete(c.DataDirectory, recursive: true);
-            }
+            await cluster.StopAndDeleteAsync();
+            await (restored?.StopAndDeleteAsync() ?? Task.CompletedTask);
         }
     }
 

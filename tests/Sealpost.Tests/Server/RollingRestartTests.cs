@@ -19,19 +19,7 @@ namespace Sealpost.Tests.Server;
 /// </summary>
 public sealed class RollingRestartTests(ITestOutputHelper output)
 {
-    private static string[] NodeArgs(string data, string connection, params string[] extra) =>
-    [
-        "serve", "--dev", "--data", data, .. TestOptions.LoopbackListeners, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile,
-        "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + connection, "--set", "Limits:ShutdownSeconds=10", .. extra,
-    ];
-
-    private static async Task<(IPEndPoint Imap, IPEndPoint Smtp)> EndpointsAsync(ChildProcess node)
-    {
-        await node.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        IPEndPoint Find(string label) => IPEndPoint.Parse(node.Lines.Last(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[label.Trim().Split(' ').Length]);
-        return (Find("IMAPS "), Find("SMTP in "));
-    }
+    private static readonly string[] ShortDrain = ["--set", "Limits:ShutdownSeconds=10"];
 
     private sealed class Counters
     {
@@ -46,13 +34,13 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
     {
         var connection = await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
         using var folder = new TempFolder();
-        var a = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("a"), connection));
+        var a = ChildProcess.Start("sealpost", TwoNodes.NodeArgs(folder.Sub("a"), connection, ShortDrain));
         try
         {
-            var endpointsA = await EndpointsAsync(a);
+            var endpointsA = await TwoNodes.EndpointsAsync(a);
             DataFolders.Copy(folder.Sub("a"), folder.Sub("b"));
-            using var b = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("b"), connection, "--set", "Audit:Node=node-b"));
-            var endpointsB = await EndpointsAsync(b);
+            using var b = ChildProcess.Start("sealpost", TwoNodes.NodeArgs(folder.Sub("b"), connection, [.. ShortDrain, "--set", "Audit:Node=node-b"]));
+            var endpointsB = await TwoNodes.EndpointsAsync(b);
             var nodes = new[] { endpointsA, endpointsB };
 
             var acked = new ConcurrentDictionary<string, bool>();
@@ -67,14 +55,14 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
                 loads.Add(Task.Run(() => ImapLoadAsync(nodes, client, imap, stop.Token)));
             }
 
-            await WaitUntilAsync(() => Volatile.Read(ref smtp.Operations) >= 20 && Volatile.Read(ref imap.Operations) >= 20);
+            await Waiting.UntilAsync(() => Volatile.Read(ref smtp.Operations) >= 20 && Volatile.Read(ref imap.Operations) >= 20, "the load did not start");
             a.Terminate();
             Assert.Equal(0, await a.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             a.Dispose();
-            a = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("a"), connection));
-            nodes[0] = await EndpointsAsync(a);
+            a = ChildProcess.Start("sealpost", TwoNodes.NodeArgs(folder.Sub("a"), connection, ShortDrain));
+            nodes[0] = await TwoNodes.EndpointsAsync(a);
             var after = Volatile.Read(ref smtp.Operations);
-            await WaitUntilAsync(() => Volatile.Read(ref smtp.Operations) >= after + 20);
+            await Waiting.UntilAsync(() => Volatile.Read(ref smtp.Operations) >= after + 20, "delivery did not go on after the restart");
             await stop.CancelAsync();
             await Task.WhenAll(loads);
 
@@ -235,19 +223,5 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
         }
 
         session?.Dispose();
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("the load did not make progress");
-            }
-
-            await Task.Delay(50);
-        }
     }
 }

@@ -29,16 +29,18 @@ public sealed class TwoNodes : IAsyncLifetime
 
     public string FolderA => _folder.Sub("a");
 
-    private static string[] NodeArgs(string data, string connection, params string[] extra) =>
+    /// <summary>The arguments of one node of a test's cluster: --dev on loopback, the cheap hashing profile, the shared database.</summary>
+    public static string[] NodeArgs(string data, string connection, params string[] extra) =>
     [
         "serve", "--dev", "--data", data, .. TestOptions.LoopbackListeners, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile,
         "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + connection, .. extra,
     ];
 
-    private static async Task<(IPEndPoint Imap, IPEndPoint Smtp)> EndpointsAsync(ChildProcess node)
+    /// <summary>Once the node says Ready: its implicit-TLS IMAP and inbound SMTP addresses, from what it printed last.</summary>
+    public static async Task<(IPEndPoint Imap, IPEndPoint Smtp)> EndpointsAsync(ChildProcess node)
     {
         await node.WaitForLineAsync(l => l.StartsWith("Ready.", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        IPEndPoint Find(string label) => IPEndPoint.Parse(node.Lines.First(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal))
+        IPEndPoint Find(string label) => IPEndPoint.Parse(node.Lines.Last(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[label.Trim().Split(' ').Length]);
         return (Find("IMAPS "), Find("SMTP in "));
     }

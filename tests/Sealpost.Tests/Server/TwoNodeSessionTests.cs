@@ -14,12 +14,6 @@ namespace Sealpost.Tests.Server;
 /// </summary>
 public sealed class TwoNodeSessionTests
 {
-    private static string[] NodeArgs(string data, string connection, params string[] extra) =>
-    [
-        "serve", "--dev", "--data", data, .. TestOptions.LoopbackListeners, "--set", "PasswordHashing:Profile=" + OptionsValidator.TestProfile,
-        "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + connection, .. extra,
-    ];
-
     private static async Task<IPEndPoint> ImapAsync(ChildProcess node)
     {
         var line = await node.WaitForLineAsync(l => l.TrimStart().StartsWith("IMAPS ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
@@ -44,10 +38,10 @@ public sealed class TwoNodeSessionTests
     {
         var connection = await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
         using var folder = new TempFolder();
-        using var a = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("a"), connection));
+        using var a = ChildProcess.Start("sealpost", TwoNodes.NodeArgs(folder.Sub("a"), connection));
         await ImapAsync(a);
         DataFolders.Copy(folder.Sub("a"), folder.Sub("b"));
-        using var b = ChildProcess.Start("sealpost", NodeArgs(folder.Sub("b"), connection, "--set", "Audit:Node=node-b"));
+        using var b = ChildProcess.Start("sealpost", TwoNodes.NodeArgs(folder.Sub("b"), connection, "--set", "Audit:Node=node-b"));
         var imapB = await ImapAsync(b);
 
         using var client = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };

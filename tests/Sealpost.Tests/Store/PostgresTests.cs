@@ -137,12 +137,12 @@ public sealed class PostgresTests
                 }
             })).ToList();
 
-            await WaitUntilAsync(() => acked.Count >= 100);
+            await Waiting.UntilAsync(() => acked.Count >= 100, "condition not reached", 10);
             await cluster.StopAsync(immediate: true);
-            await WaitUntilAsync(() => Volatile.Read(ref unavailable) >= 4);
+            await Waiting.UntilAsync(() => Volatile.Read(ref unavailable) >= 4, "condition not reached", 10);
             var ackedWhileDown = acked.Count;
             await cluster.StartAgainAsync();
-            await WaitUntilAsync(() => acked.Count >= ackedWhileDown + 100); // recovered by itself
+            await Waiting.UntilAsync(() => acked.Count >= ackedWhileDown + 100, "condition not reached", 10); // recovered by itself
             stop.Cancel();
             await Task.WhenAll(writers);
 
@@ -162,30 +162,7 @@ public sealed class PostgresTests
         }
         finally
         {
-            try
-            {
-                await cluster.StopAsync(immediate: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // already stopped by a failing assertion above
-            }
-
-            Directory.Delete(cluster.DataDirectory, recursive: true);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("condition not reached in 10 s");
-            }
-
-            await Task.Delay(20);
+            await cluster.StopAndDeleteAsync();
         }
     }
 }

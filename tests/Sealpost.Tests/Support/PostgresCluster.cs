@@ -46,6 +46,21 @@ public sealed class PostgresCluster
         return ConnectionString(name);
     }
 
+    /// <summary>Stops the cluster if it still runs (a test may have stopped it) and removes its files.</summary>
+    public async Task StopAndDeleteAsync()
+    {
+        try
+        {
+            await StopAsync(immediate: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already stopped
+        }
+
+        Directory.Delete(DataDirectory, recursive: true);
+    }
+
     public Task StopAsync(bool immediate = true) => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "stop");
 
     public Task StartAgainAsync() => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-w",
