@@ -92,25 +92,73 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
         return client;
     }
 
-    /// <summary>Sends messages one after another on one session; when the session ends (421 after a transaction, a reset), reconnects to the other node and sends the message again.</summary>
-    private static async Task SmtpLoadAsync((IPEndPoint Imap, IPEndPoint Smtp)[] nodes, int client, ConcurrentDictionary<string, bool> acked, Counters counters, CancellationToken ct)
+    /// <summary>
+    /// A client with reconnect logic: operation <c>n</c> runs on a session kept open; when the session
+    /// ends as a drain ends it (<paramref name="dropped"/>), it reconnects to the other node and runs
+    /// the same operation again. A failure right after a reconnect, or any other error, is a failed operation.
+    /// </summary>
+    private static async Task ReconnectingLoadAsync<TSession>(string name, Func<int, Task<TSession>> connect, Func<TSession, int, Task> operate, Func<Exception, bool> dropped,
+        Counters counters, CancellationToken ct)
+        where TSession : MailService
     {
         var node = 0; // every client starts on node A, the one restarted
-        var i = 0;
-        SmtpClient? session = null;
+        var n = 0;
+        TSession? session = null;
         var retrying = false;
         while (!ct.IsCancellationRequested)
         {
-            var id = $"c{client}-{i}";
             try
             {
                 if (session is not { IsConnected: true })
                 {
                     session?.Dispose();
-                    session = new SmtpClient { Timeout = 20_000 };
-                    await session.ConnectAsync(nodes[node].Smtp.Address.ToString(), nodes[node].Smtp.Port, SecureSocketOptions.None, CancellationToken.None);
+                    session = await connect(node);
                 }
 
+                await operate(session, n);
+                n++;
+                retrying = false;
+                Interlocked.Increment(ref counters.Operations);
+            }
+            catch (Exception ex) when (dropped(ex) && !retrying)
+            {
+                retrying = true;
+                Interlocked.Increment(ref counters.Reconnects);
+                node = 1 - node;
+                session?.Dispose();
+                session = null;
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref counters.Failures);
+                counters.Errors.Enqueue($"{name} operation {n}: {ex.GetType().Name}: {ex.Message}");
+                n++;
+                retrying = false;
+                session?.Dispose();
+                session = null;
+            }
+        }
+
+        if (session is { IsConnected: true })
+        {
+            await session.DisconnectAsync(true, CancellationToken.None);
+        }
+
+        session?.Dispose();
+    }
+
+    /// <summary>Sends messages one after another on one session; 421 after a transaction or a reset sends the message again through the other node.</summary>
+    private static Task SmtpLoadAsync((IPEndPoint Imap, IPEndPoint Smtp)[] nodes, int client, ConcurrentDictionary<string, bool> acked, Counters counters, CancellationToken ct) =>
+        ReconnectingLoadAsync($"smtp {client}",
+            async node =>
+            {
+                var session = new SmtpClient { Timeout = 20_000 };
+                await session.ConnectAsync(nodes[node].Smtp.Address.ToString(), nodes[node].Smtp.Port, SecureSocketOptions.None, CancellationToken.None);
+                return session;
+            },
+            async (session, n) =>
+            {
+                var id = $"c{client}-{n}";
                 var message = new MimeMessage();
                 message.From.Add(MailboxAddress.Parse("load@elsewhere.test"));
                 message.To.Add(MailboxAddress.Parse("alice@example.test"));
@@ -119,109 +167,27 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
                 message.Body = new TextPart("plain") { Text = "message " + id };
                 await session.SendAsync(message, CancellationToken.None);
                 acked[id] = true;
-                i++;
-                retrying = false;
-                Interlocked.Increment(ref counters.Operations);
-            }
-            catch (Exception ex) when (ex is SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable } or ServiceNotConnectedException or IOException or SmtpProtocolException or System.Net.Sockets.SocketException)
+            },
+            ex => ex is SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable } or ServiceNotConnectedException or IOException or SmtpProtocolException or System.Net.Sockets.SocketException,
+            counters, ct);
+
+    /// <summary>Keeps the INBOX selected and reads and flags; on BYE or a dropped connection it reconnects to the other node and repeats the operation.</summary>
+    private static Task ImapLoadAsync((IPEndPoint Imap, IPEndPoint Smtp)[] nodes, int client, Counters counters, CancellationToken ct) =>
+        ReconnectingLoadAsync($"imap {client}",
+            async node =>
             {
-                if (retrying)
-                {
-                    // The reconnect itself failed: that is a failed operation.
-                    Interlocked.Increment(ref counters.Failures);
-                    counters.Errors.Enqueue($"smtp {id}: {ex.GetType().Name}: {ex.Message}");
-                    i++;
-                }
-
-                retrying = true;
-                Interlocked.Increment(ref counters.Reconnects);
-                node = 1 - node;
-                session?.Dispose();
-                session = null;
-            }
-            catch (Exception ex)
+                var session = await ConnectImapAsync(nodes[node].Imap);
+                await session.Inbox.OpenAsync(FolderAccess.ReadWrite, CancellationToken.None);
+                return session;
+            },
+            (session, n) => (n % 3) switch
             {
-                Interlocked.Increment(ref counters.Failures);
-                counters.Errors.Enqueue($"smtp {id}: {ex.GetType().Name}: {ex.Message}");
-                i++;
-            }
-        }
-
-        if (session is { IsConnected: true })
-        {
-            await session.DisconnectAsync(true, CancellationToken.None);
-        }
-
-        session?.Dispose();
-    }
-
-    /// <summary>An IMAP client that keeps its INBOX selected and reads and flags; on BYE or a dropped connection it reconnects to the other node and repeats the operation.</summary>
-    private static async Task ImapLoadAsync((IPEndPoint Imap, IPEndPoint Smtp)[] nodes, int client, Counters counters, CancellationToken ct)
-    {
-        var node = 0;
-        ImapClient? session = null;
-        var retrying = false;
-        var step = 0;
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                if (session is not { IsConnected: true })
-                {
-                    session?.Dispose();
-                    session = await ConnectImapAsync(nodes[node].Imap);
-                    await session.Inbox.OpenAsync(FolderAccess.ReadWrite, CancellationToken.None);
-                }
-
-                switch (step % 3)
-                {
-                    case 0:
-                        await session.NoOpAsync(CancellationToken.None);
-                        break;
-                    case 1:
-                        await session.Inbox.StatusAsync(StatusItems.Count, CancellationToken.None);
-                        break;
-                    default:
-                        if (session.Inbox.Count > 0)
-                        {
-                            await session.Inbox.AddFlagsAsync(session.Inbox.Count - 1, client == 0 ? MessageFlags.Seen : MessageFlags.Flagged, true, CancellationToken.None);
-                        }
-
-                        break;
-                }
-
-                step++;
-                retrying = false;
-                Interlocked.Increment(ref counters.Operations);
-            }
-            catch (Exception ex) when (ex is ImapProtocolException or ServiceNotConnectedException or IOException or System.Net.Sockets.SocketException)
-            {
-                if (retrying)
-                {
-                    Interlocked.Increment(ref counters.Failures);
-                    counters.Errors.Enqueue($"imap {client} step {step}: {ex.GetType().Name}: {ex.Message}");
-                    step++;
-                }
-
-                retrying = true;
-                Interlocked.Increment(ref counters.Reconnects);
-                node = 1 - node;
-                session?.Dispose();
-                session = null;
-            }
-            catch (Exception ex)
-            {
-                Interlocked.Increment(ref counters.Failures);
-                counters.Errors.Enqueue($"imap {client} step {step}: {ex.GetType().Name}: {ex.Message}");
-                step++;
-            }
-        }
-
-        if (session is { IsConnected: true })
-        {
-            await session.DisconnectAsync(true, CancellationToken.None);
-        }
-
-        session?.Dispose();
-    }
+                0 => session.NoOpAsync(CancellationToken.None),
+                1 => session.Inbox.StatusAsync(StatusItems.Count, CancellationToken.None),
+                _ => session.Inbox.Count > 0
+                    ? session.Inbox.AddFlagsAsync(session.Inbox.Count - 1, client == 0 ? MessageFlags.Seen : MessageFlags.Flagged, true, CancellationToken.None)
+                    : Task.CompletedTask,
+            },
+            ex => ex is ImapProtocolException or ServiceNotConnectedException or IOException or System.Net.Sockets.SocketException,
+            counters, ct);
 }
