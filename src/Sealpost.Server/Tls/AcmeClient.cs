@@ -25,32 +25,45 @@ public sealed class AcmeClient : IDisposable
 
     /// <param name="accountKey">The account's key (the caller keeps it sealed and disposes it).</param>
     /// <param name="trustedCa">PEM of a CA that signs the ACME server's HTTPS certificate (a private CA); null: the system's roots.</param>
-    public AcmeClient(Uri directoryUrl, ECDsa accountKey, string? trustedCa, TimeSpan timeout)
+    /// <param name="resolve">Names to addresses: the server's configured DNS (Smtp:DnsServers), as for mail peers.</param>
+    public AcmeClient(Uri directoryUrl, ECDsa accountKey, string? trustedCa, TimeSpan timeout, Func<string, CancellationToken, Task<IReadOnlyList<IPAddress>>> resolve)
     {
         _directoryUrl = directoryUrl;
         _accountKey = accountKey;
-        var handler = new SocketsHttpHandler();
+        X509Certificate2Collection? roots = null;
         if (trustedCa is not null)
         {
-            var roots = new X509Certificate2Collection();
+            roots = new X509Certificate2Collection();
             roots.ImportFromPem(trustedCa);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-                {
-                    return false;
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
         }
 
-        _http = new HttpClient(handler) { Timeout = timeout };
+        // Through the one egress connector, as every connection the server makes to the outside.
+        _http = new Sealpost.Delivery.EgressConnector().CreateHttpClient(
+            resolve,
+            (_, certificate, errors) => Trusted(certificate, errors, roots),
+            timeout);
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("Sealpost-ACME/1");
+    }
+
+    /// <summary>The system's verdict, or with a private CA: only the chain to it may fail the system's check.</summary>
+    private static bool Trusted(X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors, X509Certificate2Collection? roots)
+    {
+        if (roots is null)
+        {
+            return errors == System.Net.Security.SslPolicyErrors.None;
+        }
+
+        if (certificate is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var presented = new X509Certificate2(certificate);
+        return chain.Build(presented);
     }
 
     /// <summary>The account URL (the JWS "kid") once <see cref="EnsureAccountAsync"/> ran.</summary>

@@ -30,6 +30,7 @@ public sealed class AcmeFixture : IAsyncLifetime
         Dns = await DnsServer.StartAsync("--address=/test/127.0.0.1");
         Server = await TestServer.StartAsync(o =>
         {
+            o.Smtp.DnsServers.Add(Dns.EndPoint.ToString());
             o.Tls.Acme.DirectoryUrl = Pebble.DirectoryUrl;
             o.Tls.Acme.TrustedCaFile = Pebble.TlsRootFile;
             o.Tls.Acme.ChallengeListen = "127.0.0.1:0";

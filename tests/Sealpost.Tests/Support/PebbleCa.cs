@@ -25,7 +25,10 @@ public sealed class PebbleCa : IDisposable
 
     public int ManagementPort { get; }
 
-    public string DirectoryUrl => $"https://localhost:{Port}/dir";
+    /// <summary>The CA's name, which the test's DNS answers with 127.0.0.1 (the server resolves it as it resolves mail peers).</summary>
+    public const string Host = "ca.pebble.test";
+
+    public string DirectoryUrl => $"https://{Host}:{Port}/dir";
 
     /// <summary>The CA that signs pebble's own HTTPS certificate: what a client of the ACME API trusts.</summary>
     public string TlsRootFile => _tls.RootFile;
@@ -38,7 +41,7 @@ public sealed class PebbleCa : IDisposable
     public async Task StartAsync(int challengePort, IPEndPoint dns)
     {
         var pebble = Tools.Require("pebble");
-        var (certificate, key) = _tls.Issue("localhost");
+        var (certificate, key) = _tls.Issue(Host);
         var config = _folder.Sub("pebble.json");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
         {
