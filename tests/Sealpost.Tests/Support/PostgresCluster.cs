@@ -80,11 +80,19 @@ public sealed class PostgresCluster
     /// A streaming standby of this cluster on a port of its own, named <paramref name="name"/> (its
     /// application_name, for synchronous_standby_names): pg_basebackup -R, then started.
     /// </summary>
-    public async Task<PostgresCluster> StartStandbyAsync(string name)
+    /// <param name="replicationPort">Where the standby streams from, when not this cluster's own port (a proxy that adds distance).</param>
+    public async Task<PostgresCluster> StartStandbyAsync(string name, int? replicationPort = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "sealpost-pg-standby-" + Guid.NewGuid().ToString("N")[..12]);
         await RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_basebackup"),
             "-d", $"host=127.0.0.1 port={Port} user={User} password={Password} application_name={name}", "-D", directory, "-Fp", "-Xs", "-R", "--checkpoint=fast");
+        if (replicationPort is { } via)
+        {
+            // The last setting wins: stream through the given port instead.
+            await RunAsPostgresAsync("/bin/sh", "-c",
+                $"echo \"primary_conninfo = 'host=127.0.0.1 port={via} user={User} password={Password} application_name={name}'\" >> {directory}/postgresql.auto.conf");
+        }
+
         var standby = new PostgresCluster(BinDirectory, directory, FreePort());
         await standby.StartAgainAsync();
         return standby;
