@@ -74,6 +74,29 @@ public sealed class ConfigurationService(Keystore keystore, AccessGuard guard, S
             return (true, (string?)detail);
         }, ct);
 
+    /// <summary>
+    /// The ACME account's private key (PKCS#8), made and sealed in the keystore on first use; its making
+    /// is audited with the public key's SHA-256, as every other key's is.
+    /// </summary>
+    [Requires(Operation.TlsCertificateStore)]
+    public async Task<byte[]> AcmeAccountKeyAsync(Actor actor, CancellationToken ct = default)
+    {
+        const string name = "acme/account-key";
+        guard.Require(actor, Operation.TlsCertificateStore, Scope.Platform);
+        if (await keystore.GetSecretAsync(name, ct) is { } stored)
+        {
+            return stored;
+        }
+
+        return await guard.AdministerAsync(actor, AuditAction.AcmeAccountKeyCreated, "tls/acme", async () =>
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var pkcs8 = key.ExportPkcs8PrivateKey();
+            await keystore.PutSecretAsync(name, pkcs8, ct);
+            return (pkcs8, (string?)$"P-256 sha256:{Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))}");
+        }, ct);
+    }
+
     /// <summary>The audit target of recovery key versions.</summary>
     public const string RecoveryTarget = "recovery";
 

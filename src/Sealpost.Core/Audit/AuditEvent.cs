@@ -112,6 +112,8 @@ public enum AuditAction
     NotifyAddressChanged,
     /// <summary>A TLS certificate kept in the keystore, imported or issued by the ACME CA (the detail: SHA-256 fingerprint, names, expiry).</summary>
     TlsCertificateStored,
+    /// <summary>The ACME account key made (the detail: the public key's SHA-256).</summary>
+    AcmeAccountKeyCreated,
 }
 
 /// <summary>Facts about actions that every audit store applies alike.</summary>

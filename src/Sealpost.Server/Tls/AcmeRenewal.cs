@@ -20,8 +20,6 @@ namespace Sealpost.Server.Tls;
 /// </summary>
 public sealed class AcmeRenewal : IAsyncDisposable
 {
-    private const string AccountKeyName = "acme/account-key";
-
     /// <summary>The pending http-01 answers, in the keystore every node shares: whichever node the CA reaches answers.</summary>
     private const string ChallengesName = "acme/challenges";
 
@@ -215,15 +213,7 @@ public sealed class AcmeRenewal : IAsyncDisposable
     private async Task<ECDsa> AccountKeyAsync(CancellationToken ct)
     {
         var key = ECDsa.Create();
-        var stored = await _runtime.Keystore.GetSecretAsync(AccountKeyName, ct);
-        if (stored is not null)
-        {
-            key.ImportPkcs8PrivateKey(stored, out _);
-            return key;
-        }
-
-        key.GenerateKey(ECCurve.NamedCurves.nistP256);
-        await _runtime.Keystore.PutSecretAsync(AccountKeyName, key.ExportPkcs8PrivateKey(), ct);
+        key.ImportPkcs8PrivateKey(await _runtime.Configuration.AcmeAccountKeyAsync(Actor.System("acme"), ct), out _);
         return key;
     }
 

@@ -126,6 +126,15 @@ public sealed class AcmeTests(AcmeFixture acme) : IClassFixture<AcmeFixture>
     }
 
     [Fact]
+    public async Task The_account_key_was_made_once_and_audited()
+    {
+        var records = await acme.Server.Server.Runtime.Audit.Store.SearchAsync(new AuditQuery(Action: AuditAction.AcmeAccountKeyCreated));
+        var record = Assert.Single(records);
+        Assert.Equal("system", record.Event.Actor);
+        Assert.StartsWith("P-256 sha256:", record.Event.Detail);
+    }
+
+    [Fact]
     public async Task No_private_key_but_the_development_one_is_in_the_data_folder_in_the_clear()
     {
         await acme.WaitIssuedAsync(1);
