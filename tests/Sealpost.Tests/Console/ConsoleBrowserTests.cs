@@ -42,7 +42,7 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
         await page.FillAsync("#address", Alice);
         await page.FillAsync("#password", AlicePassword);
         await page.ClickAsync("main button[type=submit]");
-        await page.WaitForURLAsync(Url("/console"));
+        await LandsOnAsync(page, "/console");
         return page;
     }
 
@@ -73,7 +73,7 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
         await page.FillAsync("#address", "newcomer@example.test");
         await page.FillAsync("#password", "the newcomer's very own passphrase");
         await page.ClickAsync("main button[type=submit]");
-        await page.WaitForURLAsync(Url("/console"));
+        await LandsOnAsync(page, "/console");
         Assert.Contains("newcomer@example.test", await page.TextContentAsync("main"));
     }
 
@@ -259,7 +259,7 @@ public sealed class ConsoleBrowserTests(ConsoleRig rig) : ConsoleTestBase(rig), 
         await page.FillAsync("#address", Alice);
         await page.FillAsync("#password", AlicePassword);
         await page.ClickAsync("main button[type=submit]");
-        await page.WaitForURLAsync(Url("/console"));
+        await LandsOnAsync(page, "/console");
         foreach (var path in UserPages)
         {
             await page.GotoAsync(Url(path));

@@ -155,12 +155,15 @@ public abstract class ConsoleTestBase(ConsoleRig rig)
         return page;
     }
 
-    /// <summary>Waits for the page to arrive at <paramref name="path"/>; if it does not, the failure says where it is and what it shows.</summary>
+    /// <summary>
+    /// Waits for the page to arrive at <paramref name="path"/> and its document to be parsed (what the
+    /// tests read next; not every subresource's load); if it does not, the failure says where it is and what it shows.
+    /// </summary>
     protected async Task LandsOnAsync(IPage page, string path)
     {
         try
         {
-            await page.WaitForURLAsync(Url(path));
+            await page.WaitForURLAsync(Url(path), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         }
         catch (TimeoutException)
         {
