@@ -10,14 +10,17 @@ internal sealed class OutboundDeliveryHost(SealpostRuntime runtime) : IHostedSer
 {
     private OutboundWorker? _worker;
 
+    /// <summary>How the server finds the outside (mail peers, report addresses, the ACME CA): Smtp:DnsServers or the system's resolvers, and the Delivery routes.</summary>
+    internal static RouteResolver RoutesFor(SealpostOptions options) =>
+        new(options.Delivery, options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList(), options.Smtp.UseSystemDns);
+
     /// <summary>The worker, built from the runtime's services and the Delivery options.</summary>
     public static OutboundWorker CreateWorker(SealpostRuntime runtime, TimeProvider time)
     {
         var options = runtime.Options;
-        var dns = options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList();
         var logger = runtime.LoggerFactory.CreateLogger("Sealpost.Delivery");
         var connector = new EgressConnector();
-        var routes = new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns);
+        var routes = RoutesFor(options);
         if (options.Delivery.MtaSts)
         {
             routes.MtaSts = new MtaStsResolver(options.Delivery, routes, connector, SmtpTransport.ExtraRoots(options.Delivery), time, new KeystorePolicies(runtime.Keystore));

@@ -35,8 +35,7 @@ public sealed class TlsReportSender(SealpostRuntime runtime, TlsReportCollector 
     public async Task<int> SendDueAsync(CancellationToken ct)
     {
         var options = runtime.Options;
-        var dns = options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList();
-        var routes = new RouteResolver(options.Delivery, dns, options.Smtp.UseSystemDns);
+        var routes = OutboundDeliveryHost.RoutesFor(options);
         var organization = options.Delivery.TlsReportsOrganization.Length > 0 ? options.Delivery.TlsReportsOrganization : options.Hostname;
         var from = options.Delivery.TlsReportsFrom;
         var sent = 0;

@@ -178,8 +178,7 @@ public sealed class AcmeRenewal : IAsyncDisposable
         ServerLog.AcmeOrdering(_logger, hosts.Count, reason);
         using var accountKey = await AccountKeyAsync(ct);
         var trusted = _options.TrustedCaFile.Length > 0 ? await File.ReadAllTextAsync(_options.TrustedCaFile, ct) : null;
-        var options = _runtime.Options;
-        var routes = new RouteResolver(options.Delivery, options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList(), options.Smtp.UseSystemDns);
+        var routes = Hosting.OutboundDeliveryHost.RoutesFor(_runtime.Options);
         using var client = new AcmeClient(new Uri(_options.DirectoryUrl), accountKey, trusted, TimeSpan.FromSeconds(30), routes.AddressesAsync);
         await client.EnsureAccountAsync(_options.Email.Length > 0 ? _options.Email : null, ct);
         using var certificateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
