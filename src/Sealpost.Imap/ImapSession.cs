@@ -458,12 +458,18 @@ public sealed partial class ImapSession
                 return After.Next;
             }
 
-            if (name is not ("FETCH" or "STORE" or "SEARCH" or "COPY" or "MOVE" or "EXPUNGE" or "SORT" or "THREAD"))
+            if (!Commands.TryGetValue(name, out var prefixed) || !prefixed.Uid)
             {
                 Send($"{tag} BAD UID {name} is not a command");
                 await CountBadAsync(ct);
                 return After.Next;
             }
+        }
+
+        if (!Commands.TryGetValue(name, out var known))
+        {
+            Sealpost.Core.Observability.SealpostMetrics.RecordCommand("imap", MetricName(name, uid), System.Diagnostics.Stopwatch.GetTimestamp());
+            return await Fail(tag, "BAD", "Unknown command");
         }
 
         if (Authenticated && name != "LOGOUT" && !await StillStandsAsync(ct))
@@ -476,7 +482,7 @@ public sealed partial class ImapSession
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            return await DispatchAsync(tag, name, uid, parser, ct);
+            return await DispatchAsync(tag, known, uid, parser, ct);
         }
         catch (ImapParseException ex)
         {
@@ -530,84 +536,6 @@ public sealed partial class ImapSession
             throw new SessionEnded();
         }
     }
-
-    private Task<After> DispatchAsync(string tag, string name, bool uid, ImapParser p, CancellationToken ct)
-    {
-        // Commands valid in any state (RFC 9051 §6.1).
-        switch (name)
-        {
-            case "CAPABILITY": return CapabilityAsync(tag, p, ct);
-            case "NOOP": return NoopAsync(tag, p, ct);
-            case "LOGOUT": return LogoutAsync(tag, p);
-            case "ID": return IdAsync(tag, p, ct);
-        }
-
-        if (!Authenticated)
-        {
-            return name switch
-            {
-                "STARTTLS" => StartTlsAsync(tag, p, ct),
-                "LOGIN" => LoginAsync(tag, p, ct),
-                "AUTHENTICATE" => AuthenticateAsync(tag, p, ct),
-                _ => Known(name) ? Fail(tag, "BAD", "Log in first") : Fail(tag, "BAD", "Unknown command"),
-            };
-        }
-
-        switch (name)
-        {
-            case "ENABLE": return EnableAsync(tag, p, ct);
-            case "SELECT": return SelectAsync(tag, p, readOnly: false, ct);
-            case "EXAMINE": return SelectAsync(tag, p, readOnly: true, ct);
-            case "CREATE": return CreateAsync(tag, p, ct);
-            case "DELETE": return DeleteAsync(tag, p, ct);
-            case "RENAME": return RenameAsync(tag, p, ct);
-            case "SUBSCRIBE": return SubscribeAsync(tag, p, true, ct);
-            case "UNSUBSCRIBE": return SubscribeAsync(tag, p, false, ct);
-            case "LIST": return ListAsync(tag, p, ct);
-            case "LSUB": return LsubAsync(tag, p, ct);
-            case "NAMESPACE": return NamespaceAsync(tag, p, ct);
-            case "STATUS": return StatusAsync(tag, p, ct);
-            case "APPEND": return AppendAsync(tag, p, ct);
-            case "IDLE": return IdleAsync(tag, p, ct);
-            case "GETQUOTAROOT": return GetQuotaRootAsync(tag, p, ct);
-            case "GETQUOTA": return GetQuotaAsync(tag, p, ct);
-            case "SETQUOTA": return SetQuotaAsync();
-            case "COMPRESS": return CompressAsync(tag, p, ct);
-            case "NOTIFY": return NotifyAsync(tag, p, ct);
-            case "STARTTLS": return Fail(tag, "BAD", "Already authenticated");
-            case "LOGIN" or "AUTHENTICATE": return Fail(tag, "BAD", "Already authenticated");
-        }
-
-        if (_selected is null)
-        {
-            return Known(name) ? Fail(tag, "BAD", "No mailbox selected") : Fail(tag, "BAD", "Unknown command");
-        }
-
-        return name switch
-        {
-            "CHECK" => NoopAsync(tag, p, ct),
-            "CLOSE" => CloseAsync(tag, p, expunge: true, ct),
-            "UNSELECT" => CloseAsync(tag, p, expunge: false, ct),
-            "EXPUNGE" => ExpungeAsync(tag, p, uid, ct),
-            "SEARCH" => SearchAsync(tag, p, uid, ct),
-            "FETCH" => FetchAsync(tag, p, uid, ct),
-            "STORE" => StoreAsync(tag, p, uid, ct),
-            "COPY" => CopyAsync(tag, p, uid, move: false, ct),
-            "MOVE" => CopyAsync(tag, p, uid, move: true, ct),
-            "SORT" => SortAsync(tag, p, uid, ct),
-            "THREAD" => ThreadAsync(tag, p, uid, ct),
-            _ => Fail(tag, "BAD", "Unknown command"),
-        };
-    }
-
-    /// <summary>A command's name as a metric label: a bounded set (what no handler knows is "other").</summary>
-    private static string MetricName(string name, bool uid) =>
-        !Known(name) && name is not ("LOGIN" or "AUTHENTICATE" or "CAPABILITY" or "NOOP" or "LOGOUT" or "STARTTLS" or "ID" or "COMPRESS") ? "other"
-        : uid ? "UID " + name : name;
-
-    private static bool Known(string name) => name is "ENABLE" or "SELECT" or "EXAMINE" or "CREATE" or "DELETE" or "RENAME" or "SUBSCRIBE"
-        or "UNSUBSCRIBE" or "LIST" or "LSUB" or "NAMESPACE" or "STATUS" or "APPEND" or "IDLE" or "GETQUOTAROOT" or "GETQUOTA" or "SETQUOTA"
-        or "COMPRESS" or "NOTIFY" or "CHECK" or "CLOSE" or "UNSELECT" or "EXPUNGE" or "SEARCH" or "FETCH" or "STORE" or "COPY" or "MOVE" or "SORT" or "THREAD";
 
     private async Task<After> Fail(string tag, string kind, string text)
     {

@@ -14,6 +14,11 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
     public bool IsPositive => Code < 400;
 
     // 2xx
+    public static SmtpReply Greeting(string hostname) => new(220, null, $"{hostname} ESMTP Sealpost");
+    public static SmtpReply Helo(string hostname) => new(250, null, hostname);
+
+    /// <summary>The EHLO answer: the greeting line, then one line per extension keyword (RFC 5321 §4.1.1.1).</summary>
+    public static SmtpReply Ehlo(IEnumerable<string> lines) => new(250, null, string.Join('\n', lines));
     public static SmtpReply Ok(string text = "OK") => new(250, "2.0.0", text);
     public static SmtpReply SenderOk => new(250, "2.1.0", "Sender OK");
     public static SmtpReply RecipientOk => new(250, "2.1.5", "Recipient OK");
@@ -26,6 +31,9 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
 
     // 3xx
     public static SmtpReply StartData => new(354, null, "End data with <CR><LF>.<CR><LF>");
+
+    /// <summary>RFC 4954 §4: a SASL challenge, base64, without an enhanced code.</summary>
+    public static SmtpReply SaslChallenge(string base64) => new(334, null, base64);
 
     // 4xx
     public static SmtpReply ServiceClosing(string why) => new(421, "4.7.0", why);
@@ -51,6 +59,14 @@ public sealed record SmtpReply(int Code, string? Enhanced, string Text)
 
     /// <summary>RFC 4954 §4: the client cancelled the exchange with "*".</summary>
     public static SmtpReply SaslCancelled => new(501, "5.0.0", "Authentication cancelled");
+    /// <summary>RFC 4954 §4: a mechanism this server does not offer.</summary>
+    public static SmtpReply UnknownMechanism => new(504, "5.5.4", "Unrecognised authentication mechanism");
+
+    /// <summary>RFC 8689 §4.1: REQUIRETLS on a session without TLS.</summary>
+    public static SmtpReply RequireTlsWithoutTls => new(530, "5.7.10", "REQUIRETLS needs TLS");
+
+    /// <summary>RFC 7489 §6.6.2: the sender's domain asks for a refusal and Smtp:AuthenticationPolicy applies it.</summary>
+    public static SmtpReply DmarcRejected => new(550, "5.7.1", "Message refused: DMARC policy of the sender's domain");
     public static SmtpReply NotImplemented => new(502, "5.5.1", "Command not implemented");
     public static SmtpReply AuthRequired => new(530, "5.7.0", "Authentication required");
     public static SmtpReply EncryptionRequired => new(530, "5.7.11", "Must issue a STARTTLS command first");

@@ -1,0 +1,144 @@
+using System.Collections.Frozen;
+using Sealpost.Imap.Protocol;
+
+namespace Sealpost.Imap;
+
+/// <summary>The states a command is valid in (RFC 9051 §3, §6).</summary>
+[Flags]
+internal enum ImapStates
+{
+    NotAuthenticated = 1,
+    Authenticated = 2,
+    Selected = 4,
+    LoggedIn = Authenticated | Selected,
+    Any = NotAuthenticated | Authenticated | Selected,
+}
+
+public sealed partial class ImapSession
+{
+    /// <summary>
+    /// One row per command: its name, the states it is valid in, whether it takes a UID prefix
+    /// (RFC 9051 §6.4.9), its handler and the capabilities it adds to CAPABILITY. Dispatch, the
+    /// state checks, the metric's command label and the capability list all read this table.
+    /// </summary>
+    private sealed record ImapCommand(
+        string Name,
+        ImapStates States,
+        Func<ImapSession, string, ImapParser, bool, CancellationToken, Task<After>> Handler,
+        bool Uid = false,
+        Func<ImapSession, IEnumerable<string>>? Advertises = null);
+
+    private static IEnumerable<string> Always(params string[] capabilities) => capabilities;
+
+    private static readonly ImapCommand[] CommandRows =
+    [
+        // Any state (RFC 9051 §6.1).
+        new("CAPABILITY", ImapStates.Any, (s, t, p, _, ct) => s.CapabilityAsync(t, p, ct)),
+        new("NOOP", ImapStates.Any, (s, t, p, _, ct) => s.NoopAsync(t, p, ct)),
+        new("LOGOUT", ImapStates.Any, (s, t, p, _, _) => s.LogoutAsync(t, p)),
+        new("ID", ImapStates.Any, (s, t, p, _, ct) => s.IdAsync(t, p, ct), Advertises: _ => Always("ID")), // RFC 2971
+
+        // Not authenticated (§6.2).
+        new("STARTTLS", ImapStates.NotAuthenticated, (s, t, p, _, ct) => s.StartTlsAsync(t, p, ct),
+            Advertises: s => s._tls ? [] : Always("STARTTLS")),
+        new("AUTHENTICATE", ImapStates.NotAuthenticated, (s, t, p, _, ct) => s.AuthenticateAsync(t, p, ct),
+            Advertises: s => s.LoginAllowed ? [.. Sealpost.Domain.Sasl.SaslExchange.Mechanisms.Select(m => "AUTH=" + m), "SASL-IR"] : []), // RFC 4959
+        new("LOGIN", ImapStates.NotAuthenticated, (s, t, p, _, ct) => s.LoginAsync(t, p, ct),
+            Advertises: s => s.LoginAllowed ? [] : Always("LOGINDISABLED")),
+
+        // Authenticated, and so also selected (§6.3).
+        new("ENABLE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.EnableAsync(t, p, ct), Advertises: _ => Always("ENABLE")), // RFC 5161
+        new("SELECT", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SelectAsync(t, p, readOnly: false, ct)),
+        new("EXAMINE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SelectAsync(t, p, readOnly: true, ct)),
+        new("CREATE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.CreateAsync(t, p, ct), Advertises: _ => Always("CREATE-SPECIAL-USE")), // RFC 6154
+        new("DELETE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.DeleteAsync(t, p, ct)),
+        new("RENAME", ImapStates.LoggedIn, (s, t, p, _, ct) => s.RenameAsync(t, p, ct)),
+        new("SUBSCRIBE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SubscribeAsync(t, p, true, ct)),
+        new("UNSUBSCRIBE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SubscribeAsync(t, p, false, ct)),
+        new("LIST", ImapStates.LoggedIn, (s, t, p, _, ct) => s.ListAsync(t, p, ct),
+            Advertises: _ => Always("CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE")), // RFC 3348, 5258, 5819, 6154
+        new("LSUB", ImapStates.LoggedIn, (s, t, p, _, ct) => s.LsubAsync(t, p, ct)),
+        new("NAMESPACE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.NamespaceAsync(t, p, ct), Advertises: _ => Always("NAMESPACE")), // RFC 2342
+        new("STATUS", ImapStates.LoggedIn, (s, t, p, _, ct) => s.StatusAsync(t, p, ct), Advertises: _ => Always("STATUS=SIZE")), // RFC 8438
+        new("APPEND", ImapStates.LoggedIn, (s, t, p, _, ct) => s.AppendAsync(t, p, ct),
+            Advertises: s => Always("MULTIAPPEND", $"APPENDLIMIT={s._context.Imap.AppendLimitBytes}")), // RFC 3502, 7889
+        new("IDLE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.IdleAsync(t, p, ct), Advertises: _ => Always("IDLE")), // RFC 2177
+        new("GETQUOTAROOT", ImapStates.LoggedIn, (s, t, p, _, ct) => s.GetQuotaRootAsync(t, p, ct), Advertises: _ => Always("QUOTA", "QUOTA=RES-STORAGE")), // RFC 9208
+        new("GETQUOTA", ImapStates.LoggedIn, (s, t, p, _, ct) => s.GetQuotaAsync(t, p, ct)),
+        new("SETQUOTA", ImapStates.LoggedIn, (_, _, _, _, _) => SetQuotaAsync()),
+        new("COMPRESS", ImapStates.LoggedIn, (s, t, p, _, ct) => s.CompressAsync(t, p, ct),
+            Advertises: s => s._compressed ? [] : Always("COMPRESS=DEFLATE")), // RFC 4978
+        new("NOTIFY", ImapStates.LoggedIn, (s, t, p, _, ct) => s.NotifyAsync(t, p, ct), Advertises: _ => Always("NOTIFY")), // RFC 5465
+
+        // Selected (§6.4).
+        new("CHECK", ImapStates.Selected, (s, t, p, _, ct) => s.NoopAsync(t, p, ct)),
+        new("CLOSE", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: true, ct)),
+        new("UNSELECT", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: false, ct), Advertises: _ => Always("UNSELECT")), // RFC 3691
+        new("EXPUNGE", ImapStates.Selected, (s, t, p, uid, ct) => s.ExpungeAsync(t, p, uid, ct), Uid: true, Advertises: _ => Always("UIDPLUS")), // RFC 4315
+        new("SEARCH", ImapStates.Selected, (s, t, p, uid, ct) => s.SearchAsync(t, p, uid, ct), Uid: true,
+            Advertises: _ => Always("ESEARCH", "SEARCHRES", "WITHIN")), // RFC 4731, 5182, 5032
+        new("FETCH", ImapStates.Selected, (s, t, p, uid, ct) => s.FetchAsync(t, p, uid, ct), Uid: true,
+            Advertises: _ => Always("BINARY", "PREVIEW")), // RFC 3516, 8970
+        new("STORE", ImapStates.Selected, (s, t, p, uid, ct) => s.StoreAsync(t, p, uid, ct), Uid: true),
+        new("COPY", ImapStates.Selected, (s, t, p, uid, ct) => s.CopyAsync(t, p, uid, move: false, ct), Uid: true),
+        new("MOVE", ImapStates.Selected, (s, t, p, uid, ct) => s.CopyAsync(t, p, uid, move: true, ct), Uid: true, Advertises: _ => Always("MOVE")), // RFC 6851
+        new("SORT", ImapStates.Selected, (s, t, p, uid, ct) => s.SortAsync(t, p, uid, ct), Uid: true,
+            Advertises: _ => Always("SORT", "SORT=DISPLAY", "ESORT")), // RFC 5256, 5957, 5267
+        new("THREAD", ImapStates.Selected, (s, t, p, uid, ct) => s.ThreadAsync(t, p, uid, ct), Uid: true,
+            Advertises: _ => Always("THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES")), // RFC 5256
+    ];
+
+    private static readonly FrozenDictionary<string, ImapCommand> Commands = CommandRows.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Extensions that change how existing commands behave rather than adding one of their own
+    /// (RFC 7888 LITERAL+, RFC 6855 UTF8=ACCEPT, RFC 7162 CONDSTORE/QRESYNC, RFC 8474 OBJECTID).
+    /// </summary>
+    private static readonly string[] BehaviourExtensions = ["LITERAL+", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC", "OBJECTID"];
+
+    /// <summary>What CAPABILITY says now: login capabilities before login, then every extension in effect.</summary>
+    private string Capabilities()
+    {
+        var caps = new List<string> { "IMAP4rev1", "IMAP4rev2" };
+        if (!Authenticated)
+        {
+            AddAdvertised(caps, c => c.States == ImapStates.NotAuthenticated);
+        }
+
+        caps.AddRange(BehaviourExtensions);
+        AddAdvertised(caps, c => c.States != ImapStates.NotAuthenticated);
+        return string.Join(' ', caps);
+    }
+
+    private void AddAdvertised(List<string> caps, Func<ImapCommand, bool> which)
+    {
+        foreach (var command in CommandRows.Where(which))
+        {
+            if (command.Advertises is { } advertises)
+            {
+                caps.AddRange(advertises(this));
+            }
+        }
+    }
+
+    /// <summary>The state check, then the handler: an unknown command, or one given in the wrong state, is BAD.</summary>
+    private Task<After> DispatchAsync(string tag, ImapCommand command, bool uid, ImapParser p, CancellationToken ct)
+    {
+        var state = !Authenticated ? ImapStates.NotAuthenticated : _selected is null ? ImapStates.Authenticated : ImapStates.Selected;
+        if ((command.States & state) == 0)
+        {
+            return Fail(tag, "BAD", state switch
+            {
+                ImapStates.NotAuthenticated => "Log in first",
+                _ when command.States == ImapStates.NotAuthenticated => "Already authenticated",
+                _ => "No mailbox selected",
+            });
+        }
+
+        return command.Handler(this, tag, p, uid, ct);
+    }
+
+    /// <summary>A command's name as a metric label: a bounded set (what the table does not know is "other").</summary>
+    private static string MetricName(string name, bool uid) =>
+        !Commands.ContainsKey(name) ? "other" : uid ? "UID " + name : name;
+}
