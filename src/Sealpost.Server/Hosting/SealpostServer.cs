@@ -50,6 +50,12 @@ public sealed class SealpostServer : IAsyncDisposable
     /// <summary>Where the ACME http-01 challenge listener answers, when Tls:Acme is on.</summary>
     public IPEndPoint? AcmeChallengeEndpoint { get; private init; }
 
+    /// <summary>What the SMTP listeners' sessions are given: a transcript test runs a session on it over an in-memory pipe.</summary>
+    internal SmtpContext SmtpContext { get; private init; } = null!;
+
+    /// <summary>What the IMAP listeners' sessions are given.</summary>
+    internal ImapContext ImapContext { get; private init; } = null!;
+
     /// <summary>Where this node serves peer unseal (mutual TLS), if it does.</summary>
     public IPEndPoint? PeerEndPoint => _peer?.EndPoint;
 
@@ -195,7 +201,9 @@ public sealed class SealpostServer : IAsyncDisposable
                 ? new AcmeRenewal(options.Tls.Acme, options.Hostname, runtime, certificates, loggerFactory.CreateLogger<AcmeRenewal>())
                 : null;
             var challengeListeners = new List<ListenOptions>();
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, smtpListeners, httpListeners, shutdown, acme, challengeListeners);
+            var smtpContext = SmtpContextFor(options, runtime, certificates, start.Dev, shutdown);
+            var imapContext = ImapContextFor(options, runtime, certificates, start.Dev, shutdown);
+            var app = Build(options, runtime, certificates, smtpContext, start.LogSink, start.Dev, smtpListeners, httpListeners, shutdown, acme, challengeListeners);
             await app.StartAsync(ct);
             // Ordering starts once the challenge listener answers.
             acme?.Start();
@@ -213,7 +221,6 @@ public sealed class SealpostServer : IAsyncDisposable
             var imap = new List<ImapListener>();
             try
             {
-                var imapContext = ImapContextFor(options, runtime, certificates, start.Dev, shutdown);
                 foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
                 {
                     foreach (var text in list)
@@ -270,6 +277,8 @@ public sealed class SealpostServer : IAsyncDisposable
             });
             var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup, shutdown)
             {
+                SmtpContext = smtpContext,
+                ImapContext = imapContext,
                 Acme = acme,
                 AcmeChallengeEndpoint = challengeListeners.FirstOrDefault()?.IPEndPoint,
             };
@@ -313,10 +322,8 @@ public sealed class SealpostServer : IAsyncDisposable
             Shutdown = shutdown,
         };
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
-        AcmeRenewal? acme, List<ListenOptions> challengeListeners)
-    {
-        var smtpContext = new SmtpContext(
+    private static SmtpContext SmtpContextFor(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, bool dev, ShutdownSignal shutdown) =>
+        new SmtpContext(
             options,
             runtime.Deliveries,
             serverName => TlsPolicy.ServerOptions(certificates, serverName, options.Tls),
@@ -332,6 +339,10 @@ public sealed class SealpostServer : IAsyncDisposable
                 : null,
             runtime.MessageMemory,
             shutdown);
+
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, SmtpContext smtpContext, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
+        AcmeRenewal? acme, List<ListenOptions> challengeListeners)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,

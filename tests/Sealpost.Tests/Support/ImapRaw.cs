@@ -12,15 +12,24 @@ namespace Sealpost.Tests.Support;
 /// </summary>
 public sealed class ImapRaw : IAsyncDisposable
 {
-    private readonly TcpClient _client = new();
+    private readonly TcpClient? _client;
     private Stream _stream = null!;
     private readonly MemoryStream _pending = new();
 
+    private ImapRaw(TcpClient? client, Stream stream)
+    {
+        _client = client;
+        _stream = stream;
+    }
+
+    /// <summary>A transcript over a stream of the test's own (an in-memory session).</summary>
+    public static ImapRaw Over(Stream stream) => new(null, stream);
+
     public static async Task<ImapRaw> ConnectAsync(IPEndPoint endpoint, bool tls = false)
     {
-        var raw = new ImapRaw();
-        await raw._client.ConnectAsync(endpoint);
-        raw._stream = raw._client.GetStream();
+        var client = new TcpClient();
+        await client.ConnectAsync(endpoint);
+        var raw = new ImapRaw(client, client.GetStream());
         if (tls)
         {
             await raw.StartTlsAsync();
@@ -172,6 +181,6 @@ public sealed class ImapRaw : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stream.DisposeAsync();
-        _client.Dispose();
+        _client?.Dispose();
     }
 }

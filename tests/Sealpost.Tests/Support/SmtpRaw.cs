@@ -7,15 +7,24 @@ namespace Sealpost.Tests.Support;
 /// <summary>A raw SMTP transcript over a real socket: send bytes exactly, read complete (multi-line) replies.</summary>
 public sealed class SmtpRaw : IAsyncDisposable
 {
-    private readonly TcpClient _client = new();
+    private readonly TcpClient? _client;
     private Stream _stream = null!;
     private readonly StringBuilder _pending = new();
 
+    private SmtpRaw(TcpClient? client, Stream stream)
+    {
+        _client = client;
+        _stream = stream;
+    }
+
+    /// <summary>A transcript over a stream of the test's own (an in-memory session).</summary>
+    public static SmtpRaw Over(Stream stream) => new(null, stream);
+
     public static async Task<SmtpRaw> ConnectAsync(IPEndPoint endpoint)
     {
-        var raw = new SmtpRaw();
-        await raw._client.ConnectAsync(endpoint);
-        raw._stream = raw._client.GetStream();
+        var client = new TcpClient();
+        await client.ConnectAsync(endpoint);
+        var raw = new SmtpRaw(client, client.GetStream());
         return raw;
     }
 
@@ -86,6 +95,6 @@ public sealed class SmtpRaw : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stream.DisposeAsync();
-        _client.Dispose();
+        _client?.Dispose();
     }
 }
