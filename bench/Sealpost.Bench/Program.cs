@@ -22,6 +22,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench login-storm [--users 100] [--connections 4]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
+    Console.WriteLine("       Sealpost.Bench smtp-memory [--messages 14] [--size-mib 40] [--budget-mib 512] [--bdat] [--server sealpost.dll]  (bench/smtp-memory.sh runs it)");
     Console.WriteLine("       Sealpost.Bench audit [--events 200000] [--producers 64] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--group-commit-ms N] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench outbound --sink-port PORT --sink-counter FILE --dkim-key PEM [--connections 20] [--messages 100] [--size 5120]  (bench/outbound.sh runs it)");
@@ -110,6 +111,19 @@ if (argsList[0] == "imap-memory")
     return await ImapMemoryBenchmark.RunAsync(server, steps, mode, argsList.Contains("--tls13"), argsList.Contains("--aead-only"), argsList.Contains("--client-tls12"));
 }
 
+if (argsList[0] == "smtp-memory")
+{
+    int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
+    var server = argsList.IndexOf("--server") is var sv and >= 0 && sv + 1 < argsList.Count ? argsList[sv + 1] : "src/Sealpost.Cli/bin/Release/net10.0/sealpost.dll";
+    if (!File.Exists(server))
+    {
+        Console.Error.WriteLine("error: --server needs the path of a built sealpost.dll (bench/smtp-memory.sh builds it)");
+        return 2;
+    }
+
+    return await LargeMessageMemoryBenchmark.RunAsync(server, Arg("--messages", 14), Arg("--size-mib", 40), Arg("--budget-mib", 512), argsList.Contains("--bdat"));
+}
+
 if (argsList[0] == "imap")
 {
     int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v >= 0 ? v : fallback;
@@ -119,7 +133,7 @@ if (argsList[0] == "imap")
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, audit, audit-overhead, vault, smtp, imap, imap-large, imap-memory, login-storm)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, audit, audit-overhead, vault, smtp, smtp-memory, imap, imap-large, imap-memory, imap-stress, login-storm, api, outbound)");
     return 2;
 }
 

@@ -45,6 +45,8 @@ internal sealed class RawSmtp : IDisposable
 
     public async Task SendAsync(string text) => await _stream.WriteAsync(Encoding.ASCII.GetBytes(text));
 
+    public async Task SendAsync(byte[] bytes) => await _stream.WriteAsync(bytes);
+
     public void Dispose()
     {
         _reader.Dispose();

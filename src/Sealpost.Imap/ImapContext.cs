@@ -36,6 +36,9 @@ public sealed class ImapContext(
 
     /// <summary>The server's stop: sessions end after their current command with BYE [UNAVAILABLE].</summary>
     public ShutdownSignal Shutdown { get; init; } = ShutdownSignal.None;
+
+    /// <summary>Memory for sealing whole messages at once, shared with SMTP (null: unbounded).</summary>
+    public Sealpost.Core.Connections.MessageProcessingGate? MessageProcessing { get; init; }
     public AuthenticationService Authentication { get; } = authentication;
     public Func<string?, SslServerAuthenticationOptions> TlsOptions { get; } = tlsOptions;
     public LogRedactor Redactor { get; } = redactor;

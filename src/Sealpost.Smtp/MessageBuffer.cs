@@ -4,14 +4,20 @@ namespace Sealpost.Smtp;
 
 /// <summary>
 /// Message data as it arrives (DATA or BDAT): 64 KiB segments, so growing never copies what came
-/// before and no large array is made until the whole message is there. Octets past the size limit,
-/// or beyond the shared memory budget, are dropped and noted; the session reads to the end and
-/// then refuses. Memory is reserved segment by segment as data arrives; Dispose returns it all.
+/// before and no large array is made until the whole message is there. Past <paramref name="spill"/>'s
+/// threshold the segments go to a sealed file (<see cref="MessageSpill"/>), so a session receiving a
+/// large message holds at most the threshold and one segment in memory. Octets past the size limit,
+/// or beyond the shared budget of message data in flight, are dropped and noted; the session reads to
+/// the end and then refuses. The budget is taken segment by segment as data arrives, on disk or not;
+/// a message that ran out of budget gives its share back at once (it will be refused anyway, so the
+/// others go on), and Dispose returns the rest.
 /// </summary>
-public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, string? holder = null) : IDisposable
+public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, string? holder = null, SpillSettings? spill = null) : IDisposable
 {
-    private const int SegmentSize = 64 * 1024;
+    public const int SegmentSize = 64 * 1024;
     private readonly List<byte[]> _segments = [];
+    private MessageSpill? _file;
+    private int _kept; // segments kept in memory before spilling began (the message's start)
     private int _used = SegmentSize; // no segment yet: the "current" one is full
     private long _reserved;
     private long _allocated;
@@ -47,16 +53,39 @@ public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, st
         }
     }
 
-    /// <summary>The whole message as one array (exact size); the segments are let go.</summary>
+    /// <summary>Whether some of the message waits on disk.</summary>
+    public bool Spilled => _file is not null;
+
+    /// <summary>The whole message as one array (exact size); the segments and the spill file are let go.</summary>
     public byte[] ToArray()
     {
         var result = GC.AllocateUninitializedArray<byte>(checked((int)Length));
         var offset = 0;
-        foreach (var segment in _segments)
+        void Copy(byte[] segment)
         {
             var take = (int)Math.Min(SegmentSize, Length - offset);
             segment.AsSpan(0, take).CopyTo(result.AsSpan(offset));
             offset += take;
+        }
+
+        var memory = _file is null ? _segments.Count : _kept;
+        for (var i = 0; i < memory; i++)
+        {
+            Copy(_segments[i]);
+        }
+
+        if (_file is { } file)
+        {
+            var onDisk = checked((int)(file.Count * SegmentSize));
+            file.ReadAll(result.AsSpan(offset, onDisk));
+            offset += onDisk;
+            if (_segments.Count > _kept)
+            {
+                Copy(_segments[^1]); // the segment being filled when the data ended
+            }
+
+            file.Dispose();
+            _file = null;
         }
 
         _segments.Clear(); // the reservation stays until Dispose: the array lives on through delivery
@@ -67,6 +96,13 @@ public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, st
     public void Dispose()
     {
         _segments.Clear();
+        _file?.Dispose();
+        _file = null;
+        ReleaseAll();
+    }
+
+    private void ReleaseAll()
+    {
         budget?.Release(_reserved, holder);
         _reserved = 0;
     }
@@ -96,6 +132,10 @@ public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, st
             if (!budget.TryReserve(more, holder))
             {
                 OverBudget = true;
+                _segments.Clear(); // refused at its end whatever follows: what it holds goes back now
+                _file?.Dispose();
+                _file = null;
+                ReleaseAll();
                 return false;
             }
 
@@ -103,8 +143,26 @@ public sealed class MessageBuffer(long maxBytes, MessageMemoryBudget? budget, st
         }
 
         _allocated += SegmentSize;
-        _segments.Add(GC.AllocateUninitializedArray<byte>(SegmentSize));
+        if (spill is { } settings && _allocated > settings.MemoryBytes + SegmentSize)
+        {
+            // Past the threshold: the segment just filled goes to disk and its array is used again.
+            if (_file is null)
+            {
+                _file = new MessageSpill(settings.Directory, SegmentSize);
+                _kept = _segments.Count - 1;
+            }
+
+            _file.Append(_segments[^1]);
+        }
+        else
+        {
+            _segments.Add(GC.AllocateUninitializedArray<byte>(SegmentSize));
+        }
+
         _used = 0;
         return true;
     }
 }
+
+/// <summary>Where and from what size a message being received goes to disk (Limits:MessageSpillBytes).</summary>
+public sealed record SpillSettings(string Directory, long MemoryBytes);

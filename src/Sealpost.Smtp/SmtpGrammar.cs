@@ -132,9 +132,9 @@ public static class SmtpGrammar
 /// size limit are read and dropped, so an over-size message is refused after its end and the
 /// session stays usable. Pure: feed it buffers, it says how far it got.
 /// </summary>
-public sealed class DataReader(long maxBytes, bool normaliseBareLineEnds, MessageMemoryBudget? budget = null, string? holder = null) : IDisposable
+public sealed class DataReader(long maxBytes, bool normaliseBareLineEnds, MessageMemoryBudget? budget = null, string? holder = null, SpillSettings? spill = null) : IDisposable
 {
-    private readonly MessageBuffer _content = new(maxBytes, budget, holder);
+    private readonly MessageBuffer _content = new(maxBytes, budget, holder, spill);
     private bool _atLineStart = true;
     private bool _pendingCr;
 

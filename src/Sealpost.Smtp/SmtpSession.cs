@@ -33,7 +33,8 @@ public sealed record SmtpContext(
     ConnectionGate Connections,
     Authentication.SenderAuthenticator? SenderAuthentication,
     MessageMemoryBudget? MessageMemory = null,
-    ShutdownSignal? Shutdown = null);
+    ShutdownSignal? Shutdown = null,
+    MessageProcessingGate? MessageProcessing = null);
 
 /// <summary>
 /// One SMTP connection (RFC 5321). Invariants:
@@ -106,6 +107,11 @@ public sealed partial class SmtpSession
 
     private SmtpOptions Smtp => _context.Options.Smtp;
     private LimitOptions Limits => _context.Options.Limits;
+
+    /// <summary>Where a large message waits while it is received (Limits:MessageSpillBytes; 0: in memory).</summary>
+    private SpillSettings? Spill => Limits.MessageSpillBytes > 0
+        ? new SpillSettings(Path.Combine(_context.Options.DataDirectory, "incoming"), Limits.MessageSpillBytes)
+        : null;
     private bool IsSubmission => _kind != SmtpListenerKind.Inbound;
     private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
     private bool AuthAllowed => IsSubmission && (_tls || (IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));

@@ -244,6 +244,7 @@ public static class OptionsValidator
         var l = options.Limits;
         Range(errors, "Limits:MaxMessageBytes", l.MaxMessageBytes, 1024, 2L * 1024 * 1024 * 1024);
         Range(errors, "Limits:MaxMessageMemoryBytes", l.MaxMessageMemoryBytes, l.MaxMessageBytes, 1L << 40);
+        Range(errors, "Limits:MessageSpillBytes", l.MessageSpillBytes, 0, 1L << 40);
         if (l.MaxMessageMemoryPerAddressBytes != 0)
         {
             Range(errors, "Limits:MaxMessageMemoryPerAddressBytes", l.MaxMessageMemoryPerAddressBytes, l.MaxMessageBytes, l.MaxMessageMemoryBytes);

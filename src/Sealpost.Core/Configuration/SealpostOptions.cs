@@ -371,6 +371,12 @@ public sealed class LimitOptions
         ? MaxMessageMemoryPerAddressBytes
         : Math.Min(MaxMessageMemoryBytes, Math.Max(MaxMessageBytes, MaxMessageMemoryBytes / 4));
 
+    /// <summary>
+    /// How much of a message being received by SMTP is kept in memory (octets); the rest waits in a sealed,
+    /// unnamed file under the data folder's <c>incoming/</c> until the message is complete. 0: all in memory.
+    /// </summary>
+    public long MessageSpillBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Most recipients of one message.</summary>
     public int MaxRecipients { get; set; } = 1000;
 

@@ -8,6 +8,9 @@ namespace Sealpost.Imap;
 // and the UTF8 data item (RFC 6855 §4). Each message is sealed to the account's own key like a delivery.
 public sealed partial class ImapSession
 {
+    /// <summary>How long an APPEND waits for room in the shared processing memory before NO [LIMIT].</summary>
+    private static readonly TimeSpan ProcessingWait = TimeSpan.FromSeconds(60);
+
     private async Task<After> AppendAsync(string tag, ImapParser p, CancellationToken ct)
     {
         p.Space();
@@ -90,6 +93,11 @@ public sealed partial class ImapSession
             toStore.Add((flags, await _keywords!.IdsAsync(keywords, ct), date, content, binary));
         }
 
+        // Sealing takes memory beside the literal's: wait for room in the processing memory shared with SMTP.
+        using var admitted = _context.MessageProcessing is { } gate
+            ? await gate.EnterAsync(messages.Sum(m => (long)m.Content.Length), ProcessingWait, ct)
+              ?? throw No("Too many messages are being stored at once; try again", "LIMIT")
+            : null;
         IReadOnlyList<uint> uids;
         try
         {

@@ -320,6 +320,7 @@ public sealed class SealpostServer : IAsyncDisposable
         {
             AccessGrants = runtime.AccessGrants,
             Shutdown = shutdown,
+            MessageProcessing = runtime.MessageProcessing,
         };
 
     private static SmtpContext SmtpContextFor(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, bool dev, ShutdownSignal shutdown) =>
@@ -338,7 +339,8 @@ public sealed class SealpostServer : IAsyncDisposable
                     options.Smtp.PublicSuffixList.Length == 0 ? null : Sealpost.Smtp.Authentication.PublicSuffixList.Load(options.Smtp.PublicSuffixList))
                 : null,
             runtime.MessageMemory,
-            shutdown);
+            shutdown,
+            runtime.MessageProcessing);
 
     private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, SmtpContext smtpContext, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
         AcmeRenewal? acme, List<ListenOptions> challengeListeners)

@@ -20,7 +20,7 @@ public sealed partial class SmtpSession
         return Outcome.Then(async ct =>
         {
             // RFC 3030 §2: the chunk is read whatever happens, so the session stays in step.
-            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory, ClientAddress);
+            _chunks ??= new MessageBuffer(Limits.MaxMessageBytes, _context.MessageMemory, ClientAddress, Spill);
             var remaining = size;
             while (remaining > 0)
             {
@@ -65,7 +65,7 @@ public sealed partial class SmtpSession
                 return true;
             }
 
-            await DeliverAsync(_chunks.ToArray(), ct);
+            await DeliverWithinMemoryAsync(_chunks.Length, _chunks.ToArray, ct);
             ResetTransaction();
             return true;
         });

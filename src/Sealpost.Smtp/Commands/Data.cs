@@ -45,7 +45,7 @@ public sealed partial class SmtpSession
 
     private async Task<bool> ReceiveDataAsync(CancellationToken ct)
     {
-        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEndAction() == BareLineEndAction.Normalize, _context.MessageMemory, ClientAddress);
+        using var reader = new DataReader(Limits.MaxMessageBytes, Smtp.BareLineEndAction() == BareLineEndAction.Normalize, _context.MessageMemory, ClientAddress, Spill);
         while (!reader.Complete)
         {
             var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
@@ -72,7 +72,7 @@ public sealed partial class SmtpSession
         }
         else
         {
-            await DeliverAsync(reader.ToArray(), ct);
+            await DeliverWithinMemoryAsync(reader.Length, reader.ToArray, ct);
         }
 
         ResetTransaction();

@@ -10,6 +10,34 @@ namespace Sealpost.Smtp;
 /// <summary>What DATA and BDAT LAST do with a whole message: trace headers, sender checks, durable delivery, then 250.</summary>
 public sealed partial class SmtpSession
 {
+    /// <summary>
+    /// Waits for room in the shared processing memory (Limits:MaxMessageMemoryBytes), then takes the whole
+    /// message into memory and delivers it; with no room within Smtp:DataTimeoutSeconds, 452 4.3.1.
+    /// </summary>
+    private async Task DeliverWithinMemoryAsync(long size, Func<byte[]> message, CancellationToken ct)
+    {
+        using var admitted = _context.MessageProcessing is { } gate
+            ? await gate.EnterAsync(size, TimeSpan.FromSeconds(Smtp.DataTimeoutSeconds), ct)
+            : NoGate.Instance;
+        if (admitted is null)
+        {
+            SmtpLog.MemoryBudgetExhausted(_context.Logger, _context.MessageProcessing!.Capacity);
+            Send(SmtpReply.InsufficientStorage);
+            return;
+        }
+
+        await DeliverAsync(message(), ct);
+    }
+
+    private sealed class NoGate : IDisposable
+    {
+        public static readonly NoGate Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
     private async Task DeliverAsync(byte[] message, CancellationToken ct)
     {
         var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));

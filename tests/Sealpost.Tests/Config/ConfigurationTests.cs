@@ -66,6 +66,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"Smtp": {"LookupCacheSeconds": 3601}}""", "Smtp:LookupCacheSeconds:")]
     [InlineData("""{"Limits": {"MaxMessageBytes": 100000000, "MaxMessageMemoryBytes": 50000000}}""", "Limits:MaxMessageMemoryBytes:")]
     [InlineData("""{"Limits": {"MaxMessageBytes": 100000000, "MaxMessageMemoryPerAddressBytes": 50000000}}""", "Limits:MaxMessageMemoryPerAddressBytes:")]
+    [InlineData("""{"Limits": {"MessageSpillBytes": -1}}""", "Limits:MessageSpillBytes:")]
     [InlineData("""{"Tls": {"Certificates": [{"CertificateFile": "a.pem"}]}}""", "Tls:Certificates:0:")]
     [InlineData("""{"Tls": {"Certificates": [{}]}}""", "Tls:Certificates:0:")]
     [InlineData("""{"Tls": {"Certificates": [{"CertificateFile": "a", "KeyFile": "b", "Pkcs12File": "c"}]}}""", "Tls:Certificates:0:")]

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Sealpost.Core.Connections;
 using Sealpost.Smtp;
@@ -36,9 +37,106 @@ public sealed class MessageBufferTests
             buffer.Write(new byte[100_000]); // a fourth segment does not fit
             Assert.True(buffer.OverBudget);
             Assert.False(buffer.TooBig);
+            Assert.Equal(0, budget.Used); // it will be refused: what it held is free for the others at once
         }
 
         Assert.Equal(0, budget.Used);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(MessageBuffer.SegmentSize)]          // exactly the part kept in memory
+    [InlineData(2 * MessageBuffer.SegmentSize)]      // the first segment past it, whole
+    [InlineData(2 * MessageBuffer.SegmentSize + 1)]
+    [InlineData(10 * MessageBuffer.SegmentSize)]     // ends on a segment boundary, on disk
+    [InlineData(10 * MessageBuffer.SegmentSize + 12_345)]
+    public void A_spilled_message_comes_back_octet_for_octet(int length)
+    {
+        using var folder = new TempFolder();
+        var data = RandomNumberGenerator.GetBytes(length);
+        using var buffer = new MessageBuffer(1_000_000, budget: null, spill: new SpillSettings(folder.Path, MessageBuffer.SegmentSize));
+        for (var offset = 0; offset < length; offset += 7_000) // in pieces that do not line up with segments
+        {
+            buffer.Write(data.AsSpan(offset, Math.Min(7_000, length - offset)));
+        }
+
+        Assert.Equal(length > 2 * MessageBuffer.SegmentSize, buffer.Spilled);
+        Assert.Equal(data, buffer.ToArray());
+    }
+
+    [Fact]
+    public void The_spill_file_has_no_name_while_the_message_waits()
+    {
+        using var folder = new TempFolder();
+        using var buffer = new MessageBuffer(10_000_000, budget: null, spill: new SpillSettings(folder.Path, 0));
+        buffer.Write(RandomNumberGenerator.GetBytes(1_000_000));
+        Assert.True(buffer.Spilled);
+        Assert.Empty(Directory.GetFiles(folder.Path)); // nothing a backup, a crash or an operator would find
+    }
+
+    [Fact]
+    public void A_spilled_message_still_takes_from_the_budget_and_gives_it_back()
+    {
+        using var folder = new TempFolder();
+        var budget = new MessageMemoryBudget(10_000_000);
+        using (var buffer = new MessageBuffer(10_000_000, budget, spill: new SpillSettings(folder.Path, 0)))
+        {
+            buffer.Write(new byte[1_000_000]);
+            Assert.True(buffer.Spilled);
+            Assert.Equal(16 * MessageBuffer.SegmentSize, budget.Used); // octets in flight, on disk or not
+        }
+
+        Assert.Equal(0, budget.Used);
+    }
+}
+
+public sealed class MessageProcessingGateTests
+{
+    [Fact]
+    public async Task Lets_in_what_fits_and_the_next_when_room_comes_back()
+    {
+        var gate = new MessageProcessingGate(capacity: 100 * MessageProcessingGate.Factor);
+        var first = await gate.EnterAsync(60, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.NotNull(first);
+        var second = gate.EnterAsync(60, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.False(second.IsCompleted); // 120 x the factor does not fit in 100 x it
+        first!.Dispose();
+        using var admitted = await second;
+        Assert.NotNull(admitted);
+        Assert.Equal(60 * MessageProcessingGate.Factor, gate.Used);
+    }
+
+    [Fact]
+    public async Task One_message_is_always_let_in_however_large()
+    {
+        var gate = new MessageProcessingGate(capacity: 1000);
+        using var admitted = await gate.EnterAsync(1_000_000, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.NotNull(admitted);
+        Assert.Equal(1000, gate.Used); // its cost is capped at the capacity
+    }
+
+    [Fact]
+    public async Task A_wait_that_ends_gives_null_and_takes_nothing()
+    {
+        var gate = new MessageProcessingGate(capacity: 1000);
+        using var holder = await gate.EnterAsync(200, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Null(await gate.EnterAsync(200, TimeSpan.Zero, CancellationToken.None));
+        Assert.Equal(1000, gate.Used);
+    }
+
+    [Fact]
+    public async Task Waiters_go_in_in_the_order_they_came()
+    {
+        var gate = new MessageProcessingGate(capacity: 100 * MessageProcessingGate.Factor);
+        var first = await gate.EnterAsync(100, TimeSpan.FromMinutes(1), CancellationToken.None);
+        var big = gate.EnterAsync(80, TimeSpan.FromMinutes(1), CancellationToken.None);
+        var small = gate.EnterAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.False(small.IsCompleted); // it would fit only by jumping the queue, which it may not
+        first!.Dispose();
+        using var b = await big;
+        using var s = await small;
+        Assert.Equal(90 * MessageProcessingGate.Factor, gate.Used);
     }
 }
 
