@@ -18,7 +18,8 @@ public sealed partial class ImapSession
 {
     /// <summary>
     /// One row per command: its name, the states it is valid in, whether it takes a UID prefix
-    /// (RFC 9051 §6.4.9), its handler and the capabilities it adds to CAPABILITY. Dispatch, the
+    /// (RFC 9051 §6.4.9), its handler (for most, a pure argument parser and the handler of the record it
+    /// makes) and the capabilities it adds to CAPABILITY. Dispatch, the
     /// state checks, the metric's command label and the capability list all read this table.
     /// </summary>
     private sealed record ImapCommand(
@@ -29,6 +30,19 @@ public sealed partial class ImapSession
         Func<ImapSession, IEnumerable<string>>? Advertises = null);
 
     private static IEnumerable<string> Always(params string[] capabilities) => capabilities;
+
+    /// <summary>
+    /// A row whose arguments a pure parser reads into a record first (Protocol/CommandArguments.cs): the
+    /// handler runs only on a command that parsed to its end, so a BAD changes nothing.
+    /// </summary>
+    private static ImapCommand Parsed<T>(string name, ImapStates states, Func<ImapParser, ArgumentContext, T> parse,
+        Func<ImapSession, string, T, bool, CancellationToken, Task<After>> handle, bool Uid = false, Func<ImapSession, IEnumerable<string>>? Advertises = null) =>
+        new(name, states, (s, t, p, uid, ct) =>
+        {
+            var arguments = parse(p, new ArgumentContext(s._utf8, uid));
+            p.End();
+            return handle(s, t, arguments, uid, ct);
+        }, Uid, Advertises);
 
     private static readonly ImapCommand[] CommandRows =
     [
@@ -47,20 +61,20 @@ public sealed partial class ImapSession
             Advertises: s => s.LoginAllowed ? [] : Always("LOGINDISABLED")),
 
         // Authenticated, and so also selected (§6.3).
-        new("ENABLE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.EnableAsync(t, p, ct), Advertises: _ => Always("ENABLE")), // RFC 5161
-        new("SELECT", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SelectAsync(t, p, readOnly: false, ct)),
-        new("EXAMINE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SelectAsync(t, p, readOnly: true, ct)),
-        new("CREATE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.CreateAsync(t, p, ct), Advertises: _ => Always("CREATE-SPECIAL-USE")), // RFC 6154
-        new("DELETE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.DeleteAsync(t, p, ct)),
-        new("RENAME", ImapStates.LoggedIn, (s, t, p, _, ct) => s.RenameAsync(t, p, ct)),
-        new("SUBSCRIBE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SubscribeAsync(t, p, true, ct)),
-        new("UNSUBSCRIBE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.SubscribeAsync(t, p, false, ct)),
+        Parsed("ENABLE", ImapStates.LoggedIn, EnableArguments.Parse, (s, t, a, _, ct) => s.EnableAsync(t, a, ct), Advertises: _ => Always("ENABLE")), // RFC 5161
+        Parsed("SELECT", ImapStates.LoggedIn, SelectArguments.Parse, (s, t, a, _, ct) => s.SelectAsync(t, a, readOnly: false, ct)),
+        Parsed("EXAMINE", ImapStates.LoggedIn, SelectArguments.Parse, (s, t, a, _, ct) => s.SelectAsync(t, a, readOnly: true, ct)),
+        Parsed("CREATE", ImapStates.LoggedIn, CreateArguments.Parse, (s, t, a, _, ct) => s.CreateAsync(t, a, ct), Advertises: _ => Always("CREATE-SPECIAL-USE")), // RFC 6154
+        Parsed("DELETE", ImapStates.LoggedIn, CommandArguments.OneMailbox, (s, t, a, _, ct) => s.DeleteAsync(t, a, ct)),
+        Parsed("RENAME", ImapStates.LoggedIn, RenameArguments.Parse, (s, t, a, _, ct) => s.RenameAsync(t, a, ct)),
+        Parsed("SUBSCRIBE", ImapStates.LoggedIn, CommandArguments.OneMailbox, (s, t, a, _, ct) => s.SubscribeAsync(t, a, true, ct)),
+        Parsed("UNSUBSCRIBE", ImapStates.LoggedIn, CommandArguments.OneMailbox, (s, t, a, _, ct) => s.SubscribeAsync(t, a, false, ct)),
         new("LIST", ImapStates.LoggedIn, (s, t, p, _, ct) => s.ListAsync(t, p, ct),
             Advertises: _ => Always("CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE")), // RFC 3348, 5258, 5819, 6154
         new("LSUB", ImapStates.LoggedIn, (s, t, p, _, ct) => s.LsubAsync(t, p, ct)),
         new("NAMESPACE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.NamespaceAsync(t, p, ct), Advertises: _ => Always("NAMESPACE")), // RFC 2342
-        new("STATUS", ImapStates.LoggedIn, (s, t, p, _, ct) => s.StatusAsync(t, p, ct), Advertises: _ => Always("STATUS=SIZE")), // RFC 8438
-        new("APPEND", ImapStates.LoggedIn, (s, t, p, _, ct) => s.AppendAsync(t, p, ct),
+        Parsed("STATUS", ImapStates.LoggedIn, StatusArguments.Parse, (s, t, a, _, ct) => s.StatusAsync(t, a, ct), Advertises: _ => Always("STATUS=SIZE")), // RFC 8438
+        Parsed("APPEND", ImapStates.LoggedIn, AppendArguments.Parse, (s, t, a, _, ct) => s.AppendAsync(t, a, ct),
             Advertises: s => Always("MULTIAPPEND", $"APPENDLIMIT={s._context.Imap.AppendLimitBytes}")), // RFC 3502, 7889
         new("IDLE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.IdleAsync(t, p, ct), Advertises: _ => Always("IDLE")), // RFC 2177
         new("GETQUOTAROOT", ImapStates.LoggedIn, (s, t, p, _, ct) => s.GetQuotaRootAsync(t, p, ct), Advertises: _ => Always("QUOTA", "QUOTA=RES-STORAGE")), // RFC 9208
@@ -74,14 +88,14 @@ public sealed partial class ImapSession
         new("CHECK", ImapStates.Selected, (s, t, p, _, ct) => s.NoopAsync(t, p, ct)),
         new("CLOSE", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: true, ct)),
         new("UNSELECT", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: false, ct), Advertises: _ => Always("UNSELECT")), // RFC 3691
-        new("EXPUNGE", ImapStates.Selected, (s, t, p, uid, ct) => s.ExpungeAsync(t, p, uid, ct), Uid: true, Advertises: _ => Always("UIDPLUS")), // RFC 4315
+        Parsed("EXPUNGE", ImapStates.Selected, ExpungeArguments.Parse, (s, t, a, uid, ct) => s.ExpungeAsync(t, a, uid, ct), Uid: true, Advertises: _ => Always("UIDPLUS")), // RFC 4315
         new("SEARCH", ImapStates.Selected, (s, t, p, uid, ct) => s.SearchAsync(t, p, uid, ct), Uid: true,
             Advertises: _ => Always("ESEARCH", "SEARCHRES", "WITHIN")), // RFC 4731, 5182, 5032
         new("FETCH", ImapStates.Selected, (s, t, p, uid, ct) => s.FetchAsync(t, p, uid, ct), Uid: true,
             Advertises: _ => Always("BINARY", "PREVIEW")), // RFC 3516, 8970
-        new("STORE", ImapStates.Selected, (s, t, p, uid, ct) => s.StoreAsync(t, p, uid, ct), Uid: true),
-        new("COPY", ImapStates.Selected, (s, t, p, uid, ct) => s.CopyAsync(t, p, uid, move: false, ct), Uid: true),
-        new("MOVE", ImapStates.Selected, (s, t, p, uid, ct) => s.CopyAsync(t, p, uid, move: true, ct), Uid: true, Advertises: _ => Always("MOVE")), // RFC 6851
+        Parsed("STORE", ImapStates.Selected, StoreArguments.Parse, (s, t, a, uid, ct) => s.StoreAsync(t, a, uid, ct), Uid: true),
+        Parsed("COPY", ImapStates.Selected, CopyArguments.Parse, (s, t, a, uid, ct) => s.CopyAsync(t, a, uid, move: false, ct), Uid: true),
+        Parsed("MOVE", ImapStates.Selected, CopyArguments.Parse, (s, t, a, uid, ct) => s.CopyAsync(t, a, uid, move: true, ct), Uid: true, Advertises: _ => Always("MOVE")), // RFC 6851
         new("SORT", ImapStates.Selected, (s, t, p, uid, ct) => s.SortAsync(t, p, uid, ct), Uid: true,
             Advertises: _ => Always("SORT", "SORT=DISPLAY", "ESORT")), // RFC 5256, 5957, 5267
         new("THREAD", ImapStates.Selected, (s, t, p, uid, ct) => s.ThreadAsync(t, p, uid, ct), Uid: true,

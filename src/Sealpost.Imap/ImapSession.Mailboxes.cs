@@ -18,12 +18,14 @@ public sealed partial class ImapSession
     /// UTF-8) cannot name an existing mailbox, so it answers NO [NONEXISTENT], not BAD; a new name
     /// (CREATE, RENAME's target) answers NO [CANNOT].
     /// </summary>
-    private string ReadMailbox(ImapParser p, bool newName = false)
+    private string ReadMailbox(ImapParser p, bool newName = false) => MailboxName(new MailboxArgument(p.ReadAStringBytes(_utf8)), newName);
+
+    /// <summary>A mailbox argument decoded: a name that does not decode is NO (no such mailbox, or CANNOT for a new name), never BAD.</summary>
+    private string MailboxName(MailboxArgument argument, bool newName = false)
     {
-        var bytes = p.ReadAStringBytes(_utf8);
         try
         {
-            return DecodeMailbox(bytes);
+            return DecodeMailbox(argument.Octets);
         }
         catch (ImapParseException ex)
         {

@@ -11,75 +11,10 @@ public sealed partial class ImapSession
     /// <summary>How long an APPEND waits for room in the shared processing memory before NO [LIMIT].</summary>
     private static readonly TimeSpan ProcessingWait = TimeSpan.FromSeconds(60);
 
-    private async Task<After> AppendAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> AppendAsync(string tag, AppendArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p);
-        var messages = new List<(MessageFlags Flags, List<string> Keywords, DateTimeOffset Date, ReadOnlyMemory<byte> Content, bool Binary)>();
-        while (p.TrySpace())
-        {
-            var flags = MessageFlags.None;
-            var keywords = new List<string>();
-            if (p.PeekIs('('))
-            {
-                foreach (var flag in p.ReadFlagList())
-                {
-                    if (flag.StartsWith('\\'))
-                    {
-                        if (!flag.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
-                        {
-                            flags |= Flags.Parse(flag) ?? throw new ImapParseException("Unknown system flag " + flag);
-                        }
-                    }
-                    else
-                    {
-                        keywords.Add(flag);
-                    }
-                }
-
-                p.Space();
-            }
-
-            var date = DateTimeOffset.UtcNow;
-            if (p.PeekIs('"'))
-            {
-                date = p.ReadDateTime();
-                p.Space();
-            }
-
-            ReadOnlyMemory<byte> content;
-            var binary = false;
-            if (p.TryKeyword("UTF8"))
-            {
-                p.Space();
-                p.Expect('(');
-                if (!p.PeekIs('~'))
-                {
-                    throw new ImapParseException("UTF8 takes a literal8");
-                }
-
-                content = p.ReadLiteral();
-                p.Expect(')');
-            }
-            else if (p.PeekLiteral)
-            {
-                binary = p.PeekIs('~'); // literal8: binary content, kept octet for octet (RFC 3516 §4.4)
-                content = p.ReadLiteral();
-            }
-            else
-            {
-                throw new ImapParseException("APPEND needs the message as a literal");
-            }
-
-            messages.Add((flags, keywords, date, content, binary));
-        }
-
-        p.End();
-        if (messages.Count == 0)
-        {
-            throw new ImapParseException("APPEND needs a message");
-        }
-
+        var name = MailboxName(arguments.Mailbox);
+        var messages = arguments.Messages;
         var mailbox = await RequireMailboxAsync(name, ct, tryCreate: true);
         if (messages.Any(m => m.Content.Length == 0))
         {

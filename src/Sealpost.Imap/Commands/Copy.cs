@@ -6,13 +6,10 @@ namespace Sealpost.Imap;
 // the copies and the expunge commit together.
 public sealed partial class ImapSession
 {
-    private async Task<After> CopyAsync(string tag, ImapParser p, bool uid, bool move, CancellationToken ct)
+    private async Task<After> CopyAsync(string tag, CopyArguments arguments, bool uid, bool move, CancellationToken ct)
     {
-        p.Space();
-        var set = p.ReadSequenceSet();
-        p.Space();
-        var name = ReadMailbox(p);
-        p.End();
+        var set = arguments.Set;
+        var name = MailboxName(arguments.Mailbox);
         var view = _selected!;
         if (view.Granted is not null)
         {

@@ -7,22 +7,12 @@ namespace Sealpost.Imap;
 // a special use already held by another mailbox is refused with USEATTR.
 public sealed partial class ImapSession
 {
-    private async Task<After> CreateAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> CreateAsync(string tag, CreateArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p, newName: true);
+        var name = MailboxName(arguments.Mailbox, newName: true);
         var role = MailboxRole.None;
-        if (p.TrySpace())
+        var uses = arguments.Uses;
         {
-            p.Expect('(');
-            if (!p.TryKeyword("USE"))
-            {
-                throw new ImapParseException("Unknown CREATE parameter");
-            }
-
-            p.Space();
-            var uses = p.ReadFlagList();
-            p.Expect(')');
             if (uses.Count > 1)
             {
                 throw No("One special use per mailbox", "USEATTR");
@@ -38,7 +28,6 @@ public sealed partial class ImapSession
             }
         }
 
-        p.End();
         if (name.Equals("INBOX", StringComparison.OrdinalIgnoreCase))
         {
             throw No("INBOX always exists", "ALREADYEXISTS");

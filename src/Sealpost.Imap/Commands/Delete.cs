@@ -5,11 +5,9 @@ namespace Sealpost.Imap;
 // DELETE (RFC 9051 §6.3.5): INBOX cannot be deleted; a mailbox with children is refused (HASCHILDREN).
 public sealed partial class ImapSession
 {
-    private async Task<After> DeleteAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> DeleteAsync(string tag, MailboxArgument argument, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p);
-        p.End();
+        var name = MailboxName(argument);
         var mailbox = await RequireMailboxAsync(name, ct);
         if (mailbox.Role == Core.Mail.MailboxRole.Inbox)
         {

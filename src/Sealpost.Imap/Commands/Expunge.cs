@@ -5,16 +5,9 @@ namespace Sealpost.Imap;
 // EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1: only the named \Deleted messages).
 public sealed partial class ImapSession
 {
-    private async Task<After> ExpungeAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    private async Task<After> ExpungeAsync(string tag, ExpungeArguments arguments, bool uid, CancellationToken ct)
     {
-        SequenceSet? set = null;
-        if (uid)
-        {
-            p.Space();
-            set = p.ReadSequenceSet();
-        }
-
-        p.End();
+        var set = arguments.Uids;
         var view = _selected!;
         if (view.ReadOnly)
         {

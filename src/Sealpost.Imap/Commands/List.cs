@@ -91,7 +91,7 @@ public sealed partial class ImapSession
                     case "SPECIAL-USE": returnSpecialUse = true; break;
                     case "STATUS":
                         p.Space();
-                        statusItems = ReadStatusItems(p);
+                        statusItems = StatusItems.Parse(p);
                         break;
                     default: throw new ImapParseException("Unknown LIST return option");
                 }
@@ -99,6 +99,10 @@ public sealed partial class ImapSession
         }
 
         p.End();
+        if (statusItems is not null)
+        {
+            EnableCondStoreFor(statusItems);
+        }
 
         if (patterns.Count == 1 && patterns[0].Length == 0)
         {

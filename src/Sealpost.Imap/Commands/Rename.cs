@@ -6,13 +6,10 @@ namespace Sealpost.Imap;
 // new mailbox and leaves INBOX empty; UIDVALIDITY is kept.
 public sealed partial class ImapSession
 {
-    private async Task<After> RenameAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> RenameAsync(string tag, RenameArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var from = ReadMailbox(p);
-        p.Space();
-        var to = ReadMailbox(p, newName: true);
-        p.End();
+        var from = MailboxName(arguments.From);
+        var to = MailboxName(arguments.To, newName: true);
         await RequireMailboxAsync(from, ct);
         RefuseOtherUsers(to);
         await _mail!.RenameAsync(from, to, ct);

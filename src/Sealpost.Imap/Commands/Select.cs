@@ -8,62 +8,20 @@ namespace Sealpost.Imap;
 // mailbox opens from one index scan.
 public sealed partial class ImapSession
 {
-    private async Task<After> SelectAsync(string tag, ImapParser p, bool readOnly, CancellationToken ct)
+    private async Task<After> SelectAsync(string tag, SelectArguments arguments, bool readOnly, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p);
-        QresyncParameters? qresync = null;
-        if (p.TrySpace())
+        if (arguments.Qresync is not null && !_qresync)
         {
-            // RFC 7162 §3.1.8 (CONDSTORE) and §3.2.5 (QRESYNC (uidvalidity modseq [known-uids [(seq-match uid-match)]])).
-            p.Expect('(');
-            do
-            {
-                if (p.TryKeyword("CONDSTORE"))
-                {
-                    _condStore = true;
-                }
-                else if (p.TryKeyword("QRESYNC"))
-                {
-                    if (!_qresync)
-                    {
-                        throw new ImapParseException("QRESYNC needs ENABLE QRESYNC first");
-                    }
-
-                    p.Space();
-                    p.Expect('(');
-                    var validity = p.ReadNzNumber();
-                    p.Space();
-                    var modseq = (long)p.ReadNumber64();
-                    SequenceSet? known = null;
-                    if (p.TrySpace() && !p.PeekIs('('))
-                    {
-                        known = p.ReadSequenceSet();
-                        p.TrySpace();
-                    }
-
-                    if (p.TryTake('('))
-                    {
-                        // The sequence-match data only helps a server without a change log; ours has one.
-                        p.ReadSequenceSet();
-                        p.Space();
-                        p.ReadSequenceSet();
-                        p.Expect(')');
-                    }
-
-                    p.Expect(')');
-                    qresync = new QresyncParameters(validity, modseq, known);
-                }
-                else
-                {
-                    throw new ImapParseException("Unknown SELECT parameter");
-                }
-            }
-            while (p.TrySpace());
-            p.Expect(')');
+            throw new ImapParseException("QRESYNC needs ENABLE QRESYNC first");
         }
 
-        p.End();
+        var name = MailboxName(arguments.Mailbox);
+        var qresync = arguments.Qresync;
+        if (arguments.CondStore)
+        {
+            _condStore = true;
+        }
+
         if (_selected is not null)
         {
             _selected = null;
@@ -132,7 +90,6 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private sealed record QresyncParameters(uint UidValidity, long ModSeq, SequenceSet? KnownUids);
 
     /// <summary>
     /// RFC 7162 §3.2.5: what the client missed since its MODSEQ, in one round trip: VANISHED (EARLIER)

@@ -6,16 +6,11 @@ namespace Sealpost.Imap;
 // STATUS (RFC 9051 §6.3.11) with SIZE (RFC 8438), DELETED, APPENDLIMIT (RFC 7889) and HIGHESTMODSEQ (RFC 7162).
 public sealed partial class ImapSession
 {
-    private static readonly HashSet<string> StatusItemNames =
-        ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID"];
-
-    private async Task<After> StatusAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> StatusAsync(string tag, StatusArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p);
-        p.Space();
-        var items = ReadStatusItems(p);
-        p.End();
+        var items = arguments.Items;
+        EnableCondStoreFor(items);
+        var name = MailboxName(arguments.Mailbox);
         if (IsOtherUsers(name))
         {
             var (grant, granted) = await RequireGrantedAsync(name, ct);
@@ -30,37 +25,13 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private List<string> ReadStatusItems(ImapParser p)
+    /// <summary>Asking for HIGHESTMODSEQ is a CONDSTORE-enabling command (RFC 7162 §3.1), once the whole command has parsed.</summary>
+    private void EnableCondStoreFor(IReadOnlyList<string> items)
     {
-        p.Expect('(');
-        var items = new List<string>();
-        while (!p.TryTake(')'))
-        {
-            if (items.Count > 0)
-            {
-                p.Space();
-            }
-
-            var item = p.ReadAtom().ToUpperInvariant();
-            if (!StatusItemNames.Contains(item))
-            {
-                throw new ImapParseException("Unknown STATUS item " + item);
-            }
-
-            items.Add(item);
-        }
-
         if (items.Contains("HIGHESTMODSEQ"))
         {
-            EnableCondStore(); // RFC 7162 §3.1
+            EnableCondStore();
         }
-
-        if (items.Count == 0)
-        {
-            throw new ImapParseException("STATUS needs at least one item");
-        }
-
-        return items;
     }
 
     private async Task<string> StatusLineAsync(string name, Mailbox mailbox, IReadOnlyList<string> items, CancellationToken ct, Sealpost.Domain.MailAccess? access = null)

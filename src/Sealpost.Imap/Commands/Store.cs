@@ -4,80 +4,21 @@ using Sealpost.Imap.Protocol;
 namespace Sealpost.Imap;
 
 // STORE and UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE and MODIFIED (RFC 7162 §3.1.3).
-// \Recent cannot be stored; keywords are created on first use.
+// \Recent cannot be stored; keywords are created on first use. The grammar: StoreArguments.
 public sealed partial class ImapSession
 {
-    private async Task<After> StoreAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    private async Task<After> StoreAsync(string tag, StoreArguments arguments, bool uid, CancellationToken ct)
     {
-        p.Space();
-        var set = p.ReadSequenceSet();
-        p.Space();
-        long? unchangedSince = null;
-        if (p.TryTake('('))
-        {
-            if (!p.TryKeyword("UNCHANGEDSINCE"))
-            {
-                throw new ImapParseException("Unknown STORE modifier");
-            }
-
-            p.Space();
-            unchangedSince = (long)p.ReadNumber64();
-            p.Expect(')');
-            p.Space();
-        }
-
-        var operation = p.TryTake('+') ? FlagOperation.Add : p.TryTake('-') ? FlagOperation.Remove : FlagOperation.Replace;
-        var item = p.ReadAtom().ToUpperInvariant();
-        if (item is not ("FLAGS" or "FLAGS.SILENT"))
-        {
-            throw new ImapParseException("STORE takes FLAGS or FLAGS.SILENT");
-        }
-
-        var silent = item == "FLAGS.SILENT";
-        p.Space();
-        List<string> names;
-        if (p.PeekIs('('))
-        {
-            names = p.ReadFlagList();
-        }
-        else
-        {
-            names = [p.ReadFlag()];
-            while (p.TrySpace())
-            {
-                names.Add(p.ReadFlag());
-            }
-        }
-
-        p.End();
+        var (set, unchangedSince, operation, silent, system, keywords) = arguments;
         if (unchangedSince is not null)
         {
-            EnableCondStore(); // a CONDSTORE-enabling command (RFC 7162 §3.1), once it has parsed
+            EnableCondStore(); // a CONDSTORE-enabling command (RFC 7162 §3.1)
         }
 
         var view = _selected!;
         if (view.ReadOnly)
         {
             throw No("Mailbox is read-only", "READ-ONLY");
-        }
-
-        var system = MessageFlags.None;
-        var keywords = new List<string>();
-        foreach (var name in names)
-        {
-            if (name.StartsWith('\\'))
-            {
-                if (name.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue; // RFC 3501 §2.3.2: \Recent cannot be set by a client
-                }
-
-                system |= Flags.Parse(name) ?? throw new ImapParseException("Unknown system flag " + name);
-            }
-            else
-            {
-                keywords.Add(name);
-            }
         }
 
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);

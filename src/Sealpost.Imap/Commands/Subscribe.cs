@@ -7,11 +7,9 @@ namespace Sealpost.Imap;
 // (RFC 5258 §3.5) until a mailbox of that name is made again.
 public sealed partial class ImapSession
 {
-    private async Task<After> SubscribeAsync(string tag, ImapParser p, bool subscribe, CancellationToken ct)
+    private async Task<After> SubscribeAsync(string tag, MailboxArgument argument, bool subscribe, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p);
-        p.End();
+        var name = MailboxName(argument);
         await _mail!.SubscribeAsync(name, subscribe, ct);
         Ok(tag, subscribe ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
         return After.Next;

@@ -1,0 +1,352 @@
+using Sealpost.Core.Mail;
+using Sealpost.Imap;
+
+namespace Sealpost.Imap.Protocol;
+
+/// <summary>
+/// What a command's grammar depends on besides its octets: whether UTF8=ACCEPT is on (RFC 6855 §3: 8-bit
+/// in quoted strings) and whether the command came with the UID prefix.
+/// </summary>
+public readonly record struct ArgumentContext(bool Utf8, bool Uid);
+
+/// <summary>A mailbox name as the client wrote it (the astring's octets); the session decodes it, and a name that does not decode is NO, not BAD.</summary>
+public readonly record struct MailboxArgument(byte[] Octets);
+
+/// <summary>
+/// The arguments of commands, parsed by pure functions (octets in, a record or <see cref="ImapParseException"/>
+/// out) before a handler runs: a command that does not parse changes nothing, not even a session's
+/// enabled extensions. Each parser reads from just after the command name through the end of the line.
+/// </summary>
+public static class CommandArguments
+{
+    public static MailboxArgument Mailbox(ImapParser p, ArgumentContext c) => new(p.ReadAStringBytes(c.Utf8));
+
+    /// <summary>DELETE, SUBSCRIBE, UNSUBSCRIBE: one mailbox.</summary>
+    public static MailboxArgument OneMailbox(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        return Mailbox(p, c);
+    }
+
+    /// <summary>Commands that take nothing.</summary>
+    public static bool None(ImapParser p, ArgumentContext c) => true;
+}
+
+/// <summary>RFC 9051 §6.3.5 RENAME.</summary>
+public sealed record RenameArguments(MailboxArgument From, MailboxArgument To)
+{
+    public static RenameArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var from = CommandArguments.Mailbox(p, c);
+        p.Space();
+        return new(from, CommandArguments.Mailbox(p, c));
+    }
+}
+
+/// <summary>RFC 9051 §6.3.4 CREATE, with RFC 6154 §3 USE.</summary>
+public sealed record CreateArguments(MailboxArgument Mailbox, IReadOnlyList<string> Uses)
+{
+    public static CreateArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var name = CommandArguments.Mailbox(p, c);
+        List<string> uses = [];
+        if (p.TrySpace())
+        {
+            p.Expect('(');
+            if (!p.TryKeyword("USE"))
+            {
+                throw new ImapParseException("Unknown CREATE parameter");
+            }
+
+            p.Space();
+            uses = p.ReadFlagList();
+            p.Expect(')');
+        }
+
+        return new(name, uses);
+    }
+}
+
+/// <summary>The parameters of SELECT/EXAMINE's QRESYNC (RFC 7162 §3.2.5).</summary>
+public sealed record QresyncParameters(uint UidValidity, long ModSeq, SequenceSet? KnownUids);
+
+/// <summary>RFC 9051 §6.3.2 SELECT / §6.3.3 EXAMINE, with CONDSTORE (RFC 7162 §3.1.8) and QRESYNC (§3.2.5).</summary>
+public sealed record SelectArguments(MailboxArgument Mailbox, bool CondStore, QresyncParameters? Qresync)
+{
+    public static SelectArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var name = CommandArguments.Mailbox(p, c);
+        var condStore = false;
+        QresyncParameters? qresync = null;
+        if (p.TrySpace())
+        {
+            p.Expect('(');
+            do
+            {
+                if (p.TryKeyword("CONDSTORE"))
+                {
+                    condStore = true;
+                }
+                else if (p.TryKeyword("QRESYNC"))
+                {
+                    p.Space();
+                    p.Expect('(');
+                    var validity = p.ReadNzNumber();
+                    p.Space();
+                    var modseq = (long)p.ReadNumber64();
+                    SequenceSet? known = null;
+                    if (p.TrySpace() && !p.PeekIs('('))
+                    {
+                        known = p.ReadSequenceSet();
+                        p.TrySpace();
+                    }
+
+                    if (p.TryTake('('))
+                    {
+                        // The sequence-match data only helps a server without a change log; ours has one.
+                        p.ReadSequenceSet();
+                        p.Space();
+                        p.ReadSequenceSet();
+                        p.Expect(')');
+                    }
+
+                    p.Expect(')');
+                    qresync = new QresyncParameters(validity, modseq, known);
+                }
+                else
+                {
+                    throw new ImapParseException("Unknown SELECT parameter");
+                }
+            }
+            while (p.TrySpace());
+            p.Expect(')');
+        }
+
+        return new(name, condStore, qresync);
+    }
+}
+
+/// <summary>RFC 9051 §6.3.11 STATUS items, shared with LIST's RETURN (STATUS ...) (RFC 5819).</summary>
+public static class StatusItems
+{
+    public static readonly IReadOnlySet<string> Names =
+        new HashSet<string> { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID" };
+
+    public static List<string> Parse(ImapParser p)
+    {
+        p.Expect('(');
+        var items = new List<string>();
+        while (!p.TryTake(')'))
+        {
+            if (items.Count > 0)
+            {
+                p.Space();
+            }
+
+            var item = p.ReadAtom().ToUpperInvariant();
+            if (!Names.Contains(item))
+            {
+                throw new ImapParseException("Unknown STATUS item " + item);
+            }
+
+            items.Add(item);
+        }
+
+        if (items.Count == 0)
+        {
+            throw new ImapParseException("STATUS needs at least one item");
+        }
+
+        return items;
+    }
+}
+
+/// <summary>RFC 9051 §6.3.11 STATUS.</summary>
+public sealed record StatusArguments(MailboxArgument Mailbox, IReadOnlyList<string> Items)
+{
+    public static StatusArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var name = CommandArguments.Mailbox(p, c);
+        p.Space();
+        return new(name, StatusItems.Parse(p));
+    }
+}
+
+/// <summary>RFC 5161 ENABLE: the capability names, upper-cased.</summary>
+public sealed record EnableArguments(IReadOnlyList<string> Names)
+{
+    public static EnableArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        var names = new List<string>();
+        while (p.TrySpace())
+        {
+            names.Add(p.ReadAtom().ToUpperInvariant());
+        }
+
+        return names.Count == 0 ? throw new ImapParseException("ENABLE needs at least one capability") : new(names);
+    }
+}
+
+/// <summary>RFC 9051 §6.4.7 COPY, RFC 6851 MOVE (and their UID forms).</summary>
+public sealed record CopyArguments(SequenceSet Set, MailboxArgument Mailbox)
+{
+    public static CopyArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var set = p.ReadSequenceSet();
+        p.Space();
+        return new(set, CommandArguments.Mailbox(p, c));
+    }
+}
+
+/// <summary>RFC 9051 §6.4.3 EXPUNGE; UID EXPUNGE (RFC 4315 §2.1) takes the UIDs to expunge.</summary>
+public sealed record ExpungeArguments(SequenceSet? Uids)
+{
+    public static ExpungeArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        if (!c.Uid)
+        {
+            return new((SequenceSet?)null);
+        }
+
+        p.Space();
+        return new(p.ReadSequenceSet());
+    }
+}
+
+/// <summary>
+/// RFC 9051 §6.4.6 STORE with UNCHANGEDSINCE (RFC 7162 §3.1.3): the flags are sorted into system flags
+/// and keywords here, so an unknown system flag is BAD before anything happens. \Recent is dropped
+/// (RFC 3501 §2.3.2: a client cannot set it).
+/// </summary>
+public sealed record StoreArguments(SequenceSet Set, long? UnchangedSince, FlagOperation Operation, bool Silent, MessageFlags System, IReadOnlyList<string> Keywords)
+{
+    public static StoreArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var set = p.ReadSequenceSet();
+        p.Space();
+        long? unchangedSince = null;
+        if (p.TryTake('('))
+        {
+            if (!p.TryKeyword("UNCHANGEDSINCE"))
+            {
+                throw new ImapParseException("Unknown STORE modifier");
+            }
+
+            p.Space();
+            unchangedSince = (long)p.ReadNumber64();
+            p.Expect(')');
+            p.Space();
+        }
+
+        var operation = p.TryTake('+') ? FlagOperation.Add : p.TryTake('-') ? FlagOperation.Remove : FlagOperation.Replace;
+        var item = p.ReadAtom().ToUpperInvariant();
+        if (item is not ("FLAGS" or "FLAGS.SILENT"))
+        {
+            throw new ImapParseException("STORE takes FLAGS or FLAGS.SILENT");
+        }
+
+        p.Space();
+        List<string> names;
+        if (p.PeekIs('('))
+        {
+            names = p.ReadFlagList();
+        }
+        else
+        {
+            names = [p.ReadFlag()];
+            while (p.TrySpace())
+            {
+                names.Add(p.ReadFlag());
+            }
+        }
+
+        var (system, keywords) = Classify(names);
+        return new(set, unchangedSince, operation, item == "FLAGS.SILENT", system, keywords);
+    }
+
+    /// <summary>System flags (an unknown one is BAD) and keywords; \Recent is left out.</summary>
+    public static (MessageFlags System, List<string> Keywords) Classify(IEnumerable<string> names)
+    {
+        var system = MessageFlags.None;
+        var keywords = new List<string>();
+        foreach (var name in names)
+        {
+            if (!name.StartsWith('\\'))
+            {
+                keywords.Add(name);
+            }
+            else if (!name.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
+            {
+                system |= Flags.Parse(name) ?? throw new ImapParseException("Unknown system flag " + name);
+            }
+        }
+
+        return (system, keywords);
+    }
+}
+
+/// <summary>One message of an APPEND: its flags, date, octets and whether it came as literal8 (RFC 3516).</summary>
+public sealed record AppendMessage(MessageFlags Flags, IReadOnlyList<string> Keywords, DateTimeOffset Date, ReadOnlyMemory<byte> Content, bool Binary);
+
+/// <summary>RFC 9051 §6.3.12 APPEND with MULTIAPPEND (RFC 3502), literal8 (RFC 3516) and the UTF8 data item (RFC 6855 §4).</summary>
+public sealed record AppendArguments(MailboxArgument Mailbox, IReadOnlyList<AppendMessage> Messages)
+{
+    public static AppendArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var name = CommandArguments.Mailbox(p, c);
+        var now = DateTimeOffset.UtcNow;
+        var messages = new List<AppendMessage>();
+        while (p.TrySpace())
+        {
+            var flags = MessageFlags.None;
+            IReadOnlyList<string> keywords = [];
+            if (p.PeekIs('('))
+            {
+                (flags, keywords) = StoreArguments.Classify(p.ReadFlagList());
+                p.Space();
+            }
+
+            var date = now;
+            if (p.PeekIs('"'))
+            {
+                date = p.ReadDateTime();
+                p.Space();
+            }
+
+            ReadOnlyMemory<byte> content;
+            var binary = false;
+            if (p.TryKeyword("UTF8"))
+            {
+                p.Space();
+                p.Expect('(');
+                if (!p.PeekIs('~'))
+                {
+                    throw new ImapParseException("UTF8 takes a literal8");
+                }
+
+                content = p.ReadLiteral();
+                p.Expect(')');
+            }
+            else if (p.PeekLiteral)
+            {
+                binary = p.PeekIs('~'); // literal8: binary content, kept octet for octet (RFC 3516 §4.4)
+                content = p.ReadLiteral();
+            }
+            else
+            {
+                throw new ImapParseException("APPEND needs the message as a literal");
+            }
+
+            messages.Add(new AppendMessage(flags, keywords, date, content, binary));
+        }
+
+        return messages.Count == 0 ? throw new ImapParseException("APPEND needs a message") : new(name, messages);
+    }
+}
