@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 WORK="${SEALPOST_FUZZ_DIR:-/tmp/sealpost-afl}"
-OUT="$WORK/bin"
+OUT="$WORK/bin"        # instrumented: runs only under afl-fuzz (the coverage map is AFL's shared memory)
+PLAIN="$WORK/plain"    # the same build uninstrumented: lists targets, writes seeds, replays crashes
 TOOLS="$PWD/.tools"
 
 if ! command -v afl-fuzz >/dev/null 2>&1; then
@@ -22,19 +23,20 @@ if [ ! -x "$TOOLS/sharpfuzz" ]; then
   dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$TOOLS" >/dev/null
 fi
 
-rm -rf "$OUT"
-dotnet publish fuzz/Sealpost.Fuzz -c Release -o "$OUT" --nologo -v q >/dev/null
+rm -rf "$OUT" "$PLAIN"
+dotnet publish fuzz/Sealpost.Fuzz -c Release -o "$PLAIN" --nologo -v q >/dev/null
+cp -r "$PLAIN" "$OUT"
 for assembly in Sealpost.Core Sealpost.Mime Sealpost.Domain Sealpost.Smtp Sealpost.Imap MimeKit; do
   "$TOOLS/sharpfuzz" "$OUT/$assembly.dll" >/dev/null
 done
 
-if [ "$#" -eq 0 ]; then mapfile -t TARGETS < <("$OUT/sealpost-fuzz" list); else TARGETS=("$@"); fi
+if [ "$#" -eq 0 ]; then mapfile -t TARGETS < <("$PLAIN/sealpost-fuzz" list); else TARGETS=("$@"); fi
 echo "fuzz-afl: ${#TARGETS[@]} targets, ${SECONDS_EACH} s each, AFL++ $(afl-fuzz -h 2>&1 | sed -n 's/.*afl-fuzz++\([0-9a-z.]*\).*/\1/p' | head -1)"
 crashed=0
 for target in "${TARGETS[@]}"; do
   dir="$WORK/$target"
   rm -rf "$dir"
-  "$OUT/sealpost-fuzz" seeds "$target" "$dir/in"
+  "$PLAIN/sealpost-fuzz" seeds "$target" "$dir/in"
   AFL_SKIP_BIN_CHECK=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_QUIET=1 \
     timeout $((SECONDS_EACH + 60)) afl-fuzz -V "$SECONDS_EACH" -t 5000 -m none -i "$dir/in" -o "$dir/out" -- "$OUT/sealpost-fuzz" run "$target" >"$dir/afl.log" 2>&1 || {
       echo "fuzz-afl: afl-fuzz failed for $target (see $dir/afl.log):"; tail -5 "$dir/afl.log"; exit 1; }
@@ -45,7 +47,7 @@ for target in "${TARGETS[@]}"; do
     [ -e "$crash" ] || continue
     crashed=1
     echo "    crash (base64): $(base64 -w0 "$crash")"
-    "$OUT/sealpost-fuzz" replay "$target" "$crash" 2>&1 | head -3 | sed 's/^/      /'
+    "$PLAIN/sealpost-fuzz" replay "$target" "$crash" 2>&1 | head -3 | sed 's/^/      /'
   done
 done
 exit "$crashed"

@@ -103,6 +103,27 @@ public static class FuzzTargets
         ["seven-bit-downgrade"] = new(
             ["From: a@example.test\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nh\u00e4llo\r\n"],
             bytes => SevenBit.Downgrade(bytes)),
+        ["imap-command"] = new(
+            [
+                "a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100> BINARY[1] MODSEQ)",
+                "a UID FETCH 1,3:5 (UID ENVELOPE BODYSTRUCTURE) (CHANGEDSINCE 5 VANISHED)",
+                "a SEARCH RETURN (MIN MAX COUNT PARTIAL 1:10) CHARSET UTF-8 OR FROM \"x\" (SUBJECT y UNSEEN) NOT 1:5 SINCE 1-Feb-2024",
+                "a STORE 1:2 (UNCHANGEDSINCE 9) +FLAGS.SILENT (\\Seen $Label)",
+                "a SORT RETURN (ALL) (REVERSE DATE SUBJECT) UTF-8 ALL",
+                "a THREAD REFERENCES UTF-8 SUBJECT x",
+                "a SELECT INBOX (QRESYNC (1 2 1:9 (1:3 1:3)))",
+                "a EXAMINE \"Sent Items\" (CONDSTORE)",
+                "a APPEND INBOX (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {5+}\r\nhello",
+                "a APPEND Drafts UTF8 (~{3+}\r\nabc) {2+}\r\nhi",
+                "a STATUS INBOX (MESSAGES UIDNEXT SIZE HIGHESTMODSEQ MAILBOXID)",
+                "a CREATE Foo/&AOQ-bar (USE (\\Archive))",
+                "a RENAME Foo Bar/Baz",
+                "a COPY 1:* Archive",
+                "a UID MOVE 4:* Trash",
+                "a UID EXPUNGE 1:5",
+                "a ENABLE CONDSTORE QRESYNC UTF8=ACCEPT",
+            ],
+            bytes => ImapCommandArguments(bytes)),
         ["imap-sequence-set"] = new(
             ["1:*", "1,3:5,7:4,*:9", "$", "4294967295", "1:2,2:3,*"],
             bytes => SequenceSet.TryParse(Encoding.UTF8.GetString(bytes), out _)),
@@ -139,6 +160,42 @@ public static class FuzzTargets
                 }
             }),
     };
+
+    /// <summary>A tagged command line read by the same argument parser the session's command table uses for its name.</summary>
+    private static void ImapCommandArguments(byte[] line)
+    {
+        var p = new ImapParser(line);
+        p.ReadTag();
+        p.Space();
+        var name = p.ReadAtom().ToUpperInvariant();
+        var uid = name == "UID";
+        if (uid)
+        {
+            p.Space();
+            name = p.ReadAtom().ToUpperInvariant();
+        }
+
+        var context = new ArgumentContext(Utf8: line.Length % 2 == 0, uid);
+        object arguments = name switch
+        {
+            "FETCH" => FetchArguments.Parse(p, context),
+            "SEARCH" => SearchParser.Parse(p),
+            "STORE" => StoreArguments.Parse(p, context),
+            "SORT" => SortArguments.Parse(p, context),
+            "THREAD" => ThreadArguments.Parse(p, context),
+            "SELECT" or "EXAMINE" => SelectArguments.Parse(p, context),
+            "APPEND" => AppendArguments.Parse(p, context),
+            "STATUS" => StatusArguments.Parse(p, context),
+            "CREATE" => CreateArguments.Parse(p, context),
+            "RENAME" => RenameArguments.Parse(p, context),
+            "COPY" or "MOVE" => CopyArguments.Parse(p, context),
+            "EXPUNGE" => ExpungeArguments.Parse(p, context),
+            "ENABLE" => EnableArguments.Parse(p, context),
+            _ => CommandArguments.OneMailbox(p, context),
+        };
+        p.End();
+        GC.KeepAlive(arguments);
+    }
 
     /// <summary>Runs <paramref name="target"/> on one input; the parser's own refusal counts as an answer.</summary>
     public static void RunOne(string target, byte[] input)

@@ -16,6 +16,20 @@ if (args is ["list"])
     return 0;
 }
 
+if (args is ["run", var fuzzed])
+{
+    // Nothing instrumented may run before SharpFuzz has attached AFL's coverage map, not even the
+    // targets' table: the target is looked up inside the run. An exception other than the parser's
+    // own refusal escapes, and AFL records the input as a crash.
+    SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
+    {
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        FuzzTargets.RunOne(fuzzed, copy.ToArray());
+    });
+    return 0;
+}
+
 if (args is not [var verb, var target, ..] || !FuzzTargets.All.ContainsKey(target))
 {
     Console.Error.WriteLine("usage: sealpost-fuzz list | seeds TARGET FOLDER | run TARGET | replay TARGET FILE (targets: sealpost-fuzz list)");
@@ -32,15 +46,6 @@ switch (verb)
             File.WriteAllBytes(Path.Combine(args[2], $"seed-{i:D2}"), seeds[i]);
         }
 
-        return 0;
-    case "run":
-        // An exception other than the parser's own refusal escapes: AFL records the input as a crash.
-        SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
-        {
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            FuzzTargets.RunOne(target, copy.ToArray());
-        });
         return 0;
     case "replay" when args.Length == 3:
         FuzzTargets.RunOne(target, File.ReadAllBytes(args[2]));

@@ -89,16 +89,16 @@ public sealed partial class ImapSession
         new("CLOSE", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: true, ct)),
         new("UNSELECT", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: false, ct), Advertises: _ => Always("UNSELECT")), // RFC 3691
         Parsed("EXPUNGE", ImapStates.Selected, ExpungeArguments.Parse, (s, t, a, uid, ct) => s.ExpungeAsync(t, a, uid, ct), Uid: true, Advertises: _ => Always("UIDPLUS")), // RFC 4315
-        new("SEARCH", ImapStates.Selected, (s, t, p, uid, ct) => s.SearchAsync(t, p, uid, ct), Uid: true,
+        Parsed("SEARCH", ImapStates.Selected, (p, _) => SearchParser.Parse(p), (s, t, a, uid, ct) => s.SearchAsync(t, a, uid, ct), Uid: true,
             Advertises: _ => Always("ESEARCH", "SEARCHRES", "WITHIN")), // RFC 4731, 5182, 5032
-        new("FETCH", ImapStates.Selected, (s, t, p, uid, ct) => s.FetchAsync(t, p, uid, ct), Uid: true,
+        Parsed("FETCH", ImapStates.Selected, FetchArguments.Parse, (s, t, a, uid, ct) => s.FetchAsync(t, a, uid, ct), Uid: true,
             Advertises: _ => Always("BINARY", "PREVIEW")), // RFC 3516, 8970
         Parsed("STORE", ImapStates.Selected, StoreArguments.Parse, (s, t, a, uid, ct) => s.StoreAsync(t, a, uid, ct), Uid: true),
         Parsed("COPY", ImapStates.Selected, CopyArguments.Parse, (s, t, a, uid, ct) => s.CopyAsync(t, a, uid, move: false, ct), Uid: true),
         Parsed("MOVE", ImapStates.Selected, CopyArguments.Parse, (s, t, a, uid, ct) => s.CopyAsync(t, a, uid, move: true, ct), Uid: true, Advertises: _ => Always("MOVE")), // RFC 6851
-        new("SORT", ImapStates.Selected, (s, t, p, uid, ct) => s.SortAsync(t, p, uid, ct), Uid: true,
+        Parsed("SORT", ImapStates.Selected, SortArguments.Parse, (s, t, a, uid, ct) => s.SortAsync(t, a, uid, ct), Uid: true,
             Advertises: _ => Always("SORT", "SORT=DISPLAY", "ESORT")), // RFC 5256, 5957, 5267
-        new("THREAD", ImapStates.Selected, (s, t, p, uid, ct) => s.ThreadAsync(t, p, uid, ct), Uid: true,
+        Parsed("THREAD", ImapStates.Selected, ThreadArguments.Parse, (s, t, a, uid, ct) => s.ThreadAsync(t, a, uid, ct), Uid: true,
             Advertises: _ => Always("THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES")), // RFC 5256
     ];
 

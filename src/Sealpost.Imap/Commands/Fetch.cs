@@ -11,39 +11,9 @@ namespace Sealpost.Imap;
 // come from the sealed metadata, never from re-parsing; a section decrypts only the chunks it covers.
 public sealed partial class ImapSession
 {
-    private async Task<After> FetchAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    private async Task<After> FetchAsync(string tag, FetchArguments arguments, bool uid, CancellationToken ct)
     {
-        p.Space();
-        var set = p.ReadSequenceSet();
-        p.Space();
-        var items = FetchAttributes.Parse(p);
-        long? changedSince = null;
-        var vanished = false;
-        if (p.TrySpace())
-        {
-            // RFC 7162 §3.1.4 CHANGEDSINCE and §3.2.6 VANISHED, in either order.
-            p.Expect('(');
-            do
-            {
-                if (p.TryKeyword("CHANGEDSINCE"))
-                {
-                    p.Space();
-                    changedSince = (long)p.ReadNumber64();
-                }
-                else if (p.TryKeyword("VANISHED"))
-                {
-                    vanished = true;
-                }
-                else
-                {
-                    throw new ImapParseException("Unknown FETCH modifier");
-                }
-            }
-            while (p.TrySpace());
-            p.Expect(')');
-        }
-
-        p.End();
+        var (set, items, changedSince, vanished) = arguments;
         if (vanished && (!uid || !_qresync || changedSince is null))
         {
             // RFC 7162 §3.2.6: only UID FETCH, only with QRESYNC enabled, only with CHANGEDSINCE.

@@ -12,9 +12,8 @@ namespace Sealpost.Imap;
 // Text comparison approximates RFC 5051 i;unicode-casemap (NFKD, full upper case incl. ß → SS).
 public sealed partial class ImapSession
 {
-    private async Task<After> SearchAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    private async Task<After> SearchAsync(string tag, SearchRequest request, bool uid, CancellationToken ct)
     {
-        var request = SearchParser.Parse(p);
         RequireCharset(request.Charset);
 
         var view = _selected!;
@@ -67,17 +66,6 @@ public sealed partial class ImapSession
         {
             throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
         }
-    }
-
-    /// <summary>SORT and THREAD (RFC 5256 §3): SP charset SP search-criteria, the charset required, not optional.</summary>
-    private static SearchKey ParseCharsetAndCriteria(ImapParser p)
-    {
-        p.Space();
-        var charset = p.ReadAString().ToUpperInvariant();
-        p.Space();
-        var key = SearchParser.ParseCriteria(p);
-        RequireCharset(charset);
-        return key;
     }
 
     /// <summary>

@@ -10,50 +10,11 @@ namespace Sealpost.Imap;
 // ties go to the lower message number (RFC 5256 §3). Strings compare case-insensitively.
 public sealed partial class ImapSession
 {
-    private enum SortField { Arrival, Cc, Date, From, Size, Subject, To, DisplayFrom, DisplayTo }
 
-    private async Task<After> SortAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    private async Task<After> SortAsync(string tag, SortArguments arguments, bool uid, CancellationToken ct)
     {
-        p.Space();
-        SearchReturn ret = SearchReturn.None;
-        (int First, int Last)? partial = null;
-        var extended = false;
-        if (p.TryKeyword("RETURN"))
-        {
-            extended = true;
-            p.Space();
-            (ret, partial) = SearchParser.ParseReturn(p);
-            p.Space();
-        }
-
-        var criteria = new List<(SortField Field, bool Reverse)>();
-        p.Expect('(');
-        do
-        {
-            var reverse = p.TryKeyword("REVERSE");
-            if (reverse)
-            {
-                p.Space();
-            }
-
-            var field = p.ReadAtom().ToUpperInvariant() switch
-            {
-                "ARRIVAL" => SortField.Arrival,
-                "CC" => SortField.Cc,
-                "DATE" => SortField.Date,
-                "FROM" => SortField.From,
-                "SIZE" => SortField.Size,
-                "SUBJECT" => SortField.Subject,
-                "TO" => SortField.To,
-                "DISPLAYFROM" => SortField.DisplayFrom,
-                "DISPLAYTO" => SortField.DisplayTo,
-                _ => throw new ImapParseException("Unknown sort key"),
-            };
-            criteria.Add((field, reverse));
-        }
-        while (p.TrySpace());
-        p.Expect(')');
-        var key = ParseCharsetAndCriteria(p);
+        var (ret, partial, extended, criteria, charset, key) = arguments;
+        RequireCharset(charset);
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
@@ -77,7 +38,7 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private List<uint> SortMatches(List<MessageRecord> records, List<MessageMetadata?>? metadata, List<(SortField Field, bool Reverse)> criteria)
+    private List<uint> SortMatches(List<MessageRecord> records, List<MessageMetadata?>? metadata, IReadOnlyList<(SortField Field, bool Reverse)> criteria)
     {
         var view = _selected!;
         var rows = records.Select((r, i) => (Record: r, Meta: metadata?[i], Sequence: view.SequenceOf(r.Uid))).ToList();

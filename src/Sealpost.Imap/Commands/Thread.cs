@@ -7,16 +7,10 @@ namespace Sealpost.Imap;
 // search criteria; the algorithms live in Threading.cs (pure), the inputs come from the sealed metadata.
 public sealed partial class ImapSession
 {
-    private async Task<After> ThreadAsync(string tag, ImapParser p, bool uid, CancellationToken ct)
+    private async Task<After> ThreadAsync(string tag, ThreadArguments arguments, bool uid, CancellationToken ct)
     {
-        p.Space();
-        var algorithm = p.ReadAtom().ToUpperInvariant();
-        if (algorithm is not ("REFERENCES" or "ORDEREDSUBJECT"))
-        {
-            throw new ImapParseException("Unknown threading algorithm");
-        }
-
-        var key = ParseCharsetAndCriteria(p);
+        var (algorithm, charset, key) = arguments;
+        RequireCharset(charset);
 
         var view = _selected!;
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);

@@ -350,3 +350,122 @@ public sealed record AppendArguments(MailboxArgument Mailbox, IReadOnlyList<Appe
         return messages.Count == 0 ? throw new ImapParseException("APPEND needs a message") : new(name, messages);
     }
 }
+
+/// <summary>RFC 9051 §6.4.5 FETCH with CHANGEDSINCE (RFC 7162 §3.1.4) and VANISHED (§3.2.6), in either order.</summary>
+public sealed record FetchArguments(SequenceSet Set, List<FetchItem> Items, long? ChangedSince, bool Vanished)
+{
+    public static FetchArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var set = p.ReadSequenceSet();
+        p.Space();
+        var items = FetchAttributes.Parse(p);
+        long? changedSince = null;
+        var vanished = false;
+        if (p.TrySpace())
+        {
+            p.Expect('(');
+            do
+            {
+                if (p.TryKeyword("CHANGEDSINCE"))
+                {
+                    p.Space();
+                    changedSince = (long)p.ReadNumber64();
+                }
+                else if (p.TryKeyword("VANISHED"))
+                {
+                    vanished = true;
+                }
+                else
+                {
+                    throw new ImapParseException("Unknown FETCH modifier");
+                }
+            }
+            while (p.TrySpace());
+            p.Expect(')');
+        }
+
+        return new(set, items, changedSince, vanished);
+    }
+}
+
+/// <summary>A sort key of RFC 5256 §3 and RFC 5957 (DISPLAYFROM, DISPLAYTO).</summary>
+public enum SortField { Arrival, Cc, Date, From, Size, Subject, To, DisplayFrom, DisplayTo }
+
+/// <summary>
+/// RFC 5256 §3 SORT with ESORT's RETURN (RFC 5267): the charset is required there, and checked by the
+/// session (an unknown one is NO [BADCHARSET], not BAD).
+/// </summary>
+public sealed record SortArguments(SearchReturn Return, (int First, int Last)? Partial, bool Extended, IReadOnlyList<(SortField Field, bool Reverse)> Criteria, string Charset, SearchKey Key)
+{
+    public static SortArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var ret = SearchReturn.None;
+        (int First, int Last)? partial = null;
+        var extended = false;
+        if (p.TryKeyword("RETURN"))
+        {
+            extended = true;
+            p.Space();
+            (ret, partial) = SearchParser.ParseReturn(p);
+            p.Space();
+        }
+
+        var criteria = new List<(SortField Field, bool Reverse)>();
+        p.Expect('(');
+        do
+        {
+            var reverse = p.TryKeyword("REVERSE");
+            if (reverse)
+            {
+                p.Space();
+            }
+
+            var field = p.ReadAtom().ToUpperInvariant() switch
+            {
+                "ARRIVAL" => SortField.Arrival,
+                "CC" => SortField.Cc,
+                "DATE" => SortField.Date,
+                "FROM" => SortField.From,
+                "SIZE" => SortField.Size,
+                "SUBJECT" => SortField.Subject,
+                "TO" => SortField.To,
+                "DISPLAYFROM" => SortField.DisplayFrom,
+                "DISPLAYTO" => SortField.DisplayTo,
+                _ => throw new ImapParseException("Unknown sort key"),
+            };
+            criteria.Add((field, reverse));
+        }
+        while (p.TrySpace());
+        p.Expect(')');
+        var (charset, key) = CharsetAndCriteria(p);
+        return new(ret, partial, extended, criteria, charset, key);
+    }
+
+    /// <summary>SORT and THREAD (RFC 5256 §3): SP charset SP search-criteria, the charset required, not optional.</summary>
+    public static (string Charset, SearchKey Key) CharsetAndCriteria(ImapParser p)
+    {
+        p.Space();
+        var charset = p.ReadAString().ToUpperInvariant();
+        p.Space();
+        return (charset, SearchParser.ParseCriteria(p));
+    }
+}
+
+/// <summary>RFC 5256 §4 THREAD.</summary>
+public sealed record ThreadArguments(string Algorithm, string Charset, SearchKey Key)
+{
+    public static ThreadArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var algorithm = p.ReadAtom().ToUpperInvariant();
+        if (algorithm is not ("REFERENCES" or "ORDEREDSUBJECT"))
+        {
+            throw new ImapParseException("Unknown threading algorithm");
+        }
+
+        var (charset, key) = SortArguments.CharsetAndCriteria(p);
+        return new(algorithm, charset, key);
+    }
+}
