@@ -1,6 +1,7 @@
 using Sealpost.Core.Mail;
 using Sealpost.Core.Security;
 using Sealpost.Domain;
+using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 
@@ -71,11 +72,11 @@ public sealed partial class ImapSession
         var (grant, path) = RouteGranted(name);
         if (grant is null)
         {
-            throw No("No such mailbox", "NONEXISTENT");
+            throw No("No such mailbox", ResponseCode.NonExistent);
         }
 
         await grant.Access.CheckGrantAsync(ct);
-        var mailbox = await grant.Access.FindAsync(path, ct) ?? throw No("No such mailbox", "NONEXISTENT");
+        var mailbox = await grant.Access.FindAsync(path, ct) ?? throw No("No such mailbox", ResponseCode.NonExistent);
         return (grant, mailbox);
     }
 

@@ -29,7 +29,7 @@ public sealed partial class ImapSession
         }
         catch (ImapParseException ex)
         {
-            throw newName ? No(ex.Message, "CANNOT") : No("No such mailbox", "NONEXISTENT");
+            throw newName ? No(ex.Message, ResponseCode.Cannot) : No("No such mailbox", ResponseCode.NonExistent);
         }
     }
 
@@ -63,7 +63,7 @@ public sealed partial class ImapSession
     {
         if (IsOtherUsers(name))
         {
-            throw No($"\"{OtherUsers}/\" holds other people's mailboxes, read-only under an access grant", "NOPERM");
+            throw No($"\"{OtherUsers}/\" holds other people's mailboxes, read-only under an access grant", ResponseCode.NoPerm);
         }
     }
 
@@ -80,7 +80,7 @@ public sealed partial class ImapSession
             mailbox = null;
         }
 
-        return mailbox ?? throw No("No such mailbox", tryCreate ? "TRYCREATE" : "NONEXISTENT");
+        return mailbox ?? throw No("No such mailbox", tryCreate ? ResponseCode.TryCreate : ResponseCode.NonExistent);
     }
 
     /// <summary>RFC 8474 MAILBOXID: the mailbox row's id, which survives RENAME and is never reused.</summary>

@@ -149,18 +149,18 @@ public sealed partial class ImapSession
     private sealed class SessionEnded : Exception;
 
     /// <summary>A command error: tagged NO with an optional response code (RFC 9051 §7.1).</summary>
-    private sealed class CommandFailed(string code, string text) : Exception(text)
+    private sealed class CommandFailed(ResponseCode? code, string text) : Exception(text)
     {
-        public string Code { get; } = code;
+        public ResponseCode? Code { get; } = code;
     }
 
-    private static CommandFailed No(string text, string code = "") => new(code, text);
+    private static CommandFailed No(string text, ResponseCode? code = null) => new(code, text);
 
     private async Task RunSessionAsync(CancellationToken ct)
     {
         try
         {
-            Send($"* OK [CAPABILITY {Capabilities()}] Sealpost IMAP ready");
+            Untagged("OK", ResponseCode.Capability(Capabilities()), "Sealpost IMAP ready");
             await FlushAsync(ct);
             while (!ct.IsCancellationRequested)
             {
@@ -184,7 +184,7 @@ public sealed partial class ImapSession
                         if (status == FrameStatus.NeedMore)
                         {
                             // A non-synchronising literal is already on its way (RFC 7888 §4): end the session.
-                            Send("* BYE [LIMIT] Server busy: too much message data in flight; try again later");
+                            Untagged("BYE", ResponseCode.Limit, "Server busy: too much message data in flight; try again later");
                             await FlushAsync(ct);
                             await LingerAsync(buffer);
                             return;
@@ -193,7 +193,7 @@ public sealed partial class ImapSession
                         buffer = buffer.Slice(status == FrameStatus.Complete ? length : _framer.Scanned);
                         _framer.Reset();
                         ReleaseLiteralMemory();
-                        Send($"{tag} NO [LIMIT] Server busy: too much message data in flight; try again later");
+                        Tagged(tag, "NO", ResponseCode.Limit, "Server busy: too much message data in flight; try again later");
                         continue;
                     }
 
@@ -229,7 +229,7 @@ public sealed partial class ImapSession
                             if (!literal.Synchronising)
                             {
                                 // RFC 7888 §4: the octets are on their way and cannot be refused; end the session.
-                                Send($"* BYE [TOOBIG] Literal larger than {maxLiteral} octets{(Authenticated ? "" : " before login")}");
+                                Untagged("BYE", ResponseCode.TooBig, $"Literal larger than {maxLiteral} octets{(Authenticated ? "" : " before login")}");
                                 await FlushAsync(ct);
                                 await LingerAsync(buffer);
                                 return;
@@ -237,7 +237,7 @@ public sealed partial class ImapSession
 
                             buffer = buffer.Slice(length);
                             _commandDeadline = null;
-                            Send($"{tag} NO [TOOBIG] Literal larger than {maxLiteral} octets{(Authenticated ? "" : " before login")}");
+                            Tagged(tag, "NO", ResponseCode.TooBig, $"Literal larger than {maxLiteral} octets{(Authenticated ? "" : " before login")}");
                             await CountBadAsync(ct);
                             break;
                         }
@@ -304,7 +304,7 @@ public sealed partial class ImapSession
 
     private enum After { Next, Stop }
 
-    private const string DrainBye = "* BYE [UNAVAILABLE] Server shutting down; reconnect shortly";
+    private static readonly string DrainBye = $"* BYE {ResponseCode.Bracketed(ResponseCode.Unavailable)}Server shutting down; reconnect shortly";
 
     /// <summary>
     /// Between commands (nothing of the next one has arrived), the server's stop ends the wait for
@@ -324,7 +324,7 @@ public sealed partial class ImapSession
     private long _standingCheckedAt;
 
     /// <summary>RFC 5530 EXPIRED: access is no longer permitted with what this session logged in with.</summary>
-    private const string ExpiredBye = "* BYE [EXPIRED] This session's credentials changed or the account was suspended; log in again";
+    private static readonly string ExpiredBye = $"* BYE {ResponseCode.Bracketed(ResponseCode.Expired)}This session's credentials changed or the account was suspended; log in again";
 
     // Set when the change feed says the account changed (any node): the next check is not throttled.
     private bool _accountChanged;
@@ -491,7 +491,7 @@ public sealed partial class ImapSession
         }
         catch (CommandFailed ex)
         {
-            Send($"{tag} NO {(ex.Code.Length > 0 ? "[" + ex.Code + "] " : "")}{OneLine(ex.Message)}");
+            Tagged(tag, "NO", ex.Code, OneLine(ex.Message));
         }
         catch (SealpostException ex)
         {
@@ -503,7 +503,7 @@ public sealed partial class ImapSession
                 Sealpost.Core.Observability.SealpostMetrics.RecordStoreError("imap", cause);
             }
 
-            Send($"{tag} NO {ResponseCode(ex.Kind)}{OneLine(ex.Message)}");
+            Tagged(tag, "NO", CodeFor(ex.Kind), OneLine(ex.Message));
         }
         finally
         {
@@ -513,15 +513,15 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private static string ResponseCode(ErrorKind kind) => kind switch
+    private static ResponseCode? CodeFor(ErrorKind kind) => kind switch
     {
-        ErrorKind.NotFound => "[NONEXISTENT] ",
-        ErrorKind.Conflict => "[ALREADYEXISTS] ",
-        ErrorKind.Forbidden => "[NOPERM] ",
-        ErrorKind.TemporarilyUnavailable => "[UNAVAILABLE] ",
-        ErrorKind.LimitExceeded => "[LIMIT] ",
-        ErrorKind.InvalidInput => "[CANNOT] ",
-        _ => "",
+        ErrorKind.NotFound => ResponseCode.NonExistent,
+        ErrorKind.Conflict => ResponseCode.AlreadyExists,
+        ErrorKind.Forbidden => ResponseCode.NoPerm,
+        ErrorKind.TemporarilyUnavailable => ResponseCode.Unavailable,
+        ErrorKind.LimitExceeded => ResponseCode.Limit,
+        ErrorKind.InvalidInput => ResponseCode.Cannot,
+        _ => null,
     };
 
     private static string OneLine(string text) => new(text.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
@@ -562,12 +562,17 @@ public sealed partial class ImapSession
         _condStore = true;
         if (_selected is { } view)
         {
-            Send($"* OK [HIGHESTMODSEQ {Math.Max(1, view.KnownModSeq)}] Highest");
+            Untagged("OK", ResponseCode.HighestModSeq(Math.Max(1, view.KnownModSeq)), "Highest");
         }
     }
 
-    private void Ok(string tag, string text, string code = "") =>
-        Send($"{tag} OK {(code.Length > 0 ? "[" + code + "] " : "")}{text}");
+    private void Ok(string tag, string text, ResponseCode? code = null) => Tagged(tag, "OK", code, text);
+
+    /// <summary>A tagged status response (RFC 9051 §7.1): OK, NO or BAD, its code if any, its text.</summary>
+    private void Tagged(string tag, string status, ResponseCode? code, string text) => Send($"{tag} {status} {ResponseCode.Bracketed(code)}{text}");
+
+    /// <summary>An untagged status response: OK, NO, BAD, PREAUTH or BYE.</summary>
+    private void Untagged(string status, ResponseCode? code, string text) => Send($"* {status} {ResponseCode.Bracketed(code)}{text}");
 
     // ---- output ----
 

@@ -18,7 +18,7 @@ public sealed partial class ImapSession
         var mailbox = await RequireMailboxAsync(name, ct, tryCreate: true);
         if (messages.Any(m => m.Content.Length == 0))
         {
-            throw No("An empty message cannot be appended", "CANNOT");
+            throw No("An empty message cannot be appended", ResponseCode.Cannot);
         }
 
         // RFC 3502 §6: all or none; the mail service checks the quota for all of them first.
@@ -31,7 +31,7 @@ public sealed partial class ImapSession
         // Sealing takes memory beside the literal's: wait for room in the processing memory shared with SMTP.
         using var admitted = _context.MessageProcessing is { } gate
             ? await gate.EnterAsync(messages.Sum(m => (long)m.Content.Length), ProcessingWait, ct)
-              ?? throw No("Too many messages are being stored at once; try again", "LIMIT")
+              ?? throw No("Too many messages are being stored at once; try again", ResponseCode.Limit)
             : null;
         IReadOnlyList<uint> uids;
         try
@@ -40,7 +40,7 @@ public sealed partial class ImapSession
         }
         catch (Sealpost.Core.SealpostException ex) when (ex.Kind == Sealpost.Core.ErrorKind.LimitExceeded)
         {
-            throw No("Mailbox is over quota", "OVERQUOTA");
+            throw No("Mailbox is over quota", ResponseCode.OverQuota);
         }
 
         if (_selected?.MailboxId == mailbox.Id)
@@ -48,7 +48,7 @@ public sealed partial class ImapSession
             await ReportChangesAsync(allowExpunge: true, force: true, ct);
         }
 
-        Ok(tag, "APPEND completed", $"APPENDUID {mailbox.UidValidity} {SequenceSet.Format(uids)}");
+        Ok(tag, "APPEND completed", ResponseCode.AppendUid(mailbox.UidValidity, SequenceSet.Format(uids)));
         return After.Next;
     }
 }

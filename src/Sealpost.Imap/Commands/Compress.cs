@@ -14,7 +14,7 @@ public sealed partial class ImapSession
         p.End();
         if (_compressed)
         {
-            Send($"{tag} NO [COMPRESSIONACTIVE] Compression is already active");
+            Tagged(tag, "NO", ResponseCode.CompressionActive, "Compression is already active");
             return After.Next;
         }
 

@@ -13,12 +13,12 @@ public sealed partial class ImapSession
         var view = _selected!;
         if (view.Granted is not null)
         {
-            throw No("Another person's mailbox is read-only: its messages are not copied or moved out", "NOPERM");
+            throw No("Another person's mailbox is read-only: its messages are not copied or moved out", ResponseCode.NoPerm);
         }
 
         if (move && view.ReadOnly)
         {
-            throw No("Mailbox is read-only", "READ-ONLY");
+            throw No("Mailbox is read-only", ResponseCode.ReadOnly);
         }
 
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
@@ -33,15 +33,15 @@ public sealed partial class ImapSession
         var result = move
             ? await _mail!.MoveMessagesAsync(view.MailboxId, uids, target.Id, ct)
             : await _mail!.CopyMessagesAsync(view.MailboxId, uids, target.Id, ct);
-        var code = result.DestinationUids.Count == 0
-            ? ""
-            : $"COPYUID {result.DestinationUidValidity} {SequenceSet.Format(result.SourceUids)} {SequenceSet.Format(result.DestinationUids)}";
+        ResponseCode? code = result.DestinationUids.Count == 0
+            ? null
+            : ResponseCode.CopyUid(result.DestinationUidValidity, SequenceSet.Format(result.SourceUids), SequenceSet.Format(result.DestinationUids));
         if (move)
         {
             // RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
-            if (code.Length > 0)
+            if (code is not null)
             {
-                Send($"* OK [{code}] Moved");
+                Untagged("OK", code, "Moved");
             }
 
             AnnounceOwnExpunges(result.SourceUids);

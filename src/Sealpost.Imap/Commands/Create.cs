@@ -15,27 +15,27 @@ public sealed partial class ImapSession
         {
             if (uses.Count > 1)
             {
-                throw No("One special use per mailbox", "USEATTR");
+                throw No("One special use per mailbox", ResponseCode.UseAttr);
             }
 
             if (uses.Count == 1)
             {
-                role = RoleOf(uses[0]) ?? throw No("Unknown special use", "USEATTR");
+                role = RoleOf(uses[0]) ?? throw No("Unknown special use", ResponseCode.UseAttr);
                 if (await _mail!.FindByRoleAsync(role, ct) is not null)
                 {
-                    throw No("Another mailbox has that special use", "USEATTR");
+                    throw No("Another mailbox has that special use", ResponseCode.UseAttr);
                 }
             }
         }
 
         if (name.Equals("INBOX", StringComparison.OrdinalIgnoreCase))
         {
-            throw No("INBOX always exists", "ALREADYEXISTS");
+            throw No("INBOX always exists", ResponseCode.AlreadyExists);
         }
 
         RefuseOtherUsers(name);
         var created = await _mail!.CreateAsync(name, role, ct);
-        Ok(tag, "CREATE completed", $"MAILBOXID ({MailboxId(created)})");
+        Ok(tag, "CREATE completed", ResponseCode.MailboxId(MailboxId(created)));
         return After.Next;
     }
 }

@@ -11,12 +11,12 @@ public sealed partial class ImapSession
         var mailbox = await RequireMailboxAsync(name, ct);
         if (mailbox.Role == Core.Mail.MailboxRole.Inbox)
         {
-            throw No("INBOX cannot be deleted", "CANNOT");
+            throw No("INBOX cannot be deleted", ResponseCode.Cannot);
         }
 
         if ((await _mail!.ListMailboxesAsync(ct)).Any(m => m.ParentId == mailbox.Id))
         {
-            throw No("The mailbox has children; delete them first", "HASCHILDREN");
+            throw No("The mailbox has children; delete them first", ResponseCode.HasChildren);
         }
 
         if (_selected?.MailboxId == mailbox.Id)

@@ -11,7 +11,7 @@ public sealed partial class ImapSession
         var view = _selected!;
         if (view.ReadOnly)
         {
-            throw No("Mailbox is read-only", "READ-ONLY");
+            throw No("Mailbox is read-only", ResponseCode.ReadOnly);
         }
 
         await ReportChangesAsync(allowExpunge: true, force: false, ct);

@@ -86,7 +86,7 @@ public sealed partial class ImapSession
         if (expungedMeanwhile)
         {
             // What still exists was sent; the rest is gone, and the EXPUNGE follows at the next command that may say so.
-            Ok(tag, "FETCH completed; some messages were expunged meanwhile", "EXPUNGEISSUED");
+            Ok(tag, "FETCH completed; some messages were expunged meanwhile", ResponseCode.ExpungeIssued);
             return After.Next;
         }
 
@@ -194,9 +194,14 @@ public sealed partial class ImapSession
         var keywords = string.Concat(names.All.Select(k => " " + k));
         view.AnnouncedKeywords = names.Count;
         Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
-        Send(view.ReadOnly
-            ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
-            : $"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords} \\*)] Flags permitted");
+        if (view.ReadOnly)
+        {
+            Untagged("OK", ResponseCode.PermanentFlags(""), "Read-only mailbox");
+        }
+        else
+        {
+            Untagged("OK", ResponseCode.PermanentFlags($"\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords} \\*"), "Flags permitted");
+        }
     }
 
     /// <summary>
@@ -241,7 +246,7 @@ public sealed partial class ImapSession
         var whole = item.Kind == FetchKind.Rfc822 || (item.Kind == FetchKind.Section && item.Part is null && item.Text == SectionText.Whole);
         if (meta is null && !whole)
         {
-            throw No("The message cannot be opened", "UNAVAILABLE");
+            throw No("The message cannot be opened", ResponseCode.Unavailable);
         }
 
         switch (item.Kind)
@@ -337,7 +342,7 @@ public sealed partial class ImapSession
         {
             if (part.IsMultipart)
             {
-                throw No("BINARY applies to leaf parts and enclosed messages", "UNKNOWN-CTE");
+                throw No("BINARY applies to leaf parts and enclosed messages", ResponseCode.UnknownCte);
             }
 
             // A message/rfc822 part: its body is the enclosed message, decoded like any part (RFC 3516 §4.2).
@@ -454,7 +459,7 @@ public sealed partial class ImapSession
             case "quoted-printable":
                 return Sealpost.Mime.QuotedPrintable.Decode(body);
             default:
-                throw No("Unknown content transfer encoding", "UNKNOWN-CTE");
+                throw No("Unknown content transfer encoding", ResponseCode.UnknownCte);
         }
 
         var output = new byte[decoder.EstimateOutputLength(body.Length)];

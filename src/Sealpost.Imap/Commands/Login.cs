@@ -21,7 +21,7 @@ public sealed partial class ImapSession
         if (!LoginAllowed)
         {
             // RFC 9051 §6.2.3: LOGINDISABLED is advertised; the client should not have tried.
-            Send($"{tag} NO [PRIVACYREQUIRED] Use STARTTLS or the TLS port first");
+            Tagged(tag, "NO", ResponseCode.PrivacyRequired, "Use STARTTLS or the TLS port first");
             return After.Next;
         }
 
@@ -41,14 +41,14 @@ public sealed partial class ImapSession
         p.End();
         if (!LoginAllowed)
         {
-            Send($"{tag} NO [PRIVACYREQUIRED] Use STARTTLS or the TLS port first");
+            Tagged(tag, "NO", ResponseCode.PrivacyRequired, "Use STARTTLS or the TLS port first");
             return After.Next;
         }
 
         var sasl = Sealpost.Domain.Sasl.SaslExchange.Start(mechanism);
         if (sasl is null)
         {
-            Send($"{tag} NO [CANNOT] Unsupported authentication mechanism");
+            Tagged(tag, "NO", ResponseCode.Cannot, "Unsupported authentication mechanism");
             return After.Next;
         }
 
@@ -85,21 +85,21 @@ public sealed partial class ImapSession
         {
             case LoginOutcome.Throttled:
                 ImapLog.LoginThrottled(_context.Logger, _context.Redactor.Address(user), ClientAddress, login.Lockout!);
-                Send($"{tag} NO [UNAVAILABLE] Too many failed logins; try again later");
+                Tagged(tag, "NO", ResponseCode.Unavailable, "Too many failed logins; try again later");
                 return After.Next;
             case LoginOutcome.Unavailable:
-                Send($"{tag} NO [UNAVAILABLE] Logins are suspended for a moment; try again later");
+                Tagged(tag, "NO", ResponseCode.Unavailable, "Logins are suspended for a moment; try again later");
                 return After.Next;
             case LoginOutcome.Failed:
                 if (++_authFailures >= _context.Options.Limits.MaxAuthFailures)
                 {
-                    Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
+                    Tagged(tag, "NO", ResponseCode.AuthenticationFailed, "Authentication failed");
                     Send("* BYE Too many authentication failures");
                     return After.Stop;
                 }
 
                 await Task.Delay(AuthenticationService.FailureDelay(_authFailures), ct); // slow down guessing
-                Send($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed");
+                Tagged(tag, "NO", ResponseCode.AuthenticationFailed, "Authentication failed");
                 return After.Next;
         }
 
@@ -108,7 +108,7 @@ public sealed partial class ImapSession
         if (!_context.TryEnterAccount(account.Id))
         {
             keys.Dispose();
-            Send($"{tag} NO [LIMIT] Too many sessions for this account");
+            Tagged(tag, "NO", ResponseCode.Limit, "Too many sessions for this account");
             return After.Next;
         }
 
@@ -121,10 +121,10 @@ public sealed partial class ImapSession
         await OpenGrantsAsync(ct);
         if (login.Notice is { } notice)
         {
-            Send("* OK [ALERT] " + OneLine(notice)); // RFC 9051 §7.1: the client must show ALERT text to its user
+            Untagged("OK", ResponseCode.Alert, OneLine(notice)); // RFC 9051 §7.1: the client must show ALERT text to its user
         }
 
-        Ok(tag, "Logged in", "CAPABILITY " + Capabilities());
+        Ok(tag, "Logged in", ResponseCode.Capability(Capabilities()));
         return After.Next;
     }
 

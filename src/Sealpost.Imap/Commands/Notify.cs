@@ -149,7 +149,7 @@ public sealed partial class ImapSession
                     case "MAILBOXNAME": events |= NotifyEvents.MailboxName; break;
                     case "SUBSCRIPTIONCHANGE": events |= NotifyEvents.SubscriptionChange; break;
                     default:
-                        throw No("Unsupported event " + word, $"BADEVENT ({SupportedEvents})");
+                        throw No("Unsupported event " + word, ResponseCode.BadEvent(SupportedEvents));
                 }
             }
             while (p.TrySpace());

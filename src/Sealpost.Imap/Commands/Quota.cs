@@ -24,7 +24,7 @@ public sealed partial class ImapSession
         p.End();
         if (root.Length != 0)
         {
-            throw No("No such quota root", "NONEXISTENT");
+            throw No("No such quota root", ResponseCode.NonExistent);
         }
 
         Send(await QuotaLineAsync(ct));
@@ -33,7 +33,7 @@ public sealed partial class ImapSession
     }
 
     /// <summary>RFC 9208 §4.1.4 lets a server refuse SETQUOTA; quotas here are an administrator's decision (CLI, API).</summary>
-    private static Task<After> SetQuotaAsync() => throw No("Quotas are set by administrators", "NOPERM");
+    private static Task<After> SetQuotaAsync() => throw No("Quotas are set by administrators", ResponseCode.NoPerm);
 
     private async Task<string> QuotaLineAsync(CancellationToken ct)
     {

@@ -64,7 +64,7 @@ public sealed partial class ImapSession
     {
         if (charset is not (null or "UTF-8" or "US-ASCII"))
         {
-            throw No("Supported charsets: UTF-8, US-ASCII", "BADCHARSET (UTF-8 US-ASCII)");
+            throw No("Supported charsets: UTF-8, US-ASCII", ResponseCode.BadCharset("UTF-8", "US-ASCII"));
         }
     }
 

@@ -25,7 +25,7 @@ public sealed partial class ImapSession
         if (_selected is not null)
         {
             _selected = null;
-            Send("* OK [CLOSED] Previous mailbox closed");
+            Untagged("OK", ResponseCode.Closed, "Previous mailbox closed");
         }
 
         // Another account's mailbox under an access grant opens read-only, whichever command asked.
@@ -66,14 +66,14 @@ public sealed partial class ImapSession
             Send($"* {view.Recent!.Count} RECENT");
             if (firstUnseen != 0)
             {
-                Send($"* OK [UNSEEN {firstUnseen}] First unseen message");
+                Untagged("OK", ResponseCode.Unseen(firstUnseen), "First unseen message");
             }
         }
 
-        Send($"* OK [UIDVALIDITY {mailbox.UidValidity}] UIDs valid");
-        Send($"* OK [UIDNEXT {mailbox.UidNext}] Predicted next UID");
-        Send($"* OK [HIGHESTMODSEQ {Math.Max(1, mailbox.HighestModSeq)}] Highest");
-        Send($"* OK [MAILBOXID ({MailboxId(mailbox)})] Ok"); // RFC 8474 §4.2
+        Untagged("OK", ResponseCode.UidValidity(mailbox.UidValidity), "UIDs valid");
+        Untagged("OK", ResponseCode.UidNext(mailbox.UidNext), "Predicted next UID");
+        Untagged("OK", ResponseCode.HighestModSeq(Math.Max(1, mailbox.HighestModSeq)), "Highest");
+        Untagged("OK", ResponseCode.MailboxId(MailboxId(mailbox)), "Ok"); // RFC 8474 §4.2
         if (_rev2 && !string.Equals(MailboxOut(name), MailboxOut(Sealpost.Domain.MailboxService.Normalise(name)), StringComparison.Ordinal))
         {
             // RFC 9051 §6.3.2: tell the client the mailbox's canonical name when it used another spelling.
@@ -86,7 +86,7 @@ public sealed partial class ImapSession
             await ResyncAsync(view, q, ct);
         }
 
-        Ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", readOnly ? "READ-ONLY" : "READ-WRITE");
+        Ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", readOnly ? ResponseCode.ReadOnly : ResponseCode.ReadWrite);
         return After.Next;
     }
 

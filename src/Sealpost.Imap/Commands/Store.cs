@@ -18,7 +18,7 @@ public sealed partial class ImapSession
         var view = _selected!;
         if (view.ReadOnly)
         {
-            throw No("Mailbox is read-only", "READ-ONLY");
+            throw No("Mailbox is read-only", ResponseCode.ReadOnly);
         }
 
         await ReportChangesAsync(allowExpunge: uid, force: false, ct);
@@ -53,7 +53,7 @@ public sealed partial class ImapSession
         if (result.FailedUnchangedSince.Count > 0)
         {
             var failed = uid ? result.FailedUnchangedSince.Order() : result.FailedUnchangedSince.Select(view.SequenceOf).Where(s => s != 0).Order();
-            Ok(tag, "Conditional STORE failed for some messages", "MODIFIED " + SequenceSet.Format(failed));
+            Ok(tag, "Conditional STORE failed for some messages", ResponseCode.Modified(SequenceSet.Format(failed)));
             return After.Next;
         }
 
