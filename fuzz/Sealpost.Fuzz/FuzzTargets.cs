@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Sealpost.Core.Addressing;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Domain.Sasl;
 using Sealpost.Imap.Protocol;
 using Sealpost.Mime;

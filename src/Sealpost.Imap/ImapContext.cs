@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Security;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core.Configuration;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Core.Logging;
 using Sealpost.Core.Security;
 using Sealpost.Domain;
@@ -38,7 +38,7 @@ public sealed class ImapContext(
     public ShutdownSignal Shutdown { get; init; } = ShutdownSignal.None;
 
     /// <summary>Memory for sealing whole messages at once, shared with SMTP (null: unbounded).</summary>
-    public Sealpost.Core.Connections.MessageProcessingGate? MessageProcessing { get; init; }
+    public Sealpost.Connections.MessageProcessingGate? MessageProcessing { get; init; }
     public AuthenticationService Authentication { get; } = authentication;
     public Func<string?, SslServerAuthenticationOptions> TlsOptions { get; } = tlsOptions;
     public LogRedactor Redactor { get; } = redactor;

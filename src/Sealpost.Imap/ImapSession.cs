@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using Sealpost.Core;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Core.Access;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Security;
@@ -63,7 +63,7 @@ public sealed partial class ImapSession
     {
         _context = context;
         _kind = kind;
-        _remote = Sealpost.Core.Connections.ClientEndpoint.Normalise(proxiedFrom ?? remote);
+        _remote = Sealpost.Connections.ClientEndpoint.Normalise(proxiedFrom ?? remote);
         _proxied = proxiedFrom is not null;
         _tls = kind == ImapListenerKind.ImplicitTls;
         UseStreams(transport, transport);
@@ -142,7 +142,7 @@ public sealed partial class ImapSession
         }
 
         _proxied = true;
-        _remote = Sealpost.Core.Connections.ClientEndpoint.Normalise(source) ?? _remote;
+        _remote = Sealpost.Connections.ClientEndpoint.Normalise(source) ?? _remote;
         return true;
     }
 

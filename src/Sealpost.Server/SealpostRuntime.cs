@@ -49,8 +49,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         Configuration = new ConfigurationService(keystore, Guard, store.Directory);
         KeyCustody = new KeyCustodyService(store, trust, Guard, keystore, AccessGrants);
         Recipients = new RecipientResolver(store.Directory, options.Limits.MaxGroupNesting, options.Limits.MaxExpandedRecipients, redactor, loggerFactory.CreateLogger<RecipientResolver>());
-        MessageMemory = new Sealpost.Core.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
-        MessageProcessing = new Sealpost.Core.Connections.MessageProcessingGate(options.Limits.MaxMessageMemoryBytes);
+        MessageMemory = new Sealpost.Connections.MessageMemoryBudget(options.Limits.MaxMessageMemoryBytes, options.Limits.MessageMemoryPerAddress);
+        MessageProcessing = new Sealpost.Connections.MessageProcessingGate(options.Limits.MaxMessageMemoryBytes);
         QueueSealer = new QueueSealer(keystore);
         Dkim = new DkimService(keystore, store.Directory, Guard, TimeProvider.System) { MtaSts = HostedMtaSts.From(options.Smtp) };
         Deliveries = new DeliveryService(store, Recipients, Delivery, QueueSealer, Guard, options.Smtp.QuotaGraceBytes, TimeSpan.FromSeconds(options.Smtp.LookupCacheSeconds), QueueWakeup, Dkim,
@@ -97,10 +97,10 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public SealpostOptions Options { get; }
 
     /// <summary>Message data held by SMTP and IMAP sessions together (Limits:MaxMessageMemoryBytes).</summary>
-    public Sealpost.Core.Connections.MessageMemoryBudget MessageMemory { get; }
+    public Sealpost.Connections.MessageMemoryBudget MessageMemory { get; }
 
     /// <summary>Memory for turning whole messages into sealed ones, SMTP deliveries and IMAP APPENDs together (Limits:MaxMessageMemoryBytes).</summary>
-    public Sealpost.Core.Connections.MessageProcessingGate MessageProcessing { get; }
+    public Sealpost.Connections.MessageProcessingGate MessageProcessing { get; }
     public DataFolder Folder { get; }
     public ISealpostStore Store { get; }
     public Keystore Keystore { get; }

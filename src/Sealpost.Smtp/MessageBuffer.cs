@@ -1,4 +1,4 @@
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 
 namespace Sealpost.Smtp;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 
 namespace Sealpost.Smtp;
 

@@ -11,7 +11,7 @@ using Sealpost.Core.Addressing;
 using Sealpost.Core.Configuration;
 using Sealpost.Core.Directory;
 using Sealpost.Core.Logging;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Core.Access;
 using Sealpost.Core.Security;
 using Sealpost.Domain;

@@ -1,5 +1,5 @@
 using System.Net.Security;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;

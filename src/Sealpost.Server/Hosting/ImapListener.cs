@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Imap;
 
 namespace Sealpost.Server.Hosting;
@@ -101,7 +101,7 @@ internal sealed class ImapListener : IAsyncDisposable
             if (_kind == ImapListenerKind.ImplicitTls && _context.Imap.ProxyProtocol)
             {
                 // The load balancer's header comes in clear, before the client's TLS handshake.
-                var (ok, source, error) = await Sealpost.Core.Connections.ProxyProtocol.ReadExactlyAsync(network, _stopping.Token);
+                var (ok, source, error) = await Sealpost.Connections.ProxyProtocol.ReadExactlyAsync(network, _stopping.Token);
                 if (!ok)
                 {
                     ImapSession.RefusedProxyHeader(_context, remote?.Address.ToString() ?? "unknown", error);

@@ -19,7 +19,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core;
 using Sealpost.Core.Configuration;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Sealpost.Server.Tls;
 
@@ -315,7 +315,7 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.Redactor,
             runtime.LoggerFactory.CreateLogger("Sealpost.Imap"),
             dev,
-            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
+            new Sealpost.Connections.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
             runtime.MessageMemory)
         {
             AccessGrants = runtime.AccessGrants,
@@ -332,7 +332,7 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.LoggerFactory.CreateLogger("Sealpost.Smtp"),
             dev,
             runtime.Authentication,
-            new Sealpost.Core.Security.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
+            new Sealpost.Connections.ConnectionGate(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerIp),
             options.Smtp.DnsServers.Count > 0 || options.Smtp.UseSystemDns
                 ? new Sealpost.Smtp.Authentication.SenderAuthenticator(new Sealpost.Smtp.Authentication.SenderDns(
                     options.Smtp.DnsServers.Select(s => { OptionsValidator.TryParseEndpoint(s, out var e); return e; }).ToList()),

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using Sealpost.Core;
 using Sealpost.Core.Addressing;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Core.Logging;
 
 namespace Sealpost.Smtp;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 
 namespace Sealpost.Smtp;
 

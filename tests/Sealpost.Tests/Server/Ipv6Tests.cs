@@ -64,12 +64,12 @@ public sealed class ClientEndpointTests
     [InlineData("::1", "[IPv6:::1]")]
     [InlineData("::ffff:192.0.2.7", "[192.0.2.7]")]
     public void Address_literal(string address, string expected) =>
-        Assert.Equal(expected, Sealpost.Core.Connections.ClientEndpoint.AddressLiteral(IPAddress.Parse(address)));
+        Assert.Equal(expected, Sealpost.Connections.ClientEndpoint.AddressLiteral(IPAddress.Parse(address)));
 
     [Theory]
     [InlineData("::ffff:192.0.2.7", "192.0.2.7")]
     [InlineData("2001:db8::1", "2001:db8::1")]
     [InlineData("192.0.2.1", "192.0.2.1")]
     public void A_dual_stack_ipv4_client_is_an_ipv4_client(string address, string expected) =>
-        Assert.Equal(expected, Sealpost.Core.Connections.ClientEndpoint.Normalise(new IPEndPoint(IPAddress.Parse(address), 25))!.Address.ToString());
+        Assert.Equal(expected, Sealpost.Connections.ClientEndpoint.Normalise(new IPEndPoint(IPAddress.Parse(address), 25))!.Address.ToString());
 }

@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 
 namespace Sealpost.Tests.Server;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Smtp;
 using Sealpost.Tests.Support;
 

@@ -1,4 +1,4 @@
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using System.Buffers;
 using System.Net;
 using Sealpost.Smtp;

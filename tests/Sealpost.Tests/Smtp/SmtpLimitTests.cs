@@ -1,4 +1,5 @@
 using System.Text;
+using Sealpost.Connections;
 using Sealpost.Core.Security;
 using Sealpost.Smtp;
 using Sealpost.Tests.Support;

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
-using Sealpost.Core.Connections;
+using Sealpost.Connections;
 using Sealpost.Imap;
 using Sealpost.Server.Hosting;
 using Sealpost.Smtp;

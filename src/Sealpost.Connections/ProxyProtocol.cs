@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>
 /// PROXY protocol version 2 (HAProxy's specification, §2.2): the binary header a load balancer puts

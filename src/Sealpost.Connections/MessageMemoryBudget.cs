@@ -1,4 +1,4 @@
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>
 /// The octets of message data all sessions hold at once, SMTP messages being received and IMAP

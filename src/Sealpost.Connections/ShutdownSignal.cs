@@ -1,4 +1,4 @@
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>
 /// The server's stop as its sessions see it: once it begins, listeners accept nothing more and each

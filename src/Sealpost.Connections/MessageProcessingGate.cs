@@ -1,4 +1,4 @@
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>
 /// Bounds the memory of turning whole messages into sealed ones at once (parsing, trace headers,

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>A connection's two pipes as one stream, so STARTTLS can put an SslStream over it.</summary>
 public sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : Stream

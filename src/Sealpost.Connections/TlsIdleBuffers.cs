@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>
 /// Lets OpenSSL free a TLS connection's record buffers while the connection is idle

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Sealpost.Core.Connections;
+namespace Sealpost.Connections;
 
 /// <summary>How a client's address is written everywhere (logs, limits, SPF, trace headers), whatever socket it came in on.</summary>
 public static class ClientEndpoint
