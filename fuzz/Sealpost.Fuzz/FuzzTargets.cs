@@ -122,6 +122,12 @@ public static class FuzzTargets
                 "a UID MOVE 4:* Trash",
                 "a UID EXPUNGE 1:5",
                 "a ENABLE CONDSTORE QRESYNC UTF8=ACCEPT",
+                "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"*\" \"%\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))",
+                "a LSUB \"\" Archive/%",
+                "a LOGIN alice@example.test \"pass word\"",
+                "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==",
+                "a GETQUOTA \"\"",
+                "a ID (\"name\" \"x\" \"version\" NIL)",
             ],
             bytes => ImapCommandArguments(bytes)),
         ["imap-sequence-set"] = new(
@@ -191,6 +197,12 @@ public static class FuzzTargets
             "COPY" or "MOVE" => CopyArguments.Parse(p, context),
             "EXPUNGE" => ExpungeArguments.Parse(p, context),
             "ENABLE" => EnableArguments.Parse(p, context),
+            "LIST" => ListArguments.Parse(p, context),
+            "LSUB" => LsubArguments.Parse(p, context),
+            "LOGIN" => LoginArguments.Parse(p, context),
+            "AUTHENTICATE" => AuthenticateArguments.Parse(p, context),
+            "GETQUOTA" => QuotaRootArguments.Parse(p, context),
+            "ID" => IdArguments.Parse(p, context),
             _ => CommandArguments.OneMailbox(p, context),
         };
         p.End();

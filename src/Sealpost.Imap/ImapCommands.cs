@@ -47,17 +47,17 @@ public sealed partial class ImapSession
     private static readonly ImapCommand[] CommandRows =
     [
         // Any state (RFC 9051 §6.1).
-        new("CAPABILITY", ImapStates.Any, (s, t, p, _, ct) => s.CapabilityAsync(t, p, ct)),
-        new("NOOP", ImapStates.Any, (s, t, p, _, ct) => s.NoopAsync(t, p, ct)),
-        new("LOGOUT", ImapStates.Any, (s, t, p, _, _) => s.LogoutAsync(t, p)),
-        new("ID", ImapStates.Any, (s, t, p, _, ct) => s.IdAsync(t, p, ct), Advertises: _ => Always("ID")), // RFC 2971
+        Parsed("CAPABILITY", ImapStates.Any, CommandArguments.None, (s, t, _, _, ct) => s.CapabilityAsync(t, ct)),
+        Parsed("NOOP", ImapStates.Any, CommandArguments.None, (s, t, _, _, ct) => s.NoopAsync(t, ct)),
+        Parsed("LOGOUT", ImapStates.Any, CommandArguments.None, (s, t, _, _, _) => s.LogoutAsync(t)),
+        Parsed("ID", ImapStates.Any, IdArguments.Parse, (s, t, _, _, ct) => s.IdAsync(t, ct), Advertises: _ => Always("ID")), // RFC 2971
 
         // Not authenticated (§6.2).
-        new("STARTTLS", ImapStates.NotAuthenticated, (s, t, p, _, ct) => s.StartTlsAsync(t, p, ct),
+        Parsed("STARTTLS", ImapStates.NotAuthenticated, CommandArguments.None, (s, t, _, _, ct) => s.StartTlsAsync(t, ct),
             Advertises: s => s._tls ? [] : Always("STARTTLS")),
-        new("AUTHENTICATE", ImapStates.NotAuthenticated, (s, t, p, _, ct) => s.AuthenticateAsync(t, p, ct),
+        Parsed("AUTHENTICATE", ImapStates.NotAuthenticated, AuthenticateArguments.Parse, (s, t, a, _, ct) => s.AuthenticateAsync(t, a, ct),
             Advertises: s => s.LoginAllowed ? [.. Sealpost.Domain.Sasl.SaslExchange.Mechanisms.Select(m => "AUTH=" + m), "SASL-IR"] : []), // RFC 4959
-        new("LOGIN", ImapStates.NotAuthenticated, (s, t, p, _, ct) => s.LoginAsync(t, p, ct),
+        Parsed("LOGIN", ImapStates.NotAuthenticated, LoginArguments.Parse, (s, t, a, _, ct) => s.LoginAsync(t, a, ct),
             Advertises: s => s.LoginAllowed ? [] : Always("LOGINDISABLED")),
 
         // Authenticated, and so also selected (§6.3).
@@ -69,25 +69,25 @@ public sealed partial class ImapSession
         Parsed("RENAME", ImapStates.LoggedIn, RenameArguments.Parse, (s, t, a, _, ct) => s.RenameAsync(t, a, ct)),
         Parsed("SUBSCRIBE", ImapStates.LoggedIn, CommandArguments.OneMailbox, (s, t, a, _, ct) => s.SubscribeAsync(t, a, true, ct)),
         Parsed("UNSUBSCRIBE", ImapStates.LoggedIn, CommandArguments.OneMailbox, (s, t, a, _, ct) => s.SubscribeAsync(t, a, false, ct)),
-        new("LIST", ImapStates.LoggedIn, (s, t, p, _, ct) => s.ListAsync(t, p, ct),
+        Parsed("LIST", ImapStates.LoggedIn, ListArguments.Parse, (s, t, a, _, ct) => s.ListAsync(t, a, ct),
             Advertises: _ => Always("CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE")), // RFC 3348, 5258, 5819, 6154
-        new("LSUB", ImapStates.LoggedIn, (s, t, p, _, ct) => s.LsubAsync(t, p, ct)),
-        new("NAMESPACE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.NamespaceAsync(t, p, ct), Advertises: _ => Always("NAMESPACE")), // RFC 2342
+        Parsed("LSUB", ImapStates.LoggedIn, LsubArguments.Parse, (s, t, a, _, ct) => s.LsubAsync(t, a, ct)),
+        Parsed("NAMESPACE", ImapStates.LoggedIn, CommandArguments.None, (s, t, _, _, ct) => s.NamespaceAsync(t, ct), Advertises: _ => Always("NAMESPACE")), // RFC 2342
         Parsed("STATUS", ImapStates.LoggedIn, StatusArguments.Parse, (s, t, a, _, ct) => s.StatusAsync(t, a, ct), Advertises: _ => Always("STATUS=SIZE")), // RFC 8438
         Parsed("APPEND", ImapStates.LoggedIn, AppendArguments.Parse, (s, t, a, _, ct) => s.AppendAsync(t, a, ct),
             Advertises: s => Always("MULTIAPPEND", $"APPENDLIMIT={s._context.Imap.AppendLimitBytes}")), // RFC 3502, 7889
-        new("IDLE", ImapStates.LoggedIn, (s, t, p, _, ct) => s.IdleAsync(t, p, ct), Advertises: _ => Always("IDLE")), // RFC 2177
-        new("GETQUOTAROOT", ImapStates.LoggedIn, (s, t, p, _, ct) => s.GetQuotaRootAsync(t, p, ct), Advertises: _ => Always("QUOTA", "QUOTA=RES-STORAGE")), // RFC 9208
-        new("GETQUOTA", ImapStates.LoggedIn, (s, t, p, _, ct) => s.GetQuotaAsync(t, p, ct)),
-        new("SETQUOTA", ImapStates.LoggedIn, (_, _, _, _, _) => SetQuotaAsync()),
-        new("COMPRESS", ImapStates.LoggedIn, (s, t, p, _, ct) => s.CompressAsync(t, p, ct),
+        Parsed("IDLE", ImapStates.LoggedIn, CommandArguments.None, (s, t, _, _, ct) => s.IdleAsync(t, ct), Advertises: _ => Always("IDLE")), // RFC 2177
+        Parsed("GETQUOTAROOT", ImapStates.LoggedIn, CommandArguments.OneMailbox, (s, t, a, _, ct) => s.GetQuotaRootAsync(t, a, ct), Advertises: _ => Always("QUOTA", "QUOTA=RES-STORAGE")), // RFC 9208
+        Parsed("GETQUOTA", ImapStates.LoggedIn, QuotaRootArguments.Parse, (s, t, a, _, ct) => s.GetQuotaAsync(t, a, ct)),
+        new("SETQUOTA", ImapStates.LoggedIn, (_, _, _, _, _) => SetQuotaAsync()), // refused whatever its arguments (RFC 9208 §4.1.4)
+        Parsed("COMPRESS", ImapStates.LoggedIn, CommandArguments.Mechanism, (s, t, a, _, ct) => s.CompressAsync(t, a, ct),
             Advertises: s => s._compressed ? [] : Always("COMPRESS=DEFLATE")), // RFC 4978
         new("NOTIFY", ImapStates.LoggedIn, (s, t, p, _, ct) => s.NotifyAsync(t, p, ct), Advertises: _ => Always("NOTIFY")), // RFC 5465
 
         // Selected (§6.4).
-        new("CHECK", ImapStates.Selected, (s, t, p, _, ct) => s.NoopAsync(t, p, ct)),
-        new("CLOSE", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: true, ct)),
-        new("UNSELECT", ImapStates.Selected, (s, t, p, _, ct) => s.CloseAsync(t, p, expunge: false, ct), Advertises: _ => Always("UNSELECT")), // RFC 3691
+        Parsed("CHECK", ImapStates.Selected, CommandArguments.None, (s, t, _, _, ct) => s.NoopAsync(t, ct)),
+        Parsed("CLOSE", ImapStates.Selected, CommandArguments.None, (s, t, _, _, ct) => s.CloseAsync(t, expunge: true, ct)),
+        Parsed("UNSELECT", ImapStates.Selected, CommandArguments.None, (s, t, _, _, ct) => s.CloseAsync(t, expunge: false, ct), Advertises: _ => Always("UNSELECT")), // RFC 3691
         Parsed("EXPUNGE", ImapStates.Selected, ExpungeArguments.Parse, (s, t, a, uid, ct) => s.ExpungeAsync(t, a, uid, ct), Uid: true, Advertises: _ => Always("UIDPLUS")), // RFC 4315
         Parsed("SEARCH", ImapStates.Selected, (p, _) => SearchParser.Parse(p), (s, t, a, uid, ct) => s.SearchAsync(t, a, uid, ct), Uid: true,
             Advertises: _ => Always("ESEARCH", "SEARCHRES", "WITHIN")), // RFC 4731, 5182, 5032

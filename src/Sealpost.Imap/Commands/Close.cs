@@ -5,9 +5,8 @@ namespace Sealpost.Imap;
 // CLOSE (RFC 9051 §6.4.1: expunge \Deleted silently, unless read-only) and UNSELECT (RFC 3691: no expunge).
 public sealed partial class ImapSession
 {
-    private async Task<After> CloseAsync(string tag, ImapParser p, bool expunge, CancellationToken ct)
+    private async Task<After> CloseAsync(string tag, bool expunge, CancellationToken ct)
     {
-        p.End();
         var view = _selected!;
         _selected = null;
         if (expunge && !view.ReadOnly)

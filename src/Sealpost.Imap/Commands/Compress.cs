@@ -7,11 +7,8 @@ namespace Sealpost.Imap;
 // a sync flush, so a response is never held back in the compressor.
 public sealed partial class ImapSession
 {
-    private async Task<After> CompressAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> CompressAsync(string tag, string mechanism, CancellationToken ct)
     {
-        p.Space();
-        var mechanism = p.ReadAtom();
-        p.End();
         if (_compressed)
         {
             Tagged(tag, "NO", ResponseCode.CompressionActive, "Compression is already active");

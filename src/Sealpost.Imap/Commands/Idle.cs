@@ -8,9 +8,8 @@ namespace Sealpost.Imap;
 // The session waits on two things at once: its change subscription and the client's next line.
 public sealed partial class ImapSession
 {
-    private async Task<After> IdleAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> IdleAsync(string tag, CancellationToken ct)
     {
-        p.End();
         await ReportChangesAsync(allowExpunge: true, force: false, ct);
         DrainFeed();
         if (_accountChanged && !await StillStandsAsync(ct))

@@ -11,94 +11,11 @@ namespace Sealpost.Imap;
 // LSUB for IMAP4rev1 clients (RFC 3501 §6.3.9).
 public sealed partial class ImapSession
 {
-    private async Task<After> ListAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> ListAsync(string tag, ListArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var selectSubscribed = false;
-        var selectSpecialUse = false;
-        var recursiveMatch = false;
-        if (p.TryTake('('))
-        {
-            var first = true;
-            while (!p.TryTake(')'))
-            {
-                if (!first)
-                {
-                    p.Space();
-                }
-
-                first = false;
-                switch (p.ReadAtom().ToUpperInvariant())
-                {
-                    case "SUBSCRIBED": selectSubscribed = true; break;
-                    case "REMOTE": break; // no remote mailboxes here (RFC 5258 §3.1)
-                    case "RECURSIVEMATCH": recursiveMatch = true; break;
-                    case "SPECIAL-USE": selectSpecialUse = true; break;
-                    default: throw new ImapParseException("Unknown LIST selection option");
-                }
-            }
-
-            p.Space();
-            if (recursiveMatch && !selectSubscribed)
-            {
-                // RFC 5258 §3: RECURSIVEMATCH alone is an error.
-                throw new ImapParseException("RECURSIVEMATCH needs another selection option");
-            }
-        }
-
-        var reference = DecodeReference(p.ReadAStringBytes(_utf8));
-        p.Space();
-        var patterns = new List<string>();
-        if (p.TryTake('('))
-        {
-            do
-            {
-                patterns.Add(DecodePattern(p.ReadListMailbox(_utf8)));
-            }
-            while (p.TrySpace());
-            p.Expect(')');
-        }
-        else
-        {
-            patterns.Add(DecodePattern(p.ReadListMailbox(_utf8)));
-        }
-
-        var returnSubscribed = selectSubscribed;
-        var returnSpecialUse = true;
-        List<string>? statusItems = null;
-        if (p.TrySpace())
-        {
-            if (!p.TryKeyword("RETURN"))
-            {
-                throw new ImapParseException("Expected RETURN");
-            }
-
-            p.Space();
-            p.Expect('(');
-            var first = true;
-            while (!p.TryTake(')'))
-            {
-                if (!first)
-                {
-                    p.Space();
-                }
-
-                first = false;
-                switch (p.ReadAtom().ToUpperInvariant())
-                {
-                    case "SUBSCRIBED": returnSubscribed = true; break;
-                    case "CHILDREN": break; // always returned
-                    case "SPECIAL-USE": returnSpecialUse = true; break;
-                    case "STATUS":
-                        p.Space();
-                        statusItems = StatusItems.Parse(p);
-                        break;
-                    default: throw new ImapParseException("Unknown LIST return option");
-                }
-            }
-        }
-
-        p.End();
+        var (selectSubscribed, selectSpecialUse, recursiveMatch, _, _, returnSubscribed, returnSpecialUse, statusItems) = arguments;
+        var reference = DecodeReference(arguments.Reference);
+        var patterns = arguments.Patterns.Select(DecodePattern).ToList();
         if (statusItems is not null)
         {
             EnableCondStoreFor(statusItems);
@@ -200,13 +117,10 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private async Task<After> LsubAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> LsubAsync(string tag, LsubArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var reference = DecodeReference(p.ReadAStringBytes(_utf8));
-        p.Space();
-        var pattern = DecodePattern(p.ReadListMailbox(_utf8));
-        p.End();
+        var reference = DecodeReference(arguments.Reference);
+        var pattern = DecodePattern(arguments.Pattern);
         var matcher = PatternRegex(reference, pattern);
         var all = await _mail!.ListAsync(ct);
         var existing = all.Select(m => m.Path).ToHashSet(StringComparer.Ordinal);

@@ -11,13 +11,9 @@ namespace Sealpost.Imap;
 // Both go through the shared login throttle; a refused login costs the client time, not us Argon2id work.
 public sealed partial class ImapSession
 {
-    private async Task<After> LoginAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> LoginAsync(string tag, LoginArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var user = p.ReadAString();
-        p.Space();
-        var password = p.ReadAString();
-        p.End();
+        var (user, password) = arguments;
         if (!LoginAllowed)
         {
             // RFC 9051 §6.2.3: LOGINDISABLED is advertised; the client should not have tried.
@@ -28,17 +24,9 @@ public sealed partial class ImapSession
         return await CompleteLoginAsync(tag, user, password, "LOGIN", ct);
     }
 
-    private async Task<After> AuthenticateAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> AuthenticateAsync(string tag, AuthenticateArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var mechanism = p.ReadAtom().ToUpperInvariant();
-        string? initial = null;
-        if (p.TrySpace())
-        {
-            initial = p.ReadRestOfLine();
-        }
-
-        p.End();
+        var (mechanism, initial) = arguments;
         if (!LoginAllowed)
         {
             Tagged(tag, "NO", ResponseCode.PrivacyRequired, "Use STARTTLS or the TLS port first");

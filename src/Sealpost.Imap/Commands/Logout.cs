@@ -5,9 +5,8 @@ namespace Sealpost.Imap;
 // LOGOUT (RFC 9051 §6.1.3): BYE, then the tagged OK, then the connection closes.
 public sealed partial class ImapSession
 {
-    private Task<After> LogoutAsync(string tag, ImapParser p)
+    private Task<After> LogoutAsync(string tag)
     {
-        p.End();
         Send("* BYE Sealpost logging out");
         Ok(tag, "LOGOUT completed");
         return Task.FromResult(After.Stop);

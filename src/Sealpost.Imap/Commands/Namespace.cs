@@ -6,9 +6,8 @@ namespace Sealpost.Imap;
 // grants show other people's mailboxes (read-only); "/" as separator.
 public sealed partial class ImapSession
 {
-    private Task<After> NamespaceAsync(string tag, ImapParser p, CancellationToken ct)
+    private Task<After> NamespaceAsync(string tag, CancellationToken ct)
     {
-        p.End();
         Send($"* NAMESPACE ((\"\" \"/\")) ((\"{OtherUsers}/\" \"/\")) NIL");
         Ok(tag, "NAMESPACE completed");
         return Task.FromResult(After.Next);

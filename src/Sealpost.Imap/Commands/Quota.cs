@@ -5,11 +5,9 @@ namespace Sealpost.Imap;
 // QUOTA (RFC 9208) with the STORAGE resource: one quota root "" per account. Quotas are set by admins, not over IMAP.
 public sealed partial class ImapSession
 {
-    private async Task<After> GetQuotaRootAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> GetQuotaRootAsync(string tag, MailboxArgument argument, CancellationToken ct)
     {
-        p.Space();
-        var name = ReadMailbox(p);
-        p.End();
+        var name = MailboxName(argument);
         await RequireMailboxAsync(name, ct);
         Send($"* QUOTAROOT {MailboxOut(name)} \"\"");
         Send(await QuotaLineAsync(ct));
@@ -17,11 +15,9 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private async Task<After> GetQuotaAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> GetQuotaAsync(string tag, QuotaRootArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        var root = p.ReadAString();
-        p.End();
+        var root = arguments.Root;
         if (root.Length != 0)
         {
             throw No("No such quota root", ResponseCode.NonExistent);

@@ -8,9 +8,8 @@ namespace Sealpost.Imap;
 // as if it came over TLS (the CVE-2011-0411 class of bugs); capabilities are re-announced only on request.
 public sealed partial class ImapSession
 {
-    private async Task<After> StartTlsAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> StartTlsAsync(string tag, CancellationToken ct)
     {
-        p.End();
         if (_tls)
         {
             Send($"{tag} BAD TLS is already active");

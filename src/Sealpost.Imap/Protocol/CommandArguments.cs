@@ -30,6 +30,13 @@ public static class CommandArguments
 
     /// <summary>Commands that take nothing.</summary>
     public static bool None(ImapParser p, ArgumentContext c) => true;
+
+    /// <summary>RFC 4978 COMPRESS: the mechanism's name.</summary>
+    public static string Mechanism(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        return p.ReadAtom();
+    }
 }
 
 /// <summary>RFC 9051 §6.3.5 RENAME.</summary>
@@ -467,5 +474,188 @@ public sealed record ThreadArguments(string Algorithm, string Charset, SearchKey
 
         var (charset, key) = SortArguments.CharsetAndCriteria(p);
         return new(algorithm, charset, key);
+    }
+}
+
+/// <summary>
+/// RFC 9051 §6.3.9 LIST with LIST-EXTENDED (RFC 5258) selection and return options, LIST-STATUS
+/// (RFC 5819) and SPECIAL-USE (RFC 6154). Reference and patterns stay octets: the session decodes them.
+/// </summary>
+public sealed record ListArguments(
+    bool SelectSubscribed, bool SelectSpecialUse, bool RecursiveMatch, byte[] Reference, IReadOnlyList<byte[]> Patterns,
+    bool ReturnSubscribed, bool ReturnSpecialUse, IReadOnlyList<string>? StatusItems)
+{
+    public static ListArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var selectSubscribed = false;
+        var selectSpecialUse = false;
+        var recursiveMatch = false;
+        if (p.TryTake('('))
+        {
+            var first = true;
+            while (!p.TryTake(')'))
+            {
+                if (!first)
+                {
+                    p.Space();
+                }
+
+                first = false;
+                switch (p.ReadAtom().ToUpperInvariant())
+                {
+                    case "SUBSCRIBED": selectSubscribed = true; break;
+                    case "REMOTE": break; // no remote mailboxes here (RFC 5258 §3.1)
+                    case "RECURSIVEMATCH": recursiveMatch = true; break;
+                    case "SPECIAL-USE": selectSpecialUse = true; break;
+                    default: throw new ImapParseException("Unknown LIST selection option");
+                }
+            }
+
+            p.Space();
+            if (recursiveMatch && !selectSubscribed)
+            {
+                // RFC 5258 §3: RECURSIVEMATCH alone is an error.
+                throw new ImapParseException("RECURSIVEMATCH needs another selection option");
+            }
+        }
+
+        var reference = p.ReadAStringBytes(c.Utf8);
+        p.Space();
+        var patterns = new List<byte[]>();
+        if (p.TryTake('('))
+        {
+            do
+            {
+                patterns.Add(p.ReadListMailbox(c.Utf8));
+            }
+            while (p.TrySpace());
+            p.Expect(')');
+        }
+        else
+        {
+            patterns.Add(p.ReadListMailbox(c.Utf8));
+        }
+
+        var returnSubscribed = selectSubscribed;
+        var returnSpecialUse = true;
+        List<string>? statusItems = null;
+        if (p.TrySpace())
+        {
+            if (!p.TryKeyword("RETURN"))
+            {
+                throw new ImapParseException("Expected RETURN");
+            }
+
+            p.Space();
+            p.Expect('(');
+            var first = true;
+            while (!p.TryTake(')'))
+            {
+                if (!first)
+                {
+                    p.Space();
+                }
+
+                first = false;
+                switch (p.ReadAtom().ToUpperInvariant())
+                {
+                    case "SUBSCRIBED": returnSubscribed = true; break;
+                    case "CHILDREN": break; // always returned
+                    case "SPECIAL-USE": returnSpecialUse = true; break;
+                    case "STATUS":
+                        p.Space();
+                        statusItems = Protocol.StatusItems.Parse(p);
+                        break;
+                    default: throw new ImapParseException("Unknown LIST return option");
+                }
+            }
+        }
+
+        return new(selectSubscribed, selectSpecialUse, recursiveMatch, reference, patterns, returnSubscribed, returnSpecialUse, statusItems);
+    }
+}
+
+/// <summary>RFC 3501 §6.3.9 LSUB: a reference and one pattern, as octets.</summary>
+public sealed record LsubArguments(byte[] Reference, byte[] Pattern)
+{
+    public static LsubArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var reference = p.ReadAStringBytes(c.Utf8);
+        p.Space();
+        return new(reference, p.ReadListMailbox(c.Utf8));
+    }
+}
+
+/// <summary>RFC 9051 §6.2.3 LOGIN.</summary>
+public sealed record LoginArguments(string User, string Password)
+{
+    public static LoginArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var user = p.ReadAString();
+        p.Space();
+        return new(user, p.ReadAString());
+    }
+
+    /// <summary>Never the password, should a record be printed.</summary>
+    public override string ToString() => $"LoginArguments {{ User = {User} }}";
+}
+
+/// <summary>RFC 9051 §6.2.2 AUTHENTICATE with SASL-IR's initial response (RFC 4959).</summary>
+public sealed record AuthenticateArguments(string Mechanism, string? InitialResponse)
+{
+    public static AuthenticateArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        var mechanism = p.ReadAtom().ToUpperInvariant();
+        return new(mechanism, p.TrySpace() ? p.ReadRestOfLine() : null);
+    }
+
+    /// <summary>Never the initial response (it carries the password).</summary>
+    public override string ToString() => $"AuthenticateArguments {{ Mechanism = {Mechanism} }}";
+}
+
+/// <summary>RFC 9208 §4.1.1 GETQUOTA: a quota root name.</summary>
+public sealed record QuotaRootArguments(string Root)
+{
+    public static QuotaRootArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        return new(p.ReadAString());
+    }
+}
+
+/// <summary>RFC 2971 ID: the client's fields are read (at most 30 pairs, keys at most 30 octets, §3.3) and not kept.</summary>
+public static class IdArguments
+{
+    public static bool Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        if (p.TryKeyword("NIL"))
+        {
+            return true;
+        }
+
+        p.Expect('(');
+        var fields = 0;
+        while (!p.TryTake(')'))
+        {
+            if (fields > 0)
+            {
+                p.Space();
+            }
+
+            var key = p.ReadString();
+            p.Space();
+            _ = p.ReadNString();
+            if (++fields > 30 || key.Length > 30)
+            {
+                throw new ImapParseException("Too many or too long ID fields");
+            }
+        }
+
+        return true;
     }
 }
