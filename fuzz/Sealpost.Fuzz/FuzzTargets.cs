@@ -127,6 +127,7 @@ public static class FuzzTargets
                 "a LOGIN alice@example.test \"pass word\"",
                 "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==",
                 "a GETQUOTA \"\"",
+                "a NOTIFY SET STATUS (SELECTED (MessageNew (FLAGS) MessageExpunge)) (SUBTREE (INBOX Archive) (MessageNew MessageExpunge MailboxName))",
                 "a ID (\"name\" \"x\" \"version\" NIL)",
             ],
             bytes => ImapCommandArguments(bytes)),
@@ -203,6 +204,7 @@ public static class FuzzTargets
             "AUTHENTICATE" => AuthenticateArguments.Parse(p, context),
             "GETQUOTA" => QuotaRootArguments.Parse(p, context),
             "ID" => IdArguments.Parse(p, context),
+            "NOTIFY" => NotifyArguments.Parse(p, context),
             _ => CommandArguments.OneMailbox(p, context),
         };
         p.End();

@@ -82,7 +82,7 @@ public sealed partial class ImapSession
         new("SETQUOTA", ImapStates.LoggedIn, (_, _, _, _, _) => SetQuotaAsync()), // refused whatever its arguments (RFC 9208 §4.1.4)
         Parsed("COMPRESS", ImapStates.LoggedIn, CommandArguments.Mechanism, (s, t, a, _, ct) => s.CompressAsync(t, a, ct),
             Advertises: s => s._compressed ? [] : Always("COMPRESS=DEFLATE")), // RFC 4978
-        new("NOTIFY", ImapStates.LoggedIn, (s, t, p, _, ct) => s.NotifyAsync(t, p, ct), Advertises: _ => Always("NOTIFY")), // RFC 5465
+        Parsed("NOTIFY", ImapStates.LoggedIn, NotifyArguments.Parse, (s, t, a, _, ct) => s.NotifyAsync(t, a, ct), Advertises: _ => Always("NOTIFY")), // RFC 5465
 
         // Selected (§6.4).
         Parsed("CHECK", ImapStates.Selected, CommandArguments.None, (s, t, _, _, ct) => s.NoopAsync(t, ct)),

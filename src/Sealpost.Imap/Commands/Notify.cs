@@ -10,11 +10,6 @@ namespace Sealpost.Imap;
 // FETCH with the requested attributes for new mail); others get STATUS; mailbox events get LIST.
 public sealed partial class ImapSession
 {
-    [Flags]
-    private enum NotifyEvents { None = 0, MessageNew = 1, MessageExpunge = 2, FlagChange = 4, MailboxName = 8, SubscriptionChange = 16 }
-
-    private enum NotifyScope { Selected, SelectedDelayed, Inboxes, Personal, Subscribed, Subtree, Mailboxes }
-
     private sealed record NotifyGroup(NotifyScope Scope, IReadOnlyList<string> Names, NotifyEvents Events, List<FetchItem>? NewMessageItems);
 
     private sealed class NotifySpec(List<NotifyGroup> groups)
@@ -29,43 +24,22 @@ public sealed partial class ImapSession
 
     private const string SupportedEvents = "MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange";
 
-    private async Task<After> NotifyAsync(string tag, ImapParser p, CancellationToken ct)
+    private async Task<After> NotifyAsync(string tag, NotifyArguments arguments, CancellationToken ct)
     {
-        p.Space();
-        if (p.TryKeyword("NONE"))
+        if (arguments.None)
         {
-            p.End();
             _notify = null;
             Ok(tag, "NOTIFY completed");
             return After.Next;
         }
 
-        if (!p.TryKeyword("SET"))
+        if (arguments.UnsupportedEvent is { } unsupported)
         {
-            throw new ImapParseException("NOTIFY takes SET or NONE");
+            throw No("Unsupported event " + unsupported, ResponseCode.BadEvent(SupportedEvents));
         }
 
-        p.Space();
-        var sendStatus = false;
-        if (p.TryKeyword("STATUS"))
-        {
-            sendStatus = true;
-            p.Space();
-        }
-
-        var groups = new List<NotifyGroup>();
-        do
-        {
-            groups.Add(ReadNotifyGroup(p));
-        }
-        while (p.TrySpace());
-        p.End();
-
-        if (groups.Count(g => g.Scope is NotifyScope.Selected or NotifyScope.SelectedDelayed) > 1)
-        {
-            throw new ImapParseException("SELECTED may appear once");
-        }
-
+        var sendStatus = arguments.SendStatus;
+        var groups = arguments.Groups.Select(g => new NotifyGroup(g.Scope, g.Names.Select(n => MailboxName(n)).ToList(), g.Events, g.NewMessageItems)).ToList();
         var spec = new NotifySpec(groups);
         spec.Paths = (await _mail!.ListAsync(ct)).ToDictionary(m => m.Mailbox.Id, m => m.Path);
         _notify = spec;
@@ -83,94 +57,6 @@ public sealed partial class ImapSession
 
         Ok(tag, "NOTIFY completed");
         return After.Next;
-    }
-
-    private NotifyGroup ReadNotifyGroup(ImapParser p)
-    {
-        p.Expect('(');
-        var scopeWord = p.ReadAtom().ToUpperInvariant();
-        var names = new List<string>();
-        var scope = scopeWord switch
-        {
-            "SELECTED" => NotifyScope.Selected,
-            "SELECTED-DELAYED" => NotifyScope.SelectedDelayed,
-            "INBOXES" => NotifyScope.Inboxes,
-            "PERSONAL" => NotifyScope.Personal,
-            "SUBSCRIBED" => NotifyScope.Subscribed,
-            "SUBTREE" => NotifyScope.Subtree,
-            "MAILBOXES" => NotifyScope.Mailboxes,
-            _ => throw new ImapParseException("Unknown NOTIFY filter " + scopeWord),
-        };
-        if (scope is NotifyScope.Subtree or NotifyScope.Mailboxes)
-        {
-            p.Space();
-            if (p.TryTake('('))
-            {
-                do
-                {
-                    names.Add(ReadMailbox(p));
-                }
-                while (p.TrySpace());
-                p.Expect(')');
-            }
-            else
-            {
-                names.Add(ReadMailbox(p));
-            }
-        }
-
-        p.Space();
-        var events = NotifyEvents.None;
-        List<FetchItem>? items = null;
-        if (!p.TryKeyword("NONE"))
-        {
-            p.Expect('(');
-            do
-            {
-                var word = p.ReadAtom();
-                switch (word.ToUpperInvariant())
-                {
-                    case "MESSAGENEW":
-                        events |= NotifyEvents.MessageNew;
-                        if (p.PeekSpaceThen('('))
-                        {
-                            // Optional fetch attributes, only meaningful for the selected mailbox.
-                            p.Space();
-                            var parsed = FetchAttributes.Parse(p);
-                            if (scope is NotifyScope.Selected or NotifyScope.SelectedDelayed)
-                            {
-                                items = parsed;
-                            }
-                        }
-
-                        break;
-                    case "MESSAGEEXPUNGE": events |= NotifyEvents.MessageExpunge; break;
-                    case "FLAGCHANGE": events |= NotifyEvents.FlagChange; break;
-                    case "MAILBOXNAME": events |= NotifyEvents.MailboxName; break;
-                    case "SUBSCRIPTIONCHANGE": events |= NotifyEvents.SubscriptionChange; break;
-                    default:
-                        throw No("Unsupported event " + word, ResponseCode.BadEvent(SupportedEvents));
-                }
-            }
-            while (p.TrySpace());
-            p.Expect(')');
-        }
-
-        p.Expect(')');
-        // RFC 5465 §5: MessageNew and MessageExpunge go together, and FlagChange needs both.
-        var messageEvents = events & (NotifyEvents.MessageNew | NotifyEvents.MessageExpunge);
-        if ((messageEvents != NotifyEvents.None && messageEvents != (NotifyEvents.MessageNew | NotifyEvents.MessageExpunge))
-            || (events.HasFlag(NotifyEvents.FlagChange) && messageEvents == NotifyEvents.None))
-        {
-            throw new ImapParseException("MessageNew and MessageExpunge must be given together, and FlagChange needs them");
-        }
-
-        if (scope is NotifyScope.Selected or NotifyScope.SelectedDelayed && (events & (NotifyEvents.MailboxName | NotifyEvents.SubscriptionChange)) != NotifyEvents.None)
-        {
-            throw new ImapParseException("Mailbox events do not apply to SELECTED");
-        }
-
-        return new NotifyGroup(scope, names, events, items);
     }
 
     private static List<string> NotifyStatusItems(NotifyGroup group) =>

@@ -659,3 +659,145 @@ public static class IdArguments
         return true;
     }
 }
+
+/// <summary>The events of RFC 5465 §5 this server reports.</summary>
+[Flags]
+public enum NotifyEvents { None = 0, MessageNew = 1, MessageExpunge = 2, FlagChange = 4, MailboxName = 8, SubscriptionChange = 16 }
+
+/// <summary>The filters of RFC 5465 §6.</summary>
+public enum NotifyScope { Selected, SelectedDelayed, Inboxes, Personal, Subscribed, Subtree, Mailboxes }
+
+/// <summary>One event group: a filter, the mailboxes it names (as octets), its events and MessageNew's fetch attributes.</summary>
+public sealed record NotifyGroupArguments(NotifyScope Scope, IReadOnlyList<MailboxArgument> Names, NotifyEvents Events, List<FetchItem>? NewMessageItems);
+
+/// <summary>
+/// RFC 5465 NOTIFY: NONE, or SET [STATUS] with event groups. An event this server does not report is
+/// kept in <see cref="UnsupportedEvent"/>: the session answers it NO [BADEVENT] (§5), not BAD.
+/// </summary>
+public sealed record NotifyArguments(bool None, bool SendStatus, IReadOnlyList<NotifyGroupArguments> Groups, string? UnsupportedEvent)
+{
+    public static NotifyArguments Parse(ImapParser p, ArgumentContext c)
+    {
+        p.Space();
+        if (p.TryKeyword("NONE"))
+        {
+            return new(true, false, [], null);
+        }
+
+        if (!p.TryKeyword("SET"))
+        {
+            throw new ImapParseException("NOTIFY takes SET or NONE");
+        }
+
+        p.Space();
+        var sendStatus = false;
+        if (p.TryKeyword("STATUS"))
+        {
+            sendStatus = true;
+            p.Space();
+        }
+
+        var groups = new List<NotifyGroupArguments>();
+        string? unsupported = null;
+        do
+        {
+            groups.Add(Group(p, c, ref unsupported));
+        }
+        while (p.TrySpace());
+        if (groups.Count(g => g.Scope is NotifyScope.Selected or NotifyScope.SelectedDelayed) > 1)
+        {
+            throw new ImapParseException("SELECTED may appear once");
+        }
+
+        return new(false, sendStatus, groups, unsupported);
+    }
+
+    private static NotifyGroupArguments Group(ImapParser p, ArgumentContext c, ref string? unsupported)
+    {
+        p.Expect('(');
+        var scopeWord = p.ReadAtom().ToUpperInvariant();
+        var names = new List<MailboxArgument>();
+        var scope = scopeWord switch
+        {
+            "SELECTED" => NotifyScope.Selected,
+            "SELECTED-DELAYED" => NotifyScope.SelectedDelayed,
+            "INBOXES" => NotifyScope.Inboxes,
+            "PERSONAL" => NotifyScope.Personal,
+            "SUBSCRIBED" => NotifyScope.Subscribed,
+            "SUBTREE" => NotifyScope.Subtree,
+            "MAILBOXES" => NotifyScope.Mailboxes,
+            _ => throw new ImapParseException("Unknown NOTIFY filter " + scopeWord),
+        };
+        if (scope is NotifyScope.Subtree or NotifyScope.Mailboxes)
+        {
+            p.Space();
+            if (p.TryTake('('))
+            {
+                do
+                {
+                    names.Add(CommandArguments.Mailbox(p, c));
+                }
+                while (p.TrySpace());
+                p.Expect(')');
+            }
+            else
+            {
+                names.Add(CommandArguments.Mailbox(p, c));
+            }
+        }
+
+        p.Space();
+        var events = NotifyEvents.None;
+        List<FetchItem>? items = null;
+        if (!p.TryKeyword("NONE"))
+        {
+            p.Expect('(');
+            do
+            {
+                var word = p.ReadAtom();
+                switch (word.ToUpperInvariant())
+                {
+                    case "MESSAGENEW":
+                        events |= NotifyEvents.MessageNew;
+                        if (p.PeekSpaceThen('('))
+                        {
+                            // Optional fetch attributes, only meaningful for the selected mailbox.
+                            p.Space();
+                            var parsed = FetchAttributes.Parse(p);
+                            if (scope is NotifyScope.Selected or NotifyScope.SelectedDelayed)
+                            {
+                                items = parsed;
+                            }
+                        }
+
+                        break;
+                    case "MESSAGEEXPUNGE": events |= NotifyEvents.MessageExpunge; break;
+                    case "FLAGCHANGE": events |= NotifyEvents.FlagChange; break;
+                    case "MAILBOXNAME": events |= NotifyEvents.MailboxName; break;
+                    case "SUBSCRIPTIONCHANGE": events |= NotifyEvents.SubscriptionChange; break;
+                    default:
+                        unsupported ??= word;
+                        break;
+                }
+            }
+            while (p.TrySpace());
+            p.Expect(')');
+        }
+
+        p.Expect(')');
+        // RFC 5465 §5: MessageNew and MessageExpunge go together, and FlagChange needs both.
+        var messageEvents = events & (NotifyEvents.MessageNew | NotifyEvents.MessageExpunge);
+        if (unsupported is null && ((messageEvents != NotifyEvents.None && messageEvents != (NotifyEvents.MessageNew | NotifyEvents.MessageExpunge))
+            || (events.HasFlag(NotifyEvents.FlagChange) && messageEvents == NotifyEvents.None)))
+        {
+            throw new ImapParseException("MessageNew and MessageExpunge must be given together, and FlagChange needs them");
+        }
+
+        if (scope is NotifyScope.Selected or NotifyScope.SelectedDelayed && (events & (NotifyEvents.MailboxName | NotifyEvents.SubscriptionChange)) != NotifyEvents.None)
+        {
+            throw new ImapParseException("Mailbox events do not apply to SELECTED");
+        }
+
+        return new NotifyGroupArguments(scope, names, events, items);
+    }
+}
