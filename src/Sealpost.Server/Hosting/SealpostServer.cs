@@ -540,7 +540,7 @@ public sealed class SealpostServer : IAsyncDisposable
         return next(connection);
     };
 
-    /// <summary>Liveness and readiness: the store answers. Never reveals data, only state.</summary>
+    /// <summary>Liveness and readiness: "ok", "degraded" (with the cause: store unreachable, disk full) or, before the officers unseal, "sealed". Never reveals data, only state.</summary>
     private static async Task<IResult> HealthAsync(SealpostRuntime runtime, CertificateStore certificates, ILoggerFactory loggers, CancellationToken ct)
     {
         var report = await HealthReportAsync(runtime, certificates, loggers, ct);
@@ -567,7 +567,7 @@ public sealed class SealpostServer : IAsyncDisposable
         if (cause.Length > 0)
         {
             ServerLog.HealthFailed(loggers.CreateLogger("Sealpost.Health"), cause);
-            return new HealthReport("unavailable", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State, Cause = cause };
+            return new HealthReport("degraded", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State, Cause = cause };
         }
 
         return new HealthReport("ok", Version, runtime.Store.Kind, schema, mode, runtime.SealState, runtime.Audit.Node, expires) { Clock = ClockState.Read().State };

@@ -36,7 +36,7 @@ public sealed class DiskFullTests
         using var http = Http();
         using var response = await http.GetAsync(new Uri(server.Https, "/health"));
         var report = (await response.Content.ReadFromJsonAsync<HealthReport>())!;
-        Assert.Equal("unavailable", report.Status);
+        Assert.Equal("degraded", report.Status);
         Assert.StartsWith("disk full", report.Cause);
         Assert.Contains("Health check failed: disk full", server.Logs.ToString());
     }

@@ -246,5 +246,6 @@ public sealed class OutageTests(DatabaseOutage outage) : IClassFixture<DatabaseO
     {
         Assert.Equal(HttpStatusCode.ServiceUnavailable, outage.HealthDuring.StatusCode);
         Assert.Contains("store", outage.HealthBodyDuring);
+        Assert.Contains("\"status\":\"degraded\"", outage.HealthBodyDuring);
     }
 }
