@@ -22,6 +22,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench login-storm [--users 100] [--connections 4]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
+    Console.WriteLine("       Sealpost.Bench smtp-cold --server PATH [--connections 20] [--seconds 10] [--size 5120] [--nodes 1 --postgres CONNECTION]  (bench/smtp-cold.sh, bench/two-nodes.sh)");
     Console.WriteLine("       Sealpost.Bench smtp-memory [--messages 14] [--size-mib 40] [--budget-mib 512] [--bdat] [--server sealpost.dll]  (bench/smtp-memory.sh runs it)");
     Console.WriteLine("       Sealpost.Bench audit [--events 200000] [--producers 64] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--group-commit-ms N] [--postgres CONNECTION]");
@@ -111,6 +112,27 @@ if (argsList[0] == "imap-memory")
     return await ImapMemoryBenchmark.RunAsync(server, steps, mode, argsList.Contains("--tls13"), argsList.Contains("--aead-only"), argsList.Contains("--client-tls12"));
 }
 
+if (argsList[0] == "smtp-cold")
+{
+    int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
+    var server = argsList.IndexOf("--server") is var sv and >= 0 && sv + 1 < argsList.Count ? argsList[sv + 1] : null;
+    if (server is null || !File.Exists(server))
+    {
+        Console.Error.WriteLine("error: --server needs a published sealpost executable or sealpost.dll (bench/smtp-cold.sh publishes them)");
+        return 2;
+    }
+
+    var pg = argsList.IndexOf("--postgres") is var p and >= 0 && p + 1 < argsList.Count ? argsList[p + 1] : null;
+    var nodes = Arg("--nodes", 1);
+    if (nodes > 1 && pg is null)
+    {
+        Console.Error.WriteLine("error: --nodes above 1 needs --postgres (nodes share one database)");
+        return 2;
+    }
+
+    return await SmtpColdStartBenchmark.RunAsync(server, Arg("--connections", 20), Arg("--seconds", 10), Arg("--size", 5120), nodes, pg);
+}
+
 if (argsList[0] == "smtp-memory")
 {
     int Arg(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v > 0 ? v : fallback;
@@ -133,7 +155,7 @@ if (argsList[0] == "imap")
 
 if (argsList[0] != "append")
 {
-    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, audit, audit-overhead, vault, smtp, smtp-memory, imap, imap-large, imap-memory, imap-stress, login-storm, api, outbound)");
+    Console.Error.WriteLine($"error: unknown benchmark '{argsList[0]}' (known: append, audit, audit-overhead, vault, smtp, smtp-cold, smtp-memory, imap, imap-large, imap-memory, imap-stress, login-storm, api, outbound)");
     return 2;
 }
 
