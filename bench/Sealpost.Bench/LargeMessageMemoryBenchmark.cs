@@ -17,34 +17,14 @@ internal static class LargeMessageMemoryBenchmark
     public static async Task<int> RunAsync(string serverDll, int messages, int sizeMiB, int budgetMiB, bool bdat)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-bigmem-" + Guid.NewGuid().ToString("N"));
-        var port = FreePort();
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-                 {
-                     serverDll, "serve", "--dev", "--data", folder,
-                     "--set", "Http:Listen:0=127.0.0.1:0", "--set", $"Smtp:InboundListen:0=127.0.0.1:{port}", "--set", "Smtp:SubmissionListen:0=127.0.0.1:0",
-                     "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0", "--set", "Imap:Listen:0=127.0.0.1:0", "--set", "Imap:TlsListen:0=127.0.0.1:0",
-                     "--set", $"Limits:MaxMessageBytes={(long)(sizeMiB + 1) * 1024 * 1024}", "--set", $"Limits:MaxMessageMemoryBytes={(long)budgetMiB * 1024 * 1024}",
-                     "--set", $"Limits:MaxMessageMemoryPerAddressBytes={(long)budgetMiB * 1024 * 1024}", "--set", "Log:Level=Warning",
-                 })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var server = Process.Start(info)!;
+        var port = ServeProcess.FreePort();
+        using var server = await ServeProcess.StartAsync(serverDll, folder, port,
+        [
+            "--set", $"Limits:MaxMessageBytes={(long)(sizeMiB + 1) * 1024 * 1024}", "--set", $"Limits:MaxMessageMemoryBytes={(long)budgetMiB * 1024 * 1024}",
+            "--set", $"Limits:MaxMessageMemoryPerAddressBytes={(long)budgetMiB * 1024 * 1024}",
+        ]);
         try
         {
-            while (true)
-            {
-                var line = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException("server exited: " + await server.StandardError.ReadToEndAsync());
-                if (line.Contains("Ready.", StringComparison.Ordinal))
-                {
-                    break;
-                }
-            }
-
-            _ = server.StandardOutput.ReadToEndAsync();
-            _ = server.StandardError.ReadToEndAsync();
             var endpoint = new IPEndPoint(IPAddress.Loopback, port);
             var body = Body(sizeMiB);
             await SendAsync(endpoint, Body(1), bdat); // warm: one small message through the whole path
@@ -166,10 +146,4 @@ internal static class LargeMessageMemoryBenchmark
         return 0;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -110,40 +110,10 @@ internal static class SmtpColdStartBenchmark
         }
     }
 
-    private static async Task<Process> StartAsync(string server, string folder, int port, int node, string? postgres)
-    {
-        var info = server.EndsWith(".dll", StringComparison.Ordinal)
-            ? new ProcessStartInfo("dotnet") { ArgumentList = { server } }
-            : new ProcessStartInfo(server);
-        info.UseShellExecute = false;
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        string[] store = postgres is null ? [] : ["--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + postgres, "--set", $"Audit:Node=node-{node}"];
-        foreach (var a in new[]
-                 {
-                     "serve", "--dev", "--data", folder,
-                     "--set", "Http:Listen:0=127.0.0.1:0", "--set", $"Smtp:InboundListen:0=127.0.0.1:{port}", "--set", "Smtp:SubmissionListen:0=127.0.0.1:0",
-                     "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0", "--set", "Imap:Listen:0=127.0.0.1:0", "--set", "Imap:TlsListen:0=127.0.0.1:0",
-                     "--set", "Smtp:UseSystemDns=false", "--set", "Log:Level=Warning",
-                 }.Concat(store))
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        var process = Process.Start(info)!;
-        while (true)
-        {
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException("server exited: " + await process.StandardError.ReadToEndAsync());
-            if (line.Contains("Ready.", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
-
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
-    }
+    private static Task<Process> StartAsync(string server, string folder, int port, int node, string? postgres) =>
+        ServeProcess.StartAsync(server, folder, port, postgres is null
+            ? ["--set", "Smtp:UseSystemDns=false"]
+            : ["--set", "Smtp:UseSystemDns=false", "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + postgres, "--set", $"Audit:Node=node-{node}"]);
 
     private static void CopyFolder(string from, string to)
     {
@@ -171,10 +141,5 @@ internal static class SmtpColdStartBenchmark
         return text.Append(".\r\n").ToString();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => ServeProcess.FreePort();
 }

@@ -144,23 +144,8 @@ public static class StatusItems
 
     public static List<string> Parse(ImapParser p)
     {
-        p.Expect('(');
         var items = new List<string>();
-        while (!p.TryTake(')'))
-        {
-            if (items.Count > 0)
-            {
-                p.Space();
-            }
-
-            var item = p.ReadAtom().ToUpperInvariant();
-            if (!Names.Contains(item))
-            {
-                throw new ImapParseException("Unknown STATUS item " + item);
-            }
-
-            items.Add(item);
-        }
+        p.ReadOptionList(item => items.Add(Names.Contains(item) ? item : throw new ImapParseException("Unknown STATUS item " + item)));
 
         if (items.Count == 0)
         {
@@ -491,18 +476,11 @@ public sealed record ListArguments(
         var selectSubscribed = false;
         var selectSpecialUse = false;
         var recursiveMatch = false;
-        if (p.TryTake('('))
+        if (p.PeekIs('('))
         {
-            var first = true;
-            while (!p.TryTake(')'))
+            p.ReadOptionList(option =>
             {
-                if (!first)
-                {
-                    p.Space();
-                }
-
-                first = false;
-                switch (p.ReadAtom().ToUpperInvariant())
+                switch (option)
                 {
                     case "SUBSCRIBED": selectSubscribed = true; break;
                     case "REMOTE": break; // no remote mailboxes here (RFC 5258 §3.1)
@@ -510,8 +488,7 @@ public sealed record ListArguments(
                     case "SPECIAL-USE": selectSpecialUse = true; break;
                     default: throw new ImapParseException("Unknown LIST selection option");
                 }
-            }
-
+            });
             p.Space();
             if (recursiveMatch && !selectSubscribed)
             {
@@ -548,17 +525,9 @@ public sealed record ListArguments(
             }
 
             p.Space();
-            p.Expect('(');
-            var first = true;
-            while (!p.TryTake(')'))
+            p.ReadOptionList(option =>
             {
-                if (!first)
-                {
-                    p.Space();
-                }
-
-                first = false;
-                switch (p.ReadAtom().ToUpperInvariant())
+                switch (option)
                 {
                     case "SUBSCRIBED": returnSubscribed = true; break;
                     case "CHILDREN": break; // always returned
@@ -569,7 +538,7 @@ public sealed record ListArguments(
                         break;
                     default: throw new ImapParseException("Unknown LIST return option");
                 }
-            }
+            });
         }
 
         return new(selectSubscribed, selectSpecialUse, recursiveMatch, reference, patterns, returnSubscribed, returnSpecialUse, statusItems);

@@ -29,6 +29,26 @@ public sealed class ImapParser(ReadOnlyMemory<byte> command)
 
     public bool PeekIs(char c) => _pos < Bytes.Length && Bytes[_pos] == c;
 
+    /// <summary>
+    /// A parenthesised list of options, "(" [option *(SP option)] ")", each beginning with an atom
+    /// (handed over upper-cased); <paramref name="option"/> reads whatever belongs to it after that atom.
+    /// </summary>
+    public void ReadOptionList(Action<string> option)
+    {
+        Expect('(');
+        var first = true;
+        while (!TryTake(')'))
+        {
+            if (!first)
+            {
+                Space();
+            }
+
+            first = false;
+            option(ReadAtom().ToUpperInvariant());
+        }
+    }
+
     /// <summary>Is the next octet a space followed by <paramref name="c"/> (an optional argument list ahead)?</summary>
     public bool PeekSpaceThen(char c) => _pos + 1 < Bytes.Length && Bytes[_pos] == ' ' && Bytes[_pos + 1] == c;
 

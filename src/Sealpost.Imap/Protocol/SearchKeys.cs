@@ -81,17 +81,8 @@ public static class SearchParser
     {
         var ret = SearchReturn.None;
         (int, int)? partial = null;
-        p.Expect('(');
-        var first = true;
-        while (!p.TryTake(')'))
+        p.ReadOptionList(word =>
         {
-            if (!first)
-            {
-                p.Space();
-            }
-
-            first = false;
-            var word = p.ReadAtom().ToUpperInvariant();
             if (word == "PARTIAL")
             {
                 p.Space();
@@ -103,7 +94,7 @@ public static class SearchParser
                 }
 
                 partial = (Math.Min(a, b), Math.Max(a, b));
-                continue;
+                return;
             }
 
             ret |= word switch
@@ -115,7 +106,7 @@ public static class SearchParser
                 "SAVE" => SearchReturn.Save,
                 _ => throw new ImapParseException("Unknown return option"),
             };
-        }
+        });
 
         if (ret == SearchReturn.None && partial is null)
         {

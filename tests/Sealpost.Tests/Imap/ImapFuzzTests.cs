@@ -12,23 +12,8 @@ public sealed class ImapFuzzTests : ImapTestBase
 {
     protected override void Configure(Sealpost.Core.Configuration.SealpostOptions options) => options.Imap.MaxBadCommands = 1000;
 
-    private static readonly string[] Seeds =
-    [
-        "a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100> BINARY[1] MODSEQ)",
-        "a UID FETCH 1,3:5 (UID ENVELOPE BODYSTRUCTURE) (CHANGEDSINCE 5 VANISHED)",
-        "a SEARCH RETURN (MIN MAX COUNT PARTIAL 1:10) CHARSET UTF-8 OR FROM \"x\" (SUBJECT y UNSEEN) NOT 1:5 SINCE 1-Feb-2024",
-        "a STORE 1:2 (UNCHANGEDSINCE 9) +FLAGS.SILENT (\\Seen $Label)",
-        "a SORT RETURN (ALL) (REVERSE DATE SUBJECT) UTF-8 ALL",
-        "a THREAD REFERENCES UTF-8 SUBJECT x",
-        "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"*\" \"%\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))",
-        "a SELECT INBOX (QRESYNC (1 2 1:9 (1:3 1:3)))",
-        "a APPEND INBOX (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {5+}\r\nhello",
-        "a NOTIFY SET STATUS (SELECTED (MessageNew (FLAGS) MessageExpunge)) (SUBTREE (INBOX Archive) (MessageNew MessageExpunge MailboxName))",
-        "a STATUS INBOX (MESSAGES UIDNEXT SIZE HIGHESTMODSEQ MAILBOXID)",
-        "a CREATE Foo/&AOQ-bar (USE (\\Archive))",
-        "a COPY 1:* Archive",
-        "a ID (\"name\" \"x\" \"version\" NIL)",
-    ];
+    /// <summary>The command lines the parser fuzz target starts from ("imap-command"), sent to a live session.</summary>
+    private static readonly string[] Seeds = Sealpost.Fuzz.FuzzTargets.All["imap-command"].Seeds;
 
     private static IEnumerable<string> Mutations(int seed, int count) =>
         Mutator.Mutations(Seeds.Select(Encoding.UTF8.GetBytes).ToList(), seed, count).Select(Encoding.UTF8.GetString);

@@ -16,14 +16,17 @@ public sealed class ImapRaw : IAsyncDisposable
     private Stream _stream = null!;
     private readonly MemoryStream _pending = new();
 
-    private ImapRaw(TcpClient? client, Stream stream)
+    private readonly IAsyncDisposable? _owner;
+
+    private ImapRaw(TcpClient? client, Stream stream, IAsyncDisposable? owner = null)
     {
         _client = client;
         _stream = stream;
+        _owner = owner;
     }
 
-    /// <summary>A transcript over a stream of the test's own (an in-memory session).</summary>
-    public static ImapRaw Over(Stream stream) => new(null, stream);
+    /// <summary>A transcript over a stream of the test's own (an in-memory session, disposed after the stream).</summary>
+    public static ImapRaw Over(Stream stream, IAsyncDisposable? owner = null) => new(null, stream, owner);
 
     public static async Task<ImapRaw> ConnectAsync(IPEndPoint endpoint, bool tls = false)
     {
@@ -182,5 +185,9 @@ public sealed class ImapRaw : IAsyncDisposable
     {
         await _stream.DisposeAsync();
         _client?.Dispose();
+        if (_owner is not null)
+        {
+            await _owner.DisposeAsync();
+        }
     }
 }

@@ -11,14 +11,17 @@ public sealed class SmtpRaw : IAsyncDisposable
     private Stream _stream = null!;
     private readonly StringBuilder _pending = new();
 
-    private SmtpRaw(TcpClient? client, Stream stream)
+    private readonly IAsyncDisposable? _owner;
+
+    private SmtpRaw(TcpClient? client, Stream stream, IAsyncDisposable? owner = null)
     {
         _client = client;
         _stream = stream;
+        _owner = owner;
     }
 
-    /// <summary>A transcript over a stream of the test's own (an in-memory session).</summary>
-    public static SmtpRaw Over(Stream stream) => new(null, stream);
+    /// <summary>A transcript over a stream of the test's own (an in-memory session, disposed after the stream).</summary>
+    public static SmtpRaw Over(Stream stream, IAsyncDisposable? owner = null) => new(null, stream, owner);
 
     public static async Task<SmtpRaw> ConnectAsync(IPEndPoint endpoint)
     {
@@ -96,5 +99,9 @@ public sealed class SmtpRaw : IAsyncDisposable
     {
         await _stream.DisposeAsync();
         _client?.Dispose();
+        if (_owner is not null)
+        {
+            await _owner.DisposeAsync();
+        }
     }
 }
