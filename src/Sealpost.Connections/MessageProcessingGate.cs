@@ -22,6 +22,18 @@ public sealed class MessageProcessingGate(long capacity)
 
     public long Capacity => capacity;
 
+    /// <summary>Messages waiting for room now.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
+
     /// <summary>Octets set aside for messages being processed now.</summary>
     public long Used
     {

@@ -494,8 +494,11 @@ public sealed class SealpostServer : IAsyncDisposable
         gauges.CreateObservableGauge("sealpost.argon2.waiting", () => kdf.Waiting, description: "Argon2id computations waiting for a slot (a login storm)");
         gauges.CreateObservableGauge("sealpost.argon2.peak", () => kdf.PeakConcurrent, description: "The most Argon2id computations that ever ran at once");
         var memory = runtime.MessageMemory;
-        gauges.CreateObservableGauge("sealpost.message_memory.used_bytes", () => memory.Used, description: "Message data held in memory by SMTP and IMAP sessions");
+        gauges.CreateObservableGauge("sealpost.message_memory.used_bytes", () => memory.Used, description: "Message data held by SMTP and IMAP sessions, in memory or waiting on disk");
         gauges.CreateObservableGauge("sealpost.message_memory.capacity_bytes", () => memory.Capacity, description: "Limits:MaxMessageMemoryBytes");
+        var processing = runtime.MessageProcessing;
+        gauges.CreateObservableGauge("sealpost.message_processing.used_bytes", () => processing.Used, description: "Memory set aside for checking and sealing whole messages now (within Limits:MaxMessageMemoryBytes)");
+        gauges.CreateObservableGauge("sealpost.message_processing.waiting", () => processing.Waiting, description: "Messages waiting for room to be checked and sealed");
         // OTLP push (optional): the same instruments through the OpenTelemetry SDK to the operators' collector.
         var otlp = options.Metrics.OtlpEndpoint.Length == 0 ? null : OpenTelemetry.Sdk.CreateMeterProviderBuilder()
             .AddMeter(Sealpost.Core.Observability.SealpostMetrics.MeterName)

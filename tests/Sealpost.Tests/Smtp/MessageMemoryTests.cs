@@ -133,10 +133,12 @@ public sealed class MessageProcessingGateTests
         var big = gate.EnterAsync(80, TimeSpan.FromMinutes(1), CancellationToken.None);
         var small = gate.EnterAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None);
         Assert.False(small.IsCompleted); // it would fit only by jumping the queue, which it may not
+        Assert.Equal(2, gate.Waiting);
         first!.Dispose();
         using var b = await big;
         using var s = await small;
         Assert.Equal(90 * MessageProcessingGate.Factor, gate.Used);
+        Assert.Equal(0, gate.Waiting);
     }
 }
 

@@ -87,6 +87,8 @@ public sealed class MetricsTests : IAsyncLifetime
     [InlineData("sealpost_argon2_peak", "gauge")]
     [InlineData("sealpost_message_memory_used_bytes", "gauge")]
     [InlineData("sealpost_message_memory_capacity_bytes", "gauge")]
+    [InlineData("sealpost_message_processing_used_bytes", "gauge")]
+    [InlineData("sealpost_message_processing_waiting", "gauge")]
     public async Task The_scrape_has_the_family(string family, string type)
     {
         var families = await ScrapeAsync();
