@@ -14,13 +14,10 @@ public sealed partial class ImapSession
     private Core.Security.INameProtector Names => _keys!.Names;
 
     /// <summary>
-    /// A mailbox argument. Liberal in what it looks up: a name that is not valid modified UTF-7 (or
+    /// A mailbox argument decoded. Liberal in what it looks up: a name that is not valid modified UTF-7 (or
     /// UTF-8) cannot name an existing mailbox, so it answers NO [NONEXISTENT], not BAD; a new name
     /// (CREATE, RENAME's target) answers NO [CANNOT].
     /// </summary>
-    private string ReadMailbox(ImapParser p, bool newName = false) => MailboxName(new MailboxArgument(p.ReadAStringBytes(_utf8)), newName);
-
-    /// <summary>A mailbox argument decoded: a name that does not decode is NO (no such mailbox, or CANNOT for a new name), never BAD.</summary>
     private string MailboxName(MailboxArgument argument, bool newName = false)
     {
         try

@@ -1,5 +1,3 @@
-using Sealpost.Imap.Protocol;
-
 namespace Sealpost.Imap;
 
 // CAPABILITY (RFC 9051 §6.1.1). What is advertised depends on TLS and login state: see the command table (ImapCommands.cs).

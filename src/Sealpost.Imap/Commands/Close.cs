@@ -1,5 +1,3 @@
-using Sealpost.Imap.Protocol;
-
 namespace Sealpost.Imap;
 
 // CLOSE (RFC 9051 §6.4.1: expunge \Deleted silently, unless read-only) and UNSELECT (RFC 3691: no expunge).

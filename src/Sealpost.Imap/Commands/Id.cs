@@ -1,5 +1,3 @@
-using Sealpost.Imap.Protocol;
-
 namespace Sealpost.Imap;
 
 // ID (RFC 2971): the client's fields are read and ignored; ours name the product, not the host or build.

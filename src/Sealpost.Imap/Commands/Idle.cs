@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 

@@ -1,5 +1,3 @@
-using Sealpost.Imap.Protocol;
-
 namespace Sealpost.Imap;
 
 // LOGOUT (RFC 9051 §6.1.3): BYE, then the tagged OK, then the connection closes.

@@ -1,5 +1,3 @@
-using Sealpost.Imap.Protocol;
-
 namespace Sealpost.Imap;
 
 // NAMESPACE (RFC 2342, RFC 9051 §6.3.10): the personal namespace, and "Other Users/" where access

@@ -1,5 +1,3 @@
-using Sealpost.Imap.Protocol;
-
 namespace Sealpost.Imap;
 
 // NOOP and CHECK (RFC 9051 §6.1.2; CHECK is RFC 3501 §6.4.1, a NOOP here since every change is durable at once).

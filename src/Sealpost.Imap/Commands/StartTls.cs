@@ -1,6 +1,5 @@
 using System.Net.Security;
 using Sealpost.Connections;
-using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
 
