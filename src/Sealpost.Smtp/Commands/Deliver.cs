@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net;
+using Sealpost.Connections;
 using Sealpost.Core;
 using Sealpost.Core.Addressing;
-using Sealpost.Connections;
 using Sealpost.Core.Logging;
 
 namespace Sealpost.Smtp;
@@ -16,25 +16,17 @@ public sealed partial class SmtpSession
     /// </summary>
     private async Task DeliverWithinMemoryAsync(long size, Func<byte[]> message, CancellationToken ct)
     {
-        using var admitted = _context.MessageProcessing is { } gate
-            ? await gate.EnterAsync(size, TimeSpan.FromSeconds(Smtp.DataTimeoutSeconds), ct)
-            : NoGate.Instance;
-        if (admitted is null)
+        IDisposable? admitted = null;
+        if (_context.MessageProcessing is { } gate && (admitted = await gate.EnterAsync(size, TimeSpan.FromSeconds(Smtp.DataTimeoutSeconds), ct)) is null)
         {
-            SmtpLog.MemoryBudgetExhausted(_context.Logger, _context.MessageProcessing!.Capacity);
+            SmtpLog.MemoryBudgetExhausted(_context.Logger, gate.Capacity);
             Send(SmtpReply.InsufficientStorage);
             return;
         }
 
-        await DeliverAsync(message(), ct);
-    }
-
-    private sealed class NoGate : IDisposable
-    {
-        public static readonly NoGate Instance = new();
-
-        public void Dispose()
+        using (admitted)
         {
+            await DeliverAsync(message(), ct);
         }
     }
 
