@@ -8,9 +8,20 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 results="$(mktemp -d)"
-trap 'rm -rf "$results"' EXIT
+# Everything the tests write to a temp folder (servers' data folders, PostgreSQL clusters, browser
+# profiles) goes under one folder of this run, removed at the end however the test host ended: a
+# killed host cannot leave a gigabyte-sized cluster behind in /tmp for every run.
+run_tmp="$(mktemp -d "${TMPDIR:-/tmp}/sealpost-run-XXXXXX")"
+chmod 1777 "$run_tmp"  # PostgreSQL's clusters run as the postgres user
+cleanup() {
+  for pid_file in "$run_tmp"/*/postmaster.pid; do
+    [ -f "$pid_file" ] && kill -9 "$(head -1 "$pid_file")" 2>/dev/null
+  done
+  rm -rf "$results" "$run_tmp"
+}
+trap cleanup EXIT
 
-dotnet test Sealpost.slnx -m:2 --nologo \
+TMPDIR="$run_tmp" dotnet test Sealpost.slnx -m:2 --nologo \
   --logger "trx;LogFileName=results.trx" --results-directory "$results" \
   -- RunConfiguration.MaxCpuCount=2
 status=$?

@@ -64,7 +64,11 @@ public sealed class PostgresCluster
     public Task StopAsync(bool immediate = true) => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "stop");
 
     public Task StartAgainAsync() => RunAsPostgresAsync(Path.Combine(BinDirectory, "pg_ctl"), "-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-w",
-        "-o", $"-p {Port} -k /tmp -c listen_addresses=127.0.0.1", "start");
+        "-o", $"-p {Port} -k /tmp -c listen_addresses=127.0.0.1 -c max_wal_size=64MB -c min_wal_size=32MB", "start");
+
+    /// <summary>Drops a database a test made (its store closed), so a run's cluster does not grow with every test.</summary>
+    public Task DropDatabaseAsync(string connectionString) =>
+        ExecuteAsync($"DROP DATABASE IF EXISTS {new NpgsqlConnectionStringBuilder(connectionString).Database} WITH (FORCE)");
 
     /// <summary>
     /// An online physical backup of the whole cluster (every database, the audit trail's too) with the
@@ -129,6 +133,7 @@ public sealed class PostgresCluster
             throw new InvalidOperationException("PostgreSQL is not installed; run scripts/deps.sh (it installs everything the tests need)");
         }
 
+        RemoveStoppedClusters();
         var data = Path.Combine(Path.GetTempPath(), "sealpost-pg-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(data);
         var passwordFile = data + ".pw";
@@ -151,6 +156,27 @@ public sealed class PostgresCluster
             }
         };
         return cluster;
+    }
+
+    /// <summary>
+    /// Removes clusters an earlier run left behind (a test host that was killed runs no exit handler):
+    /// stopped ones (no postmaster.pid) untouched for an hour, so a run starting beside this one keeps its own.
+    /// </summary>
+    private static void RemoveStoppedClusters()
+    {
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), "sealpost-pg-*"))
+        {
+            try
+            {
+                if (!File.Exists(Path.Combine(directory, "postmaster.pid")) && Directory.GetLastWriteTimeUtc(directory) < DateTime.UtcNow.AddHours(-1))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     private static int FreePort()
@@ -186,13 +212,16 @@ public sealed class PostgresCluster
 public sealed class PostgresStoreFactory : IStoreFactory
 {
     private readonly List<Sealpost.Core.Storage.ISealpostStore> _opened = [];
+    private readonly List<string> _databases = [];
 
     public string Name => "postgres";
 
     public async Task<Sealpost.Core.Storage.ISealpostStore> CreateAsync(Sealpost.Core.Configuration.StoreOptions? options = null)
     {
         var cluster = await PostgresCluster.SharedAsync();
-        var store = await Sealpost.Store.Postgres.PostgresStore.OpenAsync(await cluster.CreateDatabaseAsync());
+        var database = await cluster.CreateDatabaseAsync();
+        _databases.Add(database);
+        var store = await Sealpost.Store.Postgres.PostgresStore.OpenAsync(database);
         _opened.Add(store);
         return store;
     }
@@ -210,6 +239,12 @@ public sealed class PostgresStoreFactory : IStoreFactory
         foreach (var store in _opened)
         {
             await store.DisposeAsync();
+        }
+
+        var cluster = await PostgresCluster.SharedAsync();
+        foreach (var database in _databases)
+        {
+            await cluster.DropDatabaseAsync(database);
         }
     }
 }
