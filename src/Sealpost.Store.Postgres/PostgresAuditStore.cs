@@ -32,6 +32,7 @@ public sealed class PostgresAuditStore : IAuditStore
 
     public static async Task<PostgresAuditStore> OpenAsync(string connectionString, int busyTimeoutMilliseconds, CancellationToken ct = default)
     {
+        NpgsqlDataSource dataSource;
         NpgsqlConnectionStringBuilder builder;
         try
         {
@@ -45,13 +46,14 @@ public sealed class PostgresAuditStore : IAuditStore
                 builder.MaxAutoPrepare = 16;
                 builder.AutoPrepareMinUsages = 2;
             }
+            dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
         {
             throw SealpostException.Invalid($"Audit:ConnectionString: {ex.Message}");
         }
 
-        var store = new PostgresAuditStore(NpgsqlDataSource.Create(builder.ConnectionString));
+        var store = new PostgresAuditStore(dataSource);
         try
         {
             await store.MigrateAsync(ct);

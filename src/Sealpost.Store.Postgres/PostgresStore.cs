@@ -55,6 +55,56 @@ public sealed class PostgresStore : ISealpostStore
     internal PostgresDeliveryBatcher Deliveries { get; }
     public IChangeFeed Changes => _feed;
 
+    /// <summary>
+    /// What the configured database is: some host read-write (a primary to serve from), only standbys
+    /// in recovery (a node waits, unsealed, until one is promoted), or no host answering (an outage,
+    /// reported as such by the store itself). For a standby, how far behind it replays, for health.
+    /// Target Session Attributes is set aside for this one check: a node whose string asks for
+    /// read-write finds no host at all while its only host is a standby.
+    /// </summary>
+    public static async Task<(DatabaseRole Role, string Detail)> DatabaseRoleAsync(string connectionString, CancellationToken ct = default)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString) { TargetSessionAttributes = "any", Pooling = false };
+            builder.Timeout = Math.Min(builder.Timeout, 5);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+        {
+            throw SealpostException.Invalid($"Store:ConnectionString: {ex.Message}");
+        }
+
+        (DatabaseRole, string)? standby = null;
+        foreach (var host in builder.Host?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [])
+        {
+            var one = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Host = host };
+            try
+            {
+                await using var connection = new NpgsqlConnection(one.ConnectionString);
+                await connection.OpenAsync(ct);
+                await using var command = new NpgsqlCommand(
+                    "SELECT pg_is_in_recovery(), extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8", connection);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                await reader.ReadAsync(ct);
+                if (!reader.GetBoolean(0))
+                {
+                    return (DatabaseRole.Primary, "read-write");
+                }
+
+                standby ??= (DatabaseRole.Standby, reader.IsDBNull(1)
+                    ? "the store's database is a standby (in recovery; nothing replayed yet)"
+                    : string.Create(CultureInfo.InvariantCulture, $"the store's database is a standby (in recovery; last transaction replayed {Math.Max(0, reader.GetDouble(1)):F1} s ago)"));
+            }
+            catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+            {
+                // this host does not answer; another may
+            }
+        }
+
+        return standby ?? (DatabaseRole.Unreachable, "store unreachable: no host of Store:ConnectionString answers");
+    }
+
     public static async Task<PostgresStore> OpenAsync(string connectionString, bool migrate = true, CancellationToken ct = default)
     {
         NpgsqlDataSource dataSource;
@@ -80,8 +130,9 @@ public sealed class PostgresStore : ISealpostStore
 
             dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
         {
+            // NotSupportedException: settings Npgsql refuses together (Target Session Attributes with one host).
             throw SealpostException.Invalid($"Store:ConnectionString: {ex.Message}");
         }
 
@@ -281,4 +332,12 @@ internal sealed class Cx(NpgsqlConnection connection, NpgsqlTransaction? transac
     public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     public static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+}
+
+/// <summary>What a store's database is to a node: <see cref="PostgresStore.DatabaseRoleAsync"/>.</summary>
+public enum DatabaseRole
+{
+    Primary,
+    Standby,
+    Unreachable,
 }

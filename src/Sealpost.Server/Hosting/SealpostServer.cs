@@ -139,6 +139,10 @@ public sealed class SealpostServer : IAsyncDisposable
             unsealed = await Unseal.SealedGate.WaitAsync(options, shareSet, loggerFactory, start.Announce, ct);
         }
 
+        // A disaster-recovery node: unsealed already, it waits here while its database is a standby.
+        await StandbyGate.WaitForPrimaryAsync(options, start.Dev ? "development" : "production",
+            unsealed is null ? "unsealed" : $"unsealed by {unsealed.Describe()}", loggerFactory, start.Announce, ct);
+
         SealpostRuntime runtime;
         var masterKey = unsealed is null ? null : await unsealed.MasterKey;
         try

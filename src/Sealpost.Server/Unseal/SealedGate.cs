@@ -52,67 +52,9 @@ public static class SealedGate
             File.Delete(socket); // left by a killed process; a running server holds the data folder's audit lock first
         }
 
-        CertificateStore? certificates = null;
-        if (options.Tls.Certificates.Count > 0 && options.Tls.Certificates.All(c => c.Keystore is null))
-        {
-            certificates = new CertificateStore(options.Tls.Certificates, TimeSpan.FromDays(1), loggers.CreateLogger<CertificateStore>());
-        }
-
-        var bound = new List<(List<string> List, int Index, ListenOptions Listen, string Label)>();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
-        builder.Logging.ClearProviders();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 4096;
-            kestrel.ListenUnixSocket(socket);
-            if (certificates is not null)
-            {
-                for (var i = 0; i < options.Http.Listen.Count; i++)
-                {
-                    OptionsValidator.TryParseEndpoint(options.Http.Listen[i], out var endpoint);
-                    var index = i;
-                    kestrel.Listen(endpoint, listen =>
-                    {
-                        listen.UseHttps(new TlsHandshakeCallbackOptions
-                        {
-                            HandshakeTimeout = TimeSpan.FromSeconds(10),
-                            OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls,
-                                [SslApplicationProtocol.Http11])),
-                        });
-                        bound.Add((options.Http.Listen, index, listen, "https (sealed: health, unseal)"));
-                    });
-                }
-            }
-
-            var greeting = $"421 4.3.0 {options.Hostname} is sealed until its security officers unseal it; try again later\r\n";
-            foreach (var (list, label, text) in new[]
-                     {
-                         (options.Smtp.InboundListen, "smtp inbound (sealed: 421)", greeting),
-                         (options.Smtp.SubmissionListen, "smtp submission (sealed: 421)", greeting),
-                         (options.Imap.Listen, "imap starttls (sealed: BYE)", "* BYE [UNAVAILABLE] Sealpost is sealed until its security officers unseal it; try again later\r\n"),
-                     })
-            {
-                var bytes = Encoding.ASCII.GetBytes(text);
-                for (var i = 0; i < list.Count; i++)
-                {
-                    OptionsValidator.TryParseEndpoint(list[i], out var endpoint);
-                    var index = i;
-                    kestrel.Listen(endpoint, listen =>
-                    {
-                        listen.Run(async connection =>
-                        {
-                            await connection.Transport.Output.WriteAsync(bytes, connection.ConnectionClosed);
-                            await connection.Transport.Output.CompleteAsync();
-                        });
-                        bound.Add((list, index, listen, label));
-                    });
-                }
-            }
-        });
-
-        var app = builder.Build();
+        using var listeners = GateListeners.Create(options, loggers, "sealed", "is sealed until its security officers unseal it", "health, unseal",
+            kestrel => kestrel.ListenUnixSocket(socket));
+        var app = listeners.Builder.Build();
         UnsealStatus Status()
         {
             var progress = unsealer.Status;
@@ -166,12 +108,7 @@ public static class SealedGate
             UnsealLog.Sealed(logger, set.Threshold, set.Shares, set.SetId);
             announce?.Invoke($"Sealed: waiting for {set.Threshold} of {set.Shares} security officers' shares (set {set.SetId}).");
             announce?.Invoke($"  Each officer runs: sealpost unseal --data {options.DataDirectory}   (socket {socket})");
-            foreach (var (list, index, listen, label) in bound)
-            {
-                var endpoint = listen.IPEndPoint!;
-                list[index] = endpoint.ToString(); // the real listeners bind the same port, also where 0 was configured
-                announce?.Invoke($"  {label,-34} {endpoint}");
-            }
+            listeners.Announce(announce);
 
             if (set.Auto is { } auto)
             {
@@ -193,7 +130,6 @@ public static class SealedGate
         {
             await app.StopAsync(CancellationToken.None);
             await app.DisposeAsync();
-            certificates?.Dispose();
             File.Delete(socket);
         }
     }

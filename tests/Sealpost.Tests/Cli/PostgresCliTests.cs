@@ -41,6 +41,17 @@ public sealed class PostgresCliTests : IDisposable
         (await cli.RunAsync(["user", "list", "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=Host=127.0.0.1;Port=1;Timeout=1;Username=x;Password=y"])).AssertCleanError(1, "temporarily unavailable");
     }
 
+    [Theory]
+    [InlineData("Host=127.0.0.1;Target Session Attributes=read-write")] // Npgsql allows it only with several hosts
+    [InlineData("Host=127.0.0.1;Target Session Attributes=sometimes")]
+    [InlineData("Host=127.0.0.1;Port=eleven")]
+    [InlineData("Host=127.0.0.1;No Such Setting=1")]
+    public async Task A_connection_string_npgsql_refuses_is_a_one_line_configuration_error(string connection)
+    {
+        var cli = new CliRunner(_folder.Sub("data"));
+        (await cli.RunAsync(["migrate", "--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + connection])).AssertCleanError(1, "Store:ConnectionString");
+    }
+
     public static TheoryData<int> EarlierVersions()
     {
         var data = new TheoryData<int>();
