@@ -34,26 +34,63 @@ internal static class ImapStressBenchmark
         $"From: Sender {i % 50} <s{i % 50}@example.org>\r\nTo: user@example.test\r\nSubject: Stress {i} topic {i % 13}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{i}@stress>\r\n\r\n" +
         string.Concat(Enumerable.Repeat($"Line {i} of a message the stress profile reads back.\r\n", 60));
 
-    public static async Task<int> RunAsync(string serverDll, int users, int clients, int warmup, int seconds, int messages, int serverCpu)
+    /// <param name="nodes">Sealpost nodes sharing the load (clients spread round-robin); more than one needs <paramref name="postgres"/>.</param>
+    /// <param name="postgres">A connection string: the users' mail in this PostgreSQL database, not SQLite.</param>
+    /// <param name="reference">Whether to run Dovecot too (a one-node-versus-two comparison leaves it out).</param>
+    public static async Task<int> RunAsync(string serverDll, int users, int clients, int warmup, int seconds, int messages, int serverCpu,
+        int nodes = 1, string? postgres = null, bool reference = true)
     {
-        Console.WriteLine($"imap-stress: imaptest's default profile, {users} users, {clients} clients, INBOX near {messages} messages, {warmup} s warm-up then {seconds} s measured; servers on CPU {serverCpu}, generator on the others");
+        var pinned = serverCpu >= 0 ? $"servers on CPU {serverCpu}, generator on the others" : "servers, database and generator sharing every core";
+        Console.WriteLine($"imap-stress: imaptest's default profile, {users} users, {clients} clients, INBOX near {messages} messages, {warmup} s warm-up then {seconds} s measured; {pinned}; "
+            + $"{nodes} Sealpost node(s) on {(postgres is null ? "SQLite" : "one PostgreSQL database")}");
         var results = new List<(string Server, bool Churn, double PerSecond)>();
-        var sealpost = await PrepareSealpostAsync(users, messages);
+        var sealpost = await PrepareSealpostAsync(users, messages, postgres);
+        var folders = new List<string> { sealpost.Folder };
+        var servers = new List<Process>();
         try
         {
-            using var server = StartSealpost(serverDll, sealpost.Folder, sealpost.Port, clients, serverCpu);
-            await WaitForAsync(new IPEndPoint(IPAddress.Loopback, sealpost.Port));
-            foreach (var churn in new[] { true, false })
+            var endpoints = new List<IPEndPoint>();
+            for (var node = 0; node < nodes; node++)
             {
-                results.Add(("sealpost", churn, await MeasureAsync("sealpost", new IPEndPoint(IPAddress.Loopback, sealpost.Port), ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+                if (node > 0)
+                {
+                    folders.Add(CopyFolder(sealpost.Folder, node));
+                }
+
+                var port = node == 0 ? sealpost.Port : FreePort();
+                servers.Add(StartSealpost(serverDll, folders[node], port, clients, serverCpu, postgres, $"node-{node + 1}"));
+                endpoints.Add(new IPEndPoint(IPAddress.Loopback, port));
             }
 
-            server.Kill(entireProcessTree: true);
-            await server.WaitForExitAsync();
+            foreach (var endpoint in endpoints)
+            {
+                await WaitForAsync(endpoint);
+            }
+
+            var name = nodes == 1 ? "sealpost" : $"sealpost x{nodes}";
+            foreach (var churn in new[] { true, false })
+            {
+                results.Add(("sealpost", churn, await MeasureAsync(name, endpoints, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+            }
         }
         finally
         {
-            Directory.Delete(sealpost.Folder, recursive: true);
+            foreach (var server in servers)
+            {
+                server.Kill(entireProcessTree: true);
+                await server.WaitForExitAsync();
+                server.Dispose();
+            }
+
+            foreach (var folder in folders)
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        if (!reference)
+        {
+            return 0;
         }
 
         if (!File.Exists("/usr/sbin/dovecot"))
@@ -68,7 +105,7 @@ internal static class ImapStressBenchmark
             var name = highPerformance ? "dovecot high-performance" : "dovecot default";
             foreach (var churn in new[] { true, false })
             {
-                results.Add((name, churn, await MeasureAsync(name, dovecot.Endpoint, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+                results.Add((name, churn, await MeasureAsync(name, [dovecot.Endpoint], ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
             }
         }
 
@@ -82,10 +119,16 @@ internal static class ImapStressBenchmark
         return 0;
     }
 
-    private static async Task<(string Folder, int Port)> PrepareSealpostAsync(int users, int messages)
+    private static async Task<(string Folder, int Port)> PrepareSealpostAsync(int users, int messages, string? postgres)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-stress-" + Guid.NewGuid().ToString("N"));
         var options = new SealpostOptions { DataDirectory = folder, Hostname = "bench.example" };
+        if (postgres is not null)
+        {
+            options.Store.Kind = "postgres";
+            options.Store.ConnectionString = postgres;
+        }
+
         options.Smtp.UseSystemDns = false;
         options.Log.Level = "Warning";
         await DevEnvironment.PrepareAsync(options, NullLoggerFactory.Instance);
@@ -105,21 +148,48 @@ internal static class ImapStressBenchmark
             }
         }
 
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return (folder, ((IPEndPoint)probe.LocalEndpoint).Port);
+        return (folder, FreePort());
     }
 
-    private static Process StartSealpost(string serverDll, string folder, int port, int clients, int cpu)
+    private static int FreePort()
     {
-        var info = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-                 {
-                     "-c", cpu.ToString(CultureInfo.InvariantCulture), "dotnet", serverDll, "serve", "--dev", "--data", folder,
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>A second node's data folder: the first's (its development master key and certificate), without sockets.</summary>
+    private static string CopyFolder(string from, int node)
+    {
+        var to = from + "-node" + node.ToString(CultureInfo.InvariantCulture);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            if ((File.GetAttributes(file) & (FileAttributes)0x8000) != 0 || file.EndsWith(".sock", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        return to;
+    }
+
+    private static Process StartSealpost(string serverDll, string folder, int port, int clients, int cpu, string? postgres, string node)
+    {
+        var info = new ProcessStartInfo(cpu >= 0 ? "taskset" : "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        string[] store = postgres is null ? [] : ["--set", "Store:Kind=postgres", "--set", "Store:ConnectionString=" + postgres];
+        string[] pin = cpu >= 0 ? ["-c", cpu.ToString(CultureInfo.InvariantCulture), "dotnet"] : [];
+        string[] arguments =
+                 [
+                     .. pin, serverDll, "serve", "--dev", "--data", folder, .. store, "--set", "Audit:Node=" + node,
                      "--set", "Http:Listen:0=127.0.0.1:0", "--set", "Smtp:InboundListen:0=127.0.0.1:0", "--set", "Smtp:SubmissionListen:0=127.0.0.1:0",
                      "--set", "Smtp:SubmissionTlsListen:0=127.0.0.1:0", "--set", $"Imap:Listen:0=127.0.0.1:{port}", "--set", "Imap:TlsListen:0=127.0.0.1:0",
                      "--set", $"Limits:MaxConnectionsPerIp={clients * 4 + 10}", "--set", "Imap:MaxSessionsPerAccount=100", "--set", "Log:Level=Warning",
-                 })
+                 ];
+        foreach (var a in arguments)
         {
             info.ArgumentList.Add(a);
         }
@@ -149,11 +219,11 @@ internal static class ImapStressBenchmark
         throw new InvalidOperationException($"no server on {endpoint}");
     }
 
-    private static async Task<double> MeasureAsync(string name, IPEndPoint endpoint, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn)
+    private static async Task<double> MeasureAsync(string name, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn)
     {
-        await LoadAsync(endpoint, users, clients, warmup, churn, measure: false);
+        await LoadAsync(endpoints, users, clients, warmup, churn, measure: false);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var (latencies, errors) = await LoadAsync(endpoint, users, clients, seconds, churn, measure: true);
+        var (latencies, errors) = await LoadAsync(endpoints, users, clients, seconds, churn, measure: true);
         var generator = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / seconds;
         var total = latencies.Values.Sum(l => l.Count);
         Console.WriteLine($"  {name}, {(churn ? "with login churn" : "sessions kept open")}: {total / (double)seconds:F0} commands/s, {errors} client-visible errors, generator CPU {generator * 100:F0}% of one core");
@@ -166,7 +236,7 @@ internal static class ImapStressBenchmark
         return total / (double)seconds;
     }
 
-    private static async Task<(Dictionary<string, List<double>> Latencies, long Errors)> LoadAsync(IPEndPoint endpoint, IReadOnlyList<string> users, int clients, int seconds, bool churn, bool measure)
+    private static async Task<(Dictionary<string, List<double>> Latencies, long Errors)> LoadAsync(IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int seconds, bool churn, bool measure)
     {
         var latencies = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         long errors = 0;
@@ -191,7 +261,7 @@ internal static class ImapStressBenchmark
                 {
                     if (client is null)
                     {
-                        client = await ImapBenchmark.Client.ConnectAsync(endpoint);
+                        client = await ImapBenchmark.Client.ConnectAsync(endpoints[n % endpoints.Count]);
                         if (churn)
                         {
                             user = users[random.Next(users.Count)];

@@ -29,7 +29,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench outbound --sink-port PORT --sink-counter FILE --dkim-key PEM [--connections 20] [--messages 100] [--size 5120]  (bench/outbound.sh runs it)");
     Console.WriteLine("       Sealpost.Bench api [--accounts 10000] [--seconds 15] [--clients 20]  (bench/api.sh runs it)");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
-    Console.WriteLine("       Sealpost.Bench imap-stress [--users 100] [--clients 50] [--warmup 20] [--seconds 30] [--messages 30] [--server-cpu 0] [--server sealpost.dll]  (bench/imap-stress.sh runs it)");
+    Console.WriteLine("       Sealpost.Bench imap-stress [--users 100] [--clients 50] [--warmup 20] [--seconds 30] [--messages 30] [--server-cpu 0 | --unpinned] [--server sealpost.dll] [--postgres CS [--nodes 2]] [--no-reference]  (bench/imap-stress.sh, bench/two-nodes.sh run it)");
     return argsList.Count == 0 ? 2 : 0;
 }
 
@@ -74,7 +74,16 @@ if (argsList[0] == "imap-stress")
 {
     int Opt(string name, int fallback) => argsList.IndexOf(name) is var i and >= 0 && i + 1 < argsList.Count && int.TryParse(argsList[i + 1], out var v) && v >= 0 ? v : fallback;
     var server = argsList.IndexOf("--server") is var sv and >= 0 && sv + 1 < argsList.Count ? argsList[sv + 1] : "src/Sealpost.Cli/bin/Release/net10.0/sealpost.dll";
-    return await ImapStressBenchmark.RunAsync(server, Opt("--users", 100), Opt("--clients", 50), Opt("--warmup", 20), Opt("--seconds", 30), Opt("--messages", 30), Opt("--server-cpu", 0));
+    var pg = argsList.IndexOf("--postgres") is var sp and >= 0 && sp + 1 < argsList.Count ? argsList[sp + 1] : null;
+    var nodes = Math.Max(1, Opt("--nodes", 1));
+    if (nodes > 1 && pg is null)
+    {
+        Console.Error.WriteLine("error: --nodes above 1 needs --postgres (nodes share one database)");
+        return 2;
+    }
+
+    return await ImapStressBenchmark.RunAsync(server, Opt("--users", 100), Opt("--clients", 50), Opt("--warmup", 20), Opt("--seconds", 30), Opt("--messages", 30),
+        argsList.Contains("--unpinned") ? -1 : Opt("--server-cpu", 0), nodes, pg, reference: !argsList.Contains("--no-reference"));
 }
 
 if (argsList[0] == "imap-large")
