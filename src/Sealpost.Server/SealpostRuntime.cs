@@ -345,6 +345,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Reader.DisposeAsync(); // the re-wraps reads found, written before the store closes
         await Audit.DisposeAsync();
         Vault.Dispose();
         Keystore.Dispose();

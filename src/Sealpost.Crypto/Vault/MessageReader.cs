@@ -13,11 +13,18 @@ namespace Sealpost.Crypto.Vault;
 /// Opens messages for their owner's session. A content key still wrapped with HPKE (as delivered), or
 /// under the account's symmetric key (before folder keys), or under another folder's key (copied,
 /// moved) is re-wrapped under its folder's key on first open, so later reads cost one AES-GCM and the
-/// folder opens with its key alone. Anything that fails authentication is refused, never served.
+/// folder opens with its key alone. Reads do not wait for those writes: a background writer batches
+/// them (<see cref="DeferredRewraps"/>). Anything that fails authentication is refused, never served.
 /// </summary>
-public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logger, MetadataCache? cache = null)
+public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logger, MetadataCache? cache = null) : IAsyncDisposable
 {
     private readonly MetadataCache _cache = cache ?? new MetadataCache(0);
+    private readonly DeferredRewraps _rewraps = new(store, logger);
+
+    /// <summary>Completes once every re-wrap found by reads so far is written.</summary>
+    public Task FlushRewrapsAsync(CancellationToken ct = default) => _rewraps.FlushAsync(ct);
+
+    public ValueTask DisposeAsync() => _rewraps.DisposeAsync();
 
     /// <summary>Above this many cache misses, metadata is read for the whole UID span in one query instead of message by message.</summary>
     private const int BulkReadThreshold = 32;
@@ -73,10 +80,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
                 result[i] = OpenMetadata(keys, records[i], sealedMetadata, rewrap)?.Value;
             }
 
-            if (!rewrap.IsEmpty)
-            {
-                await store.UpdateWrappedKeysAsync(mailboxId, rewrap.OrderBy(r => r.Item1).ToList(), ct);
-            }
+            _rewraps.Add(mailboxId, [.. rewrap]);
         }
 
         foreach (var i in misses)
@@ -101,7 +105,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         var (bodyKey, metadataKey) = SealedMessageCodec.DeriveKeys(contentKey);
         if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
         {
-            await store.UpdateWrappedKeysAsync(message.MailboxId, [(message.Uid, rewrapped)], ct);
+            _rewraps.Add(message.MailboxId, [(message.Uid, rewrapped)]);
         }
 
         CryptographicOperations.ZeroMemory(contentKey);
@@ -136,11 +140,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             return result;
         }, ct)));
 
-        if (!rewrap.IsEmpty)
-        {
-            await store.UpdateWrappedKeysAsync(mailboxId, rewrap.OrderBy(r => r.Item1).ToList(), ct);
-        }
-
+        _rewraps.Add(mailboxId, [.. rewrap]);
         return parts.SelectMany(p => p).ToList();
     }
 

@@ -28,4 +28,10 @@ internal static partial class VaultLog
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Account {AccountId}: {Count} content keys re-wrapped to key version {Version}")]
     public static partial void Rewrapped(ILogger logger, long accountId, int count, int version);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Deferred re-wraps of {Count} messages in mailbox {MailboxId} not written ({Kind}); they keep their old wraps and are re-wrapped on a later read")]
+    public static partial void RewrapsFailed(ILogger logger, long mailboxId, int count, string kind);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Debug, Message = "Deferred re-wraps of {Count} messages in mailbox {MailboxId} dropped: the writer's queue is full; a later read finds them again")]
+    public static partial void RewrapsDropped(ILogger logger, long mailboxId, int count);
 }

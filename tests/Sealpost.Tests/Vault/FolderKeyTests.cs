@@ -47,7 +47,11 @@ public sealed class FolderKeyTests : IAsyncLifetime
     private async Task ReadAsync(long mailboxId, uint uid)
     {
         using var session = await LoginAsync();
-        using var opened = await R.Reader.OpenAsync(session, await RowAsync(mailboxId, uid));
+        using (await R.Reader.OpenAsync(session, await RowAsync(mailboxId, uid)))
+        {
+        }
+
+        await R.Reader.FlushRewrapsAsync(); // the re-wrap the read found, written after it answered
     }
 
     /// <summary>What a holder of the folder key alone does: open a message's content key and its body.</summary>

@@ -39,8 +39,14 @@ public sealed class VaultTests : IAsyncLifetime
     private async Task<byte[]> ReadAsync(IAccountSession session, long mailboxId, uint uid)
     {
         var record = (await R.Store.Mail.GetMessageAsync(mailboxId, uid))!;
-        using var opened = await R.Reader.OpenAsync(session, record);
-        return await opened.ReadAllAsync();
+        byte[] body;
+        using (var opened = await R.Reader.OpenAsync(session, record))
+        {
+            body = await opened.ReadAllAsync();
+        }
+
+        await R.Reader.FlushRewrapsAsync(); // the re-wrap the read found, written after it answered
+        return body;
     }
 
     private string DatabasePath => Path.Combine(_test.DataDirectory, SqliteStore.DatabaseFileName);
@@ -56,6 +62,34 @@ public sealed class VaultTests : IAsyncLifetime
         }
 
         await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task A_first_read_answers_while_the_store_takes_no_writes_and_its_rewrap_is_written_afterwards()
+    {
+        var (alice, inbox) = await WithInboxAsync("alice");
+        var raw = Message("Read while writes wait");
+        await R.Delivery.DeliverAsync(raw, [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
+        using var session = await LoginAsync("alice");
+        var record = (await R.Store.Mail.GetMessageAsync(inbox, 1))!;
+        await using (var writer = await SqliteFiles.OpenAsync(_test.DataDirectory))
+        {
+            await using var begin = writer.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE"; // every other writer waits; readers do not
+            await begin.ExecuteNonQueryAsync();
+            using (var opened = await R.Reader.OpenAsync(session, record))
+            {
+                Assert.Equal(raw, await opened.ReadAllAsync());
+            }
+
+            Assert.Equal(ContentKeyWrap.KindHpke, ContentKeyWrap.Describe((await R.Store.Mail.GetMessageAsync(inbox, 1))!.WrappedKey).Kind);
+            await using var rollback = writer.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        await R.Reader.FlushRewrapsAsync();
+        Assert.Equal(ContentKeyWrap.KindFolder, ContentKeyWrap.Describe((await R.Store.Mail.GetMessageAsync(inbox, 1))!.WrappedKey).Kind);
     }
 
     [Fact]
