@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using NSec.Cryptography;
@@ -7,7 +8,8 @@ namespace Sealpost.Crypto.Primitives;
 /// <summary>
 /// HPKE (RFC 9180), base mode, single-shot, with DHKEM(X25519, HKDF-SHA256) and HKDF-SHA256.
 /// AEAD: AES-128-GCM (id 1, only for the RFC's test vectors) or AES-256-GCM (id 2, what we use).
-/// X25519 comes from libsodium (NSec); HKDF and AES-GCM from .NET.
+/// X25519 comes from libsodium (the library NSec ships: key generation and checks through NSec, the
+/// per-message scalar multiplications called directly); HKDF and AES-GCM from .NET.
 /// </summary>
 public sealed class Hpke
 {
@@ -68,12 +70,23 @@ public sealed class Hpke
     /// </summary>
     internal (byte[] Enc, byte[] Ciphertext) Seal(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ephemeralPrivateKey)
     {
-        // One ephemeral key object: its public half is enc, and it does the DH (no re-import, no second scalar multiplication).
-        using var ephemeral = ephemeralPrivateKey.IsEmpty
-            ? Key.Create(X25519)
-            : Key.Import(X25519, ephemeralPrivateKey, KeyBlobFormat.RawPrivateKey);
-        var enc = ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        var dh = Agree(ephemeral, recipientPublicKey);
+        // The ephemeral key: 32 random bytes (X25519 clamps the scalar itself, RFC 7748 §5); enc is its public half.
+        var ephemeral = ephemeralPrivateKey.IsEmpty ? RandomNumberGenerator.GetBytes(32) : ephemeralPrivateKey.ToArray();
+        var enc = new byte[EncLength];
+        if (Sodium.crypto_scalarmult_curve25519_base(enc, ephemeral) != 0 || recipientPublicKey.Length != EncLength)
+        {
+            CryptographicOperations.ZeroMemory(ephemeral);
+            throw new CryptographicException("invalid X25519 key");
+        }
+
+        var dh = new byte[32];
+        var agreed = Sodium.crypto_scalarmult_curve25519(dh, ephemeral, recipientPublicKey.ToArray());
+        CryptographicOperations.ZeroMemory(ephemeral);
+        if (agreed != 0)
+        {
+            throw new CryptographicException("X25519 produced an all-zero shared secret"); // RFC 9180 §7.1.4
+        }
+
         var sharedSecret = ExtractAndExpand(dh, [.. enc, .. recipientPublicKey]);
         CryptographicOperations.ZeroMemory(dh);
         var (key, nonce) = KeySchedule(sharedSecret, info);
@@ -88,18 +101,91 @@ public sealed class Hpke
         return (enc, ciphertext);
     }
 
+    /// <summary>
+    /// A recipient's private key checked once (through NSec, which also initialises libsodium) for many
+    /// opens, and its public key. Opens then call libsodium's X25519 directly: NSec puts each key and
+    /// each shared secret in guarded memory (an mmap and two mprotects, which serialise threads), and
+    /// the private key is in managed memory already, so that bought nothing here but cost more than
+    /// the scalar multiplication itself. Thread-safe to share.
+    /// </summary>
+    public sealed class RecipientKey : IDisposable
+    {
+        private readonly byte[] _privateKey;
+
+        public RecipientKey(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey = default)
+        {
+            using (var key = Key.Import(X25519, privateKey, KeyBlobFormat.RawPrivateKey))
+            {
+                PublicKey = publicKey.IsEmpty ? key.PublicKey.Export(KeyBlobFormat.RawPublicKey) : publicKey.ToArray();
+            }
+
+            _privateKey = privateKey.ToArray();
+        }
+
+        internal byte[] PublicKey { get; }
+
+        /// <summary>X25519(sk, pk); refuses a result of all zeros (RFC 9180 §7.1.4), as libsodium reports it.</summary>
+        internal byte[] Agree(ReadOnlySpan<byte> publicKey)
+        {
+            if (publicKey.Length != EncLength)
+            {
+                throw new CryptographicException("invalid X25519 public key");
+            }
+
+            var shared = new byte[32];
+            if (Sodium.crypto_scalarmult_curve25519(shared, _privateKey, publicKey.ToArray()) != 0)
+            {
+                throw new CryptographicException("X25519 produced an all-zero shared secret");
+            }
+
+            return shared;
+        }
+
+        public void Dispose() => CryptographicOperations.ZeroMemory(_privateKey);
+    }
+
+    /// <summary>libsodium's X25519, called directly (see <see cref="RecipientKey"/>); the library is the one NSec ships.</summary>
+    private static class Sodium
+    {
+        static Sodium()
+        {
+            if (sodium_init() < 0)
+            {
+                throw new CryptographicException("libsodium could not be initialised");
+            }
+        }
+
+        [DllImport("libsodium", CallingConvention = CallingConvention.Cdecl)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories)]
+        private static extern int sodium_init();
+
+        [DllImport("libsodium", CallingConvention = CallingConvention.Cdecl)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories)]
+        internal static extern int crypto_scalarmult_curve25519_base(byte[] q, byte[] n);
+
+        [DllImport("libsodium", CallingConvention = CallingConvention.Cdecl)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories)]
+        internal static extern int crypto_scalarmult_curve25519(byte[] q, byte[] n, byte[] p);
+    }
+
     /// <summary>Opens what <see cref="Seal"/> made. Throws <see cref="CryptographicException"/> on any mismatch.</summary>
     /// <param name="recipientPublicKey">The recipient's public key if the caller has it (saves a scalar multiplication).</param>
     public byte[] Open(ReadOnlySpan<byte> recipientPrivateKey, ReadOnlySpan<byte> enc, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> recipientPublicKey = default)
+    {
+        using var recipient = new RecipientKey(recipientPrivateKey, recipientPublicKey);
+        return Open(recipient, enc, info, aad, ciphertext);
+    }
+
+    /// <summary>Opens what <see cref="Seal"/> made with a key imported once. Throws <see cref="CryptographicException"/> on any mismatch.</summary>
+    public byte[] Open(RecipientKey recipient, ReadOnlySpan<byte> enc, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext)
     {
         if (enc.Length != EncLength || ciphertext.Length < TagLength)
         {
             throw new CryptographicException("malformed HPKE ciphertext");
         }
 
-        using var sk = Key.Import(X25519, recipientPrivateKey, KeyBlobFormat.RawPrivateKey);
-        var pkR = recipientPublicKey.IsEmpty ? sk.PublicKey.Export(KeyBlobFormat.RawPublicKey) : recipientPublicKey.ToArray();
-        var dh = Agree(sk, enc);
+        var pkR = recipient.PublicKey;
+        var dh = recipient.Agree(enc);
         var sharedSecret = ExtractAndExpand(dh, [.. enc, .. pkR]);
         CryptographicOperations.ZeroMemory(dh);
         var (key, nonce) = KeySchedule(sharedSecret, info);

@@ -32,6 +32,32 @@ internal sealed class AccountKeyMaterial : IDisposable
     /// <summary>Keys the name lookup hash (per account, so a dictionary attack needs the account key).</summary>
     public byte[] NameLookupKey { get; }
 
+    private Primitives.Hpke.RecipientKey? _recipient;
+
+    /// <summary>
+    /// The private key imported once for HPKE opens (in libsodium's guarded memory): a first read of
+    /// many delivered messages imports it once, not once per message.
+    /// </summary>
+    public Primitives.Hpke.RecipientKey Recipient
+    {
+        get
+        {
+            if (Volatile.Read(ref _recipient) is { } imported)
+            {
+                return imported;
+            }
+
+            var made = new Primitives.Hpke.RecipientKey(PrivateKey, PublicKey);
+            if (Interlocked.CompareExchange(ref _recipient, made, null) is { } other)
+            {
+                made.Dispose();
+                return other;
+            }
+
+            return made;
+        }
+    }
+
     public static AccountKeyMaterial From(int version, byte[] privateKey)
     {
         var prk = HKDF.Extract(HashAlgorithmName.SHA256, privateKey, Salt);
@@ -47,6 +73,7 @@ internal sealed class AccountKeyMaterial : IDisposable
 
     public void Dispose()
     {
+        _recipient?.Dispose();
         CryptographicOperations.ZeroMemory(PrivateKey);
         CryptographicOperations.ZeroMemory(ContentWrapKey);
         CryptographicOperations.ZeroMemory(NamesKey);

@@ -108,7 +108,7 @@ internal static class ContentKeyWrap
         var aad = Aad(header, session.AccountId);
         if (kind == KindHpke)
         {
-            return Hpke.Open(key.PrivateKey, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..], key.PublicKey);
+            return Hpke.Open(key.Recipient, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..]);
         }
 
         if (currentCipher is null || version != session.CurrentKeyVersion)

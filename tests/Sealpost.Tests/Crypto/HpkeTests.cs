@@ -67,4 +67,36 @@ public sealed class HpkeTests
         Assert.ThrowsAny<CryptographicException>(() => hpke.Open(otherSk, enc, "info"u8, "aad"u8, ct));
         Assert.ThrowsAny<CryptographicException>(() => hpke.Open(sk, new byte[32], "info"u8, "aad"u8, ct)); // low-order point
     }
+
+    [Theory]
+    [InlineData(0)] // all zeros: a low-order point
+    [InlineData(1)] // the point of order 1 (u = 1)
+    [InlineData(31)] // too short
+    public void Sealing_to_a_public_key_that_gives_no_shared_secret_is_refused(int kind)
+    {
+        var key = kind switch
+        {
+            0 => new byte[32],
+            1 => [1, .. new byte[31]],
+            _ => new byte[31],
+        };
+        Assert.ThrowsAny<CryptographicException>(() => new Hpke().Seal(key, "info"u8, "aad"u8, "content key"u8));
+    }
+
+    [Fact]
+    public void A_recipient_key_imported_once_opens_many_messages_and_refuses_what_is_not_its_own()
+    {
+        var hpke = new Hpke();
+        var (sk, pk) = Hpke.GenerateKeyPair();
+        using var recipient = new Hpke.RecipientKey(sk);
+        for (var i = 0; i < 3; i++)
+        {
+            var (enc, ct) = hpke.Seal(pk, "info"u8, "aad"u8, [(byte)i, 2, 3]);
+            Assert.Equal([(byte)i, 2, 3], hpke.Open(recipient, enc, "info"u8, "aad"u8, ct));
+        }
+
+        var (_, otherPk) = Hpke.GenerateKeyPair();
+        var (otherEnc, otherCt) = hpke.Seal(otherPk, "info"u8, "aad"u8, [9]);
+        Assert.ThrowsAny<CryptographicException>(() => hpke.Open(recipient, otherEnc, "info"u8, "aad"u8, otherCt));
+    }
 }
