@@ -4,7 +4,7 @@
 # tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync mutt dovecot-imapd publicsuffix python3-aiosmtpd python3-prometheus-client python3-dkim opendkim bc nsd unbound ldnsutils strace iproute2 wrk softhsm2 swtpm swtpm-tools tpm2-tools chromium fonts-noto-cjk lintian dpkg-dev systemd binutils pebble patroni etcd-server etcd-client)
+PACKAGES=(openssl sqlite3 python3 ca-certificates procps postgresql util-linux postfix dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync mutt dovecot-imapd dovecot-lmtpd publicsuffix python3-aiosmtpd python3-prometheus-client python3-dkim opendkim bc nsd unbound ldnsutils strace iproute2 wrk softhsm2 swtpm swtpm-tools tpm2-tools chromium fonts-noto-cjk lintian dpkg-dev systemd binutils pebble patroni etcd-server etcd-client)
 # Node.js for tests/js: Debian's packages, unless a Node.js with npm is already installed (Debian's npm conflicts with others).
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 

@@ -54,7 +54,8 @@ internal static class ImapStressBenchmark
             {
                 if (node > 0)
                 {
-                    folders.Add(CopyFolder(sealpost.Folder, node));
+                    folders.Add(sealpost.Folder + "-node" + node.ToString(CultureInfo.InvariantCulture));
+                    SmtpColdStartBenchmark.CopyFolder(sealpost.Folder, folders[^1]);
                 }
 
                 var port = node == 0 ? sealpost.Port : FreePort();
@@ -156,25 +157,6 @@ internal static class ImapStressBenchmark
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    /// <summary>A second node's data folder: the first's (its development master key and certificate), without sockets.</summary>
-    private static string CopyFolder(string from, int node)
-    {
-        var to = from + "-node" + node.ToString(CultureInfo.InvariantCulture);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            if ((File.GetAttributes(file) & (FileAttributes)0x8000) != 0 || file.EndsWith(".sock", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-
-        return to;
     }
 
     private static Process StartSealpost(string serverDll, string folder, int port, int clients, int cpu, string? postgres, string node)

@@ -22,7 +22,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench imap-large [--messages 100000] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench login-storm [--users 100] [--connections 4]");
     Console.WriteLine("       Sealpost.Bench imap-memory --server PATH/sealpost.dll [--sessions 5000,19000] [--mode select|login|greeting|plain] [--tls13 | --aead-only] [--client-tls12]");
-    Console.WriteLine("       Sealpost.Bench smtp-cold --server PATH [--connections 20] [--seconds 10] [--size 5120] [--nodes 1 --postgres CONNECTION]  (bench/smtp-cold.sh, bench/two-nodes.sh)");
+    Console.WriteLine("       Sealpost.Bench smtp-cold --server PATH [--connections 20] [--seconds 10] [--size 5120] [--nodes 1 --postgres CONNECTION] | [--whole --messages 10000]  (bench/smtp-cold.sh, bench/two-nodes.sh)");
     Console.WriteLine("       Sealpost.Bench smtp-memory [--messages 14] [--size-mib 40] [--budget-mib 512] [--bdat] [--server sealpost.dll]  (bench/smtp-memory.sh runs it)");
     Console.WriteLine("       Sealpost.Bench audit [--events 200000] [--producers 64] [--postgres CONNECTION]");
     Console.WriteLine("       Sealpost.Bench audit-overhead [--pairs 5] [--seconds 10] [--clients 20] [--group-commit-ms N] [--postgres CONNECTION]");
@@ -137,6 +137,11 @@ if (argsList[0] == "smtp-cold")
     {
         Console.Error.WriteLine("error: --nodes above 1 needs --postgres (nodes share one database)");
         return 2;
+    }
+
+    if (argsList.Contains("--whole"))
+    {
+        return await SmtpColdStartBenchmark.RunWholeAsync(server, Arg("--connections", 20), Arg("--messages", 10_000), Arg("--size", 5120));
     }
 
     return await SmtpColdStartBenchmark.RunAsync(server, Arg("--connections", 20), Arg("--seconds", 10), Arg("--size", 5120), nodes, pg);

@@ -23,12 +23,22 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
 
     public IPEndPoint Endpoint { get; }
 
+    /// <summary>Where Dovecot takes LMTP, when started with it.</summary>
+    public IPEndPoint? LmtpEndpoint { get; private init; }
+
+    /// <summary>Messages in a user's INBOX (Maildir new and cur): what LMTP has delivered.</summary>
+    public int Delivered(string user) =>
+        new[] { "new", "cur" }.Sum(sub => Directory.Exists(Path.Combine(_folder, "home", user, "Maildir", sub))
+            ? Directory.EnumerateFiles(Path.Combine(_folder, "home", user, "Maildir", sub)).Count()
+            : 0);
+
     /// <summary>The user names of a Dovecot started with <paramref name="users"/> users (alice alone for one).</summary>
     public static IReadOnlyList<string> UserNames(int users) =>
         users == 1 ? ["alice@example.test"] : Enumerable.Range(1, users).Select(i => $"user{i:D3}@example.test").ToList();
 
     /// <param name="cpu">Pins Dovecot to this CPU (taskset), so a load generator on another one does not compete.</param>
-    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message, int users = 1, int? cpu = null)
+    /// <param name="lmtp">Also listen for LMTP on 127.0.0.1 (<see cref="LmtpEndpoint"/>): the delivery agent behind a Postfix.</param>
+    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message, int users = 1, int? cpu = null, bool lmtp = false)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-dovecot-" + Guid.NewGuid().ToString("N"));
         foreach (var user in UserNames(users))
@@ -49,6 +59,10 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(folder, "state"));
 
         var port = FreePort();
+        var lmtpPort = lmtp ? FreePort() : 0;
+        var lmtpService = lmtp
+            ? $"service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtpPort}\n  }}\n  process_limit = {Math.Max(20, sessions)}\n}}\npostmaster_address = postmaster@example.test\n"
+            : "";
         // High-performance mode (Dovecot's own term): login processes serve many connections each.
         var login = highPerformance
             ? $"  service_count = 0\n  process_min_avail = {Environment.ProcessorCount}\n  client_limit = {Math.Max(1000, sessions * 2)}\n"
@@ -57,7 +71,7 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
             base_dir = {{folder}}/run
             state_dir = {{folder}}/state
             log_path = {{folder}}/dovecot.log
-            protocols = imap
+            protocols = imap{{(lmtp ? " lmtp" : "")}}
             listen = 127.0.0.1
             ssl = no
             disable_plaintext_auth = no
@@ -89,6 +103,7 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
             service anvil {
               chroot =
             }
+            {{lmtpService}}
             """);
         await File.WriteAllTextAsync(Path.Combine(folder, "passwd"), string.Concat(UserNames(users).Select(u => $"{u}:{{PLAIN}}{(users == 1 ? "alice-dev-password" : "bench-password")}\n")));
         Chown(Path.Combine(folder, "home"));
@@ -111,7 +126,7 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
             {
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(endpoint);
-                return new ReferenceDovecot(process, folder, endpoint);
+                return new ReferenceDovecot(process, folder, endpoint) { LmtpEndpoint = lmtp ? new IPEndPoint(IPAddress.Loopback, lmtpPort) : null };
             }
             catch (SocketException)
             {
