@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sealpost.Core.Configuration;
 using Sealpost.Core.Mail;
+using Sealpost.Crypto.Vault;
 using Sealpost.Imap;
 using Sealpost.Server.Hosting;
 
@@ -28,10 +29,20 @@ internal static partial class ImapLargeMailboxBenchmark
             Console.WriteLine($"imap-large: {messages} messages in one mailbox (filled through the delivery path in {fill.Elapsed.TotalSeconds:F0} s), store {r.Store.Kind}");
             var endpoint = server.ImapEndpoint(ImapListenerKind.StartTls);
 
+            // Mail delivered while its owner was away: the login starts the background re-wrap, and the
+            // first SEARCH comes at once, while it runs (issue 20: every answer < 2 s, re-wrap <= 30 s).
             var a = await ImapBenchmark.Client.ConnectAsync(endpoint);
+            var login = Stopwatch.StartNew();
             await a.CommandAsync("LOGIN alice@example.test alice-dev-password");
             await a.CommandAsync("ENABLE QRESYNC");
             var select = await a.CommandAsync("SELECT Big");
+            await Time("SEARCH FROM right after LOGIN (cold)", 1, () => a.CommandAsync("SEARCH FROM \"Sender 7\""));
+            while ((await r.Store.Mail.ListMessagesAsync(big.Id, UidRange.All)).Any(m => m.WrappedKey is { } w && ContentKeyWrap.FolderOf(w) != big.Id))
+            {
+                await Task.Delay(100);
+            }
+
+            Console.WriteLine($"  {"background re-wrap after LOGIN complete",-42} {login.Elapsed.TotalMilliseconds,9:F0} ms after the LOGIN");
             var validity = Regex.Match(select, @"UIDVALIDITY (\d+)").Groups[1].Value;
             var modseq = Regex.Match(select, @"HIGHESTMODSEQ (\d+)").Groups[1].Value;
             await a.CommandAsync("UNSELECT");
@@ -61,7 +72,6 @@ internal static partial class ImapLargeMailboxBenchmark
             });
             await Time("plain SELECT", 5, () => a.CommandAsync("SELECT Big"));
             await Time("FETCH 1:* (FLAGS)", 5, () => a.CommandAsync("FETCH 1:* (FLAGS)"));
-            await Time("SEARCH FROM (cold: metadata decrypted)", 1, () => a.CommandAsync("SEARCH FROM \"Sender 7\""));
             await Time("SEARCH FROM (warm)", 5, () => a.CommandAsync("SEARCH FROM \"Sender 7\""));
             await Time("SEARCH SUBJECT (warm)", 5, () => a.CommandAsync("SEARCH SUBJECT \"topic 13\""));
             await Time("SORT (DATE)", 5, () => a.CommandAsync("SORT (DATE) UTF-8 ALL"));

@@ -28,7 +28,8 @@ public sealed record LoginResult(LoginOutcome Outcome, Account? Account = null, 
 /// only after its record is durable (in the audit store or the local spool).
 /// </summary>
 [DomainService]
-public sealed class AuthenticationService(DirectoryService directory, LoginThrottle throttle, AccessGuard guard)
+/// <param name="loggedIn">Told of each successful login's session (it keeps no reference): the background re-wrap of the account's delivered mail.</param>
+public sealed class AuthenticationService(DirectoryService directory, LoginThrottle throttle, AccessGuard guard, Action<IAccountSession>? loggedIn = null)
 {
     /// <summary>
     /// How long a protocol waits before answering its session's n-th failed login: guessing gets slower
@@ -82,6 +83,10 @@ public sealed class AuthenticationService(DirectoryService directory, LoginThrot
             if (result.Outcome != LoginOutcome.Succeeded)
             {
                 session.Dispose();
+            }
+            else
+            {
+                loggedIn?.Invoke(session);
             }
 
             return result;

@@ -42,7 +42,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
             familiarFor: TimeSpan.FromDays(options.Limits.FamiliarAddressDays));
         var notices = new OwnerNotices(store.Mail, Delivery);
         Directory = new DirectoryService(store, Vault, Mailboxes, notices, Guard, LoginThrottle, redactor, loggerFactory.CreateLogger<DirectoryService>());
-        Authentication = new AuthenticationService(Directory, LoginThrottle, Guard);
+        Authentication = new AuthenticationService(Directory, LoginThrottle, Guard, Reader.RewrapAfterLogin);
         AuditService = new AuditService(audit, Guard, store.Directory, trust);
         AccessGrants = new AccessGrantService(store, trust, Guard, TimeProvider.System) { OwnerNotices = options.Vault.TellOwnersOfGrants ? notices : null };
         Mail = new MailService(store, Mailboxes, Reader, Delivery, Guard, AccessGrants);

@@ -303,13 +303,17 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     public Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
         store.WriteAsync<int>(async (c, _) =>
         {
-            foreach (var (uid, wrapped) in keys)
-            {
-                await c.Execute("UPDATE messages SET wrapped_key = $1 WHERE mailbox_id = $2 AND uid = $3", wrapped, mailboxId, (long)uid);
-            }
-
+            // One statement for the whole batch (a first read of a large folder re-wraps thousands), in UID order.
+            var ordered = keys.OrderBy(k => k.Uid).ToList();
+            await c.Execute("""
+                UPDATE messages m SET wrapped_key = v.k
+                FROM unnest($2::bigint[], $3::bytea[]) AS v(uid, k)
+                WHERE m.mailbox_id = $1 AND m.uid = v.uid
+                """, mailboxId, ordered.Select(k => (long)k.Uid).ToArray(), ordered.Select(k => k.WrappedKey).ToArray());
             return 0;
         }, cancellationToken);
+
+    public Task<IAsyncDisposable?> TryLeaseAccountAsync(long accountId, CancellationToken cancellationToken = default) => store.TryLeaseAccountAsync(accountId, cancellationToken);
 
     public Task RekeyMailboxAsync(long mailboxId, byte[] nameKey, byte[] sealedName, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
         store.WriteAsync<int>(async (c, _) =>

@@ -105,6 +105,57 @@ public sealed class PostgresStore : ISealpostStore
         return standby ?? (DatabaseRole.Unreachable, "store unreachable: no host of Store:ConnectionString answers");
     }
 
+    /// <summary>Advisory-lock class of the account leases ("SPRW"); the account id is the object.</summary>
+    private const int AccountLeaseClass = 0x53505257;
+
+    /// <summary>
+    /// A session-level advisory lock on a connection held for the lease: PostgreSQL drops it if the node
+    /// dies (its connection closes), so a lease never outlives its holder. Account ids beyond 2^31 share a
+    /// lock with another account now and then: that only delays one of them to a later login.
+    /// </summary>
+    internal async Task<IAsyncDisposable?> TryLeaseAccountAsync(long accountId, CancellationToken ct)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, $2)", connection);
+            command.Parameters.AddWithValue(AccountLeaseClass);
+            command.Parameters.AddWithValue(unchecked((int)accountId));
+            if ((bool)(await command.ExecuteScalarAsync(ct))!)
+            {
+                return new AdvisoryLease(connection, accountId);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            await connection.DisposeAsync();
+            throw new SealpostException(ErrorKind.TemporarilyUnavailable, "the store cannot be reached", ex);
+        }
+
+        await connection.DisposeAsync();
+        return null;
+    }
+
+    private sealed class AdvisoryLease(NpgsqlConnection connection, long accountId) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock($1, $2)", connection);
+                command.Parameters.AddWithValue(AccountLeaseClass);
+                command.Parameters.AddWithValue(unchecked((int)accountId));
+                await command.ExecuteScalarAsync();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // the connection is gone, and the lock with it
+            }
+
+            await connection.DisposeAsync();
+        }
+    }
+
     public static async Task<PostgresStore> OpenAsync(string connectionString, bool migrate = true, CancellationToken ct = default)
     {
         NpgsqlDataSource dataSource;

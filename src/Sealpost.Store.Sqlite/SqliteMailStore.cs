@@ -271,6 +271,30 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             return ctx.Command("DELETE FROM mail_changes WHERE at < $t").With("$t", cutoff).ExecuteNonQuery();
         }, cancellationToken);
 
+    // One node serves a SQLite folder: leases are the process's, keyed by database and account.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), byte> Leases = new();
+
+    public Task<IAsyncDisposable?> TryLeaseAccountAsync(long accountId, CancellationToken cancellationToken = default)
+    {
+        var key = (store.DataDirectory, accountId);
+        return Task.FromResult<IAsyncDisposable?>(Leases.TryAdd(key, 0) ? new Lease(() => Leases.TryRemove(key, out _)) : null);
+    }
+
+    private sealed class Lease(Action release) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                release();
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
     public Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
         {

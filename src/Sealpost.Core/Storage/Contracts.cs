@@ -312,6 +312,14 @@ public interface IMailStore
     Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// A lease on an account's background key work (the re-wrap after login), so two nodes never do one
+    /// account's at once: null if another holder, on this node or another, has it. Released on dispose,
+    /// and by the store itself when its holder dies (PostgreSQL: a session advisory lock on a connection
+    /// of its own; SQLite, which one node serves: in the process).
+    /// </summary>
+    Task<IAsyncDisposable?> TryLeaseAccountAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// A folder's new key, in one transaction: its sealed name (which carries the key) and its messages'
     /// wrapped content keys (under it), so a crash leaves either all old or all new. Not a visible change.
     /// </summary>

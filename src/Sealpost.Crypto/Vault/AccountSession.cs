@@ -97,6 +97,9 @@ public sealed class AccountSession : IAccountSession
     /// <summary>A session from a raw private key: one the security officers recovered offline, or a tool's own.</summary>
     public static AccountSession FromPrivateKey(long accountId, int version, byte[] privateKey) => new(accountId, [AccountKeyMaterial.From(version, privateKey)]);
 
+    /// <summary>A session of its own over copies of these keys (background work that outlives the caller's session).</summary>
+    internal AccountSession Copy() => new(AccountId, _keys.Values.Select(k => k.Clone())) { AfterReset = AfterReset };
+
     public long AccountId { get; }
 
     public int CurrentKeyVersion { get; }

@@ -20,11 +20,30 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
 {
     private readonly MetadataCache _cache = cache ?? new MetadataCache(0);
     private readonly DeferredRewraps _rewraps = new(store, logger);
+    private Lazy<BackgroundRewrap>? _afterLogin;
 
     /// <summary>Completes once every re-wrap found by reads so far is written.</summary>
     public Task FlushRewrapsAsync(CancellationToken ct = default) => _rewraps.FlushAsync(ct);
 
-    public ValueTask DisposeAsync() => _rewraps.DisposeAsync();
+    /// <summary>
+    /// After a login: re-wraps the account's delivered messages under their folders' keys in the
+    /// background (<see cref="BackgroundRewrap"/>), so the first reads find them symmetric.
+    /// </summary>
+    public void RewrapAfterLogin(IAccountSession session)
+    {
+        var worker = LazyInitializer.EnsureInitialized(ref _afterLogin, () => new Lazy<BackgroundRewrap>(() => new BackgroundRewrap(store, this, logger)));
+        worker.Value.Add((AccountSession)session);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_afterLogin is { IsValueCreated: true } worker)
+        {
+            await worker.Value.DisposeAsync();
+        }
+
+        await _rewraps.DisposeAsync();
+    }
 
     /// <summary>Above this many cache misses, metadata is read for the whole UID span in one query instead of message by message.</summary>
     private const int BulkReadThreshold = 32;

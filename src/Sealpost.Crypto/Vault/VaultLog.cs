@@ -34,4 +34,10 @@ internal static partial class VaultLog
 
     [LoggerMessage(EventId = 3013, Level = LogLevel.Debug, Message = "Deferred re-wraps of {Count} messages in mailbox {MailboxId} dropped: the writer's queue is full; a later read finds them again")]
     public static partial void RewrapsDropped(ILogger logger, long mailboxId, int count);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Information, Message = "Account {AccountId}: {Count} content keys re-wrapped under their folders' keys in the background after login ({Seconds:F1} s)")]
+    public static partial void BackgroundRewrapped(ILogger logger, long accountId, int count, double seconds);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Account {AccountId}: the background re-wrap after login stopped ({Kind}); first reads re-wrap instead")]
+    public static partial void BackgroundRewrapFailed(ILogger logger, long accountId, string kind);
 }

@@ -397,6 +397,40 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Several_wrapped_keys_are_replaced_in_one_call_and_unknown_uids_are_ignored()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [new NewMessage(inbox.Id, MessageFlags.None, [], DateTimeOffset.UtcNow, [1])]);
+        }
+
+        await store.Mail.UpdateWrappedKeysAsync(inbox.Id, [(3u, new byte[] { 3 }), (1u, new byte[] { 1 }), (99u, new byte[] { 9 })]);
+        Assert.Equal([[1], [1], [3]], (await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Select(m => m.WrappedKey!).ToArray());
+    }
+
+    [Fact]
+    public async Task An_account_lease_is_held_by_one_handle_at_a_time_and_free_again_once_released()
+    {
+        var store = await NewStoreAsync();
+        var other = await _factory.OpenAgainAsync(store);
+        var lease = await store.Mail.TryLeaseAccountAsync(7);
+        Assert.NotNull(lease);
+        Assert.Null(await other.Mail.TryLeaseAccountAsync(7));
+        Assert.Null(await store.Mail.TryLeaseAccountAsync(7));
+        await using (var unrelated = await other.Mail.TryLeaseAccountAsync(8))
+        {
+            Assert.NotNull(unrelated);
+        }
+
+        await lease!.DisposeAsync();
+        await using var again = await other.Mail.TryLeaseAccountAsync(7);
+        Assert.NotNull(again);
+    }
+
+    [Fact]
     public async Task Detached_subscriptions_are_kept_once_per_name_and_removed_by_key()
     {
         await using var store = await NewStoreAsync();
