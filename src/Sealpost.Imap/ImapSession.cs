@@ -341,9 +341,12 @@ public sealed partial class ImapSession
             return true;
         }
 
+        // Noted only once the store has answered: a check the store could not answer (an outage) is
+        // made again before the next command, and a change the feed reported is not forgotten.
+        var stands = await _context.Authentication.SessionStandsAsync(_account!, ct);
         _standingCheckedAt = now;
         _accountChanged = false;
-        return await _context.Authentication.SessionStandsAsync(_account!, ct);
+        return stands;
     }
 
     private long _literalMemory; // octets of the shared message memory this command's literals hold
@@ -472,16 +475,18 @@ public sealed partial class ImapSession
             return await Fail(tag, "BAD", "Unknown command");
         }
 
-        if (Authenticated && name != "LOGOUT" && !await StillStandsAsync(ct))
-        {
-            // RFC 5530 EXPIRED: access is no longer permitted with what this session logged in with.
-            Send(ExpiredBye);
-            return After.Stop;
-        }
-
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
+            // Inside the try: when the store cannot say whether the session stands (an outage), the
+            // command answers NO [UNAVAILABLE] like any other that needs the store; the session stays.
+            if (Authenticated && name != "LOGOUT" && !await StillStandsAsync(ct))
+            {
+                // RFC 5530 EXPIRED: access is no longer permitted with what this session logged in with.
+                Send(ExpiredBye);
+                return After.Stop;
+            }
+
             return await DispatchAsync(tag, known, uid, parser, ct);
         }
         catch (ImapParseException ex)
