@@ -11,6 +11,16 @@ results="$(mktemp -d)"
 # Everything the tests write to a temp folder (servers' data folders, PostgreSQL clusters, browser
 # profiles) goes under one folder of this run, removed at the end however the test host ended: a
 # killed host cannot leave a gigabyte-sized cluster behind in /tmp for every run.
+# What runs killed before they could clean up left behind (and what earlier versions of this suite
+# leaked: a gigabyte-sized PostgreSQL cluster per run): anything of ours untouched for two hours whose
+# PostgreSQL, if it has one, no longer runs.
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'sealpost-*' -mmin +120 -print0 2>/dev/null | while IFS= read -r -d '' stale; do
+  live=0
+  while IFS= read -r pid_file; do
+    kill -0 "$(head -1 "$pid_file" 2>/dev/null)" 2>/dev/null && live=1
+  done < <(find "$stale" -maxdepth 2 -name postmaster.pid 2>/dev/null)
+  [ "$live" -eq 0 ] && rm -rf "$stale"
+done
 run_tmp="$(mktemp -d "${TMPDIR:-/tmp}/sealpost-run-XXXXXX")"
 chmod 1777 "$run_tmp"  # PostgreSQL's clusters run as the postgres user
 cleanup() {
