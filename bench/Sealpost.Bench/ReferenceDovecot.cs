@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Sealpost.Bench;
 
@@ -58,8 +57,8 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(folder, "run"));
         Directory.CreateDirectory(Path.Combine(folder, "state"));
 
-        var port = FreePort();
-        var lmtpPort = lmtp ? FreePort() : 0;
+        var port = ServeProcess.FreePort();
+        var lmtpPort = lmtp ? ServeProcess.FreePort() : 0;
         var lmtpService = lmtp
             ? $"service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtpPort}\n  }}\n  process_limit = {Math.Max(20, sessions)}\n}}\npostmaster_address = postmaster@example.test\n"
             : "";
@@ -120,18 +119,9 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
             RedirectStandardError = true,
         })!;
         var endpoint = new IPEndPoint(IPAddress.Loopback, port);
-        for (var i = 0; i < 100; i++)
+        if (await ServeProcess.AcceptsAsync(endpoint))
         {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(endpoint);
-                return new ReferenceDovecot(process, folder, endpoint) { LmtpEndpoint = lmtp ? new IPEndPoint(IPAddress.Loopback, lmtpPort) : null };
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
+            return new ReferenceDovecot(process, folder, endpoint) { LmtpEndpoint = lmtp ? new IPEndPoint(IPAddress.Loopback, lmtpPort) : null };
         }
 
         process.Kill(entireProcessTree: true);
@@ -142,13 +132,6 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
     {
         using var chown = Process.Start("chown", ["-R", "nobody:nogroup", path]);
         chown.WaitForExit();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

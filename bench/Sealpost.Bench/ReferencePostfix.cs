@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Sealpost.Bench;
 
@@ -32,7 +31,7 @@ internal sealed class ReferencePostfix : IAsyncDisposable
         Directory.CreateDirectory(conf);
         Directory.CreateDirectory(Path.Combine(folder, "queue"));
         Directory.CreateDirectory(Path.Combine(folder, "data"));
-        var port = FreePort();
+        var port = ServeProcess.FreePort();
         await File.WriteAllTextAsync(Path.Combine(conf, "main.cf"), $"""
             compatibility_level = 3.6
             queue_directory = {folder}/queue
@@ -95,29 +94,13 @@ internal sealed class ReferencePostfix : IAsyncDisposable
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
         var endpoint = new IPEndPoint(IPAddress.Loopback, port);
-        for (var i = 0; i < 100; i++)
+        if (await ServeProcess.AcceptsAsync(endpoint))
         {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(endpoint);
-                return new ReferencePostfix(process, folder, endpoint);
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
+            return new ReferencePostfix(process, folder, endpoint);
         }
 
         process.Kill(entireProcessTree: true);
         throw new InvalidOperationException("postfix did not start");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -49,4 +49,24 @@ internal static class ServeProcess
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>Whether something accepts connections on the endpoint within ten seconds (a reference server starting).</summary>
+    public static async Task<bool> AcceptsAsync(IPEndPoint endpoint)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(endpoint);
+                return true;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        return false;
+    }
 }
