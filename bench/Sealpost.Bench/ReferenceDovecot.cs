@@ -8,27 +8,15 @@ namespace Sealpost.Bench;
 /// and Maildir under a temp folder, running as nobody, user alice@example.test with the dev password,
 /// started in the foreground and killed (with its children) on dispose.
 /// </summary>
-internal sealed class ReferenceDovecot : IAsyncDisposable
+internal sealed class ReferenceDovecot(Process process, string folder, IPEndPoint endpoint) : ReferenceServer(process, folder, endpoint)
 {
-    private readonly Process _process;
-    private readonly string _folder;
-
-    private ReferenceDovecot(Process process, string folder, IPEndPoint endpoint)
-    {
-        _process = process;
-        _folder = folder;
-        Endpoint = endpoint;
-    }
-
-    public IPEndPoint Endpoint { get; }
-
     /// <summary>Where Dovecot takes LMTP, when started with it.</summary>
     public IPEndPoint? LmtpEndpoint { get; private init; }
 
     /// <summary>Messages in a user's INBOX (Maildir new and cur): what LMTP has delivered.</summary>
     public int Delivered(string user) =>
-        new[] { "new", "cur" }.Sum(sub => Directory.Exists(Path.Combine(_folder, "home", user, "Maildir", sub))
-            ? Directory.EnumerateFiles(Path.Combine(_folder, "home", user, "Maildir", sub)).Count()
+        new[] { "new", "cur" }.Sum(sub => Directory.Exists(Path.Combine(Folder, "home", user, "Maildir", sub))
+            ? Directory.EnumerateFiles(Path.Combine(Folder, "home", user, "Maildir", sub)).Count()
             : 0);
 
     /// <summary>The user names of a Dovecot started with <paramref name="users"/> users (alice alone for one).</summary>
@@ -132,20 +120,5 @@ internal sealed class ReferenceDovecot : IAsyncDisposable
     {
         using var chown = Process.Start("chown", ["-R", "nobody:nogroup", path]);
         chown.WaitForExit();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
-        Directory.Delete(_folder, recursive: true);
     }
 }

@@ -10,20 +10,8 @@ namespace Sealpost.Bench;
 /// standard output), stopped on dispose. Postfix queues durably (fsync) before its 250; Dovecot's
 /// LMTP writes the Maildir file before its 250 to Postfix.
 /// </summary>
-internal sealed class ReferencePostfix : IAsyncDisposable
+internal sealed class ReferencePostfix(Process process, string folder, IPEndPoint endpoint) : ReferenceServer(process, folder, endpoint)
 {
-    private readonly Process _process;
-    private readonly string _folder;
-
-    private ReferencePostfix(Process process, string folder, IPEndPoint endpoint)
-    {
-        _process = process;
-        _folder = folder;
-        Endpoint = endpoint;
-    }
-
-    public IPEndPoint Endpoint { get; }
-
     public static async Task<ReferencePostfix> StartAsync(IPEndPoint lmtp, int sessions)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-postfix-" + Guid.NewGuid().ToString("N"));
@@ -103,23 +91,13 @@ internal sealed class ReferencePostfix : IAsyncDisposable
         throw new InvalidOperationException("postfix did not start");
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        using (var stop = Process.Start("/usr/sbin/postfix", ["-c", Path.Combine(_folder, "conf"), "stop"]))
+        using (var stop = Process.Start("/usr/sbin/postfix", ["-c", Path.Combine(Folder, "conf"), "stop"]))
         {
             await stop.WaitForExitAsync();
         }
 
-        try
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
-        Directory.Delete(_folder, recursive: true);
+        await base.DisposeAsync();
     }
 }
