@@ -313,6 +313,17 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
             return 0;
         }, cancellationToken);
 
+    public Task<int> ReplaceWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] Expected, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
+        store.WriteAsync<int>(async (c, _) =>
+        {
+            var ordered = keys.OrderBy(k => k.Uid).ToList();
+            return await c.Execute("""
+                UPDATE messages m SET wrapped_key = v.k
+                FROM unnest($2::bigint[], $3::bytea[], $4::bytea[]) AS v(uid, e, k)
+                WHERE m.mailbox_id = $1 AND m.uid = v.uid AND m.wrapped_key = v.e
+                """, mailboxId, ordered.Select(k => (long)k.Uid).ToArray(), ordered.Select(k => k.Expected).ToArray(), ordered.Select(k => k.WrappedKey).ToArray());
+        }, cancellationToken);
+
     public Task<IAsyncDisposable?> TryLeaseAccountAsync(long accountId, CancellationToken cancellationToken = default) => store.TryLeaseAccountAsync(accountId, cancellationToken);
 
     public Task RekeyMailboxAsync(long mailboxId, byte[] nameKey, byte[] sealedName, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>

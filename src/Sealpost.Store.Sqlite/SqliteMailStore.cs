@@ -307,6 +307,11 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
             return 0;
         }, cancellationToken);
 
+    public Task<int> ReplaceWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] Expected, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
+        store.WriteAsync(ctx => keys.Sum(k =>
+            ctx.Command("UPDATE messages SET wrapped_key = $w WHERE mailbox_id = $m AND uid = $u AND wrapped_key = $e")
+                .With("$w", k.WrappedKey).With("$m", mailboxId).With("$u", (long)k.Uid).With("$e", k.Expected).ExecuteNonQuery()), cancellationToken);
+
     public Task RekeyMailboxAsync(long mailboxId, byte[] nameKey, byte[] sealedName, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default) =>
         store.WriteAsync(ctx =>
         {

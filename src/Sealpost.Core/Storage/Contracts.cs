@@ -312,6 +312,13 @@ public interface IMailStore
     Task UpdateWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Replaces wrapped content keys only where the row still holds <c>Expected</c> (what a read saw): a
+    /// wrap written since (a key rotation, a refile, another node) is kept. Returns how many were replaced.
+    /// Not a visible change: MODSEQ does not move.
+    /// </summary>
+    Task<int> ReplaceWrappedKeysAsync(long mailboxId, IReadOnlyList<(uint Uid, byte[] Expected, byte[] WrappedKey)> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// A lease on an account's background key work (the re-wrap after login), so two nodes never do one
     /// account's at once: null if another holder, on this node or another, has it. Released on dispose,
     /// and by the store itself when its holder dies (PostgreSQL: a session advisory lock on a connection

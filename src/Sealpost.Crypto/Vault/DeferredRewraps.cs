@@ -10,7 +10,8 @@ namespace Sealpost.Crypto.Vault;
 /// them in batches (one store call per mailbox per batch), so a FETCH or SEARCH never waits for a
 /// write and many first reads share few commits. Nothing depends on them being written: until they
 /// are, the row keeps the wrap it had, which still opens (at the price of the slower unwrap). The queue
-/// is bounded; what does not fit is found again on a later read.
+/// is bounded; what does not fit is found again on a later read. A row whose wrap changed after the read
+/// (a key rotation, another node's re-wrap, a refile) keeps its new wrap: only what the read saw is replaced.
 /// </summary>
 internal sealed class DeferredRewraps : IAsyncDisposable
 {
@@ -28,10 +29,10 @@ internal sealed class DeferredRewraps : IAsyncDisposable
         _writer = Task.Run(WriteAsync);
     }
 
-    private sealed record Work(long MailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> Keys, TaskCompletionSource? Done);
+    private sealed record Work(long MailboxId, IReadOnlyList<(uint Uid, byte[] Seen, byte[] WrappedKey)> Keys, TaskCompletionSource? Done);
 
-    /// <summary>Hands re-wraps to the writer without waiting; dropped when the queue is full.</summary>
-    public void Add(long mailboxId, IReadOnlyList<(uint Uid, byte[] WrappedKey)> keys)
+    /// <summary>Hands re-wraps to the writer without waiting (each with the wrap the read saw); dropped when the queue is full.</summary>
+    public void Add(long mailboxId, IReadOnlyList<(uint Uid, byte[] Seen, byte[] WrappedKey)> keys)
     {
         if (keys.Count > 0 && !_queue.Writer.TryWrite(new Work(mailboxId, keys, null)))
         {
@@ -56,7 +57,7 @@ internal sealed class DeferredRewraps : IAsyncDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync())
         {
-            var byMailbox = new Dictionary<long, Dictionary<uint, byte[]>>();
+            var byMailbox = new Dictionary<long, Dictionary<uint, (byte[] Seen, byte[] WrappedKey)>>();
             var flushes = new List<TaskCompletionSource>();
             var rows = 0;
             while (rows < RowsPerBatch && reader.TryRead(out var work))
@@ -68,9 +69,9 @@ internal sealed class DeferredRewraps : IAsyncDisposable
                 }
 
                 var uids = byMailbox.TryGetValue(work.MailboxId, out var found) ? found : byMailbox[work.MailboxId] = [];
-                foreach (var (uid, wrapped) in work.Keys)
+                foreach (var (uid, seen, wrapped) in work.Keys)
                 {
-                    uids[uid] = wrapped; // the latest wrap of a row read twice meanwhile
+                    uids[uid] = (seen, wrapped); // the latest of a row read twice meanwhile
                 }
 
                 rows += work.Keys.Count;
@@ -80,7 +81,8 @@ internal sealed class DeferredRewraps : IAsyncDisposable
             {
                 try
                 {
-                    await _store.UpdateWrappedKeysAsync(mailboxId, uids.OrderBy(u => u.Key).Select(u => (u.Key, u.Value)).ToList());
+                    // Only rows still as the read saw them: a wrap written since (a rotation under a new key) stays.
+                    await _store.ReplaceWrappedKeysAsync(mailboxId, uids.OrderBy(u => u.Key).Select(u => (u.Key, u.Value.Seen, u.Value.WrappedKey)).ToList());
                 }
                 catch (SealpostException ex)
                 {

@@ -31,8 +31,11 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     /// </summary>
     public void RewrapAfterLogin(IAccountSession session)
     {
-        var worker = LazyInitializer.EnsureInitialized(ref _afterLogin, () => new Lazy<BackgroundRewrap>(() => new BackgroundRewrap(store, this, logger)));
-        worker.Value.Add((AccountSession)session);
+        if (session is AccountSession unlocked)
+        {
+            var worker = LazyInitializer.EnsureInitialized(ref _afterLogin, () => new Lazy<BackgroundRewrap>(() => new BackgroundRewrap(store, this, logger)));
+            worker.Value.Add(unlocked);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -91,7 +94,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         else
         {
             var s = (AccountSession)session;
-            var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[])>();
+            var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>();
             using var keys = await KeysAsync(s, mailboxId, misses.Select(i => records[i]), ct);
             foreach (var i in misses)
             {
@@ -124,7 +127,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         var (bodyKey, metadataKey) = SealedMessageCodec.DeriveKeys(contentKey);
         if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
         {
-            _rewraps.Add(message.MailboxId, [(message.Uid, rewrapped)]);
+            _rewraps.Add(message.MailboxId, [(message.Uid, message.WrappedKey!, rewrapped)]);
         }
 
         CryptographicOperations.ZeroMemory(contentKey);
@@ -141,7 +144,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         var s = (AccountSession)session;
         var mailbox = await store.GetMailboxAsync(mailboxId, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
         var last = Math.Min(range.Last, mailbox.UidNext == 0 ? 0 : mailbox.UidNext - 1);
-        var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[])>();
+        var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>();
         // Large ranges are cut into one UID slice per core: each slice is read on its own connection and
         // decrypted as soon as it arrives, so reading and decrypting overlap instead of following each other.
         var slices = last < range.First ? [range] : Slices(range.First, last, (last - range.First) >= 2000 ? Environment.ProcessorCount : 1);
@@ -178,7 +181,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         return slices;
     }
 
-    private SealedMetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[])> rewrap)
+    private SealedMetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])> rewrap)
     {
         try
         {
@@ -191,7 +194,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             var contentKey = keys.Open(message.WrappedKey, out var stale);
             if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
             {
-                rewrap.Add((message.Uid, rewrapped));
+                rewrap.Add((message.Uid, message.WrappedKey, rewrapped));
             }
 
             var metadataKey = SealedMessageCodec.DeriveMetadataKey(contentKey);

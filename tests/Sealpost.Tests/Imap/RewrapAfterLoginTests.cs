@@ -50,6 +50,6 @@ public sealed class RewrapAfterLoginTests
         var kinds = Array.Empty<int>();
         await Waiting.UntilAsync(() => (kinds = KindsAsync().GetAwaiter().GetResult()).All(k => k == ContentKeyWrap.KindFolder), "the delivered mail stayed under HPKE after the login");
         Assert.Equal(40, kinds.Length);
-        Assert.Contains("[3014]", server.Logs.ToString());
+        await Waiting.UntilAsync(() => server.Logs.ToString().Contains("[3014]", StringComparison.Ordinal), "the background re-wrap was not logged"); // logged once the account is done
     }
 }

@@ -412,6 +412,23 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Wrapped_keys_are_replaced_only_where_the_row_still_holds_what_was_read()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [new NewMessage(inbox.Id, MessageFlags.None, [], DateTimeOffset.UtcNow, [1])]);
+        }
+
+        await store.Mail.UpdateWrappedKeysAsync(inbox.Id, [(2u, new byte[] { 5 })]); // written after the read below saw [1]
+        var replaced = await store.Mail.ReplaceWrappedKeysAsync(inbox.Id, [(1u, new byte[] { 1 }, new byte[] { 7 }), (2u, new byte[] { 1 }, new byte[] { 7 }), (3u, new byte[] { 1 }, new byte[] { 7 })]);
+        Assert.Equal(2, replaced);
+        Assert.Equal([[7], [5], [7]], (await store.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Select(m => m.WrappedKey!).ToArray());
+    }
+
+    [Fact]
     public async Task An_account_lease_is_held_by_one_handle_at_a_time_and_free_again_once_released()
     {
         var store = await NewStoreAsync();

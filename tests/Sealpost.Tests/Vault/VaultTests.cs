@@ -93,6 +93,34 @@ public sealed class VaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_wrap_written_after_a_read_is_kept_when_the_reads_rewrap_comes_later()
+    {
+        var (alice, inbox) = await WithInboxAsync("alice");
+        await R.Delivery.DeliverAsync(Message("Rotated meanwhile"), [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
+        using var session = await LoginAsync("alice");
+        var record = (await R.Store.Mail.GetMessageAsync(inbox, 1))!;
+        var meanwhile = SealedMessageCodec.Rewrap((AccountSession)session, record.WrappedKey!); // as a rotation or another node writes it
+        await using (var writer = await SqliteFiles.OpenAsync(_test.DataDirectory))
+        {
+            await using var begin = writer.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync();
+            using (await R.Reader.OpenAsync(session, record))
+            {
+            }
+
+            await using var update = writer.CreateCommand();
+            update.CommandText = "UPDATE messages SET wrapped_key = $w WHERE mailbox_id = $m AND uid = 1; COMMIT";
+            update.Parameters.AddWithValue("$w", meanwhile);
+            update.Parameters.AddWithValue("$m", inbox);
+            await update.ExecuteNonQueryAsync();
+        }
+
+        await R.Reader.FlushRewrapsAsync();
+        Assert.Equal(meanwhile, (await R.Store.Mail.GetMessageAsync(inbox, 1))!.WrappedKey);
+    }
+
+    [Fact]
     public async Task One_sealed_copy_serves_every_recipient_byte_for_byte_and_is_rewrapped_on_first_read()
     {
         var (alice, aliceInbox) = await WithInboxAsync("alice");
