@@ -24,6 +24,7 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<AccountSession> _queue = Channel.CreateBounded<AccountSession>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, DateTimeOffset> _done = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _queued = new(); // one entry per account, however often it logs in meanwhile
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
 
@@ -43,9 +44,15 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
             return;
         }
 
+        if (!_queued.TryAdd(session.AccountId, 0))
+        {
+            return; // already waiting: no second copy of its keys, no second pass
+        }
+
         var copy = session.Copy();
         if (!_queue.Writer.TryWrite(copy))
         {
+            _queued.TryRemove(session.AccountId, out _);
             copy.Dispose(); // busy: this account's first reads re-wrap instead
         }
     }
@@ -56,6 +63,7 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
         {
             using (session)
             {
+                _queued.TryRemove(session.AccountId, out _);
                 if (_stopping.IsCancellationRequested || (_done.TryGetValue(session.AccountId, out var at) && DateTimeOffset.UtcNow - at < Recently))
                 {
                     continue;

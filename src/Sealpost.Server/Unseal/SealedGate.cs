@@ -1,18 +1,8 @@
-using System.Net;
-using System.Net.Security;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sealpost.Core.Configuration;
 using Sealpost.Server.Hosting;
-using Sealpost.Server.Tls;
 
 namespace Sealpost.Server.Unseal;
 
