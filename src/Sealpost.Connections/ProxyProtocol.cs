@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Pipelines;
 using System.Net;
 
 namespace Sealpost.Connections;
@@ -16,45 +15,10 @@ public static class ProxyProtocol
     public enum Status { NeedMoreData, Parsed, Invalid }
 
     /// <summary>
-    /// Reads the header at the start of a connection (up to 10 s). Returns the client's address
-    /// (null for a LOCAL header: keep the socket's), or an error and false if it is missing or broken.
-    /// </summary>
-    public static async Task<(bool Ok, IPEndPoint? Source, string Error)> ReadAsync(PipeReader input, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        try
-        {
-            while (true)
-            {
-                var result = await input.ReadAsync(timeout.Token);
-                switch (TryParse(result.Buffer, out var consumed, out var source, out var error))
-                {
-                    case Status.Parsed:
-                        input.AdvanceTo(result.Buffer.GetPosition(consumed));
-                        return (true, source, "");
-                    case Status.Invalid:
-                        return (false, null, error);
-                    default:
-                        if (result.IsCompleted)
-                        {
-                            return (false, null, "connection closed before the header");
-                        }
-
-                        input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                        break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return (false, null, "no header within 10 s");
-        }
-    }
-
-    /// <summary>
-    /// Reads the header from a stream without reading one byte past it: for an implicit-TLS port, where
-    /// the load balancer sends the header in clear and the client's TLS handshake follows at once.
+    /// Reads the header at the start of a connection (up to 10 s) without reading one byte past it: the
+    /// client's first octets (or its TLS handshake) follow at once and belong to whatever reads next.
+    /// Returns the client's address (null for a LOCAL header: keep the socket's), or an error and false
+    /// if it is missing or broken.
     /// </summary>
     public static async Task<(bool Ok, IPEndPoint? Source, string Error)> ReadExactlyAsync(Stream stream, CancellationToken ct)
     {
@@ -63,7 +27,24 @@ public static class ProxyProtocol
         try
         {
             var fixedPart = new byte[16];
-            await stream.ReadExactlyAsync(fixedPart, timeout.Token);
+            var have = 0;
+            while (have < fixedPart.Length)
+            {
+                var n = await stream.ReadAsync(fixedPart.AsMemory(have), timeout.Token);
+                if (n == 0)
+                {
+                    throw new EndOfStreamException();
+                }
+
+                have += n;
+                // A client that speaks its protocol at once (no header) is told apart on its first octets,
+                // not after waiting for sixteen of them.
+                if (have < fixedPart.Length && TryParse(new ReadOnlySequence<byte>(fixedPart, 0, have), out _, out _, out var wrong) == Status.Invalid)
+                {
+                    return (false, null, wrong);
+                }
+            }
+
             // Bytes 15-16: the length of the addresses that follow (RFC-less, haproxy's proxy-protocol.txt §2.2).
             var length = (fixedPart[14] << 8) | fixedPart[15];
             var header = new byte[16 + length];

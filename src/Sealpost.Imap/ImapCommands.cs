@@ -54,7 +54,7 @@ public sealed partial class ImapSession
 
         // Not authenticated (§6.2).
         Parsed("STARTTLS", ImapStates.NotAuthenticated, CommandArguments.None, (s, t, _, _, ct) => s.StartTlsAsync(t, ct),
-            Advertises: s => s._tls ? [] : Always("STARTTLS")),
+            Advertises: s => s._connection.Tls ? [] : Always("STARTTLS")),
         Parsed("AUTHENTICATE", ImapStates.NotAuthenticated, AuthenticateArguments.Parse, (s, t, a, _, ct) => s.AuthenticateAsync(t, a, ct),
             Advertises: s => s.LoginAllowed ? [.. Sealpost.Domain.Sasl.SaslExchange.Mechanisms.Select(m => "AUTH=" + m), "SASL-IR"] : []), // RFC 4959
         Parsed("LOGIN", ImapStates.NotAuthenticated, LoginArguments.Parse, (s, t, a, _, ct) => s.LoginAsync(t, a, ct),
@@ -81,7 +81,7 @@ public sealed partial class ImapSession
         Parsed("GETQUOTA", ImapStates.LoggedIn, QuotaRootArguments.Parse, (s, t, a, _, ct) => s.GetQuotaAsync(t, a, ct)),
         new("SETQUOTA", ImapStates.LoggedIn, (_, _, _, _, _) => SetQuotaAsync()), // refused whatever its arguments (RFC 9208 §4.1.4)
         Parsed("COMPRESS", ImapStates.LoggedIn, CommandArguments.Mechanism, (s, t, a, _, ct) => s.CompressAsync(t, a, ct),
-            Advertises: s => s._compressed ? [] : Always("COMPRESS=DEFLATE")), // RFC 4978
+            Advertises: s => s._connection.Compressed ? [] : Always("COMPRESS=DEFLATE")), // RFC 4978
         Parsed("NOTIFY", ImapStates.LoggedIn, NotifyArguments.Parse, (s, t, a, _, ct) => s.NotifyAsync(t, a, ct), Advertises: _ => Always("NOTIFY")), // RFC 5465
 
         // Selected (§6.4).

@@ -30,12 +30,7 @@ public sealed partial class ImapSession
 {
     private readonly ImapContext _context;
     private readonly ImapListenerKind _kind;
-    private IPEndPoint? _remote;
-    private bool _proxied;
-    private PipeReader _input;
-    private PipeWriter _output;
-    private bool _tls;
-    private bool _compressed;
+    private readonly Connection _connection;
     private int _badCommands;
     private int _authFailures;
     private FramerState _framer;
@@ -55,62 +50,37 @@ public sealed partial class ImapSession
     private IReadOnlyList<uint>? _savedResult;
 
     /// <summary>
-    /// A session over a connected stream (the socket's, or TLS over it for the implicit-TLS port). The
-    /// session reads with zero-byte reads first, so an idle session holds no read buffer (STACK.md).
+    /// A session over a connection the listener has set up (PROXY header read, TLS on the implicit-TLS
+    /// port, the connection gate passed). The connection reads with zero-byte reads, so an idle session
+    /// holds no read buffer (STACK.md).
     /// </summary>
-    /// <param name="proxiedFrom">The client a PROXY header read before TLS named (implicit TLS behind a load balancer).</param>
-    public ImapSession(ImapContext context, ImapListenerKind kind, Stream transport, IPEndPoint? remote, IPEndPoint? proxiedFrom = null)
+    public ImapSession(ImapContext context, ImapListenerKind kind, Connection connection)
     {
         _context = context;
         _kind = kind;
-        _remote = Sealpost.Connections.ClientEndpoint.Normalise(proxiedFrom ?? remote);
-        _proxied = proxiedFrom is not null;
-        _tls = kind == ImapListenerKind.ImplicitTls;
-        UseStreams(transport, transport);
+        _connection = connection;
     }
 
-    private readonly List<Stream> _layers = [];
-    private Stream _readStream = null!;
-    private Stream _writeStream = null!;
+    private PipeReader Input => _connection.Input;
 
-    /// <summary>Puts new pipes over the streams (after STARTTLS or COMPRESS); the old pipes are done with.</summary>
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_input), nameof(_output))]
-    private void UseStreams(Stream read, Stream write)
-    {
-        _input?.Complete();
-        _output?.Complete();
-        _readStream = read;
-        _writeStream = write;
-        _input = PipeReader.Create(read, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
-        _output = PipeWriter.Create(write, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
-    }
+    private PipeWriter Output => _connection.Output;
 
-    private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
+    private bool LoginAllowed => _connection.Tls || (_connection.IsLoopback && _context.Imap.AllowPlaintextAuthOnLoopback && _context.Development);
 
-    private bool LoginAllowed => _tls || (IsLoopback && _context.Imap.AllowPlaintextAuthOnLoopback && _context.Development);
-
-    private string ClientAddress => _remote?.Address.ToString() ?? "unknown";
+    private string ClientAddress => _connection.ClientAddress;
 
     private bool Authenticated => _account is not null;
 
+    /// <summary>The last line a connection refused by the gate hears.</summary>
+    public static string Refusal(string reason) => "* BYE " + reason;
+
+    /// <summary>Logs a connection refused before its session began (gate or PROXY header; event 5003).</summary>
+    public static void Refused(ImapContext context, string remote, string reason) =>
+        ImapLog.ConnectionRefused(context.Logger, remote, reason);
+
     public async Task RunAsync(CancellationToken ct)
     {
-        if (_context.Imap.ProxyProtocol && !_tls && !await ReadProxyHeaderAsync(ct))
-        {
-            await _input.CompleteAsync();
-            await _output.CompleteAsync();
-            return;
-        }
-
         using var counted = Sealpost.Core.Observability.SealpostMetrics.Session("imap");
-        using var slot = _context.Connections.TryEnter(ClientAddress, out var refusal);
-        if (slot is null)
-        {
-            ImapLog.ConnectionRefused(_context.Logger, ClientAddress, refusal!);
-            await TryLastWordAsync("* BYE " + refusal);
-            return;
-        }
-
         try
         {
             await RunSessionAsync(ct);
@@ -119,31 +89,7 @@ public sealed partial class ImapSession
         {
             ReleaseLiteralMemory();
             EndLogin();
-            await _input.CompleteAsync();
-            await _output.CompleteAsync();
-            foreach (var layer in Enumerable.Reverse(_layers))
-            {
-                await layer.DisposeAsync(); // TLS and DEFLATE layers this session added; the socket is the listener's
-            }
         }
-    }
-
-    /// <summary>Logs a connection refused for a missing or broken PROXY header read before TLS (event 5003).</summary>
-    public static void RefusedProxyHeader(ImapContext context, string remote, string error) =>
-        ImapLog.ConnectionRefused(context.Logger, remote, "PROXY header: " + error);
-
-    private async Task<bool> ReadProxyHeaderAsync(CancellationToken ct)
-    {
-        var (ok, source, error) = await ProxyProtocol.ReadAsync(_input, ct);
-        if (!ok)
-        {
-            ImapLog.ConnectionRefused(_context.Logger, ClientAddress, "PROXY header: " + error);
-            return false;
-        }
-
-        _proxied = true;
-        _remote = Sealpost.Connections.ClientEndpoint.Normalise(source) ?? _remote;
-        return true;
     }
 
     private sealed class SessionEnded : Exception;
@@ -200,7 +146,7 @@ public sealed partial class ImapSession
                     switch (status)
                     {
                         case FrameStatus.NeedMore:
-                            _input.AdvanceTo(buffer.Start, buffer.End);
+                            Input.AdvanceTo(buffer.Start, buffer.End);
                             await FlushAsync(ct);
                             if (result.IsCompleted)
                             {
@@ -249,7 +195,7 @@ public sealed partial class ImapSession
                             var nothingBuffered = rest.IsEmpty;
                             _framer.Reset();
                             _commandDeadline = null;
-                            _input.AdvanceTo(rest.Start);
+                            Input.AdvanceTo(rest.Start);
                             try
                             {
                                 if (await ExecuteAsync(command, ct) == After.Stop)
@@ -381,16 +327,16 @@ public sealed partial class ImapSession
     /// </summary>
     private async Task LingerAsync(ReadOnlySequence<byte> unread)
     {
-        _input.AdvanceTo(unread.End);
+        Input.AdvanceTo(unread.End);
         using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         long drained = 0;
         try
         {
             while (drained < 64L * 1024 * 1024)
             {
-                var result = await _input.ReadAsync(linger.Token);
+                var result = await Input.ReadAsync(linger.Token);
                 drained += result.Buffer.Length;
-                _input.AdvanceTo(result.Buffer.End);
+                Input.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted)
                 {
                     return;
@@ -584,11 +530,11 @@ public sealed partial class ImapSession
     private void Send(string line)
     {
         var count = Encoding.UTF8.GetByteCount(line) + 2;
-        var span = _output.GetSpan(count);
+        var span = Output.GetSpan(count);
         var written = Encoding.UTF8.GetBytes(line, span);
         span[written] = (byte)'\r';
         span[written + 1] = (byte)'\n';
-        _output.Advance(written + 2);
+        Output.Advance(written + 2);
     }
 
     /// <summary>Raw octets (message content in a literal), no line end added.</summary>
@@ -596,41 +542,31 @@ public sealed partial class ImapSession
     {
         while (!bytes.IsEmpty)
         {
-            var span = _output.GetSpan(Math.Min(bytes.Length, 64 * 1024));
+            var span = Output.GetSpan(Math.Min(bytes.Length, 64 * 1024));
             var n = Math.Min(span.Length, bytes.Length);
             bytes[..n].CopyTo(span);
-            _output.Advance(n);
+            Output.Advance(n);
             bytes = bytes[n..];
         }
     }
 
     private void SendText(string text)
     {
-        var span = _output.GetSpan(Encoding.UTF8.GetByteCount(text));
-        _output.Advance(Encoding.UTF8.GetBytes(text, span));
+        var span = Output.GetSpan(Encoding.UTF8.GetByteCount(text));
+        Output.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
     private async ValueTask FlushAsync(CancellationToken ct)
     {
-        var result = await _output.FlushAsync(ct);
+        var result = await Output.FlushAsync(ct);
         if (result.IsCompleted)
         {
             throw new SessionEnded();
         }
     }
 
-    private async Task TryLastWordAsync(string line)
-    {
-        try
-        {
-            Send(line);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await _output.FlushAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-        {
-        }
-    }
+    /// <summary>The line before a close, after whatever the session had written (one flush sends both).</summary>
+    private Task TryLastWordAsync(string line) => _connection.LastWordAsync(line);
 
     /// <summary>
     /// Waits for the next command; with NOTIFY set, also sends the events that happen meanwhile
@@ -643,14 +579,14 @@ public sealed partial class ImapSession
             return await ReadAsync(ct, betweenCommands: true);
         }
 
-        if (_input.TryRead(out var ready))
+        if (Input.TryRead(out var ready))
         {
             return ready;
         }
 
         using var timeout = LinkForRead(ct, betweenCommands: true);
         timeout.CancelAfter(ReadLimit());
-        var read = _input.ReadAsync(timeout.Token).AsTask();
+        var read = Input.ReadAsync(timeout.Token).AsTask();
         while (true)
         {
             if (read.IsCompleted)
@@ -672,14 +608,14 @@ public sealed partial class ImapSession
     /// <summary>Reads with the session's inactivity timeout: short before login, at least 30 minutes after (RFC 9051 §5.4).</summary>
     private async ValueTask<ReadResult> ReadAsync(CancellationToken ct, bool allowEmpty = false, bool betweenCommands = false)
     {
-        if (allowEmpty && _input.TryRead(out var ready))
+        if (allowEmpty && Input.TryRead(out var ready))
         {
             return ready;
         }
 
         using var timeout = LinkForRead(ct, betweenCommands);
         timeout.CancelAfter(ReadLimit());
-        return await _input.ReadAsync(timeout.Token);
+        return await Input.ReadAsync(timeout.Token);
     }
 
     private readonly DateTimeOffset _greeted = DateTimeOffset.UtcNow;

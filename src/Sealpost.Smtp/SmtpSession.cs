@@ -51,11 +51,7 @@ public sealed partial class SmtpSession
 {
     private readonly SmtpContext _context;
     private readonly SmtpListenerKind _kind;
-    private IPEndPoint? _remote;
-    private bool _proxied;
-    private PipeReader _input;
-    private PipeWriter _output;
-    private bool _tls;
+    private readonly Connection _connection;
     private string? _helo;
     private bool _esmtp;
     private Account? _account;
@@ -77,33 +73,28 @@ public sealed partial class SmtpSession
     private int _errors;
     private int _authFailures;
 
-    /// <param name="proxiedFrom">The client a PROXY header read before TLS named (port 465 behind a load balancer).</param>
-    public SmtpSession(SmtpContext context, SmtpListenerKind kind, IDuplexPipe transport, IPEndPoint? remote, bool alreadyTls, IPEndPoint? proxiedFrom = null)
+    /// <summary>A session over a connection the listener has set up (PROXY header read, TLS on port 465, the connection gate passed).</summary>
+    public SmtpSession(SmtpContext context, SmtpListenerKind kind, Connection connection)
     {
         _context = context;
         _kind = kind;
-        _input = transport.Input;
-        _output = transport.Output;
-        _remote = ClientEndpoint.Normalise(proxiedFrom ?? remote);
-        _proxied = proxiedFrom is not null;
-        _tls = alreadyTls;
+        _connection = connection;
     }
 
-    /// <summary>
-    /// For an implicit-TLS listener behind a load balancer: reads the PROXY v2 header from the raw
-    /// connection before the TLS handshake (the header comes in clear). Null if missing or broken (logged).
-    /// </summary>
-    public static async Task<IPEndPoint?> ReadProxyBeforeTlsAsync(SmtpContext context, PipeReader raw, IPEndPoint? remote, CancellationToken ct)
-    {
-        var (ok, source, error) = await ProxyProtocol.ReadAsync(raw, ct);
-        if (!ok)
-        {
-            SmtpLog.ConnectionRefused(context.Logger, remote?.Address.ToString() ?? "unknown", "PROXY header: " + error);
-            return null;
-        }
+    /// <summary>The last line a connection refused by the gate hears (no enhanced code before EHLO).</summary>
+    public static string Refusal(string reason) => SmtpReply.ServiceClosing(reason).Format(enhanced: false).TrimEnd();
 
-        return source ?? remote;
-    }
+    /// <summary>Logs a connection refused before its session began (gate or PROXY header).</summary>
+    public static void Refused(SmtpContext context, string remote, string reason) =>
+        SmtpLog.ConnectionRefused(context.Logger, remote, reason);
+
+    private PipeReader Input => _connection.Input;
+
+    private PipeWriter Output => _connection.Output;
+
+    private IPEndPoint? Remote => _connection.Remote;
+
+    private bool Tls => _connection.Tls;
 
     private SmtpOptions Smtp => _context.Options.Smtp;
     private LimitOptions Limits => _context.Options.Limits;
@@ -113,8 +104,7 @@ public sealed partial class SmtpSession
         ? new SpillSettings(Path.Combine(_context.Options.DataDirectory, "incoming"), Limits.MessageSpillBytes)
         : null;
     private bool IsSubmission => _kind != SmtpListenerKind.Inbound;
-    private bool IsLoopback => !_proxied && _remote is not null && IPAddress.IsLoopback(_remote.Address);
-    private bool AuthAllowed => IsSubmission && (_tls || (IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));
+    private bool AuthAllowed => IsSubmission && (Tls || (_connection.IsLoopback && Smtp.AllowPlaintextAuthOnLoopback && _context.Development));
 
     /// <summary>
     /// Serves the connection to its end. A connection's end is never an error for the host: a client that
@@ -125,7 +115,7 @@ public sealed partial class SmtpSession
         using var counted = Sealpost.Core.Observability.SealpostMetrics.Session(_kind == SmtpListenerKind.Inbound ? "smtp" : "submission");
         try
         {
-            await ServeAsync(ct);
+            await RunSessionAsync(ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -135,40 +125,7 @@ public sealed partial class SmtpSession
         }
     }
 
-    private async Task ServeAsync(CancellationToken ct)
-    {
-        if (Smtp.ProxyProtocol && !_proxied && !await ReadProxyHeaderAsync(ct))
-        {
-            return;
-        }
-
-        using var slot = _context.Connections.TryEnter(ClientAddress, out var refusal);
-        if (slot is null)
-        {
-            SmtpLog.ConnectionRefused(_context.Logger, ClientAddress, refusal!);
-            await TryLastWordAsync(SmtpReply.ServiceClosing(refusal!));
-            return;
-        }
-
-        await RunSessionAsync(ct);
-    }
-
-    private string ClientAddress => _remote?.Address.ToString() ?? "unknown";
-
-    /// <summary>Reads the PROXY v2 header; false (connection dropped without a word) if it is missing or broken.</summary>
-    private async Task<bool> ReadProxyHeaderAsync(CancellationToken ct)
-    {
-        var (ok, source, error) = await ProxyProtocol.ReadAsync(_input, ct);
-        if (!ok)
-        {
-            SmtpLog.ConnectionRefused(_context.Logger, ClientAddress, "PROXY header: " + error);
-            return false;
-        }
-
-        _proxied = true;
-        _remote = ClientEndpoint.Normalise(source) ?? _remote;
-        return true;
-    }
+    private string ClientAddress => _connection.ClientAddress;
 
     private async Task RunSessionAsync(CancellationToken ct)
     {
@@ -225,7 +182,7 @@ public sealed partial class SmtpSession
 
                     if (outcome.Stop)
                     {
-                        _input.AdvanceTo(buffer.End);
+                        Input.AdvanceTo(buffer.End);
                         await FlushAsync(ct);
                         return;
                     }
@@ -238,7 +195,7 @@ public sealed partial class SmtpSession
                     if (outcome.NeedsInput)
                     {
                         // The command reads further input itself (DATA, BDAT, AUTH, STARTTLS): give it the rest of the buffer.
-                        _input.AdvanceTo(buffer.Start);
+                        Input.AdvanceTo(buffer.Start);
                         await FlushAsync(ct);
                         var goOn = await outcome.Continue!(ct);
                         Sealpost.Core.Observability.SealpostMetrics.RecordCommand(MetricProtocol, verb, started);
@@ -253,7 +210,7 @@ public sealed partial class SmtpSession
                     }
                 }
 
-                _input.AdvanceTo(buffer.Start, buffer.End);
+                Input.AdvanceTo(buffer.Start, buffer.End);
                 await FlushAsync(ct);
                 if (result.IsCompleted)
                 {
@@ -315,7 +272,7 @@ public sealed partial class SmtpSession
     /// </summary>
     private async Task<ReadResult> ReadCommandAsync(CancellationToken ct, bool allowEmpty = false)
     {
-        if (allowEmpty && _input.TryRead(out var ready))
+        if (allowEmpty && Input.TryRead(out var ready))
         {
             return ready;
         }
@@ -431,7 +388,7 @@ public sealed partial class SmtpSession
         _chunks = null;
     }
 
-    private void Send(SmtpReply reply) => _output.Write(Encoding.UTF8.GetBytes(reply.Format(_esmtp)));
+    private void Send(SmtpReply reply) => Output.Write(Encoding.UTF8.GetBytes(reply.Format(_esmtp)));
 
     /// <summary>Counts errors; past the limit the session ends with 421 (RFC 5321 §4.3.2).</summary>
     private void Error(SmtpReply reply)
@@ -458,15 +415,15 @@ public sealed partial class SmtpSession
         }
 
         timeout.CancelAfter(limit);
-        if (allowEmpty && _input.TryRead(out var ready))
+        if (allowEmpty && Input.TryRead(out var ready))
         {
             return ready;
         }
 
-        return await _input.ReadAsync(timeout.Token);
+        return await Input.ReadAsync(timeout.Token);
     }
 
-    private async Task FlushAsync(CancellationToken ct) => await _output.FlushAsync(ct);
+    private async Task FlushAsync(CancellationToken ct) => await Output.FlushAsync(ct);
 
     private async Task TryLastWordAsync(SmtpReply? reply)
     {
@@ -477,7 +434,7 @@ public sealed partial class SmtpSession
                 Send(reply);
             }
 
-            await _output.FlushAsync();
+            await Output.FlushAsync();
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
         {

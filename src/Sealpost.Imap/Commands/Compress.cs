@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Sealpost.Imap.Protocol;
 
 namespace Sealpost.Imap;
@@ -9,7 +8,7 @@ public sealed partial class ImapSession
 {
     private async Task<After> CompressAsync(string tag, string mechanism, CancellationToken ct)
     {
-        if (_compressed)
+        if (_connection.Compressed)
         {
             Tagged(tag, "NO", ResponseCode.CompressionActive, "Compression is already active");
             return After.Next;
@@ -21,25 +20,15 @@ public sealed partial class ImapSession
             return After.Next;
         }
 
-        if (_input.TryRead(out var pending))
+        if (_connection.HasBufferedInput())
         {
-            var buffered = !pending.Buffer.IsEmpty;
-            _input.AdvanceTo(pending.Buffer.Start);
-            if (buffered)
-            {
-                Send("* BYE Commands pipelined after COMPRESS cannot be read");
-                return After.Stop;
-            }
+            Send("* BYE Commands pipelined after COMPRESS cannot be read");
+            return After.Stop;
         }
 
         Ok(tag, "DEFLATE active");
         await FlushAsync(ct);
-        var inflate = new DeflateStream(_readStream, CompressionMode.Decompress, leaveOpen: true);
-        var deflate = new DeflateStream(_writeStream, CompressionLevel.Fastest, leaveOpen: true);
-        _layers.Add(inflate);
-        _layers.Add(deflate);
-        UseStreams(inflate, deflate);
-        _compressed = true;
+        _connection.StartCompression();
         return After.Next;
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class ImapSession
         // The server's stop ends an IDLE at once: nothing is half-done while idling.
         using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct, _context.Shutdown.Token);
         idleTimeout.CancelAfter(TimeSpan.FromMinutes(_context.Imap.IdleTimeoutMinutes));
-        var read = _input.ReadAsync(idleTimeout.Token).AsTask();
+        var read = Input.ReadAsync(idleTimeout.Token).AsTask();
         while (true)
         {
             var changed = FeedWaitAsync(ct);
@@ -64,7 +64,7 @@ public sealed partial class ImapSession
             if (lf is { } end)
             {
                 var line = Encoding.ASCII.GetString(buffer.Slice(0, end)).TrimEnd('\r');
-                _input.AdvanceTo(buffer.GetPosition(1, end));
+                Input.AdvanceTo(buffer.GetPosition(1, end));
                 if (!line.Equals("DONE", StringComparison.OrdinalIgnoreCase))
                 {
                     Send($"{tag} BAD Expected DONE");
@@ -76,12 +76,12 @@ public sealed partial class ImapSession
 
             if (result.IsCompleted || buffer.Length > 1024)
             {
-                _input.AdvanceTo(buffer.End);
+                Input.AdvanceTo(buffer.End);
                 return After.Stop;
             }
 
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            read = _input.ReadAsync(idleTimeout.Token).AsTask();
+            Input.AdvanceTo(buffer.Start, buffer.End);
+            read = Input.ReadAsync(idleTimeout.Token).AsTask();
         }
 
         Ok(tag, "IDLE terminated");

@@ -127,7 +127,7 @@ public sealed partial class ImapSession
             if (lf is { } end)
             {
                 var line = Encoding.UTF8.GetString(buffer.Slice(0, end)).TrimEnd('\r');
-                _input.AdvanceTo(buffer.GetPosition(1, end));
+                Input.AdvanceTo(buffer.GetPosition(1, end));
                 return line;
             }
 
@@ -137,7 +137,7 @@ public sealed partial class ImapSession
                 throw new SessionEnded();
             }
 
-            _input.AdvanceTo(buffer.Start, buffer.End);
+            Input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 }

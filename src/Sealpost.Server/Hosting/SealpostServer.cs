@@ -39,7 +39,7 @@ public sealed class SealpostServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PosixSignalRegistration? _sighup;
 
-    private readonly IReadOnlyList<ImapListener> _imap;
+    private readonly IReadOnlyList<(Enum Kind, ConnectionListener Listener)> _listeners;
     private readonly ShutdownSignal _shutdown;
 
     private Unseal.PeerUnsealListener? _peer;
@@ -59,16 +59,16 @@ public sealed class SealpostServer : IAsyncDisposable
     /// <summary>Where this node serves peer unseal (mutual TLS), if it does.</summary>
     public IPEndPoint? PeerEndPoint => _peer?.EndPoint;
 
-    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(SmtpListenerKind Kind, IPEndPoint EndPoint)> smtp, IReadOnlyList<ImapListener> imap, PosixSignalRegistration? sighup, ShutdownSignal shutdown)
+    private SealpostServer(WebApplication app, SealpostRuntime runtime, CertificateStore certificates, IReadOnlyList<Uri> https, IReadOnlyList<(Enum Kind, ConnectionListener Listener)> listeners, PosixSignalRegistration? sighup, ShutdownSignal shutdown)
     {
-        _imap = imap;
+        _listeners = listeners;
         _shutdown = shutdown;
-        ImapEndpoints = imap.Select(l => (l.Kind, l.EndPoint)).ToList();
+        ImapEndpoints = listeners.Where(l => l.Kind is ImapListenerKind).Select(l => ((ImapListenerKind)l.Kind, l.Listener.EndPoint)).ToList();
+        SmtpEndpoints = listeners.Where(l => l.Kind is SmtpListenerKind).Select(l => ((SmtpListenerKind)l.Kind, l.Listener.EndPoint)).ToList();
         _app = app;
         Runtime = runtime;
         Certificates = certificates;
         HttpsEndpoints = https;
-        SmtpEndpoints = smtp;
         _sighup = sighup;
     }
 
@@ -198,7 +198,6 @@ public sealed class SealpostServer : IAsyncDisposable
                 ServerLog.DevelopmentMode(logger);
             }
 
-            var smtpListeners = new List<(SmtpListenerKind, ListenOptions)>();
             var httpListeners = new List<ListenOptions>();
             var shutdown = new ShutdownSignal();
             var acme = options.Tls.Acme.DirectoryUrl.Length > 0
@@ -207,7 +206,7 @@ public sealed class SealpostServer : IAsyncDisposable
             var challengeListeners = new List<ListenOptions>();
             var smtpContext = SmtpContextFor(options, runtime, certificates, start.Dev, shutdown);
             var imapContext = ImapContextFor(options, runtime, certificates, start.Dev, shutdown);
-            var app = Build(options, runtime, certificates, smtpContext, start.LogSink, start.Dev, smtpListeners, httpListeners, shutdown, acme, challengeListeners);
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, httpListeners, shutdown, acme, challengeListeners);
             await app.StartAsync(ct);
             // Ordering starts once the challenge listener answers.
             acme?.Start();
@@ -216,29 +215,23 @@ public sealed class SealpostServer : IAsyncDisposable
                 ServerLog.Listening(logger, listen.IPEndPoint!.ToString(), "acme http-01");
             }
 
-            var smtp = smtpListeners.Select(l => (l.Item1, l.Item2.IPEndPoint!)).ToList();
-            foreach (var (kind, endpoint) in smtp)
-            {
-                ServerLog.Listening(logger, endpoint.ToString(), "smtp " + kind.ToString().ToLowerInvariant());
-            }
-
-            var imap = new List<ImapListener>();
+            var listeners = new List<(Enum Kind, ConnectionListener Listener)>();
             try
             {
-                foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
+                foreach (var (kind, name, pipeline, list) in MailPipelines(options, smtpContext, imapContext))
                 {
                     foreach (var text in list)
                     {
                         OptionsValidator.TryParseEndpoint(text, out var endpoint);
-                        var listener = ImapListener.Start(endpoint, kind, imapContext, logger);
-                        imap.Add(listener);
-                        ServerLog.Listening(logger, listener.EndPoint.ToString(), "imap " + kind.ToString().ToLowerInvariant());
+                        var listener = ConnectionListener.Start(endpoint, pipeline, logger);
+                        listeners.Add((kind, listener));
+                        ServerLog.Listening(logger, listener.EndPoint.ToString(), name);
                     }
                 }
             }
             catch
             {
-                foreach (var listener in imap)
+                foreach (var (_, listener) in listeners)
                 {
                     await listener.DisposeAsync();
                 }
@@ -247,6 +240,7 @@ public sealed class SealpostServer : IAsyncDisposable
                 await app.DisposeAsync();
                 throw;
             }
+
             // Only the HTTPS listeners (Kestrel lists every endpoint, SMTP ones included); wildcard binds shown as loopback.
             var addresses = httpListeners
                 .Select(l => l.IPEndPoint!)
@@ -269,17 +263,17 @@ public sealed class SealpostServer : IAsyncDisposable
             }
 
             // SIGTERM (or any stop): every listener closes at once and sessions end at their next resting
-            // point; Kestrel waits up to Limits:ShutdownSeconds for SMTP sessions, the IMAP listeners the same.
+            // point; the mail listeners wait up to Limits:ShutdownSeconds for them.
             app.Lifetime.ApplicationStopping.Register(() =>
             {
                 ServerLog.Draining(logger, options.Limits.ShutdownSeconds);
                 shutdown.Begin();
-                foreach (var listener in imap)
+                foreach (var (_, listener) in listeners)
                 {
                     listener.StopAccepting();
                 }
             });
-            var server = new SealpostServer(app, runtime, certificates, addresses, smtp, imap, sighup, shutdown)
+            var server = new SealpostServer(app, runtime, certificates, addresses, listeners, sighup, shutdown)
             {
                 SmtpContext = smtpContext,
                 ImapContext = imapContext,
@@ -307,6 +301,46 @@ public sealed class SealpostServer : IAsyncDisposable
             certificates.Dispose();
             await runtime.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Each mail listener's pipeline: SMTP inbound and submission (STARTTLS), submission over implicit TLS,
+    /// IMAP (STARTTLS) and IMAPS, each with its protocol's gate, refusal and session.
+    /// </summary>
+    private static IEnumerable<(Enum Kind, string Name, ConnectionPipeline Pipeline, IReadOnlyList<string> Listen)> MailPipelines(
+        SealpostOptions options, SmtpContext smtp, ImapContext imap)
+    {
+        foreach (var (kind, list) in new[]
+                 {
+                     (SmtpListenerKind.Inbound, options.Smtp.InboundListen),
+                     (SmtpListenerKind.Submission, options.Smtp.SubmissionListen),
+                     (SmtpListenerKind.SubmissionImplicitTls, options.Smtp.SubmissionTlsListen),
+                 })
+        {
+            var protocol = kind == SmtpListenerKind.Inbound ? "smtp" : "submission";
+            yield return (kind, "smtp " + kind.ToString().ToLowerInvariant(), new ConnectionPipeline(
+                protocol,
+                ImplicitTls: kind == SmtpListenerKind.SubmissionImplicitTls,
+                options.Smtp.ProxyProtocol,
+                smtp.Connections,
+                smtp.TlsOptions,
+                (client, reason) => SmtpSession.Refused(smtp, client, reason),
+                SmtpSession.Refusal,
+                (connection, ct) => new SmtpSession(smtp, kind, connection).RunAsync(ct)), list);
+        }
+
+        foreach (var (kind, list) in new[] { (ImapListenerKind.StartTls, options.Imap.Listen), (ImapListenerKind.ImplicitTls, options.Imap.TlsListen) })
+        {
+            yield return (kind, "imap " + kind.ToString().ToLowerInvariant(), new ConnectionPipeline(
+                "imap",
+                ImplicitTls: kind == ImapListenerKind.ImplicitTls,
+                options.Imap.ProxyProtocol,
+                imap.Connections,
+                imap.TlsOptions,
+                (client, reason) => ImapSession.Refused(imap, client, reason),
+                ImapSession.Refusal,
+                (connection, ct) => new ImapSession(imap, kind, connection).RunAsync(ct)), list);
         }
     }
 
@@ -346,7 +380,7 @@ public sealed class SealpostServer : IAsyncDisposable
             shutdown,
             runtime.MessageProcessing);
 
-    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, SmtpContext smtpContext, TextWriter? logSink, bool dev, List<(SmtpListenerKind, ListenOptions)> smtpListeners, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
+    private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
         AcmeRenewal? acme, List<ListenOptions> challengeListeners)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -393,56 +427,6 @@ public sealed class SealpostServer : IAsyncDisposable
                     listen.Use(next => ReleaseIdleTlsBuffers(next, "https"));
                     httpListeners.Add(listen);
                 });
-            }
-        });
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            foreach (var (kind, list) in new[]
-                     {
-                         (SmtpListenerKind.Inbound, options.Smtp.InboundListen),
-                         (SmtpListenerKind.Submission, options.Smtp.SubmissionListen),
-                         (SmtpListenerKind.SubmissionImplicitTls, options.Smtp.SubmissionTlsListen),
-                     })
-            {
-                foreach (var text in list)
-                {
-                    OptionsValidator.TryParseEndpoint(text, out var endpoint);
-                    kestrel.Listen(endpoint, listen =>
-                    {
-                        var implicitTls = kind == SmtpListenerKind.SubmissionImplicitTls;
-                        if (implicitTls && options.Smtp.ProxyProtocol)
-                        {
-                            // The load balancer's header comes in clear, before the client's TLS handshake.
-                            listen.Use(next => async connection =>
-                            {
-                                var source = await SmtpSession.ReadProxyBeforeTlsAsync(smtpContext, connection.Transport.Input, connection.RemoteEndPoint as IPEndPoint, connection.ConnectionClosed);
-                                if (source is null)
-                                {
-                                    return;
-                                }
-
-                                connection.Items[ProxiedFromKey] = source;
-                                await next(connection);
-                            });
-                        }
-
-                        if (implicitTls)
-                        {
-                            listen.UseHttps(new TlsHandshakeCallbackOptions
-                            {
-                                HandshakeTimeout = TimeSpan.FromSeconds(30),
-                                OnConnection = context => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates, context.ClientHelloInfo.ServerName, options.Tls)),
-                            });
-                            listen.Use(next => ReleaseIdleTlsBuffers(next, "submission"));
-                        }
-
-                        listen.Run(connection => new SmtpSession(smtpContext, kind, connection.Transport, connection.RemoteEndPoint as IPEndPoint, implicitTls,
-                                connection.Items.TryGetValue(ProxiedFromKey, out var proxied) ? proxied as IPEndPoint : null)
-                            .RunAsync(connection.ConnectionClosed));
-                        smtpListeners.Add((kind, listen));
-                    });
-                }
             }
         });
 
@@ -533,8 +517,6 @@ public sealed class SealpostServer : IAsyncDisposable
         return app;
     }
 
-    private const string ProxiedFromKey = "sealpost.proxied-from";
-
     // After Kestrel's TLS handshake: let OpenSSL free the connection's record buffers while it is idle, and count the handshake.
     private static ConnectionDelegate ReleaseIdleTlsBuffers(ConnectionDelegate next, string protocol) => connection =>
     {
@@ -612,7 +594,7 @@ public sealed class SealpostServer : IAsyncDisposable
         _shutdown.Begin();
         var grace = TimeSpan.FromSeconds(Runtime.Options.Limits.ShutdownSeconds);
         var stopping = _app.StopAsync();
-        await Task.WhenAll(_imap.Select(l => l.StopAsync(grace).AsTask()));
+        await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(grace).AsTask()));
 
         try
         {

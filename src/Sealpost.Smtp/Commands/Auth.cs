@@ -133,7 +133,7 @@ public sealed partial class SmtpSession
             {
                 _lineDeadline = null;
                 var text = tooLong ? null : Encoding.ASCII.GetString(line); // before AdvanceTo: the line's memory belongs to the pipe
-                _input.AdvanceTo(buffer.Start);
+                Input.AdvanceTo(buffer.Start);
                 if (text is null)
                 {
                     Error(SmtpReply.LineTooLong);
@@ -147,7 +147,7 @@ public sealed partial class SmtpSession
                 _lineDeadline ??= DateTimeOffset.UtcNow.AddSeconds(Smtp.CommandLineSeconds);
             }
 
-            _input.AdvanceTo(buffer.Start, buffer.End);
+            Input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
             {
                 throw new SessionClosed();

@@ -32,7 +32,7 @@ public sealed partial class SmtpSession
                 }
 
                 remaining -= take.Length;
-                _input.AdvanceTo(take.End);
+                Input.AdvanceTo(take.End);
                 if (result.IsCompleted && remaining > 0)
                 {
                     return false;

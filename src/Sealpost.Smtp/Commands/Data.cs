@@ -50,7 +50,7 @@ public sealed partial class SmtpSession
         {
             var result = await ReadAsync(Smtp.DataTimeoutSeconds, ct);
             var consumed = reader.Consume(result.Buffer);
-            _input.AdvanceTo(consumed, result.Buffer.End);
+            Input.AdvanceTo(consumed, result.Buffer.End);
             if (result.IsCompleted && !reader.Complete)
             {
                 return false; // the peer hung up mid-message: nothing was stored

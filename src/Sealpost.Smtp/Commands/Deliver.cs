@@ -33,8 +33,8 @@ public sealed partial class SmtpSession
     private async Task DeliverAsync(byte[] message, CancellationToken ct)
     {
         var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
-        var with = (_esmtp ? "ESMTP" : "SMTP") + (_tls ? "S" : "") + (_account is not null ? "A" : "");
-        var received = $"Received: from {Sanitise(_helo!)} ({ClientEndpoint.AddressLiteral(_remote?.Address)}) by {_context.Options.Hostname} with {with} id {id}; " +
+        var with = (_esmtp ? "ESMTP" : "SMTP") + (Tls ? "S" : "") + (_account is not null ? "A" : "");
+        var received = $"Received: from {Sanitise(_helo!)} ({ClientEndpoint.AddressLiteral(Remote?.Address)}) by {_context.Options.Hostname} with {with} id {id}; " +
                        DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000\r\n";
         if (_account is { } owner && _sendable is { } sendable && HeaderSenders(message).FirstOrDefault(a => !sendable.Contains(a)) is { } foreign)
         {
@@ -45,11 +45,11 @@ public sealed partial class SmtpSession
 
         var role = Sealpost.Core.Mail.MailboxRole.Inbox;
         string? dkimDomain = null;
-        if (_kind == SmtpListenerKind.Inbound && _context.SenderAuthentication is { } authenticator && _remote is not null)
+        if (_kind == SmtpListenerKind.Inbound && _context.SenderAuthentication is { } authenticator && Remote is not null)
         {
             // RFC 8601 §5: a sender's own Authentication-Results claiming to be ours are removed first.
             message = Authentication.SenderAuthenticator.RemoveOurResults(message, _context.Options.Hostname);
-            var verdict = await authenticator.EvaluateAsync(_remote.Address, _helo!, _mail!.Address, message, ct);
+            var verdict = await authenticator.EvaluateAsync(Remote.Address, _helo!, _mail!.Address, message, ct);
             dkimDomain = verdict.Dkim == "pass" ? verdict.DkimDomain : null;
             received += verdict.Header(_context.Options.Hostname);
             if (verdict.Dmarc == "fail" && verdict.DmarcPolicy is "reject" or "quarantine")
@@ -68,10 +68,10 @@ public sealed partial class SmtpSession
             }
         }
 
-        if (_kind == SmtpListenerKind.Inbound && Smtp.OwnDomainSenderAction() == OwnDomainSenderAction.Refuse && _remote is not null && !TrustedRelay(_remote.Address)
+        if (_kind == SmtpListenerKind.Inbound && Smtp.OwnDomainSenderAction() == OwnDomainSenderAction.Refuse && Remote is not null && !TrustedRelay(Remote.Address)
             && await ClaimedOwnDomainAsync(message, dkimDomain, ct) is { } claimed)
         {
-            SmtpLog.OwnDomainRefused(_context.Logger, id, ClientEndpoint.AddressLiteral(_remote.Address));
+            SmtpLog.OwnDomainRefused(_context.Logger, id, ClientEndpoint.AddressLiteral(Remote.Address));
             Send(SmtpReply.OwnDomainSpoofed(claimed));
             return;
         }

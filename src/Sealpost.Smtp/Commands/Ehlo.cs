@@ -34,7 +34,7 @@ public sealed partial class SmtpSession
             "CHUNKING",
             "DSN",
         };
-        if (!_tls && _kind != SmtpListenerKind.SubmissionImplicitTls)
+        if (!Tls && _kind != SmtpListenerKind.SubmissionImplicitTls)
         {
             lines.Add("STARTTLS");
         }

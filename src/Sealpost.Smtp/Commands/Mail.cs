@@ -48,7 +48,7 @@ public sealed partial class SmtpSession
 
         if (IsSubmission && _account is null)
         {
-            Error(_tls || AuthAllowed ? SmtpReply.AuthRequired : SmtpReply.EncryptionRequired);
+            Error(Tls || AuthAllowed ? SmtpReply.AuthRequired : SmtpReply.EncryptionRequired);
             return;
         }
 
@@ -106,7 +106,7 @@ public sealed partial class SmtpSession
             return;
         }
 
-        if (path.Parameters.ContainsKey("REQUIRETLS") && !_tls)
+        if (path.Parameters.ContainsKey("REQUIRETLS") && !Tls)
         {
             Error(SmtpReply.RequireTlsWithoutTls);
             return;

@@ -61,7 +61,7 @@ public sealed partial class SmtpSession
                 Send(SmtpReply.MailboxFull);
                 break;
             case RecipientStatus.Remote when _account is null:
-                SmtpLog.RelayRefused(_context.Logger, _remote?.Address.ToString() ?? "?", _context.Redactor.Address(recipient));
+                SmtpLog.RelayRefused(_context.Logger, Remote?.Address.ToString() ?? "?", _context.Redactor.Address(recipient));
                 Error(SmtpReply.RelayDenied);
                 break;
             default:

@@ -1,7 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
-using System.Net.Security;
-using Sealpost.Connections;
 
 namespace Sealpost.Smtp;
 
@@ -10,7 +7,7 @@ public sealed partial class SmtpSession
 {
     private Outcome StartTls(ReadOnlySequence<byte> rest)
     {
-        if (_tls || _kind == SmtpListenerKind.SubmissionImplicitTls)
+        if (Tls || _kind == SmtpListenerKind.SubmissionImplicitTls)
         {
             Error(SmtpReply.BadSequence("TLS is already active"));
             return Outcome.Next;
@@ -27,17 +24,12 @@ public sealed partial class SmtpSession
         return Outcome.Then(async ct =>
         {
             await FlushAsync(ct);
-            var ssl = new SslStream(new DuplexPipeStream(_input, _output), leaveInnerStreamOpen: false);
-            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            handshake.CancelAfter(TimeSpan.FromSeconds(30));
-            // The ClientHello's SNI picks the certificate, as on the implicit-TLS port.
-            await ssl.AuthenticateAsServerAsync(
-                (_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
-            TlsIdleBuffers.Enable(ssl);
-            Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake(MetricProtocol, ssl);
-            _input = PipeReader.Create(ssl);
-            _output = PipeWriter.Create(ssl);
-            _tls = true;
+            if (_connection.HasBufferedInput())
+            {
+                return false; // octets arrived between the reply and the handshake: the same injection
+            }
+
+            Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake(MetricProtocol, await _connection.StartTlsAsync(_context.TlsOptions, ct));
             _helo = null; // RFC 3207 §4.2: forget everything learned before TLS
             _esmtp = false;
             _account = null;

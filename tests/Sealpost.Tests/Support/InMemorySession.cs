@@ -24,14 +24,19 @@ public sealed class InMemorySession : IAsyncDisposable
     /// <summary>The client's end.</summary>
     private Stream Client => new DuplexPipeStream(_down.Reader, _up.Writer);
 
-    private sealed record Transport(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+    /// <summary>The session's end, as the listener would hand it over (no TLS yet, the gate not counted).</summary>
+    private Connection Transport(string client) =>
+        new(new DuplexPipeStream(_up.Reader, _down.Writer), new IPEndPoint(IPAddress.Parse(client), 40000));
 
     /// <summary>An SMTP session as <paramref name="kind"/>'s listener would start it for a client at <paramref name="client"/>.</summary>
     public static SmtpRaw Smtp(SealpostServer server, SmtpListenerKind kind = SmtpListenerKind.Inbound, string client = "127.0.0.1")
     {
         var connection = new InMemorySession();
-        var session = new SmtpSession(server.SmtpContext, kind, new Transport(connection._up.Reader, connection._down.Writer), new IPEndPoint(IPAddress.Parse(client), 40000), alreadyTls: false);
-        connection.Run(session.RunAsync);
+        connection.Run(async ct =>
+        {
+            await using var transport = connection.Transport(client);
+            await new SmtpSession(server.SmtpContext, kind, transport).RunAsync(ct);
+        });
         return SmtpRaw.Over(connection.Client, connection);
     }
 
@@ -39,8 +44,11 @@ public sealed class InMemorySession : IAsyncDisposable
     public static ImapRaw Imap(SealpostServer server, string client = "127.0.0.1")
     {
         var connection = new InMemorySession();
-        var session = new ImapSession(server.ImapContext, ImapListenerKind.StartTls, new DuplexPipeStream(connection._up.Reader, connection._down.Writer), new IPEndPoint(IPAddress.Parse(client), 40000));
-        connection.Run(session.RunAsync);
+        connection.Run(async ct =>
+        {
+            await using var transport = connection.Transport(client);
+            await new ImapSession(server.ImapContext, ImapListenerKind.StartTls, transport).RunAsync(ct);
+        });
         return ImapRaw.Over(connection.Client, connection);
     }
 

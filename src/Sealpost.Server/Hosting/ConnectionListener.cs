@@ -4,39 +4,55 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Sealpost.Connections;
-using Sealpost.Imap;
 
 namespace Sealpost.Server.Hosting;
 
 /// <summary>
-/// One IMAP listening socket. IMAP sessions sit idle for hours by the thousand, so they run on a plain
-/// Socket + SslStream rather than Kestrel: with zero-byte reads an idle TLS session holds no managed
-/// read buffer, which is what keeps it near the ~35 KB of OpenSSL's own state (STACK.md).
+/// What one listening socket does with each connection, in this order: the load balancer's PROXY header
+/// (read from the raw socket, before any TLS), TLS on an implicit-TLS port, the per-address and total
+/// connection gate (refused with the protocol's last word), then the protocol's session. SMTP, IMAP and
+/// the logins to come differ only in these fields.
 /// </summary>
-internal sealed class ImapListener : IAsyncDisposable
+internal sealed record ConnectionPipeline(
+    string Protocol,
+    bool ImplicitTls,
+    bool ProxyProtocol,
+    ConnectionGate Gate,
+    Func<string?, SslServerAuthenticationOptions> TlsOptions,
+    Action<string, string> Refused,
+    Func<string, string> RefusalLine,
+    Func<Connection, CancellationToken, Task> Serve);
+
+/// <summary>
+/// One listening socket for a mail protocol. Mail sessions sit idle for hours by the thousand, so they run
+/// on a plain Socket (+ SslStream) rather than Kestrel: with zero-byte reads an idle TLS session holds no
+/// managed read buffer, which is what keeps it near the ~35 KB of OpenSSL's own state (STACK.md). A
+/// session's end, however it comes (a client that hangs up, a broken handshake, the server's stop), is
+/// quiet; only a session that fails is logged, by its exception's type.
+/// </summary>
+internal sealed class ConnectionListener : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly ImapContext _context;
-    private readonly ImapListenerKind _kind;
+    private readonly ConnectionPipeline _pipeline;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _sessions = new();
     private readonly Task _accepting;
+    private bool _closed;
 
-    private ImapListener(Socket socket, ImapContext context, ImapListenerKind kind, ILogger logger)
+    private ConnectionListener(Socket socket, ConnectionPipeline pipeline, ILogger logger)
     {
         _socket = socket;
-        _context = context;
-        _kind = kind;
+        _pipeline = pipeline;
         _logger = logger;
+        EndPoint = (IPEndPoint)socket.LocalEndPoint!;
         _accepting = Task.Run(AcceptLoopAsync);
     }
 
-    public ImapListenerKind Kind => _kind;
+    /// <summary>The bound endpoint (the real port when configured with port 0).</summary>
+    public IPEndPoint EndPoint { get; }
 
-    public IPEndPoint EndPoint => (IPEndPoint)_socket.LocalEndPoint!;
-
-    public static ImapListener Start(IPEndPoint endpoint, ImapListenerKind kind, ImapContext context, ILogger logger)
+    public static ConnectionListener Start(IPEndPoint endpoint, ConnectionPipeline pipeline, ILogger logger)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -50,13 +66,13 @@ internal sealed class ImapListener : IAsyncDisposable
             socket.Bind(endpoint);
             socket.Listen(1024);
         }
-        catch
+        catch (SocketException ex)
         {
             socket.Dispose();
-            throw;
+            throw new IOException($"cannot listen on {endpoint} for {pipeline.Protocol}: {ex.Message}", ex);
         }
 
-        return new ImapListener(socket, context, kind, logger);
+        return new ConnectionListener(socket, pipeline, logger);
     }
 
     private async Task AcceptLoopAsync()
@@ -98,31 +114,40 @@ internal sealed class ImapListener : IAsyncDisposable
         {
             Stream transport = network;
             IPEndPoint? proxiedFrom = null;
-            if (_kind == ImapListenerKind.ImplicitTls && _context.Imap.ProxyProtocol)
+            if (_pipeline.ProxyProtocol)
             {
-                // The load balancer's header comes in clear, before the client's TLS handshake.
-                var (ok, source, error) = await Sealpost.Connections.ProxyProtocol.ReadExactlyAsync(network, _stopping.Token);
+                // The load balancer's header comes in clear, before the client's first octet (or TLS handshake).
+                var (ok, source, error) = await ProxyProtocol.ReadExactlyAsync(network, _stopping.Token);
                 if (!ok)
                 {
-                    ImapSession.RefusedProxyHeader(_context, remote?.Address.ToString() ?? "unknown", error);
+                    _pipeline.Refused(remote?.Address.ToString() ?? "unknown", "PROXY header: " + error);
                     return;
                 }
 
                 proxiedFrom = source ?? remote;
             }
 
-            if (_kind == ImapListenerKind.ImplicitTls)
+            if (_pipeline.ImplicitTls)
             {
                 ssl = new SslStream(network, leaveInnerStreamOpen: true);
                 using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 handshake.CancelAfter(TimeSpan.FromSeconds(30));
-                await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_context.TlsOptions(hello.ServerName)), null, handshake.Token);
+                await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(_pipeline.TlsOptions(hello.ServerName)), null, handshake.Token);
                 TlsIdleBuffers.Enable(ssl);
-                Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake("imap", ssl);
+                Sealpost.Core.Observability.SealpostMetrics.RecordTlsHandshake(_pipeline.Protocol, ssl);
                 transport = ssl;
             }
 
-            await new ImapSession(_context, _kind, transport, remote, proxiedFrom).RunAsync(_stopping.Token);
+            await using var connection = new Connection(transport, remote, proxiedFrom, tls: ssl is not null);
+            using var slot = _pipeline.Gate.TryEnter(connection.ClientAddress, out var refusal);
+            if (slot is null)
+            {
+                _pipeline.Refused(connection.ClientAddress, refusal!);
+                await connection.LastWordAsync(_pipeline.RefusalLine(refusal!));
+                return;
+            }
+
+            await _pipeline.Serve(connection, _stopping.Token);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
         {
@@ -136,7 +161,13 @@ internal sealed class ImapListener : IAsyncDisposable
         {
             if (ssl is not null)
             {
-                await ssl.DisposeAsync();
+                try
+                {
+                    await ssl.DisposeAsync();
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+                {
+                }
             }
         }
     }
@@ -148,12 +179,10 @@ internal sealed class ImapListener : IAsyncDisposable
         _socket.Dispose();
     }
 
-    private bool _closed;
-
     /// <summary>
     /// Stops accepting, gives sessions until <paramref name="grace"/> to end by themselves (after the
-    /// server's stop began, each ends after its current command with BYE [UNAVAILABLE]), then cuts the
-    /// rest (BYE as they go) and waits a moment more for them.
+    /// server's stop began, each ends at its next resting point with the protocol's goodbye), then cuts
+    /// the rest and waits a moment more for them.
     /// </summary>
     public async ValueTask StopAsync(TimeSpan grace)
     {
@@ -164,10 +193,15 @@ internal sealed class ImapListener : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         _socket.Dispose();
         await _accepting;
-        // Sessions see the cancellation and say BYE; give them a moment, not forever.
+        // Sessions see the cancellation and say goodbye; give them a moment, not forever.
         await Task.WhenAll(_sessions.Keys).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
         _stopping.Dispose();
     }

@@ -1,8 +1,8 @@
 using System.IO.Pipelines;
 
-namespace Sealpost.Connections;
+namespace Sealpost.Tests.Support;
 
-/// <summary>A connection's two pipes as one stream, so STARTTLS can put an SslStream over it.</summary>
+/// <summary>Two pipes as one stream: an in-memory connection for transcript tests, either end.</summary>
 public sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : Stream
 {
     private readonly Stream _read = input.AsStream(leaveOpen: true);
