@@ -81,9 +81,11 @@ public sealed partial class ImapSession
     }
 
     /// <summary>The LIST lines of the granted mailboxes that match (with the namespace's own levels as \Noselect).</summary>
-    private async Task<List<(string Path, string Attributes, GrantedAccess Grant, Mailbox? Mailbox)>> GrantedListAsync(CancellationToken ct)
+    private static readonly string[] NoselectParent = ["\\Noselect", "\\HasChildren"];
+
+    private async Task<List<(string Path, string[] Attributes, GrantedAccess Grant, Mailbox? Mailbox)>> GrantedListAsync(CancellationToken ct)
     {
-        var lines = new List<(string, string, GrantedAccess, Mailbox?)>();
+        var lines = new List<(string, string[], GrantedAccess, Mailbox?)>();
         foreach (var grant in _granted)
         {
             try
@@ -96,18 +98,18 @@ public sealed partial class ImapSession
             }
 
             var prefix = OtherUsers + MailboxService.Separator + grant.Owner;
-            lines.Add((prefix, "\\Noselect \\HasChildren", grant, null));
+            lines.Add((prefix, NoselectParent, grant, null));
             var all = await grant.Access.ListAsync(ct);
             foreach (var (path, mailbox) in all)
             {
-                var children = all.Any(o => o.Mailbox.ParentId == mailbox.Id) ? "\\HasChildren" : "\\HasNoChildren";
+                string[] children = [all.Any(o => o.Mailbox.ParentId == mailbox.Id) ? "\\HasChildren" : "\\HasNoChildren"];
                 lines.Add((prefix + MailboxService.Separator + path, children, grant, mailbox));
             }
         }
 
         if (lines.Count > 0)
         {
-            lines.Insert(0, (OtherUsers, "\\Noselect \\HasChildren", lines[0].Item3, null));
+            lines.Insert(0, (OtherUsers, NoselectParent, lines[0].Item3, null));
         }
 
         return lines;

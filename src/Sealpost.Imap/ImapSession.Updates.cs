@@ -89,14 +89,14 @@ public sealed partial class ImapSession
             if (added.Count > 0)
             {
                 view.Uids.AddRange(added);
-                Send($"* {view.Count} EXISTS");
+                Send(new ExistsResponse((uint)view.Count));
                 if (!_rev2)
                 {
                     var from = view.ReadOnly
                         ? (await SelMail.GetMailboxAsync(view.MailboxId, ct))?.FirstRecentUid ?? added[0]
                         : await SelMail.ClaimRecentAsync(view.MailboxId, added[^1], ct);
                     (view.Recent ??= []).UnionWith(added.Where(u => u >= from));
-                    Send($"* {view.Recent.Count} RECENT");
+                    Send(new RecentResponse((uint)view.Recent.Count));
                 }
             }
 
@@ -110,7 +110,7 @@ public sealed partial class ImapSession
 
                 var names = await SelKeywords.NamesAsync(message.KeywordIds, ct);
                 AnnounceNewKeywords();
-                Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {Flags.Format(message.Flags, names, IsRecent(message.Uid))}{ModSeqItem(message.ModSeq)})");
+                Send(FlagsFetch(sequence, message.Uid, Flags.Format(message.Flags, names, IsRecent(message.Uid)), message.ModSeq, withUid: true, withModSeq: _condStore));
             }
 
             view.SelfReported.Clear();
@@ -123,7 +123,27 @@ public sealed partial class ImapSession
     }
 
     /// <summary>" MODSEQ (n)" once CONDSTORE is on: RFC 7162 §3.1.4 wants it in every FETCH that carries FLAGS.</summary>
-    private string ModSeqItem(long modseq) => _condStore ? $" MODSEQ ({modseq})" : "";
+    /// <summary>
+    /// A FETCH of a message's flags (RFC 9051 §7.5.2), as STORE answers, a resync reports and news of
+    /// another session's change arrives: UID when asked or unsolicited (RFC 7162 §3.2.4), MODSEQ once
+    /// CONDSTORE is on (§3.1.4).
+    /// </summary>
+    private static FetchResponse FlagsFetch(uint sequence, uint uid, string flags, long modseq, bool withUid, bool withModSeq)
+    {
+        var items = new List<(string, ImapValue)>(3);
+        if (withUid)
+        {
+            items.Add(("UID", ImapValue.Number(uid)));
+        }
+
+        items.Add(("FLAGS", ImapValue.Formatted(flags)));
+        if (withModSeq)
+        {
+            items.Add(("MODSEQ", ImapValue.List(ImapValue.Number((ulong)modseq))));
+        }
+
+        return new FetchResponse(sequence, items);
+    }
 
     private void AnnounceExpunges(SelectedMailbox view)
     {
@@ -133,7 +153,7 @@ public sealed partial class ImapSession
             var gone = view.PendingExpunges.Where(u => view.SequenceOf(u) != 0).ToList();
             if (gone.Count > 0)
             {
-                Send("* VANISHED " + SequenceSet.Format(gone));
+                Send(new VanishedResponse(gone, Earlier: false));
                 foreach (var uid in gone)
                 {
                     view.Uids.RemoveAt((int)view.SequenceOf(uid) - 1);
@@ -150,7 +170,7 @@ public sealed partial class ImapSession
             var sequence = view.SequenceOf(uid);
             if (sequence != 0)
             {
-                Send($"* {sequence} EXPUNGE");
+                Send(new ExpungeResponse(sequence));
                 view.Uids.RemoveAt((int)sequence - 1);
                 view.Recent?.Remove(uid);
             }
@@ -182,7 +202,7 @@ public sealed partial class ImapSession
             var sequence = view.SequenceOf(uid);
             if (sequence != 0)
             {
-                Send($"* {sequence} EXPUNGE");
+                Send(new ExpungeResponse(sequence));
                 view.Uids.RemoveAt((int)sequence - 1);
                 view.Recent?.Remove(uid);
             }

@@ -21,6 +21,8 @@ namespace Sealpost.Imap;
 /// pure; handlers (one file per command under Commands/) only reach storage through services.</item>
 /// <item>The selected mailbox's sequence numbers change only when the client is told (EXISTS,
 /// EXPUNGE); EXPUNGE is never sent during FETCH, STORE or SEARCH (RFC 9051 §7.5.1).</item>
+/// <item>Data responses are records (<see cref="DataResponse"/>) written by <see cref="ResponseWriter"/>, status
+/// responses carry a <see cref="ResponseCode"/>: handlers say what, never spell IMAP syntax.</item>
 /// <item>Responses to pipelined commands are flushed once no further complete command is buffered.</item>
 /// <item><see cref="RunAsync"/> is the one place exceptions become responses: a command error is a
 /// tagged NO or BAD and the session goes on; a protocol error ends it with BYE.</item>
@@ -527,6 +529,9 @@ public sealed partial class ImapSession
 
     // ---- output ----
 
+    /// <summary>A data response, written by <see cref="ResponseWriter"/> for this session's name encoding.</summary>
+    private void Send(DataResponse response) => ResponseWriter.Write(Output, response, _utf8);
+
     private void Send(string line)
     {
         var count = Encoding.UTF8.GetByteCount(line) + 2;
@@ -535,25 +540,6 @@ public sealed partial class ImapSession
         span[written] = (byte)'\r';
         span[written + 1] = (byte)'\n';
         Output.Advance(written + 2);
-    }
-
-    /// <summary>Raw octets (message content in a literal), no line end added.</summary>
-    private void SendRaw(ReadOnlySpan<byte> bytes)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var span = Output.GetSpan(Math.Min(bytes.Length, 64 * 1024));
-            var n = Math.Min(span.Length, bytes.Length);
-            bytes[..n].CopyTo(span);
-            Output.Advance(n);
-            bytes = bytes[n..];
-        }
-    }
-
-    private void SendText(string text)
-    {
-        var span = Output.GetSpan(Encoding.UTF8.GetByteCount(text));
-        Output.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
     private async ValueTask FlushAsync(CancellationToken ct)

@@ -39,7 +39,7 @@ public sealed partial class ImapSession
             }
         }
 
-        Send("* ENABLED" + string.Concat(enabled.Select(e => " " + e)));
+        Send(new EnabledResponse(enabled));
         Ok(tag, "ENABLE completed");
         return Task.FromResult(After.Next);
     }

@@ -51,7 +51,7 @@ public sealed partial class ImapSession
                 .Where(u => set.Contains(u, view.MaxUid)).Order().ToList();
             if (gone.Count > 0)
             {
-                Send("* VANISHED (EARLIER) " + SequenceSet.Format(gone));
+                Send(new VanishedResponse(gone, Earlier: true));
             }
         }
 
@@ -122,7 +122,7 @@ public sealed partial class ImapSession
             }
 
             // The whole response is prepared before its first octet goes out: a failure leaves no half-written FETCH.
-            var parts = new List<object>();
+            var parts = new List<(string, ImapValue)>(items.Count + 2);
             var meta = metadata?[index];
             OpenedMessage? opened = null;
             try
@@ -134,17 +134,17 @@ public sealed partial class ImapSession
 
                 foreach (var item in items)
                 {
-                    if (parts.Count > 0)
-                    {
-                        parts.Add(" ");
-                    }
-
-                    await AddItemAsync(parts, item, record, meta, opened, ct);
+                    parts.Add(await ItemAsync(item, record, meta, opened, ct));
                 }
 
                 if (addFlags)
                 {
-                    parts.Add($" FLAGS {await FlagsTextAsync(record, ct)}{ModSeqItem(record.ModSeq)}");
+                    // A STORE without .SILENT in the same command changed them (RFC 9051 §6.4.6).
+                    parts.Add(("FLAGS", ImapValue.Formatted(await FlagsTextAsync(record, ct))));
+                    if (_condStore)
+                    {
+                        parts.Add(("MODSEQ", ImapValue.List(ImapValue.Number((ulong)record.ModSeq))));
+                    }
                 }
             }
             catch (Core.SealpostException ex) when (ex.Kind == Core.ErrorKind.NotFound)
@@ -157,20 +157,7 @@ public sealed partial class ImapSession
                 opened?.Dispose();
             }
 
-            SendText($"* {sequence} FETCH (");
-            foreach (var part in parts)
-            {
-                if (part is string text)
-                {
-                    SendText(text);
-                }
-                else
-                {
-                    SendRaw((byte[])part);
-                }
-            }
-
-            Send(")");
+            Send(new FetchResponse(sequence, parts));
             if (needsContent)
             {
                 await FlushAsync(ct); // bodies go out message by message, not buffered whole
@@ -191,16 +178,16 @@ public sealed partial class ImapSession
     private void SendFlags(SelectedMailbox view)
     {
         var names = view.Granted?.Keywords ?? _keywords!;
-        var keywords = string.Concat(names.All.Select(k => " " + k));
         view.AnnouncedKeywords = names.Count;
-        Send($"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords})");
+        List<string> flags = [.. Flags.System.Select(s => s.Name), .. names.All];
+        Send(new FlagsResponse(flags));
         if (view.ReadOnly)
         {
             Untagged("OK", ResponseCode.PermanentFlags(""), "Read-only mailbox");
         }
         else
         {
-            Untagged("OK", ResponseCode.PermanentFlags($"\\Answered \\Flagged \\Deleted \\Seen \\Draft{keywords} \\*"), "Flags permitted");
+            Untagged("OK", ResponseCode.PermanentFlags(string.Join(' ', flags) + " \\*"), "Flags permitted");
         }
     }
 
@@ -216,31 +203,23 @@ public sealed partial class ImapSession
         }
     }
 
-    private async Task AddItemAsync(List<object> parts, FetchItem item, MessageRecord record, MessageMetadata? meta, OpenedMessage? opened, CancellationToken ct)
+    /// <summary>One FETCH data item of a message (RFC 9051 §7.5.2): its name and value.</summary>
+    private async Task<(string, ImapValue)> ItemAsync(FetchItem item, MessageRecord record, MessageMetadata? meta, OpenedMessage? opened, CancellationToken ct)
     {
-        void SendText(string text) => parts.Add(text);
-        void SendRaw(byte[] bytes) => parts.Add(bytes);
-
         switch (item.Kind)
         {
             case FetchKind.Uid:
-                SendText("UID " + record.Uid.ToString(CultureInfo.InvariantCulture));
-                return;
+                return ("UID", ImapValue.Number(record.Uid));
             case FetchKind.Flags:
-                SendText("FLAGS " + await FlagsTextAsync(record, ct));
-                return;
+                return ("FLAGS", ImapValue.Formatted(await FlagsTextAsync(record, ct)));
             case FetchKind.InternalDate:
-                SendText("INTERNALDATE \"" + ImapDates.FormatDateTime(record.InternalDate) + "\"");
-                return;
+                return ("INTERNALDATE", ImapValue.String(ImapDates.FormatDateTime(record.InternalDate)));
             case FetchKind.Rfc822Size:
-                SendText("RFC822.SIZE " + record.Size.ToString(CultureInfo.InvariantCulture));
-                return;
+                return ("RFC822.SIZE", ImapValue.Number((ulong)record.Size));
             case FetchKind.ModSeq:
-                SendText($"MODSEQ ({record.ModSeq})");
-                return;
+                return ("MODSEQ", ImapValue.List(ImapValue.Number((ulong)record.ModSeq)));
             case FetchKind.EmailId:
-                SendText($"EMAILID ({EmailId(record)})");
-                return;
+                return ("EMAILID", ImapValue.List(ImapValue.Atom(EmailId(record))));
         }
 
         var whole = item.Kind == FetchKind.Rfc822 || (item.Kind == FetchKind.Section && item.Part is null && item.Text == SectionText.Whole);
@@ -252,20 +231,15 @@ public sealed partial class ImapSession
         switch (item.Kind)
         {
             case FetchKind.Envelope when meta is not null:
-                SendText("ENVELOPE " + BodyStructureFormatter.Envelope(meta.Envelope));
-                return;
+                return ("ENVELOPE", ImapValue.Formatted(BodyStructureFormatter.Envelope(meta.Envelope)));
             case FetchKind.BodyStructure when meta is not null:
-                SendText("BODYSTRUCTURE " + BodyStructureFormatter.BodyStructure(meta.Body));
-                return;
+                return ("BODYSTRUCTURE", ImapValue.Formatted(BodyStructureFormatter.BodyStructure(meta.Body)));
             case FetchKind.Body when meta is not null:
-                SendText("BODY " + BodyStructureFormatter.BodyStructure(meta.Body, extensions: false));
-                return;
+                return ("BODY", ImapValue.Formatted(BodyStructureFormatter.BodyStructure(meta.Body, extensions: false)));
             case FetchKind.Preview when meta is not null:
-                SendText("PREVIEW " + ImapText.String(meta.Preview, _utf8));
-                return;
+                return ("PREVIEW", ImapValue.String(meta.Preview));
             case FetchKind.ThreadId when meta is not null:
-                SendText($"THREADID ({ThreadId(meta, record)})");
-                return;
+                return ("THREADID", ImapValue.List(ImapValue.Atom(ThreadId(meta, record))));
         }
 
         var content = whole ? await opened!.ReadAllAsync(ct) : await SectionBytesAsync(item, meta!, opened!, ct);
@@ -280,8 +254,7 @@ public sealed partial class ImapSession
         };
         if (item.Kind == FetchKind.BinarySize)
         {
-            SendText(label + " " + content.Length.ToString(CultureInfo.InvariantCulture));
-            return;
+            return (label, ImapValue.Number((ulong)content.Length));
         }
 
         if (item.PartialStart is { } start)
@@ -302,8 +275,7 @@ public sealed partial class ImapSession
             content.AsSpan().Replace((byte)0, (byte)0x80);
         }
 
-        SendText($"{label} {(literal8 ? "~" : "")}{{{content.Length}}}\r\n");
-        SendRaw(content);
+        return (label, ImapValue.Literal(content, binary: literal8));
     }
 
     /// <summary>The octets a section names (RFC 9051 §6.4.5), located by the metadata's offsets.</summary>

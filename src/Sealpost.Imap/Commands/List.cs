@@ -24,7 +24,7 @@ public sealed partial class ImapSession
         if (patterns.Count == 1 && patterns[0].Length == 0)
         {
             // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
-            Send("* LIST (\\Noselect) \"/\" \"\"");
+            Send(new ListResponse(["\\Noselect"], ""));
             Ok(tag, "LIST completed");
             return After.Next;
         }
@@ -74,13 +74,7 @@ public sealed partial class ImapSession
                 attributes.Add(use);
             }
 
-            var line = $"* LIST ({string.Join(' ', attributes)}) \"/\" {MailboxOut(path)}";
-            if (childInfo)
-            {
-                line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
-            }
-
-            Send(line);
+            Send(new ListResponse(attributes, path, childInfo ? [("CHILDINFO", ImapValue.List(ImapValue.String("SUBSCRIBED")))] : null));
             if (statusItems is not null)
             {
                 Send(await StatusLineAsync(path, mailbox, statusItems, ct));
@@ -93,7 +87,7 @@ public sealed partial class ImapSession
             var existing = all.Select(m => m.Path).ToHashSet(StringComparer.Ordinal);
             foreach (var path in detached.Where(d => !existing.Contains(d) && matchers.Any(m => m.IsMatch(d))))
             {
-                Send($"* LIST (\\NonExistent \\Subscribed) \"/\" {MailboxOut(path)}");
+                Send(new ListResponse(["\\NonExistent", "\\Subscribed"], path));
             }
         }
 
@@ -104,7 +98,7 @@ public sealed partial class ImapSession
             {
                 if (matchers.Any(m => m.IsMatch(path)))
                 {
-                    Send($"* LIST ({attributes}) \"/\" {MailboxOut(path)}");
+                    Send(new ListResponse(attributes, path));
                     if (statusItems is not null && mailbox is not null)
                     {
                         Send(await StatusLineAsync(path, mailbox, statusItems, ct, grant.Access));
@@ -150,7 +144,7 @@ public sealed partial class ImapSession
 
         foreach (var (path, noselect) in lines)
         {
-            Send($"* LSUB ({(noselect ? "\\Noselect" : "")}) \"/\" {MailboxOut(path)}");
+            Send(new ListResponse(noselect ? ["\\Noselect"] : [], path, Lsub: true));
         }
 
         Ok(tag, "LSUB completed");

@@ -1,3 +1,5 @@
+using Sealpost.Imap.Protocol;
+
 namespace Sealpost.Imap;
 
 // NAMESPACE (RFC 2342, RFC 9051 §6.3.10): the personal namespace, and "Other Users/" where access
@@ -6,7 +8,7 @@ public sealed partial class ImapSession
 {
     private Task<After> NamespaceAsync(string tag, CancellationToken ct)
     {
-        Send($"* NAMESPACE ((\"\" \"/\")) ((\"{OtherUsers}/\" \"/\")) NIL");
+        Send(new NamespaceResponse([new Namespace("", ListResponse.Delimiter)], [new Namespace(OtherUsers + ListResponse.Delimiter, ListResponse.Delimiter)], []));
         Ok(tag, "NAMESPACE completed");
         return Task.FromResult(After.Next);
     }

@@ -119,7 +119,7 @@ public sealed partial class ImapSession
                 // Deleted: RFC 5465 §5.4 LIST with \NonExistent, under the name the client knew.
                 if (oldPath is not null && spec.Groups.Any(g => g.Events.HasFlag(NotifyEvents.MailboxName)))
                 {
-                    Send($"* LIST (\\NonExistent) \"/\" {MailboxOut(oldPath)}");
+                    Send(new ListResponse(["\\NonExistent"], oldPath));
                 }
 
                 spec.Paths.Remove(mailboxId);
@@ -136,16 +136,16 @@ public sealed partial class ImapSession
 
             if (kinds.HasFlag(ChangeKinds.MailboxRenamed) && group.Events.HasFlag(NotifyEvents.MailboxName) && oldPath is not null && oldPath != path)
             {
-                Send($"* LIST () \"/\" {MailboxOut(path)} (\"OLDNAME\" ({MailboxOut(oldPath)}))");
+                Send(new ListResponse([], path, [("OLDNAME", ImapValue.List(ImapValue.Mailbox(oldPath)))]));
             }
             else if (kinds.HasFlag(ChangeKinds.MailboxCreated) && group.Events.HasFlag(NotifyEvents.MailboxName))
             {
-                Send($"* LIST () \"/\" {MailboxOut(path)}");
+                Send(new ListResponse([], path));
             }
 
             if (kinds.HasFlag(ChangeKinds.SubscriptionChanged) && group.Events.HasFlag(NotifyEvents.SubscriptionChange))
             {
-                Send($"* LIST ({(mailbox.Subscribed ? "\\Subscribed" : "")}) \"/\" {MailboxOut(path)}");
+                Send(new ListResponse(mailbox.Subscribed ? ["\\Subscribed"] : [], path));
             }
 
             var messageKinds = ChangeKinds.Appended | ChangeKinds.Expunged | (group.Events.HasFlag(NotifyEvents.FlagChange) ? ChangeKinds.FlagsChanged : ChangeKinds.None);

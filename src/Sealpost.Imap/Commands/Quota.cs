@@ -9,7 +9,7 @@ public sealed partial class ImapSession
     {
         var name = MailboxName(argument);
         await RequireMailboxAsync(name, ct);
-        Send($"* QUOTAROOT {MailboxOut(name)} \"\"");
+        Send(new QuotaRootResponse(name, [""]));
         Send(await QuotaLineAsync(ct));
         Ok(tag, "GETQUOTAROOT completed");
         return After.Next;
@@ -31,13 +31,11 @@ public sealed partial class ImapSession
     /// <summary>RFC 9208 §4.1.4 lets a server refuse SETQUOTA; quotas here are an administrator's decision (CLI, API).</summary>
     private static Task<After> SetQuotaAsync() => throw No("Quotas are set by administrators", ResponseCode.NoPerm);
 
-    private async Task<string> QuotaLineAsync(CancellationToken ct)
+    private async Task<QuotaResponse> QuotaLineAsync(CancellationToken ct)
     {
         var usage = await _mail!.GetUsageAsync(ct);
         var account = await _mail!.GetAccountAsync(ct);
         // RFC 9208 §5.1: STORAGE is in units of 1024 octets.
-        return account.HasQuota
-            ? $"* QUOTA \"\" (STORAGE {(usage.Bytes + 1023) / 1024} {account.QuotaBytes / 1024})"
-            : "* QUOTA \"\" ()";
+        return new QuotaResponse("", account.HasQuota ? [("STORAGE", (ulong)(usage.Bytes + 1023) / 1024, (ulong)account.QuotaBytes / 1024)] : []);
     }
 }

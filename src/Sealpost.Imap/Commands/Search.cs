@@ -35,7 +35,7 @@ public sealed partial class ImapSession
             highestModSeq = Math.Max(request.Return.HasFlag(SearchReturn.Min) ? matched[0].ModSeq : 0, request.Return.HasFlag(SearchReturn.Max) ? matched[^1].ModSeq : 0);
         }
 
-        var modseqSuffix = withModSeq && matches.Count > 0 ? highestModSeq.ToString(CultureInfo.InvariantCulture) : null;
+        ulong? modseqSuffix = withModSeq && matches.Count > 0 ? (ulong)highestModSeq : null;
         if (request.Return.HasFlag(SearchReturn.Save))
         {
             _savedResult = matches;
@@ -52,7 +52,7 @@ public sealed partial class ImapSession
         }
         else
         {
-            Send("* SEARCH" + string.Concat(numbers.Select(n => " " + n.ToString(CultureInfo.InvariantCulture))) + (modseqSuffix is null ? "" : $" (MODSEQ {modseqSuffix})"));
+            Send(new SearchResponse(numbers, modseqSuffix));
         }
 
         Ok(tag, "SEARCH completed");
@@ -72,49 +72,46 @@ public sealed partial class ImapSession
     /// An ESEARCH response (RFC 4731; RFC 5267 for ESORT and PARTIAL). <paramref name="numbers"/> are in
     /// result order (ascending for SEARCH, sort order for SORT); MIN and MAX are the first and last.
     /// </summary>
-    private static string EsearchLine(string tag, bool uid, IReadOnlyList<uint> numbers, SearchReturn ret, (int First, int Last)? partial, string? modseq)
+    private static ESearchResponse EsearchLine(string tag, bool uid, IReadOnlyList<uint> numbers, SearchReturn ret, (int First, int Last)? partial, ulong? modseq)
     {
-        var sb = new StringBuilder($"* ESEARCH (TAG {ImapText.Quote(tag)})");
-        if (uid)
-        {
-            sb.Append(" UID");
-        }
-
+        var results = new List<(string, ImapValue)>();
         if (numbers.Count > 0)
         {
             if (ret.HasFlag(SearchReturn.Min))
             {
-                sb.Append(" MIN ").Append(numbers[0]);
+                results.Add(("MIN", ImapValue.Number(numbers[0])));
             }
 
             if (ret.HasFlag(SearchReturn.Max))
             {
-                sb.Append(" MAX ").Append(numbers[^1]);
+                results.Add(("MAX", ImapValue.Number(numbers[^1])));
             }
 
             if (ret.HasFlag(SearchReturn.All))
             {
-                sb.Append(" ALL ").Append(SequenceSet.Format(numbers));
+                results.Add(("ALL", ImapValue.Atom(SequenceSet.Format(numbers))));
             }
         }
 
         if (ret.HasFlag(SearchReturn.Count))
         {
-            sb.Append(" COUNT ").Append(numbers.Count);
+            results.Add(("COUNT", ImapValue.Number((ulong)numbers.Count)));
         }
 
         if (partial is { } range)
         {
             var window = numbers.Skip(range.First - 1).Take(range.Last - range.First + 1).ToList();
-            sb.Append($" PARTIAL ({range.First}:{range.Last} {(window.Count == 0 ? "NIL" : SequenceSet.Format(window))})");
+            results.Add(("PARTIAL", ImapValue.List(
+                ImapValue.Atom(string.Create(CultureInfo.InvariantCulture, $"{range.First}:{range.Last}")),
+                window.Count == 0 ? ImapValue.Nil : ImapValue.Atom(SequenceSet.Format(window)))));
         }
 
-        if (modseq is not null)
+        if (modseq is { } highest)
         {
-            sb.Append(" MODSEQ ").Append(modseq);
+            results.Add(("MODSEQ", ImapValue.Number(highest)));
         }
 
-        return sb.ToString();
+        return new ESearchResponse(tag, uid, results);
     }
 
     /// <summary>The UIDs (ascending) of the messages in the view that match.</summary>

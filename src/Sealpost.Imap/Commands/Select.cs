@@ -60,10 +60,10 @@ public sealed partial class ImapSession
         }
 
         SendFlags(view);
-        Send($"* {uids.Count} EXISTS");
+        Send(new ExistsResponse((uint)uids.Count));
         if (!_rev2)
         {
-            Send($"* {view.Recent!.Count} RECENT");
+            Send(new RecentResponse((uint)view.Recent!.Count));
             if (firstUnseen != 0)
             {
                 Untagged("OK", ResponseCode.Unseen(firstUnseen), "First unseen message");
@@ -77,7 +77,7 @@ public sealed partial class ImapSession
         if (_rev2 && !string.Equals(MailboxOut(name), MailboxOut(Sealpost.Domain.MailboxService.Normalise(name)), StringComparison.Ordinal))
         {
             // RFC 9051 §6.3.2: tell the client the mailbox's canonical name when it used another spelling.
-            Send($"* LIST () \"/\" {MailboxOut(Sealpost.Domain.MailboxService.Normalise(name))}");
+            Send(new ListResponse([], Sealpost.Domain.MailboxService.Normalise(name)));
         }
 
         _selected = view;
@@ -108,7 +108,7 @@ public sealed partial class ImapSession
         var vanished = gone.Where(u => view.SequenceOf(u) == 0).Distinct().Order().ToList();
         if (vanished.Count > 0)
         {
-            Send("* VANISHED (EARLIER) " + SequenceSet.Format(vanished));
+            Send(new VanishedResponse(vanished, Earlier: true));
         }
 
         foreach (var message in changes.Changed)
@@ -116,7 +116,7 @@ public sealed partial class ImapSession
             var sequence = view.SequenceOf(message.Uid);
             if (sequence != 0)
             {
-                Send($"* {sequence} FETCH (UID {message.Uid} FLAGS {await FlagsTextAsync(message, ct)} MODSEQ ({message.ModSeq}))");
+                Send(FlagsFetch(sequence, message.Uid, await FlagsTextAsync(message, ct), message.ModSeq, withUid: true, withModSeq: true));
             }
         }
 

@@ -31,7 +31,7 @@ public sealed partial class ImapSession
         }
         else
         {
-            Send("* SORT" + string.Concat(numbers.Select(n => " " + n.ToString(CultureInfo.InvariantCulture))));
+            Send(new SortResponse(numbers));
         }
 
         Ok(tag, "SORT completed");

@@ -34,7 +34,7 @@ public sealed partial class ImapSession
         }
     }
 
-    private async Task<string> StatusLineAsync(string name, Mailbox mailbox, IReadOnlyList<string> items, CancellationToken ct, Sealpost.Domain.MailAccess? access = null)
+    private async Task<StatusResponse> StatusLineAsync(string name, Mailbox mailbox, IReadOnlyList<string> items, CancellationToken ct, Sealpost.Domain.MailAccess? access = null)
     {
         access ??= _mail!;
         var fresh = await access.GetMailboxAsync(mailbox.Id, ct) ?? mailbox;
@@ -44,19 +44,19 @@ public sealed partial class ImapSession
             messages = await access.ListMessagesAsync(mailbox.Id, UidRange.All, ct);
         }
 
-        var parts = items.Select(item => item + " " + item switch
+        var values = items.Select(item => (item, item switch
         {
-            "MESSAGES" => fresh.MessageCount.ToString(),
-            "RECENT" => messages!.Count(m => m.Uid >= fresh.FirstRecentUid).ToString(), // nobody has seen them yet (RFC 3501 §6.3.10)
-            "UIDNEXT" => fresh.UidNext.ToString(),
-            "UIDVALIDITY" => fresh.UidValidity.ToString(),
-            "UNSEEN" => messages!.Count(m => !m.Flags.HasFlag(MessageFlags.Seen)).ToString(),
-            "DELETED" => messages!.Count(m => m.Flags.HasFlag(MessageFlags.Deleted)).ToString(),
-            "SIZE" => fresh.TotalSize.ToString(),
-            "HIGHESTMODSEQ" => Math.Max(1, fresh.HighestModSeq).ToString(),
-            "MAILBOXID" => $"({MailboxId(fresh)})",
-            _ => _context.Imap.AppendLimitBytes.ToString(),
-        });
-        return $"* STATUS {MailboxOut(name)} ({string.Join(' ', parts)})";
+            "MESSAGES" => ImapValue.Number((ulong)fresh.MessageCount),
+            "RECENT" => ImapValue.Number((ulong)messages!.Count(m => m.Uid >= fresh.FirstRecentUid)), // nobody has seen them yet (RFC 3501 §6.3.10)
+            "UIDNEXT" => ImapValue.Number(fresh.UidNext),
+            "UIDVALIDITY" => ImapValue.Number(fresh.UidValidity),
+            "UNSEEN" => ImapValue.Number((ulong)messages!.Count(m => !m.Flags.HasFlag(MessageFlags.Seen))),
+            "DELETED" => ImapValue.Number((ulong)messages!.Count(m => m.Flags.HasFlag(MessageFlags.Deleted))),
+            "SIZE" => ImapValue.Number((ulong)fresh.TotalSize),
+            "HIGHESTMODSEQ" => ImapValue.Number((ulong)Math.Max(1, fresh.HighestModSeq)),
+            "MAILBOXID" => ImapValue.List(ImapValue.Atom(MailboxId(fresh))),
+            _ => ImapValue.Number((ulong)_context.Imap.AppendLimitBytes),
+        })).ToList();
+        return new StatusResponse(name, values);
     }
 }

@@ -45,7 +45,7 @@ public sealed partial class ImapSession
                 var sequence = view.SequenceOf(record.Uid);
                 if (sequence != 0 && !refused.Contains(record.Uid))
                 {
-                    Send($"* {sequence} FETCH ({(uid ? $"UID {record.Uid} " : "")}FLAGS {await FlagsTextAsync(record, ct)}{ModSeqItem(record.ModSeq)})");
+                    Send(FlagsFetch(sequence, record.Uid, await FlagsTextAsync(record, ct), record.ModSeq, withUid: uid, withModSeq: _condStore));
                 }
             }
         }

@@ -29,7 +29,7 @@ public sealed partial class ImapSession
                 SentDate(r, meta));
         }).ToList();
         var threads = algorithm == "REFERENCES" ? Threading.References(inputs) : Threading.OrderedSubject(inputs);
-        Send("* THREAD " + Threading.Format(threads));
+        Send(new ThreadResponse(Threading.Format(threads)));
         Ok(tag, "THREAD completed");
         return After.Next;
     }
