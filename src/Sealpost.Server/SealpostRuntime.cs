@@ -34,7 +34,8 @@ public sealed class SealpostRuntime : IAsyncDisposable
         LoggerFactory = loggerFactory;
         Redactor = redactor;
         Analyzer = new MessageAnalyzer(options.Limits.MaxMimeDepth);
-        Delivery = new SealedDelivery(store, trust, Analyzer, loggerFactory.CreateLogger<SealedDelivery>());
+        DeliveryBatches = new DeliveryBatches(TimeSpan.FromSeconds(options.Vault.DeliveryBatchSeconds));
+        Delivery = new SealedDelivery(store, trust, Analyzer, loggerFactory.CreateLogger<SealedDelivery>(), DeliveryBatches);
         Vault = new AccountVault(store, trust, new CredentialKdf(options.PasswordHashing), options.Vault, loggerFactory.CreateLogger<AccountVault>());
         Reader = new MessageReader(store.Mail, loggerFactory.CreateLogger<MessageReader>(), new MetadataCache(options.Vault.MetadataCacheEntries));
         Mailboxes = new MailboxService(store.Mail);
@@ -109,6 +110,9 @@ public sealed class SealpostRuntime : IAsyncDisposable
     public MessageAnalyzer Analyzer { get; }
     public AccountVault Vault { get; }
     public SealedDelivery Delivery { get; }
+
+    /// <summary>This node's delivery batch keys (Vault:DeliveryBatchSeconds), zeroed when the runtime closes.</summary>
+    public DeliveryBatches DeliveryBatches { get; }
     public MessageReader Reader { get; }
     public DirectoryService Directory { get; }
     public MailboxService Mailboxes { get; }
@@ -348,6 +352,7 @@ public sealed class SealpostRuntime : IAsyncDisposable
         await Reader.DisposeAsync(); // the re-wraps reads found, written before the store closes
         await Audit.DisposeAsync();
         Vault.Dispose();
+        DeliveryBatches.Dispose();
         Keystore.Dispose();
         await Store.DisposeAsync();
     }

@@ -223,6 +223,7 @@ public static class OptionsValidator
 
         Range(errors, "Store:ChangeLogRetentionDays", options.Store.ChangeLogRetentionDays, 1, 3650);
         Range(errors, "Vault:MetadataCacheEntries", options.Vault.MetadataCacheEntries, 0, 10_000_000);
+        Range(errors, "Vault:DeliveryBatchSeconds", options.Vault.DeliveryBatchSeconds, 0, 3600);
         Range(errors, "Vault:EnrolmentTokenHours", options.Vault.EnrolmentTokenHours, 0, 24 * 90);
         Range(errors, "Vault:AutoUnsealRetrySeconds", options.Vault.AutoUnsealRetrySeconds, 1, 3600);
         if (!string.IsNullOrWhiteSpace(options.Vault.Peer.Listen) && !TryParseEndpoint(options.Vault.Peer.Listen, out _))

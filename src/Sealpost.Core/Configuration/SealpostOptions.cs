@@ -486,6 +486,13 @@ public sealed class VaultOptions
     public int MetadataCacheEntries { get; set; } = 200_000;
 
     /// <summary>
+    /// How long a node wraps the mail it delivers to one account under one delivery batch key (sealed to
+    /// the account's public key once; at most 10,000 messages each), so a first read of mail delivered
+    /// while the user was away costs one X25519 per batch instead of per message. 0: one HPKE per message.
+    /// </summary>
+    public int DeliveryBatchSeconds { get; set; } = 300;
+
+    /// <summary>
     /// An HSM that auto-unseals the server (a folder made with <c>init --unseal pkcs11</c>): the master key
     /// is kept wrapped by a non-extractable AES key inside it.
     /// </summary>

@@ -58,6 +58,41 @@ internal sealed class AccountKeyMaterial : IDisposable
         }
     }
 
+    private const int MaxBatchKeys = 4096;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, (byte[] Sealed, byte[] Key)> _batchKeys = new();
+
+    /// <summary>
+    /// A delivery batch key (wrap kind 4), opened with HPKE on first use and kept for this session: the
+    /// messages of one batch cost one X25519 together. Cached by batch id and the sealed bytes both, so a
+    /// wrap that reuses an id with other sealed bytes is opened (and fails) on its own.
+    /// </summary>
+    public byte[] BatchKey(ReadOnlySpan<byte> batchId, ReadOnlySpan<byte> sealedKey, Func<byte[], byte[], byte[]> open)
+    {
+        var id = new Guid(batchId);
+        if (_batchKeys.TryGetValue(id, out var known) && known.Sealed.AsSpan().SequenceEqual(sealedKey))
+        {
+            return known.Key;
+        }
+
+        var key = open(batchId.ToArray(), sealedKey.ToArray());
+        if (_batchKeys.Count >= MaxBatchKeys)
+        {
+            ForgetBatchKeys();
+        }
+
+        return _batchKeys.TryAdd(id, (sealedKey.ToArray(), key)) ? key : _batchKeys.TryGetValue(id, out var raced) && raced.Sealed.AsSpan().SequenceEqual(sealedKey) ? raced.Key : key;
+    }
+
+    private void ForgetBatchKeys()
+    {
+        foreach (var (_, entry) in _batchKeys)
+        {
+            CryptographicOperations.ZeroMemory(entry.Key);
+        }
+
+        _batchKeys.Clear();
+    }
+
     public static AccountKeyMaterial From(int version, byte[] privateKey)
     {
         var prk = HKDF.Extract(HashAlgorithmName.SHA256, privateKey, Salt);
@@ -73,6 +108,7 @@ internal sealed class AccountKeyMaterial : IDisposable
 
     public void Dispose()
     {
+        ForgetBatchKeys();
         _recipient?.Dispose();
         CryptographicOperations.ZeroMemory(PrivateKey);
         CryptographicOperations.ZeroMemory(ContentWrapKey);

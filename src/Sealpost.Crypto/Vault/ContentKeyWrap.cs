@@ -23,8 +23,12 @@ internal static class ContentKeyWrap
     public const byte KindHpke = 1;
     public const byte KindSymmetric = 2;
     public const byte KindFolder = 3;
+    public const byte KindBatch = 4;
+    public const int BatchIdLength = 16;
+    private const int SealedBatchKeyLength = Hpke.EncLength + 32 + Hpke.TagLength;
     private const int HeaderLength = 22;
     private static readonly byte[] Info = "sealpost/content-key/v1"u8.ToArray();
+    private static readonly byte[] BatchInfo = "sealpost/delivery-batch-key/v1"u8.ToArray();
     private static readonly Hpke Hpke = new();
 
     public static byte[] WrapHpke(long accountId, int keyVersion, byte[] publicKey, byte[] messageId, byte[] contentKey)
@@ -32,6 +36,32 @@ internal static class ContentKeyWrap
         var header = Header(KindHpke, keyVersion, messageId);
         var (enc, ct) = Hpke.Seal(publicKey, Info, Aad(header, accountId), contentKey);
         return [.. header, .. enc, .. ct];
+    }
+
+    /// <summary>A delivery batch key sealed to the account's key version (HPKE enc || ciphertext), bound to the account, version and batch id.</summary>
+    public static byte[] SealBatchKey(long accountId, int keyVersion, byte[] publicKey, byte[] batchId, byte[] batchKey)
+    {
+        var (enc, ct) = Hpke.Seal(publicKey, BatchInfo, BatchAad(accountId, keyVersion, batchId), batchKey);
+        return [.. enc, .. ct];
+    }
+
+    /// <summary>
+    /// Kind 4: header || batch id || the sealed batch key || AES-GCM of the content key under the batch key.
+    /// The sealed batch key travels in every wrap of its batch, so a wrap opens on its own, with no other row.
+    /// </summary>
+    internal static byte[] WrapBatch(DeliveryBatch batch, byte[] batchKey, byte[] messageId, byte[] contentKey)
+    {
+        var header = Header(KindBatch, batch.KeyVersion, messageId);
+        return [.. header, .. batch.Id, .. batch.Sealed, .. Aead.Seal(batchKey, contentKey, [.. Aad(header, batch.AccountId), .. batch.Id])];
+    }
+
+    private static byte[] BatchAad(long accountId, int keyVersion, ReadOnlySpan<byte> batchId)
+    {
+        var aad = new byte[8 + 4 + BatchIdLength];
+        BinaryPrimitives.WriteInt64BigEndian(aad, accountId);
+        BinaryPrimitives.WriteInt32BigEndian(aad.AsSpan(8), keyVersion);
+        batchId.CopyTo(aad.AsSpan(12));
+        return aad;
     }
 
     public static byte[] WrapSymmetric(AccountKeyMaterial key, long accountId, byte[] messageId, byte[] contentKey)
@@ -85,7 +115,7 @@ internal static class ContentKeyWrap
 
     public static (byte Kind, int KeyVersion, byte[] MessageId) Describe(ReadOnlySpan<byte> wrapped)
     {
-        if (wrapped.Length < HeaderLength || wrapped[0] != 1 || wrapped[1] is not (KindHpke or KindSymmetric or KindFolder))
+        if (wrapped.Length < HeaderLength || wrapped[0] != 1 || wrapped[1] is not (KindHpke or KindSymmetric or KindFolder or KindBatch))
         {
             throw new CryptographicException("malformed content key wrap");
         }
@@ -109,6 +139,21 @@ internal static class ContentKeyWrap
         if (kind == KindHpke)
         {
             return Hpke.Open(key.Recipient, wrapped.Slice(HeaderLength, Hpke.EncLength), Info, aad, wrapped[(HeaderLength + Hpke.EncLength)..]);
+        }
+
+        if (kind == KindBatch)
+        {
+            if (wrapped.Length < HeaderLength + BatchIdLength + SealedBatchKeyLength + Aead.Overhead)
+            {
+                throw new CryptographicException("batch wrap too short");
+            }
+
+            var batchId = wrapped.Slice(HeaderLength, BatchIdLength);
+            var sealedKey = wrapped.Slice(HeaderLength + BatchIdLength, SealedBatchKeyLength);
+            var accountId = session.AccountId;
+            var batchKey = key.BatchKey(batchId, sealedKey, (id, sealedBytes) =>
+                Hpke.Open(key.Recipient, sealedBytes.AsSpan(0, Hpke.EncLength), BatchInfo, BatchAad(accountId, version, id), sealedBytes.AsSpan(Hpke.EncLength)));
+            return Aead.Open(batchKey, wrapped[(HeaderLength + BatchIdLength + SealedBatchKeyLength)..], [.. aad, .. batchId]);
         }
 
         if (currentCipher is null || version != session.CurrentKeyVersion)

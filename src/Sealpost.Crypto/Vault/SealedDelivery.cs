@@ -15,10 +15,11 @@ public sealed record DeliveryTarget(long AccountId, long MailboxId, MessageFlags
 /// Seals a message once, however many local recipients it has: a random content key; the body in
 /// AEAD segments (<see cref="ChunkedAead"/>) and the parsed metadata under keys derived from it;
 /// the content key wrapped with HPKE to each recipient's newest endorsed key version (one that chains
-/// to the officers' trust anchor, <see cref="KeyTrust"/>). The store then commits blob and rows in one
+/// to the officers' trust anchor, <see cref="KeyTrust"/>), directly or through this node's current
+/// delivery batch key for the account (<see cref="DeliveryBatches"/>). The store then commits blob and rows in one
 /// transaction.
 /// </summary>
-public sealed class SealedDelivery(ISealpostStore store, KeyTrust trust, MessageAnalyzer analyzer, ILogger<SealedDelivery> logger)
+public sealed class SealedDelivery(ISealpostStore store, KeyTrust trust, MessageAnalyzer analyzer, ILogger<SealedDelivery> logger, DeliveryBatches? batches = null)
 {
     /// <param name="keepLineEnds">
     /// Store the octets exactly as given: binary content (an IMAP APPEND sent as literal8, RFC 3516) whose
@@ -57,7 +58,7 @@ public sealed class SealedDelivery(ISealpostStore store, KeyTrust trust, Message
         message = keepLineEnds ? message : LineEndings.ToCrlf(message); // what IMAP serves, so sizes and offsets are the clients'
         var metadata = MetadataCodec.Serialize(analyzer.Analyze(message));
         var recipients = targets.Select(t => publicKeys[t.AccountId]).Select(k => new SealRecipient(k.AccountId, k.Version, k.PublicKey)).ToList();
-        var sealedMessage = SealedMessageCodec.Seal(message.Span, metadata, recipients);
+        var sealedMessage = SealedMessageCodec.Seal(message.Span, metadata, recipients, batches);
         CryptographicOperations.ZeroMemory(metadata);
         var rows = targets.Select((t, i) => new NewMessage(t.MailboxId, t.Flags, t.KeywordIds ?? [], internalDate, sealedMessage.WrappedKeys[i])).ToList();
         return await store.Mail.DeliverAsync(NewBlob.FromBytes(sealedMessage.Body, sealedMessage.Metadata, message.Length), rows, ct);

@@ -19,7 +19,8 @@ public static class SealedMessageCodec
     private static readonly byte[] BodyInfo = "sealpost/body/v1"u8.ToArray();
     private static readonly byte[] MetadataInfo = "sealpost/metadata/v1"u8.ToArray();
 
-    public static SealedMessage Seal(ReadOnlySpan<byte> message, byte[] metadata, IReadOnlyList<SealRecipient> recipients)
+    /// <param name="batches">This node's delivery batch keys (kind-4 wraps); null: one HPKE wrap per recipient (kind 1).</param>
+    public static SealedMessage Seal(ReadOnlySpan<byte> message, byte[] metadata, IReadOnlyList<SealRecipient> recipients, DeliveryBatches? batches = null)
     {
         var messageId = RandomNumberGenerator.GetBytes(16);
         var contentKey = RandomNumberGenerator.GetBytes(32);
@@ -30,7 +31,9 @@ public static class SealedMessageCodec
             for (var i = 0; i < recipients.Count; i++)
             {
                 var r = recipients[i];
-                wraps[i] = ContentKeyWrap.WrapHpke(r.AccountId, r.KeyVersion, r.PublicKey, messageId, contentKey);
+                wraps[i] = batches is null
+                    ? ContentKeyWrap.WrapHpke(r.AccountId, r.KeyVersion, r.PublicKey, messageId, contentKey)
+                    : batches.Wrap(r, messageId, contentKey);
             }
 
             return new SealedMessage(messageId, ChunkedAead.Seal(bodyKey, messageId, message), SealMetadata(metadataKey, messageId, metadata), wraps);

@@ -99,6 +99,8 @@ public sealed class ConfigurationTests
     [InlineData("""{"Smtp": {"MaxErrorsPerSession": 0}}""", "Smtp:MaxErrorsPerSession:")]
     [InlineData("""{"Store": {"Kind": "postgres"}}""", "Store:ConnectionString:")]
     [InlineData("""{"Vault": {"LoginCacheSeconds": -1}}""", "Vault:LoginCacheSeconds:")]
+    [InlineData("""{"Vault": {"DeliveryBatchSeconds": -1}}""", "Vault:DeliveryBatchSeconds:")]
+    [InlineData("""{"Vault": {"DeliveryBatchSeconds": 3601}}""", "Vault:DeliveryBatchSeconds:")]
     [InlineData("""{"Tls": {"Certificates": [{"Keystore": "bad name"}]}}""", "Tls:Certificates:0:Keystore:")]
     public void Each_invalid_setting_is_named_in_the_error(string json, string expectedKey)
     {

@@ -12,7 +12,7 @@ using Sealpost.Tests.Support;
 namespace Sealpost.Tests.Imap;
 
 /// <summary>
-/// Mail delivered while its owner is away is wrapped with HPKE; once the owner logs in, it moves under
+/// Mail delivered while its owner is away is wrapped to its public key (a delivery batch key sealed with HPKE); once the owner logs in, it moves under
 /// its folders' keys in the background, before any read asks for it.
 /// </summary>
 public sealed class RewrapAfterLoginTests
@@ -42,13 +42,13 @@ public sealed class RewrapAfterLoginTests
         var alice = (await runtime.Store.Directory.FindAccountAsync(MailAddress.Parse("alice@example.test")))!;
         var inbox = (await runtime.Store.Mail.FindMailboxByRoleAsync(alice.Id, MailboxRole.Inbox))!;
         async Task<int[]> KindsAsync() => (await runtime.Store.Mail.ListMessagesAsync(inbox.Id, UidRange.All)).Select(m => (int)ContentKeyWrap.Describe(m.WrappedKey).Kind).ToArray();
-        Assert.All(await KindsAsync(), kind => Assert.Equal(ContentKeyWrap.KindHpke, kind));
+        Assert.All(await KindsAsync(), kind => Assert.Equal(ContentKeyWrap.KindBatch, kind));
 
         using var imap = new ImapClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
         await imap.ConnectAsync("127.0.0.1", server.Server.ImapEndpoint(ImapListenerKind.ImplicitTls).Port, SecureSocketOptions.SslOnConnect);
         await imap.AuthenticateAsync("alice@example.test", "alice-dev-password"); // no SELECT, no FETCH
         var kinds = Array.Empty<int>();
-        await Waiting.UntilAsync(() => (kinds = KindsAsync().GetAwaiter().GetResult()).All(k => k == ContentKeyWrap.KindFolder), "the delivered mail stayed under HPKE after the login");
+        await Waiting.UntilAsync(() => (kinds = KindsAsync().GetAwaiter().GetResult()).All(k => k == ContentKeyWrap.KindFolder), "the delivered mail stayed under its delivery wrap after the login");
         Assert.Equal(40, kinds.Length);
         await Waiting.UntilAsync(() => server.Logs.ToString().Contains("[3014]", StringComparison.Ordinal), "the background re-wrap was not logged"); // logged once the account is done
     }

@@ -75,7 +75,7 @@ public sealed class FolderKeyTests : IAsyncLifetime
     public async Task A_message_delivered_while_its_owner_is_away_goes_under_its_folder_key_at_the_first_read()
     {
         var (inbox, uid) = await DeliverAsync("INBOX", "first");
-        Assert.Equal(ContentKeyWrap.KindHpke, ContentKeyWrap.Describe((await RowAsync(inbox.Id, uid)).WrappedKey).Kind);
+        Assert.Equal(ContentKeyWrap.KindBatch, ContentKeyWrap.Describe((await RowAsync(inbox.Id, uid)).WrappedKey).Kind);
         await ReadAsync(inbox.Id, uid);
         var row = await RowAsync(inbox.Id, uid);
         Assert.Equal(ContentKeyWrap.KindFolder, ContentKeyWrap.Describe(row.WrappedKey).Kind);

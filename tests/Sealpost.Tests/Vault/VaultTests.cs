@@ -82,7 +82,7 @@ public sealed class VaultTests : IAsyncLifetime
                 Assert.Equal(raw, await opened.ReadAllAsync());
             }
 
-            Assert.Equal(ContentKeyWrap.KindHpke, ContentKeyWrap.Describe((await R.Store.Mail.GetMessageAsync(inbox, 1))!.WrappedKey).Kind);
+            Assert.Equal(ContentKeyWrap.KindBatch, ContentKeyWrap.Describe((await R.Store.Mail.GetMessageAsync(inbox, 1))!.WrappedKey).Kind);
             await using var rollback = writer.CreateCommand();
             rollback.CommandText = "ROLLBACK";
             await rollback.ExecuteNonQueryAsync();
@@ -132,10 +132,10 @@ public sealed class VaultTests : IAsyncLifetime
         using var aliceSession = await LoginAsync("alice");
         using var bobSession = await LoginAsync("bob");
         var before = (await R.Store.Mail.GetMessageAsync(aliceInbox, 1))!.WrappedKey!;
-        Assert.Equal(1, before[1]); // HPKE as delivered
+        Assert.Equal(ContentKeyWrap.KindBatch, before[1]); // as delivered: under the delivery batch key sealed to her public key
         Assert.Equal(raw, await ReadAsync(aliceSession, aliceInbox, 1));
         var after = (await R.Store.Mail.GetMessageAsync(aliceInbox, 1))!.WrappedKey!;
-        Assert.Equal(3, after[1]); // re-wrapped under the inbox's folder key
+        Assert.Equal(ContentKeyWrap.KindFolder, after[1]); // re-wrapped under the inbox's folder key
         Assert.Equal(raw, await ReadAsync(aliceSession, aliceInbox, 1));
         Assert.Equal(raw, await ReadAsync(bobSession, bobInbox, 1));
 
