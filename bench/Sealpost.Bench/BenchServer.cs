@@ -31,7 +31,7 @@ internal sealed class BenchServer : IAsyncDisposable
         options.Imap.Listen.Add("127.0.0.1:0");
         options.Imap.TlsListen.Add("127.0.0.1:0");
         options.Imap.AllowPlaintextAuthOnLoopback = true;
-        options.Log.Level = "Warning";
+        options.Log.Level = Environment.GetEnvironmentVariable("SEALPOST_BENCH_LOG") is { Length: > 0 } level && level != "1" ? level : "Warning";
         options.Smtp.UseSystemDns = false;
         if (postgres is not null)
         {

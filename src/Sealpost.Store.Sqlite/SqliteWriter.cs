@@ -6,8 +6,11 @@ using Sealpost.Core.Storage;
 namespace Sealpost.Store.Sqlite;
 
 /// <summary>What a write operation sees: the open transaction, and queues for after-commit work.</summary>
-internal sealed class WriteContext(SqliteConnection connection, SqliteTransaction transaction)
+internal sealed class WriteContext(SqliteConnection connection, SqliteTransaction transaction, Dictionary<string, SqliteCommand> statements)
 {
+    /// <summary>Distinct statement texts kept prepared on the writer's connection; texts beyond it are made per use.</summary>
+    public const int MaxStatements = 512;
+
     public SqliteConnection Connection { get; } = connection;
     public SqliteTransaction Transaction { get; } = transaction;
     public List<MailboxChanged> Notifications { get; } = [];
@@ -16,20 +19,38 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteTransactio
     private readonly List<SqliteCommand> _commands = [];
 
     /// <summary>
-    /// A command in the open transaction; disposed when the operation ends (the writer's connection lives
-    /// for the whole process, and Microsoft.Data.Sqlite tracks every undisposed command of a connection
-    /// in a list it scans on each dispose: it grew without end and took a quarter of the CPU).
+    /// A command in the open transaction. One command per statement text lives on the writer's connection
+    /// for the whole process, prepared once and given fresh parameters on each use: an operation that
+    /// updates 100,000 rows runs one statement 100,000 times instead of making 100,000 commands.
+    /// (Microsoft.Data.Sqlite tracks every undisposed command of a connection in a list it scans on each
+    /// dispose, so many commands cost quadratic time: 57 s for one 100,000-row re-wrap.) Texts past
+    /// <see cref="MaxStatements"/> get a command of their own, disposed when the operation ends.
     /// </summary>
     public SqliteCommand Command(string sql)
     {
+        if (statements.TryGetValue(sql, out var cached))
+        {
+            cached.Parameters.Clear();
+            cached.Transaction = Transaction;
+            return cached;
+        }
+
         var command = Connection.CreateCommand();
         command.Transaction = Transaction;
         command.CommandText = sql;
-        _commands.Add(command);
+        if (statements.Count < MaxStatements)
+        {
+            statements[sql] = command;
+        }
+        else
+        {
+            _commands.Add(command);
+        }
+
         return command;
     }
 
-    /// <summary>Disposes the commands the last operation made (disposing one twice is harmless).</summary>
+    /// <summary>Disposes the commands of its own the last operation made (disposing one twice is harmless).</summary>
     public void DisposeCommands()
     {
         foreach (var command in _commands)
@@ -54,6 +75,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly Channel<PendingWrite> _queue = Channel.CreateBounded<PendingWrite>(
         new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly SqliteConnection _connection;
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal); // the write loop's alone
     private readonly int _maxBatch;
     private readonly IChangeFeed _feed;
     private readonly BlobFiles _files;
@@ -186,7 +208,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
             return;
         }
 
-        var context = new WriteContext(_connection, transaction);
+        var context = new WriteContext(_connection, transaction, _statements);
         var succeeded = new List<(PendingWrite Write, int NotificationCount, int FileCount)>(batch.Count);
         using (transaction)
         {
@@ -284,6 +306,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
 
         await _checkpoints;
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
+        }
+
         await _connection.DisposeAsync();
     }
 
