@@ -25,6 +25,7 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
     private readonly Channel<AccountSession> _queue = Channel.CreateBounded<AccountSession>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, DateTimeOffset> _done = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _queued = new(); // one entry per account, however often it logs in meanwhile
+    private long _working = -1; // the account being re-wrapped now
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
 
@@ -37,6 +38,9 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
     }
 
     /// <summary>Queues the account of a session just logged in (a copy of its keys; the caller keeps its own).</summary>
+    /// <summary>True while the account waits for or is in its background re-wrap: reads leave the re-wrapping to it.</summary>
+    public bool Covers(long accountId) => _queued.ContainsKey(accountId) || Volatile.Read(ref _working) == accountId;
+
     public void Add(AccountSession session)
     {
         if (_done.TryGetValue(session.AccountId, out var at) && DateTimeOffset.UtcNow - at < Recently)
@@ -69,6 +73,7 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
                     continue;
                 }
 
+                Volatile.Write(ref _working, session.AccountId);
                 try
                 {
                     await RewrapAccountAsync(session, _stopping.Token);
@@ -79,6 +84,10 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
                 catch (SealpostException ex)
                 {
                     VaultLog.BackgroundRewrapFailed(_logger, session.AccountId, ex.Kind.ToString());
+                }
+                finally
+                {
+                    Volatile.Write(ref _working, -1);
                 }
             }
         }

@@ -81,7 +81,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         {
             var range = new UidRange(records[misses[0]].Uid, records[misses[^1]].Uid);
             var byUid = new Dictionary<uint, MessageMetadata?>();
-            foreach (var (message, view) in await ReadMetadataAsync(session, mailboxId, range, ct))
+            foreach (var (message, view) in await ReadMetadataAsync(session, mailboxId, range, ct, parse: true))
             {
                 byUid[message.Uid] = view?.Value;
             }
@@ -99,7 +99,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             foreach (var i in misses)
             {
                 var sealedMetadata = await store.GetBlobMetadataAsync(records[i].BlobId, ct);
-                result[i] = OpenMetadata(keys, records[i], sealedMetadata, rewrap)?.Value;
+                result[i] = OpenMetadata(keys, records[i], sealedMetadata, Rewrapping(s.AccountId) ? null : rewrap)?.Value;
             }
 
             _rewraps.Add(mailboxId, [.. rewrap]);
@@ -139,9 +139,11 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     /// decrypted and authenticated (symmetric only, once re-wrapped). Parsing is deferred to first
     /// use, since a listing often needs flags or sizes only; null marks a message that failed authentication.
     /// </summary>
-    public async Task<IReadOnlyList<(MessageRecord Message, SealedMetadataView? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default)
+    /// <param name="parse">Parse each message's metadata too, on the slice's core (a caller that needs every message's, such as SEARCH).</param>
+    public async Task<IReadOnlyList<(MessageRecord Message, SealedMetadataView? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default, bool parse = false)
     {
         var s = (AccountSession)session;
+        var leaveRewraps = Rewrapping(s.AccountId);
         var mailbox = await store.GetMailboxAsync(mailboxId, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
         var last = Math.Min(range.Last, mailbox.UidNext == 0 ? 0 : mailbox.UidNext - 1);
         var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>();
@@ -156,7 +158,14 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             for (var i = 0; i < rows.Count; i++)
             {
                 var (message, sealedMetadata) = rows[i];
-                result[i] = (message, OpenMetadata(keys, message, sealedMetadata, rewrap));
+                var view = OpenMetadata(keys, message, sealedMetadata, leaveRewraps ? null : rewrap);
+                if (parse && view is not null && !view.TryParse())
+                {
+                    VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid);
+                    view = null;
+                }
+
+                result[i] = (message, view);
             }
 
             return result;
@@ -181,7 +190,10 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         return slices;
     }
 
-    private SealedMetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])> rewrap)
+    /// <summary>True while the account's background re-wrap is queued or running: a read then leaves re-wrapping to it.</summary>
+    private bool Rewrapping(long accountId) => _afterLogin is { IsValueCreated: true } worker && worker.Value.Covers(accountId);
+
+    private SealedMetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>? rewrap)
     {
         try
         {
@@ -192,7 +204,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
 
             var messageId = ContentKeyWrap.Describe(message.WrappedKey).MessageId;
             var contentKey = keys.Open(message.WrappedKey, out var stale);
-            if (keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
+            if (rewrap is not null && keys.Rewrap(message, messageId, contentKey, stale) is { } rewrapped)
             {
                 rewrap.Add((message.Uid, message.WrappedKey, rewrapped));
             }
@@ -393,6 +405,20 @@ public sealed class SealedMetadataView(byte[] plaintext)
     private MessageMetadata? _parsed;
 
     public MessageMetadata Value => _parsed ??= MetadataCodec.Deserialize(plaintext);
+
+    /// <summary>Parses now; false if the plaintext is not metadata (it authenticated, so only a bug or a format change makes this).</summary>
+    public bool TryParse()
+    {
+        try
+        {
+            _ = Value;
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>A message its owner's session has opened: whole, by range (only the segments needed), or its metadata.</summary>
