@@ -102,6 +102,29 @@ public sealed class GracefulStopTests : IDisposable
     }
 
     [Fact]
+    public async Task Clients_that_hang_up_at_once_and_a_stop_leave_no_stack_trace_in_the_log()
+    {
+        var serving = await StartAsync();
+        using var server = serving.Process;
+        foreach (var endpoint in new[] { serving.Smtp, serving.Imap })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(endpoint); // and gone before (or just after) the greeting
+            }
+        }
+
+        await using var smtp = await SmtpRaw.ConnectAsync(serving.Smtp);
+        await smtp.ReplyAsync(); // the listener has served connections after the hang-ups
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("Unhandled exception", server.Stderr);
+        Assert.DoesNotContain("Kestrel", server.Stderr);
+        Assert.DoesNotContain("   at ", server.Stderr);
+    }
+
+    [Fact]
     public async Task New_connections_are_refused_while_a_transaction_finishes()
     {
         var serving = await StartAsync();
@@ -144,7 +167,7 @@ public sealed class GracefulStopTests : IDisposable
         }
     }
 
-    /// <summary>Kestrel closes its listeners just after the stop begins: try until refused (bounded).</summary>
+    /// <summary>The listeners close just after the stop begins: try until refused (bounded).</summary>
     private static async Task AssertRefusedAsync(IPEndPoint endpoint)
     {
         var until = DateTime.UtcNow.AddSeconds(10);
