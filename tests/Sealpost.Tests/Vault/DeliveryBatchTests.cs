@@ -156,3 +156,21 @@ public sealed class DeliveryBatchTests
         Assert.NotEqual(BatchIdOf(Wrap(batches, alice)), BatchIdOf(Wrap(batches, bob)));
     }
 }
+
+/// <summary>The body and metadata keys are HKDF-Expand of the content key (RFC 5869), whatever computes them: mail sealed before stays readable.</summary>
+public sealed class ContentKeyDerivationTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void The_derived_keys_are_hkdf_expand_of_the_content_key(int seed)
+    {
+        var contentKey = new byte[32];
+        new Random(seed).NextBytes(contentKey);
+        var (body, metadata) = SealedMessageCodec.DeriveKeys(contentKey);
+        Assert.Equal(System.Security.Cryptography.HKDF.Expand(System.Security.Cryptography.HashAlgorithmName.SHA256, contentKey, 32, "sealpost/body/v1"u8.ToArray()), body);
+        Assert.Equal(System.Security.Cryptography.HKDF.Expand(System.Security.Cryptography.HashAlgorithmName.SHA256, contentKey, 32, "sealpost/metadata/v1"u8.ToArray()), metadata);
+        Assert.Equal(metadata, SealedMessageCodec.DeriveMetadataKey(contentKey));
+    }
+}
