@@ -22,12 +22,7 @@ public static class ResponseWriter
                 line.Text("CAPABILITY ").Text(r.Capabilities);
                 break;
             case EnabledResponse r:
-                line.Text("ENABLED");
-                foreach (var extension in r.Extensions)
-                {
-                    line.Text(" ").Text(extension);
-                }
-
+                line.Text("ENABLED").Atoms(r.Extensions);
                 break;
             case IdResponse r:
                 line.Text("ID ").Value(ImapValue.List(r.Fields.SelectMany(f => new[] { ImapValue.String(f.Field), ImapValue.String(f.Value) })));
@@ -51,12 +46,7 @@ public static class ResponseWriter
                 line.Text("FLAGS (").Text(string.Join(' ', r.Flags)).Text(")");
                 break;
             case SearchResponse r:
-                line.Text("SEARCH");
-                foreach (var number in r.Numbers)
-                {
-                    line.Text(" ").Number(number);
-                }
-
+                line.Text("SEARCH").Numbers(r.Numbers);
                 if (r.ModSeq is { } modseq)
                 {
                     line.Text(" (MODSEQ ").Number(modseq).Text(")");
@@ -64,12 +54,7 @@ public static class ResponseWriter
 
                 break;
             case SortResponse r:
-                line.Text("SORT");
-                foreach (var number in r.Numbers)
-                {
-                    line.Text(" ").Number(number);
-                }
-
+                line.Text("SORT").Numbers(r.Numbers);
                 break;
             case ThreadResponse r:
                 line.Text("THREAD ").Text(r.Threads);
@@ -138,6 +123,28 @@ public static class ResponseWriter
             var span = _output.GetSpan(20);
             value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
             _output.Advance(written);
+            return this;
+        }
+
+        /// <summary>Each number after a space.</summary>
+        public Line Numbers(IReadOnlyList<uint> numbers)
+        {
+            foreach (var number in numbers)
+            {
+                Text(" ").Number(number);
+            }
+
+            return this;
+        }
+
+        /// <summary>Each atom after a space.</summary>
+        public Line Atoms(IReadOnlyList<string> atoms)
+        {
+            foreach (var atom in atoms)
+            {
+                Text(" ").Text(atom);
+            }
+
             return this;
         }
 
