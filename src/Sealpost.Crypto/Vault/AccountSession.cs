@@ -64,23 +64,22 @@ internal sealed class AccountKeyMaterial : IDisposable
     /// <summary>
     /// A delivery batch key (wrap kind 4), opened with HPKE on first use and kept for this session: the
     /// messages of one batch cost one X25519 together. Cached by batch id and the sealed bytes both, so a
-    /// wrap that reuses an id with other sealed bytes is opened (and fails) on its own.
+    /// wrap that reuses an id with other sealed bytes is opened (and fails) on its own. Past
+    /// <see cref="MaxBatchKeys"/> a key is not kept: <paramref name="kept"/> false, and the caller zeroes it
+    /// after use (a kept key is zeroed only when the session ends, never while another read may use it).
     /// </summary>
-    public byte[] BatchKey(ReadOnlySpan<byte> batchId, ReadOnlySpan<byte> sealedKey, Func<byte[], byte[], byte[]> open)
+    public byte[] BatchKey(ReadOnlySpan<byte> batchId, ReadOnlySpan<byte> sealedKey, Func<byte[], byte[], byte[]> open, out bool kept)
     {
         var id = new Guid(batchId);
         if (_batchKeys.TryGetValue(id, out var known) && known.Sealed.AsSpan().SequenceEqual(sealedKey))
         {
+            kept = true;
             return known.Key;
         }
 
         var key = open(batchId.ToArray(), sealedKey.ToArray());
-        if (_batchKeys.Count >= MaxBatchKeys)
-        {
-            ForgetBatchKeys();
-        }
-
-        return _batchKeys.TryAdd(id, (sealedKey.ToArray(), key)) ? key : _batchKeys.TryGetValue(id, out var raced) && raced.Sealed.AsSpan().SequenceEqual(sealedKey) ? raced.Key : key;
+        kept = _batchKeys.Count < MaxBatchKeys && _batchKeys.TryAdd(id, (sealedKey.ToArray(), key));
+        return key;
     }
 
     private void ForgetBatchKeys()

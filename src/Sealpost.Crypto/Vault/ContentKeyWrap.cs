@@ -152,8 +152,18 @@ internal static class ContentKeyWrap
             var sealedKey = wrapped.Slice(HeaderLength + BatchIdLength, SealedBatchKeyLength);
             var accountId = session.AccountId;
             var batchKey = key.BatchKey(batchId, sealedKey, (id, sealedBytes) =>
-                Hpke.Open(key.Recipient, sealedBytes.AsSpan(0, Hpke.EncLength), BatchInfo, BatchAad(accountId, version, id), sealedBytes.AsSpan(Hpke.EncLength)));
-            return Aead.Open(batchKey, wrapped[(HeaderLength + BatchIdLength + SealedBatchKeyLength)..], [.. aad, .. batchId]);
+                Hpke.Open(key.Recipient, sealedBytes.AsSpan(0, Hpke.EncLength), BatchInfo, BatchAad(accountId, version, id), sealedBytes.AsSpan(Hpke.EncLength)), out var kept);
+            try
+            {
+                return Aead.Open(batchKey, wrapped[(HeaderLength + BatchIdLength + SealedBatchKeyLength)..], [.. aad, .. batchId]);
+            }
+            finally
+            {
+                if (!kept)
+                {
+                    CryptographicOperations.ZeroMemory(batchKey);
+                }
+            }
         }
 
         if (currentCipher is null || version != session.CurrentKeyVersion)
