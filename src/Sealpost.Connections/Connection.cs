@@ -51,9 +51,6 @@ public sealed class Connection : IAsyncDisposable
 
     public PipeWriter Output { get; private set; }
 
-    /// <summary>The negotiated TLS stream, once there is one (for the protocol version and cipher in logs).</summary>
-    public SslStream? TlsStream { get; private set; }
-
     [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Input), nameof(Output))]
     private void Layer(Stream read, Stream write)
     {
@@ -94,7 +91,6 @@ public sealed class Connection : IAsyncDisposable
         handshake.CancelAfter(TimeSpan.FromSeconds(30));
         await ssl.AuthenticateAsServerAsync((_, hello, _, _) => ValueTask.FromResult(options(hello.ServerName)), null, handshake.Token);
         TlsIdleBuffers.Enable(ssl);
-        TlsStream = ssl;
         Layer(ssl, ssl);
         Tls = true;
         return ssl;
