@@ -37,8 +37,9 @@ internal static class ImapStressBenchmark
     /// <param name="nodes">Sealpost nodes sharing the load (clients spread round-robin); more than one needs <paramref name="postgres"/>.</param>
     /// <param name="postgres">A connection string: the users' mail in this PostgreSQL database, not SQLite.</param>
     /// <param name="reference">Whether to run Dovecot too (a one-node-versus-two comparison leaves it out).</param>
+    /// <param name="variants">Which runs to make: with login churn (true), sessions kept open (false); both by default.</param>
     public static async Task<int> RunAsync(string serverDll, int users, int clients, int warmup, int seconds, int messages, int serverCpu,
-        int nodes = 1, string? postgres = null, bool reference = true)
+        int nodes = 1, string? postgres = null, bool reference = true, bool[]? variants = null)
     {
         var pinned = serverCpu >= 0 ? $"servers on CPU {serverCpu}, generator on the others" : "servers, database and generator sharing every core";
         Console.WriteLine($"imap-stress: imaptest's default profile, {users} users, {clients} clients, INBOX near {messages} messages, {warmup} s warm-up then {seconds} s measured; {pinned}; "
@@ -69,9 +70,9 @@ internal static class ImapStressBenchmark
             }
 
             var name = nodes == 1 ? "sealpost" : $"sealpost x{nodes}";
-            foreach (var churn in new[] { true, false })
+            foreach (var churn in variants ?? [true, false])
             {
-                results.Add(("sealpost", churn, await MeasureAsync(name, endpoints, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+                results.Add(("sealpost", churn, await MeasureAsync(name, endpoints, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn, serverCpu)));
             }
         }
         finally
@@ -104,13 +105,13 @@ internal static class ImapStressBenchmark
         {
             await using var dovecot = await ReferenceDovecot.StartAsync(messages, highPerformance, clients, Message, users, serverCpu);
             var name = highPerformance ? "dovecot high-performance" : "dovecot default";
-            foreach (var churn in new[] { true, false })
+            foreach (var churn in variants ?? [true, false])
             {
-                results.Add((name, churn, await MeasureAsync(name, [dovecot.Endpoint], ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn)));
+                results.Add((name, churn, await MeasureAsync(name, [dovecot.Endpoint], ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn, serverCpu)));
             }
         }
 
-        foreach (var churn in new[] { true, false })
+        foreach (var churn in variants ?? [true, false])
         {
             var ours = results.Single(r => r.Server == "sealpost" && r.Churn == churn).Result.PerSecond;
             var best = results.Where(r => r.Server != "sealpost" && r.Churn == churn).Max(r => r.Result.PerSecond);
@@ -207,14 +208,24 @@ internal static class ImapStressBenchmark
         throw new InvalidOperationException($"no server on {endpoint}");
     }
 
-    private static async Task<Measured> MeasureAsync(string name, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn)
+    private static async Task<Measured> MeasureAsync(string name, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn, int serverCpu)
     {
         await LoadAsync(endpoints, users, clients, warmup, churn, measure: false);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var core = CoreTicks(serverCpu);
         var (latencies, errors) = await LoadAsync(endpoints, users, clients, seconds, churn, measure: true);
         var generator = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / seconds;
         var total = latencies.Values.Sum(l => l.Count);
-        Console.WriteLine($"  {name}, {(churn ? "with login churn" : "sessions kept open")}: {total / (double)seconds:F0} commands/s, {errors} client-visible errors, generator CPU {generator * 100:F0}% of one core");
+        // The server's core (pinned runs): how busy it was and its busy time per command, a figure that
+        // does not move with how the load happened to queue, as commands/s does on a shared machine.
+        var server = "";
+        if (core is { } before && CoreTicks(serverCpu) is { } after && after.Total > before.Total)
+        {
+            var busy = (after.Busy - before.Busy) / (double)(after.Total - before.Total);
+            server = $", server core busy {busy * 100:F0}%, {busy * seconds * 1000 / Math.Max(1, total):F3} ms of it per command";
+        }
+
+        Console.WriteLine($"  {name}, {(churn ? "with login churn" : "sessions kept open")}: {total / (double)seconds:F0} commands/s, {errors} client-visible errors, generator CPU {generator * 100:F0}% of one core{server}");
         var medians = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (command, list) in latencies.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
@@ -224,6 +235,27 @@ internal static class ImapStressBenchmark
         }
 
         return new Measured(total / (double)seconds, medians);
+    }
+
+    /// <summary>Busy and total clock ticks of one CPU so far (/proc/stat), or null when not pinned or unreadable.</summary>
+    private static (long Busy, long Total)? CoreTicks(int cpu)
+    {
+        if (cpu < 0 || !File.Exists("/proc/stat"))
+        {
+            return null;
+        }
+
+        var prefix = "cpu" + cpu.ToString(CultureInfo.InvariantCulture) + " ";
+        var line = File.ReadLines("/proc/stat").FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        if (line is null)
+        {
+            return null;
+        }
+
+        // user nice system idle iowait irq softirq steal ...: idle and iowait are the idle ones.
+        var ticks = line[prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+        var total = ticks.Take(8).Sum();
+        return (total - ticks[3] - ticks[4], total);
     }
 
     /// <summary>One load's throughput and each command type's median latency.</summary>
