@@ -17,6 +17,7 @@ public sealed class SqliteStore : ISealpostStore
 
     private readonly string _connectionString;
     private readonly SqliteWriter _writer;
+    private readonly SqliteReaders _readers;
 
     private SqliteStore(string dataDirectory, StoreOptions options, IChangeFeed feed)
     {
@@ -33,6 +34,7 @@ public sealed class SqliteStore : ISealpostStore
             DefaultTimeout = Math.Max(1, options.BusyTimeoutMilliseconds / 1000),
         }.ToString();
         _writer = new SqliteWriter(_connectionString, options.GroupCommitMaxOperations, feed, Files, options.EraseDeletedMail);
+        _readers = new SqliteReaders(_connectionString);
         Directory = new SqliteDirectoryStore(this);
         Mail = new SqliteMailStore(this);
         Queue = new SqliteQueueStore(this);
@@ -288,23 +290,45 @@ public sealed class SqliteStore : ISealpostStore
         }
     }
 
-    /// <summary>Runs a read on a pooled connection, mapping SQLite errors to store errors.</summary>
-    internal async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken ct)
+    /// <summary>Runs a read on one of the store's open read connections (<see cref="SqliteReaders"/>), mapping SQLite errors to store errors.</summary>
+    internal Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken ct)
     {
-        await using var connection = await OpenReaderAsync(ct);
+        ct.ThrowIfCancellationRequested();
+        SqliteConnection connection;
         try
         {
-            return read(connection);
+            connection = _readers.Rent();
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<T>(SqliteErrors.Map(ex));
+        }
+
+        var healthy = false;
+        try
+        {
+            var result = read(connection);
+            healthy = SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0; // no transaction left open
+            return Task.FromResult(result);
         }
         catch (SqliteException ex)
         {
-            throw SqliteErrors.Map(ex);
+            return Task.FromException<T>(SqliteErrors.Map(ex));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<T>(ex);
+        }
+        finally
+        {
+            _readers.Return(connection, healthy);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await _writer.DisposeAsync();
+        _readers.Dispose();
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
     }
 }
@@ -317,12 +341,8 @@ internal static class SqliteExtensions
         return command;
     }
 
-    public static SqliteCommand Sql(this SqliteConnection connection, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
+    /// <summary>A command on a read connection: prepared once per pooled reader (see <see cref="SqliteReaders.Command"/>).</summary>
+    public static SqliteCommand Sql(this SqliteConnection connection, string sql) => SqliteReaders.Command(connection, sql);
 
     public static long Scalar(this SqliteCommand command) =>
         Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
