@@ -36,6 +36,23 @@ internal sealed class SelectedMailbox(long mailboxId, bool readOnly, uint uidVal
 
     public uint Count => (uint)Uids.Count;
 
+    /// <summary>
+    /// Takes in this session's own change, made under <paramref name="modseq"/>. MODSEQs of a mailbox go up
+    /// by one per change, so one right after <see cref="KnownModSeq"/> means nobody else changed the mailbox
+    /// in between: the client, told of the change by the command itself, now knows everything up to it, and
+    /// the feed's news of it needs no look at the change log. False (nothing changes) otherwise.
+    /// </summary>
+    public bool AbsorbOwnChange(long modseq)
+    {
+        if (modseq != KnownModSeq + 1)
+        {
+            return false;
+        }
+
+        KnownModSeq = modseq;
+        return true;
+    }
+
     public uint MaxUid => Uids.Count == 0 ? 0 : Uids[^1];
 
     /// <summary>Sequence number of a UID, or 0 if the view does not hold it.</summary>

@@ -20,6 +20,10 @@ public sealed partial class ImapSession
         if (result is not null)
         {
             AnnounceOwnExpunges(result.ExpungedUids);
+            if (result.ExpungedUids.Count > 0)
+            {
+                view.AbsorbOwnChange(result.ModSeq);
+            }
         }
 
         Ok(tag, "EXPUNGE completed");

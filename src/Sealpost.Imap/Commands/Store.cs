@@ -32,9 +32,12 @@ public sealed partial class ImapSession
         var keywordIds = await SelKeywords.IdsAsync(keywords, ct);
         AnnounceNewKeywords();
         var result = await SelMail.ChangeFlagsAsync(view.MailboxId, uids, new FlagChange(operation, system, keywordIds, unchangedSince), ct);
-        foreach (var update in result.Updated)
+        if (result.Updated.Count == 0 || !view.AbsorbOwnChange(result.HighestModSeq))
         {
-            view.SelfReported[update.Uid] = update.ModSeq;
+            foreach (var update in result.Updated)
+            {
+                view.SelfReported[update.Uid] = update.ModSeq;
+            }
         }
 
         if (!silent)

@@ -76,6 +76,66 @@ public sealed class ImapLiveUpdateTests : ImapTestBase
         Assert.Equal("* 1 FETCH (UID 3)\r\n* 2 FETCH (UID 4)\r\nb7 OK FETCH completed\r\n", await b.CommandAsync("b7 FETCH 1:* UID"));
     }
 
+    /// <summary>
+    /// A session's own STORE or EXPUNGE spares it a look at the change log only when nobody changed the
+    /// mailbox in between (MODSEQ one above what it knew): another session's change, made before or after
+    /// it, still reaches the client, and the session's own changes are not echoed back.
+    /// </summary>
+    [Theory]
+    [InlineData("sqlite", "before")]
+    [InlineData("sqlite", "after")]
+    [InlineData("sqlite", "after an expunge")]
+    [InlineData("postgres", "before")]
+    [InlineData("postgres", "after")]
+    [InlineData("postgres", "after an expunge")]
+    public async Task Another_sessions_change_is_reported_around_a_sessions_own_writes(string storeKind, string when)
+    {
+        await StartAsync(storeKind);
+        for (var i = 1; i <= 4; i++)
+        {
+            await DeliverAsync(Message("m" + i));
+        }
+
+        await using var a = await LoginAsync();
+        await using var b = await LoginAsync();
+        await a.CommandAsync("a1 SELECT INBOX");
+        await b.CommandAsync("b1 SELECT INBOX");
+        var told = ""; // what a's client hears once b has changed a flag (a STORE may carry the news too)
+        string expected;
+        if (when == "after an expunge")
+        {
+            Assert.Contains("a2 OK", await a.CommandAsync("a2 STORE 1 +FLAGS.SILENT (\\Deleted)"));
+            Assert.Equal("* 1 EXPUNGE\r\na3 OK EXPUNGE completed\r\n", await a.CommandAsync("a3 EXPUNGE"));
+            Assert.Contains("b2 OK", await b.CommandAsync("b2 STORE 3 +FLAGS.SILENT (\\Flagged)"));
+            expected = "* 2 FETCH (UID 3 FLAGS (\\Flagged \\Recent))"; // UID 3 is now message 2; a saw it first
+        }
+        else
+        {
+            if (when == "before")
+            {
+                Assert.Contains("b2 OK", await b.CommandAsync("b2 STORE 2 +FLAGS.SILENT (\\Flagged)"));
+            }
+
+            var own = await a.CommandAsync("a2 STORE 1 +FLAGS.SILENT (\\Seen)");
+            Assert.Contains("a2 OK", own);
+            told += when == "before" ? own : "";
+            if (when == "after")
+            {
+                Assert.Contains("b2 OK", await b.CommandAsync("b2 STORE 2 +FLAGS.SILENT (\\Flagged)"));
+            }
+
+            own = await a.CommandAsync("a3 STORE 3 +FLAGS.SILENT (\\Seen)");
+            Assert.Contains("a3 OK", own);
+            told += own;
+            expected = "* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent))";
+        }
+
+        told += await a.CommandAsync("a4 NOOP");
+        Assert.Single(told.Split("\r\n"), line => line == expected);
+        Assert.Single(told.Split("\r\n"), line => line.StartsWith("* ", StringComparison.Ordinal)); // nothing of its own echoed
+        Assert.Equal("a5 OK NOOP completed\r\n", await a.CommandAsync("a5 NOOP"));
+    }
+
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
