@@ -153,26 +153,38 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         var parts = await Task.WhenAll(slices.Select(slice => Task.Run(async () =>
         {
             var rows = await store.ListMessagesWithMetadataAsync(mailboxId, slice, ct);
-            var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
             using var keys = await KeysAsync(s, mailboxId, rows.Select(r => r.Message), ct); // one per slice, not one per message
-            for (var i = 0; i < rows.Count; i++)
-            {
-                var (message, sealedMetadata) = rows[i];
-                var view = OpenMetadata(keys, message, sealedMetadata, leaveRewraps ? null : rewrap);
-                if (parse && view is not null && !view.TryParse())
-                {
-                    VaultLog.MessageTampered(logger, s.AccountId, message.MailboxId, message.Uid);
-                    view = null;
-                }
-
-                result[i] = (message, view);
-            }
-
-            return result;
+            return OpenSlice(keys, rows, parse, leaveRewraps ? null : rewrap);
         }, ct)));
 
         _rewraps.Add(mailboxId, [.. rewrap]);
         return parts.SelectMany(p => p).ToList();
+    }
+
+    /// <summary>
+    /// Decrypts (and parses) one slice's metadata. Compiled optimised at once: it runs tens of thousands
+    /// of times in a loop the first time a mailbox is searched, usually right after the server started,
+    /// where tiered compilation would run it unoptimised first.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private (MessageRecord, SealedMetadataView?)[] OpenSlice(WrapKeys keys, IReadOnlyList<(MessageRecord Message, byte[]? Metadata)> rows, bool parse,
+        System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>? rewrap)
+    {
+        var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (message, sealedMetadata) = rows[i];
+            var view = OpenMetadata(keys, message, sealedMetadata, rewrap);
+            if (parse && view is not null && !view.TryParse())
+            {
+                VaultLog.MessageTampered(logger, keys.Session.AccountId, message.MailboxId, message.Uid);
+                view = null;
+            }
+
+            result[i] = (message, view);
+        }
+
+        return result;
     }
 
     internal static List<UidRange> Slices(uint first, uint last, int count)
