@@ -17,11 +17,21 @@ public static class BodyStructureFormatter
         return text.ToString();
     }
 
+    /// <summary>
+    /// The ENVELOPE text, made once per envelope object: metadata is immutable once sealed and the
+    /// cached copy is shared, so a client that fetches a mailbox's envelopes again (imaptest does on
+    /// every cycle) gets the same string without it being built again.
+    /// </summary>
     public static string Envelope(Envelope envelope)
     {
+        if (envelope.Formatted is { } made)
+        {
+            return made;
+        }
+
         var text = new StringBuilder();
         WriteEnvelope(text, envelope);
-        return text.ToString();
+        return envelope.Formatted = text.ToString();
     }
 
     private static void Write(StringBuilder text, BodyPart part, bool extensions)
@@ -103,5 +113,7 @@ public static class BodyStructureFormatter
 
     private static string NString(string? value) => value is null ? "NIL" : Quote(value);
 
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    private static string Quote(string value) => value.AsSpan().IndexOfAny('\\', '"') < 0
+        ? "\"" + value + "\"" // the common case: nothing to escape, no scan per character to replace
+        : "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -49,6 +49,9 @@ public sealed class Envelope
     [JsonPropertyName("bcc")] public List<EnvelopeAddress>? Bcc { get; set; }
     [JsonPropertyName("irt")] public string? InReplyTo { get; set; }
     [JsonPropertyName("mid")] public string? MessageId { get; set; }
+
+    /// <summary>The IMAP ENVELOPE text, once <see cref="BodyStructureFormatter.Envelope"/> made it (never serialised).</summary>
+    [JsonIgnore] internal string? Formatted { get; set; }
 }
 
 /// <summary>

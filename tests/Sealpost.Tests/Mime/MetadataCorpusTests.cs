@@ -119,8 +119,25 @@ public sealed class MetadataCorpusTests
         Assert.Equal("Neuigkeiten für Sie", alternative.SearchHeaders["subject"]);
     }
 
+    /// <summary>The ENVELOPE text is made once per envelope, the same each time, and never sealed with the metadata.</summary>
+    [Fact]
+    public void The_envelope_text_is_kept_with_the_envelope_but_not_serialised()
+    {
+        var raw = System.Text.Encoding.UTF8.GetBytes("From: \"A \\\"quoted\\\" name\" <a@example.test>\r\nTo: b@example.test\r\nSubject: once\r\n\r\nbody\r\n");
+        var metadata = new MessageAnalyzer(64).Analyze(raw);
+        var first = BodyStructureFormatter.Envelope(metadata.Envelope);
+
+        Assert.Same(first, BodyStructureFormatter.Envelope(metadata.Envelope));
+        Assert.Contains("\"A \\\"quoted\\\" name\"", first, StringComparison.Ordinal); // escaped in the quoted string
+        var copy = MetadataCodec.Deserialize(MetadataCodec.Serialize(metadata));
+        Assert.DoesNotContain("(\"", System.Text.Encoding.UTF8.GetString(MetadataCodec.Serialize(metadata)), StringComparison.Ordinal);
+        Assert.Equal(first, BodyStructureFormatter.Envelope(copy.Envelope));
+    }
+
     [Theory]
     [InlineData(0)]        // a long body: the preview comes from its start
+    [InlineData(700)]      // the first 800 characters hold too little text once collapsed: the next prefix does
+    [InlineData(800)]
     [InlineData(20_000)]   // 20,000 blanks first: the preview needs text past the first 16 KiB
     [InlineData(40_000)]
     public void The_preview_of_a_long_body_is_its_first_words_collapsed(int leadingBlanks)
