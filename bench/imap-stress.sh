@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dovecot imaptest's default stress profile (100 users, 50 clients, 30 s after a 20 s warm-up, with and
 # without login churn) against Sealpost and, in the same invocation, Dovecot (default and
-# high-performance modes). Each server runs on CPU 0, the load generator on CPU 1 (taskset).
+# high-performance modes), and the first 10 s after each server starts (cold, every client logging in at
+# once). Each server runs on CPU 0, the load generator on CPU 1 (taskset).
 #   bash bench/imap-stress.sh [clients] [seconds] [warmup]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -38,13 +38,15 @@ internal static class ImapStressBenchmark
     /// <param name="postgres">A connection string: the users' mail in this PostgreSQL database, not SQLite.</param>
     /// <param name="reference">Whether to run Dovecot too (a one-node-versus-two comparison leaves it out).</param>
     /// <param name="variants">Which runs to make: with login churn (true), sessions kept open (false); both by default.</param>
+    /// <param name="cold">Seconds measured from the moment each server accepts connections, before any warm-up (0: none).</param>
     public static async Task<int> RunAsync(string serverDll, int users, int clients, int warmup, int seconds, int messages, int serverCpu,
-        int nodes = 1, string? postgres = null, bool reference = true, bool[]? variants = null)
+        int nodes = 1, string? postgres = null, bool reference = true, bool[]? variants = null, int cold = 10)
     {
         var pinned = serverCpu >= 0 ? $"servers on CPU {serverCpu}, generator on the others" : "servers, database and generator sharing every core";
         Console.WriteLine($"imap-stress: imaptest's default profile, {users} users, {clients} clients, INBOX near {messages} messages, {warmup} s warm-up then {seconds} s measured; {pinned}; "
             + $"{nodes} Sealpost node(s) on {(postgres is null ? "SQLite" : "one PostgreSQL database")}");
         var results = new List<(string Server, bool Churn, Measured Result)>();
+        var colds = new List<(string Server, double PerSecond)>();
         var sealpost = await PrepareSealpostAsync(users, messages, postgres);
         var folders = new List<string> { sealpost.Folder };
         var servers = new List<Process>();
@@ -70,6 +72,11 @@ internal static class ImapStressBenchmark
             }
 
             var name = nodes == 1 ? "sealpost" : $"sealpost x{nodes}";
+            if (cold > 0)
+            {
+                colds.Add(("sealpost", await ColdAsync(name, endpoints, ReferenceDovecot.UserNames(users), clients, cold)));
+            }
+
             foreach (var churn in variants ?? [true, false])
             {
                 results.Add(("sealpost", churn, await MeasureAsync(name, endpoints, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn, serverCpu)));
@@ -105,6 +112,11 @@ internal static class ImapStressBenchmark
         {
             await using var dovecot = await ReferenceDovecot.StartAsync(messages, highPerformance, clients, Message, users, serverCpu);
             var name = highPerformance ? "dovecot high-performance" : "dovecot default";
+            if (cold > 0)
+            {
+                colds.Add((name, await ColdAsync(name, [dovecot.Endpoint], ReferenceDovecot.UserNames(users), clients, cold)));
+            }
+
             foreach (var churn in variants ?? [true, false])
             {
                 results.Add((name, churn, await MeasureAsync(name, [dovecot.Endpoint], ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn, serverCpu)));
@@ -124,7 +136,26 @@ internal static class ImapStressBenchmark
             Console.WriteLine($"    p50 slower than that Dovecot: {(slower.Count == 0 ? "none" : string.Join(", ", slower))}");
         }
 
+        if (colds.Count > 1)
+        {
+            var ours = colds.Single(c => c.Server == "sealpost").PerSecond;
+            var best = colds.Where(c => c.Server != "sealpost").Max(c => c.PerSecond);
+            Console.WriteLine($"  first {cold} s after start, sessions kept open: Sealpost {ours:F0} commands/s, best Dovecot {best:F0}: {ours / best:F2}x");
+        }
+
         return 0;
+    }
+
+    /// <summary>
+    /// Cold start: the kept-open load from the moment the server accepts connections (every client logs
+    /// in at once, as after a restart or a failover), before any warm-up; commands/s over those seconds.
+    /// </summary>
+    private static async Task<double> ColdAsync(string name, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int seconds)
+    {
+        var (latencies, errors) = await LoadAsync(endpoints, users, clients, seconds, churn: false, measure: true);
+        var perSecond = latencies.Values.Sum(l => l.Count) / (double)seconds;
+        Console.WriteLine($"  {name}, first {seconds} s after start, sessions kept open: {perSecond:F0} commands/s, {errors} client-visible errors");
+        return perSecond;
     }
 
     private static async Task<(string Folder, int Port)> PrepareSealpostAsync(int users, int messages, string? postgres)

@@ -29,7 +29,7 @@ if (argsList.Count == 0 || argsList[0] is "-h" or "--help")
     Console.WriteLine("       Sealpost.Bench outbound --sink-port PORT --sink-counter FILE --dkim-key PEM [--connections 20] [--messages 100] [--size 5120]  (bench/outbound.sh runs it)");
     Console.WriteLine("       Sealpost.Bench api [--accounts 10000] [--seconds 15] [--clients 20]  (bench/api.sh runs it)");
     Console.WriteLine("       Sealpost.Bench imap [--sessions 20] [--seconds 10] [--messages 2000] [--big-mailbox 0] [--postgres CONNECTION]");
-    Console.WriteLine("       Sealpost.Bench imap-stress [--users 100] [--clients 50] [--warmup 20] [--seconds 30] [--messages 30] [--server-cpu 0 | --unpinned] [--server sealpost.dll] [--postgres CS [--nodes 2]] [--no-reference] [--kept-open-only | --churn-only]  (bench/imap-stress.sh, bench/two-nodes.sh run it)");
+    Console.WriteLine("       Sealpost.Bench imap-stress [--users 100] [--clients 50] [--warmup 20] [--seconds 30] [--messages 30] [--server-cpu 0 | --unpinned] [--server sealpost.dll] [--postgres CS [--nodes 2]] [--no-reference] [--kept-open-only | --churn-only] [--cold 10]  (bench/imap-stress.sh, bench/two-nodes.sh run it)");
     return argsList.Count == 0 ? 2 : 0;
 }
 
@@ -84,7 +84,7 @@ if (argsList[0] == "imap-stress")
 
     return await ImapStressBenchmark.RunAsync(server, Opt("--users", 100), Opt("--clients", 50), Opt("--warmup", 20), Opt("--seconds", 30), Opt("--messages", 30),
         argsList.Contains("--unpinned") ? -1 : Opt("--server-cpu", 0), nodes, pg, reference: !argsList.Contains("--no-reference"),
-        variants: argsList.Contains("--kept-open-only") ? [false] : argsList.Contains("--churn-only") ? [true] : [true, false]);
+        variants: argsList.Contains("--kept-open-only") ? [false] : argsList.Contains("--churn-only") ? [true] : [true, false], cold: Opt("--cold", 10));
 }
 
 if (argsList[0] == "imap-large")
