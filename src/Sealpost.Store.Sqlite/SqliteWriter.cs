@@ -79,7 +79,14 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly IChangeFeed _feed;
     private readonly BlobFiles _files;
-    private readonly Task _loop;
+    private readonly Thread _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Wakes the write loop's own thread. The loop does not wait on the channel asynchronously: a
+    // continuation would queue behind every session's work on the thread pool (under imaptest's
+    // kept-open load that queue wait, once per batch, was a third of each STORE's latency), while a
+    // thread of its own blocked here is run by the OS as soon as there is something to write.
+    private readonly AutoResetEvent _wake = new(false);
     private readonly CancellationTokenSource _stopCheckpoints = new();
     private readonly Task _checkpoints;
 
@@ -100,7 +107,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         _maxBatch = maxBatch;
         _feed = feed;
         _files = files;
-        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _loop = new Thread(Run) { IsBackground = true, Name = "sqlite writer" };
+        _loop.Start();
         _checkpoints = Task.Factory.StartNew(() => CheckpointLoopAsync(connectionString, _stopCheckpoints.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -156,6 +164,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         try
         {
             await _queue.Writer.WriteAsync(pending, ct);
+            _wake.Set();
         }
         catch (ChannelClosedException)
         {
@@ -165,28 +174,43 @@ internal sealed class SqliteWriter : IAsyncDisposable
         return await pending.Task;
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var batch = new List<PendingWrite>(_maxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        try
         {
-            batch.Clear();
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next))
+            var batch = new List<PendingWrite>(_maxBatch);
+            while (true)
             {
-                if (!next.Cancellation.IsCancellationRequested)
+                batch.Clear();
+                while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next))
                 {
-                    batch.Add(next);
+                    if (!next.Cancellation.IsCancellationRequested)
+                    {
+                        batch.Add(next);
+                    }
+                    else
+                    {
+                        next.Fail(new OperationCanceledException(next.Cancellation));
+                    }
                 }
-                else
-                {
-                    next.Fail(new OperationCanceledException(next.Cancellation));
-                }
-            }
 
-            if (batch.Count > 0)
-            {
-                RunBatch(batch);
+                if (batch.Count > 0)
+                {
+                    RunBatch(batch);
+                    continue;
+                }
+
+                if (_queue.Reader.Completion.IsCompleted)
+                {
+                    break;
+                }
+
+                _wake.WaitOne(); // set after every queued write and on dispose
             }
+        }
+        finally
+        {
+            _stopped.TrySetResult();
         }
     }
 
@@ -299,7 +323,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop;
+        _wake.Set();
+        await _stopped.Task;
         if (!_stopCheckpoints.IsCancellationRequested)
         {
             await _stopCheckpoints.CancelAsync(); // the store may be disposed twice; the token source is left to the GC
