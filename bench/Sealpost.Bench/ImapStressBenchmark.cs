@@ -131,7 +131,7 @@ internal static class ImapStressBenchmark
             // The issue's second test: no command type slower at p50 than the faster Dovecot mode's.
             var mine = results.Single(r => r.Server == "sealpost" && r.Churn == churn).Result.P50;
             var fastest = results.Where(r => r.Server != "sealpost" && r.Churn == churn).MaxBy(r => r.Result.PerSecond).Result.P50;
-            var slower = mine.Where(m => m.Key != "LOGIN" && fastest.TryGetValue(m.Key, out var theirs) && m.Value > theirs)
+            var slower = mine.Where(m => m.Key is not ("LOGIN" or "CONNECT") && fastest.TryGetValue(m.Key, out var theirs) && m.Value > theirs)
                 .Select(m => $"{m.Key} {m.Value:F1} vs {fastest[m.Key]:F1} ms").ToList();
             Console.WriteLine($"    p50 slower than that Dovecot: {(slower.Count == 0 ? "none" : string.Join(", ", slower))}");
         }
@@ -317,7 +317,11 @@ internal static class ImapStressBenchmark
                 {
                     if (client is null)
                     {
+                        // Timed too (not an imaptest column): a server that queues new connections before its
+                        // greeting (a login process per connection) makes its clients wait here, not in LOGIN.
+                        var connecting = Stopwatch.StartNew();
                         client = await ImapBenchmark.Client.ConnectAsync(endpoints[n % endpoints.Count]);
+                        (mine.TryGetValue("CONNECT", out var connects) ? connects : mine["CONNECT"] = []).Add(connecting.Elapsed.TotalMilliseconds);
                         if (churn)
                         {
                             user = users[random.Next(users.Count)];
