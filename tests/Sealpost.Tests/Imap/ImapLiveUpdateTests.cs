@@ -42,21 +42,30 @@ public sealed class ImapLiveUpdateTests : ImapTestBase
         }
     }
 
+    /// <summary>Starts the server on the store, delivers that many messages, and opens INBOX in two sessions (a1, b1 used).</summary>
+    private async Task<(ImapRaw A, ImapRaw B)> TwoSessionsOnInboxAsync(string storeKind, int messages)
+    {
+        await StartAsync(storeKind);
+        for (var i = 1; i <= messages; i++)
+        {
+            await DeliverAsync(Message("m" + i));
+        }
+
+        var a = await LoginAsync();
+        var b = await LoginAsync();
+        await a.CommandAsync("a1 SELECT INBOX");
+        await b.CommandAsync("b1 SELECT INBOX");
+        return (a, b);
+    }
+
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
     public async Task Two_sessions_see_flags_expunges_and_moves_in_order(string storeKind)
     {
-        await StartAsync(storeKind);
-        for (var i = 1; i <= 3; i++)
-        {
-            await DeliverAsync(Message("m" + i));
-        }
-
-        await using var a = await LoginAsync();
-        await using var b = await LoginAsync();
-        await a.CommandAsync("a1 SELECT INBOX");
-        await b.CommandAsync("b1 SELECT INBOX");
+        var (a, b) = await TwoSessionsOnInboxAsync(storeKind, messages: 3);
+        await using var closeA = a;
+        await using var closeB = b;
 
         Assert.Contains("a2 OK", await a.CommandAsync("a2 STORE 2 +FLAGS.SILENT (\\Flagged)"));
         Assert.Equal("* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\nb2 OK NOOP completed\r\n", await b.CommandAsync("b2 NOOP"));
@@ -90,16 +99,9 @@ public sealed class ImapLiveUpdateTests : ImapTestBase
     [InlineData("postgres", "after an expunge")]
     public async Task Another_sessions_change_is_reported_around_a_sessions_own_writes(string storeKind, string when)
     {
-        await StartAsync(storeKind);
-        for (var i = 1; i <= 4; i++)
-        {
-            await DeliverAsync(Message("m" + i));
-        }
-
-        await using var a = await LoginAsync();
-        await using var b = await LoginAsync();
-        await a.CommandAsync("a1 SELECT INBOX");
-        await b.CommandAsync("b1 SELECT INBOX");
+        var (a, b) = await TwoSessionsOnInboxAsync(storeKind, messages: 4);
+        await using var closeA = a;
+        await using var closeB = b;
         var told = ""; // what a's client hears once b has changed a flag (a STORE may carry the news too)
         string expected;
         if (when == "after an expunge")
