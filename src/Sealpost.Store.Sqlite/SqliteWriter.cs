@@ -79,14 +79,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly IChangeFeed _feed;
     private readonly BlobFiles _files;
-    private readonly Thread _loop;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    // Wakes the write loop's own thread. The loop does not wait on the channel asynchronously: a
-    // continuation would queue behind every session's work on the thread pool (under imaptest's
-    // kept-open load that queue wait, once per batch, was a third of each STORE's latency), while a
-    // thread of its own blocked here is run by the OS as soon as there is something to write.
-    private readonly AutoResetEvent _wake = new(false);
+    private readonly Task _loop;
     private readonly CancellationTokenSource _stopCheckpoints = new();
     private readonly Task _checkpoints;
 
@@ -107,8 +100,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         _maxBatch = maxBatch;
         _feed = feed;
         _files = files;
-        _loop = new Thread(Run) { IsBackground = true, Name = "sqlite writer" };
-        _loop.Start();
+        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _checkpoints = Task.Factory.StartNew(() => CheckpointLoopAsync(connectionString, _stopCheckpoints.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -164,7 +156,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
         try
         {
             await _queue.Writer.WriteAsync(pending, ct);
-            _wake.Set();
         }
         catch (ChannelClosedException)
         {
@@ -174,43 +165,28 @@ internal sealed class SqliteWriter : IAsyncDisposable
         return await pending.Task;
     }
 
-    private void Run()
+    private async Task RunAsync()
     {
-        try
+        var batch = new List<PendingWrite>(_maxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
         {
-            var batch = new List<PendingWrite>(_maxBatch);
-            while (true)
+            batch.Clear();
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next))
             {
-                batch.Clear();
-                while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next))
+                if (!next.Cancellation.IsCancellationRequested)
                 {
-                    if (!next.Cancellation.IsCancellationRequested)
-                    {
-                        batch.Add(next);
-                    }
-                    else
-                    {
-                        next.Fail(new OperationCanceledException(next.Cancellation));
-                    }
+                    batch.Add(next);
                 }
-
-                if (batch.Count > 0)
+                else
                 {
-                    RunBatch(batch);
-                    continue;
+                    next.Fail(new OperationCanceledException(next.Cancellation));
                 }
-
-                if (_queue.Reader.Completion.IsCompleted)
-                {
-                    break;
-                }
-
-                _wake.WaitOne(); // set after every queued write and on dispose
             }
-        }
-        finally
-        {
-            _stopped.TrySetResult();
+
+            if (batch.Count > 0)
+            {
+                RunBatch(batch);
+            }
         }
     }
 
@@ -323,8 +299,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        _wake.Set();
-        await _stopped.Task;
+        await _loop;
         if (!_stopCheckpoints.IsCancellationRequested)
         {
             await _stopCheckpoints.CancelAsync(); // the store may be disposed twice; the token source is left to the GC
