@@ -231,11 +231,8 @@ public sealed class SqliteStore : ISealpostStore
             return 0;
         }, cancellationToken);
 
-    public async Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenReaderAsync(cancellationToken);
-        return ReadVersion(connection, null);
-    }
+    public Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => ReadVersion(connection, null), cancellationToken);
 
     private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction)
     {
@@ -270,30 +267,14 @@ public sealed class SqliteStore : ISealpostStore
         ? throw SealpostException.Invalid("not a pragma name")
         : _writer.WriteAsync(ctx => Convert.ToInt64(ctx.Command("PRAGMA " + name).ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
 
-    internal async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(ct);
-            // Reads of large ranges (a mailbox listing) go through the memory map instead of read() calls.
-            using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA mmap_size=268435456";
-            pragma.ExecuteNonQuery();
-            AttachKeys(connection);
-            return connection;
-        }
-        catch (Exception ex)
-        {
-            await connection.DisposeAsync();
-            throw SqliteErrors.Map(ex);
-        }
-    }
-
     /// <summary>Runs a read on one of the store's open read connections (<see cref="SqliteReaders"/>), mapping SQLite errors to store errors.</summary>
     internal Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken ct)
     {
-        ct.ThrowIfCancellationRequested();
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(ct);
+        }
+
         SqliteConnection connection;
         try
         {
