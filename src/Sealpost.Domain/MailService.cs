@@ -296,7 +296,7 @@ public sealed class MailAccess
         return await Mail.ExpungeAsync(mailboxId, uids, ct);
     }
 
-    public async Task<MessageMetadata?[]> MetadataForAsync(long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct)
+    public async Task<MetadataView?[]> MetadataForAsync(long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct)
     {
         await OwnAsync(mailboxId, ct);
         await GrantedReadAsync(mailboxId, () => records.Count == 0 ? "no messages" : $"envelope and headers of {records.Count} message(s), UIDs {records.Min(r => r.Uid)}-{records.Max(r => r.Uid)}", ct);

@@ -369,12 +369,12 @@ internal sealed class PostgresMailStore(PostgresStore store) : IMailStore
     public Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async c => await c.Scalar("SELECT metadata FROM blobs WHERE id = $1", blobId) as byte[], cancellationToken);
 
-    public Task<IReadOnlyList<(MessageRecord Message, byte[]? Metadata)>> ListMessagesWithMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
-        store.ReadAsync<IReadOnlyList<(MessageRecord, byte[]?)>>(async c => await c.All("""
-            SELECT m.mailbox_id, m.uid, m.blob_id, m.flags, m.keywords, m.internal_date, m.size, m.modseq, m.wrapped_key, b.metadata
+    public Task<IReadOnlyList<(uint Uid, byte[] Metadata)>> ListSealedMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<(uint, byte[])>>(async c => await c.All("""
+            SELECT m.uid, b.metadata
             FROM messages m JOIN blobs b ON b.id = m.blob_id
-            WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid
-            """, r => (MapMessage(r), r.IsDBNull(9) ? null : (byte[])r[9]), mailboxId, (long)range.First, (long)range.Last), cancellationToken);
+            WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 AND b.metadata IS NOT NULL ORDER BY m.uid
+            """, r => ((uint)r.GetInt64(0), (byte[])r[1]), mailboxId, (long)range.First, (long)range.Last), cancellationToken);
 
     /// <summary>Blobs live in the database, so the only orphans are rows whose count reached zero without being deleted.</summary>
     public async Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default) =>

@@ -373,14 +373,14 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
     public Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default) =>
         store.ReadAsync(c => c.Sql("SELECT metadata FROM blobs WHERE id = $b").With("$b", blobId).ExecuteScalar() as byte[], cancellationToken);
 
-    public Task<IReadOnlyList<(MessageRecord Message, byte[]? Metadata)>> ListMessagesWithMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
-        store.ReadAsync<IReadOnlyList<(MessageRecord, byte[]?)>>(c =>
+    public Task<IReadOnlyList<(uint Uid, byte[] Metadata)>> ListSealedMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<(uint, byte[])>>(c =>
             c.Sql("""
-                SELECT m.mailbox_id, m.uid, m.blob_id, m.flags, m.keywords, m.internal_date, m.size, m.modseq, m.wrapped_key, b.metadata
+                SELECT m.uid, b.metadata
                 FROM messages m JOIN blobs b ON b.id = m.blob_id
-                WHERE m.mailbox_id = $m AND m.uid BETWEEN $a AND $b ORDER BY m.uid
+                WHERE m.mailbox_id = $m AND m.uid BETWEEN $a AND $b AND b.metadata IS NOT NULL ORDER BY m.uid
                 """).With("$m", mailboxId).With("$a", (long)range.First).With("$b", (long)range.Last)
-                .ReadAll(r => (MapMessage(r), r.IsDBNull(9) ? null : r.GetFieldValue<byte[]>(9))),
+                .ReadAll(r => ((uint)r.GetInt64(0), r.GetFieldValue<byte[]>(1))),
             cancellationToken);
 
     public async Task<SweepResult> SweepOrphansAsync(TimeSpan grace, CancellationToken cancellationToken = default)

@@ -343,8 +343,11 @@ public interface IMailStore
     Task<Stream> OpenBlobAsync(long blobId, CancellationToken cancellationToken = default);
     Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default);
 
-    /// <summary>Messages of a UID range with their blobs' (sealed) metadata, in one read: what a mailbox listing needs.</summary>
-    Task<IReadOnlyList<(MessageRecord Message, byte[]? Metadata)>> ListMessagesWithMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The (sealed) blob metadata of a UID range's messages in one read, by UID ascending; messages whose blob
+    /// has none are left out. The caller has the rows already: this reads nothing else.
+    /// </summary>
+    Task<IReadOnlyList<(uint Uid, byte[] Metadata)>> ListSealedMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Removes blobs no message points to, and blob files with no row that are older than

@@ -56,9 +56,9 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     /// where possible: a repeated SEARCH or ENVELOPE fetch decrypts nothing. Null marks a message that
     /// failed authentication or has no metadata.
     /// </summary>
-    public async Task<MessageMetadata?[]> MetadataForAsync(IAccountSession session, long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct = default)
+    public async Task<MetadataView?[]> MetadataForAsync(IAccountSession session, long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct = default)
     {
-        var result = new MessageMetadata?[records.Count];
+        var result = new MetadataView?[records.Count];
         var misses = new List<int>();
         for (var i = 0; i < records.Count; i++)
         {
@@ -79,17 +79,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
 
         if (misses.Count > BulkReadThreshold)
         {
-            var range = new UidRange(records[misses[0]].Uid, records[misses[^1]].Uid);
-            var byUid = new Dictionary<uint, MessageMetadata?>();
-            foreach (var (message, view) in await ReadMetadataAsync(session, mailboxId, range, ct, parse: true))
-            {
-                byUid[message.Uid] = view?.Value;
-            }
-
-            foreach (var i in misses)
-            {
-                result[i] = byUid.GetValueOrDefault(records[i].Uid);
-            }
+            await ReadInSlicesAsync((AccountSession)session, mailboxId, records, misses, result, ct);
         }
         else
         {
@@ -99,7 +89,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             foreach (var i in misses)
             {
                 var sealedMetadata = await store.GetBlobMetadataAsync(records[i].BlobId, ct);
-                result[i] = OpenMetadata(keys, records[i], sealedMetadata, Rewrapping(s.AccountId) ? null : rewrap)?.Value;
+                result[i] = OpenMetadata(keys, records[i], sealedMetadata, Rewrapping(s.AccountId) ? null : rewrap);
             }
 
             _rewraps.Add(mailboxId, [.. rewrap]);
@@ -135,77 +125,66 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     }
 
     /// <summary>
-    /// The metadata of every message in a UID range: one store read, then each message's metadata
-    /// decrypted and authenticated (symmetric only, once re-wrapped). Parsing is deferred to first
-    /// use, since a listing often needs flags or sizes only; null marks a message that failed authentication.
+    /// The metadata of every message in a UID range, decrypted and authenticated (see <see cref="MetadataForAsync"/>);
+    /// null marks a message that failed authentication.
     /// </summary>
-    /// <param name="parse">Parse each message's metadata too, on the slice's core (a caller that needs every message's, such as SEARCH).</param>
-    public async Task<IReadOnlyList<(MessageRecord Message, SealedMetadataView? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default, bool parse = false)
+    public async Task<IReadOnlyList<(MessageRecord Message, MetadataView? Metadata)>> ReadMetadataAsync(IAccountSession session, long mailboxId, UidRange range, CancellationToken ct = default)
     {
-        var s = (AccountSession)session;
-        var leaveRewraps = Rewrapping(s.AccountId);
-        var mailbox = await store.GetMailboxAsync(mailboxId, ct) ?? throw SealpostException.NotFound("mailbox does not exist");
-        var last = Math.Min(range.Last, mailbox.UidNext == 0 ? 0 : mailbox.UidNext - 1);
-        var rewrap = new System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>();
-        // Large ranges are cut into one UID slice per core: each slice is read on its own connection and
-        // decrypted as soon as it arrives, so reading and decrypting overlap instead of following each other.
-        var slices = last < range.First ? [range] : Slices(range.First, last, (last - range.First) >= 2000 ? Environment.ProcessorCount : 1);
-        var parts = await Task.WhenAll(slices.Select(slice => Task.Run(async () =>
-        {
-            var rows = await store.ListMessagesWithMetadataAsync(mailboxId, slice, ct);
-            using var keys = await KeysAsync(s, mailboxId, rows.Select(r => r.Message), ct); // one per slice, not one per message
-            return OpenSlice(keys, rows, parse, leaveRewraps ? null : rewrap);
-        }, ct)));
-
-        _rewraps.Add(mailboxId, [.. rewrap]);
-        return parts.SelectMany(p => p).ToList();
+        var records = await store.ListMessagesAsync(mailboxId, range, ct);
+        var views = await MetadataForAsync(session, mailboxId, records, ct);
+        return records.Select((record, i) => (record, views[i])).ToList();
     }
 
     /// <summary>
-    /// Decrypts (and parses) one slice's metadata. Compiled optimised at once: it runs tens of thousands
+    /// Many messages' metadata (<paramref name="misses"/>, indexes into <paramref name="records"/>): the
+    /// sealed metadata of their UID span in one store read per slice, a slice per core once there are
+    /// thousands, each decrypted on its own core as soon as its read returns. Only the metadata is read: the
+    /// caller's rows carry the wrapped keys.
+    /// </summary>
+    private async Task ReadInSlicesAsync(AccountSession session, long mailboxId, IReadOnlyList<MessageRecord> records, List<int> misses, MetadataView?[] result, CancellationToken ct)
+    {
+        var rewrap = Rewrapping(session.AccountId) ? null : new System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>();
+        var count = misses.Count >= 2000 ? Environment.ProcessorCount : 1;
+        await Task.WhenAll(Enumerable.Range(0, count).Select(n => Task.Run(async () =>
+        {
+            var part = misses.GetRange(misses.Count * n / count, (misses.Count * (n + 1) / count) - (misses.Count * n / count));
+            var (first, last) = (part.Min(i => records[i].Uid), part.Max(i => records[i].Uid));
+            var rows = await store.ListSealedMetadataAsync(mailboxId, new UidRange(first, last), ct);
+            using var keys = await KeysAsync(session, mailboxId, part.Select(i => records[i]), ct); // one per slice, not one per message
+            OpenSlice(keys, records, part, rows, result, rewrap);
+        }, ct)));
+
+        if (rewrap is not null)
+        {
+            _rewraps.Add(mailboxId, [.. rewrap]);
+        }
+    }
+
+    /// <summary>
+    /// Decrypts one slice's metadata. Compiled optimised at once: it runs tens of thousands
     /// of times in a loop the first time a mailbox is searched, usually right after the server started,
     /// where tiered compilation would run it unoptimised first.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private (MessageRecord, SealedMetadataView?)[] OpenSlice(WrapKeys keys, IReadOnlyList<(MessageRecord Message, byte[]? Metadata)> rows, bool parse,
+    private void OpenSlice(WrapKeys keys, IReadOnlyList<MessageRecord> records, List<int> part, IReadOnlyList<(uint Uid, byte[] Metadata)> rows, MetadataView?[] result,
         System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>? rewrap)
     {
-        var result = new (MessageRecord, SealedMetadataView?)[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
+        var sealedByUid = new Dictionary<uint, byte[]>(rows.Count);
+        foreach (var (uid, sealedMetadata) in rows)
         {
-            var (message, sealedMetadata) = rows[i];
-            var view = OpenMetadata(keys, message, sealedMetadata, rewrap);
-            if (parse && view is not null && !view.TryParse())
-            {
-                VaultLog.MessageTampered(logger, keys.Session.AccountId, message.MailboxId, message.Uid);
-                view = null;
-            }
-
-            result[i] = (message, view);
+            sealedByUid[uid] = sealedMetadata;
         }
 
-        return result;
-    }
-
-    internal static List<UidRange> Slices(uint first, uint last, int count)
-    {
-        var slices = new List<UidRange>(count);
-        var width = ((ulong)last - first + 1) / (ulong)count;
-        var start = (ulong)first;
-        for (var i = 0; i < count; i++)
+        foreach (var i in part)
         {
-            var end = i == count - 1 ? last : (uint)Math.Min(last, start + width - 1);
-            slices.Add(new UidRange((uint)start, end));
-            start = (ulong)end + 1;
+            result[i] = OpenMetadata(keys, records[i], sealedByUid.GetValueOrDefault(records[i].Uid), rewrap);
         }
-
-        return slices;
     }
 
     /// <summary>True while the account's background re-wrap is queued or running: a read then leaves re-wrapping to it.</summary>
     private bool Rewrapping(long accountId) => _afterLogin is { IsValueCreated: true } worker && worker.Value.Covers(accountId);
 
-    private SealedMetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>? rewrap)
+    private MetadataView? OpenMetadata(WrapKeys keys, MessageRecord message, byte[]? sealedMetadata, System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>? rewrap)
     {
         try
         {
@@ -225,7 +204,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             CryptographicOperations.ZeroMemory(contentKey);
             try
             {
-                return sealedMetadata is null ? null : new SealedMetadataView(SealedMessageCodec.OpenMetadata(metadataKey, messageId, sealedMetadata));
+                return sealedMetadata is null ? null : new MetadataView(SealedMessageCodec.OpenMetadata(metadataKey, messageId, sealedMetadata));
             }
             finally
             {
@@ -407,28 +386,6 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             {
                 cipher.Dispose();
             }
-        }
-    }
-}
-
-/// <summary>Authenticated, decrypted metadata, parsed on first use.</summary>
-public sealed class SealedMetadataView(byte[] plaintext)
-{
-    private MessageMetadata? _parsed;
-
-    public MessageMetadata Value => _parsed ??= MetadataCodec.Deserialize(plaintext);
-
-    /// <summary>Parses now; false if the plaintext is not metadata (it authenticated, so only a bug or a format change makes this).</summary>
-    public bool TryParse()
-    {
-        try
-        {
-            _ = Value;
-            return true;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return false;
         }
     }
 }

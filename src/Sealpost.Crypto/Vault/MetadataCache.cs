@@ -13,7 +13,7 @@ namespace Sealpost.Crypto.Vault;
 /// </summary>
 public sealed class MetadataCache(int capacity)
 {
-    private readonly ConcurrentDictionary<(long Account, Guid Message), MessageMetadata> _entries = new();
+    private readonly ConcurrentDictionary<(long Account, Guid Message), MetadataView> _entries = new();
 
     // Counted here: ConcurrentDictionary.Count takes every one of its locks, and a first SEARCH over
     // 100,000 messages adds 100,000 entries (it had cost 6% of that SEARCH's CPU).
@@ -21,10 +21,10 @@ public sealed class MetadataCache(int capacity)
 
     public int Count => Volatile.Read(ref _count);
 
-    public bool TryGet(long accountId, Guid messageId, out MessageMetadata metadata) =>
+    public bool TryGet(long accountId, Guid messageId, out MetadataView metadata) =>
         _entries.TryGetValue((accountId, messageId), out metadata!);
 
-    public void Add(long accountId, Guid messageId, MessageMetadata metadata)
+    public void Add(long accountId, Guid messageId, MetadataView metadata)
     {
         if (capacity <= 0)
         {

@@ -106,7 +106,7 @@ public sealed partial class ImapSession
             or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822Header or FetchKind.Rfc822Text
             || (i.Kind == FetchKind.Section && (i.Part is not null || i.Text != SectionText.Whole)));
         var needsContent = items.Any(i => i.Kind is FetchKind.Section or FetchKind.Binary or FetchKind.BinarySize or FetchKind.Rfc822 or FetchKind.Rfc822Header or FetchKind.Rfc822Text);
-        MessageMetadata?[]? metadata = null;
+        MetadataView?[]? metadata = null;
         if (needsMetadata)
         {
             metadata = await SelMail.MetadataForAsync(view.MailboxId, records, ct);
@@ -123,7 +123,7 @@ public sealed partial class ImapSession
 
             // The whole response is prepared before its first octet goes out: a failure leaves no half-written FETCH.
             var parts = new List<(string, ImapValue)>(items.Count + 2);
-            var meta = metadata?[index];
+            var meta = metadata?[index]?.Parsed;
             OpenedMessage? opened = null;
             try
             {

@@ -125,7 +125,7 @@ public sealed partial class ImapSession
         }
 
         var records = await SelMail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
-        MessageMetadata?[]? metadata = null;
+        MetadataView?[]? metadata = null;
         if (wantMetadata || Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
         {
             metadata = await SelMail.MetadataForAsync(view.MailboxId, records, ct);
@@ -139,7 +139,7 @@ public sealed partial class ImapSession
 
         var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
         var result = new List<MessageRecord>();
-        var resultMetadata = metadata is null ? null : new List<MessageMetadata?>();
+        var resultMetadata = wantMetadata ? new List<MessageMetadata?>() : null;
         long highest = 0;
         var all = key is SearchKey.All;
         for (var i = 0; i < records.Count; i++)
@@ -154,7 +154,7 @@ public sealed partial class ImapSession
             if (all || await MatchesAsync(key, new MatchContext(record, sequence, metadata?[i], keywordIds, saved), ct))
             {
                 result.Add(record);
-                resultMetadata?.Add(metadata![i]);
+                resultMetadata?.Add(metadata![i]?.Parsed);
                 highest = Math.Max(highest, record.ModSeq);
             }
         }
@@ -162,11 +162,11 @@ public sealed partial class ImapSession
         return (result, resultMetadata, highest);
     }
 
-    private sealed class MatchContext(MessageRecord record, uint sequence, MessageMetadata? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)
+    private sealed class MatchContext(MessageRecord record, uint sequence, MetadataView? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)
     {
         public MessageRecord Record { get; } = record;
         public uint Sequence { get; } = sequence;
-        public MessageMetadata? Metadata { get; } = metadata;
+        public MetadataView? Metadata { get; } = metadata;
         public Dictionary<string, int?> KeywordIds { get; } = keywordIds;
         public HashSet<uint>? Saved { get; } = saved;
         public string? Text { get; set; }
@@ -224,7 +224,7 @@ public sealed partial class ImapSession
                 if (d.Sent)
                 {
                     // RFC 9051: the Date header's date, its own zone; a message without one does not match.
-                    if (m.Metadata?.Envelope.Date is not { } text || !MimeKit.Utils.DateUtils.TryParse(text, out var sent))
+                    if (m.Metadata?.EnvelopeDate is not { } text || !MimeKit.Utils.DateUtils.TryParse(text, out var sent))
                     {
                         return false;
                     }
@@ -249,7 +249,7 @@ public sealed partial class ImapSession
             case SearchKey.ObjectId { Thread: false } e:
                 return string.Equals(EmailId(r), e.Value, StringComparison.Ordinal);
             case SearchKey.ObjectId t:
-                return m.Metadata is not null && string.Equals(ThreadId(m.Metadata, r), t.Value, StringComparison.Ordinal);
+                return m.Metadata?.Parsed is { } parsed && string.Equals(ThreadId(parsed, r), t.Value, StringComparison.Ordinal);
             case SearchKey.Body b:
                 return await BodyMatchesAsync(b, m, ct);
             default:
@@ -267,7 +267,7 @@ public sealed partial class ImapSession
         }
 
         string? value;
-        if (!m.Metadata.SearchHeaders.TryGetValue(h.Field, out value))
+        if (!m.Metadata.TryGetSearchHeader(h.Field, out value))
         {
             if (SearchHeaderFields.Contains(h.Field))
             {
@@ -290,14 +290,7 @@ public sealed partial class ImapSession
 
         // An address field also matches the addresses as parsed (as ENVELOPE reads them), so a search for
         // user@domain.org finds "<user (comment)@ (comment) domain.org>" too.
-        var parsed = h.Field switch
-        {
-            "from" => m.Metadata.Envelope.From,
-            "to" => m.Metadata.Envelope.To,
-            "cc" => m.Metadata.Envelope.Cc,
-            "bcc" => m.Metadata.Envelope.Bcc,
-            _ => null,
-        };
+        var parsed = m.Metadata.Addresses(h.Field);
         return parsed is not null && parsed.Any(a => a.Mailbox is not null && Contains(a.Host is null or Sealpost.Mime.EnvelopeAddress.MissingDomain ? a.Mailbox : a.Mailbox + "@" + a.Host, h.Text));
     }
 

@@ -18,7 +18,7 @@ public sealed class MetadataCacheTests
         var ids = Enumerable.Range(0, added).Select(_ => Guid.NewGuid()).ToList();
         foreach (var id in ids)
         {
-            cache.Add(1, id, new MessageMetadata());
+            cache.Add(1, id, new MetadataView(new MessageMetadata()));
         }
 
         Assert.Equal(expected, cache.Count);
@@ -30,8 +30,8 @@ public sealed class MetadataCacheTests
     {
         var cache = new MetadataCache(10);
         var id = Guid.NewGuid();
-        cache.Add(1, id, new MessageMetadata());
-        cache.Add(1, id, new MessageMetadata());
+        cache.Add(1, id, new MetadataView(new MessageMetadata()));
+        cache.Add(1, id, new MetadataView(new MessageMetadata()));
 
         Assert.Equal(1, cache.Count);
         Assert.True(cache.TryGet(1, id, out _));
