@@ -102,14 +102,21 @@ public sealed class BodyPart
     [JsonIgnore] public bool IsMessage => MessageBody is not null;
 }
 
-/// <summary>Source-generated serialisation (a mailbox listing reads thousands of these).</summary>
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+/// <summary>
+/// Source-generated serialisation (a mailbox listing reads thousands of these). Each MIME level is two JSON
+/// levels (the part and its list of parts), so the depth allows twice the largest MIME depth the
+/// configuration accepts: at the default of 64 a message nested to the default MIME limit (32) could not be stored.
+/// </summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, MaxDepth = MetadataCodec.MaxJsonDepth)]
 [JsonSerializable(typeof(MessageMetadata))]
 internal sealed partial class MetadataJsonContext : JsonSerializerContext;
 
 /// <summary>Serialises metadata: UTF-8 JSON, every version readable.</summary>
 public static class MetadataCodec
 {
+    /// <summary>Deepest JSON the metadata reaches: two levels per MIME level, up to the configurable limit of 256, and the envelope's own.</summary>
+    public const int MaxJsonDepth = (2 * 256) + 16;
+
     public static byte[] Serialize(MessageMetadata metadata) => JsonSerializer.SerializeToUtf8Bytes(metadata, MetadataJsonContext.Default.MessageMetadata);
 
     public static MessageMetadata Deserialize(ReadOnlySpan<byte> bytes)

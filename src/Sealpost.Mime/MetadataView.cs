@@ -11,6 +11,7 @@ namespace Sealpost.Mime;
 /// </summary>
 public sealed class MetadataView
 {
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MetadataCodec.MaxJsonDepth };
     private byte[]? _json;
     private MessageMetadata? _parsed;
     private bool _malformed;
@@ -67,7 +68,7 @@ public sealed class MetadataView
 
         try
         {
-            var reader = new Utf8JsonReader(json);
+            var reader = new Utf8JsonReader(json, ReaderOptions);
             if (Enter(ref reader, "hdr"u8) && reader.TokenType == JsonTokenType.StartObject && Seek(ref reader, field) && reader.TokenType == JsonTokenType.String)
             {
                 value = reader.GetString();
@@ -113,7 +114,7 @@ public sealed class MetadataView
 
     private static List<EnvelopeAddress>? ReadAddresses(byte[] json, string field)
     {
-        var reader = new Utf8JsonReader(json);
+        var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!Enter(ref reader, "env"u8) || reader.TokenType != JsonTokenType.StartObject || !Seek(ref reader, field) || reader.TokenType != JsonTokenType.StartArray)
         {
             return null;
@@ -161,7 +162,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json);
+                var reader = new Utf8JsonReader(json, ReaderOptions);
                 return Enter(ref reader, "env"u8) && reader.TokenType == JsonTokenType.StartObject && Seek(ref reader, "date"u8)
                        && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }

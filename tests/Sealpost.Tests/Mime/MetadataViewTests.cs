@@ -19,7 +19,7 @@ public sealed class MetadataViewTests
     private static MessageMetadata Analyze(string name)
     {
         var raw = LineEndings.ToCrlf(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "mime", name + ".eml"))).ToArray();
-        return new MessageAnalyzer(8).Analyze(raw); // as delivery analyses it
+        return new MessageAnalyzer(new Sealpost.Core.Configuration.LimitOptions().MaxMimeDepth).Analyze(raw); // as delivery analyses it
     }
 
     public static TheoryData<string, string> MessagesAndHeaderFields() => Pairs(HeaderFields);

@@ -5,6 +5,7 @@ using Sealpost.Core.Directory;
 using Sealpost.Core.Mail;
 using Sealpost.Core.Security;
 using Sealpost.Crypto.Vault;
+using Sealpost.Mime;
 using Sealpost.Store.Sqlite;
 using Sealpost.Tests.Support;
 
@@ -161,6 +162,27 @@ public sealed class VaultTests : IAsyncLifetime
 
         var listed = Assert.Single(await R.Reader.ReadMetadataAsync(session, inbox, UidRange.All));
         Assert.Equal("Long report", listed.Metadata!.Value.BaseSubject);
+    }
+
+    [Fact]
+    public async Task A_message_nested_past_the_mime_depth_limit_is_stored_and_its_metadata_reads_back()
+    {
+        var (alice, inbox) = await WithInboxAsync("alice");
+        var raw = LineEndings.ToCrlf(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "mime", "11-deep-nesting.eml"))).ToArray(); // 40 levels
+        await R.Delivery.DeliverAsync(raw, [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
+        using var session = await LoginAsync("alice");
+
+        var metadata = Assert.Single(await R.Reader.ReadMetadataAsync(session, inbox, UidRange.All)).Metadata!;
+        Assert.True(metadata.TryGetSearchHeader("subject", out var subject));
+        Assert.Equal("deep", subject);
+        Assert.True(metadata.Value.Malformed); // cut at the limit, the rest opaque
+        var depth = 0;
+        for (var part = metadata.Value.Body; part.Parts is { Count: > 0 } parts; part = parts[0])
+        {
+            depth++;
+        }
+
+        Assert.Equal(R.Options.Limits.MaxMimeDepth, depth);
     }
 
     [Fact]
