@@ -333,6 +333,17 @@ internal static class Schema
             name_sealed BLOB NOT NULL,
             PRIMARY KEY (account_id, name_key)) WITHOUT ROWID;
         """,
+
+        // 18: blob metadata in a table of its own. SEARCH and listings read it for every message of a mailbox;
+        // in the blob row, behind the inline content, each message's read touched a page of its own.
+        """
+        CREATE TABLE blob_metadata (blob_id INTEGER PRIMARY KEY, metadata BLOB NOT NULL);
+        INSERT INTO blob_metadata(blob_id, metadata) SELECT id, metadata FROM blobs WHERE metadata IS NOT NULL;
+        ALTER TABLE blobs DROP COLUMN metadata;
+        CREATE TRIGGER blob_metadata_goes_with_its_blob AFTER DELETE ON blobs BEGIN
+            DELETE FROM blob_metadata WHERE blob_id = old.id;
+        END;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

@@ -168,8 +168,13 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
         {
             return await store.WriteAsync(ctx =>
             {
-                var blobId = ctx.Command("INSERT INTO blobs(refcount, size, inline_data, file_name, metadata, created_at) VALUES ($r, $s, $d, $f, $m, $t) RETURNING id")
-                    .With("$r", targets.Count).With("$s", blob.Length).With("$d", inline).With("$f", fileName).With("$m", blob.Metadata).With("$t", Now()).Scalar();
+                var blobId = ctx.Command("INSERT INTO blobs(refcount, size, inline_data, file_name, created_at) VALUES ($r, $s, $d, $f, $t) RETURNING id")
+                    .With("$r", targets.Count).With("$s", blob.Length).With("$d", inline).With("$f", fileName).With("$t", Now()).Scalar();
+                if (blob.Metadata is not null)
+                {
+                    ctx.Command("INSERT INTO blob_metadata(blob_id, metadata) VALUES ($b, $m)").With("$b", blobId).With("$m", blob.Metadata).ExecuteNonQuery();
+                }
+
                 return MailRules.RunSynchronously(MailRules.AppendAsync(new Rows(ctx), blobId, blob.ContentLength, targets));
             }, cancellationToken);
         }
@@ -371,14 +376,14 @@ internal sealed class SqliteMailStore(SqliteStore store) : IMailStore
     }
 
     public Task<byte[]?> GetBlobMetadataAsync(long blobId, CancellationToken cancellationToken = default) =>
-        store.ReadAsync(c => c.Sql("SELECT metadata FROM blobs WHERE id = $b").With("$b", blobId).ExecuteScalar() as byte[], cancellationToken);
+        store.ReadAsync(c => c.Sql("SELECT metadata FROM blob_metadata WHERE blob_id = $b").With("$b", blobId).ExecuteScalar() as byte[], cancellationToken);
 
     public Task<IReadOnlyList<(uint Uid, byte[] Metadata)>> ListSealedMetadataAsync(long mailboxId, UidRange range, CancellationToken cancellationToken = default) =>
         store.ReadAsync<IReadOnlyList<(uint, byte[])>>(c =>
             c.Sql("""
                 SELECT m.uid, b.metadata
-                FROM messages m JOIN blobs b ON b.id = m.blob_id
-                WHERE m.mailbox_id = $m AND m.uid BETWEEN $a AND $b AND b.metadata IS NOT NULL ORDER BY m.uid
+                FROM messages m JOIN blob_metadata b ON b.blob_id = m.blob_id
+                WHERE m.mailbox_id = $m AND m.uid BETWEEN $a AND $b ORDER BY m.uid
                 """).With("$m", mailboxId).With("$a", (long)range.First).With("$b", (long)range.Last)
                 .ReadAll(r => ((uint)r.GetInt64(0), r.GetFieldValue<byte[]>(1))),
             cancellationToken);

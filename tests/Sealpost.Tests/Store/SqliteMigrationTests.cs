@@ -171,6 +171,57 @@ public sealed class SqliteMigrationTests
         Assert.Equal(plaintext, (await store.Mail.GetMailboxAsync(1))!.TotalSize);
     }
 
+    /// <summary>Version 18: blob metadata moves to a table of its own; a message keeps its metadata, and a removed blob takes its metadata with it.</summary>
+    [Fact]
+    public async Task Blob_metadata_moves_to_its_own_table_and_goes_with_its_blob()
+    {
+        using var folder = new TempFolder();
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(folder.Path, SqliteStore.DatabaseFileName)};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            SqliteStore.AttachKeys(connection);
+            for (var v = 0; v < 17; v++)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await using var seed = connection.CreateCommand();
+            seed.CommandText = """
+                INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
+                INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
+                INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
+                    VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                INSERT INTO mailboxes(id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size)
+                    VALUES (1, 1, 0, x'01', x'01', 1, 1, 3, 3, 2, 2);
+                INSERT INTO blobs(id, refcount, size, inline_data, metadata, created_at) VALUES (1, 1, 1, x'00', x'0a0b0c', 0);
+                INSERT INTO blobs(id, refcount, size, inline_data, metadata, created_at) VALUES (2, 1, 1, x'00', NULL, 0);
+                INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq) VALUES (1, 1, 1, 0, '', 0, 1, 2);
+                INSERT INTO messages(mailbox_id, uid, blob_id, flags, keywords, internal_date, size, modseq) VALUES (1, 2, 2, 0, '', 0, 1, 3);
+                """;
+            await seed.ExecuteNonQueryAsync();
+        }
+
+        await using (var store = await SqliteStore.OpenAsync(folder.Path, new StoreOptions()))
+        {
+            Assert.Equal([0x0a, 0x0b, 0x0c], await store.Mail.GetBlobMetadataAsync(1));
+            Assert.Null(await store.Mail.GetBlobMetadataAsync(2));
+            var listed = Assert.Single(await store.Mail.ListSealedMetadataAsync(1, Sealpost.Core.Mail.UidRange.All)); // the message without metadata is left out
+            Assert.Equal((1u, "0A0B0C"), (listed.Uid, Convert.ToHexString(listed.Metadata)));
+
+            await store.Mail.ExpungeAsync(1, [1, 2]);
+            await store.Mail.SweepOrphansAsync(TimeSpan.Zero);
+            Assert.Null(await store.Mail.GetBlobMetadataAsync(1));
+        }
+
+        await using var check = new SqliteConnection($"Data Source={Path.Combine(folder.Path, SqliteStore.DatabaseFileName)};Pooling=False");
+        await check.OpenAsync();
+        await using var count = check.CreateCommand();
+        count.CommandText = "SELECT (SELECT count(*) FROM blob_metadata) * 10 + (SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'metadata')";
+        Assert.Equal(0L, await count.ExecuteScalarAsync()); // no metadata row left, no metadata column in blobs
+    }
+
     [Fact]
     public async Task A_database_from_a_newer_program_is_refused_with_a_clear_message()
     {

@@ -161,14 +161,14 @@ public sealed class MarkerScanTests
     }
 
     private static readonly (string Table, string Column)[] SealedColumns =
-        [("blobs", "metadata"), ("mailboxes", "name_sealed"), ("keywords", "name_sealed"), ("messages", "wrapped_key"), ("credentials", "wrapped_key")];
+        [("mailboxes", "name_sealed"), ("keywords", "name_sealed"), ("messages", "wrapped_key"), ("credentials", "wrapped_key")];
 
     private static async Task<List<(string What, byte[] Value)>> SealedValuesFromPostgresAsync(string connectionString)
     {
         var values = new List<(string, byte[])>();
         await using var connection = new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        foreach (var (table, column) in SealedColumns.Append(("blobs", "data")))
+        foreach (var (table, column) in SealedColumns.Append(("blobs", "metadata")).Append(("blobs", "data")))
         {
             await using var command = new Npgsql.NpgsqlCommand($"SELECT {column} FROM {table} WHERE {column} IS NOT NULL", connection);
             await using var reader = await command.ExecuteReaderAsync();
@@ -206,7 +206,7 @@ public sealed class MarkerScanTests
     {
         await using var connection = await SqliteFiles.OpenAsync(dataDirectory, readOnly: true);
         var sealedValues = new List<(string What, byte[] Value)>();
-        foreach (var (table, column) in SealedColumns.Append(("blobs", "inline_data")))
+        foreach (var (table, column) in SealedColumns.Append(("blob_metadata", "metadata")).Append(("blobs", "inline_data")))
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT {column} FROM {table} WHERE {column} IS NOT NULL";
