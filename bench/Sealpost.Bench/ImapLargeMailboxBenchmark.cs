@@ -37,9 +37,11 @@ internal static partial class ImapLargeMailboxBenchmark
             var select = await a.CommandAsync("SELECT Big");
             var allocated = GC.GetTotalAllocatedBytes();
             var (gen0, gen1, gen2, paused) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             await Time("SEARCH FROM right after LOGIN (cold)", 1, () => a.CommandAsync("SEARCH FROM \"Sender 7\""));
             Console.WriteLine($"  {"  while it ran (with the re-wrap)",-42} {(GC.GetTotalAllocatedBytes() - allocated) / (1024 * 1024),9} MiB allocated, "
-                + $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} collections (gen 0/1/2), {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F0} ms paused");
+                + $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} collections (gen 0/1/2), {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F0} ms paused, "
+                + $"{(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms CPU");
             while ((await r.Store.Mail.ListMessagesAsync(big.Id, UidRange.All)).Any(m => m.WrappedKey is { Length: > 1 } w && w[1] != 3)) // byte 1: the wrap's kind, 3 under a folder key
             {
                 await Task.Delay(100);

@@ -296,6 +296,9 @@ public sealed class MailAccess
         return await Mail.ExpungeAsync(mailboxId, uids, ct);
     }
 
+    /// <summary>Until disposed, background work on this node (the re-wrap after a login) waits for this session's large read.</summary>
+    public IDisposable LargeRead() => _reader.LargeRead();
+
     public async Task<MetadataView?[]> MetadataForAsync(long mailboxId, IReadOnlyList<MessageRecord> records, CancellationToken ct)
     {
         await OwnAsync(mailboxId, ct);

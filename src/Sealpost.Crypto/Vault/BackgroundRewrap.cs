@@ -18,6 +18,13 @@ namespace Sealpost.Crypto.Vault;
 internal sealed class BackgroundRewrap : IAsyncDisposable
 {
     private const int Chunk = 1000;
+
+    /// <summary>
+    /// Longest a chunk waits for users' bulk reads (a first SEARCH) to finish: their cores and the store's
+    /// page cache go to them first (each re-wrap commit makes every reader re-read its pages), but reads that
+    /// never stop do not hold the re-wrap back for good.
+    /// </summary>
+    private static readonly TimeSpan MaxYield = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Recently = TimeSpan.FromMinutes(5);
     private readonly IMailStore _store;
     private readonly MessageReader _reader;
@@ -110,6 +117,7 @@ internal sealed class BackgroundRewrap : IAsyncDisposable
             foreach (var chunk in pending.Chunk(Chunk))
             {
                 ct.ThrowIfCancellationRequested();
+                await _reader.Foreground.IdleAsync(MaxYield, ct);
                 await _reader.RefileAsync(session, mailbox.Id, chunk, ct);
                 count += chunk.Length;
             }

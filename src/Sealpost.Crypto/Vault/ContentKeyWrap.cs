@@ -125,7 +125,11 @@ internal static class ContentKeyWrap
 
     /// <summary>Opens a wrap with the session's key of the right version; throws if it has none or the wrap was altered.</summary>
     /// <param name="currentCipher">Optional AES-GCM over the session's current content-wrap key, reused across many unwraps.</param>
-    public static byte[] Unwrap(AccountSession session, ReadOnlySpan<byte> wrapped, AesGcm? currentCipher = null)
+    /// <param name="batchCiphers">
+    /// Optional AES-GCMs over delivery batch keys, keyed by the session's own copy of each key (reference equality, see
+    /// <see cref="BatchCiphers"/>), filled and reused across many unwraps; the caller disposes them.
+    /// </param>
+    public static byte[] Unwrap(AccountSession session, ReadOnlySpan<byte> wrapped, AesGcm? currentCipher = null, Dictionary<byte[], AesGcm>? batchCiphers = null)
     {
         var (kind, version, _) = Describe(wrapped);
         if (kind == KindFolder)
@@ -155,7 +159,25 @@ internal static class ContentKeyWrap
                 Hpke.Open(key.Recipient, sealedBytes.AsSpan(0, Hpke.EncLength), BatchInfo, BatchAad(accountId, version, id), sealedBytes.AsSpan(Hpke.EncLength)), out var kept);
             try
             {
-                return Aead.Open(batchKey, wrapped[(HeaderLength + BatchIdLength + SealedBatchKeyLength)..], [.. aad, .. batchId]);
+                var sealedContentKey = wrapped[(HeaderLength + BatchIdLength + SealedBatchKeyLength)..];
+                if (batchCiphers is null || !kept || sealedContentKey.Length != 32 + Aead.Overhead)
+                {
+                    return Aead.Open(batchKey, sealedContentKey, [.. aad, .. batchId]);
+                }
+
+                // A mailbox's messages come in a few batches: one keyed AES-GCM per batch key the session holds, not
+                // one per message. Keyed by that key's array, so a key the session forgot and opened again gets its own.
+                if (!batchCiphers.TryGetValue(batchKey, out var cipher))
+                {
+                    batchCiphers[batchKey] = cipher = new AesGcm(batchKey, 16);
+                }
+
+                Span<byte> batchAad = stackalloc byte[aad.Length + BatchIdLength];
+                aad.CopyTo(batchAad);
+                batchId.CopyTo(batchAad[aad.Length..]);
+                var contentKey = new byte[32];
+                cipher.Decrypt(sealedContentKey[..12], sealedContentKey[12..44], sealedContentKey[44..], contentKey, batchAad);
+                return contentKey;
             }
             finally
             {
@@ -181,6 +203,9 @@ internal static class ContentKeyWrap
         currentCipher.Decrypt(body[..12], body[12..^16], body[^16..], output, aad);
         return output;
     }
+
+    /// <summary>An empty cache of batch-key ciphers for <see cref="Unwrap"/>.</summary>
+    public static Dictionary<byte[], AesGcm> BatchCiphers() => new(ReferenceEqualityComparer.Instance);
 
     private static byte[] Header(byte kind, int keyVersion, byte[] messageId)
     {

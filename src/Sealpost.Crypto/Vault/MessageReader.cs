@@ -22,6 +22,16 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     private readonly DeferredRewraps _rewraps = new(store, logger);
     private Lazy<BackgroundRewrap>? _afterLogin;
 
+    private readonly ForegroundReads _foreground = new();
+
+    /// <summary>
+    /// Marks a user's large read (a first SEARCH over a big mailbox: listing, metadata, matching) until disposed:
+    /// the background re-wrap waits for it (<see cref="ForegroundReads"/>).
+    /// </summary>
+    public IDisposable LargeRead() => _foreground.Begin();
+
+    internal ForegroundReads Foreground => _foreground;
+
     /// <summary>Completes once every re-wrap found by reads so far is written.</summary>
     public Task FlushRewrapsAsync(CancellationToken ct = default) => _rewraps.FlushAsync(ct);
 
@@ -145,6 +155,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     {
         var rewrap = Rewrapping(session.AccountId) ? null : new System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>();
         var count = misses.Count >= 2000 ? Environment.ProcessorCount : 1;
+        using var large = _foreground.Begin();
         await Task.WhenAll(Enumerable.Range(0, count).Select(n => Task.Run(async () =>
         {
             var part = misses.GetRange(misses.Count * n / count, (misses.Count * (n + 1) / count) - (misses.Count * n / count));
@@ -336,6 +347,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     {
         private readonly AesGcm _current = new(session.Current.ContentWrapKey, 16);
         private readonly Dictionary<long, AesGcm> _folders = folderKeys.ToDictionary(k => k.Key, k => new AesGcm(k.Value, 16)); // keyed once per batch
+        private readonly Dictionary<byte[], AesGcm> _batches = ContentKeyWrap.BatchCiphers();
 
         public AccountSession Session => session;
 
@@ -345,7 +357,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             stale = false;
             if (ContentKeyWrap.FolderOf(wrapped) is not { } folder)
             {
-                return ContentKeyWrap.Unwrap(session, wrapped, _current);
+                return ContentKeyWrap.Unwrap(session, wrapped, _current, _batches);
             }
 
             var cipher = _folders.TryGetValue(folder, out var found) ? found : throw new CryptographicException($"no key for folder {folder}");
@@ -382,7 +394,7 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
         public void Dispose()
         {
             _current.Dispose();
-            foreach (var cipher in _folders.Values)
+            foreach (var cipher in _folders.Values.Concat(_batches.Values))
             {
                 cipher.Dispose();
             }

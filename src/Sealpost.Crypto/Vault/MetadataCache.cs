@@ -13,7 +13,9 @@ namespace Sealpost.Crypto.Vault;
 /// </summary>
 public sealed class MetadataCache(int capacity)
 {
-    private readonly ConcurrentDictionary<(long Account, Guid Message), MetadataView> _entries = new();
+    // Sized for the bound up front (up to a million entries): a first SEARCH adding 100,000 entries otherwise
+    // re-hashes the whole table at every doubling.
+    private readonly ConcurrentDictionary<(long Account, Guid Message), MetadataView> _entries = new(Environment.ProcessorCount, Math.Clamp(capacity, 31, 1_000_000));
 
     // Counted here: ConcurrentDictionary.Count takes every one of its locks, and a first SEARCH over
     // 100,000 messages adds 100,000 entries (it had cost 6% of that SEARCH's CPU).

@@ -124,6 +124,7 @@ public sealed partial class ImapSession
             return ([], wantMetadata ? [] : null, 0);
         }
 
+        using var large = view.Count >= 2000 ? SelMail.LargeRead() : null;
         var records = await SelMail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
         MetadataView?[]? metadata = null;
         if (wantMetadata || Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
@@ -138,24 +139,39 @@ public sealed partial class ImapSession
         }
 
         var saved = Needs(key, k => k is SearchKey.Saved) ? (_savedResult ?? []).ToHashSet() : null;
+        var matched = new bool[records.Count];
+        if (key is SearchKey.All)
+        {
+            Array.Fill(matched, true);
+        }
+        else
+        {
+            // Keys that read no message content are pure CPU over rows and metadata: a large mailbox is
+            // matched on every core. Content keys (BODY, TEXT, unrecorded header fields) read blobs one by one.
+            var parts = records.Count >= 2000 && !Needs(key, k => k is SearchKey.Body || (k is SearchKey.Header h && !SearchHeaderFields.Contains(h.Field)))
+                ? Environment.ProcessorCount : 1;
+            async Task MatchPartAsync(int part)
+            {
+                for (var i = records.Count * part / parts; i < records.Count * (part + 1) / parts; i++)
+                {
+                    var sequence = view.SequenceOf(records[i].Uid);
+                    matched[i] = sequence != 0 && await MatchesAsync(key, new MatchContext(records[i], sequence, metadata?[i], keywordIds, saved), ct);
+                }
+            }
+
+            await (parts == 1 ? MatchPartAsync(0) : Task.WhenAll(Enumerable.Range(0, parts).Select(part => Task.Run(() => MatchPartAsync(part), ct))));
+        }
+
         var result = new List<MessageRecord>();
         var resultMetadata = wantMetadata ? new List<MessageMetadata?>() : null;
         long highest = 0;
-        var all = key is SearchKey.All;
         for (var i = 0; i < records.Count; i++)
         {
-            var record = records[i];
-            var sequence = view.SequenceOf(record.Uid);
-            if (sequence == 0)
+            if (matched[i] && view.SequenceOf(records[i].Uid) != 0)
             {
-                continue;
-            }
-
-            if (all || await MatchesAsync(key, new MatchContext(record, sequence, metadata?[i], keywordIds, saved), ct))
-            {
-                result.Add(record);
+                result.Add(records[i]);
                 resultMetadata?.Add(metadata![i]?.Parsed);
-                highest = Math.Max(highest, record.ModSeq);
+                highest = Math.Max(highest, records[i].ModSeq);
             }
         }
 
