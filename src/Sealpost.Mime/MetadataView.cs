@@ -150,6 +150,50 @@ public sealed class MetadataView
         return addresses;
     }
 
+    /// <summary>The Date header as seconds since the epoch (<see cref="MessageMetadata.SentDate"/>); null if absent or unparseable.</summary>
+    public long? SentDate
+    {
+        get
+        {
+            if (Json() is not { } json)
+            {
+                return Volatile.Read(ref _parsed)?.SentDate;
+            }
+
+            try
+            {
+                var reader = new Utf8JsonReader(json, ReaderOptions);
+                return Enter(ref reader, "date"u8) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seconds) ? seconds : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>The RFC 5256 base subject (<see cref="MessageMetadata.BaseSubject"/>); empty if absent.</summary>
+    public string BaseSubject
+    {
+        get
+        {
+            if (Json() is not { } json)
+            {
+                return Volatile.Read(ref _parsed)?.BaseSubject ?? "";
+            }
+
+            try
+            {
+                var reader = new Utf8JsonReader(json, ReaderOptions);
+                return Enter(ref reader, "bsub"u8) && reader.TokenType == JsonTokenType.String ? reader.GetString() ?? "" : "";
+            }
+            catch (JsonException)
+            {
+                return "";
+            }
+        }
+    }
+
     /// <summary>The Date header as sent (ENVELOPE's date); null if absent.</summary>
     public string? EnvelopeDate
     {

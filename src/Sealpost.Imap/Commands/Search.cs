@@ -116,7 +116,7 @@ public sealed partial class ImapSession
 
     /// <summary>The UIDs (ascending) of the messages in the view that match.</summary>
     /// <summary>The messages (rows, and metadata when it was read) in the view that match, in UID order, and the highest MODSEQ among them.</summary>
-    private async Task<(List<MessageRecord> Records, List<MessageMetadata?>? Metadata, long HighestModSeq)> EvaluateAsync(SearchKey key, CancellationToken ct, bool wantMetadata = false)
+    private async Task<(List<MessageRecord> Records, List<MetadataView?>? Metadata, long HighestModSeq)> EvaluateAsync(SearchKey key, CancellationToken ct, bool wantMetadata = false)
     {
         var view = _selected!;
         if (view.Count == 0)
@@ -163,14 +163,14 @@ public sealed partial class ImapSession
         }
 
         var result = new List<MessageRecord>();
-        var resultMetadata = wantMetadata ? new List<MessageMetadata?>() : null;
+        var resultMetadata = wantMetadata ? new List<MetadataView?>() : null;
         long highest = 0;
         for (var i = 0; i < records.Count; i++)
         {
             if (matched[i] && view.SequenceOf(records[i].Uid) != 0)
             {
                 result.Add(records[i]);
-                resultMetadata?.Add(metadata![i]?.Parsed);
+                resultMetadata?.Add(metadata![i]);
                 highest = Math.Max(highest, records[i].ModSeq);
             }
         }

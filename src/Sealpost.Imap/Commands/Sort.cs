@@ -38,29 +38,24 @@ public sealed partial class ImapSession
         return After.Next;
     }
 
-    private List<uint> SortMatches(List<MessageRecord> records, List<MessageMetadata?>? metadata, IReadOnlyList<(SortField Field, bool Reverse)> criteria)
+    private List<uint> SortMatches(List<MessageRecord> records, List<MetadataView?>? metadata, IReadOnlyList<(SortField Field, bool Reverse)> criteria)
     {
         var view = _selected!;
-        var rows = records.Select((r, i) => (Record: r, Meta: metadata?[i], Sequence: view.SequenceOf(r.Uid))).ToList();
+        // Each message's keys once, before sorting: the comparison runs n log n times, and a key may need a
+        // read of the metadata or an RFC 2047 decoding.
+        var rows = records.Select((r, i) => (Record: r, Keys: criteria.Select(c => SortKey(c.Field, r, metadata?[i])).ToArray(), Sequence: view.SequenceOf(r.Uid))).ToList();
         rows.Sort((a, b) =>
         {
-            foreach (var (field, reverse) in criteria)
+            for (var k = 0; k < criteria.Count; k++)
             {
-                var c = field switch
+                var c = (a.Keys[k], b.Keys[k]) switch
                 {
-                    SortField.Arrival => a.Record.InternalDate.CompareTo(b.Record.InternalDate),
-                    SortField.Size => a.Record.Size.CompareTo(b.Record.Size),
-                    SortField.Date => SentDate(a.Record, a.Meta).CompareTo(SentDate(b.Record, b.Meta)),
-                    SortField.Subject => CompareText(a.Meta?.BaseSubject ?? "", b.Meta?.BaseSubject ?? ""),
-                    SortField.From => CompareText(AddressKey(a.Meta?.Envelope.From), AddressKey(b.Meta?.Envelope.From)),
-                    SortField.To => CompareText(AddressKey(a.Meta?.Envelope.To), AddressKey(b.Meta?.Envelope.To)),
-                    SortField.Cc => CompareText(AddressKey(a.Meta?.Envelope.Cc), AddressKey(b.Meta?.Envelope.Cc)),
-                    SortField.DisplayFrom => CompareText(DisplayKey(a.Meta?.Envelope.From), DisplayKey(b.Meta?.Envelope.From)),
-                    _ => CompareText(DisplayKey(a.Meta?.Envelope.To), DisplayKey(b.Meta?.Envelope.To)),
+                    (string x, string y) => CompareText(x, y),
+                    var (x, y) => ((IComparable)x).CompareTo(y),
                 };
                 if (c != 0)
                 {
-                    return reverse ? -c : c;
+                    return criteria[k].Reverse ? -c : c;
                 }
             }
 
@@ -69,8 +64,21 @@ public sealed partial class ImapSession
         return rows.Select(r => r.Record.Uid).ToList();
     }
 
+    private static object SortKey(SortField field, MessageRecord record, MetadataView? meta) => field switch
+    {
+        SortField.Arrival => record.InternalDate,
+        SortField.Size => record.Size,
+        SortField.Date => SentDate(record, meta),
+        SortField.Subject => meta?.BaseSubject ?? "",
+        SortField.From => AddressKey(meta?.Addresses("from")),
+        SortField.To => AddressKey(meta?.Addresses("to")),
+        SortField.Cc => AddressKey(meta?.Addresses("cc")),
+        SortField.DisplayFrom => DisplayKey(meta?.Addresses("from")),
+        _ => DisplayKey(meta?.Addresses("to")),
+    };
+
     /// <summary>RFC 5256 §3 DATE: the Date header, or INTERNALDATE when it is missing or unparseable.</summary>
-    private static DateTimeOffset SentDate(MessageRecord record, MessageMetadata? meta) =>
+    private static DateTimeOffset SentDate(MessageRecord record, MetadataView? meta) =>
         meta?.SentDate is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : record.InternalDate;
 
     private static int CompareText(string a, string b) => string.Compare(a, b, StringComparison.OrdinalIgnoreCase);
@@ -79,11 +87,11 @@ public sealed partial class ImapSession
     /// RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address as ENVELOPE lists it; for a group
     /// that is the group's name (its start entry), for an address without a domain its local part.
     /// </summary>
-    private static string AddressKey(List<EnvelopeAddress>? list) =>
+    private static string AddressKey(IReadOnlyList<EnvelopeAddress>? list) =>
         list?.FirstOrDefault(a => a.Mailbox is not null)?.Mailbox ?? "";
 
     /// <summary>RFC 5957: the decoded display name of the first address, or its addr-spec when there is none; a group's name for a group.</summary>
-    private static string DisplayKey(List<EnvelopeAddress>? list)
+    private static string DisplayKey(IReadOnlyList<EnvelopeAddress>? list)
     {
         var first = list?.FirstOrDefault(a => a.Mailbox is not null);
         if (first is null)

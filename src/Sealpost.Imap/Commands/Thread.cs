@@ -17,7 +17,7 @@ public sealed partial class ImapSession
         var (records, metadata, _) = await EvaluateAsync(key, ct, wantMetadata: true);
         var inputs = records.Select((r, i) =>
         {
-            var meta = metadata![i];
+            var meta = metadata![i]?.Parsed; // threading reads most of it: parsed once
             var number = uid ? r.Uid : view.SequenceOf(r.Uid);
             return new ThreadInput(
                 number,
@@ -26,7 +26,7 @@ public sealed partial class ImapSession
                 meta?.InReplyTo ?? [],
                 SubjectKey(meta?.BaseSubject ?? ""),
                 meta is not null && IsReplySubject(meta),
-                SentDate(r, meta));
+                SentDate(r, metadata[i]));
         }).ToList();
         var threads = algorithm == "REFERENCES" ? Threading.References(inputs) : Threading.OrderedSubject(inputs);
         Send(new ThreadResponse(Threading.Format(threads)));

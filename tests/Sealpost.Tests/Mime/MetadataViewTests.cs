@@ -85,6 +85,18 @@ public sealed class MetadataViewTests
         Assert.Equal(metadata.Envelope.Date, view.EnvelopeDate);
     }
 
+    [Theory]
+    [MemberData(nameof(MetadataCorpusTests.Messages), MemberType = typeof(MetadataCorpusTests))]
+    public void The_sort_keys_read_from_the_json_are_the_parsed_ones(string message)
+    {
+        var metadata = Analyze(message);
+        var view = new MetadataView(MetadataCodec.Serialize(metadata));
+
+        Assert.Equal((metadata.SentDate, metadata.BaseSubject), (view.SentDate, view.BaseSubject));
+        _ = view.Parsed;
+        Assert.Equal((metadata.SentDate, metadata.BaseSubject), (view.SentDate, view.BaseSubject));
+    }
+
     [Fact]
     public void Escaped_and_non_ascii_values_come_back_decoded()
     {
@@ -115,7 +127,9 @@ public sealed class MetadataViewTests
 
         Assert.False(view.TryGetSearchHeader("from", out _));
         Assert.Null(view.EnvelopeDate);
+        Assert.Null(view.SentDate);
         Assert.Null(view.Parsed);
+        Assert.Equal("", view.BaseSubject);
         Assert.Throws<JsonException>(() => view.Value);
         Assert.False(view.TryGetSearchHeader("from", out _));
         Assert.Null(view.Addresses("from"));
