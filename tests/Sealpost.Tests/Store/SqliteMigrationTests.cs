@@ -20,6 +20,25 @@ public sealed class SqliteMigrationTests
         return data;
     }
 
+    /// <summary>The tenant, domain and account the seeded rows belong to, as version 1 wrote them.</summary>
+    private const string AccountRows = """
+        INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
+        INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
+        INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
+            VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+        """;
+
+    /// <summary>Runs the released migrations up to <paramref name="version"/> on a bare database, as a program of that version left it.</summary>
+    private static async Task MigrateToAsync(SqliteConnection connection, int version)
+    {
+        for (var v = 0; v < version; v++)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(EarlierVersions))]
     public async Task A_database_at_an_earlier_version_migrates_to_the_current_one(int version)
@@ -30,22 +49,14 @@ public sealed class SqliteMigrationTests
         {
             await connection.OpenAsync();
             SqliteStore.AttachKeys(connection); // migrations from 14 on write to keys.db, as the store runs them
-            for (var v = 0; v < version; v++)
-            {
-                await using var command = connection.CreateCommand();
-                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
-                await command.ExecuteNonQueryAsync();
-            }
+            await MigrateToAsync(connection, version);
 
             if (version >= 1)
             {
                 // Data as version 1 wrote it, including a credential row without the later columns.
                 await using var seed = connection.CreateCommand();
-                seed.CommandText = """
-                    INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
-                    INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
-                    INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
-                        VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                seed.CommandText = $"""
+                    {AccountRows}
                     INSERT INTO addresses(address_key, address, domain_id, kind, account_id) VALUES ('a@example.test', 'a@example.test', 1, 0, 1);
                     INSERT INTO credentials(account_id, kind, label, verifier, created_at) VALUES (1, 0, 'password', 'old', 0);
                     """;
@@ -94,20 +105,12 @@ public sealed class SqliteMigrationTests
         await using (var connection = new SqliteConnection($"Data Source={Path.Combine(folder.Path, SqliteStore.DatabaseFileName)};Pooling=False"))
         {
             await connection.OpenAsync();
-            for (var v = 0; v < 13; v++)
-            {
-                await using var command = connection.CreateCommand();
-                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
-                await command.ExecuteNonQueryAsync();
-            }
+            await MigrateToAsync(connection, 13);
 
             await using var seed = connection.CreateCommand();
-            seed.CommandText = """
+            seed.CommandText = $"""
                 PRAGMA journal_mode=WAL;
-                INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
-                INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
-                INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
-                    VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                {AccountRows}
                 INSERT INTO credentials(account_id, kind, label, verifier, created_at, key_version, wrapped_key) VALUES (1, 0, 'password', $verifier, 0, 1, $wrap);
                 """;
             seed.Parameters.AddWithValue("$verifier", Verifier);
@@ -144,19 +147,11 @@ public sealed class SqliteMigrationTests
         await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             await connection.OpenAsync();
-            for (var v = 0; v < 5; v++)
-            {
-                await using var command = connection.CreateCommand();
-                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
-                await command.ExecuteNonQueryAsync();
-            }
+            await MigrateToAsync(connection, 5);
 
             await using var seed = connection.CreateCommand();
             seed.CommandText = $"""
-                INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
-                INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
-                INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
-                    VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+                {AccountRows}
                 INSERT INTO mailboxes(id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size)
                     VALUES (1, 1, 0, x'01', x'01', 1, 1, 2, 2, 1, {sealedLength});
                 INSERT INTO blobs(id, refcount, size, inline_data, created_at) VALUES (1, 1, {sealedLength}, x'00', 0);
@@ -180,19 +175,11 @@ public sealed class SqliteMigrationTests
         {
             await connection.OpenAsync();
             SqliteStore.AttachKeys(connection);
-            for (var v = 0; v < 17; v++)
-            {
-                await using var command = connection.CreateCommand();
-                command.CommandText = Schema.Migrations[v] + $"; INSERT INTO meta(key, value) VALUES ('schema_version', '{v + 1}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
-                await command.ExecuteNonQueryAsync();
-            }
+            await MigrateToAsync(connection, 17);
 
             await using var seed = connection.CreateCommand();
-            seed.CommandText = """
-                INSERT INTO tenants(id, name, display_name, created_at) VALUES (1, 't', 'T', 0);
-                INSERT INTO domains(id, tenant_id, name, created_at) VALUES (1, 1, 'example.test', 0);
-                INSERT INTO accounts(id, domain_id, address, address_key, display_name, state, quota_bytes, roles, created_at)
-                    VALUES (1, 1, 'a@example.test', 'a@example.test', 'A', 0, 0, 1, 0);
+            seed.CommandText = $"""
+                {AccountRows}
                 INSERT INTO mailboxes(id, account_id, parent_id, name_key, name_sealed, role, uid_validity, uid_next, highest_modseq, message_count, total_size)
                     VALUES (1, 1, 0, x'01', x'01', 1, 1, 3, 3, 2, 2);
                 INSERT INTO blobs(id, refcount, size, inline_data, metadata, created_at) VALUES (1, 1, 1, x'00', x'0a0b0c', 0);
