@@ -124,7 +124,7 @@ public sealed partial class ImapSession
             return ([], wantMetadata ? [] : null, 0);
         }
 
-        using var large = view.Count >= 2000 ? SelMail.LargeRead() : null;
+        using var large = view.Count >= LargeMailbox ? SelMail.LargeRead() : null;
         var records = await SelMail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
         MetadataView?[]? metadata = null;
         if (wantMetadata || Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
@@ -148,7 +148,7 @@ public sealed partial class ImapSession
         {
             // Keys that read no message content are pure CPU over rows and metadata: a large mailbox is
             // matched on every core. Content keys (BODY, TEXT, unrecorded header fields) read blobs one by one.
-            var parts = records.Count >= 2000 && !Needs(key, k => k is SearchKey.Body || (k is SearchKey.Header h && !SearchHeaderFields.Contains(h.Field)))
+            var parts = records.Count >= LargeMailbox && !Needs(key, k => k is SearchKey.Body || (k is SearchKey.Header h && !SearchHeaderFields.Contains(h.Field)))
                 ? Environment.ProcessorCount : 1;
             async Task MatchPartAsync(int part)
             {
@@ -177,6 +177,9 @@ public sealed partial class ImapSession
 
         return (result, resultMetadata, highest);
     }
+
+    /// <summary>From this many messages a search marks a large read (background work waits) and matches on every core.</summary>
+    private const int LargeMailbox = 2000;
 
     private sealed class MatchContext(MessageRecord record, uint sequence, MetadataView? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)
     {
