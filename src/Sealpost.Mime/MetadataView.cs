@@ -13,10 +13,23 @@ public sealed class MetadataView
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MetadataCodec.MaxJsonDepth };
     private byte[]? _json;
+    private readonly int _start;
+    private readonly int _length;
     private MessageMetadata? _parsed;
     private bool _malformed;
 
-    public MetadataView(byte[] json) => _json = json;
+    public MetadataView(byte[] json)
+        : this(json, 0, json.Length)
+    {
+    }
+
+    /// <summary>The JSON is <paramref name="length"/> bytes of <paramref name="buffer"/> from <paramref name="start"/> (decrypted in place, where its ciphertext was).</summary>
+    public MetadataView(byte[] buffer, int start, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Length - start);
+        (_json, _start, _length) = (buffer, start, length);
+    }
 
     public MetadataView(MessageMetadata parsed) => _parsed = parsed;
 
@@ -40,7 +53,7 @@ public sealed class MetadataView
 
             try
             {
-                parsed = MetadataCodec.Deserialize(json);
+                parsed = MetadataCodec.Deserialize(json.AsSpan(_start, _length));
             }
             catch (JsonException)
             {
@@ -68,7 +81,7 @@ public sealed class MetadataView
 
         try
         {
-            var reader = new Utf8JsonReader(json, ReaderOptions);
+            var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
             if (Enter(ref reader, "hdr"u8) && reader.TokenType == JsonTokenType.StartObject && Seek(ref reader, field) && reader.TokenType == JsonTokenType.String)
             {
                 value = reader.GetString();
@@ -104,7 +117,7 @@ public sealed class MetadataView
 
         try
         {
-            return ReadAddresses(json, field);
+            return ReadAddresses(json.AsSpan(_start, _length), field);
         }
         catch (JsonException)
         {
@@ -112,7 +125,7 @@ public sealed class MetadataView
         }
     }
 
-    private static List<EnvelopeAddress>? ReadAddresses(byte[] json, string field)
+    private static List<EnvelopeAddress>? ReadAddresses(ReadOnlySpan<byte> json, string field)
     {
         var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!Enter(ref reader, "env"u8) || reader.TokenType != JsonTokenType.StartObject || !Seek(ref reader, field) || reader.TokenType != JsonTokenType.StartArray)
@@ -162,7 +175,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json, ReaderOptions);
+                var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
                 return Enter(ref reader, "date"u8) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seconds) ? seconds : null;
             }
             catch (JsonException)
@@ -184,7 +197,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json, ReaderOptions);
+                var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
                 return Enter(ref reader, "bsub"u8) && reader.TokenType == JsonTokenType.String ? reader.GetString() ?? "" : "";
             }
             catch (JsonException)
@@ -206,7 +219,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json, ReaderOptions);
+                var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
                 return Enter(ref reader, "env"u8) && reader.TokenType == JsonTokenType.StartObject && Seek(ref reader, "date"u8)
                        && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }

@@ -29,6 +29,23 @@ internal static class Aead
         return output;
     }
 
+    /// <summary>
+    /// Opens <paramref name="sealedBytes"/> (nonce | ciphertext | tag, as <see cref="Seal"/> makes) where it
+    /// lies: the plaintext overwrites the ciphertext, so a bulk read allocates nothing per value. Returns
+    /// where the plaintext starts in the span; on failure the span's ciphertext is gone (zeroed).
+    /// </summary>
+    public static int OpenInPlace(AesGcm gcm, Span<byte> sealedBytes, ReadOnlySpan<byte> aad)
+    {
+        if (sealedBytes.Length < Overhead)
+        {
+            throw new CryptographicException("sealed value too short");
+        }
+
+        var ciphertext = sealedBytes[12..^16];
+        gcm.Decrypt(sealedBytes[..12], ciphertext, sealedBytes[^16..], ciphertext, aad); // same start: in place
+        return 12;
+    }
+
     /// <summary>Associated data: a label, then big-endian integers and byte strings, as given.</summary>
     public static byte[] Context(ReadOnlySpan<byte> label, long a, int b, ReadOnlySpan<byte> extra = default)
     {

@@ -187,16 +187,34 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
     private void OpenSlice(WrapKeys keys, IReadOnlyList<MessageRecord> records, List<int> part, IReadOnlyList<(uint Uid, byte[] Metadata)> rows, MetadataView?[] result,
         System.Collections.Concurrent.ConcurrentBag<(uint, byte[], byte[])>? rewrap)
     {
-        var sealedByUid = new Dictionary<uint, byte[]>(rows.Count);
-        foreach (var (uid, sealedMetadata) in rows)
-        {
-            sealedByUid[uid] = sealedMetadata;
-        }
-
+        // The store lists the span in UID order; the caller's rows usually come in that order too, so the
+        // row after the last one found is tried first, and a binary search finds any other.
+        var next = 0;
         foreach (var i in part)
         {
-            result[i] = OpenMetadata(keys, records[i], sealedByUid.GetValueOrDefault(records[i].Uid), rewrap);
+            var uid = records[i].Uid;
+            var row = next < rows.Count && rows[next].Uid == uid ? next : FindRow(rows, uid);
+            next = row + 1;
+            result[i] = OpenMetadata(keys, records[i], row >= 0 ? rows[row].Metadata : null, rewrap);
         }
+    }
+
+    /// <summary>The index of <paramref name="uid"/> in rows sorted by UID, or -1.</summary>
+    private static int FindRow(IReadOnlyList<(uint Uid, byte[] Metadata)> rows, uint uid)
+    {
+        var (low, high) = (0, rows.Count - 1);
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (rows[middle].Uid == uid)
+            {
+                return middle;
+            }
+
+            (low, high) = rows[middle].Uid < uid ? (middle + 1, high) : (low, middle - 1);
+        }
+
+        return -1;
     }
 
     /// <summary>True while the account's background re-wrap is queued or running: a read then leaves re-wrapping to it.</summary>
@@ -222,7 +240,13 @@ public sealed class MessageReader(IMailStore store, ILogger<MessageReader> logge
             CryptographicOperations.ZeroMemory(contentKey);
             try
             {
-                return sealedMetadata is null ? null : new MetadataView(SealedMessageCodec.OpenMetadata(metadataKey, messageId, sealedMetadata));
+                if (sealedMetadata is null)
+                {
+                    return null;
+                }
+
+                var (start, length) = SealedMessageCodec.OpenMetadataInPlace(metadataKey, messageId, sealedMetadata); // the store's copy, read for this alone
+                return new MetadataView(sealedMetadata, start, length);
             }
             finally
             {

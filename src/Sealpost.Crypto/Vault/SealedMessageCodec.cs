@@ -109,4 +109,20 @@ public static class SealedMessageCodec
 
         return Aead.Open(key, sealedMetadata.AsSpan(20), sealedMetadata.AsSpan(0, 20));
     }
+
+    /// <summary>
+    /// <see cref="OpenMetadata"/> in place: the plaintext overwrites the ciphertext inside
+    /// <paramref name="sealedMetadata"/>, which the caller gives up; returns where it lies.
+    /// </summary>
+    internal static (int Start, int Length) OpenMetadataInPlace(byte[] key, byte[] messageId, byte[] sealedMetadata)
+    {
+        if (sealedMetadata.Length < 20 + Aead.Overhead || !sealedMetadata.AsSpan(0, 4).SequenceEqual("SPM1"u8) || !sealedMetadata.AsSpan(4, 16).SequenceEqual(messageId))
+        {
+            throw new CryptographicException("metadata does not belong to this message");
+        }
+
+        using var gcm = new AesGcm(key, 16);
+        var start = 20 + Aead.OpenInPlace(gcm, sealedMetadata.AsSpan(20), sealedMetadata.AsSpan(0, 20));
+        return (start, sealedMetadata.Length - start - 16);
+    }
 }

@@ -125,7 +125,7 @@ public sealed partial class ImapSession
         }
 
         using var large = view.Count >= LargeMailbox ? SelMail.LargeRead() : null;
-        var records = await SelMail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
+        var records = view.Count >= LargeMailbox ? await ListInSlicesAsync(view, ct) : await SelMail.ListMessagesAsync(view.MailboxId, new UidRange(view.Uids[0], view.MaxUid), ct);
         MetadataView?[]? metadata = null;
         if (wantMetadata || Needs(key, k => k is SearchKey.Header or SearchKey.Date { Sent: true } or SearchKey.ObjectId { Thread: true }))
         {
@@ -178,8 +178,21 @@ public sealed partial class ImapSession
         return (result, resultMetadata, highest);
     }
 
-    /// <summary>From this many messages a search marks a large read (background work waits) and matches on every core.</summary>
+    /// <summary>From this many messages a search marks a large read (background work waits), lists and matches on every core.</summary>
     private const int LargeMailbox = 2000;
+
+    /// <summary>The view's rows, one UID slice per core, each slice listed by its own store read: in UID order.</summary>
+    private async Task<IReadOnlyList<MessageRecord>> ListInSlicesAsync(SelectedMailbox view, CancellationToken ct)
+    {
+        var (parts, count) = (Environment.ProcessorCount, view.Uids.Count);
+        var slices = await Task.WhenAll(Enumerable.Range(0, parts).Select(part => Task.Run(() =>
+        {
+            var first = view.Uids[count * part / parts];
+            var last = part == parts - 1 ? view.MaxUid : view.Uids[count * (part + 1) / parts] - 1;
+            return SelMail.ListMessagesAsync(view.MailboxId, new UidRange(first, last), ct);
+        }, ct)));
+        return parts == 1 ? slices[0] : [.. slices.SelectMany(slice => slice)];
+    }
 
     private sealed class MatchContext(MessageRecord record, uint sequence, MetadataView? metadata, Dictionary<string, int?> keywordIds, HashSet<uint>? saved)
     {

@@ -97,6 +97,30 @@ public sealed class MetadataViewTests
         Assert.Equal((metadata.SentDate, metadata.BaseSubject), (view.SentDate, view.BaseSubject));
     }
 
+    /// <summary>A bulk read decrypts each message's metadata where its ciphertext lay: the view reads that span alone.</summary>
+    [Theory]
+    [MemberData(nameof(MetadataCorpusTests.Messages), MemberType = typeof(MetadataCorpusTests))]
+    public void A_view_of_json_inside_a_larger_buffer_reads_that_json_alone(string message)
+    {
+        var metadata = Analyze(message);
+        var json = MetadataCodec.Serialize(metadata);
+        byte[] before = [.. "{\"hdr\":{\"from\":\"decoy\"}}"u8], after = [.. "}garbage{\"date\":1}"u8];
+        var view = new MetadataView([.. before, .. json, .. after], before.Length, json.Length);
+
+        Assert.Equal(
+            (metadata.SearchHeaders.GetValueOrDefault("from"), metadata.Envelope.Date, metadata.SentDate, metadata.BaseSubject),
+            (view.TryGetSearchHeader("from", out var from) ? from : null, view.EnvelopeDate, view.SentDate, view.BaseSubject));
+        Assert.Equal(metadata.Envelope.From, view.Addresses("from"));
+        Assert.Equal(MetadataCodec.Serialize(metadata), MetadataCodec.Serialize(view.Value));
+    }
+
+    [Theory]
+    [InlineData(-1, 1)]
+    [InlineData(0, 11)]
+    [InlineData(5, 6)]
+    public void A_span_outside_the_buffer_is_refused(int start, int length) =>
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => new MetadataView(new byte[10], start, length));
+
     [Fact]
     public void Escaped_and_non_ascii_values_come_back_decoded()
     {

@@ -204,6 +204,22 @@ public sealed class VaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metadata_for_rows_given_out_of_uid_order_is_each_rows_own()
+    {
+        var (alice, inbox) = await WithInboxAsync("alice");
+        for (var i = 1; i <= 40; i++) // past the bulk-read threshold: one store read for the span, joined to the rows
+        {
+            await R.Delivery.DeliverAsync(Message("subject " + i), [new DeliveryTarget(alice.Id, inbox)], DateTimeOffset.UtcNow);
+        }
+
+        using var session = await LoginAsync("alice");
+        var rows = (await R.Store.Mail.ListMessagesAsync(inbox, UidRange.All)).Reverse().Where(m => m.Uid != 7).ToList();
+        var metadata = await R.Reader.MetadataForAsync(session, inbox, rows);
+
+        Assert.Equal(rows.Select(m => "subject " + m.Uid), metadata.Select(m => m!.Value.Envelope.Subject));
+    }
+
+    [Fact]
     public async Task A_password_change_keeps_mail_readable_and_the_old_password_stops_working_even_when_cached()
     {
         var (alice, inbox) = await WithInboxAsync("alice");
