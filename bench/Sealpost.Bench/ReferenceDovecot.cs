@@ -25,7 +25,12 @@ internal sealed class ReferenceDovecot(Process process, string folder, IPEndPoin
 
     /// <param name="cpu">Pins Dovecot to this CPU (taskset), so a load generator on another one does not compete.</param>
     /// <param name="lmtp">Also listen for LMTP on 127.0.0.1 (<see cref="LmtpEndpoint"/>): the delivery agent behind a Postfix.</param>
-    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message, int users = 1, int? cpu = null, bool lmtp = false)
+    /// <param name="argon2id">
+    /// Passwords stored as Dovecot's own ARGON2ID hashes (its defaults, m=64 MiB, t=3, p=1: Sealpost's
+    /// production parameters) instead of plaintext, so every login costs Dovecot the same key derivation.
+    /// </param>
+    public static async Task<ReferenceDovecot> StartAsync(int messages, bool highPerformance, int sessions, Func<int, string> message, int users = 1, int? cpu = null, bool lmtp = false,
+        bool argon2id = false)
     {
         var folder = Path.Combine(Path.GetTempPath(), "sealpost-bench-dovecot-" + Guid.NewGuid().ToString("N"));
         foreach (var user in UserNames(users))
@@ -92,7 +97,9 @@ internal sealed class ReferenceDovecot(Process process, string folder, IPEndPoin
             }
             {{lmtpService}}
             """);
-        await File.WriteAllTextAsync(Path.Combine(folder, "passwd"), string.Concat(UserNames(users).Select(u => $"{u}:{{PLAIN}}{(users == 1 ? "alice-dev-password" : "bench-password")}\n")));
+        var password = users == 1 ? "alice-dev-password" : "bench-password";
+        var stored = argon2id ? await HashAsync(password) : "{PLAIN}" + password;
+        await File.WriteAllTextAsync(Path.Combine(folder, "passwd"), string.Concat(UserNames(users).Select(u => $"{u}:{stored}\n")));
         Chown(Path.Combine(folder, "home"));
         string[] command = ["/usr/sbin/dovecot", "-F", "-c", Path.Combine(folder, "dovecot.conf")];
         if (cpu is { } core)
@@ -114,6 +121,17 @@ internal sealed class ReferenceDovecot(Process process, string folder, IPEndPoin
 
         process.Kill(entireProcessTree: true);
         throw new InvalidOperationException("dovecot did not start: " + await File.ReadAllTextAsync(Path.Combine(folder, "dovecot.log")));
+    }
+
+    /// <summary>The password as Dovecot's ARGON2ID scheme stores it (doveadm pw, its default parameters).</summary>
+    private static async Task<string> HashAsync(string password)
+    {
+        using var doveadm = Process.Start(new ProcessStartInfo("/usr/bin/doveadm", ["pw", "-s", "ARGON2ID", "-p", password]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        var hash = (await doveadm.StandardOutput.ReadToEndAsync()).Trim();
+        await doveadm.WaitForExitAsync();
+        return doveadm.ExitCode == 0 && hash.StartsWith("{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$", StringComparison.Ordinal)
+            ? hash
+            : throw new InvalidOperationException("doveadm pw -s ARGON2ID did not give an Argon2id hash with m=65536, t=3: " + hash);
     }
 
     private static void Chown(string path)
