@@ -46,14 +46,14 @@ public sealed class MetadataView
                 return parsed;
             }
 
-            if (_malformed || Volatile.Read(ref _json) is not { } json)
+            if (Json() is not { } json)
             {
                 return Volatile.Read(ref _parsed);
             }
 
             try
             {
-                parsed = MetadataCodec.Deserialize(json.AsSpan(_start, _length));
+                parsed = MetadataCodec.Deserialize(json.Span);
             }
             catch (JsonException)
             {
@@ -81,7 +81,7 @@ public sealed class MetadataView
 
         try
         {
-            var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
+            var reader = new Utf8JsonReader(json.Span, ReaderOptions);
             if (Enter(ref reader, "hdr"u8) && reader.TokenType == JsonTokenType.StartObject && Seek(ref reader, field) && reader.TokenType == JsonTokenType.String)
             {
                 value = reader.GetString();
@@ -117,7 +117,7 @@ public sealed class MetadataView
 
         try
         {
-            return ReadAddresses(json.AsSpan(_start, _length), field);
+            return ReadAddresses(json.Span, field);
         }
         catch (JsonException)
         {
@@ -175,7 +175,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
+                var reader = new Utf8JsonReader(json.Span, ReaderOptions);
                 return Enter(ref reader, "date"u8) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seconds) ? seconds : null;
             }
             catch (JsonException)
@@ -197,7 +197,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
+                var reader = new Utf8JsonReader(json.Span, ReaderOptions);
                 return Enter(ref reader, "bsub"u8) && reader.TokenType == JsonTokenType.String ? reader.GetString() ?? "" : "";
             }
             catch (JsonException)
@@ -219,7 +219,7 @@ public sealed class MetadataView
 
             try
             {
-                var reader = new Utf8JsonReader(json.AsSpan(_start, _length), ReaderOptions);
+                var reader = new Utf8JsonReader(json.Span, ReaderOptions);
                 return Enter(ref reader, "env"u8) && reader.TokenType == JsonTokenType.StartObject && Seek(ref reader, "date"u8)
                        && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }
@@ -231,7 +231,15 @@ public sealed class MetadataView
     }
 
     /// <summary>The JSON while it is the only form (not parsed yet, not malformed).</summary>
-    private byte[]? Json() => _malformed ? null : Volatile.Read(ref _json);
+    private ReadOnlyMemory<byte>? Json()
+    {
+        if (_malformed || Volatile.Read(ref _json) is not { } buffer)
+        {
+            return null; // spelt out: in a conditional expression, null would convert to an empty memory, not to "none"
+        }
+
+        return buffer.AsMemory(_start, _length);
+    }
 
     /// <summary>From the start of the document: moves onto the value of a top-level property.</summary>
     private static bool Enter(ref Utf8JsonReader reader, scoped ReadOnlySpan<byte> name) =>

@@ -102,11 +102,7 @@ public static class SealedMessageCodec
 
     internal static byte[] OpenMetadata(byte[] key, byte[] messageId, byte[] sealedMetadata)
     {
-        if (sealedMetadata.Length < 20 + Aead.Overhead || !sealedMetadata.AsSpan(0, 4).SequenceEqual("SPM1"u8) || !sealedMetadata.AsSpan(4, 16).SequenceEqual(messageId))
-        {
-            throw new CryptographicException("metadata does not belong to this message");
-        }
-
+        CheckMetadataHeader(messageId, sealedMetadata);
         return Aead.Open(key, sealedMetadata.AsSpan(20), sealedMetadata.AsSpan(0, 20));
     }
 
@@ -116,13 +112,17 @@ public static class SealedMessageCodec
     /// </summary>
     internal static (int Start, int Length) OpenMetadataInPlace(byte[] key, byte[] messageId, byte[] sealedMetadata)
     {
+        CheckMetadataHeader(messageId, sealedMetadata);
+        using var gcm = new AesGcm(key, 16);
+        var start = 20 + Aead.OpenInPlace(gcm, sealedMetadata.AsSpan(20), sealedMetadata.AsSpan(0, 20));
+        return (start, sealedMetadata.Length - start - 16);
+    }
+
+    private static void CheckMetadataHeader(byte[] messageId, byte[] sealedMetadata)
+    {
         if (sealedMetadata.Length < 20 + Aead.Overhead || !sealedMetadata.AsSpan(0, 4).SequenceEqual("SPM1"u8) || !sealedMetadata.AsSpan(4, 16).SequenceEqual(messageId))
         {
             throw new CryptographicException("metadata does not belong to this message");
         }
-
-        using var gcm = new AesGcm(key, 16);
-        var start = 20 + Aead.OpenInPlace(gcm, sealedMetadata.AsSpan(20), sealedMetadata.AsSpan(0, 20));
-        return (start, sealedMetadata.Length - start - 16);
     }
 }
