@@ -156,16 +156,21 @@ public abstract class ConsoleTestBase(ConsoleRig rig)
     }
 
     /// <summary>
-    /// Waits for the page to arrive at <paramref name="path"/> and its document to be parsed (what the
-    /// tests read next; not every subresource's load); if it does not, the failure says where it is and what it shows.
+    /// Waits for the page to arrive at <paramref name="path"/> and its main element to be in the new
+    /// document (what the tests read next); if it does not, the failure says where it is and what it shows.
+    /// It polls the address and then the DOM instead of waiting for a load event: once, under a loaded CI run,
+    /// WaitForURL's wait for DOMContentLoaded outlived the 60 s timeout on a page that was at the path and fully
+    /// rendered, after a form post's redirect (and WaitForURL with Commit never returns when the page is at the
+    /// address already). Every page puts its content in its main element, which the failure prints.
     /// </summary>
     protected async Task LandsOnAsync(IPage page, string path)
     {
         try
         {
-            await page.WaitForURLAsync(Url(path), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+            await Assertions.Expect(page).ToHaveURLAsync(Url(path), new() { Timeout = 60_000 });
+            await page.Locator("main").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         }
-        catch (TimeoutException)
+        catch (PlaywrightException)
         {
             Assert.Fail($"expected {path}, but the page is {page.Url}: {await page.TextContentAsync("main")}");
         }
