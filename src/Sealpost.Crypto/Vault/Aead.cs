@@ -25,7 +25,7 @@ internal static class Aead
 
         var output = new byte[sealedBytes.Length - Overhead];
         using var gcm = new AesGcm(key, 16);
-        gcm.Decrypt(sealedBytes[..12], sealedBytes[12..^16], sealedBytes[^16..], output, aad);
+        OpenWith(gcm, sealedBytes, output, aad);
         return output;
     }
 
@@ -41,9 +41,19 @@ internal static class Aead
             throw new CryptographicException("sealed value too short");
         }
 
-        var ciphertext = sealedBytes[12..^16];
-        gcm.Decrypt(sealedBytes[..12], ciphertext, sealedBytes[^16..], ciphertext, aad); // same start: in place
+        OpenWith(gcm, sealedBytes, sealedBytes[12..^16], aad); // the plaintext starts where the ciphertext does
         return 12;
+    }
+
+    /// <summary>Opens nonce | ciphertext | tag with a keyed AES-GCM the caller reuses, into <paramref name="plaintext"/> (its exact length).</summary>
+    public static void OpenWith(AesGcm gcm, ReadOnlySpan<byte> sealedBytes, Span<byte> plaintext, ReadOnlySpan<byte> aad)
+    {
+        if (sealedBytes.Length < Overhead)
+        {
+            throw new CryptographicException("sealed value too short");
+        }
+
+        gcm.Decrypt(sealedBytes[..12], sealedBytes[12..^16], sealedBytes[^16..], plaintext, aad);
     }
 
     /// <summary>Associated data: a label, then big-endian integers and byte strings, as given.</summary>

@@ -105,7 +105,7 @@ internal static class ContentKeyWrap
         wrapped.Slice(HeaderLength, 8).CopyTo(aad[(Info.Length + 29)..]);
         var body = wrapped[(HeaderLength + 8)..];
         var output = new byte[32];
-        folderCipher.Decrypt(body[..12], body[12..44], body[44..], output, aad);
+        Aead.OpenWith(folderCipher, body, output, aad);
         return output;
     }
 
@@ -176,7 +176,7 @@ internal static class ContentKeyWrap
                 aad.CopyTo(batchAad);
                 batchId.CopyTo(batchAad[aad.Length..]);
                 var contentKey = new byte[32];
-                cipher.Decrypt(sealedContentKey[..12], sealedContentKey[12..44], sealedContentKey[44..], contentKey, batchAad);
+                Aead.OpenWith(cipher, sealedContentKey, contentKey, batchAad);
                 return contentKey;
             }
             finally
@@ -194,13 +194,8 @@ internal static class ContentKeyWrap
         }
 
         var body = wrapped[HeaderLength..];
-        if (body.Length < Aead.Overhead)
-        {
-            throw new CryptographicException("sealed value too short");
-        }
-
-        var output = new byte[body.Length - Aead.Overhead];
-        currentCipher.Decrypt(body[..12], body[12..^16], body[^16..], output, aad);
+        var output = new byte[Math.Max(0, body.Length - Aead.Overhead)];
+        Aead.OpenWith(currentCipher, body, output, aad); // a body shorter than the overhead is refused there
         return output;
     }
 
