@@ -141,7 +141,13 @@ public sealed record FlagChange(FlagOperation Operation, MessageFlags Flags, IRe
 /// <summary>The state of one message after a flag change.</summary>
 public readonly record struct FlagUpdate(uint Uid, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long ModSeq);
 
-public sealed record FlagChangeResult(IReadOnlyList<FlagUpdate> Updated, IReadOnlyList<uint> FailedUnchangedSince, long HighestModSeq);
+/// <summary>
+/// What a flag change did: the messages it changed (<see cref="Updated"/>), those whose MODSEQ was past
+/// UNCHANGEDSINCE, and <see cref="Current"/>, every named message that exists with its flags as this
+/// change left them, ascending by UID (changed, unchanged and refused alike): what a STORE without
+/// .SILENT answers with, so it needs no second read (RFC 9051 §6.4.6).
+/// </summary>
+public sealed record FlagChangeResult(IReadOnlyList<FlagUpdate> Updated, IReadOnlyList<uint> FailedUnchangedSince, long HighestModSeq, IReadOnlyList<FlagUpdate> Current);
 
 public sealed record ExpungeResult(IReadOnlyList<uint> ExpungedUids, long ModSeq);
 

@@ -167,11 +167,14 @@ public sealed partial class ImapSession
         return complete;
     }
 
-    private async Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct)
+    private Task<string> FlagsTextAsync(MessageRecord record, CancellationToken ct) =>
+        FlagsTextAsync(record.Uid, record.Flags, record.KeywordIds, ct);
+
+    private async Task<string> FlagsTextAsync(uint uid, MessageFlags flags, IReadOnlyList<int> keywordIds, CancellationToken ct)
     {
-        var names = await SelKeywords.NamesAsync(record.KeywordIds, ct);
+        var names = await SelKeywords.NamesAsync(keywordIds, ct);
         AnnounceNewKeywords(); // before the FETCH that uses one (a FETCH's parts go out after this)
-        return Flags.Format(record.Flags, names, IsRecent(record.Uid));
+        return Flags.Format(flags, names, IsRecent(uid));
     }
 
     /// <summary>FLAGS and PERMANENTFLAGS for the selected mailbox, listing the account's keywords.</summary>

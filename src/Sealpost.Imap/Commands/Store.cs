@@ -42,13 +42,15 @@ public sealed partial class ImapSession
 
         if (!silent)
         {
+            // The flags this change left (not a second read): a change another session makes after it
+            // reaches this session as its own untagged FETCH.
             var refused = result.FailedUnchangedSince.ToHashSet();
-            foreach (var record in await RecordsAsync(view.MailboxId, uids, ct))
+            foreach (var state in result.Current)
             {
-                var sequence = view.SequenceOf(record.Uid);
-                if (sequence != 0 && !refused.Contains(record.Uid))
+                var sequence = view.SequenceOf(state.Uid);
+                if (sequence != 0 && !refused.Contains(state.Uid))
                 {
-                    Send(FlagsFetch(sequence, record.Uid, await FlagsTextAsync(record, ct), record.ModSeq, withUid: uid, withModSeq: _condStore));
+                    Send(FlagsFetch(sequence, state.Uid, await FlagsTextAsync(state.Uid, state.Flags, state.KeywordIds, ct), state.ModSeq, withUid: uid, withModSeq: _condStore));
                 }
             }
         }

@@ -642,6 +642,48 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_flag_change_returns_every_named_message_as_it_left_it_in_uid_order()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        for (var i = 0; i < 4; i++)
+        {
+            await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]);
+        }
+
+        await store.Mail.ChangeFlagsAsync(inbox.Id, [2], new FlagChange(FlagOperation.Add, MessageFlags.Seen, []));
+        var already = (await store.Mail.GetMessageAsync(inbox.Id, 2))!;
+        await store.Mail.ChangeFlagsAsync(inbox.Id, [4], new FlagChange(FlagOperation.Add, MessageFlags.Flagged, []));
+        var refused = (await store.Mail.GetMessageAsync(inbox.Id, 4))!;
+
+        // 2 already has \Seen (unchanged), 4 was modified after UNCHANGEDSINCE (refused), 9 does not exist.
+        var result = await store.Mail.ChangeFlagsAsync(inbox.Id, [9, 4, 2, 1], new FlagChange(FlagOperation.Add, MessageFlags.Seen, [], UnchangedSince: already.ModSeq));
+
+        Assert.Equal([1u, 2u, 4u], result.Current.Select(c => c.Uid));
+        Assert.Equal((MessageFlags.Seen, result.HighestModSeq), (result.Current[0].Flags, result.Current[0].ModSeq));
+        Assert.Equal((MessageFlags.Seen, already.ModSeq), (result.Current[1].Flags, result.Current[1].ModSeq));
+        Assert.Equal((MessageFlags.Flagged, refused.ModSeq), (result.Current[2].Flags, result.Current[2].ModSeq));
+        Assert.Equal([4u], result.FailedUnchangedSince);
+    }
+
+    [Fact]
+    public async Task A_flag_change_that_changes_nothing_still_returns_the_messages_as_they_are()
+    {
+        var store = await NewStoreAsync();
+        var (account, _) = await AccountAsync(store);
+        var inbox = await MailboxAsync(store, account.Id, "INBOX", MailboxRole.Inbox);
+        await store.Mail.DeliverAsync(NewBlob.FromBytes("x"u8.ToArray()), [To(inbox.Id)]);
+        var message = (await store.Mail.GetMessageAsync(inbox.Id, 1))!;
+
+        var result = await store.Mail.ChangeFlagsAsync(inbox.Id, [1], new FlagChange(FlagOperation.Remove, MessageFlags.Seen, []));
+
+        Assert.Empty(result.Updated);
+        var state = Assert.Single(result.Current);
+        Assert.Equal((1u, MessageFlags.None, message.ModSeq), (state.Uid, state.Flags, state.ModSeq));
+    }
+
+    [Fact]
     public async Task Changes_since_a_modseq_report_flag_changes_appends_and_expunges()
     {
         var store = await NewStoreAsync();

@@ -48,4 +48,20 @@ public sealed class StoreTests : ImapTestBase
 
         Assert.DoesNotContain("* FLAGS", await setter.CommandAsync("c STORE 1 -FLAGS ($Label1)")); // known now: not again
     }
+
+    /// <summary>RFC 9051 §6.4.6: without .SILENT each message of the set is answered with its flags, whether this STORE changed them or not.</summary>
+    [Fact]
+    public async Task A_store_that_changes_some_messages_reports_the_flags_of_every_message_it_names()
+    {
+        await DeliverAsync(Message("one"));
+        await DeliverAsync(Message("two"));
+        await SeenByAnotherSessionAsync();
+        await using var raw = await LoginAsync();
+        await raw.CommandAsync("a SELECT INBOX");
+        await raw.CommandAsync("b STORE 2 +FLAGS.SILENT (\\Flagged $Work)");
+
+        Assert.Equal(
+            "* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n* 2 FETCH (UID 2 FLAGS (\\Flagged $Work))\r\nc OK STORE completed\r\n",
+            await raw.CommandAsync("c UID STORE 1:9 +FLAGS (\\Flagged)"));
+    }
 }
