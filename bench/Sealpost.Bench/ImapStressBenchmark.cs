@@ -128,9 +128,7 @@ internal static class ImapStressBenchmark
                 // The issue's second test: no command type slower at p50 than the faster Dovecot mode's.
                 var mine = results.Single(r => r.Server == "sealpost" && r.Churn == churn).Result.P50;
                 var fastest = results.Where(r => r.Server != "sealpost" && r.Churn == churn).MaxBy(r => r.Result.PerSecond).Result.P50;
-                var slower = mine.Where(m => m.Key is not ("LOGIN" or "CONNECT") && fastest.TryGetValue(m.Key, out var theirs) && m.Value > theirs)
-                    .Select(m => $"{m.Key} {m.Value:F1} vs {fastest[m.Key]:F1} ms").ToList();
-                Console.WriteLine($"    p50 slower than that Dovecot: {(slower.Count == 0 ? "none" : string.Join(", ", slower))}");
+                Console.WriteLine($"    p50 slower than that Dovecot: {SlowerAtP50(mine, fastest)}");
             }
 
             // With login churn the two servers run at very different rates (each of Dovecot's clients waits
@@ -148,9 +146,7 @@ internal static class ImapStressBenchmark
                     await LoginEveryUserAsync(endpoints, ReferenceDovecot.UserNames(users), clients);
                     paced = await MeasureAsync($"{name}, held to {fastest.Server}'s {pace:F1} login cycles/s", endpoints, ReferenceDovecot.UserNames(users), clients, warmup, seconds, churn: true, serverCpu, pace);
                 });
-                var slower = paced!.P50.Where(m => m.Key is not ("LOGIN" or "CONNECT") && fastest.Result.P50.TryGetValue(m.Key, out var theirs) && m.Value > theirs)
-                    .Select(m => $"{m.Key} {m.Value:F1} vs {fastest.Result.P50[m.Key]:F1} ms").ToList();
-                Console.WriteLine($"  with login churn at {fastest.Server}'s rate ({pace:F1} cycles/s; Sealpost {paced.Cycles:F1}): p50 slower than that Dovecot: {(slower.Count == 0 ? "none" : string.Join(", ", slower))}");
+                Console.WriteLine($"  with login churn at {fastest.Server}'s rate ({pace:F1} cycles/s; Sealpost {paced!.Cycles:F1}): p50 slower than that Dovecot: {SlowerAtP50(paced.P50, fastest.Result.P50)}");
             }
 
             if (colds.Count > 1)
@@ -163,6 +159,14 @@ internal static class ImapStressBenchmark
 
             return 0;
         }
+    }
+
+    /// <summary>The command types (LOGIN and CONNECT aside) whose p50 is above the reference's, or "none".</summary>
+    private static string SlowerAtP50(IReadOnlyDictionary<string, double> mine, IReadOnlyDictionary<string, double> theirs)
+    {
+        var slower = mine.Where(m => m.Key is not ("LOGIN" or "CONNECT") && theirs.TryGetValue(m.Key, out var t) && m.Value > t)
+            .Select(m => $"{m.Key} {m.Value:F1} vs {theirs[m.Key]:F1} ms").ToList();
+        return slower.Count == 0 ? "none" : string.Join(", ", slower);
     }
 
     /// <summary>Starts the Sealpost node(s) on these folders, runs the load, stops them (the folders stay).</summary>
