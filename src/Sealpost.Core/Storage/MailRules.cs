@@ -152,7 +152,7 @@ public static class MailRules
         var (pending, failed) = change.Plan(messages);
         if (pending.Count == 0)
         {
-            return new FlagChangeResult([], failed, mailbox.HighestModSeq, StateAfter(messages, []));
+            return new FlagChangeResult([], failed, mailbox.HighestModSeq, messages);
         }
 
         var modseq = await rows.NextModSeqAsync(mailboxId, 0, 0);
@@ -165,21 +165,7 @@ public static class MailRules
 
         await rows.LogChangesAsync(mailboxId, modseq, updated.Select(u => u.Uid).ToList(), ChangeRowKind.FlagsChanged);
         rows.Notify(new MailboxChanged(mailbox.AccountId, mailboxId, modseq, ChangeKinds.FlagsChanged));
-        return new FlagChangeResult(updated, failed, modseq, StateAfter(messages, updated));
-    }
-
-    /// <summary>Every locked message's flags after a change: its update where it has one, else as it was; by UID.</summary>
-    private static List<FlagUpdate> StateAfter(List<MessageRecord> messages, List<FlagUpdate> updated)
-    {
-        var changed = updated.ToDictionary(u => u.Uid);
-        var state = new List<FlagUpdate>(messages.Count);
-        foreach (var m in messages)
-        {
-            state.Add(changed.TryGetValue(m.Uid, out var u) ? u : new FlagUpdate(m.Uid, m.Flags, m.KeywordIds, m.ModSeq));
-        }
-
-        state.Sort((a, b) => a.Uid.CompareTo(b.Uid));
-        return state;
+        return new FlagChangeResult(updated, failed, modseq, messages);
     }
 
     /// <summary>Removes the messages with these UIDs (those that still exist) under one new MODSEQ.</summary>

@@ -45,7 +45,7 @@ public sealed partial class ImapSession
             // The flags this change left (not a second read): a change another session makes after it
             // reaches this session as its own untagged FETCH.
             var refused = result.FailedUnchangedSince.ToHashSet();
-            foreach (var state in result.Current)
+            foreach (var state in result.Current())
             {
                 var sequence = view.SequenceOf(state.Uid);
                 if (sequence != 0 && !refused.Contains(state.Uid))

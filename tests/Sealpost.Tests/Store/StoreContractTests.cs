@@ -660,10 +660,11 @@ public abstract class StoreContractTests : IAsyncLifetime
         // 2 already has \Seen (unchanged), 4 was modified after UNCHANGEDSINCE (refused), 9 does not exist.
         var result = await store.Mail.ChangeFlagsAsync(inbox.Id, [9, 4, 2, 1], new FlagChange(FlagOperation.Add, MessageFlags.Seen, [], UnchangedSince: already.ModSeq));
 
-        Assert.Equal([1u, 2u, 4u], result.Current.Select(c => c.Uid));
-        Assert.Equal((MessageFlags.Seen, result.HighestModSeq), (result.Current[0].Flags, result.Current[0].ModSeq));
-        Assert.Equal((MessageFlags.Seen, already.ModSeq), (result.Current[1].Flags, result.Current[1].ModSeq));
-        Assert.Equal((MessageFlags.Flagged, refused.ModSeq), (result.Current[2].Flags, result.Current[2].ModSeq));
+        var current = result.Current();
+        Assert.Equal([1u, 2u, 4u], current.Select(c => c.Uid));
+        Assert.Equal((MessageFlags.Seen, result.HighestModSeq), (current[0].Flags, current[0].ModSeq));
+        Assert.Equal((MessageFlags.Seen, already.ModSeq), (current[1].Flags, current[1].ModSeq));
+        Assert.Equal((MessageFlags.Flagged, refused.ModSeq), (current[2].Flags, current[2].ModSeq));
         Assert.Equal([4u], result.FailedUnchangedSince);
     }
 
@@ -679,7 +680,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         var result = await store.Mail.ChangeFlagsAsync(inbox.Id, [1], new FlagChange(FlagOperation.Remove, MessageFlags.Seen, []));
 
         Assert.Empty(result.Updated);
-        var state = Assert.Single(result.Current);
+        var state = Assert.Single(result.Current());
         Assert.Equal((1u, MessageFlags.None, message.ModSeq), (state.Uid, state.Flags, state.ModSeq));
     }
 
