@@ -142,25 +142,20 @@ public sealed record FlagChange(FlagOperation Operation, MessageFlags Flags, IRe
 public readonly record struct FlagUpdate(uint Uid, MessageFlags Flags, IReadOnlyList<int> KeywordIds, long ModSeq);
 
 /// <summary>
-/// What a flag change did: the messages it changed (<see cref="Updated"/>) and those whose MODSEQ was
-/// past UNCHANGEDSINCE. <see cref="Current"/> gives every named message that exists with its flags as
-/// this change left them: what a STORE without .SILENT answers with, so it needs no second read
-/// (RFC 9051 §6.4.6). It is worked out by whoever asks, not inside the store's write.
+/// What a flag change did: the messages it changed (<see cref="Updated"/>), those whose MODSEQ was past
+/// UNCHANGEDSINCE, and <see cref="Named"/>, the named messages that exist as they were before it, in the
+/// order <see cref="Updated"/> follows. <see cref="Current"/> combines the two: what a STORE without
+/// .SILENT answers with, so it needs no second read (RFC 9051 §6.4.6); it is worked out by whoever asks,
+/// not inside the store's write.
 /// </summary>
-public sealed record FlagChangeResult(IReadOnlyList<FlagUpdate> Updated, IReadOnlyList<uint> FailedUnchangedSince, long HighestModSeq)
+public sealed record FlagChangeResult(IReadOnlyList<FlagUpdate> Updated, IReadOnlyList<uint> FailedUnchangedSince, long HighestModSeq, IReadOnlyList<MessageRecord> Named)
 {
-    private readonly IReadOnlyList<MessageRecord> _named = [];
-
-    /// <param name="named">The named messages that exist, as they were before the change, in the order <paramref name="updated"/> follows.</param>
-    public FlagChangeResult(IReadOnlyList<FlagUpdate> updated, IReadOnlyList<uint> failedUnchangedSince, long highestModSeq, IReadOnlyList<MessageRecord> named)
-        : this(updated, failedUnchangedSince, highestModSeq) => _named = named;
-
     /// <summary>Every named message that exists, ascending by UID: its update where this change made one, else as it was (refused ones too).</summary>
     public List<FlagUpdate> Current()
     {
-        var state = new List<FlagUpdate>(_named.Count);
+        var state = new List<FlagUpdate>(Named.Count);
         var next = 0; // Updated is a subsequence of the named messages, in their order
-        foreach (var m in _named)
+        foreach (var m in Named)
         {
             if (next < Updated.Count && Updated[next].Uid == m.Uid)
             {
