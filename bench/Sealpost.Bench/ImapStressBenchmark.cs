@@ -222,8 +222,8 @@ internal static class ImapStressBenchmark
     /// </summary>
     private static async Task<double> ColdAsync(string name, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int seconds)
     {
-        var (latencies, errors) = await LoadAsync(endpoints, users, clients, seconds, churn: false, measure: true);
-        var perSecond = latencies.Values.Sum(l => l.Count) / (double)seconds;
+        var (latencies, errors) = await LoadAsync(endpoints, users, clients, warmup: 0, seconds, churn: false);
+        var perSecond = Commands(latencies) / (double)seconds;
         Console.WriteLine($"  {name}, first {seconds} s after start, sessions kept open: {perSecond:F0} commands/s, {errors} client-visible errors");
         return perSecond;
     }
@@ -312,12 +312,15 @@ internal static class ImapStressBenchmark
     /// <param name="pace">Cycles per second for all clients together (0: each client starts its next cycle at once, as imaptest does).</param>
     private static async Task<Measured> MeasureAsync(string name, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn, int serverCpu, double pace = 0)
     {
-        await LoadAsync(endpoints, users, clients, warmup, churn, measure: false, pace);
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var core = CoreTicks(serverCpu);
-        var (latencies, errors) = await LoadAsync(endpoints, users, clients, seconds, churn, measure: true, pace);
+        var cpu = TimeSpan.Zero;
+        (long Busy, long Total)? core = null;
+        var (latencies, errors) = await LoadAsync(endpoints, users, clients, warmup, seconds, churn, pace, () =>
+        {
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            core = CoreTicks(serverCpu);
+        });
         var generator = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / seconds;
-        var total = latencies.Values.Sum(l => l.Count);
+        var total = Commands(latencies);
         // The server's core (pinned runs): how busy it was and its busy time per command, a figure that
         // does not move with how the load happened to queue, as commands/s does on a shared machine.
         var server = "";
@@ -363,21 +366,44 @@ internal static class ImapStressBenchmark
     /// <summary>One load's throughput, each command type's median latency, and its LOGINs per second (with churn: cycles).</summary>
     private sealed record Measured(double PerSecond, IReadOnlyDictionary<string, double> P50, double Cycles);
 
-    private static async Task<(Dictionary<string, List<double>> Latencies, long Errors)> LoadAsync(IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int seconds, bool churn, bool measure, double pace = 0)
+    /// <summary>IMAP commands answered (imaptest's columns: connecting is timed, not counted as a command).</summary>
+    private static int Commands(Dictionary<string, List<double>> latencies) => latencies.Where(l => l.Key != "CONNECT").Sum(l => l.Value.Count);
+
+    /// <summary>
+    /// The load: one set of clients for the warm-up and the measured window together, as imaptest's
+    /// connections last the whole run (kept open, no client logs in again when measuring starts). Commands
+    /// started in the measured window are timed; <paramref name="measuring"/> runs when it opens.
+    /// </summary>
+    private static async Task<(Dictionary<string, List<double>> Latencies, long Errors)> LoadAsync(IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<string> users, int clients, int warmup, int seconds, bool churn, double pace = 0, Action? measuring = null)
     {
         var latencies = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         long errors = 0;
-        var until = DateTime.UtcNow.AddSeconds(seconds);
+        var from = DateTime.UtcNow.AddSeconds(warmup);
+        var until = from.AddSeconds(seconds);
+        var opened = Task.Run(async () =>
+        {
+            await Task.Delay(from - DateTime.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+            measuring?.Invoke();
+        });
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async n =>
         {
             var random = new Random(n * 7919 + seconds);
             var mine = new Dictionary<string, List<double>>(StringComparer.Ordinal);
             ImapBenchmark.Client? client = null;
+            void Record(string command, DateTime started, TimeSpan took)
+            {
+                if (started >= from)
+                {
+                    (mine.TryGetValue(command, out var list) ? list : mine[command] = []).Add(took.TotalMilliseconds);
+                }
+            }
+
             async Task<string> Timed(string command, string text)
             {
+                var started = DateTime.UtcNow;
                 var sw = Stopwatch.StartNew();
                 var answer = await client!.CommandAsync(text);
-                (mine.TryGetValue(command, out var list) ? list : mine[command] = []).Add(sw.Elapsed.TotalMilliseconds);
+                Record(command, started, sw.Elapsed);
                 return answer;
             }
 
@@ -405,9 +431,10 @@ internal static class ImapStressBenchmark
                     {
                         // Timed too (not an imaptest column): a server that queues new connections before its
                         // greeting (a login process per connection) makes its clients wait here, not in LOGIN.
+                        var started = DateTime.UtcNow;
                         var connecting = Stopwatch.StartNew();
                         client = await ImapBenchmark.Client.ConnectAsync(endpoints[n % endpoints.Count]);
-                        (mine.TryGetValue("CONNECT", out var connects) ? connects : mine["CONNECT"] = []).Add(connecting.Elapsed.TotalMilliseconds);
+                        Record("CONNECT", started, connecting.Elapsed);
                         if (churn)
                         {
                             user = users[random.Next(users.Count)];
@@ -452,24 +479,26 @@ internal static class ImapStressBenchmark
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or IOException or SocketException)
                 {
-                    Interlocked.Increment(ref errors);
+                    if (DateTime.UtcNow >= from)
+                    {
+                        Interlocked.Increment(ref errors);
+                    }
+
                     client?.Dispose();
                     client = null;
                 }
             }
 
             client?.Dispose();
-            if (measure)
+            lock (latencies)
             {
-                lock (latencies)
+                foreach (var (command, list) in mine)
                 {
-                    foreach (var (command, list) in mine)
-                    {
-                        (latencies.TryGetValue(command, out var all) ? all : latencies[command] = []).AddRange(list);
-                    }
+                    (latencies.TryGetValue(command, out var all) ? all : latencies[command] = []).AddRange(list);
                 }
             }
         }));
+        await opened;
         return (latencies, errors);
     }
 
