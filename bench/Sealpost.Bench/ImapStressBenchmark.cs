@@ -382,7 +382,12 @@ internal static class ImapStressBenchmark
         var until = from.AddSeconds(seconds);
         var opened = Task.Run(async () =>
         {
-            await Task.Delay(from - DateTime.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+            var wait = from - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
             measuring?.Invoke();
         });
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async n =>
