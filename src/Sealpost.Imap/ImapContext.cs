@@ -67,5 +67,10 @@ public sealed class ImapContext(
         }
     }
 
+    /// <summary>Logged-in sessions' commands before new logins when the node is saturated (<see cref="ImapOptions.LoginQueueBusyCommands"/>).</summary>
+    public LoginAdmission Admission { get; } = new(
+        options.Imap.LoginQueueBusyCommands switch { 0 => Environment.ProcessorCount, var n => n },
+        TimeSpan.FromSeconds(options.Imap.LoginQueueMaxWaitSeconds));
+
     public void LeaveAccount(long accountId) => _sessionsPerAccount.AddOrUpdate(accountId, 0, (_, n) => Math.Max(0, n - 1));
 }

@@ -424,6 +424,8 @@ public sealed partial class ImapSession
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // IDLE mostly waits; a login takes its turn in CompleteLoginAsync.
+        using var running = Authenticated && name != "IDLE" ? _context.Admission.Run() : default;
         try
         {
             // Inside the try: when the store cannot say whether the session stands (an outage), the

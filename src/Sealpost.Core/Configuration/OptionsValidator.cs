@@ -220,6 +220,8 @@ public static class OptionsValidator
         Range(errors, "Imap:CommandTimeoutSeconds", options.Imap.CommandTimeoutSeconds, 5, 7200);
         Range(errors, "Imap:MaxPreAuthLiteralBytes", options.Imap.MaxPreAuthLiteralBytes, 256, 1024 * 1024);
         Range(errors, "Imap:MaxSessionsPerAccount", options.Imap.MaxSessionsPerAccount, 1, 10_000);
+        Range(errors, "Imap:LoginQueueBusyCommands", options.Imap.LoginQueueBusyCommands, -1, 10_000);
+        Range(errors, "Imap:LoginQueueMaxWaitSeconds", options.Imap.LoginQueueMaxWaitSeconds, 1, 300);
 
         Range(errors, "Store:ChangeLogRetentionDays", options.Store.ChangeLogRetentionDays, 1, 3650);
         Range(errors, "Vault:MetadataCacheEntries", options.Vault.MetadataCacheEntries, 0, 10_000_000);

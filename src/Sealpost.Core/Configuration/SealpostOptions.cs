@@ -346,6 +346,17 @@ public sealed class ImapOptions
 
     /// <summary>Concurrent sessions of one account.</summary>
     public int MaxSessionsPerAccount { get; set; } = 50;
+
+    /// <summary>
+    /// Commands of logged-in sessions running at once on this node above which a new LOGIN or
+    /// AUTHENTICATE waits its turn, so logged-in users are served first when the node is saturated;
+    /// 0: one per processor (a login waits while every processor runs a logged-in user's command);
+    /// less than 0: logins never wait.
+    /// </summary>
+    public int LoginQueueBusyCommands { get; set; }
+
+    /// <summary>Longest a login waits for that turn before it starts anyway (seconds).</summary>
+    public int LoginQueueMaxWaitSeconds { get; set; } = 10;
 }
 
 public sealed class LimitOptions

@@ -67,6 +67,7 @@ public sealed partial class ImapSession
 
     private async Task<After> CompleteLoginAsync(string tag, string user, string password, string mechanism, CancellationToken ct)
     {
+        using var turn = await _context.Admission.AdmitAsync(ct);
         var login = await _context.Authentication.LoginAsync(Actor.Anonymous("imap", ClientAddress, correlationId: _correlationId), user, password, mechanism, ct);
         ImapLog.LoginAttempt(_context.Logger, _context.Redactor.Address(user), login.Outcome == LoginOutcome.Succeeded, ClientAddress);
         switch (login.Outcome)

@@ -206,7 +206,7 @@ public sealed class SealpostServer : IAsyncDisposable
             var challengeListeners = new List<ListenOptions>();
             var smtpContext = SmtpContextFor(options, runtime, certificates, start.Dev, shutdown);
             var imapContext = ImapContextFor(options, runtime, certificates, start.Dev, shutdown);
-            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, httpListeners, shutdown, acme, challengeListeners);
+            var app = Build(options, runtime, certificates, start.LogSink, start.Dev, httpListeners, shutdown, acme, challengeListeners, imapContext.Admission);
             await app.StartAsync(ct);
             // Ordering starts once the challenge listener answers.
             acme?.Start();
@@ -381,7 +381,7 @@ public sealed class SealpostServer : IAsyncDisposable
             runtime.MessageProcessing);
 
     private static WebApplication Build(SealpostOptions options, SealpostRuntime runtime, CertificateStore certificates, TextWriter? logSink, bool dev, List<ListenOptions> httpListeners, ShutdownSignal shutdown,
-        AcmeRenewal? acme, List<ListenOptions> challengeListeners)
+        AcmeRenewal? acme, List<ListenOptions> challengeListeners, Sealpost.Connections.LoginAdmission admission)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -481,6 +481,8 @@ public sealed class SealpostServer : IAsyncDisposable
         gauges.CreateObservableGauge("sealpost.argon2.running", () => kdf.Running, description: "Argon2id computations running now (at most PasswordHashing:MaxConcurrent)");
         gauges.CreateObservableGauge("sealpost.argon2.waiting", () => kdf.Waiting, description: "Argon2id computations waiting for a slot (a login storm)");
         gauges.CreateObservableGauge("sealpost.argon2.peak", () => kdf.PeakConcurrent, description: "The most Argon2id computations that ever ran at once");
+        gauges.CreateObservableGauge("sealpost.imap.commands_running", () => admission.Running, description: "Commands of logged-in IMAP sessions (and admitted logins) running now");
+        gauges.CreateObservableGauge("sealpost.imap.login_queue_waiting", () => admission.Waiting, description: "IMAP logins waiting behind logged-in sessions' commands (Imap:LoginQueueBusyCommands)");
         var memory = runtime.MessageMemory;
         gauges.CreateObservableGauge("sealpost.message_memory.used_bytes", () => memory.Used, description: "Message data held by SMTP and IMAP sessions, in memory or waiting on disk");
         gauges.CreateObservableGauge("sealpost.message_memory.capacity_bytes", () => memory.Capacity, description: "Limits:MaxMessageMemoryBytes");

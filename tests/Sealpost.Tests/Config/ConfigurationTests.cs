@@ -92,6 +92,8 @@ public sealed class ConfigurationTests
     [InlineData("""{"Limits": {"MaxRecipent": 5}}""", "MaxRecipent")]
     [InlineData("""{"Pop3": {}}""", "Pop3")]
     [InlineData("""{"Imap": {"IdleTimeoutMinutes": 5}}""", "Imap:IdleTimeoutMinutes:")]
+    [InlineData("""{"Imap": {"LoginQueueBusyCommands": -2}}""", "Imap:LoginQueueBusyCommands:")]
+    [InlineData("""{"Imap": {"LoginQueueMaxWaitSeconds": 0}}""", "Imap:LoginQueueMaxWaitSeconds:")]
     [InlineData("""{"Imap": {"TlsListen": ["993"]}}""", "Imap:TlsListen:0:")]
     [InlineData("""{"Smtp": {"InboundListen": ["port 25"]}}""", "Smtp:InboundListen:0:")]
     [InlineData("""{"Smtp": {"BareLineEnds": "ignore"}}""", "Smtp:BareLineEnds:")]

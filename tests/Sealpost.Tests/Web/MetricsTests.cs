@@ -85,6 +85,8 @@ public sealed class MetricsTests : IAsyncLifetime
     [InlineData("sealpost_argon2_running", "gauge")]
     [InlineData("sealpost_argon2_waiting", "gauge")]
     [InlineData("sealpost_argon2_peak", "gauge")]
+    [InlineData("sealpost_imap_commands_running", "gauge")]
+    [InlineData("sealpost_imap_login_queue_waiting", "gauge")]
     [InlineData("sealpost_message_memory_used_bytes", "gauge")]
     [InlineData("sealpost_message_memory_capacity_bytes", "gauge")]
     [InlineData("sealpost_message_processing_used_bytes", "gauge")]
