@@ -3,8 +3,9 @@ namespace Sealpost.Connections;
 /// <summary>
 /// Puts logged-in sessions before new logins when the node is saturated. Every command of a
 /// logged-in session is counted while it runs (<see cref="Run"/>) and never waits here; a login
-/// starts at once while fewer than <see cref="BusyLimit"/> commands run, else it queues, first come
-/// first served, and is let in as running commands finish. So a login storm (a restart, a failover,
+/// starts at once while fewer than <see cref="BusyLimit"/> commands and started logins run and no
+/// login is queued, else it queues, first come first served, and is let in one at a time as those
+/// finish (it then counts as running itself, so waiting logins do not all start at once). So a login storm (a restart, a failover,
 /// a thousand clients polling with LOGIN/LOGOUT) shows as a longer LOGIN, not as every logged-in
 /// user's commands queueing behind it, as in a server whose logins take turns through an auth
 /// process. A login never waits longer than <see cref="MaxWait"/>: a command stuck on a slow client

@@ -348,9 +348,9 @@ public sealed class ImapOptions
     public int MaxSessionsPerAccount { get; set; } = 50;
 
     /// <summary>
-    /// Commands of logged-in sessions running at once on this node above which a new LOGIN or
-    /// AUTHENTICATE waits its turn, so logged-in users are served first when the node is saturated;
-    /// 0: one per processor (a login waits while every processor runs a logged-in user's command);
+    /// Commands of logged-in sessions and started logins running at once on this node from which a
+    /// new LOGIN or AUTHENTICATE waits its turn (first come, first served, one let in per one that
+    /// ends), so logged-in users are served first when the node is saturated; 0: one per processor;
     /// less than 0: logins never wait.
     /// </summary>
     public int LoginQueueBusyCommands { get; set; }
