@@ -2,14 +2,13 @@ namespace Sealpost.Connections;
 
 /// <summary>
 /// Puts logged-in sessions before new logins when the node is saturated. Every command of a
-/// logged-in session is counted while it runs (<see cref="Run"/>) and never waits here; a login
+/// logged-in session is counted while it runs (<see cref="Run"/>) and never waits here. A login
 /// starts at once while fewer than <see cref="BusyLimit"/> commands and started logins run and no
-/// login is queued, else it queues, first come first served, and is let in one at a time as those
-/// finish (it then counts as running itself, so waiting logins do not all start at once). So a login storm (a restart, a failover,
-/// a thousand clients polling with LOGIN/LOGOUT) shows as a longer LOGIN, not as every logged-in
-/// user's commands queueing behind it, as in a server whose logins take turns through an auth
-/// process. A login never waits longer than <see cref="MaxWait"/>: a command stuck on a slow client
-/// cannot keep logins out.
+/// login is queued; else it queues, first come first served, and is let in one at a time as those
+/// finish (it then counts as running itself, so waiting logins do not all start at once). So a
+/// login storm (a restart, a failover, clients polling with LOGIN/LOGOUT) shows as a longer LOGIN,
+/// not as every logged-in user's commands queueing behind it. A login never waits longer than
+/// <see cref="MaxWait"/>: a command stuck on a slow client cannot keep logins out.
 /// </summary>
 public sealed class LoginAdmission
 {
@@ -18,7 +17,7 @@ public sealed class LoginAdmission
     private int _running;
     private long _queued;
 
-    /// <param name="busyLimit">Commands running at once above which logins queue; 0 or less: never queue.</param>
+    /// <param name="busyLimit">Commands and started logins running at once from which logins queue; 0 or less: never queue.</param>
     public LoginAdmission(int busyLimit, TimeSpan maxWait)
     {
         BusyLimit = busyLimit;
@@ -54,7 +53,16 @@ public sealed class LoginAdmission
     }
 
     /// <summary>Logins that had to wait, since start (a gauge for operators and tests).</summary>
-    public long Queued => Interlocked.Read(ref _queued);
+    public long Queued
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queued;
+            }
+        }
+    }
 
     /// <summary>A command of a logged-in session begins; dispose when it ends. Never waits.</summary>
     public Slot Run()
@@ -68,8 +76,8 @@ public sealed class LoginAdmission
     }
 
     /// <summary>
-    /// Waits until a login may start: at once while fewer than <see cref="BusyLimit"/> commands run and
-    /// no login is ahead, else until running commands make room or <see cref="MaxWait"/> passes.
+    /// Waits until a login may start: at once while fewer than <see cref="BusyLimit"/> commands and
+    /// logins run and no login is ahead, else until running commands make room or <see cref="MaxWait"/> passes.
     /// Dispose the slot when the login is answered.
     /// </summary>
     public async ValueTask<Slot> AdmitAsync(CancellationToken ct)
