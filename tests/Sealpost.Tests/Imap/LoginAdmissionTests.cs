@@ -112,15 +112,7 @@ public sealed class LoginQueueImapTests : ImapTestBase
 
     private LoginAdmission Admission => Server.Server.ImapContext.Admission;
 
-    private async Task WaitingAsync(int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (Admission.Waiting != count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{Admission.Waiting} logins waiting, expected {count}");
-            await Task.Delay(10);
-        }
-    }
+    private Task WaitingAsync(int count) => Waiting.UntilAsync(() => Admission.Waiting == count, $"{count} login(s) waiting");
 
     [Fact]
     public async Task A_login_waits_while_the_node_is_busy_and_is_answered_when_it_is_not()
